@@ -1,0 +1,127 @@
+"""Management-token verification shared by every service.
+
+keymanager signs short-lived JWTs with Ed25519 (`alg: EdDSA`, `kid` in the header) and serves
+the public keys at `/api/keymanager/v1/jwks`. Services verify tokens locally against a cached
+copy of that key set, refreshing it when they meet an unknown `kid` (rate-limited). Only
+EdDSA is accepted, so `alg: none` and HMAC-with-the-public-key tokens fail.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aigw.common.errors import Forbidden, Unauthorized
+
+ISSUER = "aigw-keymanager"
+MANAGEMENT_AUDIENCE = "aigw-management"
+ALGORITHMS = ["EdDSA"]
+
+FetchJwks = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def http_jwks_fetcher(keymanager_url: str) -> FetchJwks:
+    async def fetch() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(f"{keymanager_url}/api/keymanager/v1/jwks")
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            return body
+
+    return fetch
+
+
+class JwksCache:
+    def __init__(self, fetch: FetchJwks, min_refresh_seconds: float = 2.0) -> None:
+        self._fetch = fetch
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._min_refresh = min_refresh_seconds
+        self._last_refresh = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys:
+            await self._refresh()
+        return self._keys.get(kid)
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._last_refresh < self._min_refresh:
+                return
+            self._last_refresh = time.monotonic()
+            try:
+                jwks = await self._fetch()
+            except Exception as exc:
+                raise Unauthorized(f"Cannot verify the token now: {exc}") from exc
+            self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks.get("keys", []) if "kid" in k}
+
+
+class TokenVerifier:
+    def __init__(self, jwks: JwksCache, audience: str = MANAGEMENT_AUDIENCE) -> None:
+        self._jwks = jwks
+        self._audience = audience
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("The access token is malformed") from exc
+        if header.get("alg") not in ALGORITHMS or not header.get("kid"):
+            raise Unauthorized("The access token is not signed with an accepted key")
+        key = await self._jwks.key(str(header["kid"]))
+        if key is None:
+            raise Unauthorized("The access token is signed with an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The access token has expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"The access token is invalid: {exc}") from exc
+        return Principal(subject=str(claims["sub"]), roles=frozenset(claims.get("roles", [])))
+
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from keymanager's /auth/login")
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Missing access token: send 'Authorization: Bearer <token>'")
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(*roles):
+            raise Forbidden(f"This operation needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return check

@@ -1,0 +1,98 @@
+"""The management APIs' error contract: `{"code", "message", "description"}` for every failure."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A business error that carries its own HTTP status."""
+
+    status_code = 400
+    message = "Bad request"
+
+    def __init__(self, description: str, *, message: str | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        if message is not None:
+            self.message = message
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    message = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    message = "Conflict"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    message = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    message = "Forbidden"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    message = "Invalid input"
+
+
+class UpstreamFailure(ServiceError):
+    status_code = 502
+    message = "Dependent service failed"
+
+
+def error_body(code: int, message: str, description: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "description": description}
+
+
+def error_response(code: int, message: str, description: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    return JSONResponse(error_body(code, message, description), status_code=code, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return 400, "Request body is not valid JSON"
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc or 'body'}: {err.get('msg')}")
+    return 422, "; ".join(parts)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc.status_code, exc.message, exc.description)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        code, description = _describe_validation(exc)
+        message = "Malformed request body" if code == 400 else "Invalid input"
+        return error_response(code, message, description)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+            exc.status_code, "Request failed"
+        )
+        return error_response(exc.status_code, message, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "Internal server error", "An unexpected error occurred")

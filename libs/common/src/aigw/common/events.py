@@ -1,0 +1,250 @@
+"""The event contract: one CloudEvents-style envelope (structured mode) and one pydantic model
+per event type. Every service publishes and reads events only through these classes.
+
+The envelope's `type` is also the NATS subject (`aigw.<entity>.<action>`) and its `id` the
+JetStream message id, so a re-published event is de-duplicated by the server. Payloads carry
+an integer `dataversion`; a breaking change bumps `VERSION` and adds `upcast_vN(data)` to the
+class, which readers apply before validation. Events never carry a secret in plaintext:
+provider keys travel as AES-GCM ciphertexts, API keys only as SHA-256 hashes.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+KeyType = Literal["PRODUCTION", "SANDBOX"]
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0 attributes plus the `actor` and `correlationid` extensions."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    actor: str
+    correlationid: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataversion: int = 1
+    data: dict[str, Any]
+
+
+class EventPayload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def subject_id(self) -> str:
+        """The id of the entity the event is about (the envelope's `subject`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> Self:
+        data = dict(envelope.data)
+        version = envelope.dataversion
+        while version < cls.VERSION:
+            data = getattr(cls, f"upcast_v{version}")(data)
+            version += 1
+        return cls.model_validate(data)
+
+
+def new_event(
+    payload: EventPayload, *, source: str, actor: str, correlation_id: str | None = None
+) -> Envelope:
+    return Envelope(
+        id=uuid.uuid4().hex,
+        source=source,
+        type=payload.TYPE,
+        subject=payload.subject_id(),
+        time=datetime.now(UTC),
+        actor=actor,
+        correlationid=correlation_id or uuid.uuid4().hex,
+        dataversion=payload.VERSION,
+        data=payload.model_dump(mode="json"),
+    )
+
+
+# --- AI APIs (publisher) -------------------------------------------------------------------
+
+
+class VendorRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+
+
+class VendorWire(BaseModel):
+    """How the gateway talks to a vendor: what it needs from the vendor definition."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+    auth_header: str = Field(description="header that carries the provider key")
+    auth_prefix: str = Field("", description='e.g. "Bearer " for Authorization headers')
+
+
+class DeployedEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    api_key_ciphertext: str | None = None
+
+
+class _ApiEvent(EventPayload):
+    api_id: str
+
+    def subject_id(self) -> str:
+        return self.api_id
+
+
+class ApiCreated(_ApiEvent):
+    TYPE = "aigw.api.created"
+    name: str
+    context: str
+    version: str
+    vendor: VendorRef
+    lifecycle_status: str
+
+
+class ApiUpdated(_ApiEvent):
+    TYPE = "aigw.api.updated"
+    name: str
+    context: str
+    version: str
+    vendor: VendorRef
+    description: str = ""
+    lifecycle_status: str
+
+
+class ApiDeleted(_ApiEvent):
+    TYPE = "aigw.api.deleted"
+
+
+class ApiDeployed(_ApiEvent):
+    """A revision snapshot: everything the gateway needs to route the API."""
+
+    TYPE = "aigw.api.deployed"
+    revision: int
+    name: str
+    version: str
+    route_prefix: str = Field(description="resolved path prefix, e.g. 'mistralaiapi/0.0.2'")
+    vendor: VendorWire
+    production: DeployedEndpoint | None = None
+    sandbox: DeployedEndpoint | None = None
+
+
+class ApiUndeployed(_ApiEvent):
+    TYPE = "aigw.api.undeployed"
+
+
+class ApiPublished(_ApiEvent):
+    """The API enters the developer portal's catalogue."""
+
+    TYPE = "aigw.api.published"
+    name: str
+    context: str
+    version: str
+    route_prefix: str
+    vendor: VendorRef
+    description: str = ""
+    lifecycle_status: Literal["PUBLISHED"] = "PUBLISHED"
+
+
+# --- applications and subscriptions (devportal) --------------------------------------------
+
+
+class ApplicationCreated(EventPayload):
+    TYPE = "aigw.application.created"
+    application_id: str
+    name: str
+    owner: str
+
+    def subject_id(self) -> str:
+        return self.application_id
+
+
+class ApplicationDeleted(EventPayload):
+    TYPE = "aigw.application.deleted"
+    application_id: str
+
+    def subject_id(self) -> str:
+        return self.application_id
+
+
+class SubscriptionCreated(EventPayload):
+    TYPE = "aigw.subscription.created"
+    subscription_id: str
+    application_id: str
+    api_id: str
+    policy: str
+
+    def subject_id(self) -> str:
+        return self.subscription_id
+
+
+class SubscriptionDeleted(EventPayload):
+    TYPE = "aigw.subscription.deleted"
+    subscription_id: str
+    application_id: str
+    api_id: str
+
+    def subject_id(self) -> str:
+        return self.subscription_id
+
+
+# --- credentials (keymanager) --------------------------------------------------------------
+
+
+class KeyIssued(EventPayload):
+    """An API key was issued. Only its SHA-256 hash leaves keymanager."""
+
+    TYPE = "aigw.key.issued"
+    key_id: str
+    key_hash: str
+    application_id: str
+    key_type: KeyType
+    api_id: str | None = Field(None, description="set for test keys: valid for this API only")
+    expires_at: datetime | None = None
+
+    def subject_id(self) -> str:
+        return self.key_id
+
+
+class KeyRevoked(EventPayload):
+    TYPE = "aigw.key.revoked"
+    key_id: str
+
+    def subject_id(self) -> str:
+        return self.key_id
+
+
+EVENT_TYPES: dict[str, type[EventPayload]] = {
+    cls.TYPE: cls
+    for cls in (
+        ApiCreated,
+        ApiUpdated,
+        ApiDeleted,
+        ApiDeployed,
+        ApiUndeployed,
+        ApiPublished,
+        ApplicationCreated,
+        ApplicationDeleted,
+        SubscriptionCreated,
+        SubscriptionDeleted,
+        KeyIssued,
+        KeyRevoked,
+    )
+}
+
+
+def parse_payload(envelope: Envelope) -> EventPayload | None:
+    """The typed payload of an envelope, or None for a type this build does not know."""
+    cls = EVENT_TYPES.get(envelope.type)
+    return cls.from_envelope(envelope) if cls else None

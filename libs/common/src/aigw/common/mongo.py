@@ -1,0 +1,20 @@
+"""MongoDB wiring: one `AsyncMongoClient` per service process, one database per service."""
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+
+
+def create_client(url: str) -> AsyncMongoClient[Document]:
+    return AsyncMongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True, uuidRepresentation="standard")
+
+
+async def ping(db: AsyncDatabase[Document]) -> bool:
+    try:
+        await db.command("ping")
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,90 @@
+"""Transactional outbox, embedded in each entity document.
+
+A state change stages its events in the changed document's `_outbox` array within the same
+single-document write, which MongoDB (and the embedded store) apply atomically without needing
+a replica-set transaction. The relay then publishes the staged events to JetStream (event id =
+message id, so a retry is de-duplicated) and pulls them from the document. If NATS is down the
+events stay staged and a background sweep publishes them once it is back: an acknowledged
+change is never missing from the stream.
+
+Deleting an entity marks it `_deleted` and stages the delete event; the relay removes the
+document once its outbox is empty. Repositories filter out `_deleted` documents.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aigw.common.events import Envelope
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "_outbox"
+DELETED = "_deleted"
+NOT_DELETED: dict[str, Any] = {DELETED: {"$ne": True}}
+
+Publish = Callable[[Envelope], Awaitable[None]]
+
+
+def staged(*events: Envelope) -> dict[str, Any]:
+    """The update fragment that stages events in a document: merge it into an update."""
+    return {"$push": {OUTBOX: {"$each": [e.model_dump(mode="json") for e in events]}}}
+
+
+def with_outbox(document: dict[str, Any], *events: Envelope) -> dict[str, Any]:
+    """A new document that carries its creation events."""
+    return {**document, OUTBOX: [e.model_dump(mode="json") for e in events]}
+
+
+class Outbox:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], publish: Publish, collections: Sequence[str]
+    ) -> None:
+        self._db = db
+        self._publish = publish
+        self._collections = tuple(collections)
+
+    async def flush(self, collection: str, doc_id: Any) -> None:
+        """Publish one document's staged events, in order, then remove them from it."""
+        coll = self._db[collection]
+        doc = await coll.find_one({"_id": doc_id}, {OUTBOX: 1, DELETED: 1})
+        if doc is None:
+            return
+        sent: list[str] = []
+        try:
+            for raw in doc.get(OUTBOX, []):
+                await self._publish(Envelope.model_validate(raw))
+                sent.append(raw["id"])
+        finally:
+            if sent:
+                await coll.update_one({"_id": doc_id}, {"$pull": {OUTBOX: {"id": {"$in": sent}}}})
+        if doc.get(DELETED):
+            await coll.delete_one({"_id": doc_id, DELETED: True, OUTBOX: {"$size": 0}})
+
+    async def try_flush(self, collection: str, doc_id: Any) -> None:
+        """Flush right after a write; on failure the sweep retries, the request still succeeds."""
+        try:
+            await self.flush(collection, doc_id)
+        except Exception as exc:
+            log.warning("event publish deferred to the outbox sweep: %s", exc)
+
+    async def sweep(self) -> int:
+        """Flush every document that still has staged events; returns how many were found."""
+        pending = 0
+        for collection in self._collections:
+            cursor = self._db[collection].find({f"{OUTBOX}.0": {"$exists": True}}, {"_id": 1})
+            async for doc in cursor:
+                pending += 1
+                await self.flush(collection, doc["_id"])
+        return pending
+
+    async def run(self, interval: float = 1.0) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.warning("outbox sweep failed, retrying: %s", exc)
+            await asyncio.sleep(interval)

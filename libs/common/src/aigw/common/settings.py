@@ -1,0 +1,42 @@
+"""Settings shared by every service, read from the environment with pydantic-settings.
+
+Names follow DESIGN.md: `NATS_URL`, `MONGODB_URL`, `AIGW_SECRET_KEY`, and one port
+variable per service. Build settings in `__main__` or in tests, never at import time.
+"""
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aigw.common.crypto import decode_master_key
+
+
+def env(*names: str) -> AliasChoices:
+    """Accept the field name (for tests) and the documented environment variables."""
+    return AliasChoices(*names)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
+
+    host: str = Field("127.0.0.1", validation_alias=env("host", "AIGW_HOST"))
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=env("nats_url", "NATS_URL"))
+    mongodb_url: str = Field(
+        "mongodb://127.0.0.1:27017", validation_alias=env("mongodb_url", "MONGODB_URL")
+    )
+    secret_key: SecretStr = Field(validation_alias=env("secret_key", "AIGW_SECRET_KEY"))
+    keymanager_url: str = Field(
+        "http://127.0.0.1:8003", validation_alias=env("keymanager_url", "KEYMANAGER_URL")
+    )
+    log_level: str = Field("INFO", validation_alias=env("log_level", "AIGW_LOG_LEVEL"))
+    dev_mode: bool = Field(False, validation_alias=env("dev_mode", "AIGW_DEV_MODE"))
+    max_body_bytes: int = Field(
+        1_048_576, validation_alias=env("max_body_bytes", "AIGW_MAX_BODY_BYTES")
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_usable(cls, value: SecretStr) -> SecretStr:
+        decode_master_key(value.get_secret_value())  # raises a clear ValueError
+        return value

