@@ -68,3 +68,9 @@ def mask_secret(secret: str) -> str:
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def provider_key_context(api_id: str, endpoint: str) -> str:
+    """Associated data for a provider key ciphertext: binds it to one API and endpoint
+    ("production" or "sandbox"). Publisher encrypts and the gateway decrypts with it."""
+    return f"provider-key:{api_id}:{endpoint}"
