@@ -1,0 +1,125 @@
+"""The whole platform as child processes: NATS, the store, the mock provider, four services.
+
+Shared by `make run` (fixed, documented ports; data under .data/), the end-to-end tests and
+the benchmark (free ports; their own NATS and store, or ones they are given).
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
+
+SERVICES = ("keymanager", "publisher", "devportal", "gateway")
+
+
+@dataclass
+class Ports:
+    publisher: int = 8001
+    devportal: int = 8002
+    keymanager: int = 8003
+    gateway: int = 8280
+    mock_provider: int = 8090
+    nats: int = 4222
+    mongodb: int = 27017
+
+    @classmethod
+    def free(cls) -> "Ports":
+        return cls(*(free_port() for _ in range(7)))
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path
+    secret_key: str
+    admin_password: str
+    ports: Ports = field(default_factory=Ports)
+    nats_url: str | None = None  # external NATS: not started here
+    mongodb_url: str | None = None  # external MongoDB: not started here
+    persist_store: bool = True  # embedded store on a SQLite file (else in memory)
+    db_prefix: str = "aigw"
+    mock_provider_keys: str = "mock-provider-key,mock-sandbox-key"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs = config.data_dir / "logs"
+        self.logs.mkdir(exist_ok=True)
+        ports = config.ports
+        self.nats_url = config.nats_url or f"nats://127.0.0.1:{ports.nats}"
+        self.mongodb_url = (
+            config.mongodb_url or f"mongodb://127.0.0.1:{ports.mongodb}/?directConnection=true"
+        )
+        self.processes: list[ManagedProcess] = [*self._infra(), self._mock(), *self._services()]
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{getattr(self.config.ports, name)}"
+
+    def _infra(self) -> list[ManagedProcess]:
+        procs = []
+        if self.config.nats_url is None:
+            store = self.config.data_dir / "jetstream"
+            procs.append(nats_server(self.config.ports.nats, store, self.logs / "nats.log"))
+        if self.config.mongodb_url is None:
+            sqlite = self.config.data_dir / "store.sqlite" if self.config.persist_store else None
+            procs.append(mongo_store(self.config.ports.mongodb, sqlite, self.logs / "mongodb.log"))
+        return procs
+
+    def _mock(self) -> ManagedProcess:
+        port = self.config.ports.mock_provider
+        argv = [sys.executable, "-m", "aigw.devtools.mock_provider", "--port", str(port)]
+        argv += ["--api-keys", self.config.mock_provider_keys]
+        return ManagedProcess(
+            "mock-provider", argv, port=port, log_path=self.logs / "mock-provider.log"
+        )
+
+    def _services(self) -> list[ManagedProcess]:
+        c = self.config
+        env = {
+            "NATS_URL": self.nats_url,
+            "MONGODB_URL": self.mongodb_url,
+            "AIGW_SECRET_KEY": c.secret_key,
+            "AIGW_ADMIN_PASSWORD": c.admin_password,
+            "AIGW_DEV_MODE": "true",
+            "KEYMANAGER_URL": self.url("keymanager"),
+            **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
+            **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
+            **c.extra_env,
+        }
+        return [
+            ManagedProcess(
+                name,
+                [sys.executable, "-m", f"aigw.{name}"],
+                port=getattr(c.ports, name),
+                env=env,
+                ready_url=f"{self.url(name)}/health/ready",
+                log_path=self.logs / f"{name}.log",
+            )
+            for name in SERVICES
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        try:
+            for proc in self.processes:
+                proc.start()
+                if proc.name in ("nats", "mongodb"):
+                    proc.wait_ready(timeout)  # the services need these first
+            for proc in self.processes:
+                proc.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+
+    def __enter__(self) -> "Stack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,65 @@
+"""The outbox keeps an acknowledged change's event until NATS takes it, even across an outage."""
+
+import asyncio
+from pathlib import Path
+
+import nats
+import pytest
+from pymongo import AsyncMongoClient
+
+from aigw.common.events import ApplicationCreated, new_event
+from aigw.common.messaging import STREAM_NAME, EventBus, ensure_stream
+from aigw.common.outbox import OUTBOX, Outbox, with_outbox
+from aigw.devtools.processes import free_port, nats_server
+from faststream.nats import NatsBroker
+from tests.support.events import stream_events
+
+pytestmark = pytest.mark.integration
+
+
+async def test_event_staged_during_nats_outage_is_published_once_nats_returns(
+    infra, unique, tmp_path: Path
+) -> None:
+    server = nats_server(free_port(), tmp_path / "js", tmp_path / "nats.log")
+    server.start()
+    server.wait_ready()
+    url = f"nats://127.0.0.1:{server.port}"
+    broker = NatsBroker(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    await broker.connect()
+    await ensure_stream(broker.connection.jetstream())
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"outbox_{unique}"]
+    outbox = Outbox(db, EventBus(broker).publish, ["applications"])
+    try:
+        server.stop()  # NATS goes away after the service started
+        event = new_event(
+            ApplicationCreated(application_id="app-1", name="demo", owner="alice"),
+            source="test",
+            actor="alice",
+        )
+        await db.applications.insert_one(with_outbox({"_id": "app-1", "name": "demo"}, event))
+        await outbox.try_flush("applications", "app-1")  # fails quietly: the write stands
+        doc = await db.applications.find_one({"_id": "app-1"})
+        assert doc is not None and [e["id"] for e in doc[OUTBOX]] == [event.id]
+
+        server.start()  # same port, same store
+        server.wait_ready()
+        for _ in range(100):
+            if broker.connection.is_connected:
+                break
+            await asyncio.sleep(0.1)
+        assert await outbox.sweep() == 1
+        assert await outbox.sweep() == 0  # nothing left staged
+        await outbox.flush("applications", "app-1")  # a repeated flush publishes nothing new
+
+        events = await stream_events(url)
+        assert [e.id for e in events] == [event.id]
+        assert events[0].data["owner"] == "alice"
+        nc = await nats.connect(url)
+        info = await nc.jetstream().stream_info(STREAM_NAME)
+        await nc.close()
+        assert info.state.messages == 1
+    finally:
+        await broker.stop()
+        await mongo.close()
+        server.stop()

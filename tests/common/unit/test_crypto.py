@@ -1,0 +1,42 @@
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from aigw.common.crypto import (
+    SecretBox,
+    decode_master_key,
+    generate_master_key,
+    mask_secret,
+    provider_key_context,
+)
+
+
+def test_round_trip_binds_ciphertext_to_its_context() -> None:
+    box = SecretBox(generate_master_key())
+    token = box.encrypt("sk-provider-secret", provider_key_context("api-1", "production"))
+    assert "sk-provider-secret" not in token
+    assert token.startswith(f"v1.{box.kid}.")
+    assert box.decrypt(token, provider_key_context("api-1", "production")) == "sk-provider-secret"
+    with pytest.raises(InvalidTag):
+        box.decrypt(token, provider_key_context("api-1", "sandbox"))
+
+
+def test_ciphertext_of_another_key_names_the_key_it_needs() -> None:
+    token = SecretBox(generate_master_key()).encrypt("x", "ctx")
+    with pytest.raises(ValueError, match="sealed with key"):
+        SecretBox(generate_master_key()).decrypt(token, "ctx")
+
+
+def test_same_plaintext_encrypts_differently_each_time() -> None:
+    box = SecretBox(generate_master_key())
+    assert box.encrypt("same", "ctx") != box.encrypt("same", "ctx")
+
+
+@pytest.mark.parametrize("bad", ["", "short", "not base64 !!!", "a" * 40])
+def test_master_key_must_be_32_bytes(bad: str) -> None:
+    with pytest.raises(ValueError, match="32 random bytes"):
+        decode_master_key(bad)
+
+
+def test_mask_shows_at_most_the_last_four_characters() -> None:
+    assert mask_secret("sk-0123456789abcdefWXYZ") == "****WXYZ"
+    assert mask_secret("short-key") == "****"
