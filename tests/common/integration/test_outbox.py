@@ -5,13 +5,13 @@ from pathlib import Path
 
 import nats
 import pytest
+from faststream.nats import NatsBroker
 from pymongo import AsyncMongoClient
 
 from aigw.common.events import ApplicationCreated, new_event
 from aigw.common.messaging import STREAM_NAME, EventBus, ensure_stream
 from aigw.common.outbox import OUTBOX, Outbox, with_outbox
 from aigw.devtools.processes import free_port, nats_server
-from faststream.nats import NatsBroker
 from tests.support.events import stream_events
 
 pytestmark = pytest.mark.integration

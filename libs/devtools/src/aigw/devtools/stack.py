@@ -7,6 +7,7 @@ the benchmark (free ports; their own NATS and store, or ones they are given).
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
 
@@ -117,7 +118,7 @@ class Stack:
         for proc in reversed(self.processes):
             proc.stop()
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -1,0 +1,196 @@
+"""`make bench`: the gateway's added latency and throughput, against calling the mock provider
+directly, non-streaming and streaming. A benchmark, not a test: it prints numbers.
+
+It starts the whole stack (own NATS and in-memory store, free ports), provisions an API the
+README way, then:
+- sequential, interleaved: one direct call, one gateway call, over and over on keep-alive
+  connections; added latency = gateway percentile - direct percentile;
+- throughput at a fixed concurrency, direct then through the gateway, with the gateway
+  process's CPU time per request (from /proc);
+- streaming: time to first chunk and to the last chunk, direct vs gateway.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from aigw.common.crypto import generate_master_key
+from aigw.devtools.stack import Ports, Stack, StackConfig
+from aigw.devtools.walkthrough import Provisioned, provision
+
+BODY = (
+    b'{"model":"mistral-small-latest","messages":[{"role":"user",'
+    b'"content":"Who is the most renowned French painter?"}]}'
+)
+STREAM_BODY = BODY[:-1] + b',"stream":true}'
+
+Call = Callable[[aiohttp.ClientSession], Awaitable[float]]
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Target:
+    """One way to reach the provider: directly, or through the gateway with an app key."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self.url = url
+        self.headers = {"content-type": "application/json", **headers}
+
+    async def call(self, session: aiohttp.ClientSession, body: bytes = BODY) -> float:
+        start = time.perf_counter()
+        async with session.post(self.url, data=body, headers=self.headers) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{self.url}: {response.status}")
+        return time.perf_counter() - start
+
+    async def stream(self, session: aiohttp.ClientSession) -> tuple[float, float]:
+        start = time.perf_counter()
+        first = 0.0
+        async with session.post(self.url, data=STREAM_BODY, headers=self.headers) as response:
+            async for _ in response.content.iter_any():
+                first = first or time.perf_counter() - start
+        return first, time.perf_counter() - start
+
+
+async def sequential(direct: Target, gateway: Target, n: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {"direct": [], "gateway": []}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(50):  # warm up connections and code paths
+            await direct.call(session)
+            await gateway.call(session)
+        for _ in range(n):
+            samples["direct"].append(await direct.call(session))
+            samples["gateway"].append(await gateway.call(session))
+    return samples
+
+
+async def streaming(
+    direct: Target, gateway: Target, n: int
+) -> dict[str, list[tuple[float, float]]]:
+    samples: dict[str, list[tuple[float, float]]] = {"direct": [], "gateway": []}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(10):
+            await direct.stream(session)
+            await gateway.stream(session)
+        for _ in range(n):
+            samples["direct"].append(await direct.stream(session))
+            samples["gateway"].append(await gateway.stream(session))
+    return samples
+
+
+async def throughput(target: Target, concurrency: int, seconds: float) -> tuple[float, int]:
+    done = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                await target.call(session)
+                done += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - start), done
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.3f}"
+
+
+def report_latency(samples: dict[str, list[float]]) -> list[str]:
+    d, g = samples["direct"], samples["gateway"]
+    rows = ["| sequential, non-streaming | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]
+    for name, s in (("direct to provider", d), ("through gateway", g)):
+        rows.append(
+            f"| {name} | {ms(percentile(s, 0.5))} | {ms(percentile(s, 0.99))} | {ms(statistics.mean(s))} |"
+        )
+    rows.append(
+        f"| **added by gateway** | **{ms(percentile(g, 0.5) - percentile(d, 0.5))}** | "
+        f"**{ms(percentile(g, 0.99) - percentile(d, 0.99))}** | {ms(statistics.mean(g) - statistics.mean(d))} |"
+    )
+    return rows
+
+
+def report_streaming(samples: dict[str, list[tuple[float, float]]]) -> list[str]:
+    rows = [
+        "| streaming, sequential | first chunk p50 ms | last chunk p50 ms | last chunk p99 ms |",
+        "|---|---|---|---|",
+    ]
+    for name in ("direct", "gateway"):
+        firsts = [f for f, _ in samples[name]]
+        lasts = [t for _, t in samples[name]]
+        rows.append(
+            f"| {name} | {ms(percentile(firsts, 0.5))} | {ms(percentile(lasts, 0.5))} | {ms(percentile(lasts, 0.99))} |"
+        )
+    return rows
+
+
+async def measure(stack: Stack, api: Provisioned, args: argparse.Namespace) -> list[str]:
+    direct = Target(
+        f"{stack.url('mock_provider')}/production/v1/chat/completions",
+        {"Authorization": "Bearer mock-provider-key"},
+    )
+    gateway = Target(
+        f"{stack.url('gateway')}/{api.route_prefix}/v1/chat/completions",
+        {"Authorization": f"Bearer {api.production_key}"},
+    )
+    lines = report_latency(await sequential(direct, gateway, args.requests))
+    lines += [""] + report_streaming(await streaming(direct, gateway, args.requests // 4))
+    gateway_pid = next(p.proc.pid for p in stack.processes if p.name == "gateway" and p.proc)
+    rps_direct, _ = await throughput(direct, args.concurrency, args.seconds)
+    cpu_before = cpu_seconds(gateway_pid)
+    rps_gateway, count = await throughput(gateway, args.concurrency, args.seconds)
+    cpu_per_request = (cpu_seconds(gateway_pid) - cpu_before) / count
+    lines += [
+        "",
+        f"| throughput, concurrency {args.concurrency}, {args.seconds:.0f} s | requests/s |",
+        "|---|---|",
+        f"| direct to provider | {rps_direct:,.0f} |",
+        f"| through gateway | {rps_gateway:,.0f} |",
+        f"| gateway CPU per request | {cpu_per_request * 1e6:,.0f} µs |",
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="sequential pairs")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    password = generate_master_key()
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+        config = StackConfig(
+            data_dir=Path(tmp),
+            secret_key=generate_master_key(),
+            admin_password=password,
+            ports=Ports.free(),
+            persist_store=False,
+        )
+        with Stack(config) as stack:
+            api = provision(stack, password, "benchapi")
+            lines = asyncio.run(measure(stack, api, args))
+    print(f"\naigw gateway benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The four services as separate processes, over the session's real NATS and store."""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aigw.devtools.stack import Ports, Stack, StackConfig
+from tests.support.infra import Infra
+from tests.support.portal import Portal, poll
+
+UPSTREAM_TIMEOUT_SECONDS = 2.0
+
+
+@pytest.fixture(scope="session")
+def stack(
+    infra: Infra, secret_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    config = StackConfig(
+        data_dir=Path(tmp_path_factory.mktemp("stack")),
+        secret_key=secret_key,
+        admin_password="e2e-admin-password",
+        ports=Ports.free(),
+        nats_url=infra.nats_url,
+        mongodb_url=infra.mongodb_url,
+        db_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
+        extra_env={"GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS)},
+    )
+    with Stack(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack: Stack) -> str:
+    response = httpx.post(
+        f"{stack.url('keymanager')}/api/keymanager/v1/auth/login",
+        json={"username": "admin", "password": "e2e-admin-password"},
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def portal(stack: Stack, admin_token: str) -> Portal:
+    return Portal(stack, admin_token)
+
+
+@pytest.fixture(scope="session")
+def mistral(portal: Portal) -> dict[str, Any]:
+    """MistralAIAPI, secured, deployed, published, subscribed, with both key types."""
+    context = f"mistralaiapi{uuid.uuid4().hex[:6]}"
+    api = portal.create_api(context)
+    portal.secure_deploy_publish(api["id"])
+    app_id = portal.subscribed_app(api["id"])
+    path = f"/{context}/0.0.2/v1/chat/completions"
+    keys = {
+        "PRODUCTION": portal.key(app_id, "PRODUCTION"),
+        "SANDBOX": portal.key(app_id, "SANDBOX"),
+    }
+    poll(lambda: portal.chat(path, keys["PRODUCTION"]).status_code == 200)
+    return {"api": api, "app_id": app_id, "path": path, "context": context, **keys}
