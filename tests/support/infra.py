@@ -26,10 +26,10 @@ def _docker_available() -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        import docker  # type: ignore[import-untyped]  # noqa: PLC0415
+        import docker  # type: ignore[import-untyped]
 
         docker.from_env().ping()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure means: no usable engine
         return False
     return True
 
@@ -40,7 +40,7 @@ def _mongodb(workdir: Path) -> Iterator[tuple[str, str]]:
         yield url, "external"
         return
     if _docker_available():
-        from testcontainers.mongodb import MongoDbContainer  # noqa: PLC0415
+        from testcontainers.mongodb import MongoDbContainer
 
         with MongoDbContainer("mongo:8") as container:
             yield container.get_connection_url(), "testcontainers"

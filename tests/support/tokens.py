@@ -30,7 +30,9 @@ class TestSigner:
     async def fetch_jwks(self) -> dict[str, Any]:
         return self.jwks()
 
-    def token(self, subject: str = "admin", roles: tuple[str, ...] = ("admin",), ttl: int = 600) -> str:
+    def token(
+        self, subject: str = "admin", roles: tuple[str, ...] = ("admin",), ttl: int = 600
+    ) -> str:
         now = int(time.time())
         claims = {
             "iss": ISSUER,

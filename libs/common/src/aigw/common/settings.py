@@ -17,7 +17,11 @@ def env(*names: str) -> AliasChoices:
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_ignore_empty=True, extra="ignore", validate_by_name=True, validate_by_alias=True
+        env_ignore_empty=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,  # start-up errors must not echo secrets
     )
 
     host: str = Field("127.0.0.1", validation_alias=env("host", "AIGW_HOST"))

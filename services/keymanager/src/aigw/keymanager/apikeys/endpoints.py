@@ -1,0 +1,38 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from aigw.common.auth import CurrentPrincipal
+from aigw.keymanager.apikeys.repository import ApiKeyRepository
+from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList
+from aigw.keymanager.apikeys.service import ApiKeyService
+from aigw.keymanager.deps import CorrelationId, Runtime
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+
+
+def _service(runtime: Runtime, correlation_id: CorrelationId) -> ApiKeyService:
+    return ApiKeyService(ApiKeyRepository(runtime.db), runtime.outbox, correlation_id)
+
+
+Service = Annotated[ApiKeyService, Depends(_service)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Issue an API key (shown once)")
+async def issue(body: IssueKeyRequest, principal: CurrentPrincipal, keys: Service) -> IssuedKey:
+    return await keys.issue(body, principal)
+
+
+@router.get("", summary="The caller's API keys, masked")
+async def list_keys(
+    principal: CurrentPrincipal,
+    keys: Service,
+    application_id: Annotated[str | None, Query(alias="applicationId")] = None,
+) -> KeyList:
+    return await keys.list(principal, application_id)
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
+async def revoke(key_id: str, principal: CurrentPrincipal, keys: Service) -> Response:
+    await keys.revoke(key_id, principal)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

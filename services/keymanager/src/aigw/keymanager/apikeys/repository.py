@@ -1,0 +1,44 @@
+"""API keys at rest: the SHA-256 of the key and a masked form, never the key itself."""
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aigw.common.events import Envelope
+from aigw.common.ids import utcnow
+from aigw.common.outbox import NOT_DELETED, staged, with_outbox
+
+COLLECTION = "api_keys"
+
+
+class ApiKeyRepository:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._coll = db[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self._coll.create_index("key_hash", unique=True)
+        await self._coll.create_index([("owner", 1), ("application_id", 1)])
+
+    async def insert(self, doc: dict[str, Any], event: Envelope) -> None:
+        await self._coll.insert_one(with_outbox(doc, event))
+
+    async def find(self, key_id: str) -> dict[str, Any] | None:
+        return await self._coll.find_one({"_id": key_id, **NOT_DELETED})
+
+    async def find_many(
+        self, owner: str | None, application_id: str | None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = dict(NOT_DELETED)
+        if owner is not None:
+            query["owner"] = owner
+        if application_id is not None:
+            query["application_id"] = application_id
+        return await self._coll.find(query).sort("created_time", 1).to_list()
+
+    async def mark_revoked(self, key_id: str, event: Envelope) -> bool:
+        """Revoke and stage the event in one write; False if it was already revoked."""
+        result = await self._coll.update_one(
+            {"_id": key_id, "revoked": {"$ne": True}, **NOT_DELETED},
+            {"$set": {"revoked": True, "revoked_time": utcnow()}, **staged(event)},
+        )
+        return result.modified_count == 1

@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from pydantic import Field
+
+from aigw.common.events import KeyType
+from aigw.keymanager.schemas import CamelModel
+
+
+class IssueKeyRequest(CamelModel):
+    application_id: str = Field(min_length=1, max_length=256)
+    key_type: KeyType
+    api_id: str | None = Field(None, min_length=1, max_length=256, description="test keys only")
+    expires_in: int | None = Field(None, gt=0, description="seconds; null for no expiry")
+
+
+class IssuedKey(CamelModel):
+    """The only response that ever carries the key itself."""
+
+    id: str
+    api_key: str
+    key_type: KeyType
+    application_id: str
+    api_id: str | None
+    expires_at: datetime | None
+
+
+class KeySummary(CamelModel):
+    id: str
+    key_type: KeyType
+    application_id: str
+    api_id: str | None
+    masked_key: str
+    expires_at: datetime | None
+    created_time: datetime
+    revoked: bool
+
+
+class KeyList(CamelModel):
+    count: int
+    items: list[KeySummary] = Field(alias="list")

@@ -1,0 +1,94 @@
+"""Issuing, listing and revoking API keys. Each change stages its event in the same write
+(transactional outbox) and then tries to publish it at once."""
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from aigw.common.auth import Principal
+from aigw.common.crypto import mask_secret, sha256_hex
+from aigw.common.errors import NotFound
+from aigw.common.events import Envelope, EventPayload, KeyIssued, KeyRevoked, new_event
+from aigw.common.ids import new_id, utcnow
+from aigw.common.outbox import Outbox
+from aigw.keymanager.apikeys.repository import COLLECTION, ApiKeyRepository
+from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList, KeySummary
+
+SOURCE = "keymanager"
+KEY_PREFIX = "aigw_"
+
+
+def _now_ms() -> datetime:
+    # MongoDB keeps milliseconds: truncate so the event, the document and the response agree.
+    now = utcnow()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _can_see(principal: Principal, doc: dict[str, Any]) -> bool:
+    return principal.has_any("admin") or doc.get("owner") == principal.subject
+
+
+class ApiKeyService:
+    def __init__(self, repo: ApiKeyRepository, outbox: Outbox, correlation_id: str | None) -> None:
+        self._repo = repo
+        self._outbox = outbox
+        self._correlation_id = correlation_id
+
+    async def issue(self, request: IssueKeyRequest, principal: Principal) -> IssuedKey:
+        api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = _new_key_doc(request, api_key, principal.subject)
+        payload = KeyIssued(key_id=key["_id"], key_hash=key["key_hash"], **_meta(key))
+        event = self._event(payload, principal)
+        await self._repo.insert(key, event)
+        await self._outbox.try_flush(COLLECTION, key["_id"])
+        return IssuedKey(id=key["_id"], api_key=api_key, **_meta(key))
+
+    async def list(self, principal: Principal, application_id: str | None) -> KeyList:
+        owner = None if principal.has_any("admin") else principal.subject
+        docs = await self._repo.find_many(owner, application_id)
+        return KeyList(count=len(docs), items=[_summary(doc) for doc in docs])
+
+    async def revoke(self, key_id: str, principal: Principal) -> None:
+        doc = await self._repo.find(key_id)
+        if doc is None or not _can_see(principal, doc):
+            raise NotFound(f"API key {key_id!r} does not exist")  # do not reveal others' keys
+        event = self._event(KeyRevoked(key_id=key_id), principal)
+        if await self._repo.mark_revoked(key_id, event):
+            await self._outbox.try_flush(COLLECTION, key_id)
+
+    def _event(self, payload: EventPayload, principal: Principal) -> Envelope:
+        return new_event(
+            payload, source=SOURCE, actor=principal.subject, correlation_id=self._correlation_id
+        )
+
+
+def _new_key_doc(request: IssueKeyRequest, api_key: str, owner: str) -> dict[str, Any]:
+    now = _now_ms()
+    expires_at = now + timedelta(seconds=request.expires_in) if request.expires_in else None
+    return {
+        "_id": new_id(),
+        "key_hash": sha256_hex(api_key),
+        "masked_key": mask_secret(api_key),
+        "application_id": request.application_id,
+        "key_type": request.key_type,
+        "api_id": request.api_id,
+        "expires_at": expires_at,
+        "created_time": now,
+        "revoked": False,
+        "owner": owner,
+    }
+
+
+def _meta(doc: dict[str, Any]) -> dict[str, Any]:
+    fields = ("application_id", "key_type", "api_id", "expires_at")
+    return {name: doc[name] for name in fields}
+
+
+def _summary(doc: dict[str, Any]) -> KeySummary:
+    return KeySummary(
+        id=doc["_id"],
+        masked_key=doc["masked_key"],
+        created_time=doc["created_time"],
+        revoked=bool(doc.get("revoked")),
+        **_meta(doc),
+    )

@@ -1,0 +1,77 @@
+"""keymanager's FastAPI app: users and login, token signing + JWKS, API keys."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from aigw.common.auth import JwksCache, TokenVerifier
+from aigw.common.crypto import SecretBox
+from aigw.common.runtime import ServiceRuntime
+from aigw.common.service_app import create_service_app
+from aigw.keymanager.apikeys import endpoints as apikeys
+from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
+from aigw.keymanager.apikeys.repository import ApiKeyRepository
+from aigw.keymanager.settings import Settings
+from aigw.keymanager.signing import endpoints as signing
+from aigw.keymanager.signing.repository import load_or_create
+from aigw.keymanager.users import endpoints as users
+from aigw.keymanager.users.repository import UserRepository
+from aigw.keymanager.users.service import seed_admin
+
+PREFIX = "/api/keymanager/v1"
+
+
+async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) -> None:
+    user_repo = UserRepository(runtime.db)
+    await user_repo.ensure_indexes()
+    await ApiKeyRepository(runtime.db).ensure_indexes()
+    await seed_admin(user_repo, settings.admin_password.get_secret_value())
+    box = SecretBox(settings.secret_key.get_secret_value())
+    app.state.keyring = await load_or_create(runtime.db, box)
+    app.state.runtime = runtime
+
+
+def _local_jwks(app: FastAPI) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Own tokens are verified against the in-memory key ring, not over HTTP."""
+
+    async def fetch() -> dict[str, Any]:
+        jwks: dict[str, Any] = await app.state.keyring.fetch_jwks()
+        return jwks
+
+    return fetch
+
+
+async def _ready(app: FastAPI) -> bool:
+    runtime: ServiceRuntime | None = getattr(app.state, "runtime", None)
+    return runtime is not None and await runtime.ready()
+
+
+def _api_router() -> APIRouter:
+    api = APIRouter(prefix=PREFIX)
+    for module in (users, signing, apikeys):
+        api.include_router(module.router)
+    return api
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with ServiceRuntime(
+            settings, database=settings.mongodb_db, outbox_collections=[API_KEYS]
+        ) as runtime:
+            await _prepare(app, runtime, settings)
+            yield
+
+    app = create_service_app(
+        title="aigw keymanager",
+        description="Users and login, management-token signing and JWKS, API keys.",
+        lifespan=lifespan,
+        routers=[_api_router()],
+        ready=_ready,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(JwksCache(_local_jwks(app), min_refresh_seconds=0.0))
+    return app

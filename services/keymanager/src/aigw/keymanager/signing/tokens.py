@@ -1,0 +1,24 @@
+"""Management access tokens: short-lived EdDSA JWTs that `aigw.common.auth.TokenVerifier` accepts."""
+
+import time
+import uuid
+from collections.abc import Iterable
+
+import jwt
+
+from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE
+from aigw.keymanager.signing.keys import SigningKey
+
+
+def mint_token(key: SigningKey, subject: str, roles: Iterable[str], ttl_seconds: int) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": MANAGEMENT_AUDIENCE,
+        "sub": subject,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})

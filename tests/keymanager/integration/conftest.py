@@ -1,0 +1,24 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from aigw.keymanager.settings import Settings
+from tests.keymanager.integration.support import admin_token, km_settings, running
+from tests.support.infra import Infra
+
+
+@pytest.fixture
+def settings(infra: Infra, secret_key: str, unique: str) -> Settings:
+    return km_settings(infra, secret_key, f"km_{unique}")
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def auth(client: httpx.AsyncClient) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await admin_token(client)}"}
