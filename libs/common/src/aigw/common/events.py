@@ -118,6 +118,7 @@ class ApiUpdated(_ApiEvent):
     name: str
     context: str
     version: str
+    route_prefix: str = ""
     vendor: VendorRef
     description: str = ""
     lifecycle_status: str

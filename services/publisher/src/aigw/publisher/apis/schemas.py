@@ -1,0 +1,173 @@
+"""Request and response bodies of `/apis` (camelCase on the wire, snake_case in Python)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from aigw.publisher.apis.routing import check_version, normalize_context
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def check_endpoint_url(url: str) -> str:
+    """An absolute http(s) URL; the trailing slash is dropped because the gateway appends
+    the provider path itself."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("endpoint must be an absolute http:// or https:// URL")
+    if parts.fragment or any(c.isspace() for c in url):
+        raise ValueError("endpoint must not contain whitespace or a '#fragment'")
+    return url.rstrip("/")
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Context = Annotated[
+    str, StringConstraints(strip_whitespace=True), AfterValidator(normalize_context)
+]
+Version = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_version)]
+EndpointUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2048),
+    AfterValidator(check_endpoint_url),
+]
+
+
+class VendorRefBody(Camel):
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=50)
+
+
+class Endpoints(Camel):
+    production: EndpointUrl | None = None
+    sandbox: EndpointUrl | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if self.production is None and self.sandbox is None:
+            raise ValueError("set at least one of the production and sandbox endpoints")
+        return self
+
+
+class ApiIn(Camel):
+    name: Name
+    context: Context
+    version: Version
+    description: str = Field("", max_length=2000)
+    ai_vendor: VendorRefBody
+    endpoints: Endpoints
+
+
+class ApiOut(Camel):
+    id: str
+    name: str
+    context: str
+    version: str
+    description: str
+    ai_vendor: VendorRefBody
+    endpoints: Endpoints
+    route_prefix: str
+    lifecycle_status: str
+    has_deployment: bool
+    deployed_revision: int | None
+    created_time: datetime
+    updated_time: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        return cls(
+            id=doc["_id"],
+            ai_vendor=VendorRefBody(**doc["vendor"]),
+            endpoints=Endpoints(**doc["endpoints"]),
+            has_deployment=doc.get("deployed_revision") is not None,
+            **{k: doc.get(k) for k in _PLAIN_FIELDS},
+        )
+
+
+_PLAIN_FIELDS = (
+    "name",
+    "context",
+    "version",
+    "description",
+    "route_prefix",
+    "lifecycle_status",
+    "deployed_revision",
+    "created_time",
+    "updated_time",
+)
+
+
+class ApiList(BaseModel):
+    count: int
+    list: list[ApiOut]
+
+
+# --- backend security ----------------------------------------------------------------------
+
+ENDPOINT_TYPES = ("production", "sandbox")
+
+
+class EndpointKey(Camel):
+    api_key: str = Field(min_length=1, max_length=4096)
+
+
+class BackendSecurityIn(Camel):
+    production: EndpointKey | None = None
+    sandbox: EndpointKey | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Self:
+        if self.production is None and self.sandbox is None:
+            raise ValueError("set the apiKey of at least one of production and sandbox")
+        return self
+
+
+class BackendSecurityOut(Camel):
+    """The same shape as the request, but every key masked: plaintext never leaves."""
+
+    production: EndpointKey | None = None
+    sandbox: EndpointKey | None = None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        stored = doc.get("backend_security") or {}
+        masked = {
+            kind: EndpointKey(api_key=entry["masked"])
+            for kind, entry in stored.items()
+            if kind in ENDPOINT_TYPES and entry
+        }
+        return cls(**masked)
+
+
+# --- deploy and lifecycle ------------------------------------------------------------------
+
+
+class DeploymentOut(Camel):
+    api_id: str
+    revision: int
+    deployed_time: datetime
+
+
+class UndeploymentOut(Camel):
+    api_id: str
+    undeployed_revision: int
+
+
+class LifecycleIn(Camel):
+    action: str = Field(min_length=1, max_length=50)
+
+
+class LifecycleOut(Camel):
+    id: str
+    lifecycle_status: str

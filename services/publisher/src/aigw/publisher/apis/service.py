@@ -1,0 +1,302 @@
+"""AI API use cases. Each change is one conditional single-document write that stages its
+events (transactional outbox), followed by an immediate best-effort flush to JetStream."""
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from aigw.common.crypto import SecretBox, mask_secret, provider_key_context
+from aigw.common.errors import Conflict, InvalidInput, NotFound
+from aigw.common.events import (
+    ApiCreated,
+    ApiDeleted,
+    ApiDeployed,
+    ApiPublished,
+    ApiUndeployed,
+    ApiUpdated,
+    DeployedEndpoint,
+    Envelope,
+    EventPayload,
+    VendorRef,
+    new_event,
+)
+from aigw.common.ids import new_id
+from aigw.common.ids import utcnow as _utcnow
+from aigw.common.outbox import DELETED, Outbox, staged, with_outbox
+from aigw.publisher.apis.lifecycle import CREATED, PUBLISHED, TRANSITIONS
+from aigw.publisher.apis.repository import COLLECTION, VERSION, ApiRepository, Doc
+from aigw.publisher.apis.routing import route_prefix
+from aigw.publisher.apis.schemas import ENDPOINT_TYPES, ApiIn, BackendSecurityIn, VendorRefBody
+from aigw.publisher.vendors.catalog import Vendor, VendorCatalog
+
+SOURCE = "publisher"
+# Conditional writes retry on a concurrent change; more than a few retries means contention
+# the client should see rather than a request that spins.
+_MAX_ATTEMPTS = 5
+
+
+def utcnow() -> datetime:
+    """Now, at the millisecond precision MongoDB stores, so a response matches a later read."""
+    now = _utcnow()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+Change = Callable[[Doc], tuple[dict[str, Any], list[EventPayload]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asked, for the audit trail every event carries."""
+
+    subject: str
+    correlation_id: str | None = None
+
+
+@contextlib.contextmanager
+def _route_guard(prefix: str) -> Iterator[None]:
+    """The unique route-key index, not a prior read, decides whether a route is free."""
+    try:
+        yield
+    except DuplicateKeyError as exc:
+        raise Conflict(
+            f"Another API is already served at /{prefix} (same context and version)"
+        ) from exc
+
+
+class ApiService:
+    def __init__(
+        self, repo: ApiRepository, outbox: Outbox, box: SecretBox, vendors: VendorCatalog
+    ) -> None:
+        self._repo = repo
+        self._outbox = outbox
+        self._box = box
+        self._vendors = vendors
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def get(self, api_id: str) -> Doc:
+        doc = await self._repo.get(api_id)
+        if doc is None:
+            raise NotFound(f"No API with id '{api_id}'")
+        return doc
+
+    async def list(self) -> list[Doc]:
+        return await self._repo.list()
+
+    # --- definition ------------------------------------------------------------------------
+
+    async def create(self, body: ApiIn, caller: Caller) -> Doc:
+        self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+        now = utcnow()
+        doc: Doc = {
+            "_id": new_id(),
+            **_definition(body),
+            "lifecycle_status": CREATED,
+            "revision": 0,
+            "deployed_revision": None,
+            "deployed_time": None,
+            "backend_security": {},
+            "created_time": now,
+            "updated_time": now,
+        }
+        event = self._event(_created(doc), caller)
+        with _route_guard(doc["route_prefix"]):
+            await self._repo.insert(with_outbox(doc, event))
+        await self._outbox.try_flush(COLLECTION, doc["_id"])
+        return doc
+
+    async def update(self, api_id: str, body: ApiIn, caller: Caller) -> Doc:
+        self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+        definition = _definition(body)
+
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            # The event keeps the current lifecycle status, so a published API's update
+            # carries everything the catalogue shows.
+            after = {**doc, **definition}
+            return {"$set": {**definition, "updated_time": utcnow()}}, [_updated(after)]
+
+        with _route_guard(definition["route_prefix"]):
+            return await self._change(api_id, change, caller)
+
+    async def delete(self, api_id: str, caller: Caller) -> None:
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            # Freeing the route key lets the same context and version be created again
+            # while the relay is still publishing the delete event.
+            marks = {DELETED: True, "route_key": f"deleted:{api_id}", "updated_time": utcnow()}
+            return {"$set": marks}, [ApiDeleted(api_id=api_id)]
+
+        await self._change(api_id, change, caller)
+
+    # --- backend security ------------------------------------------------------------------
+
+    async def set_backend_security(
+        self, api_id: str, body: BackendSecurityIn, caller: Caller
+    ) -> Doc:
+        keys = {kind: getattr(body, kind) for kind in ENDPOINT_TYPES}
+        sealed = {
+            f"backend_security.{kind}": self._seal(api_id, kind, key.api_key)
+            for kind, key in keys.items()
+            if key is not None
+        }
+
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            # The update event records who changed the keys; it carries no key material.
+            return {"$set": {**sealed, "updated_time": utcnow()}}, [_updated(doc)]
+
+        return await self._change(api_id, change, caller)
+
+    def _seal(self, api_id: str, kind: str, api_key: str) -> dict[str, str]:
+        context = provider_key_context(api_id, kind)
+        return {"ciphertext": self._box.encrypt(api_key, context), "masked": mask_secret(api_key)}
+
+    # --- deployment ------------------------------------------------------------------------
+
+    async def deploy(self, api_id: str, caller: Caller) -> Doc:
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            revision = doc["revision"] + 1
+            update = {
+                "$inc": {"revision": 1},
+                "$set": {"deployed_revision": revision, "deployed_time": utcnow()},
+            }
+            return update, [self._snapshot(doc, revision)]
+
+        return await self._change(api_id, change, caller)
+
+    def _snapshot(self, doc: Doc, revision: int) -> ApiDeployed:
+        vendor = self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
+        return ApiDeployed(
+            api_id=doc["_id"],
+            revision=revision,
+            name=doc["name"],
+            version=doc["version"],
+            route_prefix=doc["route_prefix"],
+            vendor=vendor.wire(),
+            production=_deployed_endpoint(doc, "production"),
+            sandbox=_deployed_endpoint(doc, "sandbox"),
+        )
+
+    async def undeploy(self, api_id: str, caller: Caller) -> tuple[Doc, int]:
+        undeployed: list[int] = []
+
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            if doc.get("deployed_revision") is None:
+                raise Conflict(f"API '{api_id}' is not deployed")
+            undeployed[:] = [doc["deployed_revision"]]
+            update = {"$set": {"deployed_revision": None, "deployed_time": None}}
+            return update, [ApiUndeployed(api_id=api_id)]
+
+        doc = await self._change(api_id, change, caller)
+        return doc, undeployed[0]
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def change_lifecycle(self, api_id: str, action: str, caller: Caller) -> Doc:
+        transition = TRANSITIONS.get(action)
+        if transition is None:
+            valid = ", ".join(TRANSITIONS)
+            raise InvalidInput(f"Unknown lifecycle action '{action}'; valid actions: {valid}")
+
+        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            if doc["lifecycle_status"] not in transition.sources:
+                raise Conflict(f"Cannot {action} an API in state {doc['lifecycle_status']}")
+            after = {**doc, "lifecycle_status": transition.target}
+            update = {"$set": {"lifecycle_status": transition.target, "updated_time": utcnow()}}
+            return update, [_lifecycle_event(after)]
+
+        return await self._change(api_id, change, caller)
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    async def _change(self, api_id: str, change: Change, caller: Caller) -> Doc:
+        """Read, decide, and write conditionally on the version read; retry if it moved."""
+        for _ in range(_MAX_ATTEMPTS):
+            doc = await self.get(api_id)
+            update, payloads = change(doc)
+            events = [self._event(p, caller) for p in payloads]
+            written = await self._repo.apply(api_id, doc[VERSION], {**update, **staged(*events)})
+            if written is not None:
+                await self._outbox.try_flush(COLLECTION, api_id)
+                return written
+        raise Conflict(f"API '{api_id}' is being changed concurrently; retry the request")
+
+    def _event(self, payload: EventPayload, caller: Caller) -> Envelope:
+        return new_event(
+            payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
+        )
+
+    def _vendor(self, name: str, version: str) -> Vendor:
+        vendor = self._vendors.find(name, version)
+        if vendor is None:
+            raise InvalidInput(
+                f"Unknown AI vendor '{name}' version '{version}'; "
+                f"known vendors: {self._vendors.describe()}"
+            )
+        return vendor
+
+
+def _definition(body: ApiIn) -> Doc:
+    """The user-editable part of an API document, plus what derives from it."""
+    prefix = route_prefix(body.context, body.version)
+    return {
+        "name": body.name,
+        "context": body.context,
+        "version": body.version,
+        "description": body.description,
+        "vendor": VendorRefBody.model_dump(body.ai_vendor),
+        "endpoints": body.endpoints.model_dump(),
+        "route_prefix": prefix,
+        "route_key": prefix,
+    }
+
+
+def _created(doc: Doc) -> ApiCreated:
+    return ApiCreated(
+        api_id=doc["_id"],
+        name=doc["name"],
+        context=doc["context"],
+        version=doc["version"],
+        vendor=VendorRef(**doc["vendor"]),
+        lifecycle_status=doc["lifecycle_status"],
+    )
+
+
+def _updated(doc: Doc) -> ApiUpdated:
+    """The API's whole definition and status, as the devportal catalogue shows it."""
+    return ApiUpdated(
+        api_id=doc["_id"],
+        name=doc["name"],
+        context=doc["context"],
+        version=doc["version"],
+        route_prefix=doc["route_prefix"],
+        vendor=VendorRef(**doc["vendor"]),
+        description=doc["description"],
+        lifecycle_status=doc["lifecycle_status"],
+    )
+
+
+def _lifecycle_event(doc: Doc) -> EventPayload:
+    if doc["lifecycle_status"] != PUBLISHED:
+        return _updated(doc)
+    return ApiPublished(
+        api_id=doc["_id"],
+        name=doc["name"],
+        context=doc["context"],
+        version=doc["version"],
+        route_prefix=doc["route_prefix"],
+        vendor=VendorRef(**doc["vendor"]),
+        description=doc["description"],
+    )
+
+
+def _deployed_endpoint(doc: Doc, kind: str) -> DeployedEndpoint | None:
+    """The endpoint as the gateway gets it: the provider key stays a ciphertext, which the
+    gateway opens with the same associated data (API id and endpoint kind)."""
+    url = doc["endpoints"].get(kind)
+    if url is None:
+        return None
+    sealed = (doc.get("backend_security") or {}).get(kind) or {}
+    return DeployedEndpoint(url=url, api_key_ciphertext=sealed.get("ciphertext"))

@@ -1,0 +1,12 @@
+"""Publisher settings: the shared service settings plus its own port and database."""
+
+from pydantic import Field
+
+from aigw.common.settings import ServiceSettings, env
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8001, validation_alias=env("port", "PUBLISHER_PORT"))
+    mongodb_db: str = Field(
+        "aigw_publisher", validation_alias=env("mongodb_db", "PUBLISHER_MONGODB_DB")
+    )

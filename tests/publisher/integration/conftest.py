@@ -1,0 +1,65 @@
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from aigw.publisher.app import create_app
+from aigw.publisher.settings import Settings
+from tests.support.infra import Infra
+from tests.support.tokens import TestSigner
+
+API_PREFIX = "/api/publisher/v1"
+
+
+@dataclass
+class Publisher:
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+    name: str  # unique per test: tells this test's events apart on the shared stream
+
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "name": self.name,
+            "context": "mistralaiapi",
+            "version": "0.0.2",
+            "description": "Mistral through the gateway",
+            "aiVendor": {"name": "MistralAI", "version": "v1"},
+            "endpoints": {
+                "production": "https://api.mistral.ai",
+                "sandbox": "http://127.0.0.1:8090",
+            },
+        }
+        return {**body, **overrides}
+
+    async def create(self, **overrides: Any) -> dict[str, Any]:
+        response = await self.client.post(f"{API_PREFIX}/apis", json=self.body(**overrides))
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+@pytest.fixture
+async def publisher(
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str
+) -> AsyncIterator[Publisher]:
+    settings = Settings(
+        nats_url=infra.nats_url,
+        mongodb_url=infra.mongodb_url,
+        secret_key=secret_key,
+        mongodb_db=f"pub_{unique}",
+    )
+    app = create_app(settings, jwks_fetcher=signer.fetch_jwks)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://publisher",
+            headers=signer.auth(),
+        ) as client,
+    ):
+        yield Publisher(client, app, settings, name=f"MistralAIAPI-{unique}")

@@ -1,0 +1,153 @@
+import asyncio
+
+import pytest
+
+from aigw.common.crypto import SecretBox, provider_key_context
+from aigw.common.events import ApiDeployed, ApiPublished
+from tests.publisher.integration.conftest import API_PREFIX, Publisher
+from tests.support.events import stream_events, wait_for_event
+
+pytestmark = pytest.mark.integration
+
+APIS = f"{API_PREFIX}/apis"
+PROD_KEY = "mistral-prod-key-0123456789-WXYZ"
+SANDBOX_KEY = "mistral-sandbox-key-9876543210-abcd"
+
+
+async def test_backend_keys_are_masked_and_only_ciphertext_is_stored_or_sent(
+    publisher: Publisher, secret_key: str
+):
+    api = await publisher.create()
+    url = f"{APIS}/{api['id']}/backend-security"
+    response = await publisher.client.put(url, json={"production": {"apiKey": PROD_KEY}})
+    assert response.status_code == 200
+    assert response.json() == {"production": {"apiKey": "****WXYZ"}, "sandbox": None}
+
+    # Omitted = unchanged.
+    response = await publisher.client.put(url, json={"sandbox": {"apiKey": SANDBOX_KEY}})
+    masked = {"production": {"apiKey": "****WXYZ"}, "sandbox": {"apiKey": "****abcd"}}
+    assert response.json() == masked
+    assert (await publisher.client.get(url)).json() == masked
+    whole = await publisher.client.get(f"{APIS}/{api['id']}")
+    assert PROD_KEY not in whole.text
+
+    doc = await publisher.app.state.runtime.db["apis"].find_one({"_id": api["id"]})
+    assert PROD_KEY not in str(doc)
+    assert SANDBOX_KEY not in str(doc)
+
+    deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert deployed.status_code == 201
+    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
+    assert PROD_KEY not in event.model_dump_json()
+    snapshot = ApiDeployed.from_envelope(event)
+    assert snapshot.production is not None
+    assert snapshot.sandbox is not None
+
+    box = SecretBox(secret_key)
+    production = snapshot.production.api_key_ciphertext
+    assert production is not None
+    assert production == doc["backend_security"]["production"]["ciphertext"]
+    assert box.decrypt(production, provider_key_context(api["id"], "production")) == PROD_KEY
+    sandbox = snapshot.sandbox.api_key_ciphertext
+    assert sandbox is not None
+    assert box.decrypt(sandbox, provider_key_context(api["id"], "sandbox")) == SANDBOX_KEY
+
+    # No event on the stream carries the plaintext.
+    for envelope in await stream_events(publisher.settings.nats_url):
+        if envelope.subject == api["id"]:
+            assert PROD_KEY not in envelope.model_dump_json()
+
+
+async def test_deploy_twice_gives_revisions_one_and_two(publisher: Publisher):
+    api = await publisher.create()
+    first = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    second = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert first.json()["revision"] == 1
+    assert second.json()["revision"] == 2
+    assert "deployedTime" in second.json()
+
+    fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
+    assert fetched["hasDeployment"] is True
+    assert fetched["deployedRevision"] == 2
+
+    events = await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
+    snapshots = [ApiDeployed.from_envelope(e) for e in events if e.subject == api["id"]]
+    assert [s.revision for s in snapshots] == [1, 2]
+    assert snapshots[0].route_prefix == "mistralaiapi/0.0.2"
+    assert snapshots[0].vendor.auth_header == "Authorization"
+    assert snapshots[0].vendor.auth_prefix == "Bearer "
+    assert snapshots[0].production is not None
+    assert snapshots[0].production.url == "https://api.mistral.ai"
+    assert snapshots[0].production.api_key_ciphertext is None
+
+
+async def test_undeploy(publisher: Publisher):
+    api = await publisher.create()
+    not_deployed = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
+    assert not_deployed.status_code == 409
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
+    assert response.status_code == 200
+    assert response.json()["undeployedRevision"] == 1
+    await wait_for_event(publisher.settings.nats_url, "aigw.api.undeployed", api["id"])
+    fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
+    assert fetched["hasDeployment"] is False
+
+
+async def test_publish_puts_created_deployed_published_on_the_stream(publisher: Publisher):
+    api = await publisher.create(context="{version}/mistralaiapi")
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    response = await publisher.client.post(
+        f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"}
+    )
+    assert response.status_code == 200
+    assert response.json()["lifecycleStatus"] == "PUBLISHED"
+    assert (await publisher.client.get(f"{APIS}/{api['id']}")).json()[
+        "lifecycleStatus"
+    ] == "PUBLISHED"
+
+    await wait_for_event(publisher.settings.nats_url, "aigw.api.published", api["id"])
+    events = await stream_events(publisher.settings.nats_url, "aigw.api.*")
+    mine = [e for e in events if e.subject == api["id"]]
+    assert [e.type for e in mine] == ["aigw.api.created", "aigw.api.deployed", "aigw.api.published"]
+    published = ApiPublished.from_envelope(mine[-1])
+    assert published.route_prefix == "0.0.2/mistralaiapi"
+    assert published.description == "Mistral through the gateway"
+    assert published.vendor.name == "MistralAI"
+
+
+async def test_updating_a_published_api_keeps_it_published_in_the_event(publisher: Publisher):
+    api = await publisher.create()
+    await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
+    await publisher.client.put(f"{APIS}/{api['id']}", json=publisher.body(description="v2"))
+    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.updated", api["id"])
+    assert event.data["lifecycle_status"] == "PUBLISHED"
+    assert event.data["description"] == "v2"
+    assert event.data["context"] == "mistralaiapi"
+
+
+async def test_demote_and_bad_actions(publisher: Publisher):
+    api = await publisher.create()
+    lifecycle = f"{APIS}/{api['id']}/lifecycle"
+    unknown = await publisher.client.post(lifecycle, json={"action": "retire"})
+    assert unknown.status_code == 422
+    assert "valid actions: publish, demote" in unknown.json()["description"]
+    early = await publisher.client.post(lifecycle, json={"action": "demote"})
+    assert early.status_code == 409
+
+    await publisher.client.post(lifecycle, json={"action": "publish"})
+    demoted = await publisher.client.post(lifecycle, json={"action": "demote"})
+    assert demoted.json()["lifecycleStatus"] == "CREATED"
+    events = await stream_events(publisher.settings.nats_url, "aigw.api.updated")
+    mine = [e for e in events if e.subject == api["id"]]
+    assert mine[-1].data["lifecycle_status"] == "CREATED"
+
+
+async def test_concurrent_deploys_get_distinct_revisions(publisher: Publisher):
+    api = await publisher.create()
+    responses = await asyncio.gather(
+        *(publisher.client.post(f"{APIS}/{api['id']}/deploy") for _ in range(3))
+    )
+    assert sorted(r.json()["revision"] for r in responses) == [1, 2, 3]
+    events = await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
+    assert sorted(e.data["revision"] for e in events if e.subject == api["id"]) == [1, 2, 3]

@@ -1,0 +1,60 @@
+import pytest
+from pydantic import ValidationError
+
+from aigw.common.crypto import mask_secret
+from aigw.publisher.apis.schemas import ApiIn, BackendSecurityIn, BackendSecurityOut
+
+
+def _body(**overrides):
+    body = {
+        "name": "MistralAIAPI",
+        "context": "mistralaiapi",
+        "version": "0.0.2",
+        "aiVendor": {"name": "MistralAI", "version": "v1"},
+        "endpoints": {"production": "https://api.mistral.ai/"},
+    }
+    return {**body, **overrides}
+
+
+def test_api_body_normalises_context_and_endpoint():
+    api = ApiIn.model_validate(_body(context="/mistralaiapi"))
+    assert api.context == "mistralaiapi"
+    assert api.endpoints.production == "https://api.mistral.ai"
+    assert api.endpoints.sandbox is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"name": ""}, "at least 1 character"),
+        ({"name": "x" * 101}, "at most 100 characters"),
+        ({"context": "a/../b"}, "'..'"),
+        ({"version": "0 1"}, "version must be"),
+        ({"endpoints": {}}, "at least one of the production and sandbox"),
+        ({"endpoints": {"production": "ftp://x.example"}}, "http:// or https://"),
+        ({"endpoints": {"sandbox": "api.mistral.ai"}}, "http:// or https://"),
+        ({"endpoints": {"sandbox": "https://"}}, "http:// or https://"),
+    ],
+)
+def test_api_body_rejects_bad_fields(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        ApiIn.model_validate(_body(**overrides))
+
+
+def test_backend_security_needs_a_key():
+    with pytest.raises(ValidationError, match="at least one"):
+        BackendSecurityIn.model_validate({})
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        BackendSecurityIn.model_validate({"production": {"apiKey": ""}})
+
+
+def test_backend_security_out_shows_only_the_masks():
+    key = "sk-live-0123456789abcdef"
+    doc = {"backend_security": {"production": {"ciphertext": "v1.x.y", "masked": mask_secret(key)}}}
+    body = BackendSecurityOut.from_doc(doc).model_dump(by_alias=True)
+    assert body == {"production": {"apiKey": "****cdef"}, "sandbox": None}
+    assert key not in str(body)
+
+
+def test_short_secrets_are_fully_masked():
+    assert mask_secret("short-key") == "****"
