@@ -1,0 +1,14 @@
+from aigw.common.serve import serve
+from aigw.devportal.app import create_app
+from aigw.devportal.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    serve(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+    )
+
+
+if __name__ == "__main__":
+    main()

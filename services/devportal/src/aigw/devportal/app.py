@@ -1,0 +1,73 @@
+"""devportal's FastAPI app: the published-API catalogue (built from events), applications,
+subscriptions, and API keys issued through keymanager."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI
+
+from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
+from aigw.common.runtime import ServiceRuntime
+from aigw.common.service_app import create_service_app
+from aigw.devportal.applications import routes as applications
+from aigw.devportal.applications import store as application_store
+from aigw.devportal.catalog import routes as catalog
+from aigw.devportal.catalog.handlers import catalog_router
+from aigw.devportal.keys import routes as keys
+from aigw.devportal.settings import Settings
+from aigw.devportal.subscriptions import routes as subscriptions
+from aigw.devportal.subscriptions import store as subscription_store
+
+API_PREFIX = "/api/devportal/v1"
+OUTBOX_COLLECTIONS = [application_store.COLLECTION, subscription_store.COLLECTION]
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for part in (catalog.router, applications.router, keys.router, subscriptions.router):
+        router.include_router(part)
+    return router
+
+
+def create_app(
+    settings: Settings,
+    *,
+    jwks_fetcher: FetchJwks | None = None,
+    keymanager_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(
+            settings,
+            database=settings.mongodb_db,
+            outbox_collections=OUTBOX_COLLECTIONS,
+            router=catalog_router(settings.mongodb_db),
+        )
+        keymanager = httpx.AsyncClient(
+            base_url=settings.keymanager_url, transport=keymanager_transport, timeout=10
+        )
+        async with runtime, keymanager:
+            await application_store.ensure_indexes(runtime.db)
+            await subscription_store.ensure_indexes(runtime.db)
+            app.state.runtime = runtime
+            app.state.keymanager_http = keymanager
+            yield
+
+    app = create_service_app(
+        title="aigw devportal",
+        description=__doc__ or "",
+        lifespan=lifespan,
+        routers=[api_router()],
+        ready=_ready,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
+    app.state.verifier = TokenVerifier(JwksCache(fetch))
+    return app
+
+
+async def _ready(app: FastAPI) -> bool:
+    runtime: ServiceRuntime | None = getattr(app.state, "runtime", None)
+    return runtime is not None and await runtime.ready()

@@ -1,0 +1,108 @@
+"""Builds the catalogue from publisher's API events on the JetStream stream.
+
+One durable pull consumer reads `aigw.api.>` and dispatches on the envelope type, so the
+events of one API are applied in stream order (three consumers would race: an `updated` could
+land before the `published` it follows). Replicas share the consumer; the newer-event guard in
+the store keeps their writes consistent. The consumer is named after the database it fills: a
+new database gets a new consumer that replays the whole stream, a restart resumes where it was.
+"""
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from faststream import AckPolicy, Context
+from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
+from pydantic import ValidationError
+
+from aigw.common.events import ApiDeleted, ApiPublished, ApiUpdated, Envelope
+from aigw.common.messaging import STREAM_NAME
+from aigw.devportal.catalog import store
+
+log = logging.getLogger(__name__)
+
+SUBJECT = "aigw.api.>"
+
+Handler = Callable[[store.Db, Envelope], Awaitable[None]]
+
+
+async def on_published(db: store.Db, envelope: Envelope) -> None:
+    event = ApiPublished.from_envelope(envelope)
+    fields = {
+        "name": event.name,
+        "context": event.context,
+        "version": event.version,
+        "route_prefix": event.route_prefix,
+        "vendor": event.vendor.model_dump(),
+        "description": event.description,
+        "lifecycle_status": event.lifecycle_status,
+        "listed": True,
+        "deleted": False,
+    }
+    await store.upsert_if_newer(db, event.api_id, store.event_micros(envelope.time), fields)
+
+
+async def on_updated(db: store.Db, envelope: Envelope) -> None:
+    event = ApiUpdated.from_envelope(envelope)
+    fields = {
+        "name": event.name,
+        "context": event.context,
+        "version": event.version,
+        "vendor": event.vendor.model_dump(),
+        "description": event.description,
+        "lifecycle_status": event.lifecycle_status,
+        **({"route_prefix": event.route_prefix} if event.route_prefix else {}),
+        # leaving PUBLISHED (deprecated, blocked, retired...) takes it out of the catalogue
+        "listed": event.lifecycle_status == "PUBLISHED",
+    }
+    await store.update_if_newer(db, event.api_id, store.event_micros(envelope.time), fields)
+
+
+async def on_deleted(db: store.Db, envelope: Envelope) -> None:
+    event = ApiDeleted.from_envelope(envelope)
+    tombstone = {"listed": False, "deleted": True}
+    await store.upsert_if_newer(db, event.api_id, store.event_micros(envelope.time), tombstone)
+
+
+HANDLERS: dict[str, Handler] = {
+    ApiPublished.TYPE: on_published,
+    ApiUpdated.TYPE: on_updated,
+    ApiDeleted.TYPE: on_deleted,
+}
+
+
+async def dispatch(db: store.Db, raw: bytes) -> None:
+    """Apply one event; other API events (created, deployed...) are not the portal's concern."""
+    try:
+        envelope = Envelope.model_validate_json(raw)
+        handler = HANDLERS.get(envelope.type)
+        if handler is not None:
+            await handler(db, envelope)
+    except ValidationError as exc:
+        # a malformed event will never parse: acknowledge it rather than redeliver forever
+        log.error("skipping a malformed API event: %s", exc.errors(include_input=False))
+
+
+def consumer_name(database: str) -> str:
+    """Durable names may not contain '.', '*', '>' or whitespace."""
+    return "devportal-catalog-" + re.sub(r"[^A-Za-z0-9_-]", "_", database)
+
+
+def catalog_router(database: str) -> NatsRouter:
+    """A new router per app: a FastStream router belongs to the one broker it is included in."""
+    router = NatsRouter()
+
+    @router.subscriber(
+        SUBJECT,
+        stream=JStream(name=STREAM_NAME, declare=False),
+        durable=consumer_name(database),
+        # a pull consumer can be shared by replicas; it hands out messages in stream order
+        pull_sub=PullSub(batch_size=100, timeout=5.0),
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
+    )
+    async def on_api_event(msg: NatsMessage, db: Annotated[store.Db, Context("db")]) -> None:
+        await dispatch(db, msg.body)
+
+    return router

@@ -1,0 +1,51 @@
+"""The published-API catalogue, and the portal's "Get Test Key" for one of its APIs."""
+
+from fastapi import APIRouter, status
+
+from aigw.common.auth import CurrentPrincipal
+from aigw.common.errors import NotFound
+from aigw.devportal.catalog import store
+from aigw.devportal.catalog.models import CatalogApi, TestKey
+from aigw.devportal.deps import AppSettings, Db
+from aigw.devportal.keys.client import Keymanager, KeyRequest
+from aigw.devportal.schemas import Collection
+
+router = APIRouter(prefix="/apis", tags=["catalogue"])
+
+
+async def get_published(db: store.Db, api_id: str) -> CatalogApi:
+    doc = await store.find_listed(db, api_id)
+    if doc is None:
+        raise NotFound(f"API {api_id!r} is not published")
+    return CatalogApi.from_doc(doc)
+
+
+@router.get("", summary="Published APIs")
+async def list_apis(_: CurrentPrincipal, db: Db) -> Collection[CatalogApi]:
+    return Collection.of([CatalogApi.from_doc(doc) for doc in await store.list_listed(db)])
+
+
+@router.get("/{api_id}", summary="One published API")
+async def get_api(api_id: str, _: CurrentPrincipal, db: Db) -> CatalogApi:
+    return await get_published(db, api_id)
+
+
+@router.post("/{api_id}/test-key", status_code=status.HTTP_201_CREATED, summary="Get Test Key")
+async def test_key(
+    api_id: str,
+    principal: CurrentPrincipal,
+    db: Db,
+    settings: AppSettings,
+    keymanager: Keymanager,
+) -> TestKey:
+    await get_published(db, api_id)
+    ttl = settings.test_key_ttl_seconds
+    request = KeyRequest(
+        # a test key belongs to no application: it is valid for this one API, unsubscribed
+        application_id=f"testkey:{principal.subject}",
+        key_type="PRODUCTION",
+        api_id=api_id,
+        expires_in=ttl,
+    )
+    issued = await keymanager.issue(request)
+    return TestKey(api_key=issued.api_key, expires_in=ttl)

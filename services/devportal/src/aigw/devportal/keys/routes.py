@@ -1,0 +1,42 @@
+"""An application's API keys. Keymanager issues and stores them (hashed); devportal checks
+that the application is the caller's and relays the call."""
+
+from fastapi import APIRouter, Response, status
+
+from aigw.common.errors import NotFound
+from aigw.devportal.applications.access import owned_application
+from aigw.devportal.applications.models import ApplicationKey, KeyCreate
+from aigw.devportal.deps import CurrentActor, Db
+from aigw.devportal.keys.client import KeyList, Keymanager, KeyRequest
+
+router = APIRouter(prefix="/applications/{app_id}/api-keys", tags=["api-keys"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Generate a key (shown once)")
+async def generate(
+    app_id: str, body: KeyCreate, actor: CurrentActor, db: Db, keymanager: Keymanager
+) -> ApplicationKey:
+    await owned_application(db, actor, app_id)
+    issued = await keymanager.issue(KeyRequest(application_id=app_id, key_type=body.key_type))
+    return ApplicationKey(
+        id=issued.id, api_key=issued.api_key, key_type=issued.key_type, expires_at=issued.expires_at
+    )
+
+
+@router.get("", summary="The application's keys, masked")
+async def list_keys(app_id: str, actor: CurrentActor, db: Db, keymanager: Keymanager) -> KeyList:
+    await owned_application(db, actor, app_id)
+    return await keymanager.list_keys(app_id)
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a key")
+async def revoke(
+    app_id: str, key_id: str, actor: CurrentActor, db: Db, keymanager: Keymanager
+) -> Response:
+    await owned_application(db, actor, app_id)
+    # revoke only a key of this application, not any key the caller can name
+    keys = await keymanager.list_keys(app_id)
+    if not any(key.get("id") == key_id for key in keys.list):
+        raise NotFound(f"API key {key_id!r} does not exist for this application")
+    await keymanager.revoke(key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,15 @@
+"""devportal's settings: the shared ones plus its port, database and test-key lifetime."""
+
+from pydantic import Field
+
+from aigw.common.settings import ServiceSettings, env
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8002, validation_alias=env("port", "DEVPORTAL_PORT"))
+    mongodb_db: str = Field(
+        "aigw_devportal", validation_alias=env("mongodb_db", "DEVPORTAL_MONGODB_DB")
+    )
+    test_key_ttl_seconds: int = Field(
+        3600, gt=0, validation_alias=env("test_key_ttl_seconds", "DEVPORTAL_TEST_KEY_TTL_SECONDS")
+    )

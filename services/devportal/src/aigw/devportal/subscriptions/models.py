@@ -1,0 +1,34 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from aigw.devportal.schemas import CamelModel
+
+POLICIES = frozenset({"Unlimited"})  # the one policy that always exists: no limit
+
+
+class SubscriptionCreate(CamelModel):
+    application_id: str = Field(min_length=1, max_length=256)
+    api_id: str = Field(min_length=1, max_length=256)
+    policy: str = "Unlimited"
+
+
+class Subscription(CamelModel):
+    id: str
+    application_id: str
+    api_id: str
+    policy: str
+    status: Literal["UNBLOCKED"] = "UNBLOCKED"
+    created_time: datetime
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Subscription":
+        return cls(
+            id=doc["_id"],
+            application_id=doc["application_id"],
+            api_id=doc["api_id"],
+            policy=doc["policy"],
+            status=doc.get("status", "UNBLOCKED"),
+            created_time=doc["created_time"],
+        )

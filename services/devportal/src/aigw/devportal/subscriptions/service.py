@@ -1,0 +1,72 @@
+"""Subscribing an application to a published API. Each change stages its event in the same
+write (transactional outbox) and then tries to publish it at once."""
+
+from typing import Any
+
+from aigw.common.errors import Conflict, InvalidInput, NotFound
+from aigw.common.events import SubscriptionCreated, SubscriptionDeleted
+from aigw.common.ids import new_id
+from aigw.common.runtime import ServiceRuntime
+from aigw.devportal.applications.access import owned_application
+from aigw.devportal.audit import Actor, now_ms
+from aigw.devportal.catalog import store as catalog
+from aigw.devportal.subscriptions import store
+from aigw.devportal.subscriptions.models import POLICIES, Subscription, SubscriptionCreate
+
+
+async def subscribe(
+    runtime: ServiceRuntime, actor: Actor, body: SubscriptionCreate
+) -> Subscription:
+    if body.policy not in POLICIES:
+        raise InvalidInput(f"Unknown subscription policy {body.policy!r}: use 'Unlimited'")
+    await owned_application(runtime.db, actor, body.application_id)
+    if await catalog.find_listed(runtime.db, body.api_id) is None:
+        raise NotFound(f"API {body.api_id!r} is not published")
+    doc = _new_doc(actor, body)
+    event = actor.event(
+        SubscriptionCreated(subscription_id=doc["_id"], **_refs(doc), policy=body.policy)
+    )
+    if not await store.insert(runtime.db, doc, event):
+        raise Conflict("This application is already subscribed to this API")
+    await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
+    return Subscription.from_doc(doc)
+
+
+async def list_subscriptions(
+    db: store.Db, actor: Actor, application_id: str | None
+) -> list[Subscription]:
+    if application_id is not None:
+        await owned_application(db, actor, application_id)
+    docs = await store.list_owned(db, actor.subject, application_id)
+    return [Subscription.from_doc(doc) for doc in docs]
+
+
+async def unsubscribe(runtime: ServiceRuntime, actor: Actor, sub_id: str) -> None:
+    doc = await store.find_owned(runtime.db, actor.subject, sub_id)
+    if doc is None:
+        raise NotFound(f"Subscription {sub_id!r} does not exist")
+    await delete_staged(runtime.db, actor, doc)
+    await runtime.outbox.try_flush(store.COLLECTION, sub_id)
+
+
+async def delete_staged(db: store.Db, actor: Actor, doc: dict[str, Any]) -> None:
+    """Mark one subscription deleted with its event staged; the caller flushes the outbox."""
+    event = actor.event(SubscriptionDeleted(subscription_id=doc["_id"], **_refs(doc)))
+    await store.mark_deleted(db, doc["_id"], event)
+
+
+def _refs(doc: dict[str, Any]) -> dict[str, str]:
+    return {"application_id": doc["application_id"], "api_id": doc["api_id"]}
+
+
+def _new_doc(actor: Actor, body: SubscriptionCreate) -> dict[str, Any]:
+    return {
+        "_id": new_id(),
+        "unique_key": store.unique_key(body.application_id, body.api_id),
+        "application_id": body.application_id,
+        "api_id": body.api_id,
+        "policy": body.policy,
+        "status": "UNBLOCKED",
+        "owner": actor.subject,
+        "created_time": now_ms(),
+    }

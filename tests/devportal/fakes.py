@@ -1,0 +1,65 @@
+"""A stand-in for keymanager's API-key endpoints, served through httpx.MockTransport.
+
+It checks what devportal forwards (the caller's Authorization header, the body's shape) and
+answers the way keymanager does. The real cross-service path is the end-to-end test's job.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+PREFIX = "/api/keymanager/v1/api-keys"
+
+
+@dataclass
+class FakeKeymanager:
+    requests: list[httpx.Request] = field(default_factory=list)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    down: bool = False
+    fail_with: httpx.Response | None = None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if self.fail_with is not None:
+            return self.fail_with
+        assert request.headers["authorization"].startswith("Bearer ")
+        return self._route(request)
+
+    def _route(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == PREFIX:
+            return self._issue(json.loads(request.content))
+        if request.method == "GET" and path == PREFIX:
+            return self._list(request.url.params["applicationId"])
+        if request.method == "DELETE" and path.startswith(f"{PREFIX}/"):
+            return self._revoke(path.rsplit("/", 1)[1])
+        return httpx.Response(404, json={"code": 404, "message": "Not found", "description": path})
+
+    def _issue(self, body: dict[str, Any]) -> httpx.Response:
+        assert set(body) == {"applicationId", "keyType", "apiId", "expiresIn"}
+        key_id = str(uuid.uuid4())
+        api_key = "aigw_" + uuid.uuid4().hex
+        self.keys[key_id] = {**body, "id": key_id, "maskedKey": "****" + api_key[-4:]}
+        expires_at = "2030-01-01T00:00:00Z" if body["expiresIn"] else None
+        issued = {k: body[k] for k in ("applicationId", "keyType", "apiId")}
+        return httpx.Response(
+            201, json={**issued, "id": key_id, "apiKey": api_key, "expiresAt": expires_at}
+        )
+
+    def _list(self, application_id: str) -> httpx.Response:
+        keys = [k for k in self.keys.values() if k["applicationId"] == application_id]
+        return httpx.Response(200, json={"count": len(keys), "list": keys})
+
+    def _revoke(self, key_id: str) -> httpx.Response:
+        if self.keys.pop(key_id, None) is None:
+            body = {"code": 404, "message": "Not found", "description": "no such key"}
+            return httpx.Response(404, json=body)
+        return httpx.Response(204)
+
+    def last(self) -> httpx.Request:
+        return self.requests[-1]

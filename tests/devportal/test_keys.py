@@ -1,0 +1,152 @@
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.devportal.fakes import FakeKeymanager
+from tests.devportal.helpers import publish_api
+from tests.support.infra import Infra
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def app_id(devportal: httpx.AsyncClient) -> str:
+    response = await devportal.post("/applications", json={"name": "keyed-app"})
+    return str(response.json()["id"])
+
+
+async def test_generate_key_forwards_the_callers_token_and_shows_the_key_once(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    response = await devportal.post(
+        f"/applications/{app_id}/api-keys",
+        json={"keyType": "SANDBOX"},
+        headers={"X-Correlation-ID": "corr-1"},
+    )
+
+    assert response.status_code == 201, response.text
+    key = response.json()
+    assert set(key) == {"id", "apiKey", "keyType", "expiresAt"}
+    assert key["keyType"] == "SANDBOX"
+    assert key["apiKey"].startswith("aigw_")
+    sent = keymanager.last()
+    assert (sent.method, sent.url.path) == ("POST", "/api/keymanager/v1/api-keys")
+    assert sent.headers["authorization"] == devportal.headers["authorization"]
+    assert sent.headers["x-correlation-id"] == "corr-1"
+    body = json.loads(sent.content)
+    assert body == {"applicationId": app_id, "keyType": "SANDBOX", "apiId": None, "expiresIn": None}
+
+
+async def test_list_and_revoke_keys_through_keymanager(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    key = (
+        await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "PRODUCTION"})
+    ).json()
+
+    listing = (await devportal.get(f"/applications/{app_id}/api-keys")).json()
+    assert listing["count"] == 1
+    assert listing["list"][0]["id"] == key["id"]
+    assert "apiKey" not in listing["list"][0]
+    assert keymanager.last().url.params["applicationId"] == app_id
+
+    response = await devportal.delete(f"/applications/{app_id}/api-keys/{key['id']}")
+    assert response.status_code == 204
+    assert keymanager.last().method == "DELETE"
+    assert (await devportal.get(f"/applications/{app_id}/api-keys")).json()["count"] == 0
+
+
+async def test_revoking_a_key_of_another_application_is_404(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    other = (await devportal.post("/applications", json={"name": "other"})).json()["id"]
+    key = (
+        await devportal.post(f"/applications/{other}/api-keys", json={"keyType": "SANDBOX"})
+    ).json()
+
+    response = await devportal.delete(f"/applications/{app_id}/api-keys/{key['id']}")
+    assert response.status_code == 404
+    assert key["id"] in keymanager.keys
+
+
+async def test_someone_elses_application_is_404_without_calling_keymanager(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, bob: dict[str, str], app_id: str
+) -> None:
+    url = f"/applications/{app_id}/api-keys"
+    response = await devportal.post(url, json={"keyType": "PRODUCTION"}, headers=bob)
+    assert response.status_code == 404
+    assert (await devportal.get(url, headers=bob)).status_code == 404
+    assert keymanager.requests == []
+
+
+async def test_bad_key_type_is_422_and_no_token_is_401(
+    devportal: httpx.AsyncClient, app_id: str
+) -> None:
+    url = f"/applications/{app_id}/api-keys"
+    assert (await devportal.post(url, json={"keyType": "GOLD"})).status_code == 422
+    no_token = {"Authorization": ""}
+    assert (
+        await devportal.post(url, json={"keyType": "SANDBOX"}, headers=no_token)
+    ).status_code == 401
+
+
+async def test_keymanager_down_is_502(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    keymanager.down = True
+    response = await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"})
+    assert response.status_code == 502
+    assert "Keymanager is unreachable" in response.json()["description"]
+
+
+async def test_keymanager_5xx_or_garbage_is_502(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    url = f"/applications/{app_id}/api-keys"
+    keymanager.fail_with = httpx.Response(503, text="overloaded")
+    response = await devportal.post(url, json={"keyType": "SANDBOX"})
+    assert (response.status_code, response.json()["code"]) == (502, 502)
+
+    keymanager.fail_with = httpx.Response(201, json={"unexpected": True})
+    assert (await devportal.post(url, json={"keyType": "SANDBOX"})).status_code == 502
+
+
+async def test_keymanager_4xx_is_passed_through(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    error = {"code": 403, "message": "Forbidden", "description": "not allowed to issue keys"}
+    keymanager.fail_with = httpx.Response(403, json=error)
+    response = await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"})
+    assert response.status_code == 403
+    assert response.json() == error
+
+
+async def test_test_key_is_issued_for_a_published_api(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, infra: Infra, settings
+) -> None:
+    api_id = await publish_api(devportal, infra.nats_url)
+
+    response = await devportal.post(f"/apis/{api_id}/test-key")
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == {"apiKey", "expiresIn"}
+    assert body["expiresIn"] == settings.test_key_ttl_seconds
+    sent = keymanager.last()
+    assert sent.headers["authorization"] == devportal.headers["authorization"]
+    assert json.loads(sent.content) == {
+        "applicationId": "testkey:alice",
+        "keyType": "PRODUCTION",
+        "apiId": api_id,
+        "expiresIn": settings.test_key_ttl_seconds,
+    }
+
+
+async def test_test_key_for_an_unpublished_api_is_404(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager
+) -> None:
+    response = await devportal.post(f"/apis/{uuid.uuid4()}/test-key")
+    assert response.status_code == 404
+    assert keymanager.requests == []
