@@ -15,19 +15,20 @@ async def stream_events(nats_url: str, subject: str = "aigw.>") -> list[Envelope
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(STREAM_NAME)
-        if info.state.messages == 0:
+        last = (await js.stream_info(STREAM_NAME)).state.last_seq
+        if last == 0:
             return []
         sub = await js.subscribe(
-            subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, stream=STREAM_NAME
+            "aigw.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, stream=STREAM_NAME
         )
         events: list[Envelope] = []
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=0.3)
-            except (TimeoutError, nats.errors.TimeoutError):
+        while True:  # read up to the sequence that was last when we asked: no idle guessing
+            msg = await sub.next_msg(timeout=10)
+            envelope = Envelope.model_validate_json(msg.data)
+            if nats_subject_matches(subject, msg.subject):
+                events.append(envelope)
+            if msg.metadata.sequence.stream >= last:
                 break
-            events.append(Envelope.model_validate_json(msg.data))
         await sub.unsubscribe()
         return events
     finally:
@@ -45,6 +46,17 @@ async def wait_for_event(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no {event_type} event for {subject_id} within {timeout}s")
         await asyncio.sleep(0.1)
+
+
+def nats_subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard matching: `*` is one token, `>` the rest."""
+    want, got = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(got) > i
+        if i >= len(got) or token not in ("*", got[i]):
+            return False
+    return len(want) == len(got)
 
 
 def payloads(events: list[Envelope]) -> list[dict[str, Any]]:

@@ -1,0 +1,126 @@
+"""The gateway's ASGI app: a lean dispatcher in front of two handlers.
+
+`/health/*`, `/metrics`, `/openapi.json` and `/docs` go to a small FastAPI app built from
+`aigw.common.service_app`; every other request goes straight to the raw-ASGI invocation handler
+(`proxy.forwarding.Invoker`), so no framework routing or middleware runs on the hot path.
+
+The FastAPI app's lifespan owns the resources: the pooled aiohttp session used for every
+provider call and the event follower that keeps the routing table up to date.
+"""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from fastapi import FastAPI
+
+from aigw.common.crypto import SecretBox
+from aigw.common.service_app import create_service_app
+from aigw.gateway.proxy.forwarding import (
+    GatewayMetrics,
+    GatewayState,
+    Invoker,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+from aigw.gateway.routing.follower import EventFollower
+from aigw.gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MANAGEMENT_PATHS = frozenset(
+    {"/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+
+DESCRIPTION = """The aigw invocation endpoint.
+
+Call a deployed AI API at `/{context}/{version}/<provider path>` (for example
+`POST /mistralaiapi/0.0.2/v1/chat/completions`) with the application's key in
+`Authorization: Bearer <key>` or `ApiKey: <key>`. A PRODUCTION key is sent to the production
+endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body and content
+type come back unchanged, and `stream: true` answers arrive as server-sent events.
+Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
+"""
+
+
+def new_session(settings: Settings) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=settings.upstream_pool_size,
+        limit_per_host=0,
+        keepalive_timeout=settings.upstream_keepalive,
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None,
+        connect=settings.upstream_connect_timeout,
+        sock_read=settings.upstream_timeout,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        raise_for_status=False,
+    )
+
+
+class Gateway:
+    """The ASGI callable `create_app` returns; `state` and `follower` are there for tests."""
+
+    def __init__(
+        self, management: FastAPI, invoker: Invoker, state: GatewayState, follower: EventFollower
+    ) -> None:
+        self.management = management
+        self.invoker = invoker
+        self.state = state
+        self.follower = follower
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path not in MANAGEMENT_PATHS and not path.startswith("/health/"):
+                await self.invoker(scope, receive, send)
+                return
+        await self.management(scope, receive, send)
+
+    def ready(self) -> bool:
+        return self.state.session is not None and self.follower.caught_up
+
+
+def create_app(settings: Settings) -> Gateway:
+    state = GatewayState()
+    box = SecretBox(settings.secret_key.get_secret_value())
+    follower = EventFollower(settings.nats_url, state.table, box)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.session = new_session(settings)
+        follower.start()
+        try:
+            yield
+        finally:
+            await follower.stop()
+            session, state.session = state.session, None
+            await session.close()
+
+    async def ready(app: FastAPI) -> bool:
+        return gateway.ready()
+
+    management = create_service_app(
+        title="aigw gateway",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=[],
+        ready=ready,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    metrics = GatewayMetrics(management.state.metrics_registry)
+    invoker = Invoker(state, metrics, settings.max_body_bytes)
+    gateway = Gateway(management, invoker, state, follower)
+    return gateway
+
+
+__all__ = ["Gateway", "Message", "create_app", "new_session"]

@@ -1,0 +1,55 @@
+"""The caller's API key, and whether it may call a route.
+
+The key is read from `Authorization: Bearer <key>` (what OpenAI-compatible SDKs send) or from
+`ApiKey: <key>` (WSO2 style). When a request carries both, **Authorization wins**; an
+Authorization header that is not a Bearer credential (e.g. Basic) is ignored, and ApiKey is used.
+Keys are looked up by their SHA-256 hash: the gateway never holds a plaintext API key.
+"""
+
+import hashlib
+import time
+
+from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
+
+
+def extract_key(authorization: bytes | None, api_key: bytes | None) -> str | None:
+    if authorization is not None:
+        scheme, _, credential = authorization.partition(b" ")
+        credential = credential.strip()
+        if scheme.lower() == b"bearer" and credential:
+            return credential.decode("latin-1")
+    if api_key is not None:
+        api_key = api_key.strip()
+        if api_key:
+            return api_key.decode("latin-1")
+    return None
+
+
+class AccessDenied(Exception):
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+def authorise(table: RoutingTable, key: str | None, route: Route) -> KeyEntry:
+    """The key's entry if it may call `route`, else AccessDenied with 401 or 403."""
+    if key is None:
+        raise AccessDenied(
+            401,
+            "Missing API key: send it as 'Authorization: Bearer <key>' or 'ApiKey: <key>'.",
+            "missing_api_key",
+        )
+    entry = table.keys.get(hashlib.sha256(key.encode()).hexdigest())
+    if entry is None:
+        raise AccessDenied(401, "Invalid API key provided.", "invalid_api_key")
+    if entry.expires_at is not None and entry.expires_at <= time.time():
+        raise AccessDenied(401, "The API key has expired.", "expired_api_key")
+    if entry.api_id is not None:
+        if entry.api_id != route.api_id:
+            raise AccessDenied(403, "This key is not valid for this API.", "key_not_allowed")
+        return entry  # a test key for this very API needs no subscription
+    if (entry.application_id, route.api_id) not in table.subscriptions:
+        raise AccessDenied(403, "The application is not subscribed to this API.", "not_subscribed")
+    return entry

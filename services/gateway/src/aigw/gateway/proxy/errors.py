@@ -1,0 +1,41 @@
+"""Gateway errors in the OpenAI envelope: `{"error": {"message", "type", "code"}}`.
+
+OpenAI-compatible SDKs read this shape, so a caller sees the gateway's 401/403/404/502/504 the
+same way it would see the provider's own errors.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+def error_body(status: int, message: str, code: str) -> bytes:
+    kind = _TYPES.get(status, "api_error")
+    return json.dumps({"error": {"message": message, "type": kind, "code": code}}).encode()
+
+
+async def send_error(send: Send, status: int, message: str, code: str) -> None:
+    body = error_body(status, message, code)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

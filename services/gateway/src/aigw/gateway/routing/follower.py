@@ -1,0 +1,131 @@
+"""Follows the event stream into the routing table.
+
+At start it connects to NATS (retrying until it can), makes sure the stream exists, notes the
+stream's last sequence and replays the whole stream from the first message with an ordered push
+consumer (`DeliverPolicy.ALL` on `aigw.>`). It reports `caught_up` once it has applied every
+event up to that sequence, then keeps following live. An event it cannot parse, or of a type
+it does not know, is logged and skipped: one bad event must not stop routing.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from pydantic import ValidationError
+
+from aigw.common.crypto import SecretBox
+from aigw.common.events import Envelope, parse_payload
+from aigw.common.messaging import STREAM_NAME, STREAM_SUBJECTS, ensure_stream
+from aigw.gateway.routing import builder
+from aigw.gateway.routing.table import RoutingTable
+
+log = logging.getLogger(__name__)
+
+
+class EventFollower:
+    def __init__(self, nats_url: str, table: RoutingTable, box: SecretBox | None) -> None:
+        self.nats_url = nats_url
+        self.table = table
+        self.box = box
+        self.applied = 0
+        self.last_sequence = 0
+        self._target = 0
+        self._caught_up = asyncio.Event()
+        self._nc: NatsClient | None = None
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and bool(self._nc.is_connected)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="gateway-event-follower")
+
+    async def wait_caught_up(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._caught_up.wait(), timeout)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._subscribe()
+                return
+            except asyncio.CancelledError:
+                raise
+            except (OSError, TimeoutError, nats.errors.Error) as exc:
+                log.warning("event stream not reachable (%s); retrying in %.1fs", exc, delay)
+                if self._nc is not None:
+                    with contextlib.suppress(Exception):
+                        await self._nc.close()
+                    self._nc = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _subscribe(self) -> None:
+        self._nc = await nats.connect(
+            self.nats_url,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+        )
+        js = self._nc.jetstream()
+        await ensure_stream(js)
+        info = await js.stream_info(STREAM_NAME)
+        self._target = info.state.last_seq if info.state.messages else 0
+        if self._target == 0:
+            self._caught_up.set()
+        self._sub = await js.subscribe(
+            STREAM_SUBJECTS[0],
+            cb=self._on_message,
+            stream=STREAM_NAME,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        log.info(
+            "following %s from the start (catching up to sequence %d)", STREAM_NAME, self._target
+        )
+
+    async def _on_message(self, msg: Msg) -> None:
+        try:
+            sequence = msg.metadata.sequence.stream
+        except (nats.errors.Error, AttributeError):
+            sequence = self.last_sequence + 1
+        try:
+            envelope = Envelope.model_validate_json(msg.data)
+            payload = parse_payload(envelope)
+            if payload is None:
+                log.debug("skipping event of unknown type %s", envelope.type)
+            else:
+                builder.apply(self.table, payload, self.box)
+                self.applied += 1
+        except (ValidationError, ValueError) as exc:
+            log.warning("skipping unparseable event #%d on %s: %s", sequence, msg.subject, exc)
+        except Exception:
+            log.exception("skipping event #%d on %s: cannot apply it", sequence, msg.subject)
+        self.last_sequence = sequence
+        if not self._caught_up.is_set() and sequence >= self._target:
+            log.info("routing table caught up at sequence %d", sequence)
+            self._caught_up.set()

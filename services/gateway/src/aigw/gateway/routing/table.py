@@ -1,0 +1,85 @@
+"""The gateway's in-memory routing table, rebuilt from the event stream (no database).
+
+Everything the hot path needs is one dict or set lookup away:
+
+- `routes`: route prefix (e.g. ``"mistralaiapi/0.0.2"``, no leading or trailing slash) → `Route`
+- `keys`: SHA-256 hex of an API key → `KeyEntry`
+- `subscriptions`: ``(application_id, api_id)`` pairs that may call an API
+
+The rest (`api_revisions`, `key_hashes`, tombstones...) is bookkeeping that lets
+`routing.builder.apply` be idempotent and ordered by entity revision.
+"""
+
+from dataclasses import dataclass, field
+
+from aigw.common.events import KeyType
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One provider endpoint of a deployed API, with its provider key decrypted.
+
+    `key_error` is set when the provider key could not be decrypted (e.g. the gateway runs
+    with another `AIGW_SECRET_KEY`): calls to this endpoint then fail with 503.
+    """
+
+    url: str  # without a trailing slash
+    api_key: str | None = None
+    key_error: str | None = None
+
+    def __repr__(self) -> str:  # never print the provider key
+        return f"Upstream(url={self.url!r}, api_key={'***' if self.api_key else None})"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    api_id: str
+    revision: int
+    name: str
+    version: str
+    route_prefix: str
+    auth_header: str  # lower-case header name the vendor reads the provider key from
+    auth_prefix: str  # e.g. "Bearer "
+    production: Upstream | None
+    sandbox: Upstream | None
+
+    def upstream_for(self, key_type: KeyType) -> Upstream | None:
+        return self.production if key_type == "PRODUCTION" else self.sandbox
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    key_id: str
+    application_id: str
+    key_type: KeyType
+    api_id: str | None = None  # a test key: valid for this API only, without a subscription
+    expires_at: float | None = None  # POSIX timestamp
+
+
+@dataclass(slots=True)
+class RoutingTable:
+    routes: dict[str, Route] = field(default_factory=dict)
+    keys: dict[str, KeyEntry] = field(default_factory=dict)
+    subscriptions: set[tuple[str, str]] = field(default_factory=set)
+    max_prefix_segments: int = 0
+
+    # bookkeeping for idempotent, revision-ordered updates
+    api_routes: dict[str, Route] = field(default_factory=dict)  # api_id → its deployed route
+    api_revisions: dict[str, int] = field(default_factory=dict)  # highest revision seen
+    deleted_apis: set[str] = field(default_factory=set)
+    key_hashes: dict[str, str] = field(default_factory=dict)  # key_id → hash
+    revoked_keys: set[str] = field(default_factory=set)
+    subscription_pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    deleted_subscriptions: set[str] = field(default_factory=set)
+    deleted_applications: set[str] = field(default_factory=set)
+
+    def recount_segments(self) -> None:
+        self.max_prefix_segments = max((prefix.count("/") + 1 for prefix in self.routes), default=0)
+
+    def snapshot(self) -> dict[str, object]:
+        """A comparable view of what the hot path sees (for tests and diagnostics)."""
+        return {
+            "routes": dict(self.routes),
+            "keys": dict(self.keys),
+            "subscriptions": set(self.subscriptions),
+        }

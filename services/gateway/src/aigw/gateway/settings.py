@@ -1,0 +1,38 @@
+"""Gateway settings: ports, TLS, upstream timeouts and connection pool (pydantic-settings)."""
+
+from pydantic import Field
+
+from aigw.common.settings import ServiceSettings, env
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8280, validation_alias=env("port", "GATEWAY_PORT"))
+    https_port: int = Field(8243, validation_alias=env("https_port", "GATEWAY_HTTPS_PORT"))
+    tls_cert_file: str | None = Field(
+        None, validation_alias=env("tls_cert_file", "GATEWAY_TLS_CERT_FILE")
+    )
+    tls_key_file: str | None = Field(
+        None, validation_alias=env("tls_key_file", "GATEWAY_TLS_KEY_FILE")
+    )
+    upstream_connect_timeout: float = Field(
+        5.0, validation_alias=env("upstream_connect_timeout", "GATEWAY_UPSTREAM_CONNECT_TIMEOUT")
+    )
+    upstream_timeout: float = Field(
+        60.0,
+        validation_alias=env("upstream_timeout", "GATEWAY_UPSTREAM_TIMEOUT"),
+        description="longest wait for the provider's next bytes (headers or a stream chunk)",
+    )
+    upstream_pool_size: int = Field(
+        512, validation_alias=env("upstream_pool_size", "GATEWAY_UPSTREAM_POOL_SIZE")
+    )
+    upstream_keepalive: float = Field(
+        60.0, validation_alias=env("upstream_keepalive", "GATEWAY_UPSTREAM_KEEPALIVE")
+    )
+    max_body_bytes: int = Field(
+        10 * 1_048_576,
+        validation_alias=env("max_body_bytes", "GATEWAY_MAX_BODY_BYTES", "AIGW_MAX_BODY_BYTES"),
+    )
+
+    @property
+    def tls_enabled(self) -> bool:
+        return bool(self.tls_cert_file and self.tls_key_file)

@@ -1,0 +1,237 @@
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+import uvicorn
+from nats.aio.client import Client as NatsClient
+
+from aigw.common.crypto import SecretBox, provider_key_context, sha256_hex
+from aigw.common.events import (
+    ApiDeployed,
+    DeployedEndpoint,
+    EventPayload,
+    KeyIssued,
+    SubscriptionCreated,
+    VendorWire,
+    new_event,
+)
+from aigw.common.messaging import ensure_stream
+from aigw.devtools.processes import ManagedProcess, free_port
+from aigw.gateway.app import Gateway, create_app
+from aigw.gateway.settings import Settings
+from tests.support.infra import Infra
+
+OPENAI = VendorWire(name="OpenAI", version="v1", auth_header="Authorization", auth_prefix="Bearer ")
+
+
+@pytest.fixture(scope="session")
+def mock_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The mock provider as its own process (keys mock-provider-key, mock-sandbox-key)."""
+    port = free_port()
+    log = Path(tmp_path_factory.mktemp("mock")) / "mock.log"
+    argv = [sys.executable, "-m", "aigw.devtools.mock_provider", "--port", str(port)]
+    proc = ManagedProcess("mock-provider", argv, port=port, log_path=log)
+    proc.start()
+    try:
+        proc.wait_ready(20)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(autouse=True)
+async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for the mock's control endpoints; every test starts with a healthy mock."""
+    async with httpx.AsyncClient(base_url=mock_provider, timeout=10) as client:
+        await client.post("/_mock/config", json={"latencyMs": 0, "failStatus": None})
+        await client.delete("/_mock/requests")
+        yield client
+        await client.post("/_mock/config", json={"latencyMs": 0, "failStatus": None})
+
+
+@dataclass
+class Publisher:
+    nats_url: str
+    box: SecretBox
+    nc: NatsClient | None = None
+    published: list[str] = field(default_factory=list)
+
+    async def publish(self, *payloads: EventPayload) -> None:
+        assert self.nc is not None
+        js = self.nc.jetstream()
+        for payload in payloads:
+            env = new_event(payload, source="tests", actor="tester")
+            await js.publish(
+                subject=env.type,
+                payload=env.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": env.id},
+            )
+            self.published.append(env.id)
+
+    def encrypt(self, key: str, api_id: str, endpoint: str) -> str:
+        return self.box.encrypt(key, provider_key_context(api_id, endpoint))
+
+
+@pytest.fixture
+async def events(infra: Infra, secret_key: str) -> AsyncIterator[Publisher]:
+    publisher = Publisher(infra.nats_url, SecretBox(secret_key))
+    publisher.nc = await nats.connect(infra.nats_url)
+    await ensure_stream(publisher.nc.jetstream())
+    try:
+        yield publisher
+    finally:
+        await publisher.nc.close()
+
+
+@dataclass
+class RunningGateway:
+    app: Gateway
+    url: str
+    settings: Settings
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    async def wait_route(self, prefix: str, revision: int = 1, timeout: float = 5.0) -> float:
+        """Seconds until `prefix` routes at `revision` or later."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while True:
+            route = self.app.state.table.routes.get(prefix)
+            if route is not None and route.revision >= revision:
+                return loop.time() - start
+            if loop.time() - start > timeout:
+                raise AssertionError(f"{prefix} not routed within {timeout}s")
+            await asyncio.sleep(0.01)
+
+    async def wait_until(self, check: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not check():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not met in time")
+            await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def run_gateway(settings: Settings) -> AsyncIterator[RunningGateway]:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=settings.port,
+        loop="none",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        await app.follower.wait_caught_up(10)
+        yield RunningGateway(app, f"http://127.0.0.1:{settings.port}", settings)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+def gateway_settings(infra: Infra, secret_key: str) -> Settings:
+    return Settings(
+        secret_key=secret_key,
+        nats_url=infra.nats_url,
+        port=free_port(),
+        upstream_timeout=1.0,
+        upstream_connect_timeout=1.0,
+    )
+
+
+@pytest.fixture
+async def gateway(gateway_settings: Settings) -> AsyncIterator[RunningGateway]:
+    async with run_gateway(gateway_settings) as running:
+        yield running
+
+
+@dataclass
+class Deployed:
+    api_id: str
+    prefix: str
+    app_id: str
+    production_key: str
+    sandbox_key: str
+    unique: str
+
+
+@pytest.fixture
+async def deployed_api(events: Publisher, gateway: RunningGateway, mock_provider: str) -> Deployed:
+    """An API deployed to production and sandbox endpoints of the mock, an application
+    subscribed to it, and one PRODUCTION and one SANDBOX key."""
+    unique = uuid.uuid4().hex[:8]
+    api_id, app_id = f"api-{unique}", f"app-{unique}"
+    prefix = f"chat{unique}/1.0"
+    await events.publish(
+        deploy_event(events, api_id, prefix, mock_provider, unique),
+        SubscriptionCreated(
+            subscription_id=f"sub-{unique}",
+            application_id=app_id,
+            api_id=api_id,
+            policy="Unlimited",
+        ),
+        KeyIssued(
+            key_id=f"kp-{unique}",
+            key_hash=sha256_hex(f"prod-{unique}"),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+        KeyIssued(
+            key_id=f"ks-{unique}",
+            key_hash=sha256_hex(f"sand-{unique}"),
+            application_id=app_id,
+            key_type="SANDBOX",
+        ),
+    )
+    await gateway.wait_route(prefix)
+    await gateway.wait_until(lambda: sha256_hex(f"sand-{unique}") in gateway.app.state.table.keys)
+    return Deployed(api_id, prefix, app_id, f"prod-{unique}", f"sand-{unique}", unique)
+
+
+def deploy_event(
+    events: Publisher,
+    api_id: str,
+    prefix: str,
+    mock_url: str,
+    unique: str,
+    *,
+    revision: int = 1,
+    vendor: VendorWire = OPENAI,
+    production_url: str | None = None,
+    sandbox: bool = True,
+) -> ApiDeployed:
+    return ApiDeployed(
+        api_id=api_id,
+        revision=revision,
+        name=f"Chat {unique}",
+        version="1.0",
+        route_prefix=prefix,
+        vendor=vendor,
+        production=DeployedEndpoint(
+            url=production_url or f"{mock_url}/production/{unique}",
+            api_key_ciphertext=events.encrypt("mock-provider-key", api_id, "production"),
+        ),
+        sandbox=DeployedEndpoint(
+            url=f"{mock_url}/sandbox/{unique}",
+            api_key_ciphertext=events.encrypt("mock-sandbox-key", api_id, "sandbox"),
+        )
+        if sandbox
+        else None,
+    )

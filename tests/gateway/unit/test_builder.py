@@ -1,0 +1,160 @@
+from datetime import UTC, datetime, timedelta
+
+from aigw.common.crypto import SecretBox, generate_master_key, provider_key_context, sha256_hex
+from aigw.common.events import (
+    ApiDeleted,
+    ApiDeployed,
+    ApiUndeployed,
+    ApplicationDeleted,
+    DeployedEndpoint,
+    KeyIssued,
+    KeyRevoked,
+    SubscriptionCreated,
+    SubscriptionDeleted,
+    VendorWire,
+)
+from aigw.gateway.routing.builder import apply
+from aigw.gateway.routing.table import RoutingTable
+
+BOX = SecretBox(generate_master_key())
+OPENAI = VendorWire(name="OpenAI", version="v1", auth_header="Authorization", auth_prefix="Bearer ")
+
+
+def deployed(api_id="api1", revision=1, prefix="chat/1.0", key="sk-prod", box=BOX):
+    return ApiDeployed(
+        api_id=api_id,
+        revision=revision,
+        name="Chat",
+        version="1.0",
+        route_prefix=prefix,
+        vendor=OPENAI,
+        production=DeployedEndpoint(
+            url="http://provider/production/",
+            api_key_ciphertext=box.encrypt(key, provider_key_context(api_id, "production")),
+        ),
+        sandbox=DeployedEndpoint(url="http://provider/sandbox"),
+    )
+
+
+def issued(key_id="k1", key="secret-1", app="app1", key_type="PRODUCTION", api_id=None, **kw):
+    return KeyIssued(
+        key_id=key_id,
+        key_hash=sha256_hex(key),
+        application_id=app,
+        key_type=key_type,
+        api_id=api_id,
+        **kw,
+    )
+
+
+def subscribed(sub="s1", app="app1", api="api1"):
+    return SubscriptionCreated(
+        subscription_id=sub, application_id=app, api_id=api, policy="Unlimited"
+    )
+
+
+def build(events, table=None):
+    table = table or RoutingTable()
+    for event in events:
+        apply(table, event, BOX)
+    return table
+
+
+def test_deploy_builds_a_route_with_decrypted_key():
+    table = build([deployed(prefix="/chat/1.0/")])
+    route = table.routes["chat/1.0"]
+    assert route.api_id == "api1"
+    assert route.auth_header == "authorization"
+    assert route.auth_prefix == "Bearer "
+    assert route.production is not None
+    assert route.production.url == "http://provider/production"
+    assert route.production.api_key == "sk-prod"
+    assert route.sandbox is not None
+    assert route.sandbox.api_key is None
+    assert table.max_prefix_segments == 2
+    assert "sk-prod" not in repr(route)
+
+
+def test_key_from_another_secret_is_marked_unusable():
+    other = SecretBox(generate_master_key())
+    route = build([deployed(box=other)]).routes["chat/1.0"]
+    assert route.production is not None
+    assert route.production.api_key is None
+    assert route.production.key_error
+
+
+def test_later_revision_wins_and_older_is_ignored():
+    table = build([deployed(revision=2, key="sk-2"), deployed(revision=1, key="sk-1")])
+    assert table.routes["chat/1.0"].revision == 2
+    assert table.routes["chat/1.0"].production.api_key == "sk-2"
+
+
+def test_new_revision_with_new_prefix_moves_the_route():
+    table = build([deployed(revision=1, prefix="a/1"), deployed(revision=2, prefix="b/c/1")])
+    assert set(table.routes) == {"b/c/1"}
+    assert table.max_prefix_segments == 3
+
+
+def test_undeploy_and_delete_drop_routes():
+    table = build([deployed(), ApiUndeployed(api_id="api1")])
+    assert table.routes == {}
+    table = build([deployed(revision=2)], table)
+    assert "chat/1.0" in table.routes
+    table = build([ApiDeleted(api_id="api1"), deployed(revision=3)], table)
+    assert table.routes == {}
+    assert table.max_prefix_segments == 0
+
+
+def test_undeploy_of_other_api_keeps_shared_prefix_owner():
+    table = build([deployed("a"), deployed("b"), ApiUndeployed(api_id="a")])
+    assert table.routes["chat/1.0"].api_id == "b"
+
+
+def test_keys_subscriptions_and_revocation():
+    expiry = datetime.now(UTC) + timedelta(hours=1)
+    table = build([issued(), issued("k2", "secret-2", expires_at=expiry), subscribed()])
+    assert table.keys[sha256_hex("secret-1")].application_id == "app1"
+    assert table.keys[sha256_hex("secret-2")].expires_at == expiry.timestamp()
+    assert ("app1", "api1") in table.subscriptions
+    table = build([KeyRevoked(key_id="k1"), issued()], table)  # a replayed issue stays revoked
+    assert sha256_hex("secret-1") not in table.keys
+    table = build(
+        [SubscriptionDeleted(subscription_id="s1", application_id="app1", api_id="api1")], table
+    )
+    assert table.subscriptions == set()
+
+
+def test_duplicate_subscription_pairs_survive_one_deletion():
+    table = build([subscribed("s1"), subscribed("s2")])
+    build([SubscriptionDeleted(subscription_id="s1", application_id="app1", api_id="api1")], table)
+    assert ("app1", "api1") in table.subscriptions
+
+
+def test_application_deleted_drops_its_keys_and_subscriptions():
+    table = build([issued(), issued("k2", "other", app="app2"), subscribed()])
+    build([ApplicationDeleted(application_id="app1")], table)
+    assert list(table.keys) == [sha256_hex("other")]
+    assert table.subscriptions == set()
+
+
+def test_replaying_the_same_events_twice_gives_the_same_table():
+    events = [
+        deployed(revision=1),
+        issued(),
+        subscribed(),
+        deployed("api2", revision=1, prefix="other/2"),
+        issued("k2", "secret-2", key_type="SANDBOX"),
+        deployed(revision=2, key="sk-2"),
+        KeyRevoked(key_id="k2"),
+        ApiUndeployed(api_id="api2"),
+        issued("k3", "test-key", api_id="api1"),
+        SubscriptionDeleted(subscription_id="s1", application_id="app1", api_id="api1"),
+        subscribed("s9"),
+    ]
+    once = build(events)
+    twice = build(events, build(events))
+    assert once.snapshot() == twice.snapshot()
+    assert set(once.routes) == {"chat/1.0"}
+    assert once.routes["chat/1.0"].revision == 2
+    assert set(once.keys) == {sha256_hex("secret-1"), sha256_hex("test-key")}
+    assert once.subscriptions == {("app1", "api1")}
