@@ -90,7 +90,8 @@ def main() -> None:
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored from a shell
+        signal.signal(sig, _stop)
     try:
         print("starting NATS, the store, the mock provider and the four services ...", flush=True)
         stack.start()
@@ -105,6 +106,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
         stack.stop()
         print("stopped", flush=True)
 

@@ -115,8 +115,13 @@ class Stack:
             raise
 
     def stop(self) -> None:
-        for proc in reversed(self.processes):
-            proc.stop()
+        """Services first (they drain to NATS and the store), then the infrastructure."""
+        services = [p for p in self.processes if p.name not in ("nats", "mongodb")]
+        for group in (services, [p for p in self.processes if p not in services]):
+            for proc in group:
+                proc.terminate()
+            for proc in group:
+                proc.stop()
 
     def __enter__(self) -> Self:
         self.start()

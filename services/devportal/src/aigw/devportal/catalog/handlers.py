@@ -97,8 +97,10 @@ def catalog_router(database: str) -> NatsRouter:
         SUBJECT,
         stream=JStream(name=STREAM_NAME, declare=False),
         durable=consumer_name(database),
-        # a pull consumer can be shared by replicas; it hands out messages in stream order
-        pull_sub=PullSub(batch_size=100, timeout=5.0),
+        # a pull consumer can be shared by replicas and hands out messages in stream order.
+        # batch_size=1: a batched fetch waits until its batch fills or times out, which
+        # delayed the catalogue by up to the timeout; one-message fetches return at once.
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
     )
