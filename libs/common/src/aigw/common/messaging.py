@@ -2,7 +2,7 @@
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig, StorageType
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from aigw.common.events import Envelope

@@ -4,17 +4,20 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 Document = dict[str, Any]
 
 
 def create_client(url: str) -> AsyncMongoClient[Document]:
-    return AsyncMongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True, uuidRepresentation="standard")
+    return AsyncMongoClient(
+        url, serverSelectionTimeoutMS=5000, tz_aware=True, uuidRepresentation="standard"
+    )
 
 
 async def ping(db: AsyncDatabase[Document]) -> bool:
     try:
         await db.command("ping")
-    except Exception:
+    except PyMongoError:
         return False
     return True

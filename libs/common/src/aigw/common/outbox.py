@@ -68,7 +68,7 @@ class Outbox:
         """Flush right after a write; on failure the sweep retries, the request still succeeds."""
         try:
             await self.flush(collection, doc_id)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the sweep retries
             log.warning("event publish deferred to the outbox sweep: %s", exc)
 
     async def sweep(self) -> int:
@@ -85,6 +85,6 @@ class Outbox:
         while True:
             try:
                 await self.sweep()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
                 log.warning("outbox sweep failed, retrying: %s", exc)
             await asyncio.sleep(interval)

@@ -40,7 +40,7 @@ class ServiceRuntime:
         self.mongo = create_client(self.settings.mongodb_url)
         self.db = self.mongo[self._database]
         self.broker = NatsBroker(
-            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1
         )
         if self._router is not None:
             self.broker.include_router(self._router)
@@ -54,7 +54,10 @@ class ServiceRuntime:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._relay is not None:
             self._relay.cancel()

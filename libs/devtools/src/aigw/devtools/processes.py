@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -71,7 +70,7 @@ class ManagedProcess:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
