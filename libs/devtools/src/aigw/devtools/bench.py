@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import httpx
 
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.stack import Ports, Stack, StackConfig
@@ -143,6 +144,44 @@ def report_streaming(samples: dict[str, list[tuple[float, float]]]) -> list[str]
     return rows
 
 
+async def client_costs(direct: Target, n: int) -> list[str]:
+    """Why the gateway forwards with aiohttp: each candidate client's own latency and CPU for
+    the same sequential calls to the provider (the client's CPU is this process's)."""
+    rows = [
+        "| upstream client, sequential | p50 ms | p99 ms | client CPU per call |",
+        "|---|---|---|---|",
+    ]
+
+    async def run(call: Callable[[], Awaitable[None]]) -> tuple[list[float], float]:
+        for _ in range(50):
+            await call()
+        samples, cpu = [], time.process_time()
+        for _ in range(n):
+            start = time.perf_counter()
+            await call()
+            samples.append(time.perf_counter() - start)
+        return samples, (time.process_time() - cpu) / n
+
+    async with aiohttp.ClientSession() as session:
+
+        async def aiohttp_call() -> None:
+            async with session.post(direct.url, data=BODY, headers=direct.headers) as r:
+                await r.read()
+
+        results = {"aiohttp": await run(aiohttp_call)}
+    async with httpx.AsyncClient() as client:
+
+        async def httpx_call() -> None:
+            (await client.post(direct.url, content=BODY, headers=direct.headers)).raise_for_status()
+
+        results["httpx"] = await run(httpx_call)
+    for name, (samples, cpu) in results.items():
+        rows.append(
+            f"| {name} | {ms(percentile(samples, 0.5))} | {ms(percentile(samples, 0.99))} | {cpu * 1e6:,.0f} µs |"
+        )
+    return rows
+
+
 async def measure(stack: Stack, api: Provisioned, args: argparse.Namespace) -> list[str]:
     direct = Target(
         f"{stack.url('mock_provider')}/production/v1/chat/completions",
@@ -167,7 +206,7 @@ async def measure(stack: Stack, api: Provisioned, args: argparse.Namespace) -> l
         f"| through gateway | {rps_gateway:,.0f} |",
         f"| gateway CPU per request | {cpu_per_request * 1e6:,.0f} µs |",
     ]
-    return lines
+    return lines + [""] + await client_costs(direct, args.requests)
 
 
 def main() -> None:
