@@ -143,6 +143,7 @@ class ApiDeployed(_ApiEvent):
 
 class ApiUndeployed(_ApiEvent):
     TYPE = "aigw.api.undeployed"
+    revision: int = Field(0, description="the revision taken down; older deploys stay down")
 
 
 class ApiPublished(_ApiEvent):
