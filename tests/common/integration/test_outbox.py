@@ -30,6 +30,7 @@ async def test_event_staged_during_nats_outage_is_published_once_nats_returns(
     mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
     db = mongo[f"outbox_{unique}"]
     outbox = Outbox(db, EventBus(broker).publish, ["applications"])
+    await outbox.ensure_indexes()
     try:
         server.stop()  # NATS goes away after the service started
         event = new_event(
@@ -38,6 +39,7 @@ async def test_event_staged_during_nats_outage_is_published_once_nats_returns(
             actor="alice",
         )
         await db.applications.insert_one(with_outbox({"_id": "app-1", "name": "demo"}, event))
+        await db.applications.insert_one({"_id": "app-0", "name": "nothing staged", OUTBOX: []})
         await outbox.try_flush("applications", "app-1")  # fails quietly: the write stands
         doc = await db.applications.find_one({"_id": "app-1"})
         assert doc is not None

@@ -7,6 +7,7 @@ EdDSA is accepted, so `alg: none` and HMAC-with-the-public-key tokens fail.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from aigw.common.errors import Forbidden, Unauthorized
+from aigw.common.errors import Forbidden, Unauthorized, Unavailable
+
+log = logging.getLogger(__name__)
 
 ISSUER = "aigw-keymanager"
 MANAGEMENT_AUDIENCE = "aigw-management"
@@ -47,16 +50,23 @@ def http_jwks_fetcher(keymanager_url: str) -> FetchJwks:
 
 
 class JwksCache:
+    """keymanager's public keys, fetched on first use and again when an unknown `kid` shows up
+    (at most every `min_refresh_seconds`, so bogus kids cannot hammer keymanager)."""
+
     def __init__(self, fetch: FetchJwks, min_refresh_seconds: float = 2.0) -> None:
         self._fetch = fetch
         self._keys: dict[str, jwt.PyJWK] = {}
         self._min_refresh = min_refresh_seconds
         self._last_refresh = float("-inf")
+        self._unreachable = False
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
         if kid not in self._keys:
             await self._refresh()
+        if kid not in self._keys and self._unreachable:
+            # an outage of keymanager is not the caller's fault: 503, not 401
+            raise Unavailable("Access tokens cannot be verified right now")
         return self._keys.get(kid)
 
     async def _refresh(self) -> None:
@@ -66,8 +76,11 @@ class JwksCache:
             self._last_refresh = time.monotonic()
             try:
                 jwks = await self._fetch()
-            except Exception as exc:
-                raise Unauthorized(f"Cannot verify the token now: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - any failure: the keys are unknown for now
+                log.warning("cannot fetch the signing keys: %r", exc)
+                self._unreachable = True
+                return
+            self._unreachable = False
             self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks.get("keys", []) if "kid" in k}
 
 

@@ -49,6 +49,11 @@ class InvalidInput(ServiceError):
     message = "Invalid input"
 
 
+class Unavailable(ServiceError):
+    status_code = 503
+    message = "Service unavailable"
+
+
 class UpstreamFailure(ServiceError):
     status_code = 502
     message = "Dependent service failed"

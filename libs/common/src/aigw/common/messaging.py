@@ -33,6 +33,10 @@ class EventBus:
         self._broker = broker
 
     async def publish(self, event: Envelope) -> None:
+        if not self._broker.connection.is_connected:
+            # fail fast: the outbox keeps the event and its sweep retries once NATS is back,
+            # rather than each management request waiting out the publish timeout
+            raise ConnectionError("NATS is not connected")
         await self._broker.publish(
             event.model_dump_json().encode(),
             subject=event.type,

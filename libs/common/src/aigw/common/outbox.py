@@ -71,11 +71,17 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - whatever failed, the sweep retries
             log.warning("event publish deferred to the outbox sweep: %s", exc)
 
+    async def ensure_indexes(self) -> None:
+        """Index staged event ids, so the sweep reads only documents with pending events."""
+        for collection in self._collections:
+            await self._db[collection].create_index(f"{OUTBOX}.id")
+
     async def sweep(self) -> int:
         """Flush every document that still has staged events; returns how many were found."""
         pending = 0
         for collection in self._collections:
-            cursor = self._db[collection].find({f"{OUTBOX}.0": {"$exists": True}}, {"_id": 1})
+            # a range on the indexed ids (never empty strings) skips documents with none
+            cursor = self._db[collection].find({f"{OUTBOX}.id": {"$gt": ""}}, {"_id": 1})
             async for doc in cursor:
                 pending += 1
                 await self.flush(collection, doc["_id"])

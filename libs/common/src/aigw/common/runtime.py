@@ -50,6 +50,7 @@ class ServiceRuntime:
         if self._router is not None:
             await self.broker.start()
         self.outbox = Outbox(self.db, EventBus(self.broker).publish, self._outbox_collections)
+        await self.outbox.ensure_indexes()
         self._relay = asyncio.create_task(self.outbox.run(), name="outbox-relay")
         return self
 

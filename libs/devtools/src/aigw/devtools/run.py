@@ -25,8 +25,9 @@ def _secret_key() -> tuple[str, str]:
     path = DATA_DIR / "secret.key"
     if not path.exists():
         DATA_DIR.mkdir(exist_ok=True)
-        path.write_text(generate_master_key())
-        path.chmod(0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_master_key())
     return path.read_text().strip(), f"dev key generated and kept in {path}"
 
 
