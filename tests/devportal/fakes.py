@@ -1,7 +1,9 @@
 """A stand-in for keymanager's API-key endpoints, served through httpx.MockTransport.
 
-It checks what devportal forwards (the caller's Authorization header, the body's shape) and
-answers the way keymanager does. The real cross-service path is the end-to-end test's job.
+It checks what devportal forwards (the caller's Authorization header, devportal's service
+signature, the body's shape) and answers the way keymanager does: given the secret key, it
+verifies the signature with aigw.common.service_auth and refuses to issue without it. The real
+cross-service path is the end-to-end test's job.
 """
 
 import json
@@ -10,6 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from aigw.common.errors import ServiceError
+from aigw.common.service_auth import (
+    SERVICE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ServiceVerifier,
+)
 
 PREFIX = "/api/keymanager/v1/api-keys"
 
@@ -20,6 +30,7 @@ class FakeKeymanager:
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     down: bool = False
     fail_with: httpx.Response | None = None
+    secret_key: str | None = None  # set: verify devportal's signatures as keymanager does
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -28,7 +39,28 @@ class FakeKeymanager:
         if self.fail_with is not None:
             return self.fail_with
         assert request.headers["authorization"].startswith("Bearer ")
+        for header in (SERVICE_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER):
+            assert request.headers.get(header), f"{header} missing"
+        if self.secret_key is not None and request.method == "POST":
+            rejected = self._verify(request)
+            if rejected is not None:
+                return rejected
         return self._route(request)
+
+    def _verify(self, request: httpx.Request) -> httpx.Response | None:
+        assert self.secret_key is not None
+        try:
+            ServiceVerifier(self.secret_key).verify(
+                request.headers,
+                request.method,
+                request.url.raw_path,
+                request.content,
+                {"devportal"},
+            )
+        except ServiceError as exc:
+            body = {"code": exc.status_code, "message": exc.message, "description": exc.description}
+            return httpx.Response(exc.status_code, json=body)
+        return None
 
     def _route(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path

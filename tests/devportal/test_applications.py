@@ -118,3 +118,17 @@ async def test_delete_also_deletes_its_subscriptions(
         "api_id": api_id,
     }
     assert (await devportal.get("/subscriptions")).json() == {"count": 0, "list": []}
+
+
+@pytest.mark.parametrize(
+    ("header", "kept"), [("corr-dp-1", True), ("x" * 129, False), ("not ok", False)]
+)
+async def test_correlation_id_is_kept_if_well_formed_and_replaced_otherwise(
+    devportal: httpx.AsyncClient, infra: Infra, header: str, kept: bool
+) -> None:
+    response = await devportal.post(
+        "/applications", json={"name": "traced"}, headers={"X-Correlation-ID": header}
+    )
+    assert response.status_code == 201, response.text  # a bad id is ignored, not an error
+    event = await wait_for_event(infra.nats_url, "aigw.application.created", response.json()["id"])
+    assert (event.correlationid == header) is kept

@@ -1,13 +1,17 @@
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import nats
 import pytest
 from asgi_lifespan import LifespanManager
+from pymongo.asynchronous.collection import AsyncCollection
 
+from aigw.common.mongo import create_client
 from aigw.devportal.app import API_PREFIX, create_app
+from aigw.devportal.catalog import store
 from aigw.devportal.settings import Settings
 from tests.devportal.helpers import (
     api_event,
@@ -93,18 +97,29 @@ async def test_update_changes_details_and_leaving_published_unlists(
     await wait_for_api(devportal, api_id, status=404)
 
 
-async def test_replaying_an_event_leaves_one_entry(
-    devportal: httpx.AsyncClient, infra: Infra
+async def test_replaying_an_event_leaves_the_entry_untouched(
+    devportal: httpx.AsyncClient, infra: Infra, settings: Settings
 ) -> None:
     api_id = new_id()
-    event = api_event(published(api_id))
+    event = api_event(published(api_id, description="as published"))
     await publish(infra.nats_url, event)
-    # the same envelope again under another message id, so JetStream does not drop it
-    await publish(infra.nats_url, event, msg_id=new_id())
-    marker = new_id()
-    await publish(infra.nats_url, api_event(published(marker)))
-    await wait_for_api(devportal, marker)
+    await wait_for_api(devportal, api_id)
+    async with _catalog(settings) as catalog:
+        stored = await catalog.find_one({"_id": api_id})
+        assert stored is not None
+        assert stored["event_us"] == store.event_micros(event.time)
+        assert stored["description"] == "as published"
+        # a sentinel the event does not carry: a replay that were applied would overwrite it
+        await catalog.update_one({"_id": api_id}, {"$set": {"description": "sentinel"}})
+        before = await catalog.find_one({"_id": api_id})
 
+        # the same envelope again under another message id, so JetStream does not drop it
+        await publish(infra.nats_url, event, msg_id=new_id())
+        marker = new_id()
+        await publish(infra.nats_url, api_event(published(marker)))
+        await wait_for_api(devportal, marker)  # one consumer, in order: the replay was handled
+
+        assert await catalog.find_one({"_id": api_id}) == before
     assert (await listed_ids(devportal)).count(api_id) == 1
 
 
@@ -176,6 +191,16 @@ async def test_a_restart_resumes_the_same_consumer(
     async with _portal(settings, signer) as client:
         await wait_for_api(client, second)
         assert first in await listed_ids(client)
+
+
+@contextlib.asynccontextmanager
+async def _catalog(settings: Settings) -> AsyncIterator[AsyncCollection[dict[str, Any]]]:
+    """devportal's catalogue collection, read and written directly."""
+    client = create_client(settings.mongodb_url)
+    try:
+        yield client[settings.mongodb_db][store.COLLECTION]
+    finally:
+        await client.close()
 
 
 @contextlib.asynccontextmanager

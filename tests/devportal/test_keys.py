@@ -1,14 +1,48 @@
 import json
+import time
 import uuid
 
 import httpx
 import pytest
 
+from aigw.common.crypto import generate_master_key
+from aigw.common.errors import Unauthorized
+from aigw.common.service_auth import (
+    SERVICE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ServiceVerifier,
+)
 from tests.devportal.fakes import FakeKeymanager
 from tests.devportal.helpers import publish_api
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def keymanager(secret_key: str) -> FakeKeymanager:
+    """The stand-in verifies devportal's service signature, as keymanager does."""
+    return FakeKeymanager(secret_key=secret_key)
+
+
+def assert_signed_by_devportal(request: httpx.Request, secret_key: str) -> None:
+    """The request carries devportal's signature, and it verifies for exactly this request."""
+    assert request.headers[SERVICE_HEADER] == "devportal"
+    assert abs(int(request.headers[TIMESTAMP_HEADER]) - time.time()) <= 5
+    assert request.headers[SIGNATURE_HEADER]
+    verifier = ServiceVerifier(secret_key)
+    target = request.url.raw_path
+    args = (request.method, target, request.content, {"devportal"})
+    assert verifier.verify(request.headers, *args) == "devportal"
+    with pytest.raises(Unauthorized, match="does not match"):
+        verifier.verify(
+            request.headers, request.method, target + b"x", request.content, {"devportal"}
+        )
+    with pytest.raises(Unauthorized, match="does not match"):
+        verifier.verify(
+            request.headers, request.method, target, request.content + b" ", {"devportal"}
+        )
 
 
 @pytest.fixture
@@ -18,7 +52,7 @@ async def app_id(devportal: httpx.AsyncClient) -> str:
 
 
 async def test_generate_key_forwards_the_callers_token_and_shows_the_key_once(
-    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str, secret_key: str
 ) -> None:
     response = await devportal.post(
         f"/applications/{app_id}/api-keys",
@@ -35,12 +69,13 @@ async def test_generate_key_forwards_the_callers_token_and_shows_the_key_once(
     assert (sent.method, sent.url.path) == ("POST", "/api/keymanager/v1/api-keys")
     assert sent.headers["authorization"] == devportal.headers["authorization"]
     assert sent.headers["x-correlation-id"] == "corr-1"
+    assert_signed_by_devportal(sent, secret_key)
     body = json.loads(sent.content)
     assert body == {"applicationId": app_id, "keyType": "SANDBOX", "apiId": None, "expiresIn": None}
 
 
 async def test_list_and_revoke_keys_through_keymanager(
-    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str, secret_key: str
 ) -> None:
     key = (
         await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "PRODUCTION"})
@@ -51,10 +86,12 @@ async def test_list_and_revoke_keys_through_keymanager(
     assert listing["list"][0]["id"] == key["id"]
     assert "apiKey" not in listing["list"][0]
     assert keymanager.last().url.params["applicationId"] == app_id
+    assert_signed_by_devportal(keymanager.last(), secret_key)  # the query is signed too
 
     response = await devportal.delete(f"/applications/{app_id}/api-keys/{key['id']}")
     assert response.status_code == 204
     assert keymanager.last().method == "DELETE"
+    assert_signed_by_devportal(keymanager.last(), secret_key)
     assert (await devportal.get(f"/applications/{app_id}/api-keys")).json()["count"] == 0
 
 
@@ -124,7 +161,7 @@ async def test_keymanager_4xx_is_passed_through(
 
 
 async def test_test_key_is_issued_for_a_published_api(
-    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, infra: Infra, settings
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, infra: Infra, settings, secret_key
 ) -> None:
     api_id = await publish_api(devportal, infra.nats_url)
 
@@ -136,6 +173,7 @@ async def test_test_key_is_issued_for_a_published_api(
     assert body["expiresIn"] == settings.test_key_ttl_seconds
     sent = keymanager.last()
     assert sent.headers["authorization"] == devportal.headers["authorization"]
+    assert_signed_by_devportal(sent, secret_key)
     assert json.loads(sent.content) == {
         "applicationId": "testkey:alice",
         "keyType": "PRODUCTION",
@@ -150,3 +188,14 @@ async def test_test_key_for_an_unpublished_api_is_404(
     response = await devportal.post(f"/apis/{uuid.uuid4()}/test-key")
     assert response.status_code == 404
     assert keymanager.requests == []
+
+
+async def test_keymanager_refuses_a_signature_under_another_key(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    """The stand-in really checks: a keymanager with another secret refuses devportal."""
+    keymanager.secret_key = generate_master_key()
+    response = await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"})
+    assert response.status_code == 401
+    assert "service signature does not match" in response.json()["description"]
+    assert keymanager.keys == {}

@@ -1,10 +1,12 @@
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 
+from aigw.devportal.subscriptions import service
 from tests.devportal.helpers import api_event, created, publish, publish_api
-from tests.support.events import wait_for_event
+from tests.support.events import stream_events, wait_for_event
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
@@ -120,3 +122,50 @@ async def test_unsubscribe_returns_204_and_emits_an_event(
     assert event.actor == "alice"
     # subscribing again after unsubscribing is allowed
     assert (await devportal.post("/subscriptions", json=body)).status_code == 201
+
+
+@pytest.mark.parametrize("deleted_when", ["before the insert", "after the insert"])
+async def test_subscribing_while_the_application_is_deleted_leaves_no_subscription(
+    devportal: httpx.AsyncClient,
+    infra: Infra,
+    monkeypatch: pytest.MonkeyPatch,
+    app_id: str,
+    api_id: str,
+    deleted_when: str,
+) -> None:
+    """The application's delete lands between subscribe's ownership check and its insert (so
+    the delete cannot have seen the subscription), or just after the insert."""
+    real_check, real_insert = service.owned_application, service.store.insert
+
+    async def delete_the_application() -> None:
+        assert (await devportal.delete(f"/applications/{app_id}")).status_code == 204
+
+    async def check_then_delete(*args: Any) -> dict[str, Any]:
+        app = await real_check(*args)
+        await delete_the_application()
+        return app
+
+    async def insert_then_delete(*args: Any) -> bool:
+        inserted = await real_insert(*args)
+        await delete_the_application()
+        return inserted
+
+    if deleted_when == "before the insert":
+        monkeypatch.setattr(service, "owned_application", check_then_delete)
+    else:
+        monkeypatch.setattr(service.store, "insert", insert_then_delete)
+
+    body = {"applicationId": app_id, "apiId": api_id}
+    response = await devportal.post("/subscriptions", json=body)
+
+    assert response.status_code == 404, response.text
+    assert app_id in response.json()["description"]
+    assert (await devportal.get("/subscriptions")).json()["count"] == 0
+    # whatever the relay already sent, every subscription it announced is withdrawn again
+    announced = [
+        event.subject
+        for event in await stream_events(infra.nats_url, "aigw.subscription.created")
+        if event.data["application_id"] == app_id
+    ]
+    assert len(announced) == 1
+    await wait_for_event(infra.nats_url, "aigw.subscription.deleted", announced[0])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from aigw.devtools.processes import free_port
 from aigw.devtools.stack import Stack
 from tests.e2e.conftest import UPSTREAM_TIMEOUT_SECONDS
 from tests.support.events import stream_events
@@ -160,7 +161,7 @@ def test_provider_down_and_provider_slow(portal: Portal, mistral: dict[str, Any]
     )
     _error(slow, 504)
 
-    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     api = portal.create_api(f"down{uuid.uuid4().hex[:6]}", production=dead, sandbox=dead)
     portal.secure_deploy_publish(api["id"])
     app_id = portal.subscribed_app(api["id"])

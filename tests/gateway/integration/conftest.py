@@ -49,11 +49,12 @@ def mock_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client for the mock's control endpoints; every test starts with a healthy mock."""
+    healthy = {"latencyMs": 0, "failStatus": None, "chunkDelayMs": 0}
     async with httpx.AsyncClient(base_url=mock_provider, timeout=10) as client:
-        await client.post("/_mock/config", json={"latencyMs": 0, "failStatus": None})
+        await client.post("/_mock/config", json=healthy)
         await client.delete("/_mock/requests")
         yield client
-        await client.post("/_mock/config", json={"latencyMs": 0, "failStatus": None})
+        await client.post("/_mock/config", json=healthy)
 
 
 @dataclass

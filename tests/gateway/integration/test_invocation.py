@@ -165,9 +165,18 @@ async def test_unknown_route_bad_path_and_bad_json(gateway, deployed_api):
             f"/nope{d.unique}/1.0{PATH}", json=CHAT, headers=bearer(d.production_key)
         )
         bad_json = await client.post(
-            f"/{d.prefix}{PATH}", content=b"{nope", headers=bearer(d.production_key)
+            f"/{d.prefix}{PATH}",
+            content=b"{nope",
+            headers={**bearer(d.production_key), "content-type": "application/json"},
         )
-        empty = await client.post(f"/{d.prefix}{PATH}", headers=bearer(d.production_key))
+        bad_plus_json = await client.post(
+            f"/{d.prefix}{PATH}",
+            content=b"[1,",
+            headers={
+                **bearer(d.production_key),
+                "content-type": "Application/Merge-Patch+JSON; charset=utf-8",
+            },
+        )
         encoded_slash = await client.post(
             f"/{d.prefix}/v1%2Fchat/completions", json=CHAT, headers=bearer(d.production_key)
         )
@@ -175,8 +184,95 @@ async def test_unknown_route_bad_path_and_bad_json(gateway, deployed_api):
     assert unknown.json()["error"]["code"] == "not_found"
     assert bad_json.status_code == 400
     assert bad_json.json()["error"]["code"] == "invalid_json"
-    assert empty.status_code == 400
+    assert bad_plus_json.status_code == 400
+    assert bad_plus_json.json()["error"]["code"] == "invalid_json"
     assert encoded_slash.status_code == 400
+
+
+async def test_bodies_not_declared_json_are_forwarded_untouched(gateway, deployed_api, mock):
+    """Audio uploads (multipart), empty POSTs and other non-JSON bodies are normal calls."""
+    d = deployed_api
+    form = (
+        b'--b0undary\r\ncontent-disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        b'--b0undary\r\ncontent-disposition: form-data; name="file"; filename="hi.wav"\r\n'
+        b"content-type: audio/wav\r\n\r\nRIFF\x00\x01fake-wav{not json\r\n--b0undary--\r\n"
+    )
+    async with gateway.client(headers=bearer(d.production_key)) as client:
+        upload = await client.post(
+            f"/{d.prefix}/v1/audio/transcriptions",
+            content=form,
+            headers={"content-type": "multipart/form-data; boundary=b0undary"},
+        )
+        cancel = await client.post(f"/{d.prefix}/v1/batches/batch_{d.unique}/cancel")
+        text = await client.post(
+            f"/{d.prefix}/v1/files", content=b"{raw", headers={"content-type": "text/plain"}
+        )
+    for response in (upload, cancel, text):  # the mock knows none of these paths
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["message"].startswith("Unknown path")
+    seen = {r["path"].split("/v1/", 1)[1]: r for r in await recorded(mock, d.unique)}
+    assert set(seen) == {"audio/transcriptions", f"batches/batch_{d.unique}/cancel", "files"}
+    multipart = seen["audio/transcriptions"]["headers"]
+    assert multipart["content-type"] == "multipart/form-data; boundary=b0undary"
+    assert multipart["content-length"] == str(len(form))
+    assert seen[f"batches/batch_{d.unique}/cancel"]["headers"].get("content-length", "0") == "0"
+    assert seen["files"]["headers"]["content-length"] == "4"
+    for request in seen.values():
+        assert request["method"] == "POST"
+        assert request["headers"]["authorization"] == "Bearer mock-provider-key"
+
+
+async def test_body_over_the_gateway_limit_is_413(deployed_api, gateway_settings, mock):
+    d = deployed_api
+    body = json.dumps(CHAT).encode()
+    limit = len(body) + 10
+    settings = gateway_settings.model_copy(update={"port": free_port(), "max_body_bytes": limit})
+    headers = {**bearer(d.production_key), "content-type": "application/json"}
+    async with run_gateway(settings) as small, small.client() as client:
+        ok = await client.post(f"/{d.prefix}{PATH}", content=body, headers=headers)
+        big = await client.post(
+            f"/{d.prefix}{PATH}", content=body[:-1] + b',"x":"' + b"x" * 20 + b'"}', headers=headers
+        )
+    assert ok.status_code == 200
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "too_large"
+    assert len(await recorded(mock, d.unique)) == 1
+
+
+async def test_client_leaving_a_slow_non_streamed_call_abandons_it(
+    deployed_api, gateway_settings, mock
+):
+    """The provider takes 30 s; the caller leaves after the gateway forwarded the request. The
+    gateway must end the call at once (counted as 499), not wait for the provider."""
+    d = deployed_api
+    settings = gateway_settings.model_copy(update={"port": free_port(), "upstream_timeout": 60.0})
+    body = json.dumps(CHAT).encode()
+    request = (
+        f"POST /{d.prefix}{PATH} HTTP/1.1\r\nHost: gw\r\n"
+        f"Authorization: Bearer {d.production_key}\r\nx-mock-latency-ms: 30000\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    async with run_gateway(settings) as slow:
+        registry = slow.app.management.state.metrics_registry
+        labels = {"api": d.api_id, "status": "499"}
+        _, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+        writer.write(request)
+        await writer.drain()
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await recorded(mock, d.unique):  # the provider call is under way
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+        writer.close()
+        await writer.wait_closed()
+        await slow.wait_until(
+            lambda: registry.get_sample_value("aigw_gateway_requests_total", labels) == 1,
+            timeout=5.0,
+        )
+        async with slow.client() as client:  # and the gateway carries on
+            ok = await client.post(
+                f"/{d.prefix}{PATH}", json=CHAT, headers=bearer(d.production_key)
+            )
+        assert ok.status_code == 200
 
 
 async def test_get_models_passes_through(gateway, deployed_api):

@@ -105,9 +105,107 @@ def test_undeploy_and_delete_drop_routes():
     assert table.max_prefix_segments == 0
 
 
-def test_undeploy_of_other_api_keeps_shared_prefix_owner():
+def test_undeploy_drops_only_revisions_at_or_below_its_own():
+    table = build([deployed(revision=3), ApiUndeployed(api_id="api1", revision=2)])
+    assert table.routes["chat/1.0"].revision == 3  # a newer revision is deployed: it stays
+    build([ApiUndeployed(api_id="api1", revision=3)], table)
+    assert table.routes == {}
+    assert table.max_prefix_segments == 0
+
+
+def test_undeploy_without_revision_drops_whatever_is_deployed():
+    table = build([deployed(revision=4), ApiUndeployed(api_id="api1")])
+    assert table.routes == {}
+    build([deployed(revision=4), deployed(revision=2)], table)  # re-delivered: stays down
+    assert table.routes == {}
+    build([deployed(revision=5)], table)  # a new deploy comes back
+    assert table.routes["chat/1.0"].revision == 5
+
+
+def test_redelivered_deploy_does_not_bring_back_an_undeployed_route():
+    table = build([deployed(revision=1), ApiUndeployed(api_id="api1", revision=1)])
+    build([deployed(revision=1)], table)
+    assert table.routes == {}
+    build([deployed(revision=2)], table)
+    assert table.routes["chat/1.0"].revision == 2
+
+
+def test_undeploy_before_its_deploy_keeps_the_deploy_out():
+    table = build([ApiUndeployed(api_id="api1", revision=2), deployed(revision=2)])
+    assert table.routes == {}
+    build([deployed(revision=1)], table)
+    assert table.routes == {}
+    build([deployed(revision=3)], table)
+    assert table.routes["chat/1.0"].revision == 3
+
+
+def test_undeploy_replays_are_idempotent_in_both_orders():
+    deploy_then_undeploy = [
+        deployed(revision=1),
+        deployed(revision=2, key="sk-2"),
+        ApiUndeployed(api_id="api1", revision=1),
+        ApiUndeployed(api_id="api1", revision=2),
+        deployed("api2", prefix="two/1"),
+        ApiUndeployed(api_id="api2"),
+    ]
+    undeploy_then_deploy = [
+        ApiUndeployed(api_id="api1", revision=1),
+        deployed(revision=1),
+        deployed(revision=2, key="sk-2"),
+        ApiUndeployed(api_id="api2", revision=1),
+        deployed("api2", prefix="two/1"),
+    ]
+    for events, routes in ((deploy_then_undeploy, set()), (undeploy_then_deploy, {"chat/1.0"})):
+        once = build(events)
+        twice = build(events, build(events))
+        assert set(once.routes) == routes
+        assert once.snapshot() == twice.snapshot()
+        assert once.max_prefix_segments == twice.max_prefix_segments
+
+
+def test_first_deploy_owns_the_prefix(caplog):
+    table = build([deployed("a"), deployed("b", key="sk-b")])
+    route = table.routes["chat/1.0"]
+    assert route.api_id == "a"
+    assert route.production.api_key == "sk-prod"
+    assert any("served by API a" in r.getMessage() for r in caplog.records)
+    assert "b" not in table.api_routes
+
+
+def test_dropping_another_api_never_removes_the_owners_route():
+    for gone in (ApiUndeployed(api_id="b"), ApiUndeployed(api_id="b", revision=1)):
+        table = build([deployed("a"), deployed("b"), gone])
+        assert table.routes["chat/1.0"].api_id == "a"
+    table = build([deployed("a"), deployed("b", prefix="b/1"), deployed("b", revision=2)])
+    assert table.routes["chat/1.0"].api_id == "a"
+    assert table.routes["b/1"].api_id == "b"  # the refused revision leaves b where it was
+    build([ApiDeleted(api_id="b")], table)
+    assert set(table.routes) == {"chat/1.0"}
+    assert table.routes["chat/1.0"].api_id == "a"
+
+
+def test_a_dropped_owner_frees_the_prefix():
     table = build([deployed("a"), deployed("b"), ApiUndeployed(api_id="a")])
+    assert table.routes == {}  # b was refused; it does not take over by itself
+    build([deployed("b", revision=2)], table)
     assert table.routes["chat/1.0"].api_id == "b"
+    table = build([deployed("a"), ApiDeleted(api_id="a"), deployed("c")])
+    assert table.routes["chat/1.0"].api_id == "c"
+
+
+def test_prefix_ownership_replays_to_the_same_table():
+    events = [
+        deployed("a"),
+        deployed("b"),  # refused: a serves the prefix
+        ApiUndeployed(api_id="a", revision=1),
+        deployed("c", prefix="c/1"),
+        deployed("c", revision=2),  # the prefix is free now: c moves there
+    ]
+    once = build(events)
+    twice = build(events, build(events))
+    assert once.routes["chat/1.0"].api_id == "c"
+    assert set(once.routes) == {"chat/1.0"}
+    assert once.snapshot() == twice.snapshot()
 
 
 def test_keys_subscriptions_and_revocation():

@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
 from tests.keymanager.integration.support import admin_token, km_settings, running
 from tests.support.infra import Infra
@@ -22,3 +23,9 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def auth(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {await admin_token(client)}"}
+
+
+@pytest.fixture
+def as_devportal(secret_key: str) -> ServiceAuth:
+    """Signs requests as devportal does: keymanager issues keys only on its signed request."""
+    return ServiceAuth(secret_key, "devportal")

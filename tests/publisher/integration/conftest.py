@@ -1,3 +1,4 @@
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,11 +48,30 @@ class Publisher:
 async def publisher(
     infra: Infra, secret_key: str, signer: TestSigner, unique: str
 ) -> AsyncIterator[Publisher]:
+    """Publisher in dev mode, as `make run` starts it: local http endpoints are accepted."""
+    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as publisher:
+        yield publisher
+
+
+@pytest.fixture
+async def production_publisher(
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str
+) -> AsyncIterator[Publisher]:
+    """Publisher outside dev mode (AIGW_DEV_MODE unset)."""
+    async with running_publisher(infra, secret_key, signer, unique, dev_mode=False) as publisher:
+        yield publisher
+
+
+@contextlib.asynccontextmanager
+async def running_publisher(
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str, *, dev_mode: bool
+) -> AsyncIterator[Publisher]:
     settings = Settings(
         nats_url=infra.nats_url,
         mongodb_url=infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"pub_{unique}",
+        dev_mode=dev_mode,
     )
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks)
     async with (

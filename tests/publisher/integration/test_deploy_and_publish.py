@@ -89,7 +89,8 @@ async def test_undeploy(publisher: Publisher):
     response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
     assert response.status_code == 200
     assert response.json()["undeployedRevision"] == 1
-    await wait_for_event(publisher.settings.nats_url, "aigw.api.undeployed", api["id"])
+    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.undeployed", api["id"])
+    assert event.data["revision"] == 1  # the gateway drops this revision, not a later one
     fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
     assert fetched["hasDeployment"] is False
 

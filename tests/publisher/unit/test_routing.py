@@ -1,6 +1,11 @@
 import pytest
 
-from aigw.publisher.apis.routing import check_version, normalize_context, route_prefix
+from aigw.publisher.apis.routing import (
+    check_route_prefix,
+    check_version,
+    normalize_context,
+    route_prefix,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +53,16 @@ def test_invalid_versions_are_rejected(version):
 @pytest.mark.parametrize("version", ["0.0.2", "v1", "2024-10-21", "x" * 30, "A_b"])
 def test_valid_versions_pass_unchanged(version):
     assert check_version(version) == version
+
+
+@pytest.mark.parametrize(
+    "prefix", ["health/1", "metrics/1", "docs/1", "openapi.json/1", "redoc/1", "HEALTH/x/1"]
+)
+def test_routes_under_the_gateways_own_paths_are_reserved(prefix):
+    with pytest.raises(ValueError, match="reserved"):
+        check_route_prefix(prefix)
+
+
+@pytest.mark.parametrize("prefix", ["healthz/1", "api/health/1", "1/docs", "openapi/1"])
+def test_other_routes_are_free(prefix):
+    assert check_route_prefix(prefix) == prefix

@@ -2,7 +2,12 @@ import pytest
 from pydantic import ValidationError
 
 from aigw.common.crypto import mask_secret
-from aigw.publisher.apis.schemas import ApiIn, BackendSecurityIn, BackendSecurityOut
+from aigw.publisher.apis.schemas import (
+    ApiIn,
+    BackendSecurityIn,
+    BackendSecurityOut,
+    dev_only_endpoint,
+)
 
 
 def _body(**overrides):
@@ -34,6 +39,8 @@ def test_api_body_normalises_context_and_endpoint():
         ({"endpoints": {"production": "ftp://x.example"}}, "http:// or https://"),
         ({"endpoints": {"sandbox": "api.mistral.ai"}}, "http:// or https://"),
         ({"endpoints": {"sandbox": "https://"}}, "http:// or https://"),
+        ({"context": "health"}, "reserved"),
+        ({"context": "{version}/api", "version": "redoc"}, "reserved"),
     ],
 )
 def test_api_body_rejects_bad_fields(overrides, message):
@@ -58,3 +65,34 @@ def test_backend_security_out_shows_only_the_masks():
 
 def test_short_secrets_are_fully_masked():
     assert mask_secret("short-key") == "****"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://api.mistral.ai", "plain http"),
+        ("https://localhost:8443", "localhost"),
+        ("https://api.localhost", "localhost"),
+        ("https://127.0.0.2", "loopback"),
+        ("https://0.0.0.0", "loopback"),
+        ("https://[::1]", "loopback"),
+        ("https://[::ffff:127.0.0.1]", "loopback"),
+        ("https://169.254.169.254", "link-local"),
+        ("https://[fe80::1]", "link-local"),
+        ("https://10.1.2.3", "private"),
+        ("https://172.31.0.1", "private"),
+        ("https://192.168.0.1", "private"),
+        ("https://[fd00::1]", "private"),
+    ],
+)
+def test_local_or_plain_http_endpoints_are_dev_only(url, reason):
+    found = dev_only_endpoint(url)
+    assert found is not None
+    assert reason in found
+
+
+@pytest.mark.parametrize(
+    "url", ["https://api.mistral.ai", "https://8.8.8.8", "https://[2001:4860::8888]:443/v1"]
+)
+def test_public_https_endpoints_are_fine_anywhere(url):
+    assert dev_only_endpoint(url) is None

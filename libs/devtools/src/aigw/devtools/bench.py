@@ -24,12 +24,9 @@ import httpx
 
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.stack import Ports, Stack, StackConfig
-from aigw.devtools.walkthrough import Provisioned, provision
+from aigw.devtools.walkthrough import README_BODY, Provisioned, provision
 
-BODY = (
-    b'{"model":"mistral-small-latest","messages":[{"role":"user",'
-    b'"content":"Who is the most renowned French painter?"}]}'
-)
+BODY = README_BODY
 STREAM_BODY = BODY[:-1] + b',"stream":true}'
 
 Call = Callable[[aiohttp.ClientSession], Awaitable[float]]

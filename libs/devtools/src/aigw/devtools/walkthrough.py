@@ -9,6 +9,12 @@ import httpx
 
 from aigw.devtools.stack import Stack
 
+# The README's chat request (the body the benchmark sends too).
+README_BODY = (
+    b'{"model":"mistral-small-latest","messages":[{"role":"user",'
+    b'"content":"Who is the most renowned French painter?"}]}'
+)
+
 
 @dataclass(frozen=True)
 class Provisioned:
@@ -65,7 +71,31 @@ def provision(stack: Stack, password: str, context: str, version: str = "1.0.0")
     prod = _ok(dev.post(f"/applications/{app['id']}/api-keys", json={"keyType": "PRODUCTION"}))
     sandbox = _ok(dev.post(f"/applications/{app['id']}/api-keys", json={"keyType": "SANDBOX"}))
     prefix = f"{context}/{version}"
+    wait_until_served(stack, prefix, prod["apiKey"])
     return Provisioned(api["id"], prefix, prod["apiKey"], sandbox["apiKey"])
+
+
+def wait_until_served(stack: Stack, prefix: str, key: str, timeout: float = 10.0) -> None:
+    """Poll the gateway with the README request until it answers 200: the gateway learns the
+    route, the subscription and the key from events, a moment after the portal returned."""
+    url = f"{stack.url('gateway')}/{prefix}/v1/chat/completions"
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    last = ""
+
+    def served() -> bool:
+        nonlocal last
+        try:
+            response = httpx.post(url, content=README_BODY, headers=headers, timeout=5)
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+            return False
+        last = f"{response.status_code} {response.text[:200]}"
+        return response.status_code == 200
+
+    try:
+        _wait(served, timeout)
+    except TimeoutError:
+        raise TimeoutError(f"the gateway does not serve {url} yet; last answer: {last}") from None
 
 
 def _wait(check: Any, timeout: float = 10.0) -> None:

@@ -1,10 +1,11 @@
 from aigw.common.serve import serve
+from aigw.common.startup import load_settings
 from aigw.devportal.app import create_app
 from aigw.devportal.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings)
     serve(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
     )

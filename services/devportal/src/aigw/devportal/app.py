@@ -8,6 +8,7 @@ import httpx
 from fastapi import APIRouter, FastAPI
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
+from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
 from aigw.devportal.applications import routes as applications
@@ -59,15 +60,10 @@ def create_app(
         description=__doc__ or "",
         lifespan=lifespan,
         routers=[api_router()],
-        ready=_ready,
+        ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
     )
     app.state.settings = settings
     fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
     app.state.verifier = TokenVerifier(JwksCache(fetch))
     return app
-
-
-async def _ready(app: FastAPI) -> bool:
-    runtime: ServiceRuntime | None = getattr(app.state, "runtime", None)
-    return runtime is not None and await runtime.ready()

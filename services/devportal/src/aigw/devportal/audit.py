@@ -1,10 +1,8 @@
 """What every devportal event and document shares: who acted, under which correlation id."""
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from aigw.common.events import Envelope, EventPayload, new_event
-from aigw.common.ids import utcnow
 
 SOURCE = "devportal"
 
@@ -18,9 +16,3 @@ class Actor:
         return new_event(
             payload, source=SOURCE, actor=self.subject, correlation_id=self.correlation_id
         )
-
-
-def now_ms() -> datetime:
-    # MongoDB keeps milliseconds: truncate so the document and the response agree.
-    now = utcnow()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -1,45 +1,38 @@
-"""Request-scoped access to what the lifespan put on `app.state`."""
+"""Request-scoped access to what the lifespan put on `app.state` (the shared dependencies of
+aigw.common.requests, plus devportal's own)."""
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.auth import CurrentPrincipal
-from aigw.common.runtime import ServiceRuntime
+from aigw.common.requests import CorrelationId, Runtime, correlation_id, get_runtime, get_settings
 from aigw.devportal.audit import Actor
 from aigw.devportal.settings import Settings
 
-
-def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
+__all__ = [
+    "AppSettings",
+    "CorrelationId",
+    "CurrentActor",
+    "Db",
+    "Runtime",
+    "correlation_id",
+    "get_actor",
+    "get_db",
+    "get_runtime",
+    "get_settings",
+]
 
 
 def get_db(request: Request) -> AsyncDatabase[dict[str, Any]]:
     return get_runtime(request).db
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def correlation_id(
-    x_correlation_id: Annotated[str | None, Header(max_length=128)] = None,
-) -> str | None:
-    """A caller's correlation id joins our events (and keymanager's) to its audit trail."""
-    return x_correlation_id
-
-
-CorrelationId = Annotated[str | None, Depends(correlation_id)]
-
-
 def get_actor(principal: CurrentPrincipal, correlation: CorrelationId) -> Actor:
     return Actor(principal.subject, correlation)
 
 
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 Db = Annotated[AsyncDatabase[dict[str, Any]], Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]

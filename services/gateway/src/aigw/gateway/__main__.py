@@ -9,6 +9,7 @@ from typing import Any
 import uvicorn
 
 from aigw.common.serve import configure_logging
+from aigw.common.startup import load_settings
 from aigw.gateway.app import Gateway, create_app
 from aigw.gateway.settings import Settings
 
@@ -67,7 +68,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings(Settings)
     configure_logging(settings.log_level)
     import uvloop
 

@@ -30,7 +30,10 @@ class Settings(ServiceSettings):
     )
     max_body_bytes: int = Field(
         10 * 1_048_576,
-        validation_alias=env("max_body_bytes", "GATEWAY_MAX_BODY_BYTES", "AIGW_MAX_BODY_BYTES"),
+        validation_alias=env("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
+        description="largest invocation request body (larger gets 413); audio uploads need "
+        "room, so this is the gateway's own setting, not the management APIs' "
+        "AIGW_MAX_BODY_BYTES",
     )
 
     @property

@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from aigw.common.auth import JwksCache, TokenVerifier
 from aigw.common.crypto import SecretBox
+from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
 from aigw.keymanager.apikeys import endpoints as apikeys
@@ -43,11 +44,6 @@ def _local_jwks(app: FastAPI) -> Callable[[], Awaitable[dict[str, Any]]]:
     return fetch
 
 
-async def _ready(app: FastAPI) -> bool:
-    runtime: ServiceRuntime | None = getattr(app.state, "runtime", None)
-    return runtime is not None and await runtime.ready()
-
-
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=PREFIX)
     for module in (users, signing, apikeys):
@@ -69,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Users and login, management-token signing and JWKS, API keys.",
         lifespan=lifespan,
         routers=[_api_router()],
-        ready=_ready,
+        ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
     )
     app.state.settings = settings

@@ -1,17 +1,24 @@
-"""Request-scoped access to what the lifespan put on `app.state`."""
+"""Request-scoped access to what the lifespan put on `app.state` (the shared dependencies of
+aigw.common.requests, plus keymanager's key ring)."""
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
-from aigw.common.runtime import ServiceRuntime
+from aigw.common.requests import CorrelationId, Runtime, correlation_id, get_runtime, get_settings
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing.keys import KeyRing
 
-
-def get_runtime(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
+__all__ = [
+    "AppSettings",
+    "CorrelationId",
+    "Keys",
+    "Runtime",
+    "correlation_id",
+    "get_keyring",
+    "get_runtime",
+    "get_settings",
+]
 
 
 def get_keyring(request: Request) -> KeyRing:
@@ -19,19 +26,5 @@ def get_keyring(request: Request) -> KeyRing:
     return keyring
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def correlation_id(
-    x_correlation_id: Annotated[str | None, Header(max_length=128)] = None,
-) -> str | None:
-    """Callers (e.g. devportal) may pass their correlation id so events join the same trail."""
-    return x_correlation_id
-
-
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 Keys = Annotated[KeyRing, Depends(get_keyring)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
-CorrelationId = Annotated[str | None, Depends(correlation_id)]

@@ -1,8 +1,5 @@
-"""The JSON convention of the management APIs: camelCase on the wire, snake_case in Python."""
+"""The JSON convention of the management APIs, shared by every service (aigw.common.schemas)."""
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from aigw.common.schemas import CamelModel, Collection
 
-
-class CamelModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+__all__ = ["CamelModel", "Collection"]

@@ -1,12 +1,13 @@
 """`python -m aigw.publisher`: run the publisher service."""
 
 from aigw.common.serve import serve
+from aigw.common.startup import load_settings
 from aigw.publisher.app import create_app
 from aigw.publisher.settings import Settings
 
 
 def main() -> None:
-    settings = Settings()  # AIGW_SECRET_KEY etc. come from the environment
+    settings = load_settings(Settings)  # AIGW_SECRET_KEY etc. come from the environment
     serve(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
     )

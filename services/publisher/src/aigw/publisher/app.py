@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
 from aigw.common.crypto import SecretBox
+from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
 from aigw.publisher.apis import endpoints as api_endpoints
@@ -28,21 +29,20 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
             await repo.ensure_indexes()
             box = SecretBox(settings.secret_key.get_secret_value())
             app.state.runtime = runtime
-            app.state.apis = ApiService(repo, runtime.outbox, box, app.state.vendors)
+            app.state.apis = ApiService(
+                repo, runtime.outbox, box, app.state.vendors, dev_mode=settings.dev_mode
+            )
             yield
-
-    async def ready(app: FastAPI) -> bool:
-        runtime: ServiceRuntime | None = getattr(app.state, "runtime", None)
-        return runtime is not None and await runtime.ready()
 
     app = create_service_app(
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
         lifespan=lifespan,
         routers=[vendor_endpoints.router, api_endpoints.router],
-        ready=ready,
+        ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
     )
+    app.state.settings = settings
     app.state.vendors = VendorCatalog()
     app.state.verifier = TokenVerifier(
         JwksCache(jwks_fetcher or http_jwks_fetcher(settings.keymanager_url))

@@ -5,12 +5,12 @@ from typing import Any
 
 from aigw.common.errors import Conflict, NotFound
 from aigw.common.events import ApplicationCreated, ApplicationDeleted
-from aigw.common.ids import new_id
+from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.runtime import ServiceRuntime
 from aigw.devportal.applications import store
 from aigw.devportal.applications.access import owned_application
 from aigw.devportal.applications.models import Application, ApplicationCreate
-from aigw.devportal.audit import Actor, now_ms
+from aigw.devportal.audit import Actor
 from aigw.devportal.subscriptions import service as subscriptions
 from aigw.devportal.subscriptions import store as subscription_store
 
@@ -55,5 +55,5 @@ def _new_doc(actor: Actor, body: ApplicationCreate) -> dict[str, Any]:
         "name": body.name,
         "description": body.description,
         "owner": actor.subject,
-        "created_time": now_ms(),
+        "created_time": utcnow_ms(),
     }

@@ -1,6 +1,8 @@
 """devportal's calls to keymanager's API-key endpoints.
 
-Keys are issued in the caller's name: the caller's Authorization header is forwarded as is.
+Keys are issued in the caller's name: the caller's Authorization header is forwarded as is,
+and every request is signed as devportal (`aigw.common.service_auth`), since keymanager issues
+keys only on devportal's word that the application is the caller's (or the API published).
 Failures map to the error contract: keymanager unreachable or failing (5xx, unreadable body)
 is our 502; its 4xx answers are passed through with its own message. Neither the header nor
 any key ever reaches a log line.
@@ -15,10 +17,12 @@ from pydantic import BaseModel, ValidationError
 
 from aigw.common.errors import ServiceError, UpstreamFailure
 from aigw.common.events import KeyType
+from aigw.common.schemas import CamelModel, Collection
+from aigw.common.service_auth import ServiceAuth
 from aigw.devportal.deps import CorrelationId
-from aigw.devportal.schemas import CamelModel
 
 PREFIX = "/api/keymanager/v1/api-keys"
+SERVICE_NAME = "devportal"
 
 
 class KeyRequest(CamelModel):
@@ -37,11 +41,8 @@ class IssuedKey(CamelModel):
     expires_at: datetime | None = None
 
 
-class KeyList(CamelModel):
-    """Keymanager's masked key summaries, passed on without reshaping."""
-
-    count: int
-    list: list[dict[str, Any]]
+# Keymanager's masked key summaries, passed on without reshaping.
+KeyList = Collection[dict[str, Any]]
 
 
 class KeymanagerRejected(ServiceError):
@@ -53,11 +54,13 @@ class KeymanagerRejected(ServiceError):
 
 
 class KeymanagerClient:
-    """Request-scoped: carries the caller's credentials and correlation id."""
+    """Request-scoped: carries the caller's credentials and correlation id; `auth` signs each
+    request as devportal."""
 
-    def __init__(self, http: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    def __init__(self, http: httpx.AsyncClient, headers: dict[str, str], auth: httpx.Auth) -> None:
         self._http = http
         self._headers = headers
+        self._auth = auth
 
     async def issue(self, request: KeyRequest) -> IssuedKey:
         body = request.model_dump(mode="json", by_alias=True)
@@ -72,7 +75,9 @@ class KeymanagerClient:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._http.request(method, path, headers=self._headers, **kwargs)
+            response = await self._http.request(
+                method, path, headers=self._headers, auth=self._auth, **kwargs
+            )
         except httpx.HTTPError as exc:
             raise UpstreamFailure(f"Keymanager is unreachable: {type(exc).__name__}") from exc
         _raise_for_status(response)
@@ -103,13 +108,23 @@ def _parse[M: BaseModel](model: type[M], response: httpx.Response) -> M:
         raise UpstreamFailure("Keymanager answered with an unexpected body") from exc
 
 
+def _service_auth(request: Request) -> ServiceAuth:
+    """One signer per app, keyed from its AIGW_SECRET_KEY (derived once)."""
+    state = request.app.state
+    auth: ServiceAuth | None = getattr(state, "keymanager_auth", None)
+    if auth is None:
+        auth = ServiceAuth(state.settings.secret_key.get_secret_value(), SERVICE_NAME)
+        state.keymanager_auth = auth
+    return auth
+
+
 def get_keymanager(request: Request, correlation_id: CorrelationId) -> KeymanagerClient:
     http: httpx.AsyncClient = request.app.state.keymanager_http
     # the caller's own header: keys are issued in its name (verified by CurrentPrincipal)
     headers = {"Authorization": request.headers.get("authorization", "")}
     if correlation_id is not None:
         headers["X-Correlation-ID"] = correlation_id
-    return KeymanagerClient(http, headers)
+    return KeymanagerClient(http, headers, _service_auth(request))
 
 
 Keymanager = Annotated[KeymanagerClient, Depends(get_keymanager)]

@@ -5,10 +5,11 @@ from typing import Any
 
 from aigw.common.errors import Conflict, InvalidInput, NotFound
 from aigw.common.events import SubscriptionCreated, SubscriptionDeleted
-from aigw.common.ids import new_id
+from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.runtime import ServiceRuntime
+from aigw.devportal.applications import store as applications
 from aigw.devportal.applications.access import owned_application
-from aigw.devportal.audit import Actor, now_ms
+from aigw.devportal.audit import Actor
 from aigw.devportal.catalog import store as catalog
 from aigw.devportal.subscriptions import store
 from aigw.devportal.subscriptions.models import POLICIES, Subscription, SubscriptionCreate
@@ -28,6 +29,15 @@ async def subscribe(
     )
     if not await store.insert(runtime.db, doc, event):
         raise Conflict("This application is already subscribed to this API")
+    if await applications.find_owned(runtime.db, actor.subject, body.application_id) is None:
+        # The application was deleted between the check above and the insert, and its delete
+        # may have listed the subscriptions before this one existed. Take the subscription
+        # back with a compensating delete staged behind its created event: the relay may
+        # already be publishing that one, so dropping the document could not unsend it,
+        # whereas created-then-deleted leaves every reader without the subscription.
+        await delete_staged(runtime.db, actor, doc)
+        await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
+        raise NotFound(f"Application {body.application_id!r} does not exist")
     await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
     return Subscription.from_doc(doc)
 
@@ -68,5 +78,5 @@ def _new_doc(actor: Actor, body: SubscriptionCreate) -> dict[str, Any]:
         "policy": body.policy,
         "status": "UNBLOCKED",
         "owner": actor.subject,
-        "created_time": now_ms(),
+        "created_time": utcnow_ms(),
     }

@@ -9,6 +9,7 @@ Keys are looked up by their SHA-256 hash: the gateway never holds a plaintext AP
 import hashlib
 import time
 
+from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
 
 
@@ -25,12 +26,8 @@ def extract_key(authorization: bytes | None, api_key: bytes | None) -> str | Non
     return None
 
 
-class AccessDenied(Exception):
-    def __init__(self, status: int, message: str, code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
+class AccessDenied(Refused):
+    """The key is missing or may not call the route (401 or 403)."""
 
 
 def authorise(table: RoutingTable, key: str | None, route: Route) -> KeyEntry:

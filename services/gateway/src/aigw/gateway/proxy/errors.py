@@ -21,6 +21,16 @@ _TYPES = {
 }
 
 
+class Refused(Exception):
+    """A request the gateway answers itself, with `status` and an OpenAI-style error."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
 def error_body(status: int, message: str, code: str) -> bytes:
     kind = _TYPES.get(status, "api_error")
     return json.dumps({"error": {"message": message, "type": kind, "code": code}}).encode()

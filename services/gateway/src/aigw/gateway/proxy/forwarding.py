@@ -1,10 +1,13 @@
 """The invocation hot path: match, authorise, rewrite headers, forward, relay.
 
 Per request this does no I/O other than the provider call, logs nothing at info level and never
-re-serialises the body: the caller's bytes go to the provider untouched (parsed once, only to
-refuse invalid JSON), and the provider's status, headers and body come back unchanged. Responses
-without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk as they
-arrive. A client that disconnects mid-stream closes the upstream response.
+re-serialises the body: the caller's bytes go to the provider untouched (a body sent as
+`application/json` or `+json` is parsed once, only to refuse invalid JSON; multipart, binary and
+empty bodies are not looked at), and the provider's status, headers and body come back
+unchanged. Responses without a Content-Length, and every `text/event-stream`, are relayed chunk
+by chunk as they arrive. A client that disconnects at any point of the provider call (waiting
+for the answer, reading it or streaming it) makes the gateway abandon the call and close the
+upstream connection; such a call is counted with status 499.
 """
 
 import asyncio
@@ -19,10 +22,11 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from yarl import URL
 
-from aigw.gateway.proxy.auth import AccessDenied, authorise, extract_key
-from aigw.gateway.proxy.errors import send_error
+from aigw.common.events import KeyType
+from aigw.gateway.proxy.auth import authorise, extract_key
+from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
-from aigw.gateway.routing.table import RoutingTable
+from aigw.gateway.routing.table import Route, RoutingTable, Upstream
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,6 @@ _RESPONSE_DROP = frozenset(
         b"upgrade",
     }
 )
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass
@@ -120,8 +123,126 @@ class GatewayMetrics:
         histogram.observe(seconds)
 
 
+CLIENT_CLOSED = 499  # recorded, never sent: the caller left before the answer (nginx's code)
+
+
 class _ClientGone(Exception):
     pass
+
+
+class _DisconnectWatch:
+    """While `active`, cancels the request's task as soon as the client disconnects.
+
+    It waits on `receive()` (the request body has been read, so the next message is
+    `http.disconnect`) for the whole provider call: sending the request, waiting for the
+    answer, reading or relaying it. Cancelling the task aborts aiohttp's request or read, which
+    closes the upstream connection. The cancellation surfaces at the await the task is
+    suspended at, always inside the watched code (the callback checks `active`, and that is
+    cleared synchronously before the watched code ends).
+    """
+
+    __slots__ = ("_absorbed", "_task", "_watcher", "active", "gone")
+
+    def __init__(self, receive: Receive) -> None:
+        self.active = True
+        self.gone = False
+        self._absorbed = False
+        self._task = asyncio.current_task()
+        self._watcher = asyncio.ensure_future(receive())
+        self._watcher.add_done_callback(self._done)
+
+    def _done(self, watcher: asyncio.Future[Message]) -> None:
+        if (
+            self.active
+            and not watcher.cancelled()
+            and watcher.exception() is None
+            and watcher.result().get("type") == "http.disconnect"
+        ):
+            self.gone = True
+            if self._task is not None:
+                self._task.cancel()
+
+    def stop(self) -> None:
+        self.active = False
+        self._watcher.cancel()
+
+    def absorb(self) -> bool:
+        """True if the client left and no one else cancelled the task; this watch's own
+        cancellation is then withdrawn (once), so the handler may finish normally."""
+        if not self.gone or self._task is None:
+            return False
+        if not self._absorbed:
+            self._absorbed = True
+            return self._task.uncancel() == 0
+        return self._task.cancelling() == 0
+
+
+def _filter_headers(
+    raw: list[tuple[bytes, bytes]], vendor_header: bytes
+) -> tuple[list[tuple[str, str]], bytes | None, bytes | None, bytes | None]:
+    """The headers to forward, and the caller's Authorization, ApiKey and Content-Type."""
+    authorization: bytes | None = None
+    api_key: bytes | None = None
+    content_type: bytes | None = None
+    headers: list[tuple[str, str]] = []
+    for name, value in raw:
+        if name in _REQUEST_DROP:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"apikey":
+                api_key = value
+            continue
+        if name == vendor_header:
+            continue
+        if name == b"content-type":
+            content_type = value
+        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+    return headers, authorization, api_key, content_type
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """`application/json` or a `+json` media type, parameters and case aside."""
+    if content_type is None:
+        return False
+    media = content_type.partition(b";")[0].strip().lower()
+    return media == b"application/json" or media.endswith(b"+json")
+
+
+def _check_body(body: bytes, content_type: bytes | None) -> None:
+    """Refuse a non-empty body that says it is JSON and is not. Anything else (multipart audio
+    uploads, empty POSTs like `/v1/batches/{id}/cancel`, binary files) is forwarded as is."""
+    if body and _is_json(content_type):
+        try:
+            json.loads(body)
+        except ValueError:
+            raise Refused(400, "The request body is not valid JSON.", "invalid_json") from None
+
+
+def _upstream(route: Route, key_type: KeyType) -> Upstream:
+    """The endpoint a key of `key_type` calls, if it has one and its provider key is usable."""
+    upstream = route.upstream_for(key_type)
+    if upstream is None:
+        raise Refused(
+            404,
+            f"This API has no {key_type.lower()} endpoint; a {key_type} key cannot call it.",
+            "endpoint_not_configured",
+        )
+    if upstream.key_error is not None:
+        raise Refused(503, upstream.key_error, "provider_key_unavailable")
+    return upstream
+
+
+def _target(upstream: Upstream, route: Route, scope: Scope, raw_path: bytes, segments: int) -> str:
+    """The provider URL: the endpoint, the path after the route prefix (still percent-encoded
+    when the caller encoded it) and the query string, untouched."""
+    if b"%" in raw_path:
+        rest = rest_after(raw_path.decode("latin-1"), segments)
+    else:
+        rest = scope["path"][len(route.route_prefix) + 1 :]
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        return upstream.url + rest + "?" + query.decode("latin-1")
+    return upstream.url + rest
 
 
 class Invoker:
@@ -142,102 +263,73 @@ class Invoker:
             self.metrics.observe(api, status, time.perf_counter() - started)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> tuple[str, int]:
+        """Match, authorise, read and check the body, then forward. Each step either returns
+        what the next one needs or raises Refused (answered here) or _ClientGone."""
+        api = "-"
+        try:
+            route, raw_path, segments = self._match(scope)
+            api = route.api_id
+            headers, authorization, api_key, content_type = _filter_headers(
+                scope["headers"], route.auth_header_raw
+            )
+            entry = authorise(self.state.table, extract_key(authorization, api_key), route)
+            upstream = _upstream(route, entry.key_type)
+            body = await self._read_body(receive)
+            _check_body(body, content_type)
+            session = self.state.session
+            if session is None:
+                raise Refused(503, "The gateway is starting.", "not_ready")
+        except Refused as refused:
+            await send_error(send, refused.status, refused.message, refused.code)
+            return api, refused.status
+        except _ClientGone:
+            return api, CLIENT_CLOSED
+        if upstream.api_key is not None:
+            headers.append((route.auth_header, route.auth_prefix + upstream.api_key))
+        target = _target(upstream, route, scope, raw_path, segments)
+        return api, await self._forward(
+            session, scope["method"], target, headers, body, receive, send
+        )
+
+    def _match(self, scope: Scope) -> tuple[Route, bytes, int]:
+        """The route for the request path, the raw path and the number of prefix segments."""
         path: str = scope["path"]
         raw_path: bytes = scope.get("raw_path") or path.encode()
         problem = path_problem(path, raw_path)
         if problem is not None:
-            await send_error(send, 400, problem, "invalid_path")
-            return "-", 400
+            raise Refused(400, problem, "invalid_path")
         table = self.state.table
         route, segments = match_route(table.routes, table.max_prefix_segments, path)
         if route is None:
-            await send_error(send, 404, f"No API is deployed at {path}.", "not_found")
-            return "-", 404
-        api = route.api_id
+            raise Refused(404, f"No API is deployed at {path}.", "not_found")
+        return route, raw_path, segments
 
-        authorization: bytes | None = None
-        api_key_header: bytes | None = None
-        vendor_header = route.auth_header.encode()
-        headers: list[tuple[str, str]] = []
-        for name, value in scope["headers"]:
-            if name in _REQUEST_DROP:
-                if name == b"authorization":
-                    authorization = value
-                elif name == b"apikey":
-                    api_key_header = value
-                continue
-            if name == vendor_header:
-                continue
-            headers.append((name.decode("latin-1"), value.decode("latin-1")))
-        try:
-            entry = authorise(table, extract_key(authorization, api_key_header), route)
-        except AccessDenied as denied:
-            await send_error(send, denied.status, denied.message, denied.code)
-            return api, denied.status
-
-        upstream = route.upstream_for(entry.key_type)
-        if upstream is None:
-            kind = entry.key_type.lower()
-            await send_error(
-                send,
-                404,
-                f"This API has no {kind} endpoint; a {entry.key_type} key cannot call it.",
-                "endpoint_not_configured",
-            )
-            return api, 404
-        if upstream.key_error is not None:
-            await send_error(send, 503, upstream.key_error, "provider_key_unavailable")
-            return api, 503
-
-        method: str = scope["method"]
-        body = await self._read_body(receive)
-        if body is None:
-            await send_error(
-                send,
-                413,
-                f"Request bodies are limited to {self.max_body_bytes} bytes.",
-                "too_large",
-            )
-            return api, 413
-        if method in _BODY_METHODS or body:
-            try:
-                json.loads(body)
-            except ValueError:
-                await send_error(send, 400, "The request body is not valid JSON.", "invalid_json")
-                return api, 400
-
-        if upstream.api_key is not None:
-            headers.append((route.auth_header, route.auth_prefix + upstream.api_key))
-        rest = (
-            rest_after(raw_path.decode("latin-1"), segments)
-            if b"%" in raw_path
-            else (path[len(route.route_prefix) + 1 :])
-        )
-        query: bytes = scope.get("query_string", b"")
-        target = upstream.url + rest
-        if query:
-            target += "?" + query.decode("latin-1")
-        session = self.state.session
-        if session is None:
-            await send_error(send, 503, "The gateway is starting.", "not_ready")
-            return api, 503
-        return api, await self._forward(session, method, target, headers, body, receive, send)
-
-    async def _read_body(self, receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive) -> bytes:
         message = await receive()
         body: bytes = message.get("body", b"")
         if not message.get("more_body", False):
-            return body if len(body) <= self.max_body_bytes else None
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            if len(body) > self.max_body_bytes:
+                raise self._too_large()
+            return body
         chunks = [body]
         size = len(body)
         while message.get("more_body", False):
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                return None
+                raise self._too_large()
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _too_large(self) -> Refused:
+        return Refused(
+            413, f"Request bodies are limited to {self.max_body_bytes} bytes.", "too_large"
+        )
 
     async def _forward(
         self,
@@ -249,6 +341,11 @@ class Invoker:
         receive: Receive,
         send: Send,
     ) -> int:
+        """Call the provider and send its answer back. If the client disconnects at any point,
+        the provider call is abandoned and its connection closed."""
+        watch = _DisconnectWatch(receive)
+        resp: aiohttp.ClientResponse | None = None
+        started = False
         try:
             resp = await session.request(
                 method,
@@ -257,68 +354,60 @@ class Invoker:
                 headers=headers,
                 allow_redirects=False,
             )
+            status = resp.status
+            out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _RESPONSE_DROP]
+            if resp.content_length is not None and resp.content_type != "text/event-stream":
+                data = await resp.read()
+                watch.stop()
+                await send({"type": "http.response.start", "status": status, "headers": out})
+                await send({"type": "http.response.body", "body": data})
+                return status
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            started = True
+            await self._relay(resp, watch, send)
+            return status
+        except asyncio.CancelledError:
+            if not watch.absorb():
+                raise
+            return resp.status if started and resp is not None else CLIENT_CLOSED
         except TimeoutError:
+            if watch.absorb():
+                return CLIENT_CLOSED
+            watch.stop()
             await send_error(
                 send, 504, "The AI provider did not answer in time.", "upstream_timeout"
             )
             return 504
         except aiohttp.ClientError as exc:
-            log.debug("provider unreachable at %s: %s", target, exc)
-            await send_error(send, 502, "The AI provider could not be reached.", "upstream_error")
+            if watch.absorb():
+                return CLIENT_CLOSED
+            watch.stop()
+            if resp is None:
+                log.debug("provider unreachable at %s: %s", target, exc)
+                message = "The AI provider could not be reached."
+            else:
+                message = "The AI provider's answer was cut off."
+            await send_error(send, 502, message, "upstream_error")
             return 502
-        try:
-            status = resp.status
-            out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _RESPONSE_DROP]
-            streamed = resp.content_length is None or resp.content_type == "text/event-stream"
-            if not streamed:
-                try:
-                    data = await resp.read()
-                except TimeoutError:
-                    await send_error(
-                        send, 504, "The AI provider did not answer in time.", "upstream_timeout"
-                    )
-                    return 504
-                except aiohttp.ClientError:
-                    await send_error(
-                        send, 502, "The AI provider's answer was cut off.", "upstream_error"
-                    )
-                    return 502
-                await send({"type": "http.response.start", "status": status, "headers": out})
-                await send({"type": "http.response.body", "body": data})
-                return status
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await self._relay(resp, receive, send)
-            return status
         finally:
-            resp.release()
+            watch.stop()
+            watch.absorb()  # in case aiohttp turned the cancellation into another error
+            if resp is not None:
+                if watch.gone:
+                    resp.close()
+                else:
+                    resp.release()
 
     @staticmethod
-    async def _relay(resp: aiohttp.ClientResponse, receive: Receive, send: Send) -> None:
-        """Send chunks as they arrive; stop (and close the upstream) when the client leaves."""
-        gone = False
-
-        def client_left(task: asyncio.Future[Message]) -> None:
-            nonlocal gone
-            if (
-                not task.cancelled()
-                and task.exception() is None
-                and task.result().get("type") == "http.disconnect"
-            ):
-                gone = True
-                resp.close()
-
-        watcher = asyncio.ensure_future(receive())
-        watcher.add_done_callback(client_left)
+    async def _relay(resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send) -> None:
+        """Send chunks as they arrive (the watch stops it when the client leaves)."""
         try:
             async for chunk in resp.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            watcher.remove_done_callback(client_left)
-            await send({"type": "http.response.body", "body": b""})
         except (aiohttp.ClientError, TimeoutError) as exc:
-            if not gone:
-                # The provider failed mid-stream: leave the response unfinished, so the
-                # server drops the connection and the client sees a truncated stream.
-                log.debug("provider stream broke: %r", exc)
-        finally:
-            watcher.remove_done_callback(client_left)
-            watcher.cancel()
+            # The provider failed mid-stream: leave the response unfinished, so the server
+            # drops the connection and the client sees a truncated stream.
+            log.debug("provider stream broke: %r", exc)
+            return
+        watch.stop()  # completing the response makes receive() report a disconnect
+        await send({"type": "http.response.body", "body": b""})

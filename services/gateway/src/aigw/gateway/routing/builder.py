@@ -4,9 +4,16 @@
 a request never sees a half-applied event, and each event costs O(1) instead of a copy of the
 whole table. Idempotence and ordering:
 
-- an `ApiDeployed` with a revision lower than one already applied is ignored (later revisions
-  win); the same revision applied again gives the same route;
-- `ApiUndeployed` and `ApiDeleted` drop the API's route; a deleted API never comes back;
+- an `ApiDeployed` is applied only if its revision is above every revision already seen for
+  the API (deployed, refused or undeployed): later revisions win, and a replayed or
+  re-delivered deploy changes nothing;
+- `ApiUndeployed` drops the API's route if the deployed revision is at or below the event's
+  revision (revision 0, from older events: whatever is deployed), and raises the API's floor
+  to that revision, so a re-delivered older deploy does not bring the route back;
+- `ApiDeleted` drops the API's route; a deleted API never comes back;
+- a route prefix belongs to the API that deployed it: a deploy of another API at a prefix that
+  is still served is refused (first deploy wins, with a warning), and dropping that other API
+  never removes the owner's route. Once the owner is dropped, the prefix is free;
 - a revoked key, a deleted subscription or a deleted application stays gone even if an older
   event that created it is replayed again.
 
@@ -67,15 +74,26 @@ def _drop_route(table: RoutingTable, api_id: str) -> None:
 def _deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> None:
     if event.api_id in table.deleted_apis:
         return
-    if event.revision < table.api_revisions.get(event.api_id, 0):
+    if event.revision <= table.api_revisions.get(event.api_id, 0):
         return
     table.api_revisions[event.api_id] = event.revision
+    prefix = normalise_prefix(event.route_prefix)
+    owner = table.routes.get(prefix)
+    if owner is not None and owner.api_id != event.api_id:
+        log.warning(
+            "not routing revision %d of API %s: /%s is served by API %s (first deploy wins)",
+            event.revision,
+            event.api_id,
+            prefix,
+            owner.api_id,
+        )
+        return
     route = Route(
         api_id=event.api_id,
         revision=event.revision,
         name=event.name,
         version=event.version,
-        route_prefix=normalise_prefix(event.route_prefix),
+        route_prefix=prefix,
         auth_header=event.vendor.auth_header.lower(),
         auth_prefix=event.vendor.auth_prefix,
         production=_upstream(box, event.api_id, "production", event.production),
@@ -137,9 +155,18 @@ def _application_deleted(table: RoutingTable, application_id: str) -> None:
             _unsubscribed(table, sub_id, pair)
 
 
-def _api_gone(table: RoutingTable, api_id: str, *, deleted: bool) -> None:
-    if deleted:
-        table.deleted_apis.add(api_id)
+def _undeployed(table: RoutingTable, event: ApiUndeployed) -> None:
+    api_id = event.api_id
+    seen = table.api_revisions.get(api_id, 0)
+    if event.revision > seen:
+        table.api_revisions[api_id] = event.revision
+    route = table.api_routes.get(api_id)
+    if route is not None and (event.revision == 0 or route.revision <= event.revision):
+        _drop_route(table, api_id)
+
+
+def _deleted(table: RoutingTable, api_id: str) -> None:
+    table.deleted_apis.add(api_id)
     _drop_route(table, api_id)
 
 
@@ -149,9 +176,9 @@ def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = No
         case ApiDeployed():
             _deployed(table, payload, box)
         case ApiUndeployed():
-            _api_gone(table, payload.api_id, deleted=False)
+            _undeployed(table, payload)
         case ApiDeleted():
-            _api_gone(table, payload.api_id, deleted=True)
+            _deleted(table, payload.api_id)
         case KeyIssued():
             _key_issued(table, payload)
         case KeyRevoked():

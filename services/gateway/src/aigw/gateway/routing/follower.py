@@ -33,7 +33,6 @@ class EventFollower:
         self.nats_url = nats_url
         self.table = table
         self.box = box
-        self.applied = 0
         self.last_sequence = 0
         self._target = 0
         self._caught_up = asyncio.Event()
@@ -44,10 +43,6 @@ class EventFollower:
     @property
     def caught_up(self) -> bool:
         return self._caught_up.is_set()
-
-    @property
-    def connected(self) -> bool:
-        return self._nc is not None and bool(self._nc.is_connected)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="gateway-event-follower")
@@ -120,7 +115,6 @@ class EventFollower:
                 log.debug("skipping event of unknown type %s", envelope.type)
             else:
                 builder.apply(self.table, payload, self.box)
-                self.applied += 1
         except (ValidationError, ValueError) as exc:
             log.warning("skipping unparseable event #%d on %s: %s", sequence, msg.subject, exc)
         except Exception:

@@ -42,6 +42,11 @@ class Route:
     auth_prefix: str  # e.g. "Bearer "
     production: Upstream | None
     sandbox: Upstream | None
+    # `auth_header` as the hot path compares it with ASGI header names (derived)
+    auth_header_raw: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "auth_header_raw", self.auth_header.encode("latin-1"))
 
     def upstream_for(self, key_type: KeyType) -> Upstream | None:
         return self.production if key_type == "PRODUCTION" else self.sandbox
@@ -65,7 +70,9 @@ class RoutingTable:
 
     # bookkeeping for idempotent, revision-ordered updates
     api_routes: dict[str, Route] = field(default_factory=dict)  # api_id → its deployed route
-    api_revisions: dict[str, int] = field(default_factory=dict)  # highest revision seen
+    # api_id → highest revision deployed, refused or undeployed: a deploy at or below it is
+    # ignored, so a re-delivered deploy never brings back an undeployed route
+    api_revisions: dict[str, int] = field(default_factory=dict)
     deleted_apis: set[str] = field(default_factory=set)
     key_hashes: dict[str, str] = field(default_factory=dict)  # key_id → hash
     revoked_keys: set[str] = field(default_factory=set)

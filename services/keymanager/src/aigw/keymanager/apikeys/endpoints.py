@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from aigw.common.auth import CurrentPrincipal
+from aigw.common.service_auth import require_service
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList
 from aigw.keymanager.apikeys.service import ApiKeyService
@@ -17,9 +18,22 @@ def _service(runtime: Runtime, correlation_id: CorrelationId) -> ApiKeyService:
 
 Service = Annotated[ApiKeyService, Depends(_service)]
 
+# Only devportal knows who owns an application and which APIs are published, so keys are
+# issued only on its signed request, in the name of the user whose token it forwards.
+FromDevportal = Annotated[
+    str,
+    Depends(require_service("devportal", purpose="Keys are issued through the developer portal")),
+]
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Issue an API key (shown once)")
-async def issue(body: IssueKeyRequest, principal: CurrentPrincipal, keys: Service) -> IssuedKey:
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue an API key (shown once); devportal-signed requests only",
+)
+async def issue(
+    body: IssueKeyRequest, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service
+) -> IssuedKey:
     return await keys.issue(body, principal)
 
 

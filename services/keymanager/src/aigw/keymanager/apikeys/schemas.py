@@ -3,7 +3,7 @@ from datetime import datetime
 from pydantic import Field
 
 from aigw.common.events import KeyType
-from aigw.keymanager.schemas import CamelModel
+from aigw.common.schemas import CamelModel, Collection
 
 
 class IssueKeyRequest(CamelModel):
@@ -35,6 +35,4 @@ class KeySummary(CamelModel):
     revoked: bool
 
 
-class KeyList(CamelModel):
-    count: int
-    items: list[KeySummary] = Field(alias="list")
+KeyList = Collection[KeySummary]

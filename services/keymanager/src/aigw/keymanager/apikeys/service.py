@@ -2,26 +2,20 @@
 (transactional outbox) and then tries to publish it at once."""
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aigw.common.auth import Principal
 from aigw.common.crypto import mask_secret, sha256_hex
 from aigw.common.errors import NotFound
 from aigw.common.events import Envelope, EventPayload, KeyIssued, KeyRevoked, new_event
-from aigw.common.ids import new_id, utcnow
+from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import Outbox
 from aigw.keymanager.apikeys.repository import COLLECTION, ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList, KeySummary
 
 SOURCE = "keymanager"
 KEY_PREFIX = "aigw_"
-
-
-def _now_ms() -> datetime:
-    # MongoDB keeps milliseconds: truncate so the event, the document and the response agree.
-    now = utcnow()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _can_see(principal: Principal, doc: dict[str, Any]) -> bool:
@@ -46,7 +40,7 @@ class ApiKeyService:
     async def list(self, principal: Principal, application_id: str | None) -> KeyList:
         owner = None if principal.has_any("admin") else principal.subject
         docs = await self._repo.find_many(owner, application_id)
-        return KeyList(count=len(docs), items=[_summary(doc) for doc in docs])
+        return KeyList.of([_summary(doc) for doc in docs])
 
     async def revoke(self, key_id: str, principal: Principal) -> None:
         doc = await self._repo.find(key_id)
@@ -63,7 +57,7 @@ class ApiKeyService:
 
 
 def _new_key_doc(request: IssueKeyRequest, api_key: str, owner: str) -> dict[str, Any]:
-    now = _now_ms()
+    now = utcnow_ms()  # what MongoDB keeps: the event, the document and the response agree
     expires_at = now + timedelta(seconds=request.expires_in) if request.expires_in else None
     return {
         "_id": new_id(),

@@ -1,21 +1,18 @@
 """Ed25519 signing keys: generation, the public JWK, and sealing the private half at rest."""
 
-import base64
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jwt.utils import base64url_decode, base64url_encode
 
 from aigw.common.crypto import SecretBox
 
 
 def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Unpadded base64url text (the JOSE encoding), with PyJWT's helper."""
+    return base64url_encode(raw).decode()
 
 
 def _context(kid: str) -> str:
@@ -48,7 +45,7 @@ class SigningKey:
 
     @classmethod
     def unseal(cls, kid: str, sealed: str, box: SecretBox) -> Self:
-        raw = _unb64url(box.decrypt(sealed, _context(kid)))
+        raw = base64url_decode(box.decrypt(sealed, _context(kid)))
         return cls(kid, Ed25519PrivateKey.from_private_bytes(raw))
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from aigw.common.auth import Principal, require_roles
+from aigw.common.requests import CorrelationId
 from aigw.publisher.apis.schemas import (
     ApiIn,
     ApiList,
@@ -19,20 +20,16 @@ from aigw.publisher.apis.schemas import (
 from aigw.publisher.apis.service import ApiService, Caller
 
 PREFIX = "/api/publisher/v1/apis"
-_MAX_CORRELATION_ID = 128
 
 router = APIRouter(prefix=PREFIX, tags=["apis"])
 _require_publisher = require_roles("admin", "publisher")
 
 
 def _caller(
-    request: Request, principal: Annotated[Principal, Depends(_require_publisher)]
+    principal: Annotated[Principal, Depends(_require_publisher)], correlation_id: CorrelationId
 ) -> Caller:
     # A client-supplied correlation id ties its events together in the audit trail.
-    correlation_id = request.headers.get("x-correlation-id")
-    if correlation_id and len(correlation_id) > _MAX_CORRELATION_ID:
-        correlation_id = None
-    return Caller(subject=principal.subject, correlation_id=correlation_id or None)
+    return Caller(subject=principal.subject, correlation_id=correlation_id)
 
 
 def _service(request: Request) -> ApiService:
@@ -54,7 +51,7 @@ async def create_api(body: ApiIn, who: Who, apis: Apis, response: Response) -> A
 @router.get("")
 async def list_apis(_: Who, apis: Apis) -> ApiList:
     docs = await apis.list()
-    return ApiList(count=len(docs), list=[ApiOut.from_doc(d) for d in docs])
+    return ApiList.of([ApiOut.from_doc(d) for d in docs])
 
 
 @router.get("/{api_id}")

@@ -10,6 +10,9 @@ import re
 
 VERSION_PLACEHOLDER = "{version}"
 MAX_CONTEXT_LENGTH = 200
+# The gateway serves these itself (health checks, metrics, its OpenAPI docs): an API whose
+# route started with one would be shadowed by them.
+RESERVED_FIRST_SEGMENTS = frozenset({"health", "metrics", "docs", "openapi.json", "redoc"})
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
 _VERSION = re.compile(r"[A-Za-z0-9._-]{1,30}")
@@ -48,6 +51,18 @@ def check_version(version: str) -> str:
     if not _VERSION.fullmatch(version) or version in {".", ".."}:
         raise ValueError("version must be 1-30 characters of letters, digits, '.', '_', '-'")
     return version
+
+
+def check_route_prefix(prefix: str) -> str:
+    """Refuse a route the gateway's own paths would shadow (compared case-insensitively)."""
+    first = prefix.split("/", 1)[0]
+    if first.lower() in RESERVED_FIRST_SEGMENTS:
+        reserved = ", ".join(f"/{s}" for s in sorted(RESERVED_FIRST_SEGMENTS))
+        raise ValueError(
+            f"the API would be served under /{first}, which is reserved: "
+            f"{reserved} are the gateway's own paths"
+        )
+    return prefix
 
 
 def route_prefix(context: str, version: str) -> str:

@@ -1,24 +1,19 @@
 """Request and response bodies of `/apis` (camelCase on the wire, snake_case in Python)."""
 
+import ipaddress
 from datetime import datetime
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from aigw.common.schemas import CamelModel, Collection
+from aigw.publisher.apis.routing import (
+    check_route_prefix,
+    check_version,
+    normalize_context,
+    route_prefix,
 )
-from pydantic.alias_generators import to_camel
-
-from aigw.publisher.apis.routing import check_version, normalize_context
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 def check_endpoint_url(url: str) -> str:
@@ -30,6 +25,31 @@ def check_endpoint_url(url: str) -> str:
     if parts.fragment or any(c.isspace() for c in url):
         raise ValueError("endpoint must not contain whitespace or a '#fragment'")
     return url.rstrip("/")
+
+
+def dev_only_endpoint(url: str) -> str | None:
+    """Why an endpoint is acceptable only in dev mode, or None if it is fine anywhere: plain
+    http, `localhost`, or a literal loopback, link-local, private or unspecified IP address.
+    Host names are not resolved; this keeps the obvious local targets out of production."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "uses plain http"
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "points at localhost"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback or ip.is_unspecified:
+        return "points at a loopback address"
+    if ip.is_link_local:
+        return "points at a link-local address"
+    if ip.is_private:
+        return "points at a private address"
+    return None
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -44,12 +64,12 @@ EndpointUrl = Annotated[
 ]
 
 
-class VendorRefBody(Camel):
+class VendorRefBody(CamelModel):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=50)
 
 
-class Endpoints(Camel):
+class Endpoints(CamelModel):
     production: EndpointUrl | None = None
     sandbox: EndpointUrl | None = None
 
@@ -60,7 +80,7 @@ class Endpoints(Camel):
         return self
 
 
-class ApiIn(Camel):
+class ApiIn(CamelModel):
     name: Name
     context: Context
     version: Version
@@ -68,8 +88,13 @@ class ApiIn(Camel):
     ai_vendor: VendorRefBody
     endpoints: Endpoints
 
+    @model_validator(mode="after")
+    def _route_is_free_of_gateway_paths(self) -> Self:
+        check_route_prefix(route_prefix(self.context, self.version))
+        return self
 
-class ApiOut(Camel):
+
+class ApiOut(CamelModel):
     id: str
     name: str
     context: str
@@ -108,9 +133,7 @@ _PLAIN_FIELDS = (
 )
 
 
-class ApiList(BaseModel):
-    count: int
-    list: list[ApiOut]
+ApiList = Collection[ApiOut]
 
 
 # --- backend security ----------------------------------------------------------------------
@@ -118,11 +141,11 @@ class ApiList(BaseModel):
 ENDPOINT_TYPES = ("production", "sandbox")
 
 
-class EndpointKey(Camel):
+class EndpointKey(CamelModel):
     api_key: str = Field(min_length=1, max_length=4096)
 
 
-class BackendSecurityIn(Camel):
+class BackendSecurityIn(CamelModel):
     production: EndpointKey | None = None
     sandbox: EndpointKey | None = None
 
@@ -133,7 +156,7 @@ class BackendSecurityIn(Camel):
         return self
 
 
-class BackendSecurityOut(Camel):
+class BackendSecurityOut(CamelModel):
     """The same shape as the request, but every key masked: plaintext never leaves."""
 
     production: EndpointKey | None = None
@@ -153,21 +176,21 @@ class BackendSecurityOut(Camel):
 # --- deploy and lifecycle ------------------------------------------------------------------
 
 
-class DeploymentOut(Camel):
+class DeploymentOut(CamelModel):
     api_id: str
     revision: int
     deployed_time: datetime
 
 
-class UndeploymentOut(Camel):
+class UndeploymentOut(CamelModel):
     api_id: str
     undeployed_revision: int
 
 
-class LifecycleIn(Camel):
+class LifecycleIn(CamelModel):
     action: str = Field(min_length=1, max_length=50)
 
 
-class LifecycleOut(Camel):
+class LifecycleOut(CamelModel):
     id: str
     lifecycle_status: str

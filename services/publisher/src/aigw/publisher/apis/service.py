@@ -4,7 +4,6 @@ events (transactional outbox), followed by an immediate best-effort flush to Jet
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -24,28 +23,30 @@ from aigw.common.events import (
     VendorRef,
     new_event,
 )
-from aigw.common.ids import new_id
-from aigw.common.ids import utcnow as _utcnow
+from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import DELETED, Outbox, staged, with_outbox
 from aigw.publisher.apis.lifecycle import CREATED, PUBLISHED, TRANSITIONS
 from aigw.publisher.apis.repository import COLLECTION, VERSION, ApiRepository, Doc
 from aigw.publisher.apis.routing import route_prefix
-from aigw.publisher.apis.schemas import ENDPOINT_TYPES, ApiIn, BackendSecurityIn, VendorRefBody
+from aigw.publisher.apis.schemas import (
+    ENDPOINT_TYPES,
+    ApiIn,
+    BackendSecurityIn,
+    VendorRefBody,
+    dev_only_endpoint,
+)
 from aigw.publisher.vendors.catalog import Vendor, VendorCatalog
 
 SOURCE = "publisher"
 # Conditional writes retry on a concurrent change; more than a few retries means contention
 # the client should see rather than a request that spins.
 _MAX_ATTEMPTS = 5
+DEV_ONLY_ENDPOINTS = (
+    "plain-http and loopback endpoints are accepted only in dev mode (AIGW_DEV_MODE=true)"
+)
 
-
-def utcnow() -> datetime:
-    """Now, at the millisecond precision MongoDB stores, so a response matches a later read."""
-    now = _utcnow()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-Change = Callable[[Doc], tuple[dict[str, Any], list[EventPayload]]]
+Payloads = list[EventPayload]  # an alias: `list` is also a method of ApiService
+Change = Callable[[Doc], tuple[dict[str, Any], Payloads]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,21 @@ def _route_guard(prefix: str) -> Iterator[None]:
 
 class ApiService:
     def __init__(
-        self, repo: ApiRepository, outbox: Outbox, box: SecretBox, vendors: VendorCatalog
+        self,
+        repo: ApiRepository,
+        outbox: Outbox,
+        box: SecretBox,
+        vendors: VendorCatalog,
+        *,
+        dev_mode: bool = False,
     ) -> None:
         self._repo = repo
         self._outbox = outbox
         self._box = box
         self._vendors = vendors
+        # Outside dev mode a provider endpoint must be https to a public host: the gateway
+        # sends provider keys there, and must not be turned against its own network.
+        self._dev_mode = dev_mode
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -91,7 +101,8 @@ class ApiService:
 
     async def create(self, body: ApiIn, caller: Caller) -> Doc:
         self._vendor(body.ai_vendor.name, body.ai_vendor.version)
-        now = utcnow()
+        self._check_endpoints(body)
+        now = utcnow_ms()
         doc: Doc = {
             "_id": new_id(),
             **_definition(body),
@@ -111,13 +122,14 @@ class ApiService:
 
     async def update(self, api_id: str, body: ApiIn, caller: Caller) -> Doc:
         self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+        self._check_endpoints(body)
         definition = _definition(body)
 
         def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             # The event keeps the current lifecycle status, so a published API's update
             # carries everything the catalogue shows.
             after = {**doc, **definition}
-            return {"$set": {**definition, "updated_time": utcnow()}}, [_updated(after)]
+            return {"$set": {**definition, "updated_time": utcnow_ms()}}, [_updated(after)]
 
         with _route_guard(definition["route_prefix"]):
             return await self._change(api_id, change, caller)
@@ -126,7 +138,7 @@ class ApiService:
         def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             # Freeing the route key lets the same context and version be created again
             # while the relay is still publishing the delete event.
-            marks = {DELETED: True, "route_key": f"deleted:{api_id}", "updated_time": utcnow()}
+            marks = {DELETED: True, "route_key": f"deleted:{api_id}", "updated_time": utcnow_ms()}
             return {"$set": marks}, [ApiDeleted(api_id=api_id)]
 
         await self._change(api_id, change, caller)
@@ -145,7 +157,7 @@ class ApiService:
 
         def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             # The update event records who changed the keys; it carries no key material.
-            return {"$set": {**sealed, "updated_time": utcnow()}}, [_updated(doc)]
+            return {"$set": {**sealed, "updated_time": utcnow_ms()}}, [_updated(doc)]
 
         return await self._change(api_id, change, caller)
 
@@ -160,7 +172,7 @@ class ApiService:
             revision = doc["revision"] + 1
             update = {
                 "$inc": {"revision": 1},
-                "$set": {"deployed_revision": revision, "deployed_time": utcnow()},
+                "$set": {"deployed_revision": revision, "deployed_time": utcnow_ms()},
             }
             return update, [self._snapshot(doc, revision)]
 
@@ -180,17 +192,18 @@ class ApiService:
         )
 
     async def undeploy(self, api_id: str, caller: Caller) -> tuple[Doc, int]:
-        undeployed: list[int] = []
+        """Take the deployed revision down; returns the document and that revision."""
 
         def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
-            if doc.get("deployed_revision") is None:
+            revision = doc.get("deployed_revision")
+            if revision is None:
                 raise Conflict(f"API '{api_id}' is not deployed")
-            undeployed[:] = [doc["deployed_revision"]]
             update = {"$set": {"deployed_revision": None, "deployed_time": None}}
-            return update, [ApiUndeployed(api_id=api_id)]
+            return update, [ApiUndeployed(api_id=api_id, revision=revision)]
 
-        doc = await self._change(api_id, change, caller)
-        return doc, undeployed[0]
+        doc, [event] = await self._apply(api_id, change, caller)
+        assert isinstance(event, ApiUndeployed)
+        return doc, event.revision
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -204,7 +217,7 @@ class ApiService:
             if doc["lifecycle_status"] not in transition.sources:
                 raise Conflict(f"Cannot {action} an API in state {doc['lifecycle_status']}")
             after = {**doc, "lifecycle_status": transition.target}
-            update = {"$set": {"lifecycle_status": transition.target, "updated_time": utcnow()}}
+            update = {"$set": {"lifecycle_status": transition.target, "updated_time": utcnow_ms()}}
             return update, [_lifecycle_event(after)]
 
         return await self._change(api_id, change, caller)
@@ -212,7 +225,12 @@ class ApiService:
     # --- plumbing --------------------------------------------------------------------------
 
     async def _change(self, api_id: str, change: Change, caller: Caller) -> Doc:
-        """Read, decide, and write conditionally on the version read; retry if it moved."""
+        doc, _ = await self._apply(api_id, change, caller)
+        return doc
+
+    async def _apply(self, api_id: str, change: Change, caller: Caller) -> tuple[Doc, Payloads]:
+        """Read, decide, and write conditionally on the version read; retry if it moved.
+        Returns the document as written and the event payloads written with it."""
         for _ in range(_MAX_ATTEMPTS):
             doc = await self.get(api_id)
             update, payloads = change(doc)
@@ -220,13 +238,22 @@ class ApiService:
             written = await self._repo.apply(api_id, doc[VERSION], {**update, **staged(*events)})
             if written is not None:
                 await self._outbox.try_flush(COLLECTION, api_id)
-                return written
+                return written, payloads
         raise Conflict(f"API '{api_id}' is being changed concurrently; retry the request")
 
     def _event(self, payload: EventPayload, caller: Caller) -> Envelope:
         return new_event(
             payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
         )
+
+    def _check_endpoints(self, body: ApiIn) -> None:
+        if self._dev_mode:
+            return
+        for kind in ENDPOINT_TYPES:
+            url = getattr(body.endpoints, kind)
+            reason = dev_only_endpoint(url) if url is not None else None
+            if reason is not None:
+                raise InvalidInput(f"{DEV_ONLY_ENDPOINTS}; the {kind} endpoint {reason}")
 
     def _vendor(self, name: str, version: str) -> Vendor:
         vendor = self._vendors.find(name, version)

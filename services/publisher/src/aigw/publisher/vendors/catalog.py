@@ -4,22 +4,22 @@ The gateway needs only `name`, `version` and `auth` (see `VendorWire`); the rest
 publisher what to expect from the provider.
 """
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict
 
 from aigw.common.events import VendorWire
+from aigw.common.schemas import CamelModel
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+class _FrozenCamel(CamelModel):
+    model_config = ConfigDict(frozen=True)
 
 
-class VendorAuth(_Camel):
+class VendorAuth(_FrozenCamel):
     header: str
     value_prefix: str = ""
 
 
-class Vendor(_Camel):
+class Vendor(_FrozenCamel):
     name: str
     version: str
     description: str

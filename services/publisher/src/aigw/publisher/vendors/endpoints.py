@@ -27,7 +27,7 @@ Catalog = Annotated[VendorCatalog, Depends(_catalog)]
 @router.get("", response_model=VendorList, response_model_by_alias=True)
 async def list_vendors(catalog: Catalog) -> VendorList:
     vendors = list(catalog.all())
-    return VendorList(count=len(vendors), list=vendors)
+    return VendorList.of(vendors)
 
 
 @router.get("/{name}/{version}", response_model=Vendor, response_model_by_alias=True)

@@ -1,8 +1,4 @@
-from pydantic import BaseModel
-
+from aigw.common.schemas import Collection
 from aigw.publisher.vendors.catalog import Vendor
 
-
-class VendorList(BaseModel):
-    count: int
-    list: list[Vendor]
+VendorList = Collection[Vendor]

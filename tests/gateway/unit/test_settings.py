@@ -1,0 +1,10 @@
+from aigw.common.crypto import generate_master_key
+from aigw.gateway.settings import Settings
+
+
+def test_body_limit_is_the_gateways_own_setting(monkeypatch):
+    monkeypatch.setenv("AIGW_SECRET_KEY", generate_master_key())
+    monkeypatch.setenv("AIGW_MAX_BODY_BYTES", "1000")  # the management APIs' limit
+    assert Settings().max_body_bytes == 10 * 1_048_576
+    monkeypatch.setenv("GATEWAY_MAX_BODY_BYTES", "2048")
+    assert Settings().max_body_bytes == 2048
