@@ -22,7 +22,7 @@ def test_round_trip_binds_ciphertext_to_its_context() -> None:
 
 def test_ciphertext_of_another_key_names_the_key_it_needs() -> None:
     token = SecretBox(generate_master_key()).encrypt("x", "ctx")
-    with pytest.raises(ValueError, match="sealed with key"):
+    with pytest.raises(ValueError, match="not configured"):
         SecretBox(generate_master_key()).decrypt(token, "ctx")
 
 
@@ -40,3 +40,12 @@ def test_master_key_must_be_32_bytes(bad: str) -> None:
 def test_mask_shows_at_most_the_last_four_characters() -> None:
     assert mask_secret("sk-0123456789abcdefWXYZ") == "****WXYZ"
     assert mask_secret("short-key") == "****"
+
+
+def test_retired_key_still_decrypts_and_is_flagged_for_reencryption() -> None:
+    old, new = generate_master_key(), generate_master_key()
+    token = SecretBox(old).encrypt("sk-secret", "ctx")
+    rotated = SecretBox(new, previous=[old])
+    assert rotated.decrypt(token, "ctx") == "sk-secret"
+    assert not rotated.is_current(token)
+    assert rotated.is_current(rotated.encrypt("sk-secret", "ctx"))

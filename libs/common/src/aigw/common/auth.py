@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 ISSUER = "aigw-keymanager"
 MANAGEMENT_AUDIENCE = "aigw-management"
+GATEWAY_AUDIENCE = "aigw-gateway"  # OAuth2 access tokens (RFC 9068 profile) for AI API calls
 ALGORITHMS = ["EdDSA"]
 
 FetchJwks = Callable[[], Awaitable[dict[str, Any]]]

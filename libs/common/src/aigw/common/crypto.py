@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 import secrets
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -40,12 +41,18 @@ def generate_master_key() -> str:
 
 
 class SecretBox:
-    """Encrypts and decrypts short secrets under one master key."""
+    """Encrypts short secrets under the current master key; decrypts under any key it knows.
 
-    def __init__(self, master_key: str) -> None:
-        key = decode_master_key(master_key)
-        self.kid = hashlib.sha256(key).hexdigest()[:12]
-        self._aead = AESGCM(key)
+    `previous` holds retired master keys while their ciphertexts still exist (in the store or
+    in events on the stream); re-encrypting moves everything to the current key.
+    """
+
+    def __init__(self, master_key: str, previous: Sequence[str] = ()) -> None:
+        self.kid, self._aead = _keyed(master_key)
+        self._by_kid = {self.kid: self._aead}
+        for old in previous:
+            kid, aead = _keyed(old)
+            self._by_kid.setdefault(kid, aead)
 
     def encrypt(self, plaintext: str, context: str) -> str:
         nonce = os.urandom(12)
@@ -55,10 +62,20 @@ class SecretBox:
 
     def decrypt(self, token: str, context: str) -> str:
         prefix, kid, body = token.split(".", 2)
-        if prefix != _PREFIX or kid != self.kid:
-            raise ValueError(f"ciphertext was sealed with key {kid!r}, not {self.kid!r}")
+        aead = self._by_kid.get(kid)
+        if prefix != _PREFIX or aead is None:
+            raise ValueError(f"ciphertext was sealed with key {kid!r}, which is not configured")
         raw = _b64decode(body)
-        return self._aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        return aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def is_current(self, token: str) -> bool:
+        """False when the ciphertext should be re-encrypted under the current key."""
+        return token.split(".", 2)[1] == self.kid
+
+
+def _keyed(master_key: str) -> tuple[str, AESGCM]:
+    key = decode_master_key(master_key)
+    return hashlib.sha256(key).hexdigest()[:12], AESGCM(key)
 
 
 def mask_secret(secret: str) -> str:

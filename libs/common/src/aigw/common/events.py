@@ -227,6 +227,81 @@ class KeyRevoked(EventPayload):
         return self.key_id
 
 
+class KeyRegenerated(EventPayload):
+    """An API key was replaced: the old hash stops working, the new one starts at once."""
+
+    TYPE = "aigw.key.regenerated"
+    key_id: str
+    key_hash: str
+    expires_at: datetime | None = None
+
+    def subject_id(self) -> str:
+        return self.key_id
+
+
+# --- identity, signing keys and OAuth2 clients (keymanager) --------------------------------
+
+
+class UserCreated(EventPayload):
+    """Audit trail of accounts; never carries the password or its hash."""
+
+    TYPE = "aigw.user.created"
+    username: str
+    roles: list[str]
+
+    def subject_id(self) -> str:
+        return self.username
+
+
+class SigningKeyRotated(EventPayload):
+    """A new token signing key is in use (also emitted for the very first key). Verifiers keep
+    the previous keys until `previous_valid_until`, so tokens they signed live out their life."""
+
+    TYPE = "aigw.signingkey.rotated"
+    kid: str
+    jwk: dict[str, str] = Field(description="the public key as a JWK (OKP / Ed25519)")
+    previous_kid: str | None = None
+    previous_valid_until: datetime | None = None
+
+    def subject_id(self) -> str:
+        return self.kid
+
+
+class OAuthClientCreated(EventPayload):
+    """OAuth2 client credentials (consumer key and secret) for one application and key type.
+    The secret never leaves keymanager; gateways learn which client belongs to whom."""
+
+    TYPE = "aigw.oauthclient.created"
+    client_id: str
+    application_id: str
+    key_type: KeyType
+
+    def subject_id(self) -> str:
+        return self.client_id
+
+
+class OAuthClientRevoked(EventPayload):
+    """The consumer secret was revoked: tokens already issued to the client stop working."""
+
+    TYPE = "aigw.oauthclient.revoked"
+    client_id: str
+
+    def subject_id(self) -> str:
+        return self.client_id
+
+
+class TokenRevoked(EventPayload):
+    """One access token (`jti`) was revoked before its expiry."""
+
+    TYPE = "aigw.token.revoked"
+    jti: str
+    client_id: str
+    expires_at: datetime
+
+    def subject_id(self) -> str:
+        return self.jti
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.TYPE: cls
     for cls in (
@@ -242,6 +317,12 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         SubscriptionDeleted,
         KeyIssued,
         KeyRevoked,
+        KeyRegenerated,
+        UserCreated,
+        SigningKeyRotated,
+        OAuthClientCreated,
+        OAuthClientRevoked,
+        TokenRevoked,
     )
 }
 

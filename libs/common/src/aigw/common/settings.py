@@ -7,7 +7,7 @@ variable per service. Build settings in `__main__` or in tests, never at import 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aigw.common.crypto import decode_master_key
+from aigw.common.crypto import SecretBox, decode_master_key
 
 
 def env(*names: str) -> AliasChoices:
@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
         "mongodb://127.0.0.1:27017", validation_alias=env("mongodb_url", "MONGODB_URL")
     )
     secret_key: SecretStr = Field(validation_alias=env("secret_key", "AIGW_SECRET_KEY"))
+    previous_secret_keys: str = Field(
+        "", validation_alias=env("previous_secret_keys", "AIGW_PREVIOUS_SECRET_KEYS")
+    )
     keymanager_url: str = Field(
         "http://127.0.0.1:8003", validation_alias=env("keymanager_url", "KEYMANAGER_URL")
     )
@@ -39,8 +42,21 @@ class ServiceSettings(BaseSettings):
         1_048_576, validation_alias=env("max_body_bytes", "AIGW_MAX_BODY_BYTES")
     )
 
+    def secret_box(self) -> SecretBox:
+        """The current master key, plus retired ones still needed to read old ciphertexts."""
+        previous = [k for k in self.previous_secret_keys.split(",") if k.strip()]
+        return SecretBox(self.secret_key.get_secret_value(), previous)
+
     @field_validator("secret_key")
     @classmethod
     def _secret_key_is_usable(cls, value: SecretStr) -> SecretStr:
         decode_master_key(value.get_secret_value())  # raises a clear ValueError
+        return value
+
+    @field_validator("previous_secret_keys")
+    @classmethod
+    def _previous_keys_are_usable(cls, value: str) -> str:
+        for key in value.split(","):
+            if key.strip():
+                decode_master_key(key)
         return value

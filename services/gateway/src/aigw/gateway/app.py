@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 import aiohttp
 from fastapi import FastAPI
 
-from aigw.common.crypto import SecretBox
 from aigw.common.service_app import create_service_app
 from aigw.gateway.proxy.forwarding import (
     GatewayMetrics,
@@ -92,7 +91,7 @@ class Gateway:
 
 def create_app(settings: Settings) -> Gateway:
     state = GatewayState()
-    box = SecretBox(settings.secret_key.get_secret_value())
+    box = settings.secret_box()
     follower = EventFollower(settings.nats_url, state.table, box)
 
     @contextlib.asynccontextmanager

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from aigw.common.auth import JwksCache, TokenVerifier
-from aigw.common.crypto import SecretBox
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
@@ -29,7 +28,7 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     await user_repo.ensure_indexes()
     await ApiKeyRepository(runtime.db).ensure_indexes()
     await seed_admin(user_repo, settings.admin_password.get_secret_value())
-    box = SecretBox(settings.secret_key.get_secret_value())
+    box = settings.secret_box()
     app.state.keyring = await load_or_create(runtime.db, box)
     app.state.runtime = runtime
 

@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
-from aigw.common.crypto import SecretBox
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
@@ -27,7 +26,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         async with runtime:
             repo = ApiRepository(runtime.db)
             await repo.ensure_indexes()
-            box = SecretBox(settings.secret_key.get_secret_value())
+            box = settings.secret_box()
             app.state.runtime = runtime
             app.state.apis = ApiService(
                 repo, runtime.outbox, box, app.state.vendors, dev_mode=settings.dev_mode
