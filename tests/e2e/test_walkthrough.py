@@ -206,3 +206,18 @@ def test_lifecycle_events_are_on_the_stream(stack: Stack, mistral: dict[str, Any
     raw = json.dumps([e.model_dump(mode="json") for e in events])
     assert "mock-provider-key" not in raw
     assert "mock-sandbox-key" not in raw
+
+
+def test_revoked_key_is_refused_within_a_second(portal: Portal, mistral: dict[str, Any]) -> None:
+    issued = portal.dev.post(
+        f"/applications/{mistral['app_id']}/api-keys", json={"keyType": "PRODUCTION"}
+    )
+    assert issued.status_code == 201, issued.text
+    key, key_id = issued.json()["apiKey"], issued.json()["id"]
+    poll(lambda: portal.chat(mistral["path"], key).status_code == 200)
+
+    revoked = portal.dev.delete(f"/applications/{mistral['app_id']}/api-keys/{key_id}")
+    assert revoked.status_code == 204, revoked.text
+    poll(lambda: portal.chat(mistral["path"], key).status_code == 401, timeout=1.0)
+    listed = portal.dev.get(f"/applications/{mistral['app_id']}/api-keys").json()["list"]
+    assert [k["revoked"] for k in listed if k["id"] == key_id] == [True]
