@@ -28,6 +28,9 @@ test: install ## Run the whole suite: unit, integration (real NATS + store) and 
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
 	$(UV) run --frozen python -m aigw.devtools.bench
 
+rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
+	$(UV) run --frozen python -m aigw.devtools.rotate_secret_key
+
 lint: install ## ruff (format + lint) and mypy --strict
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen ruff check .
@@ -43,4 +46,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install run test bench lint format clean help
+.PHONY: install run test bench rotate-secret-key lint format clean help

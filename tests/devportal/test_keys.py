@@ -199,3 +199,84 @@ async def test_keymanager_refuses_a_signature_under_another_key(
     assert response.status_code == 401
     assert "service signature does not match" in response.json()["description"]
     assert keymanager.keys == {}
+
+
+# --- expiry and regeneration --------------------------------------------------------------
+
+
+async def test_generate_key_with_an_expiry(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str, secret_key: str
+) -> None:
+    body = {"keyType": "PRODUCTION", "expiresIn": 86400}
+    response = await devportal.post(f"/applications/{app_id}/api-keys", json=body)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["expiresAt"] is not None
+    assert_signed_by_devportal(keymanager.last(), secret_key)
+    assert json.loads(keymanager.last().content)["expiresIn"] == 86400
+
+
+@pytest.mark.parametrize("expires_in", [0, -1, 365 * 24 * 3600 + 1, "soon", 1.5])
+async def test_an_out_of_range_expiry_is_422(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str, expires_in: object
+) -> None:
+    body = {"keyType": "PRODUCTION", "expiresIn": expires_in}
+    response = await devportal.post(f"/applications/{app_id}/api-keys", json=body)
+    assert response.status_code == 422
+    assert response.json()["code"] == 422
+    assert keymanager.requests == []
+
+
+async def test_regenerate_shows_the_new_key_once(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str, secret_key: str
+) -> None:
+    old = (
+        await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"})
+    ).json()
+
+    response = await devportal.post(f"/applications/{app_id}/api-keys/{old['id']}/regenerate")
+
+    assert response.status_code == 201, response.text
+    new = response.json()
+    assert set(new) == {"id", "apiKey", "keyType", "expiresAt"}
+    assert new["id"] == old["id"]
+    assert new["apiKey"] != old["apiKey"]
+    assert new["keyType"] == "SANDBOX"
+    sent = keymanager.last()
+    assert (sent.method, sent.url.path) == (
+        "POST",
+        f"/api/keymanager/v1/api-keys/{old['id']}/regenerate",
+    )
+    assert sent.headers["authorization"] == devportal.headers["authorization"]
+    assert_signed_by_devportal(sent, secret_key)
+
+
+async def test_regenerating_a_key_of_another_application_is_404(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, bob: dict[str, str], app_id: str
+) -> None:
+    other = (await devportal.post("/applications", json={"name": "other"})).json()["id"]
+    key = (
+        await devportal.post(f"/applications/{other}/api-keys", json={"keyType": "SANDBOX"})
+    ).json()
+    sent_before = len(keymanager.requests)
+
+    response = await devportal.post(f"/applications/{app_id}/api-keys/{key['id']}/regenerate")
+    assert response.status_code == 404
+    by_bob = await devportal.post(
+        f"/applications/{other}/api-keys/{key['id']}/regenerate", headers=bob
+    )
+    assert by_bob.status_code == 404
+    assert not any(r.url.path.endswith("/regenerate") for r in keymanager.requests[sent_before:])
+
+
+async def test_regenerating_a_revoked_key_relays_keymanagers_409(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, app_id: str
+) -> None:
+    key = (
+        await devportal.post(f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"})
+    ).json()
+    error = {"code": 409, "message": "Conflict", "description": "API key is revoked"}
+    keymanager.fail_with = httpx.Response(409, json=error)
+    response = await devportal.post(f"/applications/{app_id}/api-keys/{key['id']}/regenerate")
+    assert response.status_code == 409
+    assert response.json() == error

@@ -1,13 +1,18 @@
 """Run keymanager's app in-process against the real NATS server and store."""
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
+from pymongo import AsyncMongoClient
 
 from aigw.keymanager.app import create_app
 from aigw.keymanager.settings import Settings
+from aigw.keymanager.users.passwords import hash_password
+from aigw.keymanager.users.repository import UserRepository
 from tests.support.infra import Infra
 
 ADMIN_PASSWORD = "s3cret"
@@ -43,3 +48,31 @@ async def admin_token(client: httpx.AsyncClient) -> str:
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+async def login_as(
+    client: httpx.AsyncClient, settings: Settings, username: str, roles: list[str]
+) -> dict[str, str]:
+    """Adds a user straight to the store and logs in: the Authorization header for them."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
+    try:
+        repo = UserRepository(mongo[settings.mongodb_db])
+        assert await repo.insert_if_absent(username, hash_password("pw-" + username), roles)
+    finally:
+        await mongo.close()
+    body = {"username": username, "password": "pw-" + username}
+    token = (await client.post(f"{API}/auth/login", json=body)).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def store_dump(settings: Settings) -> str:
+    """Every document of keymanager's database, as one JSON text to search for secrets."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
+    try:
+        db = mongo[settings.mongodb_db]
+        dump = ""
+        for name in await db.list_collection_names():
+            dump += json.dumps(await db[name].find().to_list(), default=str)
+        return dump
+    finally:
+        await mongo.close()

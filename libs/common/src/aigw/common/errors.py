@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,31 @@ class Unavailable(ServiceError):
 class UpstreamFailure(ServiceError):
     status_code = 502
     message = "Dependent service failed"
+
+
+class ErrorBody(BaseModel):
+    """The documented shape of every management error response."""
+
+    code: int
+    message: str
+    description: str
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# What any management route may answer besides its own outcomes; every router is included
+# with it (aigw.common.service_app), and a route's own `responses=` entry takes precedence.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Malformed request (e.g. a body that is not JSON)"),
+    401: _documented("Missing, invalid or expired access token"),
+    403: _documented("The caller's role may not do this"),
+    404: _documented("No such resource visible to the caller"),
+    409: _documented("Conflicts with the resource's current state"),
+    413: _documented("Request body over the configured size limit"),
+    422: _documented("The request does not validate"),
+}
 
 
 def error_body(code: int, message: str, description: str) -> dict[str, Any]:

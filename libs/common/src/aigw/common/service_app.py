@@ -1,15 +1,17 @@
-"""The parts every service's FastAPI app shares: health, metrics, errors, body-size limit."""
+"""The parts every service's FastAPI app shares: health, metrics, errors, body-size limit and,
+when origins are configured (`AIGW_CORS_ORIGINS`), CORS for browser clients."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aigw.common.errors import add_exception_handlers, error_response
+from aigw.common.errors import ERROR_RESPONSES, add_exception_handlers, error_response
 
 ReadyCheck = Callable[[FastAPI], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -31,29 +33,34 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
             return
         seen = 0
+        rejected = False
 
+        # Past the limit the 413 is sent here and the app is told the client went away; its
+        # own reaction (e.g. FastAPI's 400 "error parsing the body") is dropped. Raising from
+        # receive instead would reach FastAPI wrapped in an ExceptionGroup and become a 400.
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _TooLarge
+                rejected = True
+                await self._reject(scope, receive, send)
+                return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(scope, receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not rejected:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
             413, "Payload too large", f"Request bodies are limited to {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def health_router(ready: ReadyCheck, registry: CollectorRegistry) -> APIRouter:
@@ -83,6 +90,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     ready: ReadyCheck,
     max_body_bytes: int,
+    cors_origins: Sequence[str] = (),
 ) -> FastAPI:
     registry = CollectorRegistry()
     requests = Counter(
@@ -98,8 +106,17 @@ def create_service_app(
         return response
 
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    if cors_origins:
+        # added last, so it runs first: a preflight is answered before any other check
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     add_exception_handlers(app)
     app.include_router(health_router(ready, registry))
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

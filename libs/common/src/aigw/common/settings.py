@@ -41,6 +41,16 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, validation_alias=env("max_body_bytes", "AIGW_MAX_BODY_BYTES")
     )
+    cors_origins: str = Field(
+        "",
+        validation_alias=env("cors_origins", "AIGW_CORS_ORIGINS"),
+        description="comma-separated browser origins allowed to call the management APIs; "
+        "empty sends no CORS headers",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     def secret_box(self) -> SecretBox:
         """The current master key, plus retired ones still needed to read old ciphertexts."""

@@ -7,7 +7,9 @@ README way, then:
   connections; added latency = gateway percentile - direct percentile;
 - throughput at a fixed concurrency, direct then through the gateway, with the gateway
   process's CPU time per request (from /proc);
-- streaming: time to first chunk and to the last chunk, direct vs gateway.
+- streaming: time to first chunk and to the last chunk, direct vs gateway;
+- credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
+  how long a key revoked through the developer portal keeps working at the gateway.
 """
 
 import argparse
@@ -16,15 +18,21 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import httpx
+import jwt
+import nats
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from aigw.common.auth import GATEWAY_AUDIENCE, ISSUER
 from aigw.common.crypto import generate_master_key
+from aigw.common.events import EventPayload, OAuthClientCreated, SigningKeyRotated, new_event
 from aigw.devtools.stack import Ports, Stack, StackConfig
-from aigw.devtools.walkthrough import README_BODY, Provisioned, provision
+from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
 
 BODY = README_BODY
 STREAM_BODY = BODY[:-1] + b',"stream":true}'
@@ -179,7 +187,150 @@ async def client_costs(direct: Target, n: int) -> list[str]:
     return rows
 
 
-async def measure(stack: Stack, api: Provisioned, args: argparse.Namespace) -> list[str]:
+async def publish(nats_url: str, *payloads: EventPayload) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for payload in payloads:
+            event = new_event(payload, source="aigw-bench", actor="bench")
+            await js.publish(
+                event.type, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+            )
+    finally:
+        await nc.close()
+
+
+async def bench_token_minter(stack: Stack, api: Provisioned) -> Callable[[], str]:
+    """Mints OAuth2 access tokens (RFC 9068 JWTs) for the benchmark's application.
+
+    The bench announces its own signing key and client by event on its private stack and mints
+    the token itself, as keymanager's token endpoint does: the gateway's work per request (the
+    local EdDSA verification and the checks after it) is the same either way.
+    """
+    key = Ed25519PrivateKey.generate()
+    kid, client_id = f"bench-{uuid.uuid4().hex[:8]}", f"bench-client-{uuid.uuid4().hex[:8]}"
+    jwk = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    await publish(
+        stack.nats_url,
+        SigningKeyRotated(kid=kid, jwk={**jwk, "kid": kid}),
+        OAuthClientCreated(
+            client_id=client_id, application_id=api.application_id, key_type="PRODUCTION"
+        ),
+    )
+
+    def mint() -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "sub": client_id,
+            "aud": GATEWAY_AUDIENCE,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": uuid.uuid4().hex,
+            "client_id": client_id,
+            "keyType": "PRODUCTION",
+            "applicationId": api.application_id,
+        }
+        return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid, "typ": "at+jwt"})
+
+    return mint
+
+
+async def poll_until(
+    session: aiohttp.ClientSession, target: Target, status: int, timeout: float = 10.0
+) -> None:
+    """Call the gateway every millisecond or so until it answers `status`."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        async with session.post(target.url, data=BODY, headers=target.headers) as response:
+            await response.read()
+            if response.status == status:
+                return
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{target.url} never answered {status}")
+        await asyncio.sleep(0.001)
+
+
+async def credential_costs(key: Target, mint: Callable[[], str], n: int) -> list[str]:
+    """The same calls through the gateway with an API key, with one access token (its verified
+    signature is cached after the first call) and with a new token each call (verified anew)."""
+    token = Target(key.url, {"Authorization": f"Bearer {mint()}"})
+    fresh = [Target(key.url, {"Authorization": f"Bearer {mint()}"}) for _ in range(n + 50)]
+    samples: dict[str, list[float]] = {
+        "API key": [],
+        "access token (JWT), same token": [],
+        "access token (JWT), new token each call": [],
+    }
+    async with aiohttp.ClientSession() as session:
+        await poll_until(session, token, 200)
+        for i in range(n + 50):
+            timings = [await target.call(session) for target in (key, token, fresh[i])]
+            if i >= 50:  # the first 50 warm up connections and code paths
+                for name, took in zip(samples, timings, strict=True):
+                    samples[name].append(took)
+    rows = ["| through gateway, by credential | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]
+    for name, s in samples.items():
+        rows.append(
+            f"| {name} | {ms(percentile(s, 0.5))} | {ms(percentile(s, 0.99))} | {ms(statistics.mean(s))} |"
+        )
+    return rows
+
+
+async def revoke_once(
+    dev: httpx.AsyncClient, session: aiohttp.ClientSession, url: str, app_id: str
+) -> tuple[float, float]:
+    """Issue a key, wait until the gateway takes it, revoke it through the developer portal
+    and time until the gateway refuses it: from sending the revoke call, and from its answer."""
+    issued = await dev.post(f"/applications/{app_id}/api-keys", json={"keyType": "PRODUCTION"})
+    issued.raise_for_status()
+    key = issued.json()
+    target = Target(url, {"Authorization": f"Bearer {key['apiKey']}"})
+    await poll_until(session, target, 200)
+
+    async def revoke() -> float:
+        response = await dev.delete(f"/applications/{app_id}/api-keys/{key['id']}")
+        response.raise_for_status()
+        return time.perf_counter()
+
+    sent = time.perf_counter()
+    answered = asyncio.create_task(revoke())
+    await poll_until(session, target, 401)
+    refused = time.perf_counter()
+    return refused - sent, refused - await answered
+
+
+async def revocation_propagation(
+    stack: Stack, api: Provisioned, password: str, rounds: int
+) -> list[str]:
+    url = f"{stack.url('gateway')}/{api.route_prefix}/v1/chat/completions"
+    base = f"{stack.url('devportal')}/api/devportal/v1"
+    headers = login(stack, password)
+    samples: list[tuple[float, float]] = []
+    async with (
+        httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as dev,
+        aiohttp.ClientSession() as session,
+    ):
+        for _ in range(rounds):
+            samples.append(await revoke_once(dev, session, url, api.application_id))
+    from_sent = [sent for sent, _ in samples]
+    from_answer = [max(0.0, answered) for _, answered in samples]
+    header = f"| revocation reaches the gateway ({rounds} keys, polled every ~1 ms)"
+    return [
+        f"{header} | p50 ms | p99 ms | max ms |",
+        "|---|---|---|---|",
+        spread_row("from the revoke call (DELETE sent)", from_sent),
+        spread_row("after the revoke call answered", from_answer),
+    ]
+
+
+def spread_row(name: str, samples: list[float]) -> str:
+    p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+    return f"| {name} | {ms(p50)} | {ms(p99)} | {ms(max(samples))} |"
+
+
+async def measure(
+    stack: Stack, api: Provisioned, args: argparse.Namespace, password: str
+) -> list[str]:
     direct = Target(
         f"{stack.url('mock_provider')}/production/v1/chat/completions",
         {"Authorization": "Bearer mock-provider-key"},
@@ -203,6 +354,9 @@ async def measure(stack: Stack, api: Provisioned, args: argparse.Namespace) -> l
         f"| through gateway | {rps_gateway:,.0f} |",
         f"| gateway CPU per request | {cpu_per_request * 1e6:,.0f} µs |",
     ]
+    mint = await bench_token_minter(stack, api)
+    lines += [""] + await credential_costs(gateway, mint, args.requests)
+    lines += [""] + await revocation_propagation(stack, api, password, args.revocations)
     return lines + [""] + await client_costs(direct, args.requests)
 
 
@@ -211,6 +365,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="sequential pairs")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--revocations", type=int, default=50, help="keys revoked and timed")
     args = parser.parse_args()
     password = generate_master_key()
     with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
@@ -223,7 +378,7 @@ def main() -> None:
         )
         with Stack(config) as stack:
             api = provision(stack, password, "benchapi")
-            lines = asyncio.run(measure(stack, api, args))
+            lines = asyncio.run(measure(stack, api, args, password))
     print(f"\naigw gateway benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
     print("\n".join(lines))
 

@@ -22,6 +22,7 @@ class Provisioned:
     route_prefix: str
     production_key: str
     sandbox_key: str
+    application_id: str = ""
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -72,7 +73,7 @@ def provision(stack: Stack, password: str, context: str, version: str = "1.0.0")
     sandbox = _ok(dev.post(f"/applications/{app['id']}/api-keys", json={"keyType": "SANDBOX"}))
     prefix = f"{context}/{version}"
     wait_until_served(stack, prefix, prod["apiKey"])
-    return Provisioned(api["id"], prefix, prod["apiKey"], sandbox["apiKey"])
+    return Provisioned(api["id"], prefix, prod["apiKey"], sandbox["apiKey"], app["id"])
 
 
 def wait_until_served(stack: Stack, prefix: str, key: str, timeout: float = 10.0) -> None:

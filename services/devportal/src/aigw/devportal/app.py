@@ -16,7 +16,9 @@ from aigw.devportal.applications import store as application_store
 from aigw.devportal.catalog import routes as catalog
 from aigw.devportal.catalog.handlers import catalog_router
 from aigw.devportal.keys import routes as keys
+from aigw.devportal.oauth import routes as oauth_keys
 from aigw.devportal.settings import Settings
+from aigw.devportal.signup import routes as signup
 from aigw.devportal.subscriptions import routes as subscriptions
 from aigw.devportal.subscriptions import store as subscription_store
 
@@ -26,8 +28,15 @@ OUTBOX_COLLECTIONS = [application_store.COLLECTION, subscription_store.COLLECTIO
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for part in (catalog.router, applications.router, keys.router, subscriptions.router):
+    for part in (
+        catalog.router,
+        applications.router,
+        keys.router,
+        oauth_keys.router,
+        subscriptions.router,
+    ):
         router.include_router(part)
+    router.include_router(signup.router)
     return router
 
 

@@ -13,3 +13,7 @@ class Settings(ServiceSettings):
     test_key_ttl_seconds: int = Field(
         3600, gt=0, validation_alias=env("test_key_ttl_seconds", "DEVPORTAL_TEST_KEY_TTL_SECONDS")
     )
+    # Developer sign-up (POST /signup creates subscriber accounts); off answers 403.
+    signup_enabled: bool = Field(
+        True, validation_alias=env("signup_enabled", "DEVPORTAL_SIGNUP_ENABLED")
+    )

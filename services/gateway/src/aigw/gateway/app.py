@@ -16,6 +16,7 @@ import aiohttp
 from fastapi import FastAPI
 
 from aigw.common.service_app import create_service_app
+from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.forwarding import (
     GatewayMetrics,
     GatewayState,
@@ -117,7 +118,9 @@ def create_app(settings: Settings) -> Gateway:
         max_body_bytes=settings.max_body_bytes,
     )
     metrics = GatewayMetrics(management.state.metrics_registry)
-    invoker = Invoker(state, metrics, settings.max_body_bytes)
+    invoker = Invoker(
+        state, metrics, settings.max_body_bytes, CorsPolicy(settings.cors_origin_list)
+    )
     gateway = Gateway(management, invoker, state, follower)
     return gateway
 

@@ -14,6 +14,12 @@ class Settings(ServiceSettings):
     tls_key_file: str | None = Field(
         None, validation_alias=env("tls_key_file", "GATEWAY_TLS_KEY_FILE")
     )
+    cors_origins: str = Field(
+        "",
+        validation_alias=env("cors_origins", "GATEWAY_CORS_ORIGINS"),
+        description="comma-separated browser origins allowed to call AI APIs ('*' for any); "
+        "empty sends no CORS headers",
+    )
     upstream_connect_timeout: float = Field(
         5.0, validation_alias=env("upstream_connect_timeout", "GATEWAY_UPSTREAM_CONNECT_TIMEOUT")
     )
@@ -35,6 +41,10 @@ class Settings(ServiceSettings):
         "room, so this is the gateway's own setting, not the management APIs' "
         "AIGW_MAX_BODY_BYTES",
     )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def tls_enabled(self) -> bool:

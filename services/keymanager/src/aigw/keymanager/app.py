@@ -13,10 +13,15 @@ from aigw.common.service_app import create_service_app
 from aigw.keymanager.apikeys import endpoints as apikeys
 from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
+from aigw.keymanager.oauth import endpoints as oauth
+from aigw.keymanager.oauth.repository import CLIENTS as OAUTH_CLIENTS
+from aigw.keymanager.oauth.repository import REVOKED_TOKENS, ClientRepository
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing import endpoints as signing
-from aigw.keymanager.signing.repository import load_or_create
+from aigw.keymanager.signing.repository import COLLECTION as SIGNING_KEYS
+from aigw.keymanager.signing.repository import SigningKeyStore
 from aigw.keymanager.users import endpoints as users
+from aigw.keymanager.users.repository import COLLECTION as USERS
 from aigw.keymanager.users.repository import UserRepository
 from aigw.keymanager.users.service import seed_admin
 
@@ -27,18 +32,22 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     user_repo = UserRepository(runtime.db)
     await user_repo.ensure_indexes()
     await ApiKeyRepository(runtime.db).ensure_indexes()
-    await seed_admin(user_repo, settings.admin_password.get_secret_value())
-    box = settings.secret_box()
-    app.state.keyring = await load_or_create(runtime.db, box)
+    await ClientRepository(runtime.db).ensure_indexes()
+    await seed_admin(user_repo, settings.admin_password.get_secret_value(), runtime.outbox)
+    keys = SigningKeyStore(
+        runtime.db, settings.secret_box(), runtime.outbox, settings.signing_key_retire_after
+    )
+    await keys.start()
+    app.state.signing_keys = keys
     app.state.runtime = runtime
 
 
 def _local_jwks(app: FastAPI) -> Callable[[], Awaitable[dict[str, Any]]]:
-    """Own tokens are verified against the in-memory key ring, not over HTTP."""
+    """Own tokens are verified against the stored key ring, not over HTTP."""
 
     async def fetch() -> dict[str, Any]:
-        jwks: dict[str, Any] = await app.state.keyring.fetch_jwks()
-        return jwks
+        store: SigningKeyStore = app.state.signing_keys
+        return (await store.current()).jwks()
 
     return fetch
 
@@ -47,6 +56,9 @@ def _api_router() -> APIRouter:
     api = APIRouter(prefix=PREFIX)
     for module in (users, signing, apikeys):
         api.include_router(module.router)
+    api.include_router(users.users_router)
+    api.include_router(oauth.clients_router)
+    api.include_router(oauth.oauth2_router)
     return api
 
 
@@ -54,7 +66,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with ServiceRuntime(
-            settings, database=settings.mongodb_db, outbox_collections=[API_KEYS]
+            settings,
+            database=settings.mongodb_db,
+            outbox_collections=[API_KEYS, OAUTH_CLIENTS, REVOKED_TOKENS, USERS, SIGNING_KEYS],
         ) as runtime:
             await _prepare(app, runtime, settings)
             yield

@@ -1,5 +1,7 @@
 """keymanager settings: the shared service settings plus its port, database and admin seed."""
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr
 
 from aigw.common.settings import ServiceSettings, env
@@ -15,3 +17,44 @@ class Settings(ServiceSettings):
     token_ttl_seconds: int = Field(
         3600, gt=0, validation_alias=env("token_ttl_seconds", "KEYMANAGER_TOKEN_TTL_SECONDS")
     )
+    # Lifetime of OAuth2 access tokens from the client-credentials grant (RFC 9068 JWTs).
+    oauth_token_ttl_seconds: int = Field(
+        3600,
+        gt=0,
+        validation_alias=env("oauth_token_ttl_seconds", "KEYMANAGER_OAUTH_TOKEN_TTL_SECONDS"),
+    )
+    # Login throttling, per username (known or not): after `login_max_failures` wrong
+    # passwords within `login_failure_window_seconds`, logins for that name answer 429 for
+    # `login_lock_seconds`; failures are slowed down, growing to `login_max_delay_seconds`.
+    login_max_failures: int = Field(
+        5, gt=0, validation_alias=env("login_max_failures", "KEYMANAGER_LOGIN_MAX_FAILURES")
+    )
+    login_failure_window_seconds: int = Field(
+        300,
+        gt=0,
+        validation_alias=env(
+            "login_failure_window_seconds", "KEYMANAGER_LOGIN_FAILURE_WINDOW_SECONDS"
+        ),
+    )
+    login_lock_seconds: int = Field(
+        60, gt=0, validation_alias=env("login_lock_seconds", "KEYMANAGER_LOGIN_LOCK_SECONDS")
+    )
+    login_max_delay_seconds: float = Field(
+        1.0,
+        ge=0,
+        validation_alias=env("login_max_delay_seconds", "KEYMANAGER_LOGIN_MAX_DELAY_SECONDS"),
+    )
+    # After a rotation the previous signing key stays in the JWKS for the longest token
+    # lifetime plus this leeway (clock differences between services).
+    signing_key_leeway_seconds: int = Field(
+        60,
+        ge=0,
+        validation_alias=env("signing_key_leeway_seconds", "KEYMANAGER_SIGNING_KEY_LEEWAY_SECONDS"),
+    )
+
+    @property
+    def signing_key_retire_after(self) -> timedelta:
+        """How long a rotated-out signing key keeps verifying: every token it signed expires
+        before that."""
+        longest = max(self.token_ttl_seconds, self.oauth_token_ttl_seconds)
+        return timedelta(seconds=longest + self.signing_key_leeway_seconds)

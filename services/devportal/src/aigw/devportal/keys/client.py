@@ -1,4 +1,4 @@
-"""devportal's calls to keymanager's API-key endpoints.
+"""devportal's calls to keymanager (API keys here; OAuth2 clients in aigw.devportal.oauth).
 
 Keys are issued in the caller's name: the caller's Authorization header is forwarded as is,
 and every request is signed as devportal (`aigw.common.service_auth`), since keymanager issues
@@ -64,16 +64,19 @@ class KeymanagerClient:
 
     async def issue(self, request: KeyRequest) -> IssuedKey:
         body = request.model_dump(mode="json", by_alias=True)
-        return _parse(IssuedKey, await self._send("POST", PREFIX, json=body))
+        return parse(IssuedKey, await self.send("POST", PREFIX, json=body))
 
     async def list_keys(self, application_id: str) -> KeyList:
         params = {"applicationId": application_id}
-        return _parse(KeyList, await self._send("GET", PREFIX, params=params))
+        return parse(KeyList, await self.send("GET", PREFIX, params=params))
+
+    async def regenerate(self, key_id: str) -> IssuedKey:
+        return parse(IssuedKey, await self.send("POST", f"{PREFIX}/{key_id}/regenerate"))
 
     async def revoke(self, key_id: str) -> None:
-        await self._send("DELETE", f"{PREFIX}/{key_id}")
+        await self.send("DELETE", f"{PREFIX}/{key_id}")
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = await self._http.request(
                 method, path, headers=self._headers, auth=self._auth, **kwargs
@@ -101,7 +104,7 @@ def _error_text(response: httpx.Response) -> tuple[str, str]:
         return response.reason_phrase, f"Keymanager answered HTTP {response.status_code}"
 
 
-def _parse[M: BaseModel](model: type[M], response: httpx.Response) -> M:
+def parse[M: BaseModel](model: type[M], response: httpx.Response) -> M:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:

@@ -5,7 +5,7 @@ same way it would see the provider's own errors.
 """
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -36,16 +36,18 @@ def error_body(status: int, message: str, code: str) -> bytes:
     return json.dumps({"error": {"message": message, "type": kind, "code": code}}).encode()
 
 
-async def send_error(send: Send, status: int, message: str, code: str) -> None:
+async def send_error(
+    send: Send,
+    status: int,
+    message: str,
+    code: str,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
     body = error_body(status, message, code)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra_headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

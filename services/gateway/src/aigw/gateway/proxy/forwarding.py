@@ -24,6 +24,7 @@ from yarl import URL
 
 from aigw.common.events import KeyType
 from aigw.gateway.proxy.auth import authorise, extract_key
+from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
 from aigw.gateway.routing.table import Route, RoutingTable, Upstream
@@ -55,9 +56,16 @@ _REQUEST_DROP = frozenset(
         b"content-length",
     }
 )
-# Never relayed back: hop-by-hop headers (the server frames the response itself).
+# Never relayed back: hop-by-hop headers (the server frames the response itself) and the
+# provider's own CORS headers (the gateway's CORS policy decides what browsers may read).
 _RESPONSE_DROP = frozenset(
     {
+        b"access-control-allow-origin",
+        b"access-control-allow-credentials",
+        b"access-control-allow-methods",
+        b"access-control-allow-headers",
+        b"access-control-expose-headers",
+        b"access-control-max-age",
         b"connection",
         b"keep-alive",
         b"proxy-authenticate",
@@ -248,10 +256,17 @@ def _target(upstream: Upstream, route: Route, scope: Scope, raw_path: bytes, seg
 class Invoker:
     """The raw-ASGI invocation handler."""
 
-    def __init__(self, state: GatewayState, metrics: GatewayMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        state: GatewayState,
+        metrics: GatewayMetrics,
+        max_body_bytes: int,
+        cors: CorsPolicy | None = None,
+    ) -> None:
         self.state = state
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.cors = cors or CorsPolicy(())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -266,6 +281,12 @@ class Invoker:
         """Match, authorise, read and check the body, then forward. Each step either returns
         what the next one needs or raises Refused (answered here) or _ClientGone."""
         api = "-"
+        cors: Headers = []
+        if self.cors.enabled:
+            origin, asks_method = request_origin(scope["headers"])
+            if asks_method and origin is not None and scope["method"] == "OPTIONS":
+                return api, await self._preflight(origin, send)
+            cors = self.cors.response_headers(origin)
         try:
             route, raw_path, segments = self._match(scope)
             api = route.api_id
@@ -280,7 +301,7 @@ class Invoker:
             if session is None:
                 raise Refused(503, "The gateway is starting.", "not_ready")
         except Refused as refused:
-            await send_error(send, refused.status, refused.message, refused.code)
+            await send_error(send, refused.status, refused.message, refused.code, cors)
             return api, refused.status
         except _ClientGone:
             return api, CLIENT_CLOSED
@@ -288,8 +309,18 @@ class Invoker:
             headers.append((route.auth_header, route.auth_prefix + upstream.api_key))
         target = _target(upstream, route, scope, raw_path, segments)
         return api, await self._forward(
-            session, scope["method"], target, headers, body, receive, send
+            session, scope["method"], target, headers, body, receive, send, cors
         )
+
+    async def _preflight(self, origin: bytes, send: Send) -> int:
+        """Answer a CORS preflight without credentials: browsers send none with it."""
+        if not self.cors.allows(origin):
+            await send_error(send, 403, "This origin may not call the gateway.", "cors_denied")
+            return 403
+        headers = self.cors.preflight_headers(origin)
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return 204
 
     def _match(self, scope: Scope) -> tuple[Route, bytes, int]:
         """The route for the request path, the raw path and the number of prefix segments."""
@@ -340,6 +371,7 @@ class Invoker:
         body: bytes,
         receive: Receive,
         send: Send,
+        cors: Headers,
     ) -> int:
         """Call the provider and send its answer back. If the client disconnects at any point,
         the provider call is abandoned and its connection closed."""
@@ -356,6 +388,7 @@ class Invoker:
             )
             status = resp.status
             out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _RESPONSE_DROP]
+            out += cors
             if resp.content_length is not None and resp.content_type != "text/event-stream":
                 data = await resp.read()
                 watch.stop()
@@ -375,7 +408,7 @@ class Invoker:
                 return CLIENT_CLOSED
             watch.stop()
             await send_error(
-                send, 504, "The AI provider did not answer in time.", "upstream_timeout"
+                send, 504, "The AI provider did not answer in time.", "upstream_timeout", cors
             )
             return 504
         except aiohttp.ClientError as exc:
@@ -387,7 +420,7 @@ class Invoker:
                 message = "The AI provider could not be reached."
             else:
                 message = "The AI provider's answer was cut off."
-            await send_error(send, 502, message, "upstream_error")
+            await send_error(send, 502, message, "upstream_error", cors)
             return 502
         finally:
             watch.stop()

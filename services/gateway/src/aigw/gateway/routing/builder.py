@@ -33,10 +33,16 @@ from aigw.common.events import (
     DeployedEndpoint,
     EventPayload,
     KeyIssued,
+    KeyRegenerated,
     KeyRevoked,
+    OAuthClientCreated,
+    OAuthClientRevoked,
+    SigningKeyRotated,
     SubscriptionCreated,
     SubscriptionDeleted,
+    TokenRevoked,
 )
+from aigw.gateway.routing import credentials
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable, Upstream
 
 log = logging.getLogger(__name__)
@@ -148,6 +154,7 @@ def _unsubscribed(table: RoutingTable, subscription_id: str, pair: tuple[str, st
 
 def _application_deleted(table: RoutingTable, application_id: str) -> None:
     table.deleted_applications.add(application_id)
+    credentials.application_clients_revoked(table, application_id)
     for key_id in [k.key_id for k in table.keys.values() if k.application_id == application_id]:
         _key_revoked(table, key_id)
     for sub_id, pair in list(table.subscription_pairs.items()):
@@ -183,6 +190,16 @@ def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = No
             _key_issued(table, payload)
         case KeyRevoked():
             _key_revoked(table, payload.key_id)
+        case KeyRegenerated():
+            credentials.key_regenerated(table, payload)
+        case SigningKeyRotated():
+            credentials.signing_key_rotated(table, payload)
+        case OAuthClientCreated():
+            credentials.oauth_client_created(table, payload)
+        case OAuthClientRevoked():
+            credentials.oauth_client_revoked(table, payload.client_id)
+        case TokenRevoked():
+            credentials.token_revoked(table, payload)
         case SubscriptionCreated():
             _subscribed(table, payload)
         case SubscriptionDeleted():

@@ -5,6 +5,7 @@ Everything the hot path needs is one dict or set lookup away:
 - `routes`: route prefix (e.g. ``"mistralaiapi/0.0.2"``, no leading or trailing slash) → `Route`
 - `keys`: SHA-256 hex of an API key → `KeyEntry`
 - `subscriptions`: ``(application_id, api_id)`` pairs that may call an API
+- `signing_keys`, `oauth_clients`, `revoked_jtis`: what verifying an OAuth2 access token needs
 
 The rest (`api_revisions`, `key_hashes`, tombstones...) is bookkeeping that lets
 `routing.builder.apply` be idempotent and ordered by entity revision.
@@ -12,7 +13,13 @@ The rest (`api_revisions`, `key_hashes`, tombstones...) is bookkeeping that lets
 
 from dataclasses import dataclass, field
 
+import jwt
+
 from aigw.common.events import KeyType
+
+# How far past `exp` an access token is still accepted (clocks of keymanager and gateways
+# differ a little); revoked jtis are remembered that much longer too.
+CLOCK_LEEWAY_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +68,52 @@ class KeyEntry:
     expires_at: float | None = None  # POSIX timestamp
 
 
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A public key keymanager signs access tokens with; a retired one has `valid_until`."""
+
+    key: jwt.PyJWK
+    valid_until: float | None = None  # POSIX timestamp
+
+    def usable(self, now: float) -> bool:
+        return self.valid_until is None or now < self.valid_until
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """An OAuth2 client (consumer key): whose application it is and which endpoint it calls."""
+
+    client_id: str
+    application_id: str
+    key_type: KeyType
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What an access token's verified signature vouched for; only its expiry, its signing
+    key's retirement, its client and its jti are checked again on the next request."""
+
+    kid: str
+    expires_at: float  # POSIX timestamp
+    client_id: str
+    jti: str
+    application_id: str | None  # the claim, when present
+
+
+MAX_VERIFIED_TOKENS = 10_000
+
+
 @dataclass(slots=True)
 class RoutingTable:
     routes: dict[str, Route] = field(default_factory=dict)
     keys: dict[str, KeyEntry] = field(default_factory=dict)
     subscriptions: set[tuple[str, str]] = field(default_factory=set)
     max_prefix_segments: int = 0
+    signing_keys: dict[str, SigningKey] = field(default_factory=dict)  # kid → key
+    oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)  # client_id → client
+    revoked_jtis: dict[str, float] = field(default_factory=dict)  # jti → its token's expiry
+    # token → its verified claims, oldest first (a bounded cache: an EdDSA check costs ~100 µs)
+    verified_tokens: dict[str, VerifiedToken] = field(default_factory=dict)
 
     # bookkeeping for idempotent, revision-ordered updates
     api_routes: dict[str, Route] = field(default_factory=dict)  # api_id → its deployed route
@@ -79,6 +126,7 @@ class RoutingTable:
     subscription_pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
     deleted_subscriptions: set[str] = field(default_factory=set)
     deleted_applications: set[str] = field(default_factory=set)
+    revoked_clients: set[str] = field(default_factory=set)
 
     def recount_segments(self) -> None:
         self.max_prefix_segments = max((prefix.count("/") + 1 for prefix in self.routes), default=0)
@@ -89,4 +137,7 @@ class RoutingTable:
             "routes": dict(self.routes),
             "keys": dict(self.keys),
             "subscriptions": set(self.subscriptions),
+            "signing_keys": {kid: key.valid_until for kid, key in self.signing_keys.items()},
+            "oauth_clients": dict(self.oauth_clients),
+            "revoked_jtis": dict(self.revoked_jtis),
         }

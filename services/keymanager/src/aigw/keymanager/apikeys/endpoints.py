@@ -46,6 +46,18 @@ async def list_keys(
     return await keys.list(principal, application_id)
 
 
+@router.post(
+    "/{key_id}/regenerate",
+    status_code=status.HTTP_201_CREATED,
+    summary="Replace a key's secret (shown once); devportal-signed requests only",
+    responses={404: {"description": "No such key of the caller"}, 409: {"description": "Revoked"}},
+)
+async def regenerate(
+    key_id: str, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service
+) -> IssuedKey:
+    return await keys.regenerate(key_id, principal)
+
+
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
 async def revoke(key_id: str, principal: CurrentPrincipal, keys: Service) -> Response:
     await keys.revoke(key_id, principal)

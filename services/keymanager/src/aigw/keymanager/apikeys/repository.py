@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.events import Envelope
@@ -34,6 +35,17 @@ class ApiKeyRepository:
         if application_id is not None:
             query["application_id"] = application_id
         return await self._coll.find(query).sort("created_time", 1).to_list()
+
+    async def replace_secret(
+        self, key_id: str, fields: dict[str, Any], event: Envelope
+    ) -> dict[str, Any] | None:
+        """Swap in a new hash (and expiry) with the event, unless the key is revoked; the
+        updated document, or None if there is no live key with this id."""
+        return await self._coll.find_one_and_update(
+            {"_id": key_id, "revoked": {"$ne": True}, **NOT_DELETED},
+            {"$set": {**fields, "regenerated_time": utcnow()}, **staged(event)},
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def mark_revoked(self, key_id: str, event: Envelope) -> bool:
         """Revoke and stage the event in one write; False if it was already revoked."""

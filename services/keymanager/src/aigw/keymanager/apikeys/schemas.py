@@ -5,12 +5,16 @@ from pydantic import Field
 from aigw.common.events import KeyType
 from aigw.common.schemas import CamelModel, Collection
 
+MAX_EXPIRES_IN = 365 * 24 * 3600  # a year: longer-lived keys should be regenerated instead
+
 
 class IssueKeyRequest(CamelModel):
     application_id: str = Field(min_length=1, max_length=256)
     key_type: KeyType
     api_id: str | None = Field(None, min_length=1, max_length=256, description="test keys only")
-    expires_in: int | None = Field(None, gt=0, description="seconds; null for no expiry")
+    expires_in: int | None = Field(
+        None, gt=0, le=MAX_EXPIRES_IN, description="seconds; null for no expiry"
+    )
 
 
 class IssuedKey(CamelModel):

@@ -1,4 +1,4 @@
-"""Issuing, listing and revoking API keys. Each change stages its event in the same write
+"""Issuing, listing, regenerating and revoking API keys. Each change stages its event in the same write
 (transactional outbox) and then tries to publish it at once."""
 
 import secrets
@@ -7,8 +7,15 @@ from typing import Any
 
 from aigw.common.auth import Principal
 from aigw.common.crypto import mask_secret, sha256_hex
-from aigw.common.errors import NotFound
-from aigw.common.events import Envelope, EventPayload, KeyIssued, KeyRevoked, new_event
+from aigw.common.errors import Conflict, NotFound
+from aigw.common.events import (
+    Envelope,
+    EventPayload,
+    KeyIssued,
+    KeyRegenerated,
+    KeyRevoked,
+    new_event,
+)
 from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import Outbox
 from aigw.keymanager.apikeys.repository import COLLECTION, ApiKeyRepository
@@ -29,7 +36,7 @@ class ApiKeyService:
         self._correlation_id = correlation_id
 
     async def issue(self, request: IssueKeyRequest, principal: Principal) -> IssuedKey:
-        api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+        api_key = _new_secret()
         key = _new_key_doc(request, api_key, principal.subject)
         payload = KeyIssued(key_id=key["_id"], key_hash=key["key_hash"], **_meta(key))
         event = self._event(payload, principal)
@@ -42,13 +49,34 @@ class ApiKeyService:
         docs = await self._repo.find_many(owner, application_id)
         return KeyList.of([_summary(doc) for doc in docs])
 
+    async def regenerate(self, key_id: str, principal: Principal) -> IssuedKey:
+        """Same key id, new secret (shown once); an expiring key gets its original lifetime
+        again, counted from now. A revoked key stays revoked: 409."""
+        doc = await self._visible(key_id, principal)
+        if doc.get("revoked"):
+            raise Conflict(f"API key {key_id!r} is revoked; generate a new key instead")
+        api_key = _new_secret()
+        fields = _secret_fields(api_key, _lifetime(doc))
+        payload = KeyRegenerated(
+            key_id=key_id, key_hash=fields["key_hash"], expires_at=fields["expires_at"]
+        )
+        updated = await self._repo.replace_secret(key_id, fields, self._event(payload, principal))
+        if updated is None:  # revoked in the meantime
+            raise Conflict(f"API key {key_id!r} is revoked; generate a new key instead")
+        await self._outbox.try_flush(COLLECTION, key_id)
+        return IssuedKey(id=key_id, api_key=api_key, **_meta(updated))
+
     async def revoke(self, key_id: str, principal: Principal) -> None:
-        doc = await self._repo.find(key_id)
-        if doc is None or not _can_see(principal, doc):
-            raise NotFound(f"API key {key_id!r} does not exist")  # do not reveal others' keys
+        await self._visible(key_id, principal)
         event = self._event(KeyRevoked(key_id=key_id), principal)
         if await self._repo.mark_revoked(key_id, event):
             await self._outbox.try_flush(COLLECTION, key_id)
+
+    async def _visible(self, key_id: str, principal: Principal) -> dict[str, Any]:
+        doc = await self._repo.find(key_id)
+        if doc is None or not _can_see(principal, doc):
+            raise NotFound(f"API key {key_id!r} does not exist")  # do not reveal others' keys
+        return doc
 
     def _event(self, payload: EventPayload, principal: Principal) -> Envelope:
         return new_event(
@@ -56,18 +84,36 @@ class ApiKeyService:
         )
 
 
-def _new_key_doc(request: IssueKeyRequest, api_key: str, owner: str) -> dict[str, Any]:
+def _new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def _secret_fields(api_key: str, expires_in: int | None) -> dict[str, Any]:
+    """What is stored of a key's secret: its hash, a masked form, and when it expires."""
     now = utcnow_ms()  # what MongoDB keeps: the event, the document and the response agree
-    expires_at = now + timedelta(seconds=request.expires_in) if request.expires_in else None
     return {
-        "_id": new_id(),
         "key_hash": sha256_hex(api_key),
         "masked_key": mask_secret(api_key),
+        "expires_in": expires_in,
+        "expires_at": now + timedelta(seconds=expires_in) if expires_in else None,
+    }
+
+
+def _lifetime(doc: dict[str, Any]) -> int | None:
+    """The key's validity in seconds (keys from before it was stored: derived from dates)."""
+    if doc.get("expires_in") or doc.get("expires_at") is None:
+        return doc.get("expires_in")
+    return int((doc["expires_at"] - doc["created_time"]).total_seconds())
+
+
+def _new_key_doc(request: IssueKeyRequest, api_key: str, owner: str) -> dict[str, Any]:
+    return {
+        "_id": new_id(),
+        **_secret_fields(api_key, request.expires_in),
         "application_id": request.application_id,
         "key_type": request.key_type,
         "api_id": request.api_id,
-        "expires_at": expires_at,
-        "created_time": now,
+        "created_time": utcnow_ms(),
         "revoked": False,
         "owner": owner,
     }

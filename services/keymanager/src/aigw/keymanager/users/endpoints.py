@@ -1,22 +1,101 @@
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import Annotated
 
-from aigw.keymanager.deps import AppSettings, Keys, Runtime
+from fastapi import APIRouter, Depends, status
+from fastapi.responses import JSONResponse
+
+from aigw.common.auth import CurrentPrincipal, Principal, require_roles
+from aigw.common.errors import error_response
+from aigw.common.service_auth import require_service
+from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Runtime
+from aigw.keymanager.throttle import LoginLocked, LoginThrottle, ThrottlePolicy
 from aigw.keymanager.users import service
+from aigw.keymanager.users.accounts import SIGNUP_ROLES, Accounts
 from aigw.keymanager.users.repository import UserRepository
-from aigw.keymanager.users.schemas import LoginRequest, TokenResponse
+from aigw.keymanager.users.schemas import (
+    CreateUserRequest,
+    LoginRequest,
+    SignupRequest,
+    TokenResponse,
+    UserList,
+    UserOut,
+)
 
 router = APIRouter(tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+FromDevportal = Annotated[
+    str, Depends(require_service("devportal", purpose="Sign-up goes through the developer portal"))
+]
+
+
+def _throttle(runtime: Runtime, settings: AppSettings) -> LoginThrottle:
+    policy = ThrottlePolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_failure_window_seconds),
+        lock=timedelta(seconds=settings.login_lock_seconds),
+        max_delay=settings.login_max_delay_seconds,
+    )
+    return LoginThrottle(runtime.db, policy)
+
+
+def _accounts(runtime: Runtime, correlation_id: CorrelationId) -> Accounts:
+    return Accounts(UserRepository(runtime.db), runtime.outbox, correlation_id)
+
+
+Throttle = Annotated[LoginThrottle, Depends(_throttle)]
+AccountService = Annotated[Accounts, Depends(_accounts)]
 
 
 @router.post(
     "/auth/login",
     summary="Exchange a username and password for a management access token",
-    responses={401: {"description": "Invalid username or password"}},
+    response_model=TokenResponse,
+    responses={
+        401: {"description": "Invalid username or password"},
+        429: {"description": "Too many failed logins for this username; see Retry-After"},
+    },
 )
 async def login(
-    body: LoginRequest, runtime: Runtime, keys: Keys, settings: AppSettings
-) -> TokenResponse:
+    body: LoginRequest, runtime: Runtime, throttle: Throttle, keys: Keys, settings: AppSettings
+) -> TokenResponse | JSONResponse:
     users = UserRepository(runtime.db)
-    return await service.login(
-        users, keys, body.username, body.password, settings.token_ttl_seconds
-    )
+    credentials = (body.username, body.password)
+    try:
+        return await service.login(users, throttle, keys, credentials, settings.token_ttl_seconds)
+    except LoginLocked as exc:
+        response = error_response(exc.status_code, exc.message, exc.description)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+
+@users_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a user with the given roles (admins only)",
+    responses={409: {"description": "The username is taken"}},
+)
+async def create_user(body: CreateUserRequest, admin: Admin, accounts: AccountService) -> UserOut:
+    return await accounts.create(body, admin.subject)
+
+
+@users_router.get("", summary="Every user and their roles (admins only)")
+async def list_users(_admin: Admin, accounts: AccountService) -> UserList:
+    return await accounts.list()
+
+
+@users_router.get("/me", summary="The caller's own username and roles")
+async def me(principal: CurrentPrincipal, accounts: AccountService) -> UserOut:
+    return await accounts.get(principal.subject)
+
+
+@users_router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a subscriber account; devportal-signed requests only",
+    responses={409: {"description": "The username is taken"}},
+)
+async def signup(body: SignupRequest, _caller: FromDevportal, accounts: AccountService) -> UserOut:
+    request = CreateUserRequest(username=body.username, password=body.password, roles=SIGNUP_ROLES)
+    return await accounts.create(request, body.username)

@@ -1,6 +1,13 @@
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from aigw.keymanager.schemas import CamelModel, Collection
+
+Role = Literal["admin", "publisher", "subscriber"]
+Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
+Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 
 class LoginRequest(BaseModel):
@@ -14,3 +21,26 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
+
+
+class SignupRequest(CamelModel):
+    username: Username
+    password: Password
+
+
+class CreateUserRequest(SignupRequest):
+    roles: list[Role] = Field(min_length=1, max_length=3)
+
+    @field_validator("roles")
+    @classmethod
+    def _distinct(cls, roles: list[Role]) -> list[Role]:
+        return list(dict.fromkeys(roles))  # duplicates collapse, order kept
+
+
+class UserOut(CamelModel):
+    username: str
+    roles: list[Role]
+    created_time: datetime
+
+
+UserList = Collection[UserOut]

@@ -1,0 +1,87 @@
+"""`make rotate-secret-key`: re-encrypt every secret at rest under the new master key.
+
+Run with AIGW_SECRET_KEY=<new>, AIGW_PREVIOUS_SECRET_KEYS=<old[,older]>, MONGODB_URL and
+NATS_URL (the publisher stages a new ApiDeployed revision per deployed API and publishes it).
+Database names follow the services' PUBLISHER_MONGODB_DB / KEYMANAGER_MONGODB_DB.
+Every write is per document and conditional, so the command can be rerun safely.
+"""
+
+import asyncio
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import Field
+
+from aigw.common.mongo import create_client
+from aigw.common.runtime import ServiceRuntime
+from aigw.common.settings import ServiceSettings, env
+from aigw.common.startup import load_settings
+from aigw.keymanager.reencrypt import SigningKeyCounts, reencrypt_signing_keys
+from aigw.publisher.apis.repository import COLLECTION as APIS
+from aigw.publisher.apis.repository import ApiRepository
+from aigw.publisher.reencrypt import ProviderKeyReencryptor, ReencryptCounts
+from aigw.publisher.vendors.catalog import VendorCatalog
+
+
+class RotateSettings(ServiceSettings):
+    publisher_db: str = Field(
+        "aigw_publisher", validation_alias=env("publisher_db", "PUBLISHER_MONGODB_DB")
+    )
+    keymanager_db: str = Field(
+        "aigw_keymanager", validation_alias=env("keymanager_db", "KEYMANAGER_MONGODB_DB")
+    )
+
+
+@dataclass
+class RotationReport:
+    provider_keys: ReencryptCounts
+    signing_keys: SigningKeyCounts
+    events_pending: int  # staged ApiDeployed events not yet on the stream (relay retries)
+
+    def lines(self) -> list[str]:
+        report: dict[str, Any] = {
+            **{f"provider_keys.{k}": v for k, v in asdict(self.provider_keys).items()},
+            **{f"signing_keys.{k}": v for k, v in asdict(self.signing_keys).items()},
+            "events_pending": self.events_pending,
+        }
+        return [f"{name}: {value}" for name, value in report.items()]
+
+
+async def rotate(settings: RotateSettings) -> RotationReport:
+    provider_keys, pending = await _reencrypt_publisher(settings)
+    signing_keys = await _reencrypt_keymanager(settings)
+    return RotationReport(provider_keys, signing_keys, pending)
+
+
+async def _reencrypt_publisher(settings: RotateSettings) -> tuple[ReencryptCounts, int]:
+    box = settings.secret_box()
+    runtime = ServiceRuntime(settings, database=settings.publisher_db, outbox_collections=[APIS])
+    async with runtime:
+        service = ProviderKeyReencryptor(
+            ApiRepository(runtime.db), runtime.outbox, box, VendorCatalog(), dev_mode=True
+        )
+        counts = await service.reencrypt_all()
+        await runtime.outbox.sweep()  # publish anything a failed immediate flush left staged
+        pending = await runtime.outbox.sweep()
+    return counts, pending
+
+
+async def _reencrypt_keymanager(settings: RotateSettings) -> SigningKeyCounts:
+    client = create_client(settings.mongodb_url)
+    try:
+        return await reencrypt_signing_keys(client[settings.keymanager_db], settings.secret_box())
+    finally:
+        await client.close()
+
+
+def main() -> None:
+    settings = load_settings(RotateSettings)
+    if not settings.previous_secret_keys.strip():
+        print("note: AIGW_PREVIOUS_SECRET_KEYS is empty; only current-key ciphertexts can be read")
+    report = asyncio.run(rotate(settings))
+    print(f"re-encrypted under key id {settings.secret_box().kid}")
+    print("\n".join(report.lines()))
+
+
+if __name__ == "__main__":
+    main()

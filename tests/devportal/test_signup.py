@@ -1,0 +1,140 @@
+"""Developer sign-up through devportal, against the real keymanager (in process, over ASGI):
+subscriber accounts only, no token needed, switchable off."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from pydantic import SecretStr
+
+from aigw.common.crypto import generate_master_key
+from aigw.devportal.app import API_PREFIX, create_app
+from aigw.devportal.settings import Settings
+from aigw.keymanager.app import create_app as create_keymanager
+from tests.keymanager.integration.support import API as KM_API
+from tests.keymanager.integration.support import km_settings
+from tests.support.events import wait_for_event
+from tests.support.infra import Infra
+from tests.support.tokens import TestSigner
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a-long-enough-password"
+
+
+@contextlib.asynccontextmanager
+async def _devportal(
+    settings: Settings, keymanager: httpx.AsyncBaseTransport, signer: TestSigner
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, jwks_fetcher=signer.fetch_jwks, keymanager_transport=keymanager)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url=f"http://dp{API_PREFIX}"
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def keymanager_transport(
+    infra: Infra, secret_key: str, unique: str
+) -> AsyncIterator[httpx.AsyncBaseTransport]:
+    """The real keymanager app, running in process: devportal and the test both call it."""
+    app = create_keymanager(km_settings(infra, secret_key, f"km_{unique}"))
+    async with LifespanManager(app) as manager:
+        yield httpx.ASGITransport(app=manager.app)
+
+
+@pytest.fixture
+async def keymanager(
+    keymanager_transport: httpx.AsyncBaseTransport,
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=keymanager_transport, base_url="http://km") as client:
+        yield client
+
+
+@pytest.fixture
+async def portal(
+    settings: Settings, keymanager_transport: httpx.AsyncBaseTransport, signer: TestSigner
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with _devportal(settings, keymanager_transport, signer) as client:
+        yield client
+
+
+async def test_signup_creates_a_subscriber_who_can_log_in(
+    portal: httpx.AsyncClient, keymanager: httpx.AsyncClient, unique: str, infra: Infra
+) -> None:
+    name = f"dev.{unique}@example.org"
+    response = await portal.post("/signup", json={"username": name, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    assert response.json() == {"username": name, "roles": ["subscriber"]}
+    login = await keymanager.post(
+        f"{KM_API}/auth/login", json={"username": name, "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    event = await wait_for_event(infra.nats_url, "aigw.user.created", name)
+    assert event.data == {"username": name, "roles": ["subscriber"]}
+
+
+async def test_signup_cannot_ask_for_more_roles(portal: httpx.AsyncClient, unique: str) -> None:
+    body = {"username": f"greedy-{unique}", "password": PASSWORD, "roles": ["admin"]}
+    response = await portal.post("/signup", json=body)
+    assert response.status_code == 201
+    assert response.json()["roles"] == ["subscriber"]
+
+
+async def test_keymanager_rejections_pass_through(portal: httpx.AsyncClient, unique: str) -> None:
+    body = {"username": f"taken-{unique}", "password": PASSWORD}
+    assert (await portal.post("/signup", json=body)).status_code == 201
+    again = await portal.post("/signup", json=body)
+    assert again.status_code == 409
+    assert again.json()["code"] == 409
+    short = await portal.post("/signup", json={"username": f"x-{unique}", "password": "short"})
+    assert short.status_code == 422
+    assert "password" in short.json()["description"]
+    assert (await portal.post("/signup", json={"username": "no-password"})).status_code == 422
+
+
+async def test_signup_can_be_switched_off(
+    settings: Settings,
+    keymanager_transport: httpx.AsyncBaseTransport,
+    keymanager: httpx.AsyncClient,
+    signer: TestSigner,
+    unique: str,
+) -> None:
+    off = settings.model_copy(update={"signup_enabled": False})
+    async with _devportal(off, keymanager_transport, signer) as portal:
+        body = {"username": f"late-{unique}", "password": PASSWORD}
+        response = await portal.post("/signup", json=body)
+    assert response.status_code == 403
+    assert response.json()["message"] == "Sign-up is disabled"
+    login = await keymanager.post(f"{KM_API}/auth/login", json=body)
+    assert login.status_code == 401  # no account was made
+
+
+async def test_a_signature_keymanager_refuses_is_a_502(
+    settings: Settings,
+    keymanager_transport: httpx.AsyncBaseTransport,
+    signer: TestSigner,
+    unique: str,
+) -> None:
+    """devportal configured with another secret: keymanager refuses, the caller is not blamed."""
+    other = settings.model_copy(update={"secret_key": SecretStr(generate_master_key())})
+    async with _devportal(other, keymanager_transport, signer) as portal:
+        response = await portal.post(
+            "/signup", json={"username": f"m-{unique}", "password": PASSWORD}
+        )
+    assert response.status_code == 502
+
+
+async def test_keymanager_unreachable_is_a_502(settings: Settings, signer: TestSigner) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with _devportal(settings, httpx.MockTransport(refuse), signer) as portal:
+        response = await portal.post("/signup", json={"username": "someone", "password": PASSWORD})
+    assert response.status_code == 502
+    assert PASSWORD not in response.text
