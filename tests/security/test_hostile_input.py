@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from aigw.common.messaging import STREAM_NAME
 from aigw.devportal.app import create_app as devportal_app
+from aigw.devportal.catalog.store import COLLECTION as CATALOG
 from aigw.devportal.settings import Settings as DevportalSettings
 from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.integration
 MAX_BODY = 2048
 # Read models a service builds from other services' events, replayed from the whole shared
 # stream in the background: they change on their own, never because of a request.
-EVENT_PROJECTIONS = {"catalog"}
+EVENT_PROJECTIONS = {CATALOG}
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

@@ -71,6 +71,7 @@ def create_app(
         routers=[api_router()],
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
+        cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
     fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)

@@ -39,7 +39,9 @@ DESCRIPTION = """The aigw invocation endpoint.
 
 Call a deployed AI API at `/{context}/{version}/<provider path>` (for example
 `POST /mistralaiapi/0.0.2/v1/chat/completions`) with the application's key in
-`Authorization: Bearer <key>` or `ApiKey: <key>`. A PRODUCTION key is sent to the production
+`Authorization: Bearer <key>` or `ApiKey: <key>` (Authorization wins when both are sent), or
+an OAuth2 access token from keymanager's token endpoint in `Authorization: Bearer <jwt>`.
+A PRODUCTION key is sent to the production
 endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body and content
 type come back unchanged, and `stream: true` answers arrive as server-sent events.
 Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.

@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[_api_router()],
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
+        cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(JwksCache(_local_jwks(app), min_refresh_seconds=0.0))

@@ -40,6 +40,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         routers=[vendor_endpoints.router, api_endpoints.router],
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
+        cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
     app.state.vendors = VendorCatalog()

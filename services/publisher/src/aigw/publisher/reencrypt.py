@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aigw.common.crypto import provider_key_context
+from aigw.common.errors import NotFound
 from aigw.common.events import EventPayload
 from aigw.common.ids import utcnow_ms
 from aigw.publisher.apis.repository import Doc
@@ -52,7 +53,7 @@ class ProviderKeyReencryptor(ApiService):
 
         try:
             _, events = await self._apply(api_id, change, CALLER)
-        except _NothingToReseal:
+        except (_NothingToReseal, NotFound):  # moved on, or deleted, since the scan
             return
         counts.keys_reencrypted += written[0]
         counts.apis_redeployed += len(events)
