@@ -122,10 +122,21 @@ class ApiUpdated(_ApiEvent):
     vendor: VendorRef
     description: str = ""
     lifecycle_status: str
+    policies: list[str] = Field(default_factory=lambda: ["Unlimited"], description="plans offered")
 
 
 class ApiDeleted(_ApiEvent):
     TYPE = "aigw.api.deleted"
+
+
+class BackendThrottle(BaseModel):
+    """Backend protection: the most requests per second the gateway sends to the provider,
+    per key type, across all applications (None = unlimited)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    production: int | None = None
+    sandbox: int | None = None
 
 
 class ApiDeployed(_ApiEvent):
@@ -139,6 +150,7 @@ class ApiDeployed(_ApiEvent):
     vendor: VendorWire
     production: DeployedEndpoint | None = None
     sandbox: DeployedEndpoint | None = None
+    backend_throttle: BackendThrottle = BackendThrottle()
 
 
 class ApiUndeployed(_ApiEvent):
@@ -157,6 +169,7 @@ class ApiPublished(_ApiEvent):
     vendor: VendorRef
     description: str = ""
     lifecycle_status: Literal["PUBLISHED"] = "PUBLISHED"
+    policies: list[str] = Field(default_factory=lambda: ["Unlimited"], description="plans offered")
 
 
 # --- applications and subscriptions (devportal) --------------------------------------------
@@ -182,6 +195,19 @@ class ApplicationDeleted(EventPayload):
 
 class SubscriptionCreated(EventPayload):
     TYPE = "aigw.subscription.created"
+    subscription_id: str
+    application_id: str
+    api_id: str
+    policy: str
+
+    def subject_id(self) -> str:
+        return self.subscription_id
+
+
+class SubscriptionUpdated(EventPayload):
+    """The subscription moved to another plan (business policy)."""
+
+    TYPE = "aigw.subscription.updated"
     subscription_id: str
     application_id: str
     api_id: str
@@ -302,6 +328,74 @@ class TokenRevoked(EventPayload):
         return self.jti
 
 
+# --- business plans and usage -------------------------------------------------------------
+
+QuotaUnit = Literal["minute", "hour", "day"]
+
+
+class QuotaLimit(BaseModel):
+    """One window of a plan: any combination of the four counters (None = not limited)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit: QuotaUnit
+    requests: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class PolicyUpdated(EventPayload):
+    """A subscription policy (business plan) was created or changed; `deleted` retires it."""
+
+    TYPE = "aigw.policy.updated"
+    name: str
+    description: str = ""
+    limits: list[QuotaLimit] = Field(default_factory=list)
+    default_completion_tokens: int = Field(
+        256, description="completion tokens reserved at admission when a call sets no max_tokens"
+    )
+    deleted: bool = False
+
+    def subject_id(self) -> str:
+        return self.name
+
+
+class UsageRecord(BaseModel):
+    """What one AI API call used, as the provider counted it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    time: datetime
+    api_id: str
+    application_id: str
+    subscriber: str = ""
+    key_type: KeyType
+    requested_model: str | None = None
+    served_model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    status: int
+    stream: bool = False
+    gateway_latency_ms: float = 0.0
+    provider_latency_ms: float = 0.0
+    time_to_first_token_ms: float | None = None
+
+
+class UsageRecorded(EventPayload):
+    """A batch of usage records from one gateway process (batched so it never slows a call)."""
+
+    TYPE = "aigw.usage.recorded"
+    batch_id: str
+    gateway: str
+    records: list[UsageRecord]
+
+    def subject_id(self) -> str:
+        return self.batch_id
+
+
 EVENT_TYPES: dict[str, type[EventPayload]] = {
     cls.TYPE: cls
     for cls in (
@@ -314,6 +408,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ApplicationCreated,
         ApplicationDeleted,
         SubscriptionCreated,
+        SubscriptionUpdated,
         SubscriptionDeleted,
         KeyIssued,
         KeyRevoked,
@@ -323,6 +418,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         OAuthClientCreated,
         OAuthClientRevoked,
         TokenRevoked,
+        PolicyUpdated,
+        UsageRecorded,
     )
 }
 

@@ -10,6 +10,9 @@ from aigw.common.events import Envelope
 STREAM_NAME = "AIGW_EVENTS"
 STREAM_SUBJECTS = ["aigw.>"]
 DUPLICATE_WINDOW_SECONDS = 120.0
+# Gateways share quota usage over core NATS, outside the event stream (ephemeral, high rate):
+# the subject must not match STREAM_SUBJECTS.
+QUOTA_SYNC_SUBJECT = "aigwq.usage"
 
 
 async def ensure_stream(js: JetStreamContext) -> None:
