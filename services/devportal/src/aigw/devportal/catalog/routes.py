@@ -1,4 +1,5 @@
-"""The published-API catalogue, and the portal's "Get Test Key" for one of its APIs."""
+"""The published-API catalogue (readable by any signed-in user), and the portal's "Get Test
+Key" for one of its APIs (portal users only)."""
 
 from fastapi import APIRouter, status
 
@@ -6,7 +7,7 @@ from aigw.common.auth import CurrentPrincipal
 from aigw.common.errors import NotFound
 from aigw.devportal.catalog import store
 from aigw.devportal.catalog.models import CatalogApi, TestKey
-from aigw.devportal.deps import AppSettings, Db
+from aigw.devportal.deps import AppSettings, CurrentActor, Db
 from aigw.devportal.keys.client import Keymanager, KeyRequest
 from aigw.devportal.schemas import Collection
 
@@ -33,7 +34,7 @@ async def get_api(api_id: str, _: CurrentPrincipal, db: Db) -> CatalogApi:
 @router.post("/{api_id}/test-key", status_code=status.HTTP_201_CREATED, summary="Get Test Key")
 async def test_key(
     api_id: str,
-    principal: CurrentPrincipal,
+    actor: CurrentActor,
     db: Db,
     settings: AppSettings,
     keymanager: Keymanager,
@@ -42,7 +43,7 @@ async def test_key(
     ttl = settings.test_key_ttl_seconds
     request = KeyRequest(
         # a test key belongs to no application: it is valid for this one API, unsubscribed
-        application_id=f"testkey:{principal.subject}",
+        application_id=f"testkey:{actor.subject}",
         key_type="PRODUCTION",
         api_id=api_id,
         expires_in=ttl,

@@ -1,0 +1,150 @@
+"""Fresh resources of one owner, made through the real endpoints on first use. Each test gets
+its own, so a delete in one test cannot break another."""
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from tests.access.rules import DP, KM, PUB
+from tests.access.world import PASSWORD, Account, World, api_body
+
+KEY = {"keyType": "PRODUCTION"}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def path_params(path: str) -> list[str]:
+    return re.findall(r"{(\w+)}", path)
+
+
+class Resources:
+    def __init__(self, world: World, owner: Account) -> None:
+        self.world = world
+        self.owner = owner
+        self._made: dict[str, Any] = {}
+
+    async def param(self, service: str, path: str, name: str) -> str:
+        """A value for path parameter `name` of `path` (a template) on `service`."""
+        if service == "publisher" and "/subscription-policies/" in path:
+            return await self.policy()
+        makers: dict[tuple[str, str], Callable[[], Awaitable[str]]] = {
+            ("publisher", "api_id"): self.publisher_api,
+            ("devportal", "api_id"): self._published_api,
+            ("devportal", "app_id"): self.application,
+            ("devportal", "key_id"): self.portal_key,
+            ("devportal", "consumer_key"): self.consumer_key,
+            ("devportal", "sub_id"): self.subscription,
+            ("keymanager", "key_id"): self.keymanager_key,
+            ("keymanager", "client_id"): self.client_id,
+        }
+        fixed = {("publisher", "name"): "MistralAI", ("publisher", "version"): "v1"}
+        if (service, name) in fixed:
+            return fixed[(service, name)]
+        return await makers[(service, name)]()
+
+    async def _once(self, name: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        if name not in self._made:
+            self._made[name] = await make()
+        return self._made[name]
+
+    async def _post(
+        self, service: str, path: str, json: Any, signed: bool = False, owner: Account | None = None
+    ) -> Any:
+        auth = self.world.signer if signed else httpx.USE_CLIENT_DEFAULT
+        headers = (owner or self.owner).auth
+        response = await self.world.http[service].post(path, json=json, headers=headers, auth=auth)
+        assert response.status_code in (200, 201), f"setup {path}: {response.text}"
+        return response.json()
+
+    # --- publisher ----------------------------------------------------------------------
+
+    async def publisher_api(self) -> str:
+        made = await self._once("api", lambda: self._post("publisher", f"{PUB}/apis", api_body()))
+        return str(made["id"])
+
+    async def publisher_api_body(self) -> dict[str, Any]:
+        await self.publisher_api()
+        return {key: self._made["api"][key] for key in ("name", "context", "version")} | {
+            "aiVendor": {"name": "MistralAI", "version": "v1"},
+            "endpoints": {"production": "https://api.mistral.ai"},
+            "description": "changed by the access matrix",
+        }
+
+    async def deployed_api(self) -> str:
+        api_id = await self.publisher_api()
+        await self._once(
+            "deploy", lambda: self._post("publisher", f"{PUB}/apis/{api_id}/deploy", None)
+        )
+        return api_id
+
+    async def policy(self) -> str:
+        """Plans are the admin's to write, whoever reads them."""
+        body = {"name": unique("plan"), "limits": [{"unit": "minute", "requests": 10}]}
+        admin = self.world.accounts["admin"]
+        path = f"{PUB}/subscription-policies"
+        made = await self._once("policy", lambda: self._post("publisher", path, body, owner=admin))
+        return str(made["name"])
+
+    # --- devportal ----------------------------------------------------------------------
+
+    async def _published_api(self) -> str:
+        return self.world.published_api_id
+
+    async def application(self) -> str:
+        body = {"name": unique("app")}
+        made = await self._once("app", lambda: self._post("devportal", f"{DP}/applications", body))
+        return str(made["id"])
+
+    async def portal_key(self) -> str:
+        path = f"{DP}/applications/{await self.application()}/api-keys"
+        return str((await self._once("key", lambda: self._post("devportal", path, KEY)))["id"])
+
+    async def consumer_key(self) -> str:
+        path = f"{DP}/applications/{await self.application()}/oauth-keys"
+        made = await self._once("consumer", lambda: self._post("devportal", path, KEY))
+        return str(made["consumerKey"])
+
+    async def subscription(self) -> str:
+        body = {
+            "applicationId": await self.application(),
+            "apiId": self.world.published_api_id,
+            "policy": "Unlimited",
+        }
+        made = await self._once("sub", lambda: self._post("devportal", f"{DP}/subscriptions", body))
+        return str(made["id"])
+
+    # --- keymanager (straight, signed as devportal) -------------------------------------
+
+    async def keymanager_key(self) -> str:
+        body = {"applicationId": unique("app"), **KEY}
+        made = await self._once(
+            "km_key", lambda: self._post("keymanager", f"{KM}/api-keys", body, True)
+        )
+        return str(made["id"])
+
+    async def client(self) -> tuple[str, str]:
+        body = {"applicationId": unique("app"), **KEY}
+        path = f"{KM}/oauth-clients"
+        made = await self._once("client", lambda: self._post("keymanager", path, body, True))
+        return str(made["clientId"]), str(made["clientSecret"])
+
+    async def client_id(self) -> str:
+        return (await self.client())[0]
+
+    async def access_token(self) -> str:
+        response = await self.world.http["keymanager"].post(
+            f"{KM}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=httpx.BasicAuth(*await self.client()),
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+
+def credentials(username: str) -> dict[str, str]:
+    return {"username": username, "password": PASSWORD}

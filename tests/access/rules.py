@@ -1,0 +1,148 @@
+"""Who may call what: one row per route of every service, keyed by (service, method, path).
+
+A route without a row fails the access-matrix test, and so does a row whose route is gone.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+
+ADMIN, PUBLISHER, SUBSCRIBER = "admin", "publisher", "subscriber"
+EVERY_ROLE = frozenset({ADMIN, PUBLISHER, SUBSCRIBER})
+
+
+class Owned(Enum):
+    """How an owner-scoped route treats someone else's resource."""
+
+    ITEM = "404"  # named by id (path or body): someone else's answers 404, not 403
+    LIST = "hidden"  # a collection: someone else's is simply not in it
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] = frozenset()  # empty: public, no management token needed
+    owned: Owned | None = None
+    admin_sees_all: bool = False  # keymanager: an admin lists and revokes anyone's credentials
+    signed: bool = False  # only on devportal's service signature (aigw.common.service_auth)
+    client_auth: bool = False  # OAuth2 client authentication (HTTP Basic), not a user token
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+PUBLIC = Rule()
+SIGNED_IN = Rule(roles=EVERY_ROLE)
+PUBLISHER_API = Rule(roles=frozenset({ADMIN, PUBLISHER}))
+ADMIN_ONLY = Rule(roles=frozenset({ADMIN}))
+PORTAL = Rule(roles=frozenset({SUBSCRIBER, ADMIN}))  # the portal is personal, admins' too
+PORTAL_ITEM = Rule(roles=PORTAL.roles, owned=Owned.ITEM)
+PORTAL_LIST = Rule(roles=PORTAL.roles, owned=Owned.LIST)
+KM_ITEM = Rule(roles=EVERY_ROLE, owned=Owned.ITEM, admin_sees_all=True)
+KM_LIST = Rule(roles=EVERY_ROLE, owned=Owned.LIST, admin_sees_all=True)
+KM_SIGNED = Rule(roles=EVERY_ROLE, signed=True)
+KM_SIGNED_ITEM = Rule(roles=EVERY_ROLE, owned=Owned.ITEM, admin_sees_all=True, signed=True)
+SIGNED_ONLY = Rule(signed=True)
+OAUTH_CLIENT = Rule(client_auth=True)
+
+PUB = "/api/publisher/v1"
+DP = "/api/devportal/v1"
+KM = "/api/keymanager/v1"
+
+RouteKey = tuple[str, str, str]  # (service, method, path template)
+
+
+def pub(method: str, path: str) -> RouteKey:
+    return ("publisher", method, PUB + path)
+
+
+def dp(method: str, path: str) -> RouteKey:
+    return ("devportal", method, DP + path)
+
+
+def km(method: str, path: str) -> RouteKey:
+    return ("keymanager", method, KM + path)
+
+
+def _shared(service: str) -> dict[RouteKey, Rule]:
+    """Health, metrics and the API documents: public on every service."""
+    health = ("/health/live", "/health/ready", "/metrics")
+    documents = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+    paths = health + documents
+    return {(service, "GET", path): PUBLIC for path in paths}
+
+
+PUBLISHER_RULES: dict[RouteKey, Rule] = {
+    pub("GET", "/ai-vendors"): PUBLISHER_API,
+    pub("GET", "/ai-vendors/{name}/{version}"): PUBLISHER_API,
+    pub("POST", "/apis"): PUBLISHER_API,
+    pub("GET", "/apis"): PUBLISHER_API,
+    pub("GET", "/apis/{api_id}"): PUBLISHER_API,
+    pub("PUT", "/apis/{api_id}"): PUBLISHER_API,
+    pub("DELETE", "/apis/{api_id}"): PUBLISHER_API,
+    pub("PUT", "/apis/{api_id}/backend-security"): PUBLISHER_API,
+    pub("GET", "/apis/{api_id}/backend-security"): PUBLISHER_API,
+    pub("POST", "/apis/{api_id}/deploy"): PUBLISHER_API,
+    pub("POST", "/apis/{api_id}/undeploy"): PUBLISHER_API,
+    pub("POST", "/apis/{api_id}/lifecycle"): PUBLISHER_API,
+    pub("GET", "/apis/{api_id}/usage"): PUBLISHER_API,
+    # business plans: admins write them, publishers read them to pick their APIs' plans
+    pub("POST", "/subscription-policies"): ADMIN_ONLY,
+    pub("GET", "/subscription-policies"): PUBLISHER_API,
+    pub("GET", "/subscription-policies/{name}"): PUBLISHER_API,
+    pub("PUT", "/subscription-policies/{name}"): ADMIN_ONLY,
+    pub("DELETE", "/subscription-policies/{name}"): ADMIN_ONLY,
+}
+
+DEVPORTAL_RULES: dict[RouteKey, Rule] = {
+    dp("POST", "/signup"): PUBLIC,
+    dp("GET", "/apis"): SIGNED_IN,
+    dp("GET", "/apis/{api_id}"): SIGNED_IN,
+    dp("POST", "/apis/{api_id}/test-key"): PORTAL,
+    dp("POST", "/applications"): PORTAL,
+    dp("GET", "/applications"): PORTAL_LIST,
+    dp("GET", "/applications/{app_id}"): PORTAL_ITEM,
+    dp("DELETE", "/applications/{app_id}"): PORTAL_ITEM,
+    dp("POST", "/applications/{app_id}/api-keys"): PORTAL_ITEM,
+    dp("GET", "/applications/{app_id}/api-keys"): PORTAL_ITEM,
+    dp("POST", "/applications/{app_id}/api-keys/{key_id}/regenerate"): PORTAL_ITEM,
+    dp("DELETE", "/applications/{app_id}/api-keys/{key_id}"): PORTAL_ITEM,
+    dp("POST", "/applications/{app_id}/oauth-keys"): PORTAL_ITEM,
+    dp("GET", "/applications/{app_id}/oauth-keys"): PORTAL_ITEM,
+    dp("DELETE", "/applications/{app_id}/oauth-keys/{consumer_key}"): PORTAL_ITEM,
+    dp("POST", "/subscriptions"): PORTAL_ITEM,  # the application is in the body
+    dp("GET", "/subscriptions"): PORTAL_LIST,
+    dp("PUT", "/subscriptions/{sub_id}"): PORTAL_ITEM,
+    dp("DELETE", "/subscriptions/{sub_id}"): PORTAL_ITEM,
+    dp("GET", "/applications/{app_id}/usage"): PORTAL_ITEM,
+    dp("GET", "/subscription-policies"): SIGNED_IN,  # like the catalogue
+}
+
+KEYMANAGER_RULES: dict[RouteKey, Rule] = {
+    km("POST", "/auth/login"): PUBLIC,
+    km("GET", "/jwks"): PUBLIC,
+    km("POST", "/signing-keys/rotate"): ADMIN_ONLY,
+    km("POST", "/users"): ADMIN_ONLY,
+    km("GET", "/users"): ADMIN_ONLY,
+    km("GET", "/users/me"): SIGNED_IN,
+    km("POST", "/users/signup"): SIGNED_ONLY,
+    km("POST", "/api-keys"): KM_SIGNED,
+    km("GET", "/api-keys"): KM_LIST,
+    km("POST", "/api-keys/{key_id}/regenerate"): KM_SIGNED_ITEM,
+    km("DELETE", "/api-keys/{key_id}"): KM_ITEM,
+    km("POST", "/oauth-clients"): KM_SIGNED,
+    km("GET", "/oauth-clients"): KM_LIST,
+    km("DELETE", "/oauth-clients/{client_id}"): KM_ITEM,
+    km("POST", "/oauth2/token"): OAUTH_CLIENT,
+    km("POST", "/oauth2/revoke"): OAUTH_CLIENT,
+}
+
+RULES: dict[RouteKey, Rule] = {
+    **{
+        key: rule
+        for service in ("publisher", "devportal", "keymanager")
+        for key, rule in _shared(service).items()
+    },
+    **PUBLISHER_RULES,
+    **DEVPORTAL_RULES,
+    **KEYMANAGER_RULES,
+}
