@@ -57,6 +57,7 @@ async def test_published_api_is_listed_with_its_public_shape(
         "aiVendor": {"name": "MistralAI", "version": "v1"},
         "description": "Mistral chat",
         "lifecycleStatus": "PUBLISHED",
+        "policies": ["Unlimited"],
     }
     assert api_id in await listed_ids(devportal)
 

@@ -44,13 +44,13 @@ async def test_subscribe_returns_201_and_emits_an_event(
     }
 
 
-async def test_policy_defaults_to_unlimited_and_unknown_ones_are_422(
+async def test_policy_defaults_to_unlimited_and_plans_not_offered_are_422(
     devportal: httpx.AsyncClient, app_id: str, api_id: str
 ) -> None:
     body = {"applicationId": app_id, "apiId": api_id}
     response = await devportal.post("/subscriptions", json={**body, "policy": "Gold"})
     assert response.status_code == 422
-    assert "Unknown subscription policy" in response.json()["description"]
+    assert "offered policies: Unlimited" in response.json()["description"]
 
     response = await devportal.post("/subscriptions", json=body)
     assert response.json()["policy"] == "Unlimited"

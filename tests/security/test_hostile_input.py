@@ -14,8 +14,10 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from aigw.common.messaging import STREAM_NAME
+from aigw.common.usage.store import COLLECTION as USAGE
 from aigw.devportal.app import create_app as devportal_app
 from aigw.devportal.catalog.store import COLLECTION as CATALOG
+from aigw.devportal.policies.store import COLLECTION as POLICIES
 from aigw.devportal.settings import Settings as DevportalSettings
 from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.integration
 MAX_BODY = 2048
 # Read models a service builds from other services' events, replayed from the whole shared
 # stream in the background: they change on their own, never because of a request.
-EVENT_PROJECTIONS = {CATALOG}
+EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE}
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

@@ -254,7 +254,7 @@ async def test_client_leaving_a_slow_non_streamed_call_abandons_it(
     ).encode() + body
     async with run_gateway(settings) as slow:
         registry = slow.app.management.state.metrics_registry
-        labels = {"api": d.api_id, "status": "499"}
+        labels = {"api": d.api_id, "model": "-", "status": "499"}
         _, writer = await asyncio.open_connection("127.0.0.1", settings.port)
         writer.write(request)
         await writer.drain()
@@ -428,7 +428,8 @@ async def test_health_metrics_and_openapi(gateway, deployed_api):
     assert live.status_code == 200
     assert ready.json() == {"status": "UP"}
     assert (
-        f'aigw_gateway_requests_total{{api="{deployed_api.api_id}",status="200"}}' in metrics.text
+        f'aigw_gateway_requests_total{{api="{deployed_api.api_id}",model="mistral-small",status="200"}}'
+        in metrics.text
     )
     assert "aigw_gateway_request_duration_seconds_bucket" in metrics.text
     assert openapi.json()["info"]["title"] == "aigw gateway"

@@ -8,6 +8,8 @@ README way, then:
 - throughput at a fixed concurrency, direct then through the gateway, with the gateway
   process's CPU time per request (from /proc);
 - streaming: time to first chunk and to the last chunk, direct vs gateway;
+- a token quota: the same sequential run with a plan that limits tokens (and requests) on the
+  benchmarked subscription, so every call is reserved, settled and synced;
 - credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
   how long a key revoked through the developer portal keeps working at the gateway.
 """
@@ -30,7 +32,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aigw.common.auth import GATEWAY_AUDIENCE, ISSUER
 from aigw.common.crypto import generate_master_key
-from aigw.common.events import EventPayload, OAuthClientCreated, SigningKeyRotated, new_event
+from aigw.common.events import (
+    EventPayload,
+    OAuthClientCreated,
+    PolicyUpdated,
+    QuotaLimit,
+    SigningKeyRotated,
+    SubscriptionUpdated,
+    new_event,
+)
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
 
@@ -323,6 +333,53 @@ async def revocation_propagation(
     ]
 
 
+BENCH_PLAN = PolicyUpdated(
+    name="BenchTokenQuota",
+    description="a token quota far above what the bench uses: every call is metered",
+    limits=[
+        QuotaLimit(unit="minute", requests=10**9, total_tokens=10**12),
+        QuotaLimit(unit="day", prompt_tokens=10**12, completion_tokens=10**12),
+    ],
+)
+
+
+async def with_token_quota(stack: Stack, api: Provisioned, gateway: Target) -> None:
+    """Move the benchmarked subscription to a token-quota plan (by event: the bench owns its
+    stack) and wait until the gateway answers with the quota's headers."""
+    await publish(
+        stack.nats_url,
+        BENCH_PLAN,
+        SubscriptionUpdated(
+            subscription_id=api.subscription_id,
+            application_id=api.application_id,
+            api_id=api.api_id,
+            policy=BENCH_PLAN.name,
+        ),
+    )
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            async with session.post(gateway.url, data=BODY, headers=gateway.headers) as response:
+                await response.read()
+                if "x-ratelimit-limit-tokens" in response.headers:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the gateway never applied the bench's token quota")
+
+
+async def token_quota_costs(
+    stack: Stack, api: Provisioned, direct: Target, gateway: Target, args: argparse.Namespace
+) -> list[str]:
+    await with_token_quota(stack, api, gateway)
+    samples = await sequential(direct, gateway, args.requests)
+    rows = report_latency(samples)
+    rows[0] = "| sequential, token quota active | p50 ms | p99 ms | mean ms |"
+    rps, _ = await throughput(gateway, args.concurrency, args.seconds)
+    return [
+        *rows,
+        f"| through gateway, concurrency {args.concurrency} | {rps:,.0f} requests/s | | |",
+    ]
+
+
 def spread_row(name: str, samples: list[float]) -> str:
     p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
     return f"| {name} | {ms(p50)} | {ms(p99)} | {ms(max(samples))} |"
@@ -357,7 +414,8 @@ async def measure(
     mint = await bench_token_minter(stack, api)
     lines += [""] + await credential_costs(gateway, mint, args.requests)
     lines += [""] + await revocation_propagation(stack, api, password, args.revocations)
-    return lines + [""] + await client_costs(direct, args.requests)
+    lines += [""] + await client_costs(direct, args.requests)
+    return lines + [""] + await token_quota_costs(stack, api, direct, gateway, args)
 
 
 def main() -> None:

@@ -11,7 +11,8 @@ It is the benchmark baseline for the gateway, so it is a lean raw-ASGI app with 
 - `GET <any prefix>/models`: a model list.
 - Auth: `Authorization: Bearer <key>` or `api-key: <key>` must be a configured key, else 401.
 - Failure and latency control per request: `x-mock-latency-ms`, `x-mock-status`,
-  `x-mock-chunk-delay-ms`; at runtime: `POST /_mock/config {"latencyMs","failStatus",
+  `x-mock-chunk-delay-ms`; usage reporting per request with `x-mock-usage`: `omit` (no usage
+  anywhere) or `final-chunk` (Mistral style: usage in the last content chunk, always); at runtime: `POST /_mock/config {"latencyMs","failStatus",
   "chunkDelayMs"}`, `GET /_mock/requests` (the last 100 requests), `DELETE /_mock/requests`.
 
 Run: `python -m aigw.devtools.mock_provider --port 8090 [--api-keys k1,k2] [--latency-ms N]`
@@ -183,7 +184,8 @@ class MockProvider:
                 await _error(send, 400, "'messages' is a required property")
                 return
             chunk_delay = float(headers.get("x-mock-chunk-delay-ms", config.chunk_delay_ms) or 0)
-            await self._chat(path, parsed, messages, chunk_delay, send)
+            usage_mode = headers.get("x-mock-usage", "")
+            await self._chat(path, parsed, messages, chunk_delay, usage_mode, send)
             return
         if path.endswith("/models") and method == "GET":
             await self._models(send)
@@ -202,6 +204,7 @@ class MockProvider:
         request: dict[str, Any],
         messages: list[Any],
         chunk_delay_ms: float,
+        usage_mode: str,
         send: Send,
     ) -> None:
         endpoint = path.strip("/").split("/", 1)[0] or "root"
@@ -219,28 +222,29 @@ class MockProvider:
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         if not request.get("stream"):
-            body = json.dumps(
-                {
-                    "id": completion_id,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": content},
-                            "logprobs": None,
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": usage,
-                    "system_fingerprint": "fp_mock",
-                }
-            ).encode()
-            await _json_response(send, 200, body)
+            answer = {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": usage,
+                "system_fingerprint": "fp_mock",
+            }
+            if usage_mode == "omit":
+                del answer["usage"]
+            await _json_response(send, 200, json.dumps(answer).encode())
             return
         options = request.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        include_usage = include_usage and usage_mode == ""
         await send({"type": "http.response.start", "status": 200, "headers": _SSE})
         base = {
             "id": completion_id,
@@ -258,9 +262,13 @@ class MockProvider:
             await self._event(send, chunk)
             if delay > 0:
                 await asyncio.sleep(delay)
-        await self._event(
-            send, {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        )
+        last: dict[str, Any] = {
+            **base,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        if usage_mode == "final-chunk":
+            last["usage"] = usage
+        await self._event(send, last)
         if include_usage:
             await self._event(send, {**base, "choices": [], "usage": usage})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})

@@ -23,6 +23,7 @@ class Provisioned:
     production_key: str
     sandbox_key: str
     application_id: str = ""
+    subscription_id: str = ""
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -63,7 +64,7 @@ def provision(stack: Stack, password: str, context: str, version: str = "1.0.0")
     _ok(pub.post(f"/apis/{api['id']}/lifecycle", json={"action": "publish"}))
     _wait(lambda: dev.get(f"/apis/{api['id']}").status_code == 200)
     app = _ok(dev.post("/applications", json={"name": f"{context}-app"}))
-    _ok(
+    subscription = _ok(
         dev.post(
             "/subscriptions",
             json={"applicationId": app["id"], "apiId": api["id"], "policy": "Unlimited"},
@@ -73,7 +74,9 @@ def provision(stack: Stack, password: str, context: str, version: str = "1.0.0")
     sandbox = _ok(dev.post(f"/applications/{app['id']}/api-keys", json={"keyType": "SANDBOX"}))
     prefix = f"{context}/{version}"
     wait_until_served(stack, prefix, prod["apiKey"])
-    return Provisioned(api["id"], prefix, prod["apiKey"], sandbox["apiKey"], app["id"])
+    return Provisioned(
+        api["id"], prefix, prod["apiKey"], sandbox["apiKey"], app["id"], subscription["id"]
+    )
 
 
 def wait_until_served(stack: Stack, prefix: str, key: str, timeout: float = 10.0) -> None:

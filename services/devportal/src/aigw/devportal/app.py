@@ -6,21 +6,27 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI
+from faststream.nats import NatsRouter
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
+from aigw.common.usage import store as usage_store
+from aigw.common.usage.consumer import usage_router
 from aigw.devportal.applications import routes as applications
 from aigw.devportal.applications import store as application_store
 from aigw.devportal.catalog import routes as catalog
 from aigw.devportal.catalog.handlers import catalog_router
 from aigw.devportal.keys import routes as keys
 from aigw.devportal.oauth import routes as oauth_keys
+from aigw.devportal.policies import routes as policies
+from aigw.devportal.policies.handlers import policies_router
 from aigw.devportal.settings import Settings
 from aigw.devportal.signup import routes as signup
 from aigw.devportal.subscriptions import routes as subscriptions
 from aigw.devportal.subscriptions import store as subscription_store
+from aigw.devportal.usage import routes as usage
 
 API_PREFIX = "/api/devportal/v1"
 OUTBOX_COLLECTIONS = [application_store.COLLECTION, subscription_store.COLLECTION]
@@ -34,9 +40,20 @@ def api_router() -> APIRouter:
         keys.router,
         oauth_keys.router,
         subscriptions.router,
+        policies.router,
+        usage.router,
     ):
         router.include_router(part)
     router.include_router(signup.router)
+    return router
+
+
+def event_router(database: str) -> NatsRouter:
+    """The portal's event consumers: the catalogue, the business plans and usage records."""
+    router = NatsRouter()
+    router.include_router(catalog_router(database))
+    router.include_router(policies_router(database))
+    router.include_router(usage_router("devportal", database))
     return router
 
 
@@ -52,7 +69,7 @@ def create_app(
             settings,
             database=settings.mongodb_db,
             outbox_collections=OUTBOX_COLLECTIONS,
-            router=catalog_router(settings.mongodb_db),
+            router=event_router(settings.mongodb_db),
         )
         keymanager = httpx.AsyncClient(
             base_url=settings.keymanager_url, transport=keymanager_transport, timeout=10
@@ -60,6 +77,7 @@ def create_app(
         async with runtime, keymanager:
             await application_store.ensure_indexes(runtime.db)
             await subscription_store.ensure_indexes(runtime.db)
+            await usage_store.ensure_indexes(runtime.db)
             app.state.runtime = runtime
             app.state.keymanager_http = keymanager
             yield

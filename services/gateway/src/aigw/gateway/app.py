@@ -16,9 +16,9 @@ import aiohttp
 from fastapi import FastAPI
 
 from aigw.common.service_app import create_service_app
+from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.forwarding import (
-    GatewayMetrics,
     GatewayState,
     Invoker,
     Message,
@@ -26,6 +26,10 @@ from aigw.gateway.proxy.forwarding import (
     Scope,
     Send,
 )
+from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.quota.book import QuotaBook
+from aigw.gateway.quota.enforcer import QuotaEnforcer
+from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.settings import Settings
 
@@ -79,6 +83,8 @@ class Gateway:
         self.invoker = invoker
         self.state = state
         self.follower = follower
+        self.quota = invoker.quota
+        self.recorder = invoker.recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -96,14 +102,25 @@ def create_app(settings: Settings) -> Gateway:
     state = GatewayState()
     box = settings.secret_box()
     follower = EventFollower(settings.nats_url, state.table, box)
+    sync = QuotaSync(QuotaBook(), follower.connection, settings.quota_sync_interval)
+    recorder = UsageRecorder(
+        follower.connection,
+        settings.gateway_name,
+        settings.usage_batch_interval,
+        settings.usage_batch_size,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.session = new_session(settings)
         follower.start()
+        sync.start()
+        recorder.start()
         try:
             yield
         finally:
+            await sync.stop()
+            await recorder.stop()  # flushes what is queued while NATS is still connected
             await follower.stop()
             session, state.session = state.session, None
             await session.close()
@@ -120,8 +137,14 @@ def create_app(settings: Settings) -> Gateway:
         max_body_bytes=settings.max_body_bytes,
     )
     metrics = GatewayMetrics(management.state.metrics_registry)
+    metrics.watch_peers(lambda: sync.book.peers)
     invoker = Invoker(
-        state, metrics, settings.max_body_bytes, CorsPolicy(settings.cors_origin_list)
+        state,
+        metrics,
+        settings.max_body_bytes,
+        CorsPolicy(settings.cors_origin_list),
+        QuotaEnforcer(state.table, sync.book, sync),
+        recorder,
     )
     gateway = Gateway(management, invoker, state, follower)
     return gateway

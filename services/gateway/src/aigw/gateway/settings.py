@@ -1,5 +1,8 @@
 """Gateway settings: ports, TLS, upstream timeouts and connection pool (pydantic-settings)."""
 
+import os
+import socket
+
 from pydantic import Field
 
 from aigw.common.settings import ServiceSettings, env
@@ -40,6 +43,23 @@ class Settings(ServiceSettings):
         description="largest invocation request body (larger gets 413); audio uploads need "
         "room, so this is the gateway's own setting, not the management APIs' "
         "AIGW_MAX_BODY_BYTES",
+    )
+
+    gateway_name: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        validation_alias=env("gateway_name", "GATEWAY_NAME"),
+        description="this process's name in usage records (default host-pid)",
+    )
+    quota_sync_interval: float = Field(
+        0.025,
+        validation_alias=env("quota_sync_interval", "GATEWAY_QUOTA_SYNC_INTERVAL"),
+        description="seconds between quota count exchanges with the other gateway processes",
+    )
+    usage_batch_interval: float = Field(
+        0.5, validation_alias=env("usage_batch_interval", "GATEWAY_USAGE_BATCH_INTERVAL")
+    )
+    usage_batch_size: int = Field(
+        200, validation_alias=env("usage_batch_size", "GATEWAY_USAGE_BATCH_SIZE")
     )
 
     @property

@@ -9,10 +9,16 @@ from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetc
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
+from aigw.common.usage import store as usage_store
+from aigw.common.usage.consumer import usage_router
 from aigw.publisher.apis import endpoints as api_endpoints
 from aigw.publisher.apis.repository import COLLECTION, ApiRepository
 from aigw.publisher.apis.service import ApiService
+from aigw.publisher.policies import endpoints as policy_endpoints
+from aigw.publisher.policies import repository as policy_repository
+from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.settings import Settings
+from aigw.publisher.usage import endpoints as usage_endpoints
 from aigw.publisher.vendors import endpoints as vendor_endpoints
 from aigw.publisher.vendors.catalog import VendorCatalog
 
@@ -21,15 +27,26 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = ServiceRuntime(
-            settings, database=settings.mongodb_db, outbox_collections=[COLLECTION]
+            settings,
+            database=settings.mongodb_db,
+            outbox_collections=[COLLECTION, policy_repository.COLLECTION],
+            router=usage_router("publisher", settings.mongodb_db),
         )
         async with runtime:
             repo = ApiRepository(runtime.db)
             await repo.ensure_indexes()
+            await usage_store.ensure_indexes(runtime.db)
+            policies = await _policies(runtime, repo)
             box = settings.secret_box()
             app.state.runtime = runtime
+            app.state.policies = policies
             app.state.apis = ApiService(
-                repo, runtime.outbox, box, app.state.vendors, dev_mode=settings.dev_mode
+                repo,
+                runtime.outbox,
+                box,
+                app.state.vendors,
+                dev_mode=settings.dev_mode,
+                check_policies=policies.check_exist,
             )
             yield
 
@@ -37,7 +54,12 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
         lifespan=lifespan,
-        routers=[vendor_endpoints.router, api_endpoints.router],
+        routers=[
+            vendor_endpoints.router,
+            api_endpoints.router,
+            policy_endpoints.router,
+            usage_endpoints.router,
+        ],
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
@@ -48,3 +70,12 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         JwksCache(jwks_fetcher or http_jwks_fetcher(settings.keymanager_url))
     )
     return app
+
+
+async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyService:
+    """The plans service, with the default plans seeded (once per database)."""
+    repo = policy_repository.PolicyRepository(runtime.db)
+    await repo.ensure_indexes()
+    service = PolicyService(repo, apis, runtime.outbox)
+    await service.seed_defaults()
+    return service

@@ -37,6 +37,7 @@ async def on_published(db: store.Db, envelope: Envelope) -> None:
         "vendor": event.vendor.model_dump(),
         "description": event.description,
         "lifecycle_status": event.lifecycle_status,
+        "policies": event.policies,
         "listed": True,
         "deleted": False,
     }
@@ -52,6 +53,7 @@ async def on_updated(db: store.Db, envelope: Envelope) -> None:
         "vendor": event.vendor.model_dump(),
         "description": event.description,
         "lifecycle_status": event.lifecycle_status,
+        "policies": event.policies,
         **({"route_prefix": event.route_prefix} if event.route_prefix else {}),
         # leaving PUBLISHED (deprecated, blocked, retired...) takes it out of the catalogue
         "listed": event.lifecycle_status == "PUBLISHED",

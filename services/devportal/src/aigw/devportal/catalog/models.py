@@ -17,6 +17,7 @@ class CatalogApi(CamelModel):
     ai_vendor: AiVendor
     description: str
     lifecycle_status: str
+    policies: list[str]
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "CatalogApi":
@@ -29,7 +30,13 @@ class CatalogApi(CamelModel):
             ai_vendor=AiVendor.model_validate(doc["vendor"]),
             description=doc.get("description", ""),
             lifecycle_status=doc["lifecycle_status"],
+            policies=offered_policies(doc),
         )
+
+
+def offered_policies(doc: dict[str, Any]) -> list[str]:
+    """The plans an API offers; APIs published before plans existed offer `Unlimited`."""
+    return list(doc.get("policies") or ["Unlimited"])
 
 
 class TestKey(CamelModel):

@@ -5,13 +5,19 @@ from pydantic import Field
 
 from aigw.devportal.schemas import CamelModel
 
-POLICIES = frozenset({"Unlimited"})  # the one policy that always exists: no limit
+UNLIMITED = "Unlimited"  # offered by every API unless its publisher chose other plans
 
 
 class SubscriptionCreate(CamelModel):
     application_id: str = Field(min_length=1, max_length=256)
     api_id: str = Field(min_length=1, max_length=256)
-    policy: str = "Unlimited"
+    policy: str = Field(UNLIMITED, min_length=1, max_length=64)
+
+
+class SubscriptionUpdate(CamelModel):
+    """Move the subscription to another plan the API offers."""
+
+    policy: str = Field(min_length=1, max_length=64)
 
 
 class Subscription(CamelModel):

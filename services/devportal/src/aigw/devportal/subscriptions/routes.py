@@ -5,7 +5,11 @@ from fastapi import APIRouter, Query, Response, status
 from aigw.devportal.deps import CurrentActor, Db, Runtime
 from aigw.devportal.schemas import Collection
 from aigw.devportal.subscriptions import service
-from aigw.devportal.subscriptions.models import Subscription, SubscriptionCreate
+from aigw.devportal.subscriptions.models import (
+    Subscription,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+)
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
@@ -22,6 +26,13 @@ async def list_subscriptions(
     application_id: Annotated[str | None, Query(alias="applicationId")] = None,
 ) -> Collection[Subscription]:
     return Collection.of(await service.list_subscriptions(db, actor, application_id))
+
+
+@router.put("/{sub_id}", summary="Change the subscription's plan")
+async def change_plan(
+    sub_id: str, body: SubscriptionUpdate, actor: CurrentActor, runtime: Runtime
+) -> Subscription:
+    return await service.change_plan(runtime, actor, sub_id, body)
 
 
 @router.delete("/{sub_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Unsubscribe")

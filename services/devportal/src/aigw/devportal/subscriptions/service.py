@@ -4,25 +4,27 @@ write (transactional outbox) and then tries to publish it at once."""
 from typing import Any
 
 from aigw.common.errors import Conflict, InvalidInput, NotFound
-from aigw.common.events import SubscriptionCreated, SubscriptionDeleted
+from aigw.common.events import SubscriptionCreated, SubscriptionDeleted, SubscriptionUpdated
 from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.runtime import ServiceRuntime
 from aigw.devportal.applications import store as applications
 from aigw.devportal.applications.access import owned_application
 from aigw.devportal.audit import Actor
 from aigw.devportal.catalog import store as catalog
+from aigw.devportal.catalog.models import offered_policies
 from aigw.devportal.subscriptions import store
-from aigw.devportal.subscriptions.models import POLICIES, Subscription, SubscriptionCreate
+from aigw.devportal.subscriptions.models import (
+    Subscription,
+    SubscriptionCreate,
+    SubscriptionUpdate,
+)
 
 
 async def subscribe(
     runtime: ServiceRuntime, actor: Actor, body: SubscriptionCreate
 ) -> Subscription:
-    if body.policy not in POLICIES:
-        raise InvalidInput(f"Unknown subscription policy {body.policy!r}: use 'Unlimited'")
     await owned_application(runtime.db, actor, body.application_id)
-    if await catalog.find_listed(runtime.db, body.api_id) is None:
-        raise NotFound(f"API {body.api_id!r} is not published")
+    await _check_offered(runtime.db, body.api_id, body.policy)
     doc = _new_doc(actor, body)
     event = actor.event(
         SubscriptionCreated(subscription_id=doc["_id"], **_refs(doc), policy=body.policy)
@@ -40,6 +42,39 @@ async def subscribe(
         raise NotFound(f"Application {body.application_id!r} does not exist")
     await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
     return Subscription.from_doc(doc)
+
+
+async def change_plan(
+    runtime: ServiceRuntime, actor: Actor, sub_id: str, body: SubscriptionUpdate
+) -> Subscription:
+    """Move one of the caller's subscriptions to another plan its API offers."""
+    doc = await store.find_owned(runtime.db, actor.subject, sub_id)
+    if doc is None:
+        raise NotFound(f"Subscription {sub_id!r} does not exist")
+    await _check_offered(runtime.db, doc["api_id"], body.policy)
+    if doc["policy"] == body.policy:
+        return Subscription.from_doc(doc)  # nothing changes, nothing to announce
+    event = actor.event(
+        SubscriptionUpdated(subscription_id=sub_id, **_refs(doc), policy=body.policy)
+    )
+    changed = await store.change_policy(runtime.db, sub_id, body.policy, event)
+    if changed is None:
+        raise NotFound(f"Subscription {sub_id!r} does not exist")
+    await runtime.outbox.try_flush(store.COLLECTION, sub_id)
+    return Subscription.from_doc(changed)
+
+
+async def _check_offered(db: store.Db, api_id: str, policy: str) -> None:
+    """404 unless the API is published; 422 listing its plans unless it offers `policy`."""
+    api = await catalog.find_listed(db, api_id)
+    if api is None:
+        raise NotFound(f"API {api_id!r} is not published")
+    offered = offered_policies(api)
+    if policy not in offered:
+        raise InvalidInput(
+            f"API {api_id!r} does not offer the subscription policy {policy!r}; "
+            f"offered policies: {', '.join(offered)}"
+        )
 
 
 async def list_subscriptions(

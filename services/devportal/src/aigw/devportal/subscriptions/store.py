@@ -3,11 +3,13 @@
 
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.events import Envelope
-from aigw.common.outbox import DELETED, NOT_DELETED, staged, with_outbox
+from aigw.common.ids import utcnow_ms
+from aigw.common.outbox import DELETED, NOT_DELETED, OUTBOX, staged, with_outbox
 
 COLLECTION = "subscriptions"
 
@@ -41,6 +43,16 @@ async def list_owned(db: Db, owner: str, application_id: str | None) -> list[dic
     if application_id is not None:
         query["application_id"] = application_id
     return await db[COLLECTION].find(query).sort("created_time", 1).to_list()
+
+
+async def change_policy(db: Db, sub_id: str, policy: str, event: Envelope) -> dict[str, Any] | None:
+    """Move a live subscription to `policy`, staging the event; None if it is gone."""
+    return await db[COLLECTION].find_one_and_update(
+        {"_id": sub_id, **NOT_DELETED},
+        {"$set": {"policy": policy, "updated_time": utcnow_ms()}, **staged(event)},
+        projection={OUTBOX: 0},
+        return_document=ReturnDocument.AFTER,
+    )
 
 
 async def mark_deleted(db: Db, sub_id: str, event: Envelope) -> bool:

@@ -18,17 +18,25 @@ _TYPES = {
     405: "invalid_request_error",
     413: "invalid_request_error",
     429: "rate_limit_error",
+    503: "api_error",
 }
 
 
 class Refused(Exception):
     """A request the gateway answers itself, with `status` and an OpenAI-style error."""
 
-    def __init__(self, status: int, message: str, code: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str,
+        headers: Sequence[tuple[bytes, bytes]] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.headers = headers  # e.g. Retry-After and x-ratelimit-* on a 429
 
 
 def error_body(status: int, message: str, code: str) -> bytes:

@@ -19,14 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from yarl import URL
 
 from aigw.common.events import KeyType
+from aigw.gateway.metering.recorder import UsageRecorder
+from aigw.gateway.metering.request import facts, with_include_usage
+from aigw.gateway.metering.sse import StreamTap
 from aigw.gateway.proxy.auth import authorise, extract_key
+from aigw.gateway.proxy.call import Call, finish_call, usage_from_body
 from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
+from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
+from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import Route, RoutingTable, Upstream
 
 log = logging.getLogger(__name__)
@@ -84,51 +89,6 @@ class GatewayState:
 
     table: RoutingTable = field(default_factory=RoutingTable)
     session: aiohttp.ClientSession | None = None
-
-
-class GatewayMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "aigw_gateway_requests",
-            "Invocations by API and response status",
-            ["api", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "aigw_gateway_request_duration_seconds",
-            "Time from request to the end of the response, by API",
-            ["api"],
-            registry=registry,
-            buckets=(
-                0.001,
-                0.0025,
-                0.005,
-                0.01,
-                0.025,
-                0.05,
-                0.1,
-                0.25,
-                0.5,
-                1,
-                2.5,
-                5,
-                10,
-                30,
-                60,
-            ),
-        )
-        self._counters: dict[tuple[str, int], Any] = {}
-        self._histograms: dict[str, Any] = {}
-
-    def observe(self, api: str, status: int, seconds: float) -> None:
-        counter = self._counters.get((api, status))
-        if counter is None:
-            counter = self._counters[(api, status)] = self.requests.labels(api, str(status))
-        counter.inc()
-        histogram = self._histograms.get(api)
-        if histogram is None:
-            histogram = self._histograms[api] = self.latency.labels(api)
-        histogram.observe(seconds)
 
 
 CLIENT_CLOSED = 499  # recorded, never sent: the caller left before the answer (nginx's code)
@@ -216,14 +176,22 @@ def _is_json(content_type: bytes | None) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
-def _check_body(body: bytes, content_type: bytes | None) -> None:
-    """Refuse a non-empty body that says it is JSON and is not. Anything else (multipart audio
-    uploads, empty POSTs like `/v1/batches/{id}/cancel`, binary files) is forwarded as is."""
+def _check_body(body: bytes, content_type: bytes | None) -> Any:
+    """The parsed body; refuse a non-empty body that says it is JSON and is not. Anything else
+    (multipart audio uploads, empty POSTs like `/v1/batches/{id}/cancel`, binary files) is
+    forwarded as is (None)."""
     if body and _is_json(content_type):
         try:
-            json.loads(body)
+            return json.loads(body)
         except ValueError:
             raise Refused(400, "The request body is not valid JSON.", "invalid_json") from None
+    return None
+
+
+_KEEP_JSON_BYTES = 4 * 1_048_576  # a chunked JSON answer larger than this is not metered
+
+# Vendors that always put usage in their last stream chunk and do not take `stream_options`.
+USAGE_ALWAYS_STREAMED = frozenset({"MistralAI"})
 
 
 def _upstream(route: Route, key_type: KeyType) -> Upstream:
@@ -262,55 +230,86 @@ class Invoker:
         metrics: GatewayMetrics,
         max_body_bytes: int,
         cors: CorsPolicy | None = None,
+        quota: QuotaEnforcer | None = None,
+        recorder: UsageRecorder | None = None,
     ) -> None:
         self.state = state
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.cors = cors or CorsPolicy(())
+        self.quota = quota
+        self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        api = "-"
-        status = 500
+        call = Call(time.perf_counter())
         try:
-            api, status = await self._handle(scope, receive, send)
+            call.status = await self._handle(call, scope, receive, send)
         finally:
-            self.metrics.observe(api, status, time.perf_counter() - started)
+            finish_call(call, self.state.table, self.metrics, self.quota, self.recorder)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> tuple[str, int]:
-        """Match, authorise, read and check the body, then forward. Each step either returns
-        what the next one needs or raises Refused (answered here) or _ClientGone."""
-        api = "-"
+    async def _handle(self, call: Call, scope: Scope, receive: Receive, send: Send) -> int:
+        """Match, authorise, read and check the body, admit, then forward. Each step either
+        returns what the next one needs or raises Refused (answered here) or _ClientGone."""
         cors: Headers = []
         if self.cors.enabled:
             origin, asks_method = request_origin(scope["headers"])
             if asks_method and origin is not None and scope["method"] == "OPTIONS":
-                return api, await self._preflight(origin, send)
+                return await self._preflight(origin, send)
             cors = self.cors.response_headers(origin)
         try:
             route, raw_path, segments = self._match(scope)
-            api = route.api_id
+            call.api = route.api_id
             headers, authorization, api_key, content_type = _filter_headers(
                 scope["headers"], route.auth_header_raw
             )
-            entry = authorise(self.state.table, extract_key(authorization, api_key), route)
+            call.entry = entry = authorise(
+                self.state.table, extract_key(authorization, api_key), route
+            )
             upstream = _upstream(route, entry.key_type)
             body = await self._read_body(receive)
-            _check_body(body, content_type)
+            body = self._meter_request(call, route, body, _check_body(body, content_type))
             session = self.state.session
             if session is None:
                 raise Refused(503, "The gateway is starting.", "not_ready")
+            await self._admit(call, route)
         except Refused as refused:
-            await send_error(send, refused.status, refused.message, refused.code, cors)
-            return api, refused.status
+            if isinstance(refused, QuotaRefused):
+                self.metrics.rejected(call.api, refused.kind)
+            extra = [*refused.headers, *cors]
+            await send_error(send, refused.status, refused.message, refused.code, extra)
+            return refused.status
         except _ClientGone:
-            return api, CLIENT_CLOSED
+            return CLIENT_CLOSED
         if upstream.api_key is not None:
             headers.append((route.auth_header, route.auth_prefix + upstream.api_key))
         target = _target(upstream, route, scope, raw_path, segments)
-        return api, await self._forward(
-            session, scope["method"], target, headers, body, receive, send, cors
+        if call.admission is not None:
+            cors = [*call.admission.headers, *cors]
+        return await self._forward(
+            call, session, scope["method"], target, headers, body, receive, send, cors
         )
+
+    @staticmethod
+    def _meter_request(call: Call, route: Route, body: bytes, parsed: Any) -> bytes:
+        """Note what metering needs; make a stream report its usage (the one body rewrite)."""
+        call.body_size = len(body)
+        call.facts = request = facts(parsed)
+        if request.stream and not request.wants_usage and route.vendor not in USAGE_ALWAYS_STREAMED:
+            call.strip_usage_chunk = True
+            return with_include_usage(body, parsed)
+        return body
+
+    async def _admit(self, call: Call, route: Route) -> None:
+        if self.quota is None or call.entry is None:
+            return
+        entry = call.entry
+        self.quota.protect_backend(route, entry.key_type)
+        if entry.api_id is None:  # test keys have no subscription, hence no plan
+            call.plan = self.quota.plan_for(entry.application_id, route.api_id)
+        if call.plan is not None:
+            call.admission = await self.quota.admit(
+                entry.application_id, route.api_id, call.plan, call.facts, call.body_size
+            )
 
     async def _preflight(self, origin: bytes, send: Send) -> int:
         """Answer a CORS preflight without credentials: browsers send none with it."""
@@ -364,6 +363,7 @@ class Invoker:
 
     async def _forward(
         self,
+        call: Call,
         session: aiohttp.ClientSession,
         method: str,
         target: str,
@@ -371,13 +371,15 @@ class Invoker:
         body: bytes,
         receive: Receive,
         send: Send,
-        cors: Headers,
+        extra: Headers,
     ) -> int:
-        """Call the provider and send its answer back. If the client disconnects at any point,
-        the provider call is abandoned and its connection closed."""
+        """Call the provider and send its answer back (with `extra` headers: rate limits and
+        CORS), metering it on the way. If the client disconnects at any point, the provider
+        call is abandoned and its connection closed."""
         watch = _DisconnectWatch(receive)
         resp: aiohttp.ClientResponse | None = None
         started = False
+        call.provider_started = time.perf_counter()
         try:
             resp = await session.request(
                 method,
@@ -386,18 +388,24 @@ class Invoker:
                 headers=headers,
                 allow_redirects=False,
             )
-            status = resp.status
+            status = call.provider_status = resp.status
             out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _RESPONSE_DROP]
-            out += cors
-            if resp.content_length is not None and resp.content_type != "text/event-stream":
+            out += extra
+            streamed = resp.content_type == "text/event-stream"
+            if resp.content_length is not None and not streamed:
                 data = await resp.read()
+                call.provider_ended = time.perf_counter()
                 watch.stop()
+                call.usage = usage_from_body(data, resp)
                 await send({"type": "http.response.start", "status": status, "headers": out})
                 await send({"type": "http.response.body", "body": data})
                 return status
             await send({"type": "http.response.start", "status": status, "headers": out})
             started = True
-            await self._relay(resp, watch, send)
+            if streamed:
+                await self._relay_events(call, resp, watch, send)
+            else:
+                await self._relay(call, resp, watch, send)
             return status
         except asyncio.CancelledError:
             if not watch.absorb():
@@ -408,7 +416,7 @@ class Invoker:
                 return CLIENT_CLOSED
             watch.stop()
             await send_error(
-                send, 504, "The AI provider did not answer in time.", "upstream_timeout", cors
+                send, 504, "The AI provider did not answer in time.", "upstream_timeout", extra
             )
             return 504
         except aiohttp.ClientError as exc:
@@ -420,9 +428,12 @@ class Invoker:
                 message = "The AI provider could not be reached."
             else:
                 message = "The AI provider's answer was cut off."
-            await send_error(send, 502, message, "upstream_error", cors)
+            await send_error(send, 502, message, "upstream_error", extra)
             return 502
         finally:
+            if call.provider_ended == 0.0:
+                call.provider_ended = time.perf_counter()
+            call.client_gone = watch.gone
             watch.stop()
             watch.absorb()  # in case aiohttp turned the cancellation into another error
             if resp is not None:
@@ -432,15 +443,43 @@ class Invoker:
                     resp.release()
 
     @staticmethod
-    async def _relay(resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send) -> None:
-        """Send chunks as they arrive (the watch stops it when the client leaves)."""
+    async def _relay(
+        call: Call, resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send
+    ) -> None:
+        """Send chunks as they arrive (the watch stops it when the client leaves). A JSON answer
+        is also kept (up to a bound) to read its usage at the end."""
+        kept: list[bytes] | None = [] if resp.content_type.endswith("json") else None
+        size = 0
         try:
             async for chunk in resp.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if kept is not None and (size := size + len(chunk)) <= _KEEP_JSON_BYTES:
+                    kept.append(chunk)
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The provider failed mid-stream: leave the response unfinished, so the server
             # drops the connection and the client sees a truncated stream.
             log.debug("provider stream broke: %r", exc)
             return
+        call.provider_ended = time.perf_counter()
         watch.stop()  # completing the response makes receive() report a disconnect
+        if kept and size <= _KEEP_JSON_BYTES:
+            call.usage = usage_from_body(b"".join(kept), resp)
         await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    async def _relay_events(
+        call: Call, resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send
+    ) -> None:
+        """Relay a server-sent-event stream through the metering tap."""
+        tap = call.tap = StreamTap(call.strip_usage_chunk and resp.status < 300)
+        try:
+            async for chunk in resp.content.iter_any():
+                out = tap.feed(chunk)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.debug("provider stream broke: %r", exc)
+            return
+        call.provider_ended = time.perf_counter()
+        watch.stop()
+        await send({"type": "http.response.body", "body": tap.rest()})

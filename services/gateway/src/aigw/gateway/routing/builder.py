@@ -29,6 +29,7 @@ from aigw.common.events import (
     ApiDeleted,
     ApiDeployed,
     ApiUndeployed,
+    ApplicationCreated,
     ApplicationDeleted,
     DeployedEndpoint,
     EventPayload,
@@ -37,11 +38,14 @@ from aigw.common.events import (
     KeyRevoked,
     OAuthClientCreated,
     OAuthClientRevoked,
+    PolicyUpdated,
     SigningKeyRotated,
     SubscriptionCreated,
     SubscriptionDeleted,
+    SubscriptionUpdated,
     TokenRevoked,
 )
+from aigw.gateway.quota.plans import Plan
 from aigw.gateway.routing import credentials
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable, Upstream
 
@@ -104,6 +108,9 @@ def _deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) ->
         auth_prefix=event.vendor.auth_prefix,
         production=_upstream(box, event.api_id, "production", event.production),
         sandbox=_upstream(box, event.api_id, "sandbox", event.sandbox),
+        vendor=event.vendor.name,
+        throttle_production=event.backend_throttle.production,
+        throttle_sandbox=event.backend_throttle.sandbox,
     )
     _drop_route(table, event.api_id)
     table.api_routes[event.api_id] = route
@@ -134,7 +141,8 @@ def _key_revoked(table: RoutingTable, key_id: str) -> None:
         table.keys.pop(key_hash, None)
 
 
-def _subscribed(table: RoutingTable, event: SubscriptionCreated) -> None:
+def _subscribed(table: RoutingTable, event: SubscriptionCreated | SubscriptionUpdated) -> None:
+    """Created or moved to another plan: the pair may call the API under `event.policy`."""
     if (
         event.subscription_id in table.deleted_subscriptions
         or event.application_id in table.deleted_applications
@@ -143,6 +151,14 @@ def _subscribed(table: RoutingTable, event: SubscriptionCreated) -> None:
     pair = (event.application_id, event.api_id)
     table.subscription_pairs[event.subscription_id] = pair
     table.subscriptions.add(pair)
+    table.subscription_policies[pair] = event.policy
+
+
+def _policy_updated(table: RoutingTable, event: PolicyUpdated) -> None:
+    if event.deleted:
+        table.plans.pop(event.name, None)
+    else:
+        table.plans[event.name] = Plan.from_event(event)
 
 
 def _unsubscribed(table: RoutingTable, subscription_id: str, pair: tuple[str, str]) -> None:
@@ -150,10 +166,12 @@ def _unsubscribed(table: RoutingTable, subscription_id: str, pair: tuple[str, st
     table.subscription_pairs.pop(subscription_id, None)
     if pair not in table.subscription_pairs.values():
         table.subscriptions.discard(pair)
+        table.subscription_policies.pop(pair, None)
 
 
 def _application_deleted(table: RoutingTable, application_id: str) -> None:
     table.deleted_applications.add(application_id)
+    table.application_owners.pop(application_id, None)
     credentials.application_clients_revoked(table, application_id)
     for key_id in [k.key_id for k in table.keys.values() if k.application_id == application_id]:
         _key_revoked(table, key_id)
@@ -200,8 +218,13 @@ def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = No
             credentials.oauth_client_revoked(table, payload.client_id)
         case TokenRevoked():
             credentials.token_revoked(table, payload)
-        case SubscriptionCreated():
+        case SubscriptionCreated() | SubscriptionUpdated():
             _subscribed(table, payload)
+        case PolicyUpdated():
+            _policy_updated(table, payload)
+        case ApplicationCreated():
+            if payload.application_id not in table.deleted_applications:
+                table.application_owners[payload.application_id] = payload.owner
         case SubscriptionDeleted():
             pair = (payload.application_id, payload.api_id)
             _unsubscribed(table, payload.subscription_id, pair)

@@ -20,7 +20,7 @@ from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
-from aigw.common.events import Envelope, parse_payload
+from aigw.common.events import Envelope, UsageRecorded, parse_payload
 from aigw.common.messaging import STREAM_NAME, STREAM_SUBJECTS, ensure_stream
 from aigw.gateway.routing import builder
 from aigw.gateway.routing.table import RoutingTable
@@ -39,6 +39,10 @@ class EventFollower:
         self._nc: NatsClient | None = None
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
+
+    def connection(self) -> NatsClient | None:
+        """The NATS connection, once made (quota sync and usage publishing share it)."""
+        return self._nc
 
     @property
     def caught_up(self) -> bool:
@@ -108,6 +112,9 @@ class EventFollower:
             sequence = msg.metadata.sequence.stream
         except (nats.errors.Error, AttributeError):
             sequence = self.last_sequence + 1
+        if msg.subject == UsageRecorded.TYPE:  # the bulk of the stream; nothing to route on
+            self._advance(sequence)
+            return
         try:
             envelope = Envelope.model_validate_json(msg.data)
             payload = parse_payload(envelope)
@@ -119,6 +126,9 @@ class EventFollower:
             log.warning("skipping unparseable event #%d on %s: %s", sequence, msg.subject, exc)
         except Exception:
             log.exception("skipping event #%d on %s: cannot apply it", sequence, msg.subject)
+        self._advance(sequence)
+
+    def _advance(self, sequence: int) -> None:
         self.last_sequence = sequence
         if not self._caught_up.is_set() and sequence >= self._target:
             log.info("routing table caught up at sequence %d", sequence)

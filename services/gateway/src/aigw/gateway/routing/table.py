@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import jwt
 
 from aigw.common.events import KeyType
+from aigw.gateway.quota.plans import Plan
 
 # How far past `exp` an access token is still accepted (clocks of keymanager and gateways
 # differ a little); revoked jtis are remembered that much longer too.
@@ -49,6 +50,10 @@ class Route:
     auth_prefix: str  # e.g. "Bearer "
     production: Upstream | None
     sandbox: Upstream | None
+    vendor: str = ""
+    # backend protection: most requests per second to the provider per key type (None = any)
+    throttle_production: int | None = None
+    throttle_sandbox: int | None = None
     # `auth_header` as the hot path compares it with ASGI header names (derived)
     auth_header_raw: bytes = field(init=False, repr=False, compare=False)
 
@@ -57,6 +62,9 @@ class Route:
 
     def upstream_for(self, key_type: KeyType) -> Upstream | None:
         return self.production if key_type == "PRODUCTION" else self.sandbox
+
+    def throttle_for(self, key_type: KeyType) -> int | None:
+        return self.throttle_production if key_type == "PRODUCTION" else self.throttle_sandbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +122,10 @@ class RoutingTable:
     revoked_jtis: dict[str, float] = field(default_factory=dict)  # jti → its token's expiry
     # token → its verified claims, oldest first (a bounded cache: an EdDSA check costs ~100 µs)
     verified_tokens: dict[str, VerifiedToken] = field(default_factory=dict)
+    # business plans: name → plan, and each subscription's plan name
+    plans: dict[str, Plan] = field(default_factory=dict)
+    subscription_policies: dict[tuple[str, str], str] = field(default_factory=dict)
+    application_owners: dict[str, str] = field(default_factory=dict)  # the usage "subscriber"
 
     # bookkeeping for idempotent, revision-ordered updates
     api_routes: dict[str, Route] = field(default_factory=dict)  # api_id → its deployed route

@@ -41,6 +41,10 @@ class ApiRepository:
         cursor = self._coll.find(NOT_DELETED, _NO_OUTBOX).sort("created_time", 1)
         return [doc async for doc in cursor]
 
+    async def count_offering(self, policy: str) -> int:
+        """How many live APIs offer the plan."""
+        return await self._coll.count_documents({"policies": policy, **NOT_DELETED})
+
     async def apply(self, api_id: str, read_version: int, update: Doc) -> Doc | None:
         """Apply `update` if the document is still at `read_version`; None if it moved on
         (or is gone). Raises DuplicateKeyError when the update takes a used route key."""

@@ -80,6 +80,18 @@ class Endpoints(CamelModel):
         return self
 
 
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RequestsPerSecond = Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
+
+
+class BackendThrottleBody(CamelModel):
+    """Backend protection: the most requests per second sent to the provider per key type,
+    across all applications (null = no limit)."""
+
+    production: RequestsPerSecond | None = None
+    sandbox: RequestsPerSecond | None = None
+
+
 class ApiIn(CamelModel):
     name: Name
     context: Context
@@ -87,6 +99,15 @@ class ApiIn(CamelModel):
     description: str = Field("", max_length=2000)
     ai_vendor: VendorRefBody
     endpoints: Endpoints
+    policies: list[PolicyName] = Field(
+        default_factory=lambda: ["Unlimited"], min_length=1, max_length=50
+    )
+    backend_throttle: BackendThrottleBody = Field(default_factory=lambda: BackendThrottleBody())
+
+    @model_validator(mode="after")
+    def _distinct_policies(self) -> Self:
+        self.policies = list(dict.fromkeys(self.policies))
+        return self
 
     @model_validator(mode="after")
     def _route_is_free_of_gateway_paths(self) -> Self:
@@ -102,6 +123,8 @@ class ApiOut(CamelModel):
     description: str
     ai_vendor: VendorRefBody
     endpoints: Endpoints
+    policies: list[str]
+    backend_throttle: BackendThrottleBody
     route_prefix: str
     lifecycle_status: str
     has_deployment: bool
@@ -115,9 +138,16 @@ class ApiOut(CamelModel):
             id=doc["_id"],
             ai_vendor=VendorRefBody(**doc["vendor"]),
             endpoints=Endpoints(**doc["endpoints"]),
+            policies=offered_policies(doc),
+            backend_throttle=BackendThrottleBody(**(doc.get("backend_throttle") or {})),
             has_deployment=doc.get("deployed_revision") is not None,
             **{k: doc.get(k) for k in _PLAIN_FIELDS},
         )
+
+
+def offered_policies(doc: dict[str, Any]) -> list[str]:
+    """The plans an API offers; APIs created before plans existed offer `Unlimited`."""
+    return list(doc.get("policies") or ["Unlimited"])
 
 
 _PLAIN_FIELDS = (

@@ -2,7 +2,7 @@
 events (transactional outbox), followed by an immediate best-effort flush to JetStream."""
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from aigw.common.events import (
     ApiPublished,
     ApiUndeployed,
     ApiUpdated,
+    BackendThrottle,
     DeployedEndpoint,
     Envelope,
     EventPayload,
@@ -34,6 +35,7 @@ from aigw.publisher.apis.schemas import (
     BackendSecurityIn,
     VendorRefBody,
     dev_only_endpoint,
+    offered_policies,
 )
 from aigw.publisher.vendors.catalog import Vendor, VendorCatalog
 
@@ -47,6 +49,12 @@ DEV_ONLY_ENDPOINTS = (
 
 Payloads = list[EventPayload]  # an alias: `list` is also a method of ApiService
 Change = Callable[[Doc], tuple[dict[str, Any], Payloads]]
+# Raises InvalidInput naming a plan that does not exist (the policies service provides it).
+CheckPolicies = Callable[[list[str]], Awaitable[None]]
+
+
+async def _any_policy(_: list[str]) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,7 @@ class ApiService:
         vendors: VendorCatalog,
         *,
         dev_mode: bool = False,
+        check_policies: CheckPolicies = _any_policy,
     ) -> None:
         self._repo = repo
         self._outbox = outbox
@@ -85,6 +94,7 @@ class ApiService:
         # Outside dev mode a provider endpoint must be https to a public host: the gateway
         # sends provider keys there, and must not be turned against its own network.
         self._dev_mode = dev_mode
+        self._check_policies = check_policies
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -102,6 +112,7 @@ class ApiService:
     async def create(self, body: ApiIn, caller: Caller) -> Doc:
         self._vendor(body.ai_vendor.name, body.ai_vendor.version)
         self._check_endpoints(body)
+        await self._check_policies(body.policies)
         now = utcnow_ms()
         doc: Doc = {
             "_id": new_id(),
@@ -123,6 +134,7 @@ class ApiService:
     async def update(self, api_id: str, body: ApiIn, caller: Caller) -> Doc:
         self._vendor(body.ai_vendor.name, body.ai_vendor.version)
         self._check_endpoints(body)
+        await self._check_policies(body.policies)
         definition = _definition(body)
 
         def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
@@ -189,6 +201,7 @@ class ApiService:
             vendor=vendor.wire(),
             production=_deployed_endpoint(doc, "production"),
             sandbox=_deployed_endpoint(doc, "sandbox"),
+            backend_throttle=BackendThrottle(**(doc.get("backend_throttle") or {})),
         )
 
     async def undeploy(self, api_id: str, caller: Caller) -> tuple[Doc, int]:
@@ -275,6 +288,8 @@ def _definition(body: ApiIn) -> Doc:
         "description": body.description,
         "vendor": VendorRefBody.model_dump(body.ai_vendor),
         "endpoints": body.endpoints.model_dump(),
+        "policies": body.policies,
+        "backend_throttle": body.backend_throttle.model_dump(),
         "route_prefix": prefix,
         "route_key": prefix,
     }
@@ -302,6 +317,7 @@ def _updated(doc: Doc) -> ApiUpdated:
         vendor=VendorRef(**doc["vendor"]),
         description=doc["description"],
         lifecycle_status=doc["lifecycle_status"],
+        policies=offered_policies(doc),
     )
 
 
@@ -316,6 +332,7 @@ def _lifecycle_event(doc: Doc) -> EventPayload:
         route_prefix=doc["route_prefix"],
         vendor=VendorRef(**doc["vendor"]),
         description=doc["description"],
+        policies=offered_policies(doc),
     )
 
 

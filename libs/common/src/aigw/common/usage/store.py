@@ -1,0 +1,69 @@
+"""The `usage` collection: one document per gateway call, keyed by its request id.
+
+Records arrive in batches (aigw.usage.recorded) that JetStream may deliver more than once; an
+upsert that only ever inserts (`$setOnInsert`) makes a redelivered batch a no-op, so nothing is
+counted twice. The grouping keys (`model`, `hour`) are stored with the record, which keeps the
+report a plain `$match` + `$group` on stored fields.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aigw.common.events import UsageRecord
+
+COLLECTION = "usage"
+COUNTERS = ("prompt_tokens", "completion_tokens", "total_tokens")
+# groupBy value -> the stored field it groups on
+GROUP_FIELDS = {"model": "model", "application": "application_id", "api": "api_id", "hour": "hour"}
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+async def ensure_indexes(db: Db) -> None:
+    await db[COLLECTION].create_index([("api_id", 1), ("time", 1)])
+    await db[COLLECTION].create_index([("application_id", 1), ("time", 1)])
+
+
+def hour_key(time: datetime) -> str:
+    utc = time.astimezone(UTC) if time.tzinfo is not None else time
+    return utc.strftime("%Y-%m-%dT%H:00:00Z")
+
+
+def to_doc(record: UsageRecord) -> dict[str, Any]:
+    doc = record.model_dump(exclude={"request_id"})
+    doc["model"] = record.served_model or record.requested_model or "unknown"
+    doc["hour"] = hour_key(record.time)
+    return doc
+
+
+async def store_records(db: Db, records: list[UsageRecord]) -> int:
+    """Insert the records not stored yet; returns how many were new."""
+    if not records:
+        return 0
+    ops = [
+        UpdateOne({"_id": r.request_id}, {"$setOnInsert": to_doc(r)}, upsert=True) for r in records
+    ]
+    result = await db[COLLECTION].bulk_write(ops, ordered=False)
+    return result.upserted_count
+
+
+async def grouped_totals(
+    db: Db, match: dict[str, Any], start: datetime, end: datetime, group_by: str
+) -> list[dict[str, Any]]:
+    """Per group: `key`, `requests` and the token counters of the records in [start, end)."""
+    pipeline = [
+        {"$match": {**match, "time": {"$gte": start, "$lt": end}}},
+        {
+            "$group": {
+                "_id": f"${GROUP_FIELDS[group_by]}",
+                "requests": {"$sum": 1},
+                **{name: {"$sum": f"${name}"} for name in COUNTERS},
+            }
+        },
+    ]
+    cursor = await db[COLLECTION].aggregate(pipeline)
+    groups = [{**doc, "key": doc.pop("_id")} async for doc in cursor]
+    return sorted(groups, key=lambda group: str(group["key"]))

@@ -1,0 +1,51 @@
+"""Learns the business plans from publisher's aigw.policy.updated events (a durable pull
+consumer per database, as the catalogue's; see catalog.handlers)."""
+
+import logging
+import re
+from typing import Annotated
+
+from faststream import AckPolicy, Context
+from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
+from pydantic import ValidationError
+
+from aigw.common.events import Envelope, PolicyUpdated
+from aigw.common.messaging import STREAM_NAME
+from aigw.devportal.catalog.store import Db, event_micros
+from aigw.devportal.policies import store
+
+log = logging.getLogger(__name__)
+
+
+async def on_policy_updated(db: Db, raw: bytes) -> None:
+    try:
+        envelope = Envelope.model_validate_json(raw)
+        event = PolicyUpdated.from_envelope(envelope)
+    except ValidationError as exc:
+        # a malformed event will never parse: acknowledge it rather than redeliver forever
+        log.error("skipping a malformed policy event: %s", exc.errors(include_input=False))
+        return
+    fields = event.model_dump(mode="json", exclude={"name"})
+    await store.upsert_if_newer(db, event.name, event_micros(envelope.time), fields)
+
+
+def consumer_name(database: str) -> str:
+    """Durable names may not contain '.', '*', '>' or whitespace."""
+    return "devportal-policies-" + re.sub(r"[^A-Za-z0-9_-]", "_", database)
+
+
+def policies_router(database: str) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(
+        PolicyUpdated.TYPE,
+        stream=JStream(name=STREAM_NAME, declare=False),
+        durable=consumer_name(database),
+        pull_sub=PullSub(batch_size=1, timeout=5.0),  # batched fetches wait: see catalog
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_policy_event(msg: NatsMessage, db: Annotated[Db, Context("db")]) -> None:
+        await on_policy_updated(db, msg.body)
+
+    return router

@@ -1,0 +1,124 @@
+"""One invocation's bookkeeping, and what happens once it is answered: metrics, quota
+settlement and the usage record (queued; published later off the hot path).
+
+Token counts are the provider's (`usage` of a JSON answer, the usage chunk of a stream). When
+a successful answer carried none (the client left mid-stream, or the vendor does not report
+usage), they are estimated: completion tokens from the content relayed (about four characters
+per token), prompt tokens from the request size. Such records have status 499 (client left)
+or a 2xx status with estimated counts.
+"""
+
+import time
+import zlib
+from dataclasses import dataclass
+
+import aiohttp
+
+from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
+from aigw.gateway.metering.request import NO_FACTS, RequestFacts
+from aigw.gateway.metering.sse import StreamTap
+from aigw.gateway.metering.usage import Usage, estimate_tokens, from_json
+from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.quota.book import Admission
+from aigw.gateway.quota.enforcer import QuotaEnforcer
+from aigw.gateway.quota.plans import Plan
+from aigw.gateway.routing.table import KeyEntry, RoutingTable
+
+CLIENT_CLOSED = 499  # the caller left before the end of the answer (nginx's code)
+_DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+@dataclass(slots=True)
+class Call:
+    started: float
+    api: str = "-"
+    status: int = 500
+    entry: KeyEntry | None = None
+    facts: RequestFacts = NO_FACTS
+    body_size: int = 0
+    strip_usage_chunk: bool = False
+    plan: Plan | None = None
+    admission: Admission | None = None
+    provider_status: int = 0  # 0: the provider never answered
+    provider_started: float = 0.0
+    provider_ended: float = 0.0
+    usage: Usage | None = None
+    tap: StreamTap | None = None
+    client_gone: bool = False
+
+
+def usage_from_body(data: bytes, resp: aiohttp.ClientResponse) -> Usage | None:
+    """The usage of a JSON answer (decompressed for reading if the provider compressed it)."""
+    if not resp.content_type.endswith("json"):
+        return None
+    encoding = resp.headers.get("content-encoding", "").lower()
+    if encoding in _DECODERS:
+        try:
+            data = zlib.decompress(data, _DECODERS[encoding])
+        except zlib.error:
+            return None
+    elif encoding not in ("", "identity"):
+        return None
+    return from_json(data)
+
+
+def _final_usage(call: Call) -> Usage:
+    """The provider's counts, or an estimate for an answered call that reported none."""
+    usage = call.usage or (call.tap.usage if call.tap is not None else None) or Usage()
+    if usage.reported or not 200 <= call.provider_status < 300:
+        return usage
+    completion = estimate_tokens(call.tap.content_chars) if call.tap is not None else 0
+    usage.prompt_tokens, usage.completion_tokens = estimate_tokens(call.body_size), completion
+    usage.total_tokens = usage.prompt_tokens + completion
+    usage.estimated = True
+    return usage
+
+
+def finish_call(
+    call: Call,
+    table: RoutingTable,
+    metrics: GatewayMetrics,
+    quota: QuotaEnforcer | None,
+    recorder: UsageRecorder | None,
+) -> None:
+    ended = time.perf_counter()
+    usage = _final_usage(call)
+    model = usage.served_model or "-"
+    answered = call.provider_started > 0.0
+    provider = call.provider_ended - call.provider_started if answered else None
+    metrics.observe(call.api, model, call.status, ended - call.started, provider)
+    metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
+    if call.admission is not None and quota is not None:
+        if call.provider_status:
+            quota.book.settle(
+                call.admission, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
+            )
+        else:
+            quota.book.release(call.admission)
+    if recorder is not None and call.entry is not None:
+        recorder.add(_record(call, table, usage, ended - call.started, provider))
+
+
+def _record(
+    call: Call, table: RoutingTable, usage: Usage, seconds: float, provider: float | None
+) -> CallRecord:
+    entry = call.entry
+    assert entry is not None
+    first = call.tap.first_token_at if call.tap is not None else None
+    return CallRecord(
+        at=time.time(),
+        api_id=call.api,
+        application_id=entry.application_id,
+        subscriber=table.application_owners.get(entry.application_id, ""),
+        key_type=entry.key_type,
+        requested_model=call.facts.model,
+        served_model=usage.served_model,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        status=CLIENT_CLOSED if call.client_gone else call.status,
+        stream=call.tap is not None,
+        gateway_ms=(seconds - (provider or 0.0)) * 1000,
+        provider_ms=(provider or 0.0) * 1000,
+        ttft_ms=None if first is None else (first - call.provider_started) * 1000,
+    )

@@ -1,0 +1,139 @@
+"""Quota sharing between gateway processes over core NATS (`QUOTA_SYNC_SUBJECT`).
+
+Every `interval` each process publishes its own absolute counts for the windows that changed
+(reservations included), an empty message when only peers were active (it confirms their
+counts, see quota.book), and all of them every second (a heartbeat, and how a process that
+starts mid-window learns the others' counts). Receivers replace what that process said before,
+so a lost or repeated message does no lasting harm. A peer not heard from for three seconds no
+longer counts as live, nor one that said goodbye on shutdown (its counts stay: that use
+happened).
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from aigw.common.messaging import QUOTA_SYNC_SUBJECT
+from aigw.gateway.quota.book import QuotaBook
+from aigw.gateway.quota.plans import UNIT_SECONDS
+
+log = logging.getLogger(__name__)
+
+FULL_EVERY = 1.0
+PEER_TTL = 3.0
+
+
+class QuotaSync:
+    def __init__(
+        self, book: QuotaBook, connection: Callable[[], NatsClient | None], interval: float
+    ) -> None:
+        self.book = book
+        self.origin = uuid.uuid4().hex
+        self.interval = interval
+        self._connection = connection
+        self._seen: dict[str, float] = {}
+        self._full_due = True  # publish everything at the first tick, and when a peer appears
+        self._heard: set[str] = set()  # peers that published since our last publication
+        self._tick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="gateway-quota-sync")
+
+    async def stop(self) -> None:
+        """Stop, and tell the peers this process is gone (they stop waiting for it at once)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        nc = self._connection()
+        if nc is not None and nc.is_connected:
+            with contextlib.suppress(Exception):
+                await nc.publish(
+                    QUOTA_SYNC_SUBJECT, json.dumps({"o": self.origin, "bye": 1}).encode()
+                )
+                await nc.flush(timeout=1)
+
+    async def next_tick(self) -> None:
+        """Wait for the next publication (at most a few intervals)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), self.interval * 4)
+
+    async def _run(self) -> None:
+        nc = await self._connected()
+        sub = await nc.subscribe(QUOTA_SYNC_SUBJECT, cb=self._on_message)
+        try:
+            last_full = 0.0
+            while True:
+                await asyncio.sleep(self.interval)
+                now = time.time()
+                full = self._full_due or now - last_full >= FULL_EVERY
+                if full:
+                    last_full, self._full_due = now, False
+                    self._housekeeping(now)
+                await self._publish(nc, full)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _connected(self) -> NatsClient:
+        while (nc := self._connection()) is None or not nc.is_connected:
+            await asyncio.sleep(self.interval)
+        return nc
+
+    def _housekeeping(self, now: float) -> None:
+        self.book.forget_ended(now)
+        for origin in [o for o, seen in self._seen.items() if now - seen > PEER_TTL]:
+            self._forget(origin)
+
+    def _forget(self, origin: str) -> None:
+        """A peer left (or went silent): no longer wait for it; its counts stay."""
+        self._seen.pop(origin, None)
+        self._heard.discard(origin)
+        self.book.peers = len(self._seen)
+
+    async def _publish(self, nc: NatsClient, full: bool) -> None:
+        """Publish changed counts; also an empty message when peers are active, so they can
+        confirm their own counts (see quota.book)."""
+        confirmed = self._heard >= self._seen.keys()
+        active = bool(self._heard)
+        self._heard = set()
+        changes = self.book.take_changes(everything=full, confirmed=confirmed)
+        tick, self._tick = self._tick, asyncio.Event()
+        tick.set()
+        if not changes and not full and not active:
+            return
+        counters = [[*key, *counts] for key, counts in changes]
+        payload = json.dumps({"o": self.origin, "c": counters}, separators=(",", ":"))
+        try:
+            await nc.publish(QUOTA_SYNC_SUBJECT, payload.encode())
+        except Exception as exc:  # noqa: BLE001 - NATS down: the next full publication resends
+            log.debug("quota sync publish failed: %r", exc)
+
+    async def _on_message(self, msg: Msg) -> None:
+        try:
+            data: Any = json.loads(msg.data)
+            origin = data["o"]
+            if origin == self.origin:
+                return
+            if data.get("bye"):
+                self._forget(origin)
+                return
+            if origin not in self._seen:  # a newcomer: tell it our counts at the next tick
+                self.book.peers = len(self._seen) + 1
+                self._full_due = True
+            self._seen[origin] = time.time()
+            self._heard.add(origin)
+            for app, api, unit, start, *counts in data["c"]:
+                if unit in UNIT_SECONDS:
+                    self.book.peer_update(origin, (app, api, unit, int(start)), tuple(counts))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring a malformed quota sync message: %r", exc)

@@ -1,0 +1,45 @@
+"""`GET /apis/{id}/usage`: where an API's tokens went, from the gateways' usage records."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from aigw.common.auth import Principal, require_roles
+from aigw.common.requests import Runtime
+from aigw.common.usage import store
+from aigw.publisher.apis.service import ApiService
+from aigw.publisher.usage.schemas import UsageCounters, UsageGroup, UsageReport, window
+
+router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
+Reader = Annotated[Principal, Depends(require_roles("admin", "publisher"))]
+GroupBy = Literal["model", "application", "hour"]
+
+
+def _apis(request: Request) -> ApiService:
+    service: ApiService = request.app.state.apis
+    return service
+
+
+@router.get("/{api_id}/usage")
+async def api_usage(
+    api_id: str,
+    _: Reader,
+    apis: Annotated[ApiService, Depends(_apis)],
+    runtime: Runtime,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+    group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
+) -> UsageReport:
+    await apis.get(api_id)  # 404 for an unknown API
+    start, end = window(from_, to)
+    rows = await store.grouped_totals(runtime.db, {"api_id": api_id}, start, end, group_by)
+    groups = [UsageGroup.from_row(row) for row in rows]
+    return UsageReport(
+        api_id=api_id,
+        from_=start,
+        to=end,
+        group_by=group_by,
+        totals=UsageCounters.total_of(groups),
+        groups=groups,
+    )

@@ -1,0 +1,175 @@
+"""Usage analytics: gateway batches from the stream, stored once per request, reported per API."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.publisher.integration.conftest import API_PREFIX, Publisher
+from tests.publisher.usage_events import batch, publish_batch, record
+from tests.support.tokens import TestSigner
+
+pytestmark = pytest.mark.integration
+
+HOUR = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def usage_url(api_id: str) -> str:
+    return f"{API_PREFIX}/apis/{api_id}/usage"
+
+
+async def report(publisher: Publisher, api_id: str, **params: str) -> dict[str, Any]:
+    response = await publisher.client.get(usage_url(api_id), params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def wait_for_requests(
+    publisher: Publisher, api_id: str, requests: int, **params: str
+) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        body = await report(publisher, api_id, **params)
+        if body["totals"]["requests"] >= requests:
+            return body
+        assert asyncio.get_running_loop().time() < deadline, body
+        await asyncio.sleep(0.05)
+
+
+def window(**params: str) -> dict[str, str]:
+    return {
+        "from": HOUR.isoformat(),
+        "to": (HOUR + timedelta(hours=3)).isoformat(),
+        **params,
+    }
+
+
+async def test_totals_and_groups_match_the_records_exactly(publisher: Publisher) -> None:
+    api_id = (await publisher.create())["id"]
+    other_api = str(uuid.uuid4())
+    records = [
+        record(
+            api_id,
+            "app-a",
+            time=HOUR + timedelta(minutes=5),
+            prompt_tokens=11,
+            completion_tokens=29,
+        ),
+        record(
+            api_id,
+            "app-a",
+            time=HOUR + timedelta(minutes=70),
+            prompt_tokens=7,
+            completion_tokens=3,
+            served_model="mistral-large",
+            stream=True,
+            time_to_first_token_ms=80.0,
+        ),
+        record(
+            api_id,
+            "app-b",
+            time=HOUR + timedelta(minutes=80),
+            prompt_tokens=100,
+            completion_tokens=0,
+            status=429,
+        ),
+        record(other_api, "app-a", time=HOUR, prompt_tokens=1000),  # another API
+        record(api_id, "app-a", time=HOUR - timedelta(minutes=1), prompt_tokens=5000),  # before
+    ]
+    await publish_batch(publisher.settings.nats_url, batch(*records))
+
+    body = await wait_for_requests(publisher, api_id, 3, **window(groupBy="application"))
+    assert body["apiId"] == api_id
+    assert body["groupBy"] == "application"
+    assert datetime.fromisoformat(body["from"]) == HOUR
+    assert body["totals"] == {
+        "requests": 3,
+        "promptTokens": 118,
+        "completionTokens": 32,
+        "totalTokens": 150,
+    }
+    assert body["groups"] == [
+        {
+            "key": "app-a",
+            "requests": 2,
+            "promptTokens": 18,
+            "completionTokens": 32,
+            "totalTokens": 50,
+        },
+        {
+            "key": "app-b",
+            "requests": 1,
+            "promptTokens": 100,
+            "completionTokens": 0,
+            "totalTokens": 100,
+        },
+    ]
+
+    by_model = await report(publisher, api_id, **window(groupBy="model"))
+    assert [(g["key"], g["totalTokens"]) for g in by_model["groups"]] == [
+        ("mistral-large", 10),
+        ("mistral-small-2409", 140),
+    ]
+    by_hour = await report(publisher, api_id, **window(groupBy="hour"))
+    assert [(g["key"], g["requests"]) for g in by_hour["groups"]] == [
+        ("2026-03-01T10:00:00Z", 1),
+        ("2026-03-01T11:00:00Z", 2),
+    ]
+    assert by_hour["totals"] == body["totals"]
+
+
+async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) -> None:
+    api_id = (await publisher.create())["id"]
+    url = publisher.settings.nats_url
+    first = batch(
+        record(api_id, "app", time=HOUR, prompt_tokens=3, completion_tokens=4),
+        record(api_id, "app", time=HOUR, prompt_tokens=10, completion_tokens=20),
+    )
+    await publish_batch(url, first)
+    await wait_for_requests(publisher, api_id, 2, **window())
+
+    await publish_batch(url, first, redelivery=True)
+    # the consumer reads in stream order: once this marker is in, the replay was handled
+    marker = batch(record(api_id, "app", time=HOUR, prompt_tokens=1, completion_tokens=1))
+    await publish_batch(url, marker)
+    body = await wait_for_requests(publisher, api_id, 3, **window())
+    assert body["totals"] == {
+        "requests": 3,
+        "promptTokens": 14,
+        "completionTokens": 25,
+        "totalTokens": 39,
+    }
+    assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
+
+
+async def test_an_api_without_usage_reports_zeros(publisher: Publisher) -> None:
+    api_id = (await publisher.create())["id"]
+    body = await report(publisher, api_id)
+    assert body["groupBy"] == "model"
+    assert body["groups"] == []
+    assert body["totals"] == {
+        "requests": 0,
+        "promptTokens": 0,
+        "completionTokens": 0,
+        "totalTokens": 0,
+    }
+    assert datetime.fromisoformat(body["to"]) - datetime.fromisoformat(body["from"]) == (
+        timedelta(days=30)
+    )
+
+
+async def test_usage_errors(publisher: Publisher, signer: TestSigner) -> None:
+    api_id = (await publisher.create())["id"]
+    client = publisher.client
+    assert (await client.get(usage_url(str(uuid.uuid4())))).status_code == 404
+    response = await client.get(usage_url(api_id), params={"groupBy": "colour"})
+    assert response.status_code == 422
+    backwards = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}
+    assert (await client.get(usage_url(api_id), params=backwards)).status_code == 422
+    as_subscriber = signer.auth("sam", ("subscriber",))
+    assert (await client.get(usage_url(api_id), headers=as_subscriber)).status_code == 403
+    as_publisher = signer.auth("pat", ("publisher",))
+    assert (await client.get(usage_url(api_id), headers=as_publisher)).status_code == 200
