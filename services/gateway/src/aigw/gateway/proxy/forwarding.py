@@ -1,13 +1,17 @@
-"""The invocation hot path: match, authorise, rewrite headers, forward, relay.
+"""The invocation hot path: match, authorise, admit (quotas), rewrite headers, forward, relay,
+meter.
 
-Per request this does no I/O other than the provider call, logs nothing at info level and never
-re-serialises the body: the caller's bytes go to the provider untouched (a body sent as
-`application/json` or `+json` is parsed once, only to refuse invalid JSON; multipart, binary and
-empty bodies are not looked at), and the provider's status, headers and body come back
-unchanged. Responses without a Content-Length, and every `text/event-stream`, are relayed chunk
-by chunk as they arrive. A client that disconnects at any point of the provider call (waiting
-for the answer, reading it or streaming it) makes the gateway abandon the call and close the
-upstream connection; such a call is counted with status 499.
+Per request this does no I/O other than the provider call and logs nothing at info level. The
+caller's bytes go to the provider untouched (a body sent as `application/json` or `+json` is
+parsed once, to refuse invalid JSON and to read `model`, `stream` and `max_tokens`; multipart,
+binary and empty bodies are not looked at), with one exception: a streaming call that did not
+ask for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk
+is kept from the caller. The provider's status, headers and body come back unchanged, plus the
+`x-ratelimit-*` headers when the subscription's plan has limits. Responses without a
+Content-Length, and every `text/event-stream`, are relayed chunk by chunk as they arrive. A
+client that disconnects at any point of the provider call (waiting for the answer, reading it
+or streaming it) makes the gateway abandon the call and close the upstream connection; such a
+call is counted with status 499 (in metrics only if the answer had not started).
 """
 
 import asyncio

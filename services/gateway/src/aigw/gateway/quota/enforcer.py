@@ -21,7 +21,9 @@ from aigw.gateway.routing.table import Route, RoutingTable
 
 log = logging.getLogger(__name__)
 
-MAX_SYNC_WAITS = 12  # sync ticks a call may wait for when only the peer assumption refuses it
+# Sync ticks a call may wait for when only the split-with-peers assumption refuses it; after
+# that the exact known count decides (peers that are slow to confirm never starve a call).
+MAX_SYNC_WAITS = 12
 
 
 class QuotaRefused(Refused):
@@ -68,8 +70,9 @@ class QuotaEnforcer:
         cost = _cost(plan, facts, body_size)
         verdict = self.book.check(app, api, plan, cost, time.time())
         waits = 0
-        while verdict is not None and verdict.retry_after_sync and waits < MAX_SYNC_WAITS:
-            if self.sync is None:
+        while verdict is not None and verdict.retry_after_sync and self.sync is not None:
+            if waits == MAX_SYNC_WAITS:
+                verdict = None  # the peers are slow to confirm: trust the exact count
                 break
             await self.sync.next_tick()
             waits += 1
