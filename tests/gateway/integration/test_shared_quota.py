@@ -132,3 +132,75 @@ async def test_two_processes_share_one_request_quota(events, mock_provider, two_
     print(f"\nshared quota: N={N}, accepted {accepted}/{3 * N}, overshoot {accepted - N}")  # noqa: T201
     print(f"burst answered in {seconds:.2f} s")  # noqa: T201
     assert N <= accepted <= N + OVERSHOOT_BOUND
+
+
+@pytest.fixture
+def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        "AIGW_SECRET_KEY": secret_key,
+        "NATS_URL": infra.nats_url,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_WORKERS": "2",
+        "AIGW_LOG_LEVEL": "WARNING",
+    }
+    process = ManagedProcess(
+        "gateway-workers",
+        [sys.executable, "-m", "aigw.gateway"],
+        port=port,
+        env={**os.environ, **env},
+        ready_url=f"http://127.0.0.1:{port}/health/ready",
+        log_path=tmp_path / "gateway-workers.log",
+    )
+    process.start()
+    try:
+        process.wait_ready(30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+async def test_workers_of_one_gateway_share_one_request_quota(
+    events, mock_provider, gateway_with_workers
+):
+    """GATEWAY_WORKERS=2: two processes on one port; each is a quota peer of the other."""
+    url = gateway_with_workers
+    unique = uuid.uuid4().hex[:8]
+    api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
+    plan, key = f"workers-{unique}", f"prod-{unique}"
+    fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection: either worker
+    async with httpx.AsyncClient(limits=fresh) as client:
+        for _ in range(20):  # both workers ready and aware of each other
+            assert (await client.get(f"{url}/health/ready")).status_code == 200
+            while await peers(client, url) < 1:
+                await asyncio.sleep(0.05)
+    await events.publish(
+        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="day", requests=N)]),
+        deploy_event(events, api_id, prefix, mock_provider, unique),
+        SubscriptionCreated(
+            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy=plan
+        ),
+        KeyIssued(
+            key_id=f"kp-{unique}",
+            key_hash=sha256_hex(key),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+    )
+    target = f"{url}/{prefix}{PATH}"
+    accepted = 0
+    async with httpx.AsyncClient(timeout=30, limits=fresh) as client:
+        in_a_row = 0
+        while in_a_row < 4:  # routed in both workers (these calls count against the quota)
+            ok = (await client.post(target, json=CHAT, headers=bearer(key))).status_code == 200
+            accepted += ok
+            in_a_row = in_a_row + 1 if ok else 0
+            await asyncio.sleep(0 if ok else 0.05)
+    headers = {**bearer(key), "x-mock-latency-ms": "100"}
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=4 * N)) as client:
+        answers = await asyncio.gather(
+            *(client.post(target, json=CHAT, headers=headers) for _ in range(3 * N))
+        )
+    assert {a.status_code for a in answers} <= {200, 429}
+    accepted += sum(a.status_code == 200 for a in answers)
+    assert N <= accepted <= N + OVERSHOOT_BOUND

@@ -45,6 +45,12 @@ class Settings(ServiceSettings):
         "AIGW_MAX_BODY_BYTES",
     )
 
+    workers: int = Field(
+        1,
+        ge=1,
+        validation_alias=env("workers", "GATEWAY_WORKERS"),
+        description="worker processes sharing the ports (SO_REUSEPORT); each is a quota peer",
+    )
     gateway_name: str = Field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
         validation_alias=env("gateway_name", "GATEWAY_NAME"),
