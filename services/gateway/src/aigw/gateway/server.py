@@ -131,4 +131,3 @@ def main() -> None:
         _supervise(settings.workers)
     else:
         _run(settings)
-
