@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -177,33 +178,44 @@ class Deployed:
 async def deployed_api(events: Publisher, gateway: RunningGateway, mock_provider: str) -> Deployed:
     """An API deployed to production and sandbox endpoints of the mock, an application
     subscribed to it, and one PRODUCTION and one SANDBOX key."""
-    unique = uuid.uuid4().hex[:8]
+    return await deploy_with_keys(events, gateway, mock_provider, uuid.uuid4().hex[:8])
+
+
+async def deploy_with_keys(
+    events: Publisher,
+    gateway: RunningGateway,
+    mock_provider: str,
+    unique: str,
+    **deploy_options: Any,
+) -> Deployed:
+    """Deploy an API, subscribe an application, issue its PRODUCTION and SANDBOX keys, and
+    wait until the gateway knows all of it."""
     api_id, app_id = f"api-{unique}", f"app-{unique}"
     prefix = f"chat{unique}/1.0"
+    keys = {"PRODUCTION": f"prod-{unique}", "SANDBOX": f"sand-{unique}"}
     await events.publish(
-        deploy_event(events, api_id, prefix, mock_provider, unique),
+        deploy_event(events, api_id, prefix, mock_provider, unique, **deploy_options),
         SubscriptionCreated(
             subscription_id=f"sub-{unique}",
             application_id=app_id,
             api_id=api_id,
             policy="Unlimited",
         ),
-        KeyIssued(
-            key_id=f"kp-{unique}",
-            key_hash=sha256_hex(f"prod-{unique}"),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-        KeyIssued(
-            key_id=f"ks-{unique}",
-            key_hash=sha256_hex(f"sand-{unique}"),
-            application_id=app_id,
-            key_type="SANDBOX",
+        *(
+            KeyIssued(
+                key_id=f"k{key_type[0].lower()}-{unique}",
+                key_hash=sha256_hex(key),
+                application_id=app_id,
+                key_type=key_type,  # type: ignore[arg-type]
+            )
+            for key_type, key in keys.items()
         ),
     )
     await gateway.wait_route(prefix)
-    await gateway.wait_until(lambda: sha256_hex(f"sand-{unique}") in gateway.app.state.table.keys)
-    return Deployed(api_id, prefix, app_id, f"prod-{unique}", f"sand-{unique}", unique)
+    await gateway.wait_until(
+        lambda: all(sha256_hex(k) in gateway.app.state.table.keys for k in keys.values())
+    )
+    return Deployed(api_id, prefix, app_id, keys["PRODUCTION"], keys["SANDBOX"], unique)
 
 
 def deploy_event(

@@ -7,9 +7,8 @@ import uuid
 
 import pytest
 
-from aigw.common.crypto import sha256_hex
-from aigw.common.events import ApplicationCreated, KeyIssued, SubscriptionCreated, VendorWire
-from tests.gateway.integration.conftest import Deployed, deploy_event
+from aigw.common.events import ApplicationCreated, VendorWire
+from tests.gateway.integration.conftest import deploy_with_keys
 from tests.gateway.integration.usage_support import (
     CHAT,
     PATH,
@@ -119,7 +118,7 @@ async def test_mistral_streams_usage_itself_and_gets_no_stream_options(
     mistral = VendorWire(
         name="MistralAI", version="v1", auth_header="Authorization", auth_prefix="Bearer "
     )
-    d = await _deploy_with_key(events, gateway, mock_provider, unique, mistral)
+    d = await deploy_with_keys(events, gateway, mock_provider, unique, vendor=mistral)
     async with usage_tap(events, d.api_id) as tap, gateway.client() as client:
         streamed = await client.post(
             f"/{d.prefix}{PATH}",
@@ -131,28 +130,6 @@ async def test_mistral_streams_usage_itself_and_gets_no_stream_options(
     usage = stream_usage(streamed.content)  # relayed unchanged: Mistral's own last chunk
     assert usage is not None
     assert (record.prompt_tokens, record.completion_tokens, record.total_tokens) == usage
-
-
-async def _deploy_with_key(events, gateway, mock_provider, unique, vendor) -> Deployed:
-    api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
-    await events.publish(
-        deploy_event(events, api_id, prefix, mock_provider, unique, vendor=vendor),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}",
-            application_id=app_id,
-            api_id=api_id,
-            policy="Unlimited",
-        ),
-        KeyIssued(
-            key_id=f"kp-{unique}",
-            key_hash=sha256_hex(f"prod-{unique}"),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    )
-    await gateway.wait_route(prefix)
-    await gateway.wait_until(lambda: sha256_hex(f"prod-{unique}") in gateway.app.state.table.keys)
-    return Deployed(api_id, prefix, app_id, f"prod-{unique}", "", unique)
 
 
 async def test_answers_without_usage_are_estimated(gateway, deployed_api, events):
