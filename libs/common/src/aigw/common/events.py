@@ -14,6 +14,9 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigw.common.model_routing import ApiRouting
+from aigw.common.vendors import VendorSpec, builtin_spec
+
 KeyType = Literal["PRODUCTION", "SANDBOX"]
 
 
@@ -79,17 +82,6 @@ class VendorRef(BaseModel):
     version: str
 
 
-class VendorWire(BaseModel):
-    """How the gateway talks to a vendor: what it needs from the vendor definition."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    version: str
-    auth_header: str = Field(description="header that carries the provider key")
-    auth_prefix: str = Field("", description='e.g. "Bearer " for Authorization headers')
-
-
 class DeployedEndpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -140,17 +132,44 @@ class BackendThrottle(BaseModel):
 
 
 class ApiDeployed(_ApiEvent):
-    """A revision snapshot: everything the gateway needs to route the API."""
+    """A revision snapshot: everything the gateway needs to route the API.
+
+    Version 2 carries the whole vendor definition (auth, default headers, metering), the
+    API's additional endpoints and its routing policy; version 1 carried the vendor's auth
+    header only."""
 
     TYPE = "aigw.api.deployed"
+    VERSION = 2
     revision: int
     name: str
     version: str
     route_prefix: str = Field(description="resolved path prefix, e.g. 'mistralaiapi/0.0.2'")
-    vendor: VendorWire
+    vendor: VendorSpec
     production: DeployedEndpoint | None = None
     sandbox: DeployedEndpoint | None = None
+    endpoints: dict[str, DeployedEndpoint] = Field(
+        default_factory=dict, description="additional endpoints, by name (routing targets)"
+    )
+    routing: ApiRouting = ApiRouting()
     backend_throttle: BackendThrottle = BackendThrottle()
+
+    @staticmethod
+    def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
+        """v1 vendors were `{name, version, auth_header, auth_prefix}`: take the built-in
+        definition of that name (every v1 vendor was built in), with the auth it was sent."""
+        old = data["vendor"]
+        spec = builtin_spec(old["name"], old["version"])
+        vendor = (
+            spec.model_dump()
+            if spec is not None
+            else {"name": old["name"], "version": old["version"]}
+        )
+        vendor["auth"] = {
+            "type": "header",
+            "name": old["auth_header"],
+            "value_prefix": old.get("auth_prefix", ""),
+        }
+        return {**data, "vendor": vendor}
 
 
 class ApiUndeployed(_ApiEvent):
@@ -170,6 +189,18 @@ class ApiPublished(_ApiEvent):
     description: str = ""
     lifecycle_status: Literal["PUBLISHED"] = "PUBLISHED"
     policies: list[str] = Field(default_factory=lambda: ["Unlimited"], description="plans offered")
+
+
+class VendorChanged(EventPayload):
+    """A custom AI vendor was created, updated or deleted (built-in vendors never change).
+    APIs on it pick a change up at their next deploy."""
+
+    TYPE = "aigw.vendor.changed"
+    vendor: VendorSpec
+    action: Literal["created", "updated", "deleted"]
+
+    def subject_id(self) -> str:
+        return f"{self.vendor.name}/{self.vendor.version}"
 
 
 # --- applications and subscriptions (devportal) --------------------------------------------
@@ -382,6 +413,9 @@ class UsageRecord(BaseModel):
     gateway_latency_ms: float = 0.0
     provider_latency_ms: float = 0.0
     time_to_first_token_ms: float | None = None
+    target: str | None = Field(None, description="the endpoint that answered, when routed")
+    remaining_tokens: int | None = Field(None, description="the provider's remaining tokens")
+    estimated: bool = Field(False, description="counts estimated: the provider reported none")
 
 
 class UsageRecorded(EventPayload):
@@ -405,6 +439,7 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         ApiDeployed,
         ApiUndeployed,
         ApiPublished,
+        VendorChanged,
         ApplicationCreated,
         ApplicationDeleted,
         SubscriptionCreated,

@@ -1,0 +1,195 @@
+"""The vendor definition models, validated so that whatever they accept the gateway can use."""
+
+import re
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from aigw.common.jsonpath import JsonPathError, compile_path
+from aigw.common.schemas import CamelModel
+
+# An HTTP header name (RFC 9110 token).
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+_QUERY_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+# Headers the gateway or the HTTP layer owns: a vendor may neither carry its key in them nor
+# set them by default.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "proxy-connection",
+        "apikey",  # the gateway's own key header
+    }
+)
+
+Source = Literal["payload", "header", "queryParameter"]
+
+
+def _header_name(name: str) -> str:
+    if not _TOKEN.match(name):
+        raise ValueError(f"'{name}' is not a valid HTTP header name")
+    if name.lower() in RESERVED_HEADERS:
+        raise ValueError(f"the header '{name}' is reserved and cannot be used here")
+    return name
+
+
+def _json_path(text: str) -> str:
+    try:
+        compile_path(text)
+    except JsonPathError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+HeaderName = Annotated[str, AfterValidator(_header_name)]
+JsonPathText = Annotated[str, AfterValidator(_json_path)]
+
+
+class _Frozen(CamelModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Attribute(_Frozen):
+    """Where one metered value is: a JSONPath into the body (`payload`), a header name or a
+    query-parameter name."""
+
+    input_source: Source
+    attribute_identifier: str = Field(min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _identifier_fits_source(self) -> Self:
+        identifier = self.attribute_identifier
+        if self.input_source == "payload":
+            _json_path(identifier)
+        elif self.input_source == "header":
+            if not _TOKEN.match(identifier):
+                raise ValueError(f"'{identifier}' is not a valid HTTP header name")
+        elif not _QUERY_NAME.match(identifier):
+            raise ValueError(f"'{identifier}' is not a valid query-parameter name")
+        return self
+
+
+def _from_response(attribute: Attribute | None, field: str) -> None:
+    if attribute is not None and attribute.input_source == "queryParameter":
+        raise ValueError(f"{field}: a response has no query parameters; use 'payload' or 'header'")
+
+
+class Metadata(_Frozen):
+    """Where the gateway finds what it meters. `requestModel` is read from the request, the
+    rest from the response. Unset token counts count as 0; an unset total is prompt +
+    completion."""
+
+    request_model: Attribute | None = None
+    response_model: Attribute | None = None
+    prompt_token_count: Attribute | None = None
+    completion_token_count: Attribute | None = None
+    total_token_count: Attribute | None = None
+    remaining_token_count: Attribute | None = None
+
+    @model_validator(mode="after")
+    def _response_sources(self) -> Self:
+        for field in (
+            "response_model",
+            "prompt_token_count",
+            "completion_token_count",
+            "total_token_count",
+            "remaining_token_count",
+        ):
+            _from_response(getattr(self, field), field)
+        return self
+
+
+class StreamMetadata(_Frozen):
+    """How a server-sent-event answer is metered: JSONPaths applied to each event's `data`
+    (the last value found wins, so cumulative counts work). An unset path falls back to the
+    body path of `metadata`. `content` selects the generated text (first-token time, and an
+    estimate when a stream ends without counts). `usageOption: include_usage` makes the gateway
+    ask an OpenAI-style provider for a usage chunk (and keep that extra chunk from callers
+    who did not ask for it)."""
+
+    response_model: JsonPathText | None = None
+    prompt_token_count: JsonPathText | None = None
+    completion_token_count: JsonPathText | None = None
+    total_token_count: JsonPathText | None = None
+    content: JsonPathText | None = None
+    usage_option: Literal["include_usage", "none"] = "none"
+
+
+class VendorAuth(_Frozen):
+    """How the provider key travels: `header` (`name`, value = `valuePrefix` + key),
+    `queryParameter` (`name`) or `unsecured` (no key)."""
+
+    type: Literal["header", "queryParameter", "unsecured"]
+    name: str = Field("", max_length=64)
+    value_prefix: str = Field("", max_length=32, pattern=r"^[\x20-\x7e]*$")
+
+    @model_validator(mode="after")
+    def _name_fits_type(self) -> Self:
+        if self.type == "header":
+            _header_name(self.name)
+        elif self.type == "queryParameter":
+            if not _QUERY_NAME.match(self.name):
+                raise ValueError(f"'{self.name}' is not a valid query-parameter name")
+            if self.value_prefix:
+                raise ValueError("valuePrefix applies to header authentication only")
+        elif self.name or self.value_prefix:
+            raise ValueError("an unsecured vendor takes no name or valuePrefix")
+        return self
+
+
+VendorName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+VendorVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")]
+HeaderValue = Annotated[str, StringConstraints(max_length=1024, pattern=r"^[\x20-\x7e]*$")]
+
+
+class VendorSpec(_Frozen):
+    """What the gateway needs of a vendor; travels inside every deployed revision."""
+
+    name: VendorName
+    version: VendorVersion
+    auth: VendorAuth
+    default_headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20)
+    metadata: Metadata = Field(default_factory=Metadata)
+    stream: StreamMetadata = Field(default_factory=StreamMetadata)
+
+    @model_validator(mode="after")
+    def _default_headers_leave_the_key_alone(self) -> Self:
+        names = [name.lower() for name in self.default_headers]
+        if len(set(names)) != len(names):
+            raise ValueError("defaultHeaders names a header twice (names are case-insensitive)")
+        if self.auth.type == "header" and self.auth.name.lower() in names:
+            raise ValueError("defaultHeaders must not set the header that carries the key")
+        return self
+
+
+def _check_api_definition(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    if document is None:
+        return None
+    version = document.get("openapi") or document.get("swagger")
+    if not isinstance(version, str):
+        raise ValueError("apiDefinition must be an OpenAPI document (an 'openapi' version)")
+    if not isinstance(document.get("paths"), dict):
+        raise ValueError("apiDefinition must have 'paths'")
+    return document
+
+
+class VendorDefinition(VendorSpec):
+    """A vendor as publishers see it: the spec plus its description and API definition."""
+
+    description: str = Field("", max_length=2000)
+    api_definition: Annotated[dict[str, Any] | None, AfterValidator(_check_api_definition)] = None
+
+    def spec(self) -> VendorSpec:
+        return VendorSpec.model_validate(
+            self.model_dump(include=set(VendorSpec.model_fields), by_alias=False)
+        )
