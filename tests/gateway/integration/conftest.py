@@ -20,16 +20,23 @@ from aigw.common.events import (
     EventPayload,
     KeyIssued,
     SubscriptionCreated,
-    VendorWire,
     new_event,
 )
 from aigw.common.messaging import ensure_stream
+from aigw.common.vendors import VendorSpec, builtin_spec
 from aigw.devtools.processes import ManagedProcess, free_port
 from aigw.gateway.app import Gateway, create_app
 from aigw.gateway.settings import Settings
 from tests.support.infra import Infra
 
-OPENAI = VendorWire(name="OpenAI", version="v1", auth_header="Authorization", auth_prefix="Bearer ")
+
+def builtin(name: str, version: str) -> VendorSpec:
+    spec = builtin_spec(name, version)
+    assert spec is not None
+    return spec
+
+
+OPENAI = builtin("OpenAI", "v1")
 
 
 @pytest.fixture(scope="session")
@@ -226,7 +233,7 @@ def deploy_event(
     unique: str,
     *,
     revision: int = 1,
-    vendor: VendorWire = OPENAI,
+    vendor: VendorSpec = OPENAI,
     production_url: str | None = None,
     sandbox: bool = True,
 ) -> ApiDeployed:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from aigw.common.crypto import sha256_hex
-from aigw.common.events import ApiUndeployed, KeyIssued, KeyRevoked, VendorWire
+from aigw.common.events import ApiUndeployed, KeyIssued, KeyRevoked
 from aigw.devtools.processes import free_port
-from tests.gateway.integration.conftest import deploy_event, run_gateway
+from tests.gateway.integration.conftest import builtin, deploy_event, run_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -338,7 +338,7 @@ async def test_test_key_works_without_subscription_only_for_its_api(
 async def test_azure_style_vendor_header_and_query(gateway, events, mock_provider, mock):
     unique = uuid.uuid4().hex[:8]
     prefix = f"azure{unique}/1.0"
-    azure = VendorWire(name="AzureOpenAI", version="v1", auth_header="api-key", auth_prefix="")
+    azure = builtin("AzureOpenAI", "2024-10-21")
     api_id = f"api-{unique}"
     await events.publish(
         deploy_event(events, api_id, prefix, mock_provider, unique, vendor=azure, sandbox=False),

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from aigw.common.events import ApplicationCreated, VendorWire
-from tests.gateway.integration.conftest import deploy_with_keys
+from aigw.common.events import ApplicationCreated
+from tests.gateway.integration.conftest import builtin, deploy_with_keys
 from tests.gateway.integration.usage_support import (
     CHAT,
     PATH,
@@ -115,9 +115,7 @@ async def test_mistral_streams_usage_itself_and_gets_no_stream_options(
     gateway, events, mock_provider, mock
 ):
     unique = uuid.uuid4().hex[:8]
-    mistral = VendorWire(
-        name="MistralAI", version="v1", auth_header="Authorization", auth_prefix="Bearer "
-    )
+    mistral = builtin("MistralAI", "v1")
     d = await deploy_with_keys(events, gateway, mock_provider, unique, vendor=mistral)
     async with usage_tap(events, d.api_id) as tap, gateway.client() as client:
         streamed = await client.post(

@@ -11,13 +11,14 @@ from aigw.common.events import (
     KeyRevoked,
     SubscriptionCreated,
     SubscriptionDeleted,
-    VendorWire,
 )
+from aigw.common.vendors import builtin_spec
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.table import RoutingTable
 
 BOX = SecretBox(generate_master_key())
-OPENAI = VendorWire(name="OpenAI", version="v1", auth_header="Authorization", auth_prefix="Bearer ")
+OPENAI = builtin_spec("OpenAI", "v1")
+assert OPENAI is not None
 
 
 def deployed(api_id="api1", revision=1, prefix="chat/1.0", key="sk-prod", box=BOX):
@@ -64,8 +65,8 @@ def test_deploy_builds_a_route_with_decrypted_key():
     table = build([deployed(prefix="/chat/1.0/")])
     route = table.routes["chat/1.0"]
     assert route.api_id == "api1"
-    assert route.auth_header == "authorization"
-    assert route.auth_prefix == "Bearer "
+    assert route.vendor.auth_header == "authorization"
+    assert route.vendor.auth_prefix == "Bearer "
     assert route.production is not None
     assert route.production.url == "http://provider/production"
     assert route.production.api_key == "sk-prod"

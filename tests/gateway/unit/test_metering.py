@@ -2,9 +2,21 @@
 
 import json
 
+from aigw.common.vendors import builtin_spec
+from aigw.gateway.metering.meter import Meter
 from aigw.gateway.metering.request import facts, with_include_usage
 from aigw.gateway.metering.sse import StreamTap
-from aigw.gateway.metering.usage import from_json
+
+
+def meter_of(name: str, version: str) -> Meter:
+    spec = builtin_spec(name, version)
+    assert spec is not None
+    return Meter(spec.metadata, spec.stream)
+
+
+OPENAI = meter_of("OpenAI", "v1")
+
+
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
 
@@ -35,7 +47,7 @@ def relay(tap: StreamTap, raw: bytes, size: int) -> bytes:
 def test_tap_strips_the_usage_chunk_whatever_the_chunking():
     raw = b"".join(STREAM)
     for size in (1, 7, 64, len(raw)):
-        tap = StreamTap(strip_usage_chunk=True)
+        tap = StreamTap(OPENAI, strip_usage_chunk=True)
         out = relay(tap, raw, size)
         assert out == raw.replace(STREAM[3], b"")
         assert (tap.usage.prompt_tokens, tap.usage.total_tokens) == (5, 12)
@@ -46,7 +58,7 @@ def test_tap_strips_the_usage_chunk_whatever_the_chunking():
 
 def test_tap_passes_everything_through_when_the_caller_asked_for_usage():
     raw = b"".join(STREAM)
-    tap = StreamTap(strip_usage_chunk=False)
+    tap = StreamTap(OPENAI, strip_usage_chunk=False)
     assert relay(tap, raw, 10) == raw
     assert tap.usage.completion_tokens == 7
 
@@ -54,7 +66,7 @@ def test_tap_passes_everything_through_when_the_caller_asked_for_usage():
 def test_tap_keeps_a_usage_chunk_that_carries_content_and_handles_crlf():
     last = {**delta("!"), "usage": USAGE}
     raw = event(delta("Hi"), crlf=True) + event(last, crlf=True) + b"data: [DONE]\r\n\r\n"
-    tap = StreamTap(strip_usage_chunk=True)
+    tap = StreamTap(OPENAI, strip_usage_chunk=True)
     assert relay(tap, raw, 3) == raw
     assert tap.usage.reported
 
@@ -73,15 +85,15 @@ def test_existing_stream_options_are_kept():
 
 
 def test_request_facts():
-    seen = facts({"model": "m", "stream": True, "max_tokens": 9, "max_completion_tokens": 4})
+    seen = facts({"model": "m", "stream": True, "max_tokens": 9, "max_completion_tokens": 4}, "m")
     assert (seen.model, seen.stream, seen.wants_usage, seen.max_completion_tokens) == (
         "m",
         True,
         False,
         4,
     )
-    assert facts([1, 2]).model is None
-    assert facts({"max_tokens": True}).max_completion_tokens is None
+    assert facts([1, 2], None).model is None
+    assert facts({"max_tokens": True}, None).max_completion_tokens is None
 
 
 def test_json_usage_scan_reads_only_the_keys():
@@ -90,7 +102,7 @@ def test_json_usage_scan_reads_only_the_keys():
         "choices": [{"message": {"content": 'a "usage": {"prompt_tokens": 99} trap'}}],
         "usage": USAGE,
     }
-    usage = from_json(json.dumps(body).encode())
+    usage = OPENAI.answer(json.dumps(body).encode(), {})
     assert usage.served_model == "gpt-x"
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (5, 7, 12)
-    assert not from_json(b'{"error": {"message": "no"}}').reported
+    assert not OPENAI.answer(b'{"error": {"message": "no"}}', {}).reported

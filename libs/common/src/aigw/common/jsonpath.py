@@ -37,7 +37,17 @@ class JsonPath:
 
     def first(self, document: Any) -> Any:
         """The first value the path selects, or None."""
-        return next(self.find(document), None)
+        node = document
+        for step in self.steps:  # the common case, names only, without a generator
+            if isinstance(step, str):
+                if not isinstance(node, dict):
+                    return None
+                node = node.get(step)
+                if node is None:
+                    return None
+            else:
+                return next(self.find(document), None)
+        return node
 
 
 def _walk(node: Any, steps: tuple[Step, ...], at: int) -> Iterator[Any]:

@@ -13,6 +13,7 @@ vendor a publisher creates; the gateway receives a vendor as a `VendorSpec` insi
 deployed revision, so changing a vendor affects an API from its next deploy on.
 """
 
+from aigw.common.vendors.builtin import BUILT_IN_VENDORS, builtin_spec
 from aigw.common.vendors.spec import (
     Attribute,
     Metadata,
@@ -21,7 +22,6 @@ from aigw.common.vendors.spec import (
     VendorDefinition,
     VendorSpec,
 )
-from aigw.common.vendors.builtin import BUILT_IN_VENDORS, builtin_spec
 
 __all__ = [
     "BUILT_IN_VENDORS",

@@ -173,13 +173,14 @@ class VendorSpec(_Frozen):
 
 
 def _check_api_definition(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    # ValueError, not TypeError: pydantic reports only ValueErrors as validation errors.
     if document is None:
         return None
     version = document.get("openapi") or document.get("swagger")
     if not isinstance(version, str):
-        raise ValueError("apiDefinition must be an OpenAPI document (an 'openapi' version)")
+        raise ValueError("apiDefinition must be an OpenAPI document (an 'openapi' version)")  # noqa: TRY004
     if not isinstance(document.get("paths"), dict):
-        raise ValueError("apiDefinition must have 'paths'")
+        raise ValueError("apiDefinition must have 'paths'")  # noqa: TRY004
     return document
 
 

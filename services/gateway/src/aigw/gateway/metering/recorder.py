@@ -42,6 +42,9 @@ class CallRecord:
     gateway_ms: float
     provider_ms: float
     ttft_ms: float | None
+    target: str | None = None
+    remaining_tokens: int | None = None
+    estimated: bool = False
 
     def to_record(self) -> UsageRecord:
         return UsageRecord(
@@ -61,6 +64,9 @@ class CallRecord:
             gateway_latency_ms=round(self.gateway_ms, 3),
             provider_latency_ms=round(self.provider_ms, 3),
             time_to_first_token_ms=None if self.ttft_ms is None else round(self.ttft_ms, 3),
+            target=self.target,
+            remaining_tokens=self.remaining_tokens,
+            estimated=self.estimated,
         )
 
 

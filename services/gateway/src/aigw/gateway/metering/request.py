@@ -1,9 +1,12 @@
 """What metering and quotas need from a JSON request body, read from the one parse the gateway
-already does, and the one rewrite it ever makes: asking a streaming provider for usage."""
+already does, and the two rewrites it ever makes: asking a streaming provider for usage, and
+(multi-model routing) sending the chosen target's model."""
 
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from aigw.common.jsonpath import JsonPath
 
 _INCLUDE_USAGE = b',"stream_options":{"include_usage":true}}'
 
@@ -23,16 +26,16 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def facts(parsed: Any) -> RequestFacts:
+def facts(parsed: Any, model: str | None) -> RequestFacts:
+    """The request's facts; `model` is the requested model as the vendor's metering found it."""
     if not isinstance(parsed, dict):
-        return NO_FACTS
-    model = parsed.get("model")
+        return NO_FACTS if model is None else RequestFacts(model=model)
     options = parsed.get("stream_options")
     limit = _int_or_none(parsed.get("max_completion_tokens")) or _int_or_none(
         parsed.get("max_tokens")
     )
     return RequestFacts(
-        model=model if isinstance(model, str) else None,
+        model=model,
         stream=parsed.get("stream") is True,
         wants_usage=isinstance(options, dict) and options.get("include_usage") is True,
         max_completion_tokens=limit,
@@ -47,6 +50,33 @@ def with_include_usage(body: bytes, parsed: dict[str, Any]) -> bytes:
         end = body.rstrip()
         if end.endswith(b"}"):
             return end[:-1].rstrip() + _INCLUDE_USAGE  # `stream` is there: never empty
-    options = parsed.get("stream_options")
-    merged = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-    return json.dumps({**parsed, "stream_options": merged}, separators=(",", ":")).encode()
+    return serialise(parsed, include_usage=True)
+
+
+def with_model(parsed: dict[str, Any], path: JsonPath, model: str) -> dict[str, Any] | None:
+    """A copy of `parsed` with the value at `path` (names only) set to `model`; only the dicts
+    along the path are copied. None if the path does not name a place in this body."""
+    steps = path.steps
+    if not steps or not all(isinstance(step, str) for step in steps):
+        return None
+    root = dict(parsed)
+    node = root
+    for step in steps[:-1]:
+        assert isinstance(step, str)
+        child = node.get(step)
+        if not isinstance(child, dict):
+            return None
+        node[step] = node = dict(child)
+    last = steps[-1]
+    assert isinstance(last, str)
+    node[last] = model
+    return root
+
+
+def serialise(parsed: dict[str, Any], include_usage: bool) -> bytes:
+    """A rewritten body, with `stream_options.include_usage` added if asked."""
+    if include_usage:
+        options = parsed.get("stream_options")
+        merged = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+        parsed = {**parsed, "stream_options": merged}
+    return json.dumps(parsed, separators=(",", ":")).encode()

@@ -1,17 +1,17 @@
-"""A tap on a relayed server-sent-event stream: finds the served model, the time of the first
-content token, the provider's usage and (in case the stream ends early) how much content was
-relayed, without holding the stream back.
+"""A tap on a relayed server-sent-event stream: applies the vendor's stream metering (served
+model, token counts) to each event's JSON data, and notes the time of the first generated text
+and (in case the stream ends early) how much text was relayed, without holding the stream back.
 
-When the gateway itself asked for usage (`strip_usage_chunk`), the extra usage-only event
-(`"choices": []` with `usage`) is removed from what the caller receives. Only then are bytes
-held, and only the unfinished tail of an event, until its end arrives.
+When the gateway itself asked an OpenAI-style provider for usage (`strip_usage_chunk`), the
+extra usage-only event (`"choices": []` with `usage`) is removed from what the caller receives.
+Only then are bytes held, and only the unfinished tail of an event, until its end arrives.
 """
 
 import json
 import time
 from typing import Any
 
-from aigw.gateway.metering.usage import Usage
+from aigw.gateway.metering.meter import Meter, Usage
 
 _ENDS = (b"\n\n", b"\r\n\r\n")
 
@@ -27,9 +27,17 @@ def _event_end(buffer: bytes | bytearray, start: int) -> int:
 
 
 class StreamTap:
-    __slots__ = ("_pending", "content_chars", "first_token_at", "strip_usage_chunk", "usage")
+    __slots__ = (
+        "_meter",
+        "_pending",
+        "content_chars",
+        "first_token_at",
+        "strip_usage_chunk",
+        "usage",
+    )
 
-    def __init__(self, strip_usage_chunk: bool) -> None:
+    def __init__(self, meter: Meter, strip_usage_chunk: bool) -> None:
+        self._meter = meter
         self.strip_usage_chunk = strip_usage_chunk
         self.usage = Usage()
         self.first_token_at: float | None = None
@@ -55,6 +63,8 @@ class StreamTap:
         """What is still held when the stream ends (an event without its blank line)."""
         rest = bytes(self._pending)
         self._pending.clear()
+        if rest:
+            self._inspect(rest)  # a last event without its blank line still counts
         if rest and not self.strip_usage_chunk:
             return b""  # already relayed
         return rest
@@ -75,21 +85,11 @@ class StreamTap:
             return True
         if not isinstance(chunk, dict):
             return True
-        if self.usage.served_model is None and isinstance(chunk.get("model"), str):
-            self.usage.served_model = chunk["model"]
-        choices = chunk.get("choices")
-        if isinstance(choices, list):
-            self._content(choices)
-        if chunk.get("usage") is not None:
-            self.usage.take(chunk["usage"])
-            return bool(choices)
-        return True
-
-    def _content(self, choices: list[Any]) -> None:
-        for choice in choices:
-            delta = choice.get("delta") if isinstance(choice, dict) else None
-            text = delta.get("content") if isinstance(delta, dict) else None
-            if isinstance(text, str) and text:
-                self.content_chars += len(text)
-                if self.first_token_at is None:
-                    self.first_token_at = time.perf_counter()
+        self._meter.event(chunk, self.usage)
+        chars = self._meter.content(chunk)
+        if chars:
+            self.content_chars += chars
+            if self.first_token_at is None:
+                self.first_token_at = time.perf_counter()
+        # The usage-only chunk an OpenAI-style provider sends when asked for it.
+        return chunk.get("usage") is None or bool(chunk.get("choices"))

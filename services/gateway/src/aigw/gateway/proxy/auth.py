@@ -1,9 +1,11 @@
 """The caller's credential (an API key or an OAuth2 access token), and whether it may call a
 route.
 
-The credential is read from `Authorization: Bearer <key>` (what OpenAI-compatible SDKs send) or from
-`ApiKey: <key>` (WSO2 style). When a request carries both, **Authorization wins**; an
-Authorization header that is not a Bearer credential (e.g. Basic) is ignored, and ApiKey is used.
+The credential is read from `Authorization: Bearer <key>` (what OpenAI-compatible SDKs send), from
+`ApiKey: <key>` (WSO2 style) or from the header the API's vendor reads its key from (so the
+vendor's own SDK works unchanged: `x-api-key` for Anthropic, `api-key` for Azure OpenAI). When
+a request carries several, **Authorization wins**, then ApiKey; an Authorization header that is
+not a Bearer credential (e.g. Basic) is ignored.
 Keys are looked up by their SHA-256 hash: the gateway never holds a plaintext API key. A
 credential shaped like a JWT is verified as an access token (`proxy.tokens`); either way the
 same subscription checks follow.
@@ -11,6 +13,7 @@ same subscription checks follow.
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.proxy.tokens import looks_like_jwt, verify_access_token
@@ -18,16 +21,25 @@ from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
 
 
 def extract_key(authorization: bytes | None, api_key: bytes | None) -> str | None:
-    if authorization is not None:
-        scheme, _, credential = authorization.partition(b" ")
-        credential = credential.strip()
-        if scheme.lower() == b"bearer" and credential:
-            return credential.decode("latin-1")
-    if api_key is not None:
-        api_key = api_key.strip()
-        if api_key:
-            return api_key.decode("latin-1")
-    return None
+    return CallerCredentials(authorization, api_key).key()
+
+
+@dataclass(slots=True)
+class CallerCredentials:
+    authorization: bytes | None = None
+    api_key: bytes | None = None
+    vendor_header: bytes | None = None
+
+    def key(self) -> str | None:
+        if self.authorization is not None:
+            scheme, _, credential = self.authorization.partition(b" ")
+            credential = credential.strip()
+            if scheme.lower() == b"bearer" and credential:
+                return credential.decode("latin-1")
+        for value in (self.api_key, self.vendor_header):
+            if value is not None and (value := value.strip()):
+                return value.decode("latin-1")
+        return None
 
 
 class AccessDenied(Refused):

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from aigw.gateway.metering.meter import Meter, Usage, estimate_tokens
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
 from aigw.gateway.metering.request import NO_FACTS, RequestFacts
 from aigw.gateway.metering.sse import StreamTap
-from aigw.gateway.metering.usage import Usage, estimate_tokens, from_json
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.quota.book import Admission
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.plans import Plan
 from aigw.gateway.routing.table import KeyEntry, RoutingTable
+from aigw.gateway.routing.targets import Target
 
 CLIENT_CLOSED = 499  # the caller left before the end of the answer (nginx's code)
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -45,21 +46,22 @@ class Call:
     usage: Usage | None = None
     tap: StreamTap | None = None
     client_gone: bool = False
+    target: Target | None = None  # the routing target that answered (routed calls)
 
 
-def usage_from_body(data: bytes, resp: aiohttp.ClientResponse) -> Usage | None:
-    """The usage of a JSON answer (decompressed for reading if the provider compressed it)."""
-    if not resp.content_type.endswith("json"):
-        return None
+def usage_from_body(data: bytes, resp: aiohttp.ClientResponse, meter: Meter) -> Usage:
+    """What the vendor's metering finds in an answer: its headers, and its body if it is JSON
+    (decompressed for reading if the provider compressed it)."""
+    body: bytes | None = data if resp.content_type.endswith("json") else None
     encoding = resp.headers.get("content-encoding", "").lower()
-    if encoding in _DECODERS:
+    if body is not None and encoding in _DECODERS:
         try:
-            data = zlib.decompress(data, _DECODERS[encoding])
+            body = zlib.decompress(body, _DECODERS[encoding])
         except zlib.error:
-            return None
+            body = None
     elif encoding not in ("", "identity"):
-        return None
-    return from_json(data)
+        body = None
+    return meter.answer(body, resp.headers)
 
 
 def _final_usage(call: Call) -> Usage:
@@ -112,7 +114,7 @@ def _record(
         subscriber=table.application_owners.get(entry.application_id, ""),
         key_type=entry.key_type,
         requested_model=call.facts.model,
-        served_model=usage.served_model,
+        served_model=usage.served_model or (call.target.model if call.target else None),
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
@@ -121,4 +123,7 @@ def _record(
         gateway_ms=(seconds - (provider or 0.0)) * 1000,
         provider_ms=(provider or 0.0) * 1000,
         ttft_ms=None if first is None else (first - call.provider_started) * 1000,
+        target=call.target.endpoint if call.target is not None else None,
+        remaining_tokens=usage.remaining_tokens,
+        estimated=usage.estimated,
     )

@@ -21,22 +21,26 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
 from aigw.common.events import KeyType
 from aigw.gateway.metering.recorder import UsageRecorder
-from aigw.gateway.metering.request import facts, with_include_usage
+from aigw.gateway.metering.request import facts, serialise, with_include_usage, with_model
 from aigw.gateway.metering.sse import StreamTap
-from aigw.gateway.proxy.auth import authorise, extract_key
+from aigw.gateway.proxy.auth import CallerCredentials, authorise
 from aigw.gateway.proxy.call import Call, finish_call, usage_from_body
 from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
-from aigw.gateway.routing.table import Route, RoutingTable, Upstream
+from aigw.gateway.routing.table import Route, RoutingTable
+from aigw.gateway.routing.targets import Target, TargetRouter
+from aigw.gateway.routing.upstream import Upstream
+from aigw.gateway.routing.vendor import VendorProfile
 
 log = logging.getLogger(__name__)
 
@@ -150,26 +154,28 @@ class _DisconnectWatch:
 
 
 def _filter_headers(
-    raw: list[tuple[bytes, bytes]], vendor_header: bytes
-) -> tuple[list[tuple[str, str]], bytes | None, bytes | None, bytes | None]:
-    """The headers to forward, and the caller's Authorization, ApiKey and Content-Type."""
-    authorization: bytes | None = None
-    api_key: bytes | None = None
+    raw: list[tuple[bytes, bytes]], vendor_header: bytes | None
+) -> tuple[list[tuple[str, str]], CallerCredentials, bytes | None]:
+    """The headers to forward, the caller's credentials and its Content-Type. The caller's copy
+    of the vendor's key header (e.g. `x-api-key` from the Anthropic SDK) is a credential too,
+    and never forwarded: the provider key takes its place."""
+    credentials = CallerCredentials()
     content_type: bytes | None = None
     headers: list[tuple[str, str]] = []
     for name, value in raw:
         if name in _REQUEST_DROP:
             if name == b"authorization":
-                authorization = value
+                credentials.authorization = value
             elif name == b"apikey":
-                api_key = value
+                credentials.api_key = value
             continue
         if name == vendor_header:
+            credentials.vendor_header = value
             continue
         if name == b"content-type":
             content_type = value
         headers.append((name.decode("latin-1"), value.decode("latin-1")))
-    return headers, authorization, api_key, content_type
+    return headers, credentials, content_type
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -193,9 +199,8 @@ def _check_body(body: bytes, content_type: bytes | None) -> Any:
 
 
 _KEEP_JSON_BYTES = 4 * 1_048_576  # a chunked JSON answer larger than this is not metered
-
-# Vendors that always put usage in their last stream chunk and do not take `stream_options`.
-USAGE_ALWAYS_STREAMED = frozenset({"MistralAI"})
+# The answers after which a routed call tries its next target (besides errors and timeouts).
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504, 529})
 
 
 def _upstream(route: Route, key_type: KeyType) -> Upstream:
@@ -212,17 +217,30 @@ def _upstream(route: Route, key_type: KeyType) -> Upstream:
     return upstream
 
 
-def _target(upstream: Upstream, route: Route, scope: Scope, raw_path: bytes, segments: int) -> str:
-    """The provider URL: the endpoint, the path after the route prefix (still percent-encoded
-    when the caller encoded it) and the query string, untouched."""
+def _rest(route: Route, scope: Scope, raw_path: bytes, segments: int) -> str:
+    """The path after the route prefix (still percent-encoded when the caller encoded it)."""
     if b"%" in raw_path:
-        rest = rest_after(raw_path.decode("latin-1"), segments)
-    else:
-        rest = scope["path"][len(route.route_prefix) + 1 :]
-    query: bytes = scope.get("query_string", b"")
-    if query:
-        return upstream.url + rest + "?" + query.decode("latin-1")
-    return upstream.url + rest
+        return rest_after(raw_path.decode("latin-1"), segments)
+    path: str = scope["path"]
+    return path[len(route.route_prefix) + 1 :]
+
+
+def _url(base: str, rest: str, query: str) -> str:
+    return f"{base}{rest}?{query}" if query else base + rest
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One request to one provider endpoint (a routed call may make several)."""
+
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    target: Target | None = None
+
+
+class _TargetFailed(Exception):
+    """A routed target answered with a status that sends the call to the next target."""
 
 
 class Invoker:
@@ -263,19 +281,31 @@ class Invoker:
         try:
             route, raw_path, segments = self._match(scope)
             call.api = route.api_id
-            headers, authorization, api_key, content_type = _filter_headers(
-                scope["headers"], route.auth_header_raw
+            vendor = route.vendor
+            headers, credentials, content_type = _filter_headers(
+                scope["headers"], vendor.auth_header_raw
             )
-            call.entry = entry = authorise(
-                self.state.table, extract_key(authorization, api_key), route
-            )
-            upstream = _upstream(route, entry.key_type)
+            call.entry = entry = authorise(self.state.table, credentials.key(), route)
+            router = route.router_for(entry.key_type)
+            upstream = _upstream(route, entry.key_type) if router is None else None
             body = await self._read_body(receive)
-            body = self._meter_request(call, route, body, _check_body(body, content_type))
+            parsed = _check_body(body, content_type)
+            query: str = scope.get("query_string", b"").decode("latin-1")
+            body = self._meter_request(call, vendor, body, parsed, headers, query)
             session = self.state.session
             if session is None:
                 raise Refused(503, "The gateway is starting.", "not_ready")
             await self._admit(call, route)
+            rest = _rest(route, scope, raw_path, segments)
+            if router is None:
+                assert upstream is not None
+                vendor.add_headers(headers, upstream.api_key)
+                url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
+                attempts = [Attempt(url, headers, body)]
+            else:
+                attempts = _routed_attempts(
+                    call, router, vendor, rest, query, headers, body, parsed
+                )
         except Refused as refused:
             if isinstance(refused, QuotaRefused):
                 self.metrics.rejected(call.api, refused.kind)
@@ -284,21 +314,26 @@ class Invoker:
             return refused.status
         except _ClientGone:
             return CLIENT_CLOSED
-        if upstream.api_key is not None:
-            headers.append((route.auth_header, route.auth_prefix + upstream.api_key))
-        target = _target(upstream, route, scope, raw_path, segments)
         if call.admission is not None:
             cors = [*call.admission.headers, *cors]
         return await self._forward(
-            call, session, scope["method"], target, headers, body, receive, send, cors
+            call, session, scope["method"], attempts, router, vendor, receive, send, cors
         )
 
     @staticmethod
-    def _meter_request(call: Call, route: Route, body: bytes, parsed: Any) -> bytes:
+    def _meter_request(
+        call: Call,
+        vendor: VendorProfile,
+        body: bytes,
+        parsed: Any,
+        headers: list[tuple[str, str]],
+        query: str,
+    ) -> bytes:
         """Note what metering needs; make a stream report its usage (the one body rewrite)."""
         call.body_size = len(body)
-        call.facts = request = facts(parsed)
-        if request.stream and not request.wants_usage and route.vendor not in USAGE_ALWAYS_STREAMED:
+        model = vendor.meter.requested_model(parsed, headers, query)
+        call.facts = request = facts(parsed, model)
+        if request.stream and not request.wants_usage and vendor.ask_stream_usage:
             call.strip_usage_chunk = True
             return with_include_usage(body, parsed)
         return body
@@ -370,70 +405,90 @@ class Invoker:
         call: Call,
         session: aiohttp.ClientSession,
         method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        body: bytes,
+        attempts: list[Attempt],
+        router: TargetRouter | None,
+        vendor: VendorProfile,
         receive: Receive,
         send: Send,
         extra: Headers,
     ) -> int:
         """Call the provider and send its answer back (with `extra` headers: rate limits and
         CORS), metering it on the way. If the client disconnects at any point, the provider
-        call is abandoned and its connection closed."""
+        call is abandoned and its connection closed.
+
+        A routed call (`router`) tries its attempts in order: a connection error, a timeout
+        (`router.timeout`, up to the whole answer, or a stream's first event) or a 429/5xx
+        moves it to the next target, except on the last one, whose answer (or error) is the
+        caller's. Before a routed answer is sent it is read whole (a stream: its first chunk),
+        so no byte has reached the caller when the gateway switches targets."""
         watch = _DisconnectWatch(receive)
         resp: aiohttp.ClientResponse | None = None
         started = False
         call.provider_started = time.perf_counter()
+        timeout = router.timeout if router is not None else None
+        data: bytes | None = None
+        first = b""
         try:
-            resp = await session.request(
-                method,
-                URL(target, encoded=True),
-                data=body or None,
-                headers=headers,
-                allow_redirects=False,
-            )
+            for number, attempt in enumerate(attempts, 1):
+                last = number == len(attempts)
+                routed = call.target = attempt.target
+                try:
+                    async with asyncio.timeout(timeout):
+                        resp = await session.request(
+                            method,
+                            URL(attempt.url, encoded=True),
+                            data=attempt.body or None,
+                            headers=attempt.headers,
+                            allow_redirects=False,
+                        )
+                        if not last and resp.status in _RETRY_STATUS:
+                            raise _TargetFailed(str(resp.status))
+                        if resp.content_type == "text/event-stream":
+                            if routed is not None:
+                                first = await resp.content.readany()
+                                if not first and not last:
+                                    raise _TargetFailed("empty stream")
+                        elif resp.content_length is not None or routed is not None:
+                            data = await resp.read()
+                    break
+                except (_TargetFailed, TimeoutError, aiohttp.ClientError) as exc:
+                    if watch.absorb():
+                        return CLIENT_CLOSED
+                    if resp is not None:
+                        resp.close()
+                        resp = None
+                    if routed is not None and router is not None:
+                        router.failed(routed, time.monotonic())
+                        self.metrics.failed_target(call.api, routed.endpoint, _reason(exc))
+                    if not last:
+                        continue
+                    watch.stop()
+                    status, message, code = _provider_error(exc)
+                    await send_error(send, status, message, code, extra)
+                    return status
+            assert resp is not None
             status = call.provider_status = resp.status
-            out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _RESPONSE_DROP]
-            out += extra
-            streamed = resp.content_type == "text/event-stream"
-            if resp.content_length is not None and not streamed:
-                data = await resp.read()
+            out = _response_headers(resp, extra)
+            if routed is not None:
+                out += _served_by(routed, call)
+            if data is not None:
                 call.provider_ended = time.perf_counter()
                 watch.stop()
-                call.usage = usage_from_body(data, resp)
+                call.usage = usage_from_body(data, resp, vendor.meter)
                 await send({"type": "http.response.start", "status": status, "headers": out})
                 await send({"type": "http.response.body", "body": data})
                 return status
             await send({"type": "http.response.start", "status": status, "headers": out})
             started = True
-            if streamed:
-                await self._relay_events(call, resp, watch, send)
+            if resp.content_type == "text/event-stream":
+                await self._relay_events(call, vendor, resp, watch, send, first)
             else:
-                await self._relay(call, resp, watch, send)
+                await self._relay(call, vendor, resp, watch, send)
             return status
         except asyncio.CancelledError:
             if not watch.absorb():
                 raise
             return resp.status if started and resp is not None else CLIENT_CLOSED
-        except TimeoutError:
-            if watch.absorb():
-                return CLIENT_CLOSED
-            watch.stop()
-            await send_error(
-                send, 504, "The AI provider did not answer in time.", "upstream_timeout", extra
-            )
-            return 504
-        except aiohttp.ClientError as exc:
-            if watch.absorb():
-                return CLIENT_CLOSED
-            watch.stop()
-            if resp is None:
-                log.debug("provider unreachable at %s: %s", target, exc)
-                message = "The AI provider could not be reached."
-            else:
-                message = "The AI provider's answer was cut off."
-            await send_error(send, 502, message, "upstream_error", extra)
-            return 502
         finally:
             if call.provider_ended == 0.0:
                 call.provider_ended = time.perf_counter()
@@ -448,7 +503,11 @@ class Invoker:
 
     @staticmethod
     async def _relay(
-        call: Call, resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send
+        call: Call,
+        vendor: VendorProfile,
+        resp: aiohttp.ClientResponse,
+        watch: _DisconnectWatch,
+        send: Send,
     ) -> None:
         """Send chunks as they arrive (the watch stops it when the client leaves). A JSON answer
         is also kept (up to a bound) to read its usage at the end."""
@@ -467,16 +526,27 @@ class Invoker:
         call.provider_ended = time.perf_counter()
         watch.stop()  # completing the response makes receive() report a disconnect
         if kept and size <= _KEEP_JSON_BYTES:
-            call.usage = usage_from_body(b"".join(kept), resp)
+            call.usage = usage_from_body(b"".join(kept), resp, vendor.meter)
         await send({"type": "http.response.body", "body": b""})
 
     @staticmethod
     async def _relay_events(
-        call: Call, resp: aiohttp.ClientResponse, watch: _DisconnectWatch, send: Send
+        call: Call,
+        vendor: VendorProfile,
+        resp: aiohttp.ClientResponse,
+        watch: _DisconnectWatch,
+        send: Send,
+        first: bytes,
     ) -> None:
-        """Relay a server-sent-event stream through the metering tap."""
-        tap = call.tap = StreamTap(call.strip_usage_chunk and resp.status < 300)
+        """Relay a server-sent-event stream (starting with `first`, already read) through the
+        metering tap."""
+        tap = call.tap = StreamTap(vendor.meter, call.strip_usage_chunk and resp.status < 300)
+        tap.usage.remaining_tokens = vendor.meter.remaining(resp.headers)
         try:
+            if first:
+                out = tap.feed(first)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
             async for chunk in resp.content.iter_any():
                 out = tap.feed(chunk)
                 if out:
@@ -487,3 +557,88 @@ class Invoker:
         call.provider_ended = time.perf_counter()
         watch.stop()
         await send({"type": "http.response.body", "body": tap.rest()})
+
+
+def _response_headers(resp: aiohttp.ClientResponse, extra: Headers) -> Headers:
+    """The provider's headers and the gateway's `extra` ones; where both set a header (e.g.
+    `x-ratelimit-remaining-tokens`: the provider's is about the organisation's provider
+    account, the gateway's about the caller's plan), the gateway's wins."""
+    drop = _RESPONSE_DROP.union(name for name, _ in extra) if extra else _RESPONSE_DROP
+    out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in drop]
+    out += extra
+    return out
+
+
+def _routed_attempts(
+    call: Call,
+    router: TargetRouter,
+    vendor: VendorProfile,
+    rest: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    parsed: Any,
+) -> list[Attempt]:
+    """The requests a routed call may make, in order; targets whose provider key the gateway
+    cannot decrypt are left out."""
+    attempts = [
+        _routed_attempt(call, vendor, target, rest, query, headers, body, parsed)
+        for target in router.attempts(time.monotonic())
+        if target.upstream.key_error is None
+    ]
+    if not attempts:
+        message = "No routing target of this API has a usable provider key."
+        raise Refused(503, message, "provider_key_unavailable")
+    return attempts
+
+
+def _routed_attempt(
+    call: Call,
+    vendor: VendorProfile,
+    target: Target,
+    rest: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    parsed: Any,
+) -> Attempt:
+    """The request for one target: its endpoint and provider key, and its model in place of
+    the caller's (where the vendor's `requestModel` says the model is)."""
+    upstream = target.upstream
+    headers = list(headers)
+    source = vendor.meter.request_model
+    if target.model is not None and source is not None:
+        if source.path is not None and isinstance(parsed, dict):
+            rewritten = with_model(parsed, source.path, target.model)
+            if rewritten is not None:
+                body = serialise(rewritten, call.strip_usage_chunk)
+        elif source.kind == "header":
+            headers = [(n, v) for n, v in headers if n != source.name]
+            headers.append((source.name, target.model))
+        elif source.kind == "queryParameter":
+            kept = [p for p in query.split("&") if p and p.partition("=")[0] != source.name]
+            query = "&".join([*kept, f"{source.name}={quote(target.model, safe='')}"])
+    vendor.add_headers(headers, upstream.api_key)
+    url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
+    return Attempt(url, headers, body, target)
+
+
+def _served_by(target: Target, call: Call) -> Headers:
+    """Tell the caller which endpoint and model answered a routed call."""
+    model = target.model or call.facts.model or ""
+    return [
+        (b"x-aigw-target", target.endpoint.encode()),
+        (b"x-aigw-model", model.encode("latin-1", "replace")),
+    ]
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, _TargetFailed):
+        return "status"
+    return "timeout" if isinstance(exc, TimeoutError) else "connection"
+
+
+def _provider_error(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, TimeoutError):
+        return 504, "The AI provider did not answer in time.", "upstream_timeout"
+    return 502, "The AI provider could not be reached.", "upstream_error"

@@ -9,6 +9,8 @@
 - `aigw_gateway_provider_latency_seconds{api}`: from sending to the provider to its last byte;
 - `aigw_gateway_quota_rejections_total{api,kind}`: 429s by exhausted counter (requests,
   prompt_tokens, completion_tokens, total_tokens) and 503s of backend protection (backend);
+- `aigw_gateway_target_failures_total{api,endpoint,reason}`: routed calls' failed attempts
+  (reason: status (429/5xx), timeout, connection), each followed by a suspension;
 - `aigw_gateway_quota_peers`: other gateway processes sharing quota counts with this one.
 
 Label children are cached, so recording costs a dict lookup per metric.
@@ -44,6 +46,12 @@ class GatewayMetrics:
             "aigw_gateway_quota_rejections",
             "Calls refused by a quota (kind: the exhausted counter) or backend protection",
             ["api", "kind"],
+            registry=registry,
+        )
+        self.target_failures = Counter(
+            "aigw_gateway_target_failures",
+            "Failed attempts of routed calls by API, endpoint and reason",
+            ["api", "endpoint", "reason"],
             registry=registry,
         )
         self.latency = histogram(
@@ -95,3 +103,6 @@ class GatewayMetrics:
 
     def rejected(self, api: str, kind: str) -> None:
         self._child(self.rejections, api, kind).inc()
+
+    def failed_target(self, api: str, endpoint: str, reason: str) -> None:
+        self._child(self.target_failures, api, endpoint, reason).inc()

@@ -10,8 +10,8 @@ import logging
 import time
 
 from aigw.common.events import KeyType
+from aigw.gateway.metering.meter import estimate_tokens
 from aigw.gateway.metering.request import RequestFacts
-from aigw.gateway.metering.usage import estimate_tokens
 from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.quota.book import Admission, Cost, QuotaBook, QuotaVerdict
 from aigw.gateway.quota.plans import UNLIMITED, Plan

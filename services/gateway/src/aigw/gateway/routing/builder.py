@@ -45,9 +45,13 @@ from aigw.common.events import (
     SubscriptionUpdated,
     TokenRevoked,
 )
+from aigw.common.model_routing import RouteTarget, RoutingPolicy
 from aigw.gateway.quota.plans import Plan
 from aigw.gateway.routing import credentials
-from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable, Upstream
+from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
+from aigw.gateway.routing.targets import Target, TargetRouter
+from aigw.gateway.routing.upstream import Upstream
+from aigw.gateway.routing.vendor import VendorProfile
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,8 @@ def normalise_prefix(prefix: str) -> str:
 def _upstream(
     box: SecretBox | None, api_id: str, name: str, endpoint: DeployedEndpoint | None
 ) -> Upstream | None:
+    """The endpoint with its provider key decrypted (`name`: production, sandbox or an
+    additional endpoint's name, the associated data the key was sealed with)."""
     if endpoint is None:
         return None
     url = endpoint.url.rstrip("/")
@@ -72,6 +78,32 @@ def _upstream(
         log.error("cannot decrypt the %s provider key of API %s: %s", name, api_id, type(exc))
         return Upstream(url, key_error="the provider key of this endpoint cannot be decrypted")
     return Upstream(url, api_key=key)
+
+
+def _router(
+    event: ApiDeployed, policy: RoutingPolicy | None, upstreams: dict[str, Upstream]
+) -> TargetRouter | None:
+    """The policy's runtime; targets on an endpoint the revision lacks are left out (the
+    publisher refuses such policies, so this only guards against a hand-made event)."""
+    if policy is None:
+        return None
+
+    def resolve(group: list[RouteTarget]) -> tuple[Target, ...]:
+        found = []
+        for target in group:
+            upstream = upstreams.get(target.endpoint)
+            if upstream is None:
+                log.warning("API %s: no endpoint %r to route to", event.api_id, target.endpoint)
+                continue
+            found.append(Target(target.endpoint, upstream, target.model, target.weight))
+        return tuple(found)
+
+    targets = resolve(policy.targets)
+    if not targets:
+        return None
+    return TargetRouter(
+        targets, resolve(policy.fallbacks), policy.timeout_seconds, policy.suspend_seconds
+    )
 
 
 def _drop_route(table: RoutingTable, api_id: str) -> None:
@@ -98,17 +130,26 @@ def _deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) ->
             owner.api_id,
         )
         return
+    upstreams = {
+        name: upstream
+        for name, endpoint in (
+            ("production", event.production),
+            ("sandbox", event.sandbox),
+            *event.endpoints.items(),
+        )
+        if (upstream := _upstream(box, event.api_id, name, endpoint)) is not None
+    }
     route = Route(
         api_id=event.api_id,
         revision=event.revision,
         name=event.name,
         version=event.version,
         route_prefix=prefix,
-        auth_header=event.vendor.auth_header.lower(),
-        auth_prefix=event.vendor.auth_prefix,
-        production=_upstream(box, event.api_id, "production", event.production),
-        sandbox=_upstream(box, event.api_id, "sandbox", event.sandbox),
-        vendor=event.vendor.name,
+        vendor=VendorProfile.compile(event.vendor),
+        production=upstreams.get("production"),
+        sandbox=upstreams.get("sandbox"),
+        production_router=_router(event, event.routing.production, upstreams),
+        sandbox_router=_router(event, event.routing.sandbox, upstreams),
         throttle_production=event.backend_throttle.production,
         throttle_sandbox=event.backend_throttle.sandbox,
     )

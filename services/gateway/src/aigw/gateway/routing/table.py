@@ -17,26 +17,15 @@ import jwt
 
 from aigw.common.events import KeyType
 from aigw.gateway.quota.plans import Plan
+from aigw.gateway.routing.targets import TargetRouter
+from aigw.gateway.routing.upstream import Upstream
+from aigw.gateway.routing.vendor import VendorProfile
+
+__all__ = ["Route", "RoutingTable", "Upstream"]
 
 # How far past `exp` an access token is still accepted (clocks of keymanager and gateways
 # differ a little); revoked jtis are remembered that much longer too.
 CLOCK_LEEWAY_SECONDS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """One provider endpoint of a deployed API, with its provider key decrypted.
-
-    `key_error` is set when the provider key could not be decrypted (e.g. the gateway runs
-    with another `AIGW_SECRET_KEY`): calls to this endpoint then fail with 503.
-    """
-
-    url: str  # without a trailing slash
-    api_key: str | None = None
-    key_error: str | None = None
-
-    def __repr__(self) -> str:  # never print the provider key
-        return f"Upstream(url={self.url!r}, api_key={'***' if self.api_key else None})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +35,21 @@ class Route:
     name: str
     version: str
     route_prefix: str
-    auth_header: str  # lower-case header name the vendor reads the provider key from
-    auth_prefix: str  # e.g. "Bearer "
+    vendor: VendorProfile
     production: Upstream | None
     sandbox: Upstream | None
-    vendor: str = ""
+    # multi-model routing per key type (None: the key type's endpoint, no routing)
+    production_router: TargetRouter | None = None
+    sandbox_router: TargetRouter | None = None
     # backend protection: most requests per second to the provider per key type (None = any)
     throttle_production: int | None = None
     throttle_sandbox: int | None = None
-    # `auth_header` as the hot path compares it with ASGI header names (derived)
-    auth_header_raw: bytes = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "auth_header_raw", self.auth_header.encode("latin-1"))
 
     def upstream_for(self, key_type: KeyType) -> Upstream | None:
         return self.production if key_type == "PRODUCTION" else self.sandbox
+
+    def router_for(self, key_type: KeyType) -> TargetRouter | None:
+        return self.production_router if key_type == "PRODUCTION" else self.sandbox_router
 
     def throttle_for(self, key_type: KeyType) -> int | None:
         return self.throttle_production if key_type == "PRODUCTION" else self.throttle_sandbox

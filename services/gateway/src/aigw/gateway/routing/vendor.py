@@ -1,0 +1,56 @@
+"""A vendor definition compiled for the hot path: how the provider key and the default headers
+are sent, and the vendor's metering rules."""
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from aigw.common.vendors import VendorSpec
+from aigw.gateway.metering.meter import Meter
+
+
+@dataclass(frozen=True, slots=True)
+class VendorProfile:
+    name: str
+    meter: Meter = field(compare=False)
+    auth_header: str | None = None  # lower-case; None unless the key goes in a header
+    auth_prefix: str = ""  # e.g. "Bearer "
+    auth_query: str | None = None  # the query parameter that carries the key
+    default_headers: tuple[tuple[str, str], ...] = ()  # lower-case names
+    ask_stream_usage: bool = False  # add `stream_options.include_usage` to streaming calls
+    # `auth_header` as the hot path compares it with ASGI header names (derived)
+    auth_header_raw: bytes | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        raw = self.auth_header.encode("latin-1") if self.auth_header else None
+        object.__setattr__(self, "auth_header_raw", raw)
+
+    @classmethod
+    def compile(cls, spec: VendorSpec) -> "VendorProfile":
+        auth = spec.auth
+        return cls(
+            name=spec.name,
+            meter=Meter(spec.metadata, spec.stream),
+            auth_header=auth.name.lower() if auth.type == "header" else None,
+            auth_prefix=auth.value_prefix,
+            auth_query=auth.name if auth.type == "queryParameter" else None,
+            default_headers=tuple((k.lower(), v) for k, v in spec.default_headers.items()),
+            ask_stream_usage=spec.stream.usage_option == "include_usage",
+        )
+
+    def add_headers(self, headers: list[tuple[str, str]], provider_key: str | None) -> None:
+        """Add the provider key (header auth) and the default headers the caller did not set."""
+        if self.default_headers:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(pair for pair in self.default_headers if pair[0] not in present)
+        if provider_key is not None and self.auth_header is not None:
+            headers.append((self.auth_header, self.auth_prefix + provider_key))
+
+    def query(self, query: str, provider_key: str | None) -> str:
+        """The query string to send: the caller's, with the key parameter (query auth) replaced
+        by the provider key."""
+        if self.auth_query is None or provider_key is None:
+            return query
+        name = self.auth_query
+        kept = [p for p in query.split("&") if p and p.partition("=")[0] != name]
+        kept.append(f"{name}={quote(provider_key, safe='')}")
+        return "&".join(kept)
