@@ -23,6 +23,7 @@ from aigw.common.events import (
     new_event,
 )
 from aigw.common.messaging import ensure_stream
+from aigw.common.model_routing import ApiRouting
 from aigw.common.vendors import VendorSpec, builtin_spec
 from aigw.devtools.processes import ManagedProcess, free_port
 from aigw.gateway.app import Gateway, create_app
@@ -236,7 +237,11 @@ def deploy_event(
     vendor: VendorSpec = OPENAI,
     production_url: str | None = None,
     sandbox: bool = True,
+    endpoints: dict[str, str] | None = None,
+    routing: ApiRouting | None = None,
 ) -> ApiDeployed:
+    """A deploy of the mock: production and (unless `sandbox=False`) sandbox endpoints, plus
+    additional `endpoints` (name → URL, all with the mock's production key) and `routing`."""
     return ApiDeployed(
         api_id=api_id,
         revision=revision,
@@ -254,4 +259,11 @@ def deploy_event(
         )
         if sandbox
         else None,
+        endpoints={
+            name: DeployedEndpoint(
+                url=url, api_key_ciphertext=events.encrypt("mock-provider-key", api_id, name)
+            )
+            for name, url in (endpoints or {}).items()
+        },
+        routing=routing or ApiRouting(),
     )

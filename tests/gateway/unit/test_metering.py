@@ -17,7 +17,6 @@ def meter_of(name: str, version: str) -> Meter:
 OPENAI = meter_of("OpenAI", "v1")
 
 
-
 USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
 
 

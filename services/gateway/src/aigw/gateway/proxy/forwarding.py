@@ -468,6 +468,10 @@ class Invoker:
                     return status
             assert resp is not None
             status = call.provider_status = resp.status
+            if routed is not None and router is not None and status in _RETRY_STATUS:
+                # the last target failed too: its answer is the caller's, and it rests as well
+                router.failed(routed, time.monotonic())
+                self.metrics.failed_target(call.api, routed.endpoint, "status")
             out = _response_headers(resp, extra)
             if routed is not None:
                 out += _served_by(routed, call)

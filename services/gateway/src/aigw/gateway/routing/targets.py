@@ -5,8 +5,8 @@ The primary target is chosen by smooth weighted round robin (nginx's algorithm: 
 `sum(weights)` consecutive picks each target gets exactly its share, interleaved) among the
 targets that are not suspended; the fallbacks follow in their order, minus suspended ones and
 the primary. A target that fails is suspended for `suspend_seconds`, then tried again. When
-every target is suspended the round robin runs over all of them: trying a suspended target
-beats refusing the call.
+every target is suspended the fallbacks are tried alone; when they are too, everything is
+tried anyway: trying a suspended target beats refusing the call.
 
 The state (round-robin counters, suspensions) lives in this process and starts afresh with
 each deployed revision.
@@ -65,12 +65,22 @@ class TargetRouter:
     def attempts(self, now: float) -> list[Target]:
         """The targets to try for one call, in order."""
         available = [i for i, t in enumerate(self.targets) if not self.suspended(t, now)]
-        primary = self.targets[self._pick(available or range(len(self.targets)))]
-        order = [primary]
-        for fallback in self.fallbacks:
-            if fallback.key != primary.key and not self.suspended(fallback, now):
-                order.append(fallback)
-        return order
+        if available:
+            primary = self.targets[self._pick(available)]
+            return [primary, *self._fallbacks(primary, now, skip_suspended=True)]
+        fallbacks = [f for f in self.fallbacks if not self.suspended(f, now)]
+        if fallbacks:
+            return fallbacks
+        # Everything is suspended: trying beats refusing.
+        primary = self.targets[self._pick(range(len(self.targets)))]
+        return [primary, *self._fallbacks(primary, now, skip_suspended=False)]
+
+    def _fallbacks(self, primary: Target, now: float, skip_suspended: bool) -> list[Target]:
+        return [
+            f
+            for f in self.fallbacks
+            if f.key != primary.key and not (skip_suspended and self.suspended(f, now))
+        ]
 
     def _pick(self, indexes: "list[int] | range") -> int:
         total = 0
