@@ -1,0 +1,204 @@
+"""Vendor profiles (key placement, default headers), vendor metering rules (built-in and custom,
+JSON answers and streams) and the routing targets' round robin and suspension."""
+
+import collections
+import json
+
+import pytest
+
+from aigw.common.jsonpath import compile_path
+from aigw.common.vendors import VendorSpec, builtin_spec
+from aigw.gateway.metering.meter import Meter
+from aigw.gateway.metering.request import with_model
+from aigw.gateway.metering.sse import StreamTap
+from aigw.gateway.routing.targets import Target, TargetRouter
+from aigw.gateway.routing.upstream import Upstream
+from aigw.gateway.routing.vendor import VendorProfile
+
+ACME = VendorSpec.model_validate(
+    {
+        "name": "Acme",
+        "version": "v2",
+        "auth": {"type": "queryParameter", "name": "key"},
+        "defaultHeaders": {"x-acme-client": "aigw"},
+        "metadata": {
+            "requestModel": {"inputSource": "payload", "attributeIdentifier": "$.engine"},
+            "responseModel": {"inputSource": "payload", "attributeIdentifier": "$.meta.engine"},
+            "promptTokenCount": {
+                "inputSource": "payload",
+                "attributeIdentifier": "$.billing.tokens.in",
+            },
+            "completionTokenCount": {
+                "inputSource": "payload",
+                "attributeIdentifier": "$['billing']['tokens']['out']",
+            },
+            "remainingTokenCount": {
+                "inputSource": "header",
+                "attributeIdentifier": "X-Acme-Tokens-Left",
+            },
+        },
+        "stream": {"content": "$.delta.text"},
+    }
+)
+
+
+def spec(name: str, version: str) -> VendorSpec:
+    found = builtin_spec(name, version)
+    assert found is not None
+    return found
+
+
+def test_header_auth_replaces_nothing_the_caller_set_and_adds_default_headers():
+    anthropic = VendorProfile.compile(spec("Anthropic", "2023-06-01"))
+    headers = [("content-type", "application/json")]
+    anthropic.add_headers(headers, "sk-provider")
+    assert headers == [
+        ("content-type", "application/json"),
+        ("anthropic-version", "2023-06-01"),
+        ("x-api-key", "sk-provider"),
+    ]
+    mine = [("anthropic-version", "2024-01-01")]
+    anthropic.add_headers(mine, "sk-provider")
+    assert ("anthropic-version", "2023-06-01") not in mine  # the caller's version is kept
+    assert anthropic.auth_header_raw == b"x-api-key"
+
+
+def test_query_auth_replaces_a_key_the_caller_sent():
+    acme = VendorProfile.compile(ACME)
+    assert acme.auth_header is None
+    assert acme.query("", "p/k") == "key=p%2Fk"
+    assert acme.query("key=callers&x=1", "pk") == "x=1&key=pk"
+    headers: list[tuple[str, str]] = []
+    acme.add_headers(headers, "pk")
+    assert headers == [("x-acme-client", "aigw")]  # no key in a header
+
+
+def test_custom_vendor_metering_reads_unusual_places():
+    meter = Meter(ACME.metadata, ACME.stream)
+    body = {
+        "output": {"text": "hi"},
+        "meta": {"engine": "acme-large-2026"},
+        "billing": {"tokens": {"in": 7, "out": 3, "sum": 10}},
+    }
+    usage = meter.answer(json.dumps(body).encode(), {"x-acme-tokens-left": "990"})
+    assert usage.reported
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (7, 3, 10)
+    assert usage.served_model == "acme-large-2026"
+    assert usage.remaining_tokens == 990
+    assert meter.requested_model({"engine": "acme-large"}, [], "") == "acme-large"
+
+
+@pytest.mark.parametrize(
+    ("source", "identifier", "headers", "query"),
+    [
+        ("header", "X-Model", [("x-model", "small")], ""),
+        ("queryParameter", "model", [], "a=1&model=small"),
+    ],
+)
+def test_request_model_from_a_header_or_query_parameter(source, identifier, headers, query):
+    metadata = {"requestModel": {"inputSource": source, "attributeIdentifier": identifier}}
+    vendor = VendorSpec.model_validate({**ACME.model_dump(by_alias=True), "metadata": metadata})
+    meter = Meter(vendor.metadata, vendor.stream)
+    assert meter.requested_model({"engine": "other"}, headers, query) == "small"
+
+
+def test_anthropic_stream_is_metered_from_its_own_event_types():
+    anthropic = spec("Anthropic", "2023-06-01")
+    tap = StreamTap(Meter(anthropic.metadata, anthropic.stream), strip_usage_chunk=False)
+    events = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {"model": "claude-x", "usage": {"input_tokens": 12, "output_tokens": 1}},
+            },
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hello"}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "delta": {"type": "text_delta", "text": " you"}},
+        ),
+        ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 9}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    raw = b"".join(f"event: {e}\ndata: {json.dumps(d)}\n\n".encode() for e, d in events)
+    assert b"".join(tap.feed(raw[i : i + 5]) for i in range(0, len(raw), 5)) == raw
+    usage = tap.usage
+    assert usage.served_model == "claude-x"
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (12, 9, 21)
+    assert tap.content_chars == len("Hello you")
+    assert tap.first_token_at is not None
+
+
+def test_anthropic_answer_without_total_adds_the_counts():
+    anthropic = spec("Anthropic", "2023-06-01")
+    body = {"model": "claude-x", "usage": {"input_tokens": 4, "output_tokens": 6}}
+    usage = Meter(anthropic.metadata, anthropic.stream).answer(json.dumps(body).encode(), {})
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (4, 6, 10)
+
+
+def test_a_large_answer_is_scanned_not_parsed():
+    openai = spec("OpenAI", "v1")
+    floats = [0.001 * i for i in range(60_000)]
+    body = {"data": [{"embedding": floats}], "model": "emb-1", "usage": {"prompt_tokens": 8}}
+    raw = json.dumps(body).encode()
+    assert len(raw) > 262_144
+    usage = Meter(openai.metadata, openai.stream).answer(raw, {})
+    assert (usage.prompt_tokens, usage.total_tokens, usage.served_model) == (8, 8, "emb-1")
+
+
+def test_with_model_copies_only_the_path():
+    parsed = {"engine": "a", "options": {"x": 1}}
+    assert with_model(parsed, compile_path("$.engine"), "b") == {"engine": "b", "options": {"x": 1}}
+    nested = {"params": {"model": "a"}}
+    rewritten = with_model(nested, compile_path("$.params.model"), "b")
+    assert rewritten == {"params": {"model": "b"}}
+    assert nested == {"params": {"model": "a"}}
+    assert with_model(parsed, compile_path("$.list[0]"), "b") is None
+
+
+def target(name: str, weight: int = 1) -> Target:
+    return Target(name, Upstream(f"http://{name}"), f"model-{name}", weight)
+
+
+def test_smooth_weighted_round_robin_is_exact_and_interleaved():
+    router = TargetRouter((target("a", 5), target("b", 1), target("c", 1)), (), None, 30)
+    picks = [router.attempts(0.0)[0].endpoint for _ in range(70)]
+    assert collections.Counter(picks) == {"a": 50, "b": 10, "c": 10}
+    assert "aaaaaa" not in "".join(picks)  # smooth: never a run longer than the weight
+
+
+def test_suspension_skips_a_target_until_it_expires():
+    a, b, c = target("a"), target("b"), target("c")
+    router = TargetRouter((a, b), (c,), None, suspend_seconds=10)
+    router.failed(a, now=100.0)
+    assert {router.attempts(105.0)[0].endpoint for _ in range(4)} == {"b"}
+    assert [t.endpoint for t in router.attempts(105.0)] == ["b", "c"]
+    router.failed(b, now=105.0)
+    assert [t.endpoint for t in router.attempts(106.0)] == ["c"]  # only the fallback is up
+    router.failed(c, now=106.0)
+    everything = router.attempts(107.0)  # all suspended: try anyway
+    assert everything[-1].endpoint == "c"
+    assert {t.endpoint for t in everything[:1]} <= {"a", "b"}
+    assert "a" in {router.attempts(111.0)[0].endpoint for _ in range(2)}  # a is back
+
+
+@pytest.mark.parametrize(
+    ("path", "document", "expected"),
+    [
+        ("$.a.b", {"a": {"b": 1}}, [1]),
+        ("$.a[1]", {"a": [1, 2]}, [2]),
+        ("$.a[-1]", {"a": [1, 2]}, [2]),
+        ("$.a[*].t", {"a": [{"t": "x"}, {"u": 1}, {"t": "y"}]}, ["x", "y"]),
+        ("$.*", {"a": 1, "b": 2}, [1, 2]),
+        ("$['a-b']", {"a-b": 3}, [3]),
+        ("$.missing", {"a": 1}, []),
+        ("$.a.b", {"a": [1]}, []),
+    ],
+)
+def test_jsonpath_subset(path, document, expected):
+    assert list(compile_path(path).find(document)) == expected
+    assert compile_path(path).first(document) == (expected[0] if expected else None)
