@@ -125,7 +125,13 @@ async def test_failure_header_and_runtime_config(client):
     assert response.json()["error"]["type"] == "rate_limit_error"
 
     config = await client.post("/_mock/config", json={"failStatus": 503, "latencyMs": 1})
-    assert config.json() == {"latencyMs": 1.0, "failStatus": 503, "chunkDelayMs": 0.0}
+    assert config.json() == {
+        "latencyMs": 1.0,
+        "failStatus": 503,
+        "chunkDelayMs": 0.0,
+        "breakAfterChunks": 0,
+        "segments": {},
+    }
     assert (await client.post("/p/chat/completions", json=CHAT, headers=KEY)).status_code == 503
     await client.post("/_mock/config", json={"failStatus": None, "latencyMs": 0})
     assert (await client.post("/p/chat/completions", json=CHAT, headers=KEY)).status_code == 200

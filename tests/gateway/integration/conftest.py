@@ -58,7 +58,13 @@ def mock_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client for the mock's control endpoints; every test starts with a healthy mock."""
-    healthy = {"latencyMs": 0, "failStatus": None, "chunkDelayMs": 0}
+    healthy = {
+        "latencyMs": 0,
+        "failStatus": None,
+        "chunkDelayMs": 0,
+        "breakAfterChunks": 0,
+        "segments": {},
+    }
     async with httpx.AsyncClient(base_url=mock_provider, timeout=10) as client:
         await client.post("/_mock/config", json=healthy)
         await client.delete("/_mock/requests")

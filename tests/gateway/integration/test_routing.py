@@ -87,12 +87,6 @@ def target(endpoint: str, model: str | None = None, weight: int = 1) -> RouteTar
     return RouteTarget(endpoint=endpoint, model=model, weight=weight)
 
 
-@pytest.fixture(autouse=True)
-async def healthy_segments(mock: httpx.AsyncClient) -> Any:
-    yield
-    await mock.post("/_mock/config", json={"segments": {}})
-
-
 async def test_weighted_round_robin_spreads_calls_by_weight_and_rewrites_the_model(
     events, gateway, mock_provider, mock
 ):

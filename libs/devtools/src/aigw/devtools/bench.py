@@ -10,6 +10,8 @@ README way, then:
 - streaming: time to first chunk and to the last chunk, direct vs gateway;
 - a token quota: the same sequential run with a plan that limits tokens (and requests) on the
   benchmarked subscription, so every call is reserved, settled and synced;
+- a routed call: an API with a routing policy (two targets, weighted round robin, model
+  rewritten, a fallback), sequential against the same direct calls, next to the plain call;
 - credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
   how long a key revoked through the developer portal keeps working at the gateway.
 """
@@ -379,6 +381,56 @@ async def token_quota_costs(
     return rows
 
 
+def routed_api(stack: Stack, password: str) -> Provisioned:
+    """An API whose production calls are spread over two endpoints of the mock by weighted
+    round robin, each with its own model, with a fallback: every call is routed."""
+    mock = stack.url("mock_provider")
+    options = {
+        "additionalEndpoints": {"backup": f"{mock}/backup"},
+        "routing": {
+            "production": {
+                "targets": [
+                    {"endpoint": "production", "model": "mistral-small-latest", "weight": 3},
+                    {"endpoint": "backup", "model": "mistral-large-latest", "weight": 1},
+                ],
+                "fallbacks": [{"endpoint": "backup", "model": "mistral-large-latest"}],
+                "timeoutSeconds": 30,
+                "suspendSeconds": 30,
+            }
+        },
+    }
+    return provision(
+        stack,
+        password,
+        "benchrouted",
+        options=options,
+        provider_keys={"backup": "mock-provider-key"},
+    )
+
+
+async def routed_costs(direct: Target, gateway: Target, routed: Target, n: int) -> list[str]:
+    """Plain and routed gateway calls interleaved with direct ones: the routing's own cost is
+    the difference between the two added latencies."""
+    samples: dict[str, list[float]] = {"direct": [], "plain": [], "routed": []}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(50):  # warm up connections and code paths
+            await routed.call(session)
+        for _ in range(n):
+            samples["direct"].append(await direct.call(session))
+            samples["plain"].append(await gateway.call(session))
+            samples["routed"].append(await routed.call(session))
+    base = {q: percentile(samples["direct"], q) for q in (0.5, 0.99)}
+    rows = ["| added latency vs direct | p50 ms | p99 ms |", "|---|---|---|"]
+    for name, label in (
+        ("plain", "plain call"),
+        ("routed", "routed call (2 targets, model rewrite)"),
+    ):
+        p50 = percentile(samples[name], 0.5) - base[0.5]
+        p99 = percentile(samples[name], 0.99) - base[0.99]
+        rows.append(f"| {label} | {ms(p50)} | {ms(p99)} |")
+    return rows
+
+
 def spread_row(name: str, samples: list[float]) -> str:
     p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
     return f"| {name} | {ms(p50)} | {ms(p99)} | {ms(max(samples))} |"
@@ -403,6 +455,12 @@ async def measure(
     lines = report_latency(await sequential(direct, gateway, args.requests))
     lines += [""] + await token_quota_costs(stack, api, direct, gateway, args)
     lines += [""] + report_streaming(await streaming(direct, gateway, args.requests // 4))
+    routed_api_ = await asyncio.to_thread(routed_api, stack, password)
+    routed = Target(
+        f"{stack.url('gateway')}/{routed_api_.route_prefix}/v1/chat/completions",
+        {"Authorization": f"Bearer {routed_api_.production_key}"},
+    )
+    lines += [""] + await routed_costs(direct, gateway, routed, args.requests)
     gateway_pid = next(p.proc.pid for p in stack.processes if p.name == "gateway" and p.proc)
     rps_direct, _ = await throughput(direct, args.concurrency, args.seconds)
     cpu_before = cpu_seconds(gateway_pid)

@@ -38,7 +38,17 @@ def login(stack: Stack, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def provision(stack: Stack, password: str, context: str, version: str = "1.0.0") -> Provisioned:
+def provision(
+    stack: Stack,
+    password: str,
+    context: str,
+    version: str = "1.0.0",
+    *,
+    options: dict[str, Any] | None = None,
+    provider_keys: dict[str, str] | None = None,
+) -> Provisioned:
+    """The walkthrough for one API; `options` adds to the API definition (e.g. additional
+    endpoints and a routing policy) and `provider_keys` to its backend security."""
     auth = login(stack, password)
     pub = httpx.Client(base_url=f"{stack.url('publisher')}/api/publisher/v1", headers=auth)
     dev = httpx.Client(base_url=f"{stack.url('devportal')}/api/devportal/v1", headers=auth)
@@ -52,12 +62,14 @@ def provision(stack: Stack, password: str, context: str, version: str = "1.0.0")
                 "version": version,
                 "aiVendor": {"name": "MistralAI", "version": "v1"},
                 "endpoints": {"production": f"{mock}/production", "sandbox": f"{mock}/sandbox"},
+                **(options or {}),
             },
         )
     )
     keys = {
         "production": {"apiKey": "mock-provider-key"},
         "sandbox": {"apiKey": "mock-sandbox-key"},
+        **{name: {"apiKey": key} for name, key in (provider_keys or {}).items()},
     }
     _ok(pub.put(f"/apis/{api['id']}/backend-security", json=keys))
     _ok(pub.post(f"/apis/{api['id']}/deploy"))
