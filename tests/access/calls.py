@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.access.resources import KEY, Resources, credentials, path_params, unique
 from tests.access.rules import RouteKey, dp, km, pub
-from tests.access.world import api_body
+from tests.access.world import api_body, vendor_body
 
 
 @dataclass
@@ -41,6 +41,16 @@ async def _undeploy(res: Resources) -> Extra:
 
 async def _publish(res: Resources) -> Extra:
     return Extra(json={"action": "publish"})
+
+
+async def _new_vendor(res: Resources) -> Extra:
+    return Extra(json=vendor_body())
+
+
+async def _vendor_change(res: Resources) -> Extra:
+    vendor = await res.vendor()
+    fields = ("name", "version", "auth")
+    return Extra(json={key: vendor[key] for key in fields} | {"description": "changed"})
 
 
 async def _new_policy(res: Resources) -> Extra:
@@ -110,6 +120,8 @@ async def _revoke_token(res: Resources) -> Extra:
 
 
 EXTRAS: dict[RouteKey, Build] = {
+    pub("POST", "/ai-vendors"): _new_vendor,
+    pub("PUT", "/ai-vendors/{name}/{version}"): _vendor_change,
     pub("POST", "/apis"): _new_api,
     pub("PUT", "/apis/{api_id}"): _api_update,
     pub("PUT", "/apis/{api_id}/backend-security"): _backend_security,

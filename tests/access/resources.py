@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.access.rules import DP, KM, PUB
-from tests.access.world import PASSWORD, Account, World, api_body
+from tests.access.world import PASSWORD, Account, World, api_body, vendor_body
 
 KEY = {"keyType": "PRODUCTION"}
 
@@ -32,6 +32,9 @@ class Resources:
         """A value for path parameter `name` of `path` (a template) on `service`."""
         if service == "publisher" and "/subscription-policies/" in path:
             return await self.policy()
+        if service == "publisher" and "/ai-vendors/" in path:
+            # a custom vendor (made by the admin): built-in ones cannot be changed or deleted
+            return str((await self.vendor())[name])
         makers: dict[tuple[str, str], Callable[[], Awaitable[str]]] = {
             ("publisher", "api_id"): self.publisher_api,
             ("devportal", "api_id"): self._published_api,
@@ -42,9 +45,6 @@ class Resources:
             ("keymanager", "key_id"): self.keymanager_key,
             ("keymanager", "client_id"): self.client_id,
         }
-        fixed = {("publisher", "name"): "MistralAI", ("publisher", "version"): "v1"}
-        if (service, name) in fixed:
-            return fixed[(service, name)]
         return await makers[(service, name)]()
 
     async def _once(self, name: str, make: Callable[[], Awaitable[Any]]) -> Any:
@@ -81,6 +81,15 @@ class Resources:
             "deploy", lambda: self._post("publisher", f"{PUB}/apis/{api_id}/deploy", None)
         )
         return api_id
+
+    async def vendor(self) -> dict[str, Any]:
+        """Custom vendors are the admin's to write, whoever reads them."""
+        admin = self.world.accounts["admin"]
+        path = f"{PUB}/ai-vendors"
+        made = await self._once(
+            "vendor", lambda: self._post("publisher", path, vendor_body(), owner=admin)
+        )
+        return dict(made)
 
     async def policy(self) -> str:
         """Plans are the admin's to write, whoever reads them."""

@@ -72,8 +72,12 @@ def _shared(service: str) -> dict[RouteKey, Rule]:
 
 
 PUBLISHER_RULES: dict[RouteKey, Rule] = {
+    # AI vendors: publishers read them to build APIs on; custom vendors are the admins' to write
     pub("GET", "/ai-vendors"): PUBLISHER_API,
     pub("GET", "/ai-vendors/{name}/{version}"): PUBLISHER_API,
+    pub("POST", "/ai-vendors"): ADMIN_ONLY,
+    pub("PUT", "/ai-vendors/{name}/{version}"): ADMIN_ONLY,
+    pub("DELETE", "/ai-vendors/{name}/{version}"): ADMIN_ONLY,
     pub("POST", "/apis"): PUBLISHER_API,
     pub("GET", "/apis"): PUBLISHER_API,
     pub("GET", "/apis/{api_id}"): PUBLISHER_API,

@@ -136,6 +136,15 @@ def api_body() -> dict[str, Any]:
     }
 
 
+def vendor_body() -> dict[str, Any]:
+    """A custom AI vendor of its own name."""
+    return {
+        "name": f"AccessMatrix-{uuid.uuid4().hex[:10]}",
+        "version": "v1",
+        "auth": {"type": "header", "name": "x-provider-key"},
+    }
+
+
 async def _published_api(http: dict[str, httpx.AsyncClient], accounts: dict[str, Account]) -> str:
     """An API published through publisher and seen in devportal's catalogue (via the events)."""
     admin = accounts["admin"].auth

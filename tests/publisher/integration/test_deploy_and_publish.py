@@ -4,6 +4,8 @@ import pytest
 
 from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed, ApiPublished
+from aigw.common.model_routing import ApiRouting
+from aigw.common.vendors import builtin_spec
 from tests.publisher.integration.conftest import API_PREFIX, Publisher
 from tests.support.events import stream_events, wait_for_event
 
@@ -74,8 +76,11 @@ async def test_deploy_twice_gives_revisions_one_and_two(publisher: Publisher):
     snapshots = [ApiDeployed.from_envelope(e) for e in events if e.subject == api["id"]]
     assert [s.revision for s in snapshots] == [1, 2]
     assert snapshots[0].route_prefix == "mistralaiapi/0.0.2"
-    assert snapshots[0].vendor.auth_header == "Authorization"
-    assert snapshots[0].vendor.auth_prefix == "Bearer "
+    assert snapshots[0].vendor == builtin_spec("MistralAI", "v1")
+    assert snapshots[0].vendor.auth.name == "Authorization"
+    assert snapshots[0].vendor.auth.value_prefix == "Bearer "
+    assert snapshots[0].endpoints == {}
+    assert snapshots[0].routing == ApiRouting()
     assert snapshots[0].production is not None
     assert snapshots[0].production.url == "https://api.mistral.ai"
     assert snapshots[0].production.api_key_ciphertext is None

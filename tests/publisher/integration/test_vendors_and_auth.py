@@ -10,21 +10,33 @@ async def test_lists_the_built_in_vendors(publisher: Publisher):
     response = await publisher.client.get(f"{API_PREFIX}/ai-vendors")
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 3
+    assert body["count"] == 4
+    assert [v["name"] for v in body["list"]] == ["OpenAI", "MistralAI", "AzureOpenAI", "Anthropic"]
     by_name = {v["name"]: v for v in body["list"]}
-    assert set(by_name) == {"OpenAI", "MistralAI", "AzureOpenAI"}
-    assert by_name["MistralAI"]["auth"] == {"header": "Authorization", "valuePrefix": "Bearer "}
-    assert by_name["AzureOpenAI"]["auth"] == {"header": "api-key", "valuePrefix": ""}
-    assert by_name["MistralAI"]["endpointExample"] == "https://api.mistral.ai"
+    assert all(v["builtIn"] for v in body["list"])
+    bearer = {"type": "header", "name": "Authorization", "valuePrefix": "Bearer "}
+    assert by_name["MistralAI"]["auth"] == bearer
+    assert by_name["AzureOpenAI"]["auth"] == {
+        "type": "header",
+        "name": "api-key",
+        "valuePrefix": "",
+    }
+    assert by_name["Anthropic"]["defaultHeaders"] == {"anthropic-version": "2023-06-01"}
+    assert by_name["OpenAI"]["metadata"]["totalTokenCount"] == {
+        "inputSource": "payload",
+        "attributeIdentifier": "$.usage.total_tokens",
+    }
 
 
 async def test_gets_one_vendor_or_404(publisher: Publisher):
     response = await publisher.client.get(f"{API_PREFIX}/ai-vendors/OpenAI/v1")
     assert response.status_code == 200
-    assert response.json()["paths"][0] == "/v1/chat/completions"
+    assert "/v1/chat/completions" in response.json()["apiDefinition"]["paths"]
+    assert response.json()["stream"]["usageOption"] == "include_usage"
     missing = await publisher.client.get(f"{API_PREFIX}/ai-vendors/OpenAI/v9")
     assert missing.status_code == 404
     assert "known vendors" in missing.json()["description"]
+    assert "MistralAI v1" in missing.json()["description"]
 
 
 @pytest.mark.parametrize("path", ["/ai-vendors", "/apis"])

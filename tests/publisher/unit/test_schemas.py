@@ -96,3 +96,88 @@ def test_local_or_plain_http_endpoints_are_dev_only(url, reason):
 )
 def test_public_https_endpoints_are_fine_anywhere(url):
     assert dev_only_endpoint(url) is None
+
+
+# --- additional endpoints and routing ------------------------------------------------------
+
+BACKUP = "https://backup.example.com/"
+
+
+def _policy(*endpoints: str, fallbacks: tuple[str, ...] = ()) -> dict[str, object]:
+    return {
+        "targets": [{"endpoint": e, "model": "m"} for e in endpoints],
+        "fallbacks": [{"endpoint": e} for e in fallbacks],
+    }
+
+
+def test_an_api_has_no_additional_endpoints_and_no_routing_by_default():
+    api = ApiIn.model_validate(_body())
+    assert api.additional_endpoints == {}
+    assert api.routing.production is None
+    assert api.routing.sandbox is None
+
+
+def test_additional_endpoints_and_routing_over_them():
+    api = ApiIn.model_validate(
+        _body(
+            additionalEndpoints={"backup": BACKUP, "eu-2": "https://eu.example.com"},
+            routing={"production": _policy("production", "backup", fallbacks=("eu-2",))},
+        )
+    )
+    assert api.additional_endpoints == {
+        "backup": BACKUP.rstrip("/"),
+        "eu-2": "https://eu.example.com",
+    }
+    assert api.routing.production is not None
+    assert api.routing.production.endpoints() == {"production", "backup", "eu-2"}
+    assert api.endpoint_names() == ["production", "backup", "eu-2"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"additionalEndpoints": {"production": BACKUP}}, "must not be named 'production'"),
+        ({"additionalEndpoints": {"sandbox": BACKUP}}, "must not be named 'sandbox'"),
+        ({"additionalEndpoints": {"Backup": BACKUP}}, "should match pattern"),
+        ({"additionalEndpoints": {"backup": "ftp://x.example"}}, "http:// or https://"),
+        (
+            {"additionalEndpoints": {f"e{i}": BACKUP for i in range(17)}},
+            "at most 16 items",
+        ),
+        (
+            {"routing": {"production": _policy("backup")}},
+            "routing.production names endpoints the API does not have: 'backup'",
+        ),
+        (  # sandbox is not set in _body()
+            {"routing": {"sandbox": _policy("production", fallbacks=("sandbox",))}},
+            r"'sandbox' \(its endpoints: production\)",
+        ),
+        ({"routing": {"production": {"targets": []}}}, "at least 1 item"),
+        ({"routing": {"production": _policy("production", "production")}}, "twice"),
+    ],
+)
+def test_bad_additional_endpoints_or_routing_are_refused(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        ApiIn.model_validate(_body(**overrides))
+
+
+def test_backend_security_takes_keys_by_endpoint_name():
+    body = BackendSecurityIn.model_validate(
+        {"production": {"apiKey": "p-key"}, "backup": {"apiKey": "b-key"}}
+    )
+    assert {name: key.api_key for name, key in body.root.items()} == {
+        "production": "p-key",
+        "backup": "b-key",
+    }
+    with pytest.raises(ValidationError, match="should match pattern"):
+        BackendSecurityIn.model_validate({"Not A Name": {"apiKey": "k"}})
+
+
+def test_backend_security_out_lists_every_endpoint_of_the_api():
+    key = "sk-backup-0123456789wxyz"
+    doc = {
+        "additional_endpoints": {"backup": BACKUP},
+        "backend_security": {"backup": {"ciphertext": "v1.x.y", "masked": mask_secret(key)}},
+    }
+    body = BackendSecurityOut.from_doc(doc).model_dump(by_alias=True)
+    assert body == {"production": None, "sandbox": None, "backup": {"apiKey": "****wxyz"}}

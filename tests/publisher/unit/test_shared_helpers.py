@@ -7,9 +7,10 @@ import pytest
 from aigw.common.ids import utcnow_ms
 from aigw.common.requests import MAX_CORRELATION_ID, valid_correlation_id
 from aigw.common.schemas import CamelModel, Collection
+from aigw.common.vendors import BUILT_IN_VENDORS
 from aigw.publisher.apis.schemas import ApiList
-from aigw.publisher.vendors.catalog import BUILT_IN_VENDORS
-from aigw.publisher.vendors.schemas import VendorList
+from aigw.publisher.vendors.catalog import KnownVendor
+from aigw.publisher.vendors.schemas import VendorList, VendorOut
 
 
 def test_utcnow_ms_has_millisecond_precision_and_a_timezone():
@@ -34,10 +35,11 @@ def test_collection_is_count_and_list_in_camel_case():
 
 def test_the_publishers_lists_are_the_shared_collection():
     assert issubclass(ApiList, Collection)
-    vendors = VendorList.of(list(BUILT_IN_VENDORS))
+    vendors = VendorList.of([VendorOut.of(KnownVendor(v, built_in=True)) for v in BUILT_IN_VENDORS])
     dumped = vendors.model_dump(by_alias=True)
     assert dumped["count"] == len(BUILT_IN_VENDORS)
-    assert dumped["list"][0]["endpointExample"] == "https://api.openai.com"
+    assert dumped["list"][0]["defaultHeaders"] == {}
+    assert dumped["list"][0]["builtIn"] is True
 
 
 @pytest.mark.parametrize(

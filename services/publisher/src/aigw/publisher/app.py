@@ -20,7 +20,9 @@ from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.settings import Settings
 from aigw.publisher.usage import endpoints as usage_endpoints
 from aigw.publisher.vendors import endpoints as vendor_endpoints
+from aigw.publisher.vendors import repository as vendor_repository
 from aigw.publisher.vendors.catalog import VendorCatalog
+from aigw.publisher.vendors.service import VendorService
 
 
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
@@ -29,7 +31,11 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         runtime = ServiceRuntime(
             settings,
             database=settings.mongodb_db,
-            outbox_collections=[COLLECTION, policy_repository.COLLECTION],
+            outbox_collections=[
+                COLLECTION,
+                policy_repository.COLLECTION,
+                vendor_repository.COLLECTION,
+            ],
             router=usage_router("publisher", settings.mongodb_db),
         )
         async with runtime:
@@ -37,14 +43,16 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
             await repo.ensure_indexes()
             await usage_store.ensure_indexes(runtime.db)
             policies = await _policies(runtime, repo)
+            vendors = await _vendors(runtime, repo)
             box = settings.secret_box()
             app.state.runtime = runtime
             app.state.policies = policies
+            app.state.vendors = vendors
             app.state.apis = ApiService(
                 repo,
                 runtime.outbox,
                 box,
-                app.state.vendors,
+                vendors.catalog,
                 dev_mode=settings.dev_mode,
                 check_policies=policies.check_exist,
             )
@@ -65,7 +73,6 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
-    app.state.vendors = VendorCatalog()
     app.state.verifier = TokenVerifier(
         JwksCache(jwks_fetcher or http_jwks_fetcher(settings.keymanager_url))
     )
@@ -79,3 +86,10 @@ async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyServi
     service = PolicyService(repo, apis, runtime.outbox)
     await service.seed_defaults()
     return service
+
+
+async def _vendors(runtime: ServiceRuntime, apis: ApiRepository) -> VendorService:
+    """The AI vendors service: the built-ins and the custom vendors in this database."""
+    repo = vendor_repository.VendorRepository(runtime.db)
+    await repo.ensure_indexes()
+    return VendorService(VendorCatalog(repo), repo, apis, runtime.outbox)

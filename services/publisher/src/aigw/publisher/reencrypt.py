@@ -1,8 +1,10 @@
 """Re-encrypt provider keys under the current master key (`make rotate-secret-key`).
 
-Each API is one conditional write through the service's own `_apply`: the new ciphertexts
-and, for a deployed API, a new revision whose ApiDeployed event (carrying the new
-ciphertexts) is staged in the same write. The write is conditioned on the document version
+Every provider key of an API is resealed: production's, sandbox's and each additional
+endpoint's (all under `backend_security.<endpoint name>`, sealed with
+`provider_key_context(api id, endpoint name)`). Each API is one conditional write through the
+service's own `_apply`: the new ciphertexts and, for a deployed API, a new revision whose
+ApiDeployed event (carrying the new ciphertexts) is staged in the same write. The write is conditioned on the document version
 read, so a concurrent change or a half-done run never leaves a mixed state; a rerun finds
 nothing left to do. Gateways learn the new revision from the stream and stop needing the
 old key for it.
@@ -11,12 +13,15 @@ old key for it.
 from dataclasses import dataclass
 from typing import Any
 
-from aigw.common.crypto import provider_key_context
+from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.errors import NotFound
 from aigw.common.events import EventPayload
 from aigw.common.ids import utcnow_ms
-from aigw.publisher.apis.repository import Doc
+from aigw.common.outbox import Outbox
+from aigw.publisher.apis.repository import ApiRepository, Doc
 from aigw.publisher.apis.service import ApiService, Caller
+from aigw.publisher.vendors.catalog import VendorCatalog
+from aigw.publisher.vendors.repository import VendorRepository
 
 CALLER = Caller(subject="system:rotate-secret-key")
 
@@ -35,21 +40,36 @@ class _NothingToReseal(Exception):
 class ProviderKeyReencryptor(ApiService):
     """The API service, plus one use case: reseal an API's provider keys."""
 
+    def __init__(
+        self,
+        repo: ApiRepository,
+        outbox: Outbox,
+        box: SecretBox,
+        vendors: VendorCatalog,
+        *,
+        dev_mode: bool = False,
+    ) -> None:
+        # A redeploy needs the vendors of the APIs, custom ones too: a catalogue made without
+        # a store (built-ins only) reads the custom vendors from the APIs' own database.
+        if vendors.store is None:
+            vendors = VendorCatalog(VendorRepository(repo.db))
+        super().__init__(repo, outbox, box, vendors, dev_mode=dev_mode)
+
     async def reencrypt_all(self) -> ReencryptCounts:
         counts = ReencryptCounts()
         for doc in await self.list():
             counts.apis_seen += 1
-            if self._stale_kinds(doc):
+            if self._stale_names(doc):
                 await self._reseal(doc["_id"], counts)
         return counts
 
     async def _reseal(self, api_id: str, counts: ReencryptCounts) -> None:
         written: list[int] = []  # keys resealed by the attempt that was written
 
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             resealed = self._resealed(doc)
             written[:] = [len(resealed)]
-            return self._reseal_update(doc, resealed)
+            return await self._reseal_update(doc, resealed)
 
         try:
             _, events = await self._apply(api_id, change, CALLER)
@@ -58,38 +78,38 @@ class ProviderKeyReencryptor(ApiService):
         counts.keys_reencrypted += written[0]
         counts.apis_redeployed += len(events)
 
-    def _reseal_update(
+    async def _reseal_update(
         self, doc: Doc, resealed: dict[str, str]
     ) -> tuple[dict[str, Any], list[EventPayload]]:
         if not resealed:
             raise _NothingToReseal
         after = _with_ciphertexts(doc, resealed)
         sets: dict[str, Any] = {
-            f"backend_security.{kind}.ciphertext": c for kind, c in resealed.items()
+            f"backend_security.{name}.ciphertext": c for name, c in resealed.items()
         }
         if doc.get("deployed_revision") is None:
             return {"$set": sets}, []
         # Redeploy, so gateways get the new ciphertexts (deploy's own change, same write).
         revision = doc["revision"] + 1
         sets |= {"deployed_revision": revision, "deployed_time": utcnow_ms()}
-        return {"$inc": {"revision": 1}, "$set": sets}, [self._snapshot(after, revision)]
+        return {"$inc": {"revision": 1}, "$set": sets}, [await self._snapshot(after, revision)]
 
-    def _stale_kinds(self, doc: Doc) -> list[str]:
+    def _stale_names(self, doc: Doc) -> list[str]:
         sealed = doc.get("backend_security") or {}
         return [k for k, v in sealed.items() if v and not self._box.is_current(v["ciphertext"])]
 
     def _resealed(self, doc: Doc) -> dict[str, str]:
-        """kind -> the provider key, decrypted under its old key, sealed under the current."""
+        """name -> the provider key, decrypted under its old key, sealed under the current."""
         resealed = {}
-        for kind in self._stale_kinds(doc):
-            context = provider_key_context(doc["_id"], kind)
-            plain = self._box.decrypt(doc["backend_security"][kind]["ciphertext"], context)
-            resealed[kind] = self._box.encrypt(plain, context)
+        for name in self._stale_names(doc):
+            context = provider_key_context(doc["_id"], name)
+            plain = self._box.decrypt(doc["backend_security"][name]["ciphertext"], context)
+            resealed[name] = self._box.encrypt(plain, context)
         return resealed
 
 
 def _with_ciphertexts(doc: Doc, resealed: dict[str, str]) -> Doc:
     security = {**doc["backend_security"]}
-    for kind, ciphertext in resealed.items():
-        security[kind] = {**security[kind], "ciphertext": ciphertext}
+    for name, ciphertext in resealed.items():
+        security[name] = {**security[name], "ciphertext": ciphertext}
     return {**doc, "backend_security": security}

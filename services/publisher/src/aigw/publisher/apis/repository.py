@@ -6,6 +6,7 @@ read, so an event built from a document always describes the state it was writte
 `route_key` has a unique index: a clash of gateway routes is refused by the store itself.
 """
 
+import builtins
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -24,6 +25,7 @@ _NO_OUTBOX = {OUTBOX: 0}
 
 class ApiRepository:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.db = db
         self._coll: AsyncCollection[Doc] = db[COLLECTION]
 
     async def ensure_indexes(self) -> None:
@@ -44,6 +46,12 @@ class ApiRepository:
     async def count_offering(self, policy: str) -> int:
         """How many live APIs offer the plan."""
         return await self._coll.count_documents({"policies": policy, **NOT_DELETED})
+
+    async def using_vendor(self, name: str, version: str) -> builtins.list[Doc]:
+        """The live APIs built on the vendor (id and name only), oldest first."""
+        query = {"vendor.name": name, "vendor.version": version, **NOT_DELETED}
+        cursor = self._coll.find(query, {"_id": 1, "name": 1}).sort("created_time", 1)
+        return [doc async for doc in cursor]
 
     async def apply(self, api_id: str, read_version: int, update: Doc) -> Doc | None:
         """Apply `update` if the document is still at `read_version`; None if it moved on

@@ -5,8 +5,9 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_validator
 
+from aigw.common.model_routing import ApiRouting, EndpointName
 from aigw.common.schemas import CamelModel, Collection
 from aigw.publisher.apis.routing import (
     check_route_prefix,
@@ -64,6 +65,11 @@ EndpointUrl = Annotated[
 ]
 
 
+# The endpoints every API may have; an API's other endpoints are its additional endpoints.
+ENDPOINT_TYPES = ("production", "sandbox")
+MAX_ADDITIONAL_ENDPOINTS = 16
+
+
 class VendorRefBody(CamelModel):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=50)
@@ -103,6 +109,51 @@ class ApiIn(CamelModel):
         default_factory=lambda: ["Unlimited"], min_length=1, max_length=50
     )
     backend_throttle: BackendThrottleBody = Field(default_factory=lambda: BackendThrottleBody())
+    additional_endpoints: dict[EndpointName, EndpointUrl] = Field(
+        default_factory=dict,
+        max_length=MAX_ADDITIONAL_ENDPOINTS,
+        description=(
+            "more provider endpoints by name (routing targets besides production and sandbox); "
+            "their provider keys are set with backend-security under the same names"
+        ),
+    )
+    routing: ApiRouting = Field(
+        default_factory=ApiRouting,
+        description=(
+            "multi-model routing per key type (null: the key type's endpoint, no routing); "
+            "targets and fallbacks name endpoints of this API"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _additional_endpoints_are_additional(self) -> Self:
+        for name in ENDPOINT_TYPES:
+            if name in self.additional_endpoints:
+                raise ValueError(
+                    f"additionalEndpoints must not be named '{name}': "
+                    f"set the {name} endpoint in 'endpoints'"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _routing_names_known_endpoints(self) -> Self:
+        known = self.endpoint_names()
+        for key_type in ENDPOINT_TYPES:
+            policy = getattr(self.routing, key_type)
+            unknown = sorted(policy.endpoints() - set(known)) if policy is not None else []
+            if unknown:
+                names = ", ".join(f"'{name}'" for name in unknown)
+                raise ValueError(
+                    f"routing.{key_type} names endpoints the API does not have: {names} "
+                    f"(its endpoints: {', '.join(known)})"
+                )
+        return self
+
+    def endpoint_names(self) -> list[str]:
+        """The names of the endpoints the API has: production and sandbox when set, then the
+        additional endpoints."""
+        kinds = [kind for kind in ENDPOINT_TYPES if getattr(self.endpoints, kind) is not None]
+        return kinds + list(self.additional_endpoints)
 
     @model_validator(mode="after")
     def _distinct_policies(self) -> Self:
@@ -125,6 +176,8 @@ class ApiOut(CamelModel):
     endpoints: Endpoints
     policies: list[str]
     backend_throttle: BackendThrottleBody
+    additional_endpoints: dict[str, str]
+    routing: ApiRouting
     route_prefix: str
     lifecycle_status: str
     has_deployment: bool
@@ -140,6 +193,8 @@ class ApiOut(CamelModel):
             endpoints=Endpoints(**doc["endpoints"]),
             policies=offered_policies(doc),
             backend_throttle=BackendThrottleBody(**(doc.get("backend_throttle") or {})),
+            additional_endpoints=additional_endpoints(doc),
+            routing=routing(doc),
             has_deployment=doc.get("deployed_revision") is not None,
             **{k: doc.get(k) for k in _PLAIN_FIELDS},
         )
@@ -148,6 +203,22 @@ class ApiOut(CamelModel):
 def offered_policies(doc: dict[str, Any]) -> list[str]:
     """The plans an API offers; APIs created before plans existed offer `Unlimited`."""
     return list(doc.get("policies") or ["Unlimited"])
+
+
+def additional_endpoints(doc: dict[str, Any]) -> dict[str, str]:
+    """The API's additional endpoints by name (none for APIs created before they existed)."""
+    return dict(doc.get("additional_endpoints") or {})
+
+
+def routing(doc: dict[str, Any]) -> ApiRouting:
+    """The API's routing policies (none for APIs created before routing existed)."""
+    return ApiRouting.model_validate(doc.get("routing") or {})
+
+
+def endpoint_names(doc: dict[str, Any]) -> list[str]:
+    """Every endpoint a provider key may be set for: production, sandbox (whether or not
+    their URL is set, as always) and the additional endpoints."""
+    return [*ENDPOINT_TYPES, *additional_endpoints(doc)]
 
 
 _PLAIN_FIELDS = (
@@ -168,39 +239,44 @@ ApiList = Collection[ApiOut]
 
 # --- backend security ----------------------------------------------------------------------
 
-ENDPOINT_TYPES = ("production", "sandbox")
-
 
 class EndpointKey(CamelModel):
     api_key: str = Field(min_length=1, max_length=4096)
 
 
-class BackendSecurityIn(CamelModel):
-    production: EndpointKey | None = None
-    sandbox: EndpointKey | None = None
+class BackendSecurityIn(RootModel[dict[EndpointName, EndpointKey]]):
+    """Provider keys by endpoint name (`production`, `sandbox` or an additional endpoint's
+    name); endpoints left out keep their key."""
+
+    root: dict[EndpointName, EndpointKey] = Field(
+        max_length=len(ENDPOINT_TYPES) + MAX_ADDITIONAL_ENDPOINTS,
+        examples=[{"production": {"apiKey": "sk-..."}, "backup": {"apiKey": "sk-..."}}],
+    )
 
     @model_validator(mode="after")
     def _at_least_one(self) -> Self:
-        if self.production is None and self.sandbox is None:
-            raise ValueError("set the apiKey of at least one of production and sandbox")
+        if not self.root:
+            raise ValueError(
+                "set the apiKey of at least one endpoint (production, sandbox or an "
+                "additional endpoint)"
+            )
         return self
 
 
-class BackendSecurityOut(CamelModel):
-    """The same shape as the request, but every key masked: plaintext never leaves."""
+class BackendSecurityOut(RootModel[dict[str, EndpointKey | None]]):
+    """The same shape as the request, but every key masked: plaintext never leaves. Lists
+    production, sandbox and every additional endpoint; null where no key is set."""
 
-    production: EndpointKey | None = None
-    sandbox: EndpointKey | None = None
+    root: dict[str, EndpointKey | None]
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
         stored = doc.get("backend_security") or {}
-        masked = {
-            kind: EndpointKey(api_key=entry["masked"])
-            for kind, entry in stored.items()
-            if kind in ENDPOINT_TYPES and entry
-        }
-        return cls(**masked)
+        masked = {}
+        for name in endpoint_names(doc):
+            entry = stored.get(name)
+            masked[name] = EndpointKey(api_key=entry["masked"]) if entry else None
+        return cls(masked)
 
 
 # --- deploy and lifecycle ------------------------------------------------------------------

@@ -26,6 +26,7 @@ from aigw.common.events import (
 )
 from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import DELETED, Outbox, staged, with_outbox
+from aigw.common.vendors import VendorSpec
 from aigw.publisher.apis.lifecycle import CREATED, PUBLISHED, TRANSITIONS
 from aigw.publisher.apis.repository import COLLECTION, VERSION, ApiRepository, Doc
 from aigw.publisher.apis.routing import route_prefix
@@ -34,10 +35,13 @@ from aigw.publisher.apis.schemas import (
     ApiIn,
     BackendSecurityIn,
     VendorRefBody,
+    additional_endpoints,
     dev_only_endpoint,
+    endpoint_names,
     offered_policies,
+    routing,
 )
-from aigw.publisher.vendors.catalog import Vendor, VendorCatalog
+from aigw.publisher.vendors.catalog import VendorCatalog
 
 SOURCE = "publisher"
 # Conditional writes retry on a concurrent change; more than a few retries means contention
@@ -48,7 +52,7 @@ DEV_ONLY_ENDPOINTS = (
 )
 
 Payloads = list[EventPayload]  # an alias: `list` is also a method of ApiService
-Change = Callable[[Doc], tuple[dict[str, Any], Payloads]]
+Change = Callable[[Doc], Awaitable[tuple[dict[str, Any], Payloads]]]
 # Raises InvalidInput naming a plan that does not exist (the policies service provides it).
 CheckPolicies = Callable[[list[str]], Awaitable[None]]
 
@@ -110,7 +114,7 @@ class ApiService:
     # --- definition ------------------------------------------------------------------------
 
     async def create(self, body: ApiIn, caller: Caller) -> Doc:
-        self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+        await self._vendor(body.ai_vendor.name, body.ai_vendor.version)
         self._check_endpoints(body)
         await self._check_policies(body.policies)
         now = utcnow_ms()
@@ -132,22 +136,28 @@ class ApiService:
         return doc
 
     async def update(self, api_id: str, body: ApiIn, caller: Caller) -> Doc:
-        self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+        await self._vendor(body.ai_vendor.name, body.ai_vendor.version)
         self._check_endpoints(body)
         await self._check_policies(body.policies)
         definition = _definition(body)
 
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             # The event keeps the current lifecycle status, so a published API's update
             # carries everything the catalogue shows.
             after = {**doc, **definition}
-            return {"$set": {**definition, "updated_time": utcnow_ms()}}, [_updated(after)]
+            update: dict[str, Any] = {"$set": {**definition, "updated_time": utcnow_ms()}}
+            # The provider key of an additional endpoint goes with the endpoint.
+            removed = set(additional_endpoints(doc)) - set(body.additional_endpoints)
+            stale = [name for name in removed if name in (doc.get("backend_security") or {})]
+            if stale:
+                update["$unset"] = {f"backend_security.{name}": "" for name in sorted(stale)}
+            return update, [_updated(after)]
 
         with _route_guard(definition["route_prefix"]):
             return await self._change(api_id, change, caller)
 
     async def delete(self, api_id: str, caller: Caller) -> None:
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             # Freeing the route key lets the same context and version be created again
             # while the relay is still publishing the delete event.
             marks = {DELETED: True, "route_key": f"deleted:{api_id}", "updated_time": utcnow_ms()}
@@ -160,54 +170,66 @@ class ApiService:
     async def set_backend_security(
         self, api_id: str, body: BackendSecurityIn, caller: Caller
     ) -> Doc:
-        keys = {kind: getattr(body, kind) for kind in ENDPOINT_TYPES}
         sealed = {
-            f"backend_security.{kind}": self._seal(api_id, kind, key.api_key)
-            for kind, key in keys.items()
-            if key is not None
+            f"backend_security.{name}": self._seal(api_id, name, key.api_key)
+            for name, key in body.root.items()
         }
 
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            known = endpoint_names(doc)
+            unknown = [name for name in body.root if name not in known]
+            if unknown:
+                raise InvalidInput(
+                    f"API '{api_id}' has no endpoint named '{unknown[0]}'; "
+                    f"its endpoints: {', '.join(known)}"
+                )
             # The update event records who changed the keys; it carries no key material.
             return {"$set": {**sealed, "updated_time": utcnow_ms()}}, [_updated(doc)]
 
         return await self._change(api_id, change, caller)
 
-    def _seal(self, api_id: str, kind: str, api_key: str) -> dict[str, str]:
-        context = provider_key_context(api_id, kind)
+    def _seal(self, api_id: str, name: str, api_key: str) -> dict[str, str]:
+        context = provider_key_context(api_id, name)
         return {"ciphertext": self._box.encrypt(api_key, context), "masked": mask_secret(api_key)}
 
     # --- deployment ------------------------------------------------------------------------
 
     async def deploy(self, api_id: str, caller: Caller) -> Doc:
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             revision = doc["revision"] + 1
             update = {
                 "$inc": {"revision": 1},
                 "$set": {"deployed_revision": revision, "deployed_time": utcnow_ms()},
             }
-            return update, [self._snapshot(doc, revision)]
+            return update, [await self._snapshot(doc, revision)]
 
         return await self._change(api_id, change, caller)
 
-    def _snapshot(self, doc: Doc, revision: int) -> ApiDeployed:
-        vendor = self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
+    async def _snapshot(self, doc: Doc, revision: int) -> ApiDeployed:
+        """The revision as the gateway gets it, with the vendor's definition as it is now:
+        a vendor changed later reaches the API at its next deploy."""
+        vendor = await self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
+        urls = additional_endpoints(doc)
         return ApiDeployed(
             api_id=doc["_id"],
             revision=revision,
             name=doc["name"],
             version=doc["version"],
             route_prefix=doc["route_prefix"],
-            vendor=vendor.wire(),
-            production=_deployed_endpoint(doc, "production"),
-            sandbox=_deployed_endpoint(doc, "sandbox"),
+            vendor=vendor,
+            production=_deployed_endpoint(doc, "production", doc["endpoints"].get("production")),
+            sandbox=_deployed_endpoint(doc, "sandbox", doc["endpoints"].get("sandbox")),
+            endpoints={
+                name: _sealed_endpoint(doc, name, url) for name, url in sorted(urls.items())
+            },
+            routing=routing(doc),
             backend_throttle=BackendThrottle(**(doc.get("backend_throttle") or {})),
         )
 
     async def undeploy(self, api_id: str, caller: Caller) -> tuple[Doc, int]:
         """Take the deployed revision down; returns the document and that revision."""
 
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             revision = doc.get("deployed_revision")
             if revision is None:
                 raise Conflict(f"API '{api_id}' is not deployed")
@@ -226,7 +248,7 @@ class ApiService:
             valid = ", ".join(TRANSITIONS)
             raise InvalidInput(f"Unknown lifecycle action '{action}'; valid actions: {valid}")
 
-        def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+        async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             if doc["lifecycle_status"] not in transition.sources:
                 raise Conflict(f"Cannot {action} an API in state {doc['lifecycle_status']}")
             after = {**doc, "lifecycle_status": transition.target}
@@ -246,7 +268,7 @@ class ApiService:
         Returns the document as written and the event payloads written with it."""
         for _ in range(_MAX_ATTEMPTS):
             doc = await self.get(api_id)
-            update, payloads = change(doc)
+            update, payloads = await change(doc)
             events = [self._event(p, caller) for p in payloads]
             written = await self._repo.apply(api_id, doc[VERSION], {**update, **staged(*events)})
             if written is not None:
@@ -262,20 +284,22 @@ class ApiService:
     def _check_endpoints(self, body: ApiIn) -> None:
         if self._dev_mode:
             return
-        for kind in ENDPOINT_TYPES:
-            url = getattr(body.endpoints, kind)
+        urls = {f"the {kind} endpoint": getattr(body.endpoints, kind) for kind in ENDPOINT_TYPES}
+        urls |= {f"the additional endpoint '{n}'": u for n, u in body.additional_endpoints.items()}
+        for which, url in urls.items():
             reason = dev_only_endpoint(url) if url is not None else None
             if reason is not None:
-                raise InvalidInput(f"{DEV_ONLY_ENDPOINTS}; the {kind} endpoint {reason}")
+                raise InvalidInput(f"{DEV_ONLY_ENDPOINTS}; {which} {reason}")
 
-    def _vendor(self, name: str, version: str) -> Vendor:
-        vendor = self._vendors.find(name, version)
-        if vendor is None:
+    async def _vendor(self, name: str, version: str) -> VendorSpec:
+        """The vendor's spec: a built-in one or a custom one, as it is defined now."""
+        spec = await self._vendors.spec(name, version)
+        if spec is None:
             raise InvalidInput(
                 f"Unknown AI vendor '{name}' version '{version}'; "
-                f"known vendors: {self._vendors.describe()}"
+                f"known vendors: {await self._vendors.describe()}"
             )
-        return vendor
+        return spec
 
 
 def _definition(body: ApiIn) -> Doc:
@@ -290,6 +314,8 @@ def _definition(body: ApiIn) -> Doc:
         "endpoints": body.endpoints.model_dump(),
         "policies": body.policies,
         "backend_throttle": body.backend_throttle.model_dump(),
+        "additional_endpoints": dict(body.additional_endpoints),
+        "routing": body.routing.model_dump(mode="json"),
         "route_prefix": prefix,
         "route_key": prefix,
     }
@@ -336,11 +362,12 @@ def _lifecycle_event(doc: Doc) -> EventPayload:
     )
 
 
-def _deployed_endpoint(doc: Doc, kind: str) -> DeployedEndpoint | None:
+def _deployed_endpoint(doc: Doc, name: str, url: str | None) -> DeployedEndpoint | None:
+    return None if url is None else _sealed_endpoint(doc, name, url)
+
+
+def _sealed_endpoint(doc: Doc, name: str, url: str) -> DeployedEndpoint:
     """The endpoint as the gateway gets it: the provider key stays a ciphertext, which the
-    gateway opens with the same associated data (API id and endpoint kind)."""
-    url = doc["endpoints"].get(kind)
-    if url is None:
-        return None
-    sealed = (doc.get("backend_security") or {}).get(kind) or {}
+    gateway opens with the same associated data (API id and endpoint name)."""
+    sealed = (doc.get("backend_security") or {}).get(name) or {}
     return DeployedEndpoint(url=url, api_key_ciphertext=sealed.get("ciphertext"))

@@ -1,88 +1,59 @@
-"""The built-in AI vendors. A vendor is data: adding one is adding an entry, not a code branch.
+"""The AI vendors an API can be built on: the built-ins (read-only, shipped with the product as
+JSON definitions in `aigw.common.vendors`) followed by the custom vendors admins created.
 
-The gateway needs only `name`, `version` and `auth` (see `VendorWire`); the rest tells a
-publisher what to expect from the provider.
+A vendor is data: adding one is adding a definition, not a code branch. Lookups are by exact
+(name, version); the order of `all()` is the display order.
 """
 
-from pydantic import ConfigDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aigw.common.events import VendorWire
-from aigw.common.schemas import CamelModel
-
-
-class _FrozenCamel(CamelModel):
-    model_config = ConfigDict(frozen=True)
+from aigw.common.vendors import BUILT_IN_VENDORS, VendorDefinition, VendorSpec
+from aigw.publisher.vendors.repository import VendorRepository, definition_of
 
 
-class VendorAuth(_FrozenCamel):
-    header: str
-    value_prefix: str = ""
-
-
-class Vendor(_FrozenCamel):
-    name: str
-    version: str
-    description: str
-    auth: VendorAuth
-    endpoint_example: str
-    paths: tuple[str, ...]
-
-    def wire(self) -> VendorWire:
-        return VendorWire(
-            name=self.name,
-            version=self.version,
-            auth_header=self.auth.header,
-            auth_prefix=self.auth.value_prefix,
-        )
-
-
-_OPENAI_STYLE_PATHS = ("/v1/chat/completions", "/v1/embeddings", "/v1/models")
-_AZURE_API_VERSION = "2024-10-21"
-
-BUILT_IN_VENDORS: tuple[Vendor, ...] = (
-    Vendor(
-        name="OpenAI",
-        version="v1",
-        description="OpenAI API (chat completions, embeddings, models)",
-        auth=VendorAuth(header="Authorization", value_prefix="Bearer "),
-        endpoint_example="https://api.openai.com",
-        paths=_OPENAI_STYLE_PATHS,
-    ),
-    Vendor(
-        name="MistralAI",
-        version="v1",
-        description="Mistral AI API (OpenAI-compatible chat completions)",
-        auth=VendorAuth(header="Authorization", value_prefix="Bearer "),
-        endpoint_example="https://api.mistral.ai",
-        paths=_OPENAI_STYLE_PATHS,
-    ),
-    Vendor(
-        name="AzureOpenAI",
-        version=_AZURE_API_VERSION,
-        description="Azure OpenAI Service; the key goes in the 'api-key' header",
-        auth=VendorAuth(header="api-key", value_prefix=""),
-        endpoint_example="https://{resource}.openai.azure.com",
-        paths=(
-            f"/openai/deployments/{{deployment}}/chat/completions?api-version={_AZURE_API_VERSION}",
-            f"/openai/deployments/{{deployment}}/embeddings?api-version={_AZURE_API_VERSION}",
-        ),
-    ),
-)
+@dataclass(frozen=True, slots=True)
+class KnownVendor:
+    definition: VendorDefinition
+    built_in: bool
 
 
 class VendorCatalog:
-    """Looks vendors up by (name, version); the order of `all()` is the display order."""
+    """Built-in vendors, plus the custom ones in `store` (none without a store)."""
 
-    def __init__(self, vendors: tuple[Vendor, ...] = BUILT_IN_VENDORS) -> None:
-        self._vendors = vendors
-        self._by_key = {(v.name, v.version): v for v in vendors}
+    def __init__(
+        self,
+        store: VendorRepository | None = None,
+        built_ins: Sequence[VendorDefinition] = BUILT_IN_VENDORS,
+    ) -> None:
+        self.store = store
+        self._built_ins = tuple(built_ins)
+        self._by_key = {(v.name, v.version): v for v in self._built_ins}
 
-    def all(self) -> tuple[Vendor, ...]:
-        return self._vendors
-
-    def find(self, name: str, version: str) -> Vendor | None:
+    def built_in(self, name: str, version: str) -> VendorDefinition | None:
         return self._by_key.get((name, version))
 
-    def describe(self) -> str:
+    async def all(self) -> list[KnownVendor]:
+        vendors = [KnownVendor(v, built_in=True) for v in self._built_ins]
+        if self.store is not None:
+            docs = await self.store.list_all()
+            vendors += [KnownVendor(definition_of(doc), built_in=False) for doc in docs]
+        return vendors
+
+    async def find(self, name: str, version: str) -> KnownVendor | None:
+        built_in = self.built_in(name, version)
+        if built_in is not None:
+            return KnownVendor(built_in, built_in=True)
+        if self.store is None:
+            return None
+        doc = await self.store.get(name, version)
+        return None if doc is None else KnownVendor(definition_of(doc), built_in=False)
+
+    async def spec(self, name: str, version: str) -> VendorSpec | None:
+        """What the gateway needs of the vendor, as it is defined now."""
+        vendor = await self.find(name, version)
+        return None if vendor is None else vendor.definition.spec()
+
+    async def describe(self) -> str:
         """The known vendors, for error messages that tell the caller what would work."""
-        return ", ".join(f"{v.name} {v.version}" for v in self._vendors)
+        return ", ".join(f"{v.definition.name} {v.definition.version}" for v in await self.all())

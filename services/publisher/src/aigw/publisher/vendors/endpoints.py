@@ -1,38 +1,74 @@
-"""`/ai-vendors`: the vendors an AI API can be built on."""
+"""`/ai-vendors`: the vendors an AI API can be built on. Publishers read them; admins add,
+change and delete custom vendors (the built-in ones are read-only)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from aigw.common.auth import require_roles
-from aigw.common.errors import NotFound
-from aigw.publisher.vendors.catalog import Vendor, VendorCatalog
-from aigw.publisher.vendors.schemas import VendorList
+from aigw.common.auth import Principal, require_roles
+from aigw.common.requests import CorrelationId
+from aigw.common.vendors import VendorDefinition
+from aigw.publisher.apis.service import Caller
+from aigw.publisher.vendors.schemas import VendorList, VendorOut
+from aigw.publisher.vendors.service import VendorService
 
-router = APIRouter(
-    prefix="/api/publisher/v1/ai-vendors",
-    tags=["ai-vendors"],
-    dependencies=[Depends(require_roles("admin", "publisher"))],
-)
+PREFIX = "/api/publisher/v1/ai-vendors"
 
-
-def _catalog(request: Request) -> VendorCatalog:
-    catalog: VendorCatalog = request.app.state.vendors
-    return catalog
+router = APIRouter(prefix=PREFIX, tags=["ai-vendors"])
+_require_admin = require_roles("admin")
+_require_reader = require_roles("admin", "publisher")
 
 
-Catalog = Annotated[VendorCatalog, Depends(_catalog)]
+def _admin(
+    principal: Annotated[Principal, Depends(_require_admin)], correlation_id: CorrelationId
+) -> Caller:
+    return Caller(subject=principal.subject, correlation_id=correlation_id)
 
 
-@router.get("", response_model=VendorList, response_model_by_alias=True)
-async def list_vendors(catalog: Catalog) -> VendorList:
-    vendors = list(catalog.all())
-    return VendorList.of(vendors)
+def _service(request: Request) -> VendorService:
+    service: VendorService = request.app.state.vendors
+    return service
 
 
-@router.get("/{name}/{version}", response_model=Vendor, response_model_by_alias=True)
-async def get_vendor(name: str, version: str, catalog: Catalog) -> Vendor:
-    vendor = catalog.find(name, version)
-    if vendor is None:
-        raise NotFound(f"No AI vendor {name} {version}; known vendors: {catalog.describe()}")
-    return vendor
+Admin = Annotated[Caller, Depends(_admin)]
+Reader = Annotated[Principal, Depends(_require_reader)]
+Vendors = Annotated[VendorService, Depends(_service)]
+
+
+@router.get("")
+async def list_vendors(_: Reader, vendors: Vendors) -> VendorList:
+    """Every vendor: the built-in ones first, then the custom ones in creation order."""
+    return VendorList.of([VendorOut.of(v) for v in await vendors.list_all()])
+
+
+@router.get("/{name}/{version}")
+async def get_vendor(name: str, version: str, _: Reader, vendors: Vendors) -> VendorOut:
+    return VendorOut.of(await vendors.get(name, version))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_vendor(
+    body: VendorDefinition, who: Admin, vendors: Vendors, response: Response
+) -> VendorOut:
+    """Add a custom vendor. Its name and version must not be those of a built-in or an
+    existing custom vendor (409)."""
+    vendor = await vendors.create(body, who)
+    response.headers["Location"] = f"{PREFIX}/{body.name}/{body.version}"
+    return VendorOut.of(vendor)
+
+
+@router.put("/{name}/{version}")
+async def update_vendor(
+    name: str, version: str, body: VendorDefinition, who: Admin, vendors: Vendors
+) -> VendorOut:
+    """Replace a custom vendor's definition (the body's name and version must be the path's;
+    built-in vendors are read-only). An API on the vendor uses the new definition from its
+    next deploy on: deployed revisions keep the definition they were deployed with."""
+    return VendorOut.of(await vendors.update(name, version, body, who))
+
+
+@router.delete("/{name}/{version}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_vendor(name: str, version: str, who: Admin, vendors: Vendors) -> None:
+    """Delete a custom vendor no API uses (409 naming the APIs that do; built-in vendors are
+    read-only)."""
+    await vendors.delete(name, version, who)

@@ -1,0 +1,121 @@
+"""Custom AI vendor use cases. Built-in vendors are read-only; every write to a custom vendor
+stages its VendorChanged event in the same single-document write (transactional outbox) and
+then flushes it at once. APIs on a vendor pick a change up at their next deploy."""
+
+from typing import Literal
+
+from pymongo.errors import DuplicateKeyError
+
+from aigw.common.errors import Conflict, InvalidInput, NotFound
+from aigw.common.events import Envelope, VendorChanged, new_event
+from aigw.common.ids import new_id, utcnow_ms
+from aigw.common.outbox import Outbox, staged, with_outbox
+from aigw.common.vendors import VendorDefinition
+from aigw.publisher.apis.repository import ApiRepository
+from aigw.publisher.apis.service import SOURCE, Caller
+from aigw.publisher.vendors.catalog import KnownVendor, VendorCatalog
+from aigw.publisher.vendors.repository import (
+    COLLECTION,
+    VendorRepository,
+    definition_of,
+    stored_definition,
+)
+
+Action = Literal["created", "updated", "deleted"]
+
+
+class VendorService:
+    def __init__(
+        self, catalog: VendorCatalog, repo: VendorRepository, apis: ApiRepository, outbox: Outbox
+    ) -> None:
+        self.catalog = catalog
+        self._repo = repo
+        self._apis = apis
+        self._outbox = outbox
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list_all(self) -> list[KnownVendor]:
+        return await self.catalog.all()
+
+    async def get(self, name: str, version: str) -> KnownVendor:
+        vendor = await self.catalog.find(name, version)
+        if vendor is None:
+            raise NotFound(await self._unknown(name, version))
+        return vendor
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def create(self, body: VendorDefinition, caller: Caller) -> KnownVendor:
+        self._refuse_built_in(body.name, body.version, "replaced by a custom vendor")
+        now = utcnow_ms()
+        doc = {
+            "_id": new_id(),
+            "name": body.name,
+            "version": body.version,
+            "definition": stored_definition(body),
+            "created_time": now,
+            "updated_time": now,
+        }
+        event = _event(body, "created", caller)
+        try:
+            await self._repo.insert(with_outbox(doc, event))
+        except DuplicateKeyError as exc:
+            raise Conflict(
+                f"An AI vendor {body.name} {body.version} already exists; "
+                "change it with PUT or choose another version"
+            ) from exc
+        await self._outbox.try_flush(COLLECTION, doc["_id"])
+        return KnownVendor(body, built_in=False)
+
+    async def update(
+        self, name: str, version: str, body: VendorDefinition, caller: Caller
+    ) -> KnownVendor:
+        if (body.name, body.version) != (name, version):
+            raise InvalidInput(
+                f"The body names the vendor {body.name} {body.version} but the path "
+                f"{name} {version}; a vendor's name and version cannot change"
+            )
+        self._refuse_built_in(name, version, "changed")
+        fields = {"definition": stored_definition(body), "updated_time": utcnow_ms()}
+        event = _event(body, "updated", caller)
+        doc = await self._repo.change(name, version, {"$set": fields, **staged(event)})
+        if doc is None:
+            raise NotFound(await self._unknown(name, version))
+        await self._outbox.try_flush(COLLECTION, doc["_id"])
+        return KnownVendor(body, built_in=False)
+
+    async def delete(self, name: str, version: str, caller: Caller) -> None:
+        self._refuse_built_in(name, version, "deleted")
+        doc = await self._repo.get(name, version)
+        if doc is None:
+            raise NotFound(await self._unknown(name, version))
+        users = await self._apis.using_vendor(name, version)
+        if users:
+            names = ", ".join(f"'{api['name']}' ({api['_id']})" for api in users)
+            raise Conflict(
+                f"AI vendor {name} {version} is used by {len(users)} API(s): {names}; "
+                "move them to another vendor or delete them first"
+            )
+        event = _event(definition_of(doc), "deleted", caller)
+        if not await self._repo.retire(doc["_id"], {"updated_time": utcnow_ms()}, staged(event)):
+            raise NotFound(await self._unknown(name, version))
+        await self._outbox.try_flush(COLLECTION, doc["_id"])
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _refuse_built_in(self, name: str, version: str, what: str) -> None:
+        if self.catalog.built_in(name, version) is not None:
+            raise Conflict(
+                f"AI vendor {name} {version} is built in and read-only: it cannot be {what}"
+            )
+
+    async def _unknown(self, name: str, version: str) -> str:
+        return f"No AI vendor {name} {version}; known vendors: {await self.catalog.describe()}"
+
+
+def _event(vendor: VendorDefinition, action: Action, caller: Caller) -> Envelope:
+    payload = VendorChanged(vendor=vendor.spec(), action=action)
+    return new_event(
+        payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
+    )
