@@ -202,3 +202,12 @@ def test_suspension_skips_a_target_until_it_expires():
 def test_jsonpath_subset(path, document, expected):
     assert list(compile_path(path).find(document)) == expected
     assert compile_path(path).first(document) == (expected[0] if expected else None)
+
+
+def test_routers_compare_by_policy_not_by_state():
+    first = TargetRouter((target("a", 2), target("b")), (target("c"),), 5.0, 30)
+    second = TargetRouter((target("a", 2), target("b")), (target("c"),), 5.0, 30)
+    first.attempts(0.0)
+    first.failed(target("a", 2), 0.0)
+    assert first == second  # a replayed table equals the live one
+    assert first != TargetRouter((target("a", 2),), (), 5.0, 30)

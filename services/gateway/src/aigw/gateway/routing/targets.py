@@ -53,6 +53,16 @@ class TargetRouter:
         self._current = [0] * len(targets)
         self._suspended_until: dict[tuple[str, str | None], float] = {}
 
+    def _policy(self) -> tuple[object, ...]:
+        return self.targets, self.fallbacks, self.timeout, self.suspend_seconds
+
+    def __eq__(self, other: object) -> bool:
+        """Routers are equal when their policies are (their runtime state aside): two tables
+        replayed from the same events compare equal."""
+        return isinstance(other, TargetRouter) and self._policy() == other._policy()
+
+    __hash__ = None  # type: ignore[assignment]
+
     def suspended(self, target: Target, now: float) -> bool:
         until = self._suspended_until.get(target.key)
         if until is None:
