@@ -11,41 +11,9 @@ import pytest
 
 from aigw.devtools.stack import Stack
 from tests.support.portal import Portal, poll
+from tests.support.vendors import ACME_VENDOR
 
 pytestmark = pytest.mark.e2e
-
-ACME_VENDOR = {
-    "name": "Acme",
-    "version": "v2",
-    "description": "Acme's text engine; counts under billing.tokens",
-    "auth": {"type": "queryParameter", "name": "key"},
-    "metadata": {
-        "requestModel": {"inputSource": "payload", "attributeIdentifier": "$.engine"},
-        "responseModel": {"inputSource": "payload", "attributeIdentifier": "$.meta.engine"},
-        "promptTokenCount": {
-            "inputSource": "payload",
-            "attributeIdentifier": "$.billing.tokens.in",
-        },
-        "completionTokenCount": {
-            "inputSource": "payload",
-            "attributeIdentifier": "$.billing.tokens.out",
-        },
-        "totalTokenCount": {
-            "inputSource": "payload",
-            "attributeIdentifier": "$.billing.tokens.sum",
-        },
-        "remainingTokenCount": {
-            "inputSource": "header",
-            "attributeIdentifier": "x-acme-tokens-left",
-        },
-    },
-    "stream": {"content": "$.delta.text"},
-    "apiDefinition": {
-        "openapi": "3.0.3",
-        "info": {"title": "Acme", "version": "v2"},
-        "paths": {"/acme/generate": {"post": {"responses": {"200": {"description": "OK"}}}}},
-    },
-}
 
 
 def _api(portal: Portal, context: str, vendor: dict[str, str], **extra: Any) -> dict[str, Any]:

@@ -8,41 +8,15 @@ import uuid
 import anthropic
 import pytest
 
-from aigw.common.vendors import VendorSpec
+from aigw.common.vendors import VendorDefinition
 from tests.gateway.integration.conftest import builtin, deploy_with_keys
 from tests.gateway.integration.usage_support import bearer, sse_data, usage_tap
+from tests.support.vendors import ACME_VENDOR
 
 pytestmark = pytest.mark.integration
 
 ANTHROPIC = builtin("Anthropic", "2023-06-01")
-ACME = VendorSpec.model_validate(
-    {
-        "name": "Acme",
-        "version": "v2",
-        "auth": {"type": "queryParameter", "name": "key"},
-        "metadata": {
-            "requestModel": {"inputSource": "payload", "attributeIdentifier": "$.engine"},
-            "responseModel": {"inputSource": "payload", "attributeIdentifier": "$.meta.engine"},
-            "promptTokenCount": {
-                "inputSource": "payload",
-                "attributeIdentifier": "$.billing.tokens.in",
-            },
-            "completionTokenCount": {
-                "inputSource": "payload",
-                "attributeIdentifier": "$.billing.tokens.out",
-            },
-            "totalTokenCount": {
-                "inputSource": "payload",
-                "attributeIdentifier": "$.billing.tokens.sum",
-            },
-            "remainingTokenCount": {
-                "inputSource": "header",
-                "attributeIdentifier": "x-acme-tokens-left",
-            },
-        },
-        "stream": {"content": "$.delta.text"},
-    }
-)
+ACME = VendorDefinition.model_validate(ACME_VENDOR).spec()
 
 
 async def last_request(mock, unique: str) -> dict:

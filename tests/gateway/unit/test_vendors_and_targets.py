@@ -14,30 +14,24 @@ from aigw.gateway.metering.sse import StreamTap
 from aigw.gateway.routing.targets import Target, TargetRouter
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
+from tests.support.vendors import ACME_VENDOR
 
 ACME = VendorSpec.model_validate(
     {
-        "name": "Acme",
-        "version": "v2",
-        "auth": {"type": "queryParameter", "name": "key"},
+        **{k: v for k, v in ACME_VENDOR.items() if k not in ("description", "apiDefinition")},
         "defaultHeaders": {"x-acme-client": "aigw"},
         "metadata": {
-            "requestModel": {"inputSource": "payload", "attributeIdentifier": "$.engine"},
-            "responseModel": {"inputSource": "payload", "attributeIdentifier": "$.meta.engine"},
-            "promptTokenCount": {
-                "inputSource": "payload",
-                "attributeIdentifier": "$.billing.tokens.in",
-            },
+            **ACME_VENDOR["metadata"],
             "completionTokenCount": {
                 "inputSource": "payload",
                 "attributeIdentifier": "$['billing']['tokens']['out']",
             },
+            "totalTokenCount": None,
             "remainingTokenCount": {
                 "inputSource": "header",
                 "attributeIdentifier": "X-Acme-Tokens-Left",
             },
         },
-        "stream": {"content": "$.delta.text"},
     }
 )
 
