@@ -62,6 +62,7 @@ def test_query_auth_replaces_a_key_the_caller_sent():
     assert acme.auth_header is None
     assert acme.query("", "p/k") == "key=p%2Fk"
     assert acme.query("key=callers&x=1", "pk") == "x=1&key=pk"
+    assert acme.query("k%65y=callers&key=again", "pk") == "key=pk"  # encoded names too
     headers: list[tuple[str, str]] = []
     acme.add_headers(headers, "pk")
     assert headers == [("x-acme-client", "aigw")]  # no key in a header

@@ -26,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -45,7 +44,7 @@ from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import Route, RoutingTable
 from aigw.gateway.routing.targets import Target, TargetRouter
 from aigw.gateway.routing.upstream import Upstream
-from aigw.gateway.routing.vendor import VendorProfile
+from aigw.gateway.routing.vendor import VendorProfile, replace_param
 
 log = logging.getLogger(__name__)
 
@@ -625,8 +624,7 @@ def _routed_attempt(
             headers = [(n, v) for n, v in headers if n != source.name]
             headers.append((source.name, target.model))
         elif source.kind == "queryParameter":
-            kept = [p for p in query.split("&") if p and p.partition("=")[0] != source.name]
-            query = "&".join([*kept, f"{source.name}={quote(target.model, safe='')}"])
+            query = replace_param(query, source.name, target.model)
     vendor.add_headers(headers, upstream.api_key)
     url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
     return Attempt(url, headers, body, target)

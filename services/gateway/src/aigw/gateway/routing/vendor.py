@@ -2,7 +2,7 @@
 are sent, and the vendor's metering rules."""
 
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from aigw.common.vendors import VendorSpec
 from aigw.gateway.metering.meter import Meter
@@ -50,7 +50,11 @@ class VendorProfile:
         by the provider key."""
         if self.auth_query is None or provider_key is None:
             return query
-        name = self.auth_query
-        kept = [p for p in query.split("&") if p and p.partition("=")[0] != name]
-        kept.append(f"{name}={quote(provider_key, safe='')}")
-        return "&".join(kept)
+        return replace_param(query, self.auth_query, provider_key)
+
+
+def replace_param(query: str, name: str, value: str) -> str:
+    """`query` with every `name` parameter (however percent-encoded) replaced by one `value`."""
+    kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]
+    kept.append(f"{name}={quote(value, safe='')}")
+    return "&".join(kept)
