@@ -148,13 +148,34 @@ async def test_failover_on_timeout(events, gateway, mock_provider, mock):
     policy = RoutingPolicy(targets=[target("a")], fallbacks=[target("b")], timeout_seconds=0.3)
     routed = await routed_api(events, gateway, mock_provider, mock, policy)
     await routed.misbehave(a={"latencyMs": 3000})
-    async with gateway.client() as client:
+    async with usage_tap(events, routed.deployed.api_id) as tap, gateway.client() as client:
         started = time.monotonic()
         response = await routed.call(client)
         elapsed = time.monotonic() - started
+        [record] = await tap.wait_for(1)
     assert response.status_code == 200
     assert response.headers["x-aigw-target"] == "b"
     assert elapsed < 2.5  # the slow target was abandoned, not waited for
+    # the abandoned target read the prompt too: its estimate is added, and flagged
+    answered = response.json()["usage"]
+    assert record.prompt_tokens > answered["prompt_tokens"]
+    assert record.completion_tokens == answered["completion_tokens"]
+    assert record.estimated
+
+
+async def test_a_model_that_cannot_be_rewritten_is_refused(events, gateway, mock_provider, mock):
+    routed = await routed_api(
+        events, gateway, mock_provider, mock, RoutingPolicy(targets=[target("a", "cheap")])
+    )
+    async with gateway.client() as client:
+        response = await client.post(
+            f"/{routed.deployed.prefix}{PATH}",
+            content=json.dumps({**CHAT, "model": "expensive"}),
+            headers={**bearer(routed.deployed.production_key), "content-type": "text/plain"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "model_not_rewritable"
+    assert await routed.seen() == {}
 
 
 async def test_failover_on_connection_error(events, gateway, mock_provider, mock):

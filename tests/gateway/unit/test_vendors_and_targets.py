@@ -8,9 +8,11 @@ import pytest
 
 from aigw.common.jsonpath import compile_path
 from aigw.common.vendors import VendorSpec, builtin_spec
-from aigw.gateway.metering.meter import Meter
+from aigw.gateway.metering.meter import Meter, count
 from aigw.gateway.metering.request import with_model
 from aigw.gateway.metering.sse import StreamTap
+from aigw.gateway.proxy.errors import Refused
+from aigw.gateway.proxy.forwarding import _check_body, _response_headers
 from aigw.gateway.routing.targets import Target, TargetRouter
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
@@ -206,3 +208,40 @@ def test_routers_compare_by_policy_not_by_state():
     first.failed(target("a", 2), 0.0)
     assert first == second  # a replayed table equals the live one
     assert first != TargetRouter((target("a", 2),), (), 5.0, 30)
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, 10**30, 1e300, -1, True, "12a", float("nan")])
+def test_hostile_token_counts_are_ignored(value):
+    assert count(value) is None
+
+
+def test_deeply_nested_json_never_breaks_metering():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    openai = spec("OpenAI", "v1")
+    meter = Meter(openai.metadata, openai.stream)
+    assert not meter.answer(deep, {}).reported
+    tap = StreamTap(meter, strip_usage_chunk=True)
+    event = b"data: " + deep + b"\n\n"
+    assert tap.feed(event) == event
+    with pytest.raises(Refused) as refused:
+        _check_body(deep, b"application/json")
+    assert refused.value.status == 400
+
+
+class _Answer:
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.raw_headers = headers
+
+
+def test_a_provider_key_in_the_query_is_blanked_from_answer_headers():
+    answer = _Answer(
+        [
+            (b"Location", b"https://acme.example/v2/generate/?key=s3cr%2Ft&x=1"),
+            (b"Content-Location", b"/generate?key=s3cr/t"),
+            (b"X-Other", b"fine"),
+        ]
+    )
+    out = dict(_response_headers(answer, [], "s3cr/t"))  # type: ignore[arg-type]
+    assert out[b"location"] == b"https://acme.example/v2/generate/?key=[provider-key]&x=1"
+    assert out[b"content-location"] == b"/generate?key=[provider-key]"
+    assert out[b"x-other"] == b"fine"

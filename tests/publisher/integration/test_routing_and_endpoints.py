@@ -98,6 +98,14 @@ async def test_an_api_without_them_has_none(publisher: Publisher):
             {"routing": {"production": {"targets": [{"endpoint": "production", "weight": 0}]}}},
             "routing.production.targets.0.weight: Input should be greater than or equal to 1",
         ),
+        (
+            {"routing": {"sandbox": {"targets": [{"endpoint": "production"}]}}},
+            "routing.sandbox must not route to the production endpoint",
+        ),
+        (
+            {"routing": {"production": {"targets": [{"endpoint": "production", "model": "a\nb"}]}}},
+            "routing.production.targets.0.model: String should match pattern",
+        ),
     ],
 )
 async def test_bad_endpoints_or_routing_are_refused(
@@ -234,3 +242,13 @@ async def test_removing_an_additional_endpoint_drops_its_key(publisher: Publishe
     [snapshot] = [ApiDeployed.from_envelope(e) for e in events if e.subject == api["id"]]
     assert set(snapshot.endpoints) == {"eu-west"}
     assert snapshot.routing == ApiRouting()
+
+
+@pytest.mark.parametrize("key", ["sk-live-1234\n", " sk-live-1234", "sk-\r\nX-Evil: 1"])
+async def test_a_provider_key_that_could_not_be_sent_is_refused(publisher: Publisher, key: str):
+    api = await publisher.create()
+    url = f"{APIS}/{api['id']}/backend-security"
+    response = await publisher.client.put(url, json={"production": {"apiKey": key}})
+    assert response.status_code == 422
+    assert "production.apiKey" in response.json()["description"]
+    assert (await publisher.client.get(url)).json()["production"] is None

@@ -149,8 +149,12 @@ def test_additional_endpoints_and_routing_over_them():
             "routing.production names endpoints the API does not have: 'backup'",
         ),
         (  # sandbox is not set in _body()
-            {"routing": {"sandbox": _policy("production", fallbacks=("sandbox",))}},
+            {"routing": {"sandbox": _policy("sandbox")}},
             r"'sandbox' \(its endpoints: production\)",
+        ),
+        (
+            {"routing": {"sandbox": _policy("production")}},
+            "routing.sandbox must not route to the production endpoint",
         ),
         ({"routing": {"production": {"targets": []}}}, "at least 1 item"),
         ({"routing": {"production": _policy("production", "production")}}, "twice"),

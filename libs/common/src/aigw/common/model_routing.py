@@ -7,7 +7,8 @@ Per key type an API may route across targets (an endpoint of the API and a model
 - `fallbacks`: tried in order, within the same request, when the chosen target fails with a
   connection error, a timeout, 429 or 5xx (for streams: only before the first byte was relayed);
 - `suspendSeconds`: a target that failed is skipped for this long, then tried again;
-- `timeoutSeconds`: how long one target may take (for a stream: until its first event).
+- `timeoutSeconds`: how long one target may take to start its answer (status and headers; for
+  a stream, its first event).
 
 Endpoint names are `production`, `sandbox` or one of the API's additional endpoints.
 """
@@ -20,7 +21,8 @@ from aigw.common.schemas import CamelModel
 
 ENDPOINT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 EndpointName = Annotated[str, StringConstraints(pattern=ENDPOINT_NAME_PATTERN)]
-ModelName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# Printable ASCII: a model name is sent in bodies and echoed in the `x-aigw-model` header.
+ModelName = Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{1,200}$")]
 MAX_TARGETS = 16
 
 

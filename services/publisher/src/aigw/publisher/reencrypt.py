@@ -10,11 +10,12 @@ nothing left to do. Gateways learn the new revision from the stream and stop nee
 old key for it.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from aigw.common.crypto import SecretBox, provider_key_context
-from aigw.common.errors import NotFound
+from aigw.common.errors import InvalidInput, NotFound
 from aigw.common.events import EventPayload
 from aigw.common.ids import utcnow_ms
 from aigw.common.outbox import Outbox
@@ -22,6 +23,8 @@ from aigw.publisher.apis.repository import ApiRepository, Doc
 from aigw.publisher.apis.service import ApiService, Caller
 from aigw.publisher.vendors.catalog import VendorCatalog
 from aigw.publisher.vendors.repository import VendorRepository
+
+log = logging.getLogger(__name__)
 
 CALLER = Caller(subject="system:rotate-secret-key")
 
@@ -91,8 +94,13 @@ class ProviderKeyReencryptor(ApiService):
             return {"$set": sets}, []
         # Redeploy, so gateways get the new ciphertexts (deploy's own change, same write).
         revision = doc["revision"] + 1
+        try:
+            snapshot = await self._snapshot(after, revision)
+        except InvalidInput as exc:  # its vendor is gone: reseal, leave the deployment as is
+            log.warning("API %s resealed but not redeployed: %s", doc["_id"], exc.description)
+            return {"$set": sets}, []
         sets |= {"deployed_revision": revision, "deployed_time": utcnow_ms()}
-        return {"$inc": {"revision": 1}, "$set": sets}, [await self._snapshot(after, revision)]
+        return {"$inc": {"revision": 1}, "$set": sets}, [snapshot]
 
     def _stale_names(self, doc: Doc) -> list[str]:
         sealed = doc.get("backend_security") or {}

@@ -44,11 +44,13 @@ def count(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return value if 0 <= value < 10**18 else None
+    if isinstance(value, float) and value.is_integer() and 0 <= value < 1e18:
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            return int(text)
     return None
 
 
@@ -131,7 +133,7 @@ class Meter:
         if body is not None and len(body) <= _PARSE_LIMIT:
             try:
                 document = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
                 body = None
         read = _Reader(document, body, headers)
         model = read(self._model)
@@ -214,7 +216,7 @@ def _value_after(data: bytes, key: bytes) -> Any:
     text = data[colon + 1 : colon + 1 + 4096].decode("utf-8", "replace").lstrip()
     try:
         return _DECODER.raw_decode(text)[0]
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -53,11 +53,11 @@ def with_include_usage(body: bytes, parsed: dict[str, Any]) -> bytes:
     return serialise(parsed, include_usage=True)
 
 
-def with_model(parsed: dict[str, Any], path: JsonPath, model: str) -> dict[str, Any] | None:
+def with_model(parsed: Any, path: JsonPath, model: str) -> dict[str, Any] | None:
     """A copy of `parsed` with the value at `path` (names only) set to `model`; only the dicts
     along the path are copied. None if the path does not name a place in this body."""
     steps = path.steps
-    if not steps or not all(isinstance(step, str) for step in steps):
+    if not isinstance(parsed, dict) or not steps or not all(isinstance(s, str) for s in steps):
         return None
     root = dict(parsed)
     node = root

@@ -81,7 +81,7 @@ class StreamTap:
     def _chunk(self, data: bytes) -> bool:
         try:
             chunk: Any = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's limit
             return True
         if not isinstance(chunk, dict):
             return True

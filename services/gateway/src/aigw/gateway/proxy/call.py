@@ -47,6 +47,7 @@ class Call:
     tap: StreamTap | None = None
     client_gone: bool = False
     target: Target | None = None  # the routing target that answered (routed calls)
+    abandoned_attempts: int = 0  # routed attempts given up after the prompt was sent
 
 
 def usage_from_body(data: bytes, resp: aiohttp.ClientResponse, meter: Meter) -> Usage:
@@ -65,14 +66,19 @@ def usage_from_body(data: bytes, resp: aiohttp.ClientResponse, meter: Meter) -> 
 
 
 def _final_usage(call: Call) -> Usage:
-    """The provider's counts, or an estimate for an answered call that reported none."""
+    """The provider's counts, or an estimate for an answered call that reported none. Routed
+    attempts abandoned on a timeout add their prompt (estimated): the provider read it."""
     usage = call.usage or (call.tap.usage if call.tap is not None else None) or Usage()
-    if usage.reported or not 200 <= call.provider_status < 300:
-        return usage
-    completion = estimate_tokens(call.tap.content_chars) if call.tap is not None else 0
-    usage.prompt_tokens, usage.completion_tokens = estimate_tokens(call.body_size), completion
-    usage.total_tokens = usage.prompt_tokens + completion
-    usage.estimated = True
+    if not usage.reported and 200 <= call.provider_status < 300:
+        completion = estimate_tokens(call.tap.content_chars) if call.tap is not None else 0
+        usage.prompt_tokens, usage.completion_tokens = estimate_tokens(call.body_size), completion
+        usage.total_tokens = usage.prompt_tokens + completion
+        usage.estimated = True
+    if call.abandoned_attempts:
+        abandoned = estimate_tokens(call.body_size) * call.abandoned_attempts
+        usage.prompt_tokens += abandoned
+        usage.total_tokens += abandoned
+        usage.estimated = True
     return usage
 
 
@@ -91,7 +97,7 @@ def finish_call(
     metrics.observe(call.api, model, call.status, ended - call.started, provider)
     metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
     if call.admission is not None and quota is not None:
-        if call.provider_status:
+        if call.provider_status or call.abandoned_attempts:
             quota.book.settle(
                 call.admission, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
             )

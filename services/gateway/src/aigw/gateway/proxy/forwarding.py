@@ -26,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -199,6 +200,8 @@ def _check_body(body: bytes, content_type: bytes | None) -> Any:
             return json.loads(body)
         except ValueError:
             raise Refused(400, "The request body is not valid JSON.", "invalid_json") from None
+        except RecursionError:
+            raise Refused(400, "The request body is nested too deeply.", "invalid_json") from None
     return None
 
 
@@ -241,6 +244,7 @@ class Attempt:
     headers: list[tuple[str, str]]
     body: bytes
     target: Target | None = None
+    query_secret: str | None = None  # the provider key, when it travels in the query
 
 
 class _TargetFailed(Exception):
@@ -305,7 +309,7 @@ class Invoker:
                 assert upstream is not None
                 vendor.add_headers(headers, upstream.api_key)
                 url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
-                attempts = [Attempt(url, headers, body)]
+                attempts = [Attempt(url, headers, body, None, vendor.query_secret(upstream))]
             else:
                 attempts = _routed_attempts(
                     call, router, vendor, rest, query, headers, body, parsed
@@ -421,10 +425,10 @@ class Invoker:
         call is abandoned and its connection closed.
 
         A routed call (`router`) tries its attempts in order: a connection error, a timeout
-        (`router.timeout`, up to the whole answer, or a stream's first event) or a 429/5xx
-        moves it to the next target, except on the last one, whose answer (or error) is the
-        caller's. Before a routed answer is sent it is read whole (a stream: its first chunk),
-        so no byte has reached the caller when the gateway switches targets."""
+        (`router.timeout`, until the status and headers, and a stream's first event) or a
+        429/5xx moves it to the next target, except on the last one, whose answer (or error)
+        is the caller's. Nothing is sent to the caller before a target is chosen: a stream's
+        first chunk, or a whole answer of known length, is read first."""
         watch = _DisconnectWatch(receive)
         resp: aiohttp.ClientResponse | None = None
         started = False
@@ -447,17 +451,18 @@ class Invoker:
                         )
                         if not last and resp.status in _RETRY_STATUS:
                             raise _TargetFailed(str(resp.status))
-                        if resp.content_type == "text/event-stream":
-                            if routed is not None:
-                                first = await resp.content.readany()
-                                if not first and not last:
-                                    raise _TargetFailed("empty stream")
-                        elif resp.content_length is not None or routed is not None:
-                            data = await resp.read()
+                        if resp.content_type == "text/event-stream" and routed is not None:
+                            first = await resp.content.readany()
+                            if not first and not last:
+                                raise _TargetFailed("empty stream")
+                    if resp.content_type != "text/event-stream" and resp.content_length is not None:
+                        data = await resp.read()
                     break
                 except (_TargetFailed, TimeoutError, aiohttp.ClientError) as exc:
                     if watch.absorb():
                         return CLIENT_CLOSED
+                    if isinstance(exc, TimeoutError) and resp is None:
+                        call.abandoned_attempts += 1  # the provider has the prompt
                     if resp is not None:
                         resp.close()
                         resp = None
@@ -476,7 +481,7 @@ class Invoker:
                 # the last target failed too: its answer is the caller's, and it rests as well
                 router.failed(routed, time.monotonic())
                 self.metrics.failed_target(call.api, routed.endpoint, "status")
-            out = _response_headers(resp, extra)
+            out = _response_headers(resp, extra, attempt.query_secret)
             if routed is not None:
                 out += _served_by(routed, call)
             if data is not None:
@@ -567,14 +572,27 @@ class Invoker:
         await send({"type": "http.response.body", "body": tap.rest()})
 
 
-def _response_headers(resp: aiohttp.ClientResponse, extra: Headers) -> Headers:
+def _response_headers(
+    resp: aiohttp.ClientResponse, extra: Headers, secret: str | None = None
+) -> Headers:
     """The provider's headers and the gateway's `extra` ones; where both set a header (e.g.
     `x-ratelimit-remaining-tokens`: the provider's is about the organisation's provider
-    account, the gateway's about the caller's plan), the gateway's wins."""
+    account, the gateway's about the caller's plan), the gateway's wins. A provider key sent
+    as a query parameter (`secret`) is blanked out of what comes back: a redirect's `Location`
+    repeats the query."""
     drop = _RESPONSE_DROP.union(name for name, _ in extra) if extra else _RESPONSE_DROP
     out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in drop]
+    if secret:
+        hidden = [secret.encode(), quote(secret, safe="").encode()]
+        out = [(k, _blank(v, hidden)) for k, v in out]
     out += extra
     return out
+
+
+def _blank(value: bytes, secrets: list[bytes]) -> bytes:
+    for secret in secrets:
+        value = value.replace(secret, b"[provider-key]")
+    return value
 
 
 def _routed_attempts(
@@ -616,10 +634,18 @@ def _routed_attempt(
     headers = list(headers)
     source = vendor.meter.request_model
     if target.model is not None and source is not None:
-        if source.path is not None and isinstance(parsed, dict):
-            rewritten = with_model(parsed, source.path, target.model)
+        if source.path is not None:
+            rewritten = with_model(parsed, source.path, target.model) if parsed else None
             if rewritten is not None:
                 body = serialise(rewritten, call.strip_usage_chunk)
+            elif body:
+                # the caller's model would reach the target unchanged: refuse, do not guess
+                raise Refused(
+                    400,
+                    "This API routes calls to set models: send a JSON body (Content-Type: "
+                    f"application/json) with the model at {source.path.text}.",
+                    "model_not_rewritable",
+                )
         elif source.kind == "header":
             headers = [(n, v) for n, v in headers if n != source.name]
             headers.append((source.name, target.model))
@@ -627,12 +653,14 @@ def _routed_attempt(
             query = replace_param(query, source.name, target.model)
     vendor.add_headers(headers, upstream.api_key)
     url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
-    return Attempt(url, headers, body, target)
+    return Attempt(url, headers, body, target, vendor.query_secret(upstream))
 
 
 def _served_by(target: Target, call: Call) -> Headers:
     """Tell the caller which endpoint and model answered a routed call."""
     model = target.model or call.facts.model or ""
+    if not (model.isascii() and model.isprintable()):
+        model = ""  # the caller's free text never breaks the response head
     return [
         (b"x-aigw-target", target.endpoint.encode()),
         (b"x-aigw-model", model.encode("latin-1", "replace")),

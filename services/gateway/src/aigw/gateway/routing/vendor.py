@@ -6,6 +6,7 @@ from urllib.parse import quote, unquote_plus
 
 from aigw.common.vendors import VendorSpec
 from aigw.gateway.metering.meter import Meter
+from aigw.gateway.routing.upstream import Upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,10 @@ class VendorProfile:
             headers.extend(pair for pair in self.default_headers if pair[0] not in present)
         if provider_key is not None and self.auth_header is not None:
             headers.append((self.auth_header, self.auth_prefix + provider_key))
+
+    def query_secret(self, upstream: Upstream) -> str | None:
+        """The provider key if this vendor sends it in the query (answers must not echo it)."""
+        return upstream.api_key if self.auth_query is not None else None
 
     def query(self, query: str, provider_key: str | None) -> str:
         """The query string to send: the caller's, with the key parameter (query auth) replaced

@@ -140,6 +140,13 @@ class ApiIn(CamelModel):
         known = self.endpoint_names()
         for key_type in ENDPOINT_TYPES:
             policy = getattr(self.routing, key_type)
+            # a key type never reaches the other key type's endpoint (nor its provider key)
+            other = "sandbox" if key_type == "production" else "production"
+            if policy is not None and other in policy.endpoints():
+                raise ValueError(
+                    f"routing.{key_type} must not route to the {other} endpoint; "
+                    "use the key type's own endpoint or additional endpoints"
+                )
             unknown = sorted(policy.endpoints() - set(known)) if policy is not None else []
             if unknown:
                 names = ", ".join(f"'{name}'" for name in unknown)
@@ -241,7 +248,11 @@ ApiList = Collection[ApiOut]
 
 
 class EndpointKey(CamelModel):
-    api_key: str = Field(min_length=1, max_length=4096)
+    # Printable ASCII, no surrounding whitespace: the key goes into a header or a query string
+    # (a pasted key with a trailing newline would fail every call).
+    api_key: str = Field(
+        min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+    )
 
 
 class BackendSecurityIn(RootModel[dict[EndpointName, EndpointKey]]):
