@@ -5,14 +5,14 @@ Per request this does no I/O other than the provider call and logs nothing at in
 caller's bytes go to the provider untouched (a body sent as `application/json` or `+json` is
 parsed once, to refuse invalid JSON and to read what metering needs: the requested model where
 the API's vendor says it is, `stream` and `max_tokens`; multipart, binary and empty bodies are
-not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not
-ask for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk
-is kept from the caller; a routed call gets its target's model. The provider key goes where the
+not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not ask
+for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk is
+kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
 provider's status, headers and body come back unchanged, plus the `x-ratelimit-*` headers when
 the subscription's plan has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
-Responses without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk
-as they arrive (a routed call reads the first chunk, or a whole non-stream answer, before it
+Responses without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk as
+they arrive (a routed call reads a stream's first chunk, or an answer of known length, before it
 commits to a target). A client that disconnects at any point of the provider call (waiting for
 the answer, reading it or streaming it) makes the gateway abandon the call and close the
 upstream connection; such a call is counted with status 499 (in metrics only if the answer had
