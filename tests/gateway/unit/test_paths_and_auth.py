@@ -3,7 +3,7 @@ import time
 import pytest
 
 from aigw.common.crypto import sha256_hex
-from aigw.gateway.proxy.auth import AccessDenied, authorise, extract_key
+from aigw.gateway.proxy.auth import AccessDenied, CallerCredentials, authorise
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
 
@@ -89,7 +89,9 @@ def test_good_paths_pass(path):
     ],
 )
 def test_extract_key(authorization, apikey, expected):
-    assert extract_key(authorization, apikey) == expected
+    assert CallerCredentials(authorization, apikey).key() == expected
+    # the vendor's own key header counts only after Authorization and ApiKey
+    assert CallerCredentials(authorization, apikey, b"vendor").key() == (expected or "vendor")
 
 
 def table_with(**entries: KeyEntry) -> RoutingTable:

@@ -20,10 +20,6 @@ from aigw.gateway.proxy.tokens import looks_like_jwt, verify_access_token
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
 
 
-def extract_key(authorization: bytes | None, api_key: bytes | None) -> str | None:
-    return CallerCredentials(authorization, api_key).key()
-
-
 @dataclass(slots=True)
 class CallerCredentials:
     authorization: bytes | None = None

@@ -21,8 +21,6 @@ from aigw.gateway.routing.targets import TargetRouter
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
 
-__all__ = ["Route", "RoutingTable", "Upstream"]
-
 # How far past `exp` an access token is still accepted (clocks of keymanager and gateways
 # differ a little); revoked jtis are remembered that much longer too.
 CLOCK_LEEWAY_SECONDS = 5
