@@ -160,6 +160,19 @@ def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
         process.stop()
 
 
+async def wait_workers_ready(url: str, fresh: httpx.Limits) -> None:
+    """Until 20 fresh connections in a row (either worker) find a ready worker that knows its
+    peer: the fixture's readiness check only saw whichever worker answered first."""
+    deadline = asyncio.get_running_loop().time() + 30
+    in_a_row = 0
+    async with httpx.AsyncClient(limits=fresh) as client:
+        while in_a_row < 20:
+            assert asyncio.get_running_loop().time() < deadline, "workers never both ready"
+            ready = (await client.get(f"{url}/health/ready")).status_code == 200
+            in_a_row = in_a_row + 1 if ready and await peers(client, url) >= 1 else 0
+            await asyncio.sleep(0 if in_a_row else 0.05)
+
+
 async def test_workers_of_one_gateway_share_one_request_quota(
     events, mock_provider, gateway_with_workers
 ):
@@ -169,11 +182,7 @@ async def test_workers_of_one_gateway_share_one_request_quota(
     api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
     plan, key = f"workers-{unique}", f"prod-{unique}"
     fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection: either worker
-    async with httpx.AsyncClient(limits=fresh) as client:
-        for _ in range(20):  # both workers ready and aware of each other
-            assert (await client.get(f"{url}/health/ready")).status_code == 200
-            while await peers(client, url) < 1:
-                await asyncio.sleep(0.05)
+    await wait_workers_ready(url, fresh)
     await events.publish(
         PolicyUpdated(name=plan, limits=[QuotaLimit(unit="day", requests=N)]),
         deploy_event(events, api_id, prefix, mock_provider, unique),
