@@ -155,6 +155,9 @@ def test_with_model_copies_only_the_path():
     assert rewritten == {"params": {"model": "b"}}
     assert nested == {"params": {"model": "a"}}
     assert with_model(parsed, compile_path("$.list[0]"), "b") is None
+    assert with_model(parsed, compile_path("$.options.x.deeper"), "b") is None
+    assert with_model(["not", "an", "object"], compile_path("$.model"), "b") is None
+    assert with_model({}, compile_path("$.model"), "b") == {"model": "b"}
 
 
 def target(name: str, weight: int = 1) -> Target:

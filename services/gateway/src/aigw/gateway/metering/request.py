@@ -53,22 +53,29 @@ def with_include_usage(body: bytes, parsed: dict[str, Any]) -> bytes:
     return serialise(parsed, include_usage=True)
 
 
-def with_model(parsed: Any, path: JsonPath, model: str) -> dict[str, Any] | None:
-    """A copy of `parsed` with the value at `path` (names only) set to `model`; only the dicts
-    along the path are copied. None if the path does not name a place in this body."""
+def can_set_model(parsed: Any, path: JsonPath) -> bool:
+    """Whether `path` (names only) names a place in this body: every step before the last is
+    an object."""
     steps = path.steps
     if not isinstance(parsed, dict) or not steps or not all(isinstance(s, str) for s in steps):
-        return None
-    root = dict(parsed)
-    node = root
+        return False
+    node: Any = parsed
     for step in steps[:-1]:
-        assert isinstance(step, str)
-        child = node.get(step)
-        if not isinstance(child, dict):
-            return None
-        node[step] = node = dict(child)
-    last = steps[-1]
-    assert isinstance(last, str)
+        node = node.get(step)
+        if not isinstance(node, dict):
+            return False
+    return True
+
+
+def with_model(parsed: Any, path: JsonPath, model: str) -> dict[str, Any] | None:
+    """A copy of `parsed` with the value at `path` set to `model`; only the dicts along the
+    path are copied. None if the path does not name a place in this body."""
+    if not can_set_model(parsed, path):
+        return None
+    root = node = dict(parsed)
+    *parents, last = path.steps
+    for step in parents:
+        node[step] = node = dict(node[step])
     node[last] = model
     return root
 

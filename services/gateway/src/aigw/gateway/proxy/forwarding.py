@@ -23,7 +23,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +33,13 @@ from yarl import URL
 
 from aigw.common.events import KeyType
 from aigw.gateway.metering.recorder import UsageRecorder
-from aigw.gateway.metering.request import facts, serialise, with_include_usage, with_model
+from aigw.gateway.metering.request import (
+    can_set_model,
+    facts,
+    serialise,
+    with_include_usage,
+    with_model,
+)
 from aigw.gateway.metering.sse import StreamTap
 from aigw.gateway.proxy.auth import CallerCredentials, authorise
 from aigw.gateway.proxy.call import Call, finish_call, usage_from_body
@@ -309,9 +315,12 @@ class Invoker:
                 assert upstream is not None
                 vendor.add_headers(headers, upstream.api_key)
                 url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
-                attempts = [Attempt(url, headers, body, None, vendor.query_secret(upstream))]
+                attempts: Iterable[Attempt] = [
+                    Attempt(url, headers, body, None, vendor.query_secret(upstream))
+                ]
+                count = 1
             else:
-                attempts = _routed_attempts(
+                attempts, count = _routed_attempts(
                     call, router, vendor, rest, query, headers, body, parsed
                 )
         except Refused as refused:
@@ -325,7 +334,7 @@ class Invoker:
         if call.admission is not None:
             cors = [*call.admission.headers, *cors]
         return await self._forward(
-            call, session, scope["method"], attempts, router, vendor, receive, send, cors
+            call, session, scope["method"], attempts, count, router, vendor, receive, send, cors
         )
 
     @staticmethod
@@ -413,7 +422,8 @@ class Invoker:
         call: Call,
         session: aiohttp.ClientSession,
         method: str,
-        attempts: list[Attempt],
+        attempts: Iterable[Attempt],
+        count: int,
         router: TargetRouter | None,
         vendor: VendorProfile,
         receive: Receive,
@@ -424,7 +434,7 @@ class Invoker:
         CORS), metering it on the way. If the client disconnects at any point, the provider
         call is abandoned and its connection closed.
 
-        A routed call (`router`) tries its attempts in order: a connection error, a timeout
+        A routed call (`router`) tries its `count` attempts in order: a connection error, a timeout
         (`router.timeout`, until the status and headers, and a stream's first event) or a
         429/5xx moves it to the next target, except on the last one, whose answer (or error)
         is the caller's. Nothing is sent to the caller before a target is chosen: a stream's
@@ -438,7 +448,7 @@ class Invoker:
         first = b""
         try:
             for number, attempt in enumerate(attempts, 1):
-                last = number == len(attempts)
+                last = number == count
                 routed = call.target = attempt.target
                 try:
                     async with asyncio.timeout(timeout):
@@ -604,18 +614,35 @@ def _routed_attempts(
     headers: list[tuple[str, str]],
     body: bytes,
     parsed: Any,
-) -> list[Attempt]:
-    """The requests a routed call may make, in order; targets whose provider key the gateway
-    cannot decrypt are left out."""
-    attempts = [
-        _routed_attempt(call, vendor, target, rest, query, headers, body, parsed)
-        for target in router.attempts(time.monotonic())
-        if target.upstream.key_error is None
-    ]
-    if not attempts:
+) -> tuple[Iterable[Attempt], int]:
+    """The requests a routed call may make, in order, and how many; targets whose provider key
+    the gateway cannot decrypt are left out. Each request is built only when the call reaches
+    it (a fallback's body is not re-serialised unless it is tried), so everything that could
+    refuse the call is checked here, up front."""
+    targets = [t for t in router.attempts(time.monotonic()) if t.upstream.key_error is None]
+    if not targets:
         message = "No routing target of this API has a usable provider key."
         raise Refused(503, message, "provider_key_unavailable")
-    return attempts
+    source = vendor.meter.request_model
+    if (
+        body
+        and source is not None
+        and source.path is not None
+        and any(t.model is not None for t in targets)
+        and not can_set_model(parsed, source.path)
+    ):
+        # the caller's model would reach the target unchanged: refuse, do not guess
+        raise Refused(
+            400,
+            "This API routes calls to set models: send a JSON body (Content-Type: "
+            f"application/json) with the model at {source.path.text}.",
+            "model_not_rewritable",
+        )
+    attempts = (
+        _routed_attempt(call, vendor, target, rest, query, headers, body, parsed)
+        for target in targets
+    )
+    return attempts, len(targets)
 
 
 def _routed_attempt(
@@ -635,17 +662,9 @@ def _routed_attempt(
     source = vendor.meter.request_model
     if target.model is not None and source is not None:
         if source.path is not None:
-            rewritten = with_model(parsed, source.path, target.model) if parsed else None
-            if rewritten is not None:
+            rewritten = with_model(parsed, source.path, target.model)
+            if rewritten is not None:  # None: an empty body (anything else was refused)
                 body = serialise(rewritten, call.strip_usage_chunk)
-            elif body:
-                # the caller's model would reach the target unchanged: refuse, do not guess
-                raise Refused(
-                    400,
-                    "This API routes calls to set models: send a JSON body (Content-Type: "
-                    f"application/json) with the model at {source.path.text}.",
-                    "model_not_rewritable",
-                )
         elif source.kind == "header":
             headers = [(n, v) for n, v in headers if n != source.name]
             headers.append((source.name, target.model))

@@ -1,37 +1,14 @@
 """`/subscription-policies`: business plans. Admins write them; publishers read them to choose
 the plans their APIs offer."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Depends, Request, Response, status
-
-from aigw.common.auth import Principal, require_roles
-from aigw.common.requests import CorrelationId
-from aigw.publisher.apis.service import Caller
+from aigw.publisher.access import Admin, Policies, Reader
 from aigw.publisher.policies.schemas import PolicyChange, PolicyIn, PolicyList, PolicyOut
-from aigw.publisher.policies.service import PolicyService
 
 PREFIX = "/api/publisher/v1/subscription-policies"
 
 router = APIRouter(prefix=PREFIX, tags=["subscription-policies"])
-_require_admin = require_roles("admin")
-_require_reader = require_roles("admin", "publisher")
-
-
-def _admin(
-    principal: Annotated[Principal, Depends(_require_admin)], correlation_id: CorrelationId
-) -> Caller:
-    return Caller(subject=principal.subject, correlation_id=correlation_id)
-
-
-def _service(request: Request) -> PolicyService:
-    service: PolicyService = request.app.state.policies
-    return service
-
-
-Admin = Annotated[Caller, Depends(_admin)]
-Reader = Annotated[Principal, Depends(_require_reader)]
-Policies = Annotated[PolicyService, Depends(_service)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

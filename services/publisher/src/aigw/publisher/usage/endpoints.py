@@ -3,29 +3,22 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import Runtime
 from aigw.common.usage import store
-from aigw.publisher.apis.service import ApiService
+from aigw.publisher.access import Apis, Reader
 from aigw.publisher.usage.schemas import UsageCounters, UsageGroup, UsageReport, window
 
 router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
-Reader = Annotated[Principal, Depends(require_roles("admin", "publisher"))]
 GroupBy = Literal["model", "application", "hour"]
-
-
-def _apis(request: Request) -> ApiService:
-    service: ApiService = request.app.state.apis
-    return service
 
 
 @router.get("/{api_id}/usage")
 async def api_usage(
     api_id: str,
     _: Reader,
-    apis: Annotated[ApiService, Depends(_apis)],
+    apis: Apis,
     runtime: Runtime,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,

@@ -1,38 +1,15 @@
 """`/ai-vendors`: the vendors an AI API can be built on. Publishers read them; admins add,
 change and delete custom vendors (the built-in ones are read-only)."""
 
-from typing import Annotated
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, Depends, Request, Response, status
-
-from aigw.common.auth import Principal, require_roles
-from aigw.common.requests import CorrelationId
 from aigw.common.vendors import VendorDefinition
-from aigw.publisher.apis.service import Caller
+from aigw.publisher.access import Admin, Reader, Vendors
 from aigw.publisher.vendors.schemas import VendorList, VendorOut
-from aigw.publisher.vendors.service import VendorService
 
 PREFIX = "/api/publisher/v1/ai-vendors"
 
 router = APIRouter(prefix=PREFIX, tags=["ai-vendors"])
-_require_admin = require_roles("admin")
-_require_reader = require_roles("admin", "publisher")
-
-
-def _admin(
-    principal: Annotated[Principal, Depends(_require_admin)], correlation_id: CorrelationId
-) -> Caller:
-    return Caller(subject=principal.subject, correlation_id=correlation_id)
-
-
-def _service(request: Request) -> VendorService:
-    service: VendorService = request.app.state.vendors
-    return service
-
-
-Admin = Annotated[Caller, Depends(_admin)]
-Reader = Annotated[Principal, Depends(_require_reader)]
-Vendors = Annotated[VendorService, Depends(_service)]
 
 
 @router.get("")
