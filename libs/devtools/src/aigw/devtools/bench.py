@@ -133,30 +133,44 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.3f}"
 
 
+def times(value: float, base: float) -> str:
+    """`value` as a multiple of the direct call's `base`: the machine-independent figure."""
+    return f"{value / base:.2f}×"
+
+
 def report_latency(samples: dict[str, list[float]]) -> list[str]:
     d, g = samples["direct"], samples["gateway"]
-    rows = ["| sequential, non-streaming | p50 ms | p99 ms | mean ms |", "|---|---|---|---|"]
+    rows = [
+        "| sequential, non-streaming | p50 ms | p99 ms | mean ms | p50 × direct |",
+        "|---|---|---|---|---|",
+    ]
     for name, s in (("direct to provider", d), ("through gateway", g)):
         rows.append(
-            f"| {name} | {ms(percentile(s, 0.5))} | {ms(percentile(s, 0.99))} | {ms(statistics.mean(s))} |"
+            f"| {name} | {ms(percentile(s, 0.5))} | {ms(percentile(s, 0.99))} | "
+            f"{ms(statistics.mean(s))} | {times(percentile(s, 0.5), percentile(d, 0.5))} |"
         )
     rows.append(
         f"| **added by gateway** | **{ms(percentile(g, 0.5) - percentile(d, 0.5))}** | "
-        f"**{ms(percentile(g, 0.99) - percentile(d, 0.99))}** | {ms(statistics.mean(g) - statistics.mean(d))} |"
+        f"**{ms(percentile(g, 0.99) - percentile(d, 0.99))}** | {ms(statistics.mean(g) - statistics.mean(d))} | |"
     )
     return rows
 
 
 def report_streaming(samples: dict[str, list[tuple[float, float]]]) -> list[str]:
     rows = [
-        "| streaming, sequential | first chunk p50 ms | last chunk p50 ms | last chunk p99 ms |",
-        "|---|---|---|---|",
+        (
+            "| streaming, sequential | first chunk p50 ms | last chunk p50 ms | last chunk p99 ms "
+            "| last chunk p50 × direct |"
+        ),
+        "|---|---|---|---|---|",
     ]
+    direct_last = percentile([t for _, t in samples["direct"]], 0.5)
     for name in ("direct", "gateway"):
         firsts = [f for f, _ in samples[name]]
         lasts = [t for _, t in samples[name]]
         rows.append(
-            f"| {name} | {ms(percentile(firsts, 0.5))} | {ms(percentile(lasts, 0.5))} | {ms(percentile(lasts, 0.99))} |"
+            f"| {name} | {ms(percentile(firsts, 0.5))} | {ms(percentile(lasts, 0.5))} | "
+            f"{ms(percentile(lasts, 0.99))} | {times(percentile(lasts, 0.5), direct_last)} |"
         )
     return rows
 
@@ -376,7 +390,7 @@ async def token_quota_costs(
     await publish(stack.nats_url, BENCH_PLAN)
     await switch_plan(stack, api, gateway, BENCH_PLAN.name)
     rows = report_latency(await sequential(direct, gateway, args.requests))
-    rows[0] = "| sequential, token quota active | p50 ms | p99 ms | mean ms |"
+    rows[0] = "| sequential, token quota active | p50 ms | p99 ms | mean ms | p50 × direct |"
     await switch_plan(stack, api, gateway, "Unlimited")
     return rows
 
@@ -420,15 +434,47 @@ async def routed_costs(direct: Target, gateway: Target, routed: Target, n: int) 
             samples["plain"].append(await gateway.call(session))
             samples["routed"].append(await routed.call(session))
     base = {q: percentile(samples["direct"], q) for q in (0.5, 0.99)}
-    rows = ["| added latency vs direct | p50 ms | p99 ms |", "|---|---|---|"]
+    rows = [
+        "| added latency vs direct, interleaved | p50 ms | p99 ms | p50 × direct |",
+        "|---|---|---|---|",
+    ]
     for name, label in (
         ("plain", "plain call"),
         ("routed", "routed call (2 targets, model rewrite)"),
     ):
-        p50 = percentile(samples[name], 0.5) - base[0.5]
+        p50 = percentile(samples[name], 0.5)
         p99 = percentile(samples[name], 0.99) - base[0.99]
-        rows.append(f"| {label} | {ms(p50)} | {ms(p99)} |")
+        rows.append(f"| {label} | {ms(p50 - base[0.5])} | {ms(p99)} | {times(p50, base[0.5])} |")
     return rows
+
+
+async def throughput_costs(
+    stack: Stack, direct: Target, gateway: Target, args: argparse.Namespace
+) -> list[str]:
+    """Requests per second at a fixed concurrency, direct then through the gateway, and CPU
+    per request: the gateway's, against the provider's own when called directly (a gateway
+    both serves and calls, so about twice a plain server's work is its floor)."""
+    pids = {p.name: p.proc.pid for p in stack.processes if p.proc}
+    provider_before = cpu_seconds(pids["mock-provider"])
+    rps_direct, direct_count = await throughput(direct, args.concurrency, args.seconds)
+    provider_cpu = (cpu_seconds(pids["mock-provider"]) - provider_before) / direct_count
+    gateway_before = cpu_seconds(pids["gateway"])
+    rps_gateway, count = await throughput(gateway, args.concurrency, args.seconds)
+    gateway_cpu = (cpu_seconds(pids["gateway"]) - gateway_before) / count
+    return [
+        (
+            f"| throughput, concurrency {args.concurrency}, {args.seconds:.0f} s | requests/s "
+            "| × direct |"
+        ),
+        "|---|---|---|",
+        f"| direct to provider | {rps_direct:,.0f} | |",
+        f"| through gateway | {rps_gateway:,.0f} | {times(rps_gateway, rps_direct)} |",
+        f"| provider CPU per direct request | {provider_cpu * 1e6:,.0f} µs | |",
+        (
+            f"| gateway CPU per request | {gateway_cpu * 1e6:,.0f} µs "
+            f"| {times(gateway_cpu, provider_cpu)} |"
+        ),
+    ]
 
 
 def spread_row(name: str, samples: list[float]) -> str:
@@ -461,19 +507,7 @@ async def measure(
         {"Authorization": f"Bearer {routed_api_.production_key}"},
     )
     lines += [""] + await routed_costs(direct, gateway, routed, args.requests)
-    gateway_pid = next(p.proc.pid for p in stack.processes if p.name == "gateway" and p.proc)
-    rps_direct, _ = await throughput(direct, args.concurrency, args.seconds)
-    cpu_before = cpu_seconds(gateway_pid)
-    rps_gateway, count = await throughput(gateway, args.concurrency, args.seconds)
-    cpu_per_request = (cpu_seconds(gateway_pid) - cpu_before) / count
-    lines += [
-        "",
-        f"| throughput, concurrency {args.concurrency}, {args.seconds:.0f} s | requests/s |",
-        "|---|---|",
-        f"| direct to provider | {rps_direct:,.0f} |",
-        f"| through gateway | {rps_gateway:,.0f} |",
-        f"| gateway CPU per request | {cpu_per_request * 1e6:,.0f} µs |",
-    ]
+    lines += [""] + await throughput_costs(stack, direct, gateway, args)
     mint = await bench_token_minter(stack, api)
     lines += [""] + await credential_costs(gateway, mint, args.requests)
     if revocations:

@@ -12,8 +12,11 @@ from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
 
+from aigw.devtools import store_patches
+
 
 async def serve(port: int, sqlite: str | None) -> None:
+    store_patches.apply()
     engine = SQLiteEngine(sqlite) if sqlite else MemoryEngine()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
