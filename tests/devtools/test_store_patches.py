@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from mongoeco import AsyncMongoClient as EcoClient
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.collation import Collation
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from aigw.devtools import store_patches
@@ -34,11 +36,26 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         store.stop()
 
 
-@pytest.fixture(params=["session store", "sqlite store"])
+@pytest.fixture(scope="module")
+def memory_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = Path(tmp_path_factory.mktemp("memory-store"))
+    store = mongo_store(free_port(), None, workdir / "store.log")
+    store.start()
+    try:
+        store.wait_ready()
+        yield f"mongodb://127.0.0.1:{store.port}/?directConnection=true"
+    finally:
+        store.stop()
+
+
+@pytest.fixture(params=["session store", "memory store", "sqlite store"])
 async def collection(
-    request: pytest.FixtureRequest, infra: Infra, sqlite_store: str
+    request: pytest.FixtureRequest, infra: Infra, memory_store: str, sqlite_store: str
 ) -> AsyncIterator[AsyncCollection[Doc]]:
-    url = infra.mongodb_url if request.param == "session store" else sqlite_store
+    """The session's store may be a real MongoDB (MONGODB_URL, Docker): the two embedded
+    engines are started here, so the patched code always runs."""
+    urls = {"session store": infra.mongodb_url, "memory store": memory_store}
+    url = urls.get(request.param, sqlite_store)
     client: AsyncMongoClient[Doc] = AsyncMongoClient(url)
     try:
         yield client[f"patches_{uuid.uuid4().hex[:8]}"]["docs"]
@@ -90,6 +107,32 @@ async def test_a_missed_id_lookup_finds_nothing(collection):
     assert await collection.find_one({"_id": 7.0}) == {"_id": 7, "v": 2}  # numeric: by value
     assert (await collection.update_one({"_id": "y"}, {"$set": {"v": 3}})).matched_count == 0
     assert (await collection.delete_one({"_id": "y"})).deleted_count == 0
+    caseless = Collation(locale="en", strength=2)  # equal ids under another key: "X" is "x"
+    assert await collection.count_documents({"_id": "X"}, collation=caseless) == 1
+    assert await collection.find_one({"_id": "X"}, collation=caseless) == {"_id": "x", "v": 1}
+
+
+async def test_writes_and_missed_lookups_do_not_read_the_whole_collection(monkeypatch):
+    """In process, on the in-memory engine: how many stored documents one insert and one
+    missed `_id` lookup read, with 300 documents stored (each read them all before)."""
+    store_patches.apply()
+    client: EcoClient = EcoClient(MemoryEngine())
+    collection = client["patches"]["docs"]
+    await collection.insert_many([{"_id": f"d{i}", "i": i} for i in range(300)])
+    reads = 0
+    borrow = MemoryEngine._borrow_storage_document
+
+    def counted(self: MemoryEngine, data: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return borrow(self, data)
+
+    monkeypatch.setattr(MemoryEngine, "_borrow_storage_document", counted)
+    await collection.insert_one({"_id": "new", "i": -1})
+    assert await collection.find_one({"_id": "missing"}) is None
+    await collection.update_one({"_id": "also-new"}, {"$set": {"i": -2}}, upsert=True)
+    assert reads < 10
+    assert await collection.count_documents({}) == 302
 
 
 def test_the_patched_methods_still_exist_in_mongoeco():

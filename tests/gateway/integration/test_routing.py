@@ -178,6 +178,37 @@ async def test_a_model_that_cannot_be_rewritten_is_refused(events, gateway, mock
     assert await routed.seen() == {}
 
 
+async def test_a_model_set_only_on_a_fallback_is_checked_before_the_first_target(
+    events, gateway, mock_provider, mock
+):
+    """Fallback requests are built only when tried: the refusal still comes up front."""
+    policy = RoutingPolicy(targets=[target("a")], fallbacks=[target("b", "backup-model")])
+    routed = await routed_api(events, gateway, mock_provider, mock, policy)
+    async with gateway.client() as client:
+        response = await client.post(
+            f"/{routed.deployed.prefix}{PATH}",
+            content=json.dumps(["not", "an", "object"]),
+            headers={**bearer(routed.deployed.production_key), "content-type": "application/json"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "model_not_rewritable"
+    assert await routed.seen() == {}
+
+
+async def test_an_empty_object_body_gets_the_target_model(events, gateway, mock_provider, mock):
+    routed = await routed_api(
+        events, gateway, mock_provider, mock, RoutingPolicy(targets=[target("a", "cheap")])
+    )
+    async with gateway.client() as client:
+        response = await client.post(
+            f"/{routed.deployed.prefix}{PATH}",
+            content=b"{}",
+            headers={**bearer(routed.deployed.production_key), "content-type": "application/json"},
+        )
+    assert response.headers["x-aigw-model"] == "cheap"
+    assert await routed.forwarded_models() == [("a", "cheap")]
+
+
 async def test_failover_on_connection_error(events, gateway, mock_provider, mock):
     closed = f"http://127.0.0.1:{free_port()}/nothing-listens"
     policy = RoutingPolicy(targets=[target("a")], fallbacks=[target("b")])

@@ -11,9 +11,9 @@ seconds behind the usage records of its own polling.
   holds a number (1 and 1.0 are equal ids with different keys), and mongoeco still scans for
   those.
 - A query on `_id` looks the key up but, when nothing is stored under it, falls back to
-  reading every document. For a string or ObjectId `_id` equality is key equality, so a
-  missed lookup means no match. This is what makes an upsert of a new document (how usage
-  records are stored, idempotently) scan.
+  reading every document. For a string or ObjectId `_id` compared without a collation,
+  equality is key equality, so a missed lookup means no match. (An upsert of a new document
+  scanned this way.)
 - The SQLite engine, before translating a query on a field, asks whether any stored document
   holds an array there, by reading every document; the answer is cached until the next write.
   For `_id` the answer is always no (MongoDB refuses array ids), so it is not asked.
@@ -51,7 +51,11 @@ def _id_miss_is_final(
         self: MemoryEngine, coll: dict[Any, Any], query_plan: Any, **kwargs: Any
     ) -> list[tuple[Any, Any]]:
         wanted = self._direct_id_lookup_from_plan(query_plan)
-        if isinstance(wanted, _KEY_IS_IDENTITY) and self._storage_key(wanted) not in coll:
+        if (
+            kwargs.get("collation") is None  # a collation may equate other keys ("a", "A")
+            and isinstance(wanted, _KEY_IS_IDENTITY)
+            and self._storage_key(wanted) not in coll
+        ):
             return []
         return candidates(self, coll, query_plan, **kwargs)
 

@@ -51,9 +51,12 @@ async def store_records(db: Db, records: list[UsageRecord]) -> int:
     try:
         result = await db[COLLECTION].insert_many(docs, ordered=False)
     except BulkWriteError as exc:
-        if any(error.get("code") != DUPLICATE_KEY for error in exc.details["writeErrors"]):
-            raise
-        inserted: int = exc.details["nInserted"]
+        details = exc.details
+        if details.get("writeConcernErrors") or any(
+            error.get("code") != DUPLICATE_KEY for error in details.get("writeErrors", [])
+        ):
+            raise  # not (only) records stored before: the batch is redelivered
+        inserted: int = details["nInserted"]
         return inserted
     return len(result.inserted_ids)
 

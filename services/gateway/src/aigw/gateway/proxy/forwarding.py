@@ -20,6 +20,7 @@ not started).
 """
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -616,9 +617,10 @@ def _routed_attempts(
     parsed: Any,
 ) -> tuple[Iterable[Attempt], int]:
     """The requests a routed call may make, in order, and how many; targets whose provider key
-    the gateway cannot decrypt are left out. Each request is built only when the call reaches
-    it (a fallback's body is not re-serialised unless it is tried), so everything that could
-    refuse the call is checked here, up front."""
+    the gateway cannot decrypt are left out. Each fallback request is built only when the call
+    reaches it (its body is not re-serialised unless it is tried), so everything that could
+    refuse the call is checked here, up front: a body with a model must have the model where the
+    vendor says (a `{}` body gets it added) if any target sets one."""
     targets = [t for t in router.attempts(time.monotonic()) if t.upstream.key_error is None]
     if not targets:
         message = "No routing target of this API has a usable provider key."
@@ -642,7 +644,9 @@ def _routed_attempts(
         _routed_attempt(call, vendor, target, rest, query, headers, body, parsed)
         for target in targets
     )
-    return attempts, len(targets)
+    # the first is built now: rewriting its body is the gateway's time, not the provider's
+    first = next(attempts)
+    return itertools.chain((first,), attempts), len(targets)
 
 
 def _routed_attempt(
