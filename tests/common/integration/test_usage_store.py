@@ -1,6 +1,9 @@
 """Storing usage records against the real store: each record once, however often its batch
 arrives, and a batch that was partly stored before is completed, not refused."""
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pymongo import AsyncMongoClient
 
@@ -24,6 +27,37 @@ async def test_records_are_stored_once_and_a_partly_stored_batch_is_completed(in
         stored = await db[store.COLLECTION].find({}, {"prompt_tokens": 1}).to_list()
         assert sorted(doc["prompt_tokens"] for doc in stored) == [0, 1, 2, 10, 11]
         assert {doc["_id"] for doc in stored} == {r.request_id for r in first + later}
+    finally:
+        await mongo.drop_database(f"usage_{unique}")
+        await mongo.close()
+
+
+async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"usage_{unique}"]
+
+    async def retention() -> int | None:
+        index = (await db[store.COLLECTION].index_information()).get(store.RETENTION_INDEX)
+        return None if index is None else index["expireAfterSeconds"]
+
+    try:
+        await store.ensure_indexes(db)  # the default keeps everything
+        assert await retention() is None
+        await store.ensure_indexes(db, 365)
+        assert await retention() == 365 * 86_400
+        await store.ensure_indexes(db, 365)  # unchanged: left as it is
+        await store.ensure_indexes(db, 30)
+        assert await retention() == 30 * 86_400
+        if infra.mongodb_mode == "mongoeco":  # MongoDB's TTL monitor runs once a minute
+            old = record("api", "app", time=datetime.now(UTC) - timedelta(days=31))
+            await store.store_records(db, [old, record("api", "app")])
+            for _ in range(50):
+                if await db[store.COLLECTION].count_documents({}) == 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert await db[store.COLLECTION].count_documents({}) == 1
+        await store.ensure_indexes(db, 0)
+        assert await retention() is None
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()

@@ -70,3 +70,15 @@ class ServiceSettings(BaseSettings):
             if key.strip():
                 decode_master_key(key)
         return value
+
+
+class UsageStoreSettings(ServiceSettings):
+    """For the services that store the gateways' usage records (publisher, devportal)."""
+
+    usage_retention_days: int = Field(
+        0,
+        ge=0,
+        le=36_500,
+        validation_alias=env("usage_retention_days", "AIGW_USAGE_RETENTION_DAYS"),
+        description="usage records older than this many days are deleted; 0 keeps them all",
+    )

@@ -77,7 +77,7 @@ def create_app(
         async with runtime, keymanager:
             await application_store.ensure_indexes(runtime.db)
             await subscription_store.ensure_indexes(runtime.db)
-            await usage_store.ensure_indexes(runtime.db)
+            await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
             app.state.runtime = runtime
             app.state.keymanager_http = keymanager
             yield

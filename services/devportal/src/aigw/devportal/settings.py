@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from aigw.common.settings import ServiceSettings, env
+from aigw.common.settings import UsageStoreSettings, env
 
 
-class Settings(ServiceSettings):
+class Settings(UsageStoreSettings):
     port: int = Field(8002, validation_alias=env("port", "DEVPORTAL_PORT"))
     mongodb_db: str = Field(
         "aigw_devportal", validation_alias=env("mongodb_db", "DEVPORTAL_MONGODB_DB")

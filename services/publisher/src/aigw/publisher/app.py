@@ -41,7 +41,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         async with runtime:
             repo = ApiRepository(runtime.db)
             await repo.ensure_indexes()
-            await usage_store.ensure_indexes(runtime.db)
+            await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
             policies = await _policies(runtime, repo)
             vendors = await _vendors(runtime, repo)
             box = settings.secret_box()

@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from aigw.common.settings import ServiceSettings, env
+from aigw.common.settings import UsageStoreSettings, env
 
 
-class Settings(ServiceSettings):
+class Settings(UsageStoreSettings):
     port: int = Field(8001, validation_alias=env("port", "PUBLISHER_PORT"))
     mongodb_db: str = Field(
         "aigw_publisher", validation_alias=env("mongodb_db", "PUBLISHER_MONGODB_DB")

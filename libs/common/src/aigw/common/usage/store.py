@@ -8,16 +8,18 @@ The grouping keys (`model`, `hour`) are stored with the record, which keeps the 
 `$match` + `$group` on stored fields.
 """
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from aigw.common.events import UsageRecord
 
 COLLECTION = "usage"
 DUPLICATE_KEY = 11000  # MongoDB's error code
+RETENTION_INDEX = "usage_retention"
 COUNTERS = ("prompt_tokens", "completion_tokens", "total_tokens")
 # groupBy value -> the stored field it groups on
 GROUP_FIELDS = {"model": "model", "application": "application_id", "api": "api_id", "hour": "hour"}
@@ -25,9 +27,26 @@ GROUP_FIELDS = {"model": "model", "application": "application_id", "api": "api_i
 Db = AsyncDatabase[dict[str, Any]]
 
 
-async def ensure_indexes(db: Db) -> None:
+async def ensure_indexes(db: Db, retention_days: int = 0) -> None:
     await db[COLLECTION].create_index([("api_id", 1), ("time", 1)])
     await db[COLLECTION].create_index([("application_id", 1), ("time", 1)])
+    await ensure_retention(db, retention_days)
+
+
+async def ensure_retention(db: Db, days: int) -> None:
+    """Have the store delete records older than `days` (a TTL index on `time`); 0 keeps them
+    all. A changed setting replaces the index (MongoDB's TTL monitor applies it within a
+    minute or so)."""
+    usage = db[COLLECTION]
+    seconds = days * 86_400
+    current = (await usage.index_information()).get(RETENTION_INDEX)
+    if current is not None and current.get("expireAfterSeconds") == seconds:
+        return
+    if current is not None:
+        with contextlib.suppress(OperationFailure):  # another instance dropped it first
+            await usage.drop_index(RETENTION_INDEX)
+    if seconds:
+        await usage.create_index("time", expireAfterSeconds=seconds, name=RETENTION_INDEX)
 
 
 def hour_key(time: datetime) -> str:
