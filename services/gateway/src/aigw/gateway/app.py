@@ -4,7 +4,7 @@
 `aigw.common.service_app`; every other request goes straight to the raw-ASGI invocation handler
 (`proxy.forwarding.Invoker`), so no framework routing or middleware runs on the hot path.
 
-The FastAPI app's lifespan owns the resources: the pooled aiohttp session used for every
+The FastAPI app's lifespan owns the resources: the upstream connection pool used for every
 provider call and the event follower that keeps the routing table up to date.
 """
 
@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import aiohttp
 from fastapi import FastAPI
 
 from aigw.common.service_app import create_service_app
@@ -27,6 +26,7 @@ from aigw.gateway.proxy.forwarding import (
     Send,
 )
 from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.proxy.upstream_http import Pool
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
@@ -52,24 +52,12 @@ Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
 """
 
 
-def new_session(settings: Settings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(
+def new_session(settings: Settings) -> Pool:
+    return Pool(
         limit=settings.upstream_pool_size,
-        limit_per_host=0,
-        keepalive_timeout=settings.upstream_keepalive,
-        ttl_dns_cache=300,
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=None,
-        connect=settings.upstream_connect_timeout,
-        sock_read=settings.upstream_timeout,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=timeout,
-        auto_decompress=False,
-        skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        raise_for_status=False,
+        keepalive=settings.upstream_keepalive,
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_timeout,
     )
 
 

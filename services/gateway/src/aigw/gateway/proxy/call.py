@@ -12,13 +12,12 @@ import time
 import zlib
 from dataclasses import dataclass
 
-import aiohttp
-
 from aigw.gateway.metering.meter import Meter, Usage, estimate_tokens
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
 from aigw.gateway.metering.request import NO_FACTS, RequestFacts
 from aigw.gateway.metering.sse import StreamTap
 from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.proxy.upstream_http import Response
 from aigw.gateway.quota.book import Admission
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.plans import Plan
@@ -50,7 +49,7 @@ class Call:
     abandoned_attempts: int = 0  # routed attempts given up after the prompt was sent
 
 
-def usage_from_body(data: bytes, resp: aiohttp.ClientResponse, meter: Meter) -> Usage:
+def usage_from_body(data: bytes, resp: Response, meter: Meter) -> Usage:
     """What the vendor's metering finds in an answer: its headers, and its body if it is JSON
     (decompressed for reading if the provider compressed it)."""
     body: bytes | None = data if resp.content_type.endswith("json") else None

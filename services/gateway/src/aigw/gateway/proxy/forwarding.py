@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
-from yarl import URL
-
 from aigw.common.events import KeyType
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.metering.request import (
@@ -48,6 +45,7 @@ from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
+from aigw.gateway.proxy.upstream_http import Pool, Response, UpstreamError
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import Route, RoutingTable
 from aigw.gateway.routing.targets import Target, TargetRouter
@@ -62,7 +60,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 # Never forwarded to the provider: the caller's credentials, Host, hop-by-hop headers and the
-# length (aiohttp sets it from the body it sends).
+# length (the upstream client sets it from the body it sends).
 _REQUEST_DROP = frozenset(
     {
         b"authorization",
@@ -108,7 +106,7 @@ class GatewayState:
     """What the hot path reads; filled by the app's lifespan."""
 
     table: RoutingTable = field(default_factory=RoutingTable)
-    session: aiohttp.ClientSession | None = None
+    session: Pool | None = None
 
 
 CLIENT_CLOSED = 499  # recorded, never sent: the caller left before the answer (nginx's code)
@@ -123,7 +121,7 @@ class _DisconnectWatch:
 
     It waits on `receive()` (the request body has been read, so the next message is
     `http.disconnect`) for the whole provider call: sending the request, waiting for the
-    answer, reading or relaying it. Cancelling the task aborts aiohttp's request or read, which
+    answer, reading or relaying it. Cancelling the task aborts the upstream request or read, which
     closes the upstream connection. The cancellation surfaces at the await the task is
     suspended at, always inside the watched code (the callback checks `active`, and that is
     cleared synchronously before the watched code ends).
@@ -421,7 +419,7 @@ class Invoker:
     async def _forward(
         self,
         call: Call,
-        session: aiohttp.ClientSession,
+        session: Pool,
         method: str,
         attempts: Iterable[Attempt],
         count: int,
@@ -441,7 +439,7 @@ class Invoker:
         is the caller's. Nothing is sent to the caller before a target is chosen: a stream's
         first chunk, or a whole answer of known length, is read first."""
         watch = _DisconnectWatch(receive)
-        resp: aiohttp.ClientResponse | None = None
+        resp: Response | None = None
         started = False
         call.provider_started = time.perf_counter()
         timeout = router.timeout if router is not None else None
@@ -454,22 +452,18 @@ class Invoker:
                 try:
                     async with asyncio.timeout(timeout):
                         resp = await session.request(
-                            method,
-                            URL(attempt.url, encoded=True),
-                            data=attempt.body or None,
-                            headers=attempt.headers,
-                            allow_redirects=False,
+                            method, attempt.url, attempt.headers, attempt.body
                         )
                         if not last and resp.status in _RETRY_STATUS:
                             raise _TargetFailed(str(resp.status))
                         if resp.content_type == "text/event-stream" and routed is not None:
-                            first = await resp.content.readany()
+                            first = await resp.readany()
                             if not first and not last:
                                 raise _TargetFailed("empty stream")
                     if resp.content_type != "text/event-stream" and resp.content_length is not None:
                         data = await resp.read()
                     break
-                except (_TargetFailed, TimeoutError, aiohttp.ClientError) as exc:
+                except (_TargetFailed, TimeoutError, UpstreamError) as exc:
                     if watch.absorb():
                         return CLIENT_CLOSED
                     if isinstance(exc, TimeoutError) and resp is None:
@@ -518,7 +512,7 @@ class Invoker:
                 call.provider_ended = time.perf_counter()
             call.client_gone = watch.gone
             watch.stop()
-            watch.absorb()  # in case aiohttp turned the cancellation into another error
+            watch.absorb()  # in case the cancellation surfaced as another error
             if resp is not None:
                 if watch.gone:
                     resp.close()
@@ -529,7 +523,7 @@ class Invoker:
     async def _relay(
         call: Call,
         vendor: VendorProfile,
-        resp: aiohttp.ClientResponse,
+        resp: Response,
         watch: _DisconnectWatch,
         send: Send,
     ) -> None:
@@ -538,11 +532,11 @@ class Invoker:
         kept: list[bytes] | None = [] if resp.content_type.endswith("json") else None
         size = 0
         try:
-            async for chunk in resp.content.iter_any():
+            async for chunk in resp.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if kept is not None and (size := size + len(chunk)) <= _KEEP_JSON_BYTES:
                     kept.append(chunk)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (UpstreamError, TimeoutError) as exc:
             # The provider failed mid-stream: leave the response unfinished, so the server
             # drops the connection and the client sees a truncated stream.
             log.debug("provider stream broke: %r", exc)
@@ -557,7 +551,7 @@ class Invoker:
     async def _relay_events(
         call: Call,
         vendor: VendorProfile,
-        resp: aiohttp.ClientResponse,
+        resp: Response,
         watch: _DisconnectWatch,
         send: Send,
         first: bytes,
@@ -571,11 +565,11 @@ class Invoker:
                 out = tap.feed(first)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-            async for chunk in resp.content.iter_any():
+            async for chunk in resp.iter_any():
                 out = tap.feed(chunk)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (UpstreamError, TimeoutError) as exc:
             log.debug("provider stream broke: %r", exc)
             return
         call.provider_ended = time.perf_counter()
@@ -583,9 +577,7 @@ class Invoker:
         await send({"type": "http.response.body", "body": tap.rest()})
 
 
-def _response_headers(
-    resp: aiohttp.ClientResponse, extra: Headers, secret: str | None = None
-) -> Headers:
+def _response_headers(resp: Response, extra: Headers, secret: str | None = None) -> Headers:
     """The provider's headers and the gateway's `extra` ones; where both set a header (e.g.
     `x-ratelimit-remaining-tokens`: the provider's is about the organisation's provider
     account, the gateway's about the caller's plan), the gateway's wins. A provider key sent

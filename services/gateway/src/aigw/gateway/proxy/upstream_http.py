@@ -1,0 +1,386 @@
+"""The provider hop's HTTP/1.1 client: a keep-alive connection pool on asyncio protocols, with
+httptools (the parser uvicorn uses) reading the answers.
+
+Why not aiohttp: the gateway needs one thing from a client, forwarding bytes it already has
+to a known host and streaming the answer back, and aiohttp's general-purpose request
+machinery (cookie jar, redirects, tracing, URL and header objects) cost about 170 µs of CPU
+per call, three times this client's (`make bench`, last table). What it does:
+
+- a pool of keep-alive connections per scheme/host/port, at most `limit` in use at once
+  (callers wait for a free one), idle ones closed after `keepalive` seconds;
+- a request written in one `write` (head and body); the caller's headers go as given, plus
+  `Host` and `Content-Length`;
+- the answer's status and headers, then its body as it arrives (`readany`, `iter_any`) or
+  whole (`read`): fixed length, chunked, or up to the end of the connection; reading pauses
+  the socket while more than `_HIGH_WATER` bytes wait (a slow caller slows the provider);
+- `connect_timeout` for opening a connection and `read_timeout` for each wait on the
+  provider (not for the whole answer: a stream may last minutes);
+- a connection goes back to the pool only when its answer was read to the end and both sides
+  keep it alive; one reused connection found closed before any answer byte (the provider
+  dropped it while idle) is retried once on a new connection.
+
+Failures raise `UpstreamError` (or `TimeoutError`). Cancelling a request or a read closes
+the connection.
+"""
+
+import asyncio
+import collections
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httptools
+
+_HIGH_WATER = 256 * 1024
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+
+
+class UpstreamError(Exception):
+    """The provider could not be reached, or dropped the connection, or spoke broken HTTP."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @property
+    def host_header(self) -> bytes:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return (host if self.port == default else f"{host}:{self.port}").encode("idna")
+
+
+def _origin(url: str) -> tuple[_Origin, bytes]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UpstreamError(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    return _Origin(parts.scheme, parts.hostname, port), target.encode("latin-1")
+
+
+class Headers(collections.abc.Mapping[str, str]):
+    """An answer's headers by lower-case name (repeated headers joined with ", ")."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        values: dict[str, str] = {}
+        for name, value in raw:
+            key = name.decode("latin-1").lower()
+            text = value.decode("latin-1")
+            values[key] = f"{values[key]}, {text}" if key in values else text
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class _Connection(asyncio.Protocol):
+    """One connection; it carries one request/answer at a time."""
+
+    def __init__(self, pool: "Pool", origin: _Origin) -> None:
+        self.pool = pool
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = 0.0
+        self.reused = False
+        self._reset(head_only=False)
+
+    def _reset(self, head_only: bool) -> None:
+        self.head_only = head_only
+        self.status = 0
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.received_any = False
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self.paused = False
+        self.error: Exception | None = None
+        self.waiter: asyncio.Future[None] | None = None
+
+    # --- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+
+    def data_received(self, data: bytes) -> None:
+        self.received_any = True
+        if self.complete:  # bytes after a complete answer: the connection cannot be reused
+            self.closed = True
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(UpstreamError(f"the provider's answer is not valid HTTP: {exc}"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.headers_done and not self.complete and self._ends_at_eof():
+            self.complete = True  # a body without length or chunking ends with the connection
+            self._wake()
+        elif not self.complete:
+            self._fail(UpstreamError("the provider closed the connection"))
+
+    # --- httptools callbacks ----------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        if 100 <= self.status < 200:  # an interim answer: the real one follows
+            self.raw_headers = []
+            return
+        self.headers_done = True
+        if self.head_only:  # HEAD: no body follows, whatever the length says
+            self.complete = True
+            self.closed = True  # the parser still expects one: do not reuse
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+        self.buffered += len(body)
+        if self.buffered > _HIGH_WATER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if 100 <= self.status < 200:
+            return
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # only valid inside the callback
+        self._wake()
+
+    # --- for the pool and the response --------------------------------------------------------
+
+    def _ends_at_eof(self) -> bool:
+        names = {name.lower() for name, _ in self.raw_headers}
+        return b"content-length" not in names and b"transfer-encoding" not in names
+
+    def _fail(self, error: Exception) -> None:
+        if self.error is None:
+            self.error = error
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until something arrives (headers, body, the end or an error)."""
+        if self.error is not None:
+            raise self.error
+        self.waiter = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(self.pool.read_timeout):
+                await self.waiter
+        finally:
+            self.waiter = None
+        if self.error is not None:
+            raise self.error
+
+    def take(self) -> bytes:
+        """What the body has buffered, resuming reading if it was paused."""
+        if not self.chunks:
+            return b""
+        data = self.chunks.popleft() if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks.clear()
+        self.buffered = 0
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
+
+    def send(self, head_only: bool, data: bytes) -> None:
+        self._reset(head_only)
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def reusable(self) -> bool:
+        return self.complete and self.keep_alive and not self.closed
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Response:
+    """An answer whose status and headers have arrived; its body is read from here. `release`
+    (or `close`) it when done: it holds one of the pool's connections until then."""
+
+    __slots__ = (
+        "_conn",
+        "_done",
+        "content_length",
+        "content_type",
+        "headers",
+        "raw_headers",
+        "status",
+    )
+
+    def __init__(self, conn: _Connection) -> None:
+        self._conn = conn
+        self._done = False
+        self.status = conn.status
+        self.raw_headers = conn.raw_headers
+        self.headers = Headers(conn.raw_headers)
+        media = self.headers.get("content-type", "application/octet-stream")
+        self.content_type: str = media.partition(";")[0].strip().lower()
+        length = self.headers.get("content-length")
+        self.content_length: int | None = int(length) if length and length.isdigit() else None
+
+    async def readany(self) -> bytes:
+        """The next bytes of the body as soon as there are any; b"" at its end."""
+        conn = self._conn
+        while True:
+            data = conn.take()
+            if data or conn.complete:
+                return data
+            await conn.wait()
+
+    async def read(self) -> bytes:
+        parts = []
+        while chunk := await self.readany():
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        while chunk := await self.readany():
+            yield chunk
+
+    def release(self) -> None:
+        """Back to the pool if the answer was read to its end, else closed."""
+        if not self._done:
+            self._done = True
+            self._conn.pool._give_back(self._conn)
+
+    def close(self) -> None:
+        if not self._done:
+            self._done = True
+            self._conn.close()
+            self._conn.pool._give_back(self._conn)
+
+
+@dataclass
+class Pool:
+    limit: int = 100
+    keepalive: float = 30.0
+    connect_timeout: float = 10.0
+    read_timeout: float | None = 60.0
+    ssl_context: ssl.SSLContext | None = None
+    _idle: dict[_Origin, list[_Connection]] = field(default_factory=dict)
+    _slots: asyncio.Semaphore | None = None
+    _open: set[_Connection] = field(default_factory=set)
+
+    async def request(
+        self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> Response:
+        """Send the request and wait for the answer's status and headers."""
+        origin, target = _origin(url)
+        head = [method.encode("latin-1"), b" ", target, b" HTTP/1.1\r\nhost: ", origin.host_header]
+        for name, value in headers:
+            head += [b"\r\n", name.encode("latin-1"), b": ", value.encode("latin-1")]
+        if body or method not in _NO_BODY_METHODS:
+            head += [b"\r\ncontent-length: ", str(len(body)).encode()]
+        head += [b"\r\n\r\n", body]
+        data = b"".join(head)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        await self._slots.acquire()
+        try:
+            return await self._exchange(origin, method == "HEAD", data)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _exchange(self, origin: _Origin, head_only: bool, data: bytes) -> Response:
+        for _ in range(2):
+            conn = self._idle_connection(origin) or await self._connect(origin)
+            conn.send(head_only, data)
+            try:
+                while not conn.headers_done:
+                    await conn.wait()
+            except UpstreamError:
+                self._discard(conn)
+                if conn.reused and not conn.received_any:
+                    continue  # the provider had closed it while it was idle: once more
+                raise
+            except BaseException:
+                self._discard(conn)
+                raise
+            return Response(conn)
+        raise UpstreamError("the provider closed the connection")  # not reached
+
+    def _idle_connection(self, origin: _Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        now = time.monotonic()
+        while idle:
+            conn = idle.pop()
+            if not conn.closed and now - conn.idle_since < self.keepalive:
+                conn.reused = True
+                return conn
+            self._discard(conn)
+        return None
+
+    async def _connect(self, origin: _Origin) -> _Connection:
+        loop = asyncio.get_running_loop()
+        secure = origin.scheme == "https"
+        if secure and self.ssl_context is None:
+            self.ssl_context = ssl.create_default_context()  # once: it loads the CA bundle
+        context = self.ssl_context if secure else None
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(self, origin),
+                    origin.host,
+                    origin.port,
+                    ssl=context,
+                    server_hostname=origin.host if secure else None,
+                )
+        except OSError as exc:
+            raise UpstreamError(f"cannot connect to the provider: {exc}") from exc
+        self._open.add(conn)
+        return conn
+
+    def _give_back(self, conn: _Connection) -> None:
+        assert self._slots is not None
+        self._slots.release()
+        if conn.reusable():
+            conn.idle_since = time.monotonic()
+            self._idle.setdefault(conn.origin, []).append(conn)
+        else:
+            self._discard(conn)
+
+    def _discard(self, conn: _Connection) -> None:
+        conn.close()
+        self._open.discard(conn)
+
+    async def close(self) -> None:
+        for conn in list(self._open):
+            conn.close()
+        self._open.clear()
+        self._idle.clear()
+        await asyncio.sleep(0)  # let the transports close

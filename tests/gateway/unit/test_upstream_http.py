@@ -1,0 +1,218 @@
+"""The provider-hop client against a real socket server that answers with canned HTTP/1.1:
+framing (length, chunked, end of connection, HEAD), keep-alive reuse and when it must not
+happen, a stale idle connection, failures, timeouts, the pool limit and backpressure."""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from aigw.devtools.processes import free_port
+from aigw.gateway.proxy.upstream_http import Pool, UpstreamError
+
+OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}"
+
+Answer = Callable[[bytes, asyncio.StreamWriter], bytes | None]
+
+
+@dataclass
+class Server:
+    """Answers each request on a connection with `answer(request head)`; None closes."""
+
+    answer: Answer
+    port: int = field(default_factory=free_port)
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                body = await reader.readexactly(length)
+                self.requests.append(head + body)
+                out = self.answer(head, writer)
+                if out is None:
+                    break
+                writer.write(out)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def up(answer: Answer) -> tuple[Server, asyncio.Server]:
+    server = Server(answer)
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", server.port)
+    return server, listening
+
+
+def always(response: bytes) -> Answer:
+    return lambda head, writer: response
+
+
+async def test_a_fixed_length_answer_and_a_reused_connection():
+    server, listening = await up(always(OK))
+    pool = Pool()
+    async with listening:
+        for _ in range(3):
+            resp = await pool.request("POST", f"{server.url}/v1/x?a=1", [("x-k", "v")], b"{}")
+            assert (resp.status, resp.content_type, resp.content_length) == (
+                200,
+                "application/json",
+                2,
+            )
+            assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+            assert await resp.read() == b"{}"
+            resp.release()
+        await pool.close()
+    assert server.connections == 1
+    first = server.requests[0]
+    assert first.startswith(b"POST /v1/x?a=1 HTTP/1.1\r\nhost: 127.0.0.1:")
+    assert b"\r\nx-k: v\r\ncontent-length: 2\r\n\r\n{}" in first
+
+
+async def test_a_chunked_answer_streams_and_the_connection_is_reused():
+    chunked = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"7\r\ndata: 1\r\n7\r\ndata: 2\r\n0\r\n\r\n"
+    )
+    server, listening = await up(always(chunked))
+    pool = Pool()
+    async with listening:
+        for _ in range(2):
+            resp = await pool.request("GET", f"{server.url}/s", [], b"")
+            assert resp.content_length is None
+            assert b"".join([chunk async for chunk in resp.iter_any()]) == b"data: 1data: 2"
+            resp.release()
+        await pool.close()
+    assert server.connections == 1
+    assert b"content-length" not in server.requests[0]  # a GET without a body
+
+
+async def test_an_answer_without_length_ends_with_the_connection():
+    def then_close(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\n\r\nall of it")  # no length, no chunking
+
+    server, listening = await up(then_close)
+    pool = Pool()
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        assert await resp.read() == b"all of it"
+        resp.release()
+        await pool.close()
+
+
+async def test_head_answers_have_no_body_and_do_not_hang():
+    server, listening = await up(always(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"))
+    pool = Pool(read_timeout=5)
+    async with listening:
+        resp = await pool.request("HEAD", f"{server.url}/", [], b"")
+        assert (resp.status, resp.content_length, await resp.read()) == (200, 100, b"")
+        resp.release()
+        await pool.close()
+
+
+async def test_an_answer_not_read_to_its_end_is_not_reused():
+    partial = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"  # 7 bytes still to come
+    answers = iter([partial, OK, OK])
+    server, listening = await up(lambda head, writer: next(answers))
+    pool = Pool()
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        resp.release()  # left before its end: closed, not pooled
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        assert await resp.read() == b"{}"
+        resp.close()  # read to its end, but closed on purpose
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        await resp.read()
+        resp.release()
+        await pool.close()
+    assert server.connections == 3
+
+
+async def test_a_connection_the_provider_closed_while_idle_is_retried_once():
+    answers = iter([OK, None])  # answers once, then closes the connection on the next request
+    server, listening = await up(lambda head, writer: next(answers, OK))
+    pool = Pool()
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        await resp.read()
+        resp.release()
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        assert await resp.read() == b"{}"
+        resp.release()
+        await pool.close()
+    assert server.connections == 2
+
+
+async def test_failures_and_timeouts():
+    pool = Pool(read_timeout=0.2, connect_timeout=2)
+    with pytest.raises(UpstreamError, match="cannot connect"):
+        await pool.request("GET", f"http://127.0.0.1:{free_port()}/", [], b"")
+    server, listening = await up(lambda head, writer: b"")  # never answers
+    async with listening:
+        with pytest.raises(TimeoutError):
+            await pool.request("GET", f"{server.url}/", [], b"")
+    server, listening = await up(always(b"NOT HTTP AT ALL\r\n\r\n"))
+    async with listening:
+        with pytest.raises(UpstreamError, match="not valid HTTP"):
+            await pool.request("GET", f"{server.url}/", [], b"")
+    server, listening = await up(always(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"))
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        with pytest.raises(TimeoutError):
+            await resp.read()  # 7 bytes never come
+        resp.close()
+    await pool.close()
+
+
+async def test_the_pool_limit_makes_callers_wait_for_a_free_connection():
+    server, listening = await up(always(OK))
+    pool = Pool(limit=1)
+    async with listening:
+        first = await pool.request("GET", f"{server.url}/", [], b"")
+        second = asyncio.ensure_future(pool.request("GET", f"{server.url}/", [], b""))
+        await asyncio.sleep(0.05)
+        assert not second.done()
+        await first.read()
+        first.release()
+        resp = await second
+        await resp.read()
+        resp.release()
+        await pool.close()
+    assert server.connections == 1
+
+
+async def test_a_slow_reader_pauses_the_socket():
+    size = 4 * 1024 * 1024
+    big = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size + b"x" * size
+    server, listening = await up(always(big))
+    pool = Pool()
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        await asyncio.sleep(0.2)  # the server keeps writing; the client stops reading
+        first = await resp.readany()
+        assert 0 < len(first) < size
+        assert len(first) + len(await resp.read()) == size
+        resp.release()
+        await pool.close()
+
+
+async def test_unsupported_urls_are_refused():
+    with pytest.raises(UpstreamError):
+        await Pool().request("GET", "ftp://example.com/", [], b"")
