@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from aigw.devtools.processes import free_port
-from aigw.gateway.proxy.upstream_http import Pool, UpstreamError
+from aigw.gateway.proxy.upstream_http import Pool, UpstreamError, _origin
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -216,3 +216,29 @@ async def test_a_slow_reader_pauses_the_socket():
 async def test_unsupported_urls_are_refused():
     with pytest.raises(UpstreamError):
         await Pool().request("GET", "ftp://example.com/", [], b"")
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "header", "target"),
+    [
+        (
+            "https://api.example.com/v1/chat?x=1",
+            "api.example.com",
+            443,
+            b"api.example.com",
+            b"/v1/chat?x=1",
+        ),
+        ("http://api.example.com:8080", "api.example.com", 8080, b"api.example.com:8080", b"/"),
+        ("http://h?key=%2F", "h", 80, b"h", b"/?key=%2F"),
+        ("http://[::1]:9000/a%20b", "::1", 9000, b"[::1]:9000", b"/a%20b"),
+        ("https://bücher.example/", "bücher.example", 443, b"xn--bcher-kva.example", b"/"),
+    ],
+)
+def test_origin_and_target(url, host, port, header, target):
+    origin, request_target = _origin(url)
+    assert (origin.host, origin.port, origin.host_header, request_target) == (
+        host,
+        port,
+        header,
+        target,
+    )

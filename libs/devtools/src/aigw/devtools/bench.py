@@ -45,6 +45,7 @@ from aigw.common.events import (
 )
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
+from aigw.gateway.proxy.upstream_http import Pool
 
 BODY = README_BODY
 STREAM_BODY = BODY[:-1] + b',"stream":true}'
@@ -176,8 +177,8 @@ def report_streaming(samples: dict[str, list[tuple[float, float]]]) -> list[str]
 
 
 async def client_costs(direct: Target, n: int) -> list[str]:
-    """Why the gateway forwards with aiohttp: each candidate client's own latency and CPU for
-    the same sequential calls to the provider (the client's CPU is this process's)."""
+    """Why the gateway forwards with its own pool: each candidate client's own latency and CPU
+    for the same sequential calls to the provider (the client's CPU is this process's)."""
     rows = [
         "| upstream client, sequential | p50 ms | p99 ms | client CPU per call |",
         "|---|---|---|---|",
@@ -206,6 +207,16 @@ async def client_costs(direct: Target, n: int) -> list[str]:
             (await client.post(direct.url, content=BODY, headers=direct.headers)).raise_for_status()
 
         results["httpx"] = await run(httpx_call)
+    pool = Pool()
+    headers = list(direct.headers.items())
+
+    async def pool_call() -> None:
+        response = await pool.request("POST", direct.url, headers, BODY)
+        await response.read()
+        response.release()
+
+    results["aigw upstream pool (the gateway's)"] = await run(pool_call)
+    await pool.close()
     for name, (samples, cpu) in results.items():
         rows.append(
             f"| {name} | {ms(percentile(samples, 0.5))} | {ms(percentile(samples, 0.99))} | {cpu * 1e6:,.0f} µs |"

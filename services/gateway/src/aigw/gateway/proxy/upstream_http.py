@@ -25,6 +25,7 @@ the connection.
 
 import asyncio
 import collections
+import functools
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -47,23 +48,29 @@ class _Origin:
     scheme: str
     host: str
     port: int
+    host_header: bytes  # the Host header's value
 
-    @property
-    def host_header(self) -> bytes:
-        default = 443 if self.scheme == "https" else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return (host if self.port == default else f"{host}:{self.port}").encode("idna")
+
+@functools.lru_cache(maxsize=1024)
+def _origin_of(scheme: str, netloc: str) -> _Origin:
+    parts = urlsplit(f"{scheme}://{netloc}")
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise UpstreamError(f"not an http(s) URL: {scheme}://{parts.hostname}")
+    default = 443 if scheme == "https" else 80
+    port = parts.port or default
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    header = (host if port == default else f"{host}:{port}").encode("idna")
+    return _Origin(scheme, parts.hostname, port, header)
 
 
 def _origin(url: str) -> tuple[_Origin, bytes]:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UpstreamError(f"not an http(s) URL: {parts.scheme}://{parts.hostname}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    target = parts.path or "/"
-    if parts.query:
-        target = f"{target}?{parts.query}"
-    return _Origin(parts.scheme, parts.hostname, port), target.encode("latin-1")
+    """The origin (parsed once per scheme and host) and the request target."""
+    scheme, _, rest = url.partition("://")
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    target = rest[cut:] or "/"
+    if target.startswith("?"):
+        target = "/" + target
+    return _origin_of(scheme, rest[:cut]), target.encode("latin-1")
 
 
 class Headers(collections.abc.Mapping[str, str]):
