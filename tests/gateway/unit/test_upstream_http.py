@@ -3,13 +3,19 @@ framing (length, chunked, end of connection, HEAD), keep-alive reuse and when it
 happen, a stale idle connection, failures, timeouts, the pool limit and backpressure."""
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from pydantic import ValidationError
 
+from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
+from aigw.gateway.app import new_session
 from aigw.gateway.proxy.upstream_http import Pool, UpstreamError, _origin
+from aigw.gateway.settings import Settings
+from tests.support.tls import self_signed
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -242,3 +248,30 @@ def test_origin_and_target(url, host, port, header, target):
         header,
         target,
     )
+
+
+async def test_https_verifies_the_provider_certificate(tmp_path):
+    cert_file, key_file = self_signed(tmp_path)  # for 127.0.0.1 and localhost
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert_file, key_file)
+    server = Server(always(OK))
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", server.port, ssl=served)
+    async with listening:
+        trusting = Pool(ssl_context=ssl.create_default_context(cafile=str(cert_file)))
+        for host in ("127.0.0.1", "localhost"):
+            resp = await trusting.request("GET", f"https://{host}:{server.port}/", [], b"")
+            assert await resp.read() == b"{}"
+            resp.release()
+        await trusting.close()
+        with pytest.raises(UpstreamError, match="certificate verify failed"):
+            await Pool().request("GET", f"https://127.0.0.1:{server.port}/", [], b"")
+        configured = new_session(
+            Settings(secret_key=generate_master_key(), upstream_ca_file=cert_file)
+        )  # GATEWAY_UPSTREAM_CA_FILE
+        resp = await configured.request("GET", f"https://localhost:{server.port}/", [], b"")
+        assert resp.status == 200
+        resp.close()
+        await configured.close()
+    with pytest.raises(ValidationError, match="upstream_ca_file"):
+        Settings(secret_key=generate_master_key(), upstream_ca_file=tmp_path / "missing.pem")
+    assert server.requests[0].startswith(b"GET / HTTP/1.1\r\nhost: 127.0.0.1:")

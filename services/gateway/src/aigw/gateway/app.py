@@ -10,6 +10,7 @@ provider call and the event follower that keeps the routing table up to date.
 
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -53,11 +54,13 @@ Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
 
 
 def new_session(settings: Settings) -> Pool:
+    ca_file = settings.upstream_ca_file
     return Pool(
         limit=settings.upstream_pool_size,
         keepalive=settings.upstream_keepalive,
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_timeout,
+        ssl_context=ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
     )
 
 

@@ -3,7 +3,7 @@
 import os
 import socket
 
-from pydantic import Field
+from pydantic import Field, FilePath
 
 from aigw.common.settings import ServiceSettings, env
 
@@ -36,6 +36,12 @@ class Settings(ServiceSettings):
     )
     upstream_keepalive: float = Field(
         60.0, validation_alias=env("upstream_keepalive", "GATEWAY_UPSTREAM_KEEPALIVE")
+    )
+    upstream_ca_file: FilePath | None = Field(
+        None,
+        validation_alias=env("upstream_ca_file", "GATEWAY_UPSTREAM_CA_FILE"),
+        description="PEM bundle of the CAs HTTPS providers are verified against (e.g. an "
+        "organisation's own model server); unset: the system's",
     )
     max_body_bytes: int = Field(
         10 * 1_048_576,
