@@ -3,7 +3,10 @@ framing (length, chunked, end of connection, HEAD), keep-alive reuse and when it
 happen, a stale idle connection, failures, timeouts, the pool limit and backpressure."""
 
 import asyncio
+import collections
+import socket
 import ssl
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,7 +16,7 @@ from pydantic import ValidationError
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
 from aigw.gateway.app import new_session
-from aigw.gateway.proxy.upstream_http import Pool, UpstreamError, _origin
+from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, UpstreamError, _origin
 from aigw.gateway.settings import Settings
 from tests.support.tls import self_signed
 
@@ -151,19 +154,130 @@ async def test_an_answer_not_read_to_its_end_is_not_reused():
     assert server.connections == 3
 
 
-async def test_a_connection_the_provider_closed_while_idle_is_retried_once():
-    answers = iter([OK, None])  # answers once, then closes the connection on the next request
-    server, listening = await up(lambda head, writer: next(answers, OK))
-    pool = Pool()
-    async with listening:
-        resp = await pool.request("GET", f"{server.url}/", [], b"")
+async def warm(pool: Pool, url: str, connections: int) -> None:
+    """Leave `connections` idle connections to `url` in the pool."""
+    answers = await asyncio.gather(*(pool.request("GET", url, [], b"") for _ in range(connections)))
+    for resp in answers:
         await resp.read()
         resp.release()
-        resp = await pool.request("GET", f"{server.url}/", [], b"")
-        assert await resp.read() == b"{}"
-        resp.release()
+
+
+def closing_after_first() -> Answer:
+    """Each connection answers its first request and closes on the second, the way a provider
+    drops a connection that has been idle too long."""
+    seen: collections.Counter[int] = collections.Counter()
+
+    def answer(head: bytes, writer: asyncio.StreamWriter) -> bytes | None:
+        seen[id(writer)] += 1
+        return OK if seen[id(writer)] == 1 else None
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "retried"),
+    [
+        ("GET", [], True),
+        ("POST", [("idempotency-key", "k1")], True),
+        ("POST", [], False),  # the provider may have read it: not sent twice
+    ],
+    ids=["GET", "POST with Idempotency-Key", "POST"],
+)
+async def test_a_pooled_connection_found_closed_is_retried_on_a_new_one(method, headers, retried):
+    server, listening = await up(closing_after_first())
+    pool = Pool()
+    async with listening:
+        await warm(pool, server.url, 3)  # three pooled connections, all of them stale
+        if retried:
+            resp = await pool.request(method, f"{server.url}/", headers, b"")
+            assert await resp.read() == b"{}"
+            resp.release()
+        else:
+            with pytest.raises(UpstreamError, match="closed the connection"):
+                await pool.request(method, f"{server.url}/", headers, b"")
+        await pool.close()
+    assert server.connections == (4 if retried else 3)
+
+
+async def test_a_second_answer_in_the_same_read_is_never_seen_and_the_connection_is_dropped():
+    foreign = b"HTTP/1.1 200 OK\r\nx-foreign: yes\r\ncontent-length: 6\r\n\r\nSECRET"
+    server, listening = await up(always(OK + foreign))
+    pool = Pool()
+    async with listening:
+        for _ in range(2):
+            resp = await pool.request("GET", f"{server.url}/", [], b"")
+            assert await resp.read() == b"{}"
+            assert "x-foreign" not in resp.headers
+            assert len(resp.raw_headers) == 2
+            resp.release()
         await pool.close()
     assert server.connections == 2
+
+
+async def test_an_answer_released_unread_while_paused_does_not_stall_the_next():
+    body = b"x" * 300_000  # over the high-water mark: reading pauses once it is all buffered
+    big = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    server, listening = await up(always(big))
+    pool = Pool(read_timeout=3)
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        await asyncio.sleep(0.2)
+        resp.release()  # unread
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        assert await resp.read() == body
+        resp.release()
+        await pool.close()
+
+
+async def test_idle_connections_are_closed_after_keepalive():
+    server, listening = await up(always(OK))
+    pool = Pool(keepalive=0.3)
+    async with listening:
+        await warm(pool, server.url, 3)
+        assert sum(len(idle) for idle in pool._idle.values()) == 3
+        await asyncio.sleep(0.8)
+        assert not pool._idle
+        assert not pool._open
+        await pool.close()
+
+
+async def test_a_reset_connection_is_not_a_complete_answer():
+    def reset_mid_body(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'HTTP/1.1 200 OK\r\n\r\n{"partial": ')  # no length: ends with the connection
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+
+    server, listening = await up(reset_mid_body)
+    pool = Pool(read_timeout=3)
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        with pytest.raises(UpstreamError):
+            await resp.read()
+        resp.close()
+        await pool.close()
+
+
+async def test_a_non_chunked_transfer_coding_ends_with_the_connection():
+    def then_close(head: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nzipped")
+
+    server, listening = await up(then_close)
+    pool = Pool(read_timeout=3)
+    async with listening:
+        resp = await pool.request("GET", f"{server.url}/", [], b"")
+        assert await resp.read() == b"zipped"
+        resp.release()
+        await pool.close()
+
+
+async def test_a_connection_that_never_completes_its_handshake_is_a_connect_timeout():
+    server, listening = await up(always(OK))  # plain TCP: a TLS handshake never finishes
+    pool = Pool(connect_timeout=0.3)
+    async with listening:
+        with pytest.raises(ConnectTimeout):
+            await pool.request("POST", f"https://127.0.0.1:{server.port}/", [], b"{}")
+        await pool.close()
 
 
 async def test_failures_and_timeouts():

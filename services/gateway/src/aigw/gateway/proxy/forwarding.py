@@ -45,7 +45,7 @@ from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
-from aigw.gateway.proxy.upstream_http import Pool, Response, UpstreamError
+from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, Response, UpstreamError
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import Route, RoutingTable
 from aigw.gateway.routing.targets import Target, TargetRouter
@@ -466,7 +466,11 @@ class Invoker:
                 except (_TargetFailed, TimeoutError, UpstreamError) as exc:
                     if watch.absorb():
                         return CLIENT_CLOSED
-                    if isinstance(exc, TimeoutError) and resp is None:
+                    if (
+                        isinstance(exc, TimeoutError)
+                        and resp is None
+                        and not isinstance(exc, ConnectTimeout)
+                    ):
                         call.abandoned_attempts += 1  # the provider has the prompt
                     if resp is not None:
                         resp.close()

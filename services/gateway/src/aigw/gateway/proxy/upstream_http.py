@@ -15,12 +15,14 @@ per call, three times this client's (`make bench`, last table). What it does:
   the socket while more than `_HIGH_WATER` bytes wait (a slow caller slows the provider);
 - `connect_timeout` for opening a connection and `read_timeout` for each wait on the
   provider (not for the whole answer: a stream may last minutes);
-- a connection goes back to the pool only when its answer was read to the end and both sides
-  keep it alive; one reused connection found closed before any answer byte (the provider
-  dropped it while idle) is retried once on a new connection.
+- a connection goes back to the pool only when its whole answer (and nothing more) arrived
+  and both sides keep it alive; a pooled connection found closed before any answer byte (the
+  provider dropped it while idle) is retried once on a new connection, for idempotent
+  methods and requests with an `Idempotency-Key` only (as Go's and aiohttp's clients do).
 
-Failures raise `UpstreamError` (or `TimeoutError`). Cancelling a request or a read closes
-the connection.
+Failures raise `UpstreamError`, or `TimeoutError` (`ConnectTimeout` when no connection was
+made). Cancelling a request or a read closes the connection. Not done: DNS caching (names are
+resolved per new connection, pooled ones are reused) and Happy Eyeballs.
 """
 
 import asyncio
@@ -37,10 +39,17 @@ import httptools
 
 _HIGH_WATER = 256 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+# Sent again on a new connection if a pooled one turns out closed (RFC 9110 §9.2.2); a POST
+# only with an Idempotency-Key: the provider may have read it and started a (billed) answer.
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 
 
 class UpstreamError(Exception):
     """The provider could not be reached, or dropped the connection, or spoke broken HTTP."""
+
+
+class ConnectTimeout(TimeoutError):
+    """No connection within `connect_timeout`: the provider never saw the request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,10 @@ class _Connection(asyncio.Protocol):
         self._reset(head_only=False)
 
     def _reset(self, head_only: bool) -> None:
+        if getattr(self, "paused", False) and self.transport is not None:
+            self.transport.resume_reading()  # an answer released unread while paused
         self.head_only = head_only
+        self.surplus = False  # bytes beyond the answer: never read, never reused
         self.status = 0
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.headers_done = False
@@ -131,7 +143,8 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.received_any = True
         if self.complete:  # bytes after a complete answer: the connection cannot be reused
-            self.closed = True
+            self.surplus = self.closed = True
+        if self.surplus:
             return
         try:
             self.parser.feed_data(data)
@@ -140,7 +153,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.headers_done and not self.complete and self._ends_at_eof():
+        if exc is None and self.headers_done and not self.complete and self._ends_at_eof():
             self.complete = True  # a body without length or chunking ends with the connection
             self._wake()
         elif not self.complete:
@@ -148,10 +161,17 @@ class _Connection(asyncio.Protocol):
 
     # --- httptools callbacks ----------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second answer in the same read: the provider is confused
+            self.surplus = self.closed = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.raw_headers.append((name, value))
+        if not self.surplus:
+            self.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.surplus:
+            return
         self.status = self.parser.get_status_code()
         if 100 <= self.status < 200:  # an interim answer: the real one follows
             self.raw_headers = []
@@ -163,6 +183,8 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_body(self, body: bytes) -> None:
+        if self.surplus:
+            return
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _HIGH_WATER and not self.paused and self.transport is not None:
@@ -171,7 +193,7 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
-        if 100 <= self.status < 200:
+        if self.surplus or 100 <= self.status < 200:
             return
         self.complete = True
         self.keep_alive = self.parser.should_keep_alive()  # only valid inside the callback
@@ -180,8 +202,10 @@ class _Connection(asyncio.Protocol):
     # --- for the pool and the response --------------------------------------------------------
 
     def _ends_at_eof(self) -> bool:
-        names = {name.lower() for name, _ in self.raw_headers}
-        return b"content-length" not in names and b"transfer-encoding" not in names
+        """No length and not chunked: the body is whatever comes until the connection ends."""
+        headers = Headers(self.raw_headers)
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        return "content-length" not in headers and not chunked
 
     def _fail(self, error: Exception) -> None:
         if self.error is None:
@@ -252,7 +276,7 @@ class Response:
         self._conn = conn
         self._done = False
         self.status = conn.status
-        self.raw_headers = conn.raw_headers
+        self.raw_headers = list(conn.raw_headers)
         self.headers = Headers(conn.raw_headers)
         media = self.headers.get("content-type", "application/octet-stream")
         self.content_type: str = media.partition(";")[0].strip().lower()
@@ -301,6 +325,7 @@ class Pool:
     _idle: dict[_Origin, list[_Connection]] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
     _open: set[_Connection] = field(default_factory=set)
+    _sweeper: asyncio.TimerHandle | None = None
 
     async def request(
         self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
@@ -308,8 +333,10 @@ class Pool:
         """Send the request and wait for the answer's status and headers."""
         origin, target = _origin(url)
         head = [method.encode("latin-1"), b" ", target, b" HTTP/1.1\r\nhost: ", origin.host_header]
+        replayable = method in _IDEMPOTENT_METHODS
         for name, value in headers:
             head += [b"\r\n", name.encode("latin-1"), b": ", value.encode("latin-1")]
+            replayable = replayable or name.lower() == "idempotency-key"
         if body or method not in _NO_BODY_METHODS:
             head += [b"\r\ncontent-length: ", str(len(body)).encode()]
         head += [b"\r\n\r\n", body]
@@ -318,39 +345,67 @@ class Pool:
             self._slots = asyncio.Semaphore(self.limit)
         await self._slots.acquire()
         try:
-            return await self._exchange(origin, method == "HEAD", data)
+            return await self._exchange(origin, method == "HEAD", data, replayable)
         except BaseException:
             self._slots.release()
             raise
 
-    async def _exchange(self, origin: _Origin, head_only: bool, data: bytes) -> Response:
-        for _ in range(2):
-            conn = self._idle_connection(origin) or await self._connect(origin)
+    async def _exchange(
+        self, origin: _Origin, head_only: bool, data: bytes, replayable: bool
+    ) -> Response:
+        conn = self._idle_connection(origin) or await self._connect(origin)
+        while True:
             conn.send(head_only, data)
             try:
                 while not conn.headers_done:
                     await conn.wait()
             except UpstreamError:
                 self._discard(conn)
-                if conn.reused and not conn.received_any:
-                    continue  # the provider had closed it while it was idle: once more
+                if replayable and conn.reused and not conn.received_any:
+                    # the provider closed it while it was idle: once more, on a new connection
+                    conn = await self._connect(origin)
+                    continue
                 raise
             except BaseException:
                 self._discard(conn)
                 raise
             return Response(conn)
-        raise UpstreamError("the provider closed the connection")  # not reached
 
     def _idle_connection(self, origin: _Origin) -> _Connection | None:
         idle = self._idle.get(origin)
-        now = time.monotonic()
         while idle:
             conn = idle.pop()
-            if not conn.closed and now - conn.idle_since < self.keepalive:
+            if self._fresh(conn, time.monotonic()):
                 conn.reused = True
                 return conn
             self._discard(conn)
         return None
+
+    def _fresh(self, conn: _Connection, now: float) -> bool:
+        transport = conn.transport
+        closing = transport is None or transport.is_closing()
+        return not (conn.closed or closing) and now - conn.idle_since < self.keepalive
+
+    def _sweep(self) -> None:
+        """Close the connections idle for longer than `keepalive` (or closed by the provider);
+        runs every `keepalive` seconds while any connection is idle."""
+        self._sweeper = None
+        now = time.monotonic()
+        for origin, idle in list(self._idle.items()):
+            keep = [conn for conn in idle if self._fresh(conn, now)]
+            for conn in idle:
+                if conn not in keep:
+                    self._discard(conn)
+            if keep:
+                self._idle[origin] = keep
+            else:
+                del self._idle[origin]
+        self._arm_sweep()
+
+    def _arm_sweep(self) -> None:
+        if self._sweeper is None and self._idle:
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.call_later(self.keepalive, self._sweep)
 
     async def _connect(self, origin: _Origin) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -367,8 +422,12 @@ class Pool:
                     ssl=context,
                     server_hostname=origin.host if secure else None,
                 )
+        except TimeoutError:
+            raise ConnectTimeout(
+                f"no connection to the provider within {self.connect_timeout} s"
+            ) from None
         except OSError as exc:
-            raise UpstreamError(f"cannot connect to the provider: {exc}") from exc
+            raise UpstreamError(f"cannot connect to the provider: {exc!r}") from exc
         self._open.add(conn)
         return conn
 
@@ -378,6 +437,7 @@ class Pool:
         if conn.reusable():
             conn.idle_since = time.monotonic()
             self._idle.setdefault(conn.origin, []).append(conn)
+            self._arm_sweep()
         else:
             self._discard(conn)
 
@@ -386,6 +446,9 @@ class Pool:
         self._open.discard(conn)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for conn in list(self._open):
             conn.close()
         self._open.clear()
