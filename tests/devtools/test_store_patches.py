@@ -2,6 +2,7 @@
 duplicates refused (numeric ids compared by value), upserts idempotent, missed lookups empty.
 Run against the session's store and against a SQLite-backed store of its own."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,28 +25,27 @@ from tests.support.infra import Infra
 Doc = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = Path(tmp_path_factory.mktemp("sqlite-store"))
-    store = mongo_store(free_port(), workdir / "store.db", workdir / "store.log")
+@contextlib.contextmanager
+def embedded_store(workdir: Path, sqlite: bool) -> Iterator[str]:
+    store = mongo_store(free_port(), workdir / "store.db" if sqlite else None, workdir / "log")
     store.start()
     try:
         store.wait_ready()
         yield f"mongodb://127.0.0.1:{store.port}/?directConnection=true"
     finally:
         store.stop()
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with embedded_store(Path(tmp_path_factory.mktemp("sqlite-store")), sqlite=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def memory_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = Path(tmp_path_factory.mktemp("memory-store"))
-    store = mongo_store(free_port(), None, workdir / "store.log")
-    store.start()
-    try:
-        store.wait_ready()
-        yield f"mongodb://127.0.0.1:{store.port}/?directConnection=true"
-    finally:
-        store.stop()
+    with embedded_store(Path(tmp_path_factory.mktemp("memory-store")), sqlite=False) as url:
+        yield url
 
 
 @pytest.fixture(params=["session store", "memory store", "sqlite store"])
