@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
-from aigw.gateway.app import new_session
+from aigw.gateway.app import new_upstream_pool
 from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, UpstreamError, _origin
 from aigw.gateway.settings import Settings
 from tests.support.tls import self_signed
@@ -383,7 +383,7 @@ async def test_https_verifies_the_provider_certificate(tmp_path):
         await trusting.close()
         with pytest.raises(UpstreamError, match="certificate verify failed"):
             await Pool().request("GET", f"https://127.0.0.1:{server.port}/", [], b"")
-        configured = new_session(
+        configured = new_upstream_pool(
             Settings(secret_key=generate_master_key(), upstream_ca_file=cert_file)
         )  # GATEWAY_UPSTREAM_CA_FILE
         resp = await configured.request("GET", f"https://localhost:{server.port}/", [], b"")

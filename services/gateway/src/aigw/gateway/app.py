@@ -53,7 +53,7 @@ Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
 """
 
 
-def new_session(settings: Settings) -> Pool:
+def new_upstream_pool(settings: Settings) -> Pool:
     ca_file = settings.upstream_ca_file
     return Pool(
         limit=settings.upstream_pool_size,
@@ -86,7 +86,7 @@ class Gateway:
         await self.management(scope, receive, send)
 
     def ready(self) -> bool:
-        return self.state.session is not None and self.follower.caught_up
+        return self.state.upstream is not None and self.follower.caught_up
 
 
 def create_app(settings: Settings) -> Gateway:
@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> Gateway:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.session = new_session(settings)
+        state.upstream = new_upstream_pool(settings)
         follower.start()
         sync.start()
         recorder.start()
@@ -113,8 +113,8 @@ def create_app(settings: Settings) -> Gateway:
             await sync.stop()
             await recorder.stop()  # flushes what is queued while NATS is still connected
             await follower.stop()
-            session, state.session = state.session, None
-            await session.close()
+            pool, state.upstream = state.upstream, None
+            await pool.close()
 
     async def ready(app: FastAPI) -> bool:
         return gateway.ready()
@@ -141,4 +141,4 @@ def create_app(settings: Settings) -> Gateway:
     return gateway
 
 
-__all__ = ["Gateway", "Message", "create_app", "new_session"]
+__all__ = ["Gateway", "Message", "create_app", "new_upstream_pool"]

@@ -106,7 +106,7 @@ class GatewayState:
     """What the hot path reads; filled by the app's lifespan."""
 
     table: RoutingTable = field(default_factory=RoutingTable)
-    session: Pool | None = None
+    upstream: Pool | None = None  # the provider connections
 
 
 CLIENT_CLOSED = 499  # recorded, never sent: the caller left before the answer (nginx's code)
@@ -305,8 +305,8 @@ class Invoker:
             parsed = _check_body(body, content_type)
             query: str = scope.get("query_string", b"").decode("latin-1")
             body = self._meter_request(call, vendor, body, parsed, headers, query)
-            session = self.state.session
-            if session is None:
+            pool = self.state.upstream
+            if pool is None:
                 raise Refused(503, "The gateway is starting.", "not_ready")
             await self._admit(call, route)
             rest = _rest(route, scope, raw_path, segments)
@@ -333,7 +333,7 @@ class Invoker:
         if call.admission is not None:
             cors = [*call.admission.headers, *cors]
         return await self._forward(
-            call, session, scope["method"], attempts, count, router, vendor, receive, send, cors
+            call, pool, scope["method"], attempts, count, router, vendor, receive, send, cors
         )
 
     @staticmethod
@@ -419,7 +419,7 @@ class Invoker:
     async def _forward(
         self,
         call: Call,
-        session: Pool,
+        pool: Pool,
         method: str,
         attempts: Iterable[Attempt],
         count: int,
@@ -451,7 +451,7 @@ class Invoker:
                 routed = call.target = attempt.target
                 try:
                     async with asyncio.timeout(timeout):
-                        resp = await session.request(
+                        resp = await pool.request(
                             method, attempt.url, attempt.headers, attempt.body
                         )
                         if not last and resp.status in _RETRY_STATUS:

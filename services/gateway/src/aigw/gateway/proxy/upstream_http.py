@@ -4,7 +4,7 @@ httptools (the parser uvicorn uses) reading the answers.
 Why not aiohttp: the gateway needs one thing from a client, forwarding bytes it already has
 to a known host and streaming the answer back, and aiohttp's general-purpose request
 machinery (cookie jar, redirects, tracing, URL and header objects) cost about 170 µs of CPU
-per call, three times this client's (`make bench`, last table). What it does:
+per call, twice this client's (`make bench`, last table). What it does:
 
 - a pool of keep-alive connections per scheme/host/port, at most `limit` in use at once
   (callers wait for a free one), idle ones closed after `keepalive` seconds;
@@ -317,15 +317,17 @@ class Response:
 
 @dataclass
 class Pool:
+    """Keep-alive connections to the providers; `request` is the one way in."""
+
     limit: int = 100
     keepalive: float = 30.0
     connect_timeout: float = 10.0
     read_timeout: float | None = 60.0
     ssl_context: ssl.SSLContext | None = None
-    _idle: dict[_Origin, list[_Connection]] = field(default_factory=dict)
-    _slots: asyncio.Semaphore | None = None
-    _open: set[_Connection] = field(default_factory=set)
-    _sweeper: asyncio.TimerHandle | None = None
+    _idle: dict[_Origin, list[_Connection]] = field(default_factory=dict, init=False)
+    _slots: asyncio.Semaphore | None = field(default=None, init=False)
+    _open: set[_Connection] = field(default_factory=set, init=False)
+    _sweeper: asyncio.TimerHandle | None = field(default=None, init=False)
 
     async def request(
         self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
