@@ -34,6 +34,13 @@ class Routed:
             headers=bearer(self.deployed.production_key),
         )
 
+    async def post(
+        self, client: httpx.AsyncClient, content: bytes, content_type: str
+    ) -> httpx.Response:
+        """A call with a body as given (not necessarily JSON)."""
+        headers = {**bearer(self.deployed.production_key), "content-type": content_type}
+        return await client.post(f"/{self.deployed.prefix}{PATH}", content=content, headers=headers)
+
     async def misbehave(self, **per_endpoint: dict[str, Any]) -> None:
         """Make endpoints fail, slow down or break (mock settings per endpoint name)."""
         segments = {self.segments[name]: settings for name, settings in per_endpoint.items()}
@@ -168,10 +175,8 @@ async def test_a_model_that_cannot_be_rewritten_is_refused(events, gateway, mock
         events, gateway, mock_provider, mock, RoutingPolicy(targets=[target("a", "cheap")])
     )
     async with gateway.client() as client:
-        response = await client.post(
-            f"/{routed.deployed.prefix}{PATH}",
-            content=json.dumps({**CHAT, "model": "expensive"}),
-            headers={**bearer(routed.deployed.production_key), "content-type": "text/plain"},
+        response = await routed.post(
+            client, json.dumps({**CHAT, "model": "expensive"}).encode(), "text/plain"
         )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "model_not_rewritable"
@@ -185,11 +190,7 @@ async def test_a_model_set_only_on_a_fallback_is_checked_before_the_first_target
     policy = RoutingPolicy(targets=[target("a")], fallbacks=[target("b", "backup-model")])
     routed = await routed_api(events, gateway, mock_provider, mock, policy)
     async with gateway.client() as client:
-        response = await client.post(
-            f"/{routed.deployed.prefix}{PATH}",
-            content=json.dumps(["not", "an", "object"]),
-            headers={**bearer(routed.deployed.production_key), "content-type": "application/json"},
-        )
+        response = await routed.post(client, b'["not", "an", "object"]', "application/json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "model_not_rewritable"
     assert await routed.seen() == {}
@@ -200,11 +201,7 @@ async def test_an_empty_object_body_gets_the_target_model(events, gateway, mock_
         events, gateway, mock_provider, mock, RoutingPolicy(targets=[target("a", "cheap")])
     )
     async with gateway.client() as client:
-        response = await client.post(
-            f"/{routed.deployed.prefix}{PATH}",
-            content=b"{}",
-            headers={**bearer(routed.deployed.production_key), "content-type": "application/json"},
-        )
+        response = await routed.post(client, b"{}", "application/json")
     assert response.headers["x-aigw-model"] == "cheap"
     assert await routed.forwarded_models() == [("a", "cheap")]
 

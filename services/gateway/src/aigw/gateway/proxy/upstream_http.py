@@ -30,7 +30,7 @@ import collections
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -42,6 +42,12 @@ _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 # Sent again on a new connection if a pooled one turns out closed (RFC 9110 §9.2.2); a POST
 # only with an Idempotency-Key: the provider may have read it and started a (billed) answer.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+
+
+def _replayable(method: str, headers: Sequence[tuple[str, str]]) -> bool:
+    return method in _IDEMPOTENT_METHODS or any(
+        name.lower() == "idempotency-key" for name, _ in headers
+    )
 
 
 class UpstreamError(Exception):
@@ -116,10 +122,11 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.reused = False
+        self.paused = False
         self._reset(head_only=False)
 
     def _reset(self, head_only: bool) -> None:
-        if getattr(self, "paused", False) and self.transport is not None:
+        if self.paused and self.transport is not None:
             self.transport.resume_reading()  # an answer released unread while paused
         self.head_only = head_only
         self.surplus = False  # bytes beyond the answer: never read, never reused
@@ -276,7 +283,7 @@ class Response:
         self._conn = conn
         self._done = False
         self.status = conn.status
-        self.raw_headers = list(conn.raw_headers)
+        self.raw_headers = list(conn.raw_headers)  # a chunked answer's trailers come later
         self.headers = Headers(conn.raw_headers)
         media = self.headers.get("content-type", "application/octet-stream")
         self.content_type: str = media.partition(";")[0].strip().lower()
@@ -303,16 +310,17 @@ class Response:
             yield chunk
 
     def release(self) -> None:
-        """Back to the pool if the answer was read to its end, else closed."""
+        """Back to the pool if the whole answer arrived (read or not), else closed."""
         if not self._done:
             self._done = True
             self._conn.pool._give_back(self._conn)
 
     def close(self) -> None:
+        """Never back to the pool (the caller left, or the answer is abandoned)."""
         if not self._done:
             self._done = True
-            self._conn.close()
-            self._conn.pool._give_back(self._conn)
+            self._conn.closed = True
+            self._conn.pool._give_back(self._conn)  # closes it
 
 
 @dataclass
@@ -330,15 +338,13 @@ class Pool:
     _sweeper: asyncio.TimerHandle | None = field(default=None, init=False)
 
     async def request(
-        self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
+        self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
     ) -> Response:
         """Send the request and wait for the answer's status and headers."""
         origin, target = _origin(url)
         head = [method.encode("latin-1"), b" ", target, b" HTTP/1.1\r\nhost: ", origin.host_header]
-        replayable = method in _IDEMPOTENT_METHODS
         for name, value in headers:
             head += [b"\r\n", name.encode("latin-1"), b": ", value.encode("latin-1")]
-            replayable = replayable or name.lower() == "idempotency-key"
         if body or method not in _NO_BODY_METHODS:
             head += [b"\r\ncontent-length: ", str(len(body)).encode()]
         head += [b"\r\n\r\n", body]
@@ -347,23 +353,23 @@ class Pool:
             self._slots = asyncio.Semaphore(self.limit)
         await self._slots.acquire()
         try:
-            return await self._exchange(origin, method == "HEAD", data, replayable)
+            return await self._exchange(origin, method, headers, data)
         except BaseException:
             self._slots.release()
             raise
 
     async def _exchange(
-        self, origin: _Origin, head_only: bool, data: bytes, replayable: bool
+        self, origin: _Origin, method: str, headers: Sequence[tuple[str, str]], data: bytes
     ) -> Response:
         conn = self._idle_connection(origin) or await self._connect(origin)
         while True:
-            conn.send(head_only, data)
+            conn.send(method == "HEAD", data)
             try:
                 while not conn.headers_done:
                     await conn.wait()
             except UpstreamError:
                 self._discard(conn)
-                if replayable and conn.reused and not conn.received_any:
+                if conn.reused and not conn.received_any and _replayable(method, headers):
                     # the provider closed it while it was idle: once more, on a new connection
                     conn = await self._connect(origin)
                     continue
@@ -394,9 +400,11 @@ class Pool:
         self._sweeper = None
         now = time.monotonic()
         for origin, idle in list(self._idle.items()):
-            keep = [conn for conn in idle if self._fresh(conn, now)]
+            keep = []
             for conn in idle:
-                if conn not in keep:
+                if self._fresh(conn, now):
+                    keep.append(conn)
+                else:
                     self._discard(conn)
             if keep:
                 self._idle[origin] = keep
