@@ -23,6 +23,7 @@ from aigw.publisher.app import create_app as create_publisher
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.access.rules import DP, KM, PUB, RouteKey
 from tests.support.infra import Infra
+from tests.support.offline import offline_bus_settings
 
 ADMIN_PASSWORD = "admin-access-matrix"
 PASSWORD = "pw-access-matrix"
@@ -55,25 +56,28 @@ def route_keys(service: str, app: FastAPI) -> set[RouteKey]:
 
 def live_route_keys(secret_key: str) -> set[RouteKey]:
     """Building the apps connects to nothing: the routes are known without infrastructure."""
-    keymanager = KeymanagerSettings(secret_key=secret_key, admin_password=ADMIN_PASSWORD)
+    keymanager = KeymanagerSettings(
+        secret_key=secret_key, admin_password=ADMIN_PASSWORD, **offline_bus_settings("keymanager")
+    )
+    publisher = PublisherSettings(secret_key=secret_key, **offline_bus_settings("publisher"))
+    devportal = DevportalSettings(secret_key=secret_key, **offline_bus_settings("devportal"))
     return (
-        route_keys("publisher", create_publisher(PublisherSettings(secret_key=secret_key)))
-        | route_keys("devportal", create_devportal(DevportalSettings(secret_key=secret_key)))
+        route_keys("publisher", create_publisher(publisher))
+        | route_keys("devportal", create_devportal(devportal))
         | route_keys("keymanager", create_keymanager(keymanager))
     )
 
 
 @contextlib.asynccontextmanager
 async def running_world(infra: Infra, secret_key: str) -> AsyncIterator[World]:
-    common: dict[str, Any] = {
-        "nats_url": infra.nats_url,
-        "mongodb_url": infra.mongodb_url,
-        "secret_key": secret_key,
-    }
+    common: dict[str, Any] = {"mongodb_url": infra.mongodb_url, "secret_key": secret_key}
     db = f"access_{uuid.uuid4().hex[:10]}"
     async with contextlib.AsyncExitStack() as stack:
         km_settings = KeymanagerSettings(
-            **common, mongodb_db=f"{db}_km", admin_password=ADMIN_PASSWORD
+            **common,
+            **infra.bus_settings("keymanager"),
+            mongodb_db=f"{db}_km",
+            admin_password=ADMIN_PASSWORD,
         )
         km_app = await stack.enter_async_context(LifespanManager(create_keymanager(km_settings)))
         km = await stack.enter_async_context(_client(km_app.app, "keymanager"))
@@ -83,10 +87,11 @@ async def running_world(infra: Infra, secret_key: str) -> AsyncIterator[World]:
             return body
 
         publisher = create_publisher(
-            PublisherSettings(**common, mongodb_db=f"{db}_pub"), jwks_fetcher=jwks
+            PublisherSettings(**common, **infra.bus_settings("publisher"), mongodb_db=f"{db}_pub"),
+            jwks_fetcher=jwks,
         )
         devportal = create_devportal(
-            DevportalSettings(**common, mongodb_db=f"{db}_dp"),
+            DevportalSettings(**common, **infra.bus_settings("devportal"), mongodb_db=f"{db}_dp"),
             jwks_fetcher=jwks,
             keymanager_transport=httpx.ASGITransport(app=km_app.app),
         )

@@ -47,9 +47,12 @@ BOUNDED = settings(
 KM_ADMIN_PASSWORD = "contract-admin-pw"
 
 
+IDENTITIES = {"pub": "publisher", "dp": "devportal", "km": "keymanager", "gw": "gateway"}
+
+
 def _common(infra: Infra, secret_key: str, service: str) -> dict[str, Any]:
     return {
-        "nats_url": infra.nats_url,
+        **infra.bus_settings(IDENTITIES[service]),
         "mongodb_url": infra.mongodb_url,
         "secret_key": secret_key,
         "mongodb_db": f"contract_{service}_{uuid.uuid4().hex[:8]}",

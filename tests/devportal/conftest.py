@@ -19,7 +19,7 @@ def keymanager() -> FakeKeymanager:
 @pytest.fixture
 def settings(infra: Infra, secret_key: str, unique: str) -> Settings:
     return Settings(
-        nats_url=infra.nats_url,
+        **infra.bus_settings("devportal"),
         mongodb_url=infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"dp_{unique}",

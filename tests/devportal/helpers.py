@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import nats
 
 from aigw.common.events import (
     ApiCreated,
@@ -18,6 +17,7 @@ from aigw.common.events import (
     VendorRef,
     new_event,
 )
+from tests.support import bus
 
 VENDOR = VendorRef(name="MistralAI", version="v1")
 
@@ -70,14 +70,7 @@ def deleted(api_id: str) -> ApiDeleted:
 
 async def publish(nats_url: str, *events: Envelope, msg_id: str | None = None) -> None:
     """As publisher's outbox does: the event id is the message id, unless a test replays."""
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        for event in events:
-            headers = {"Nats-Msg-Id": msg_id or event.id}
-            await js.publish(event.type, event.model_dump_json().encode(), headers=headers)
-    finally:
-        await nc.close()
+    await bus.publish(*events, msg_id=msg_id)
 
 
 async def wait_until(check: Check, timeout: float = 5.0) -> None:

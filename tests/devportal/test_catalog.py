@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from asgi_lifespan import LifespanManager
 from pymongo.asynchronous.collection import AsyncCollection
@@ -24,6 +23,7 @@ from tests.devportal.helpers import (
     wait_for_api,
     wait_until,
 )
+from tests.support.bus import connected
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
 
@@ -152,9 +152,10 @@ async def test_deleted_api_is_not_revived_by_a_late_publish(
 
 
 async def test_malformed_event_is_skipped(devportal: httpx.AsyncClient, infra: Infra) -> None:
-    nc = await nats.connect(infra.nats_url)
-    await nc.jetstream().publish("aigw.api.published", b'{"not": "an envelope"}')
-    await nc.close()
+    async with connected("publisher") as nc:
+        body = b'{"not": "an envelope"}'
+        signed = infra.signer("publisher").headers("aigw.api.published", body)
+        await nc.jetstream().publish("aigw.api.published", body, headers=signed)
     marker = new_id()
     await publish(infra.nats_url, api_event(published(marker)))
     await wait_for_api(devportal, marker)

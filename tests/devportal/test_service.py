@@ -3,6 +3,7 @@ import pytest
 
 from aigw.devportal.catalog.handlers import consumer_name
 from aigw.devportal.settings import Settings
+from tests.support.offline import offline_bus_env
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +21,8 @@ def test_settings_read_the_documented_environment(
     monkeypatch: pytest.MonkeyPatch, secret_key: str
 ) -> None:
     monkeypatch.setenv("AIGW_SECRET_KEY", secret_key)
+    for name, value in offline_bus_env("devportal").items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DEVPORTAL_PORT", "9102")
     monkeypatch.setenv("DEVPORTAL_MONGODB_DB", "portal")
     settings = Settings()

@@ -25,6 +25,7 @@ def stack(
         admin_password="e2e-admin-password",
         ports=Ports.free(),
         nats_url=infra.nats_url,
+        credentials_dir=infra.credentials,
         mongodb_url=infra.mongodb_url,
         db_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
         extra_env={"GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS)},

@@ -4,9 +4,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import nats
-
 from aigw.common.events import Envelope, UsageRecord, UsageRecorded, new_event
+from tests.support.bus import publish
 
 
 def record(api_id: str, application_id: str, **fields: Any) -> UsageRecord:
@@ -38,11 +37,4 @@ def batch(*records: UsageRecord) -> Envelope:
 async def publish_batch(nats_url: str, event: Envelope, *, redelivery: bool = False) -> None:
     """Publish a batch; `redelivery` gives it a fresh message id, so JetStream stores it twice
     (as when a gateway re-sends after a lost ack past the de-duplication window)."""
-    msg_id = uuid.uuid4().hex if redelivery else event.id
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        data = event.model_dump_json().encode()
-        await js.publish(event.type, data, headers={"Nats-Msg-Id": msg_id})
-    finally:
-        await nc.close()
+    await publish(event, msg_id=uuid.uuid4().hex if redelivery else None)

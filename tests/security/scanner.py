@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nats
 from bson import encode, json_util
 from pymongo import AsyncMongoClient
 
-from aigw.common.messaging import STREAM_NAME
+from aigw.common.messaging import STREAMS
+from tests.support.bus import connected
 
 # The stand-in AI provider is meant to receive the provider keys: it is not scanned.
 PROVIDER_STAND_IN_LOG = "mock-provider.log"
@@ -66,19 +66,18 @@ async def mongo_blobs(mongodb_url: str) -> list[tuple[str, bytes]]:
 
 
 async def stream_blobs(nats_url: str) -> list[tuple[str, bytes]]:
-    """Every message on the event stream: subject, headers and data."""
-    nc = await nats.connect(nats_url)
-    try:
+    """Every message on the event streams: subject, headers and data."""
+    blobs = []
+    async with connected() as nc:
         js = nc.jetstream()
-        state = (await js.stream_info(STREAM_NAME)).state
-        blobs = []
-        for seq in range(state.first_seq, state.last_seq + 1):
-            msg = await js.get_msg(STREAM_NAME, seq)
-            headers = repr(msg.headers or {}).encode()
-            blobs.append((f"stream seq {seq} {msg.subject}", headers + (msg.data or b"")))
-        return blobs
-    finally:
-        await nc.close()
+        for stream in STREAMS:
+            state = (await js.stream_info(stream)).state
+            for seq in range(state.first_seq, state.last_seq + 1):
+                msg = await js.get_msg(stream, seq)
+                headers = repr(msg.headers or {}).encode()
+                where = f"stream {stream} seq {seq} {msg.subject}"
+                blobs.append((where, headers + (msg.data or b"")))
+    return blobs
 
 
 def log_blobs(logs_dir: Path) -> Iterator[tuple[str, bytes]]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -24,6 +23,7 @@ from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as publisher_app
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.devportal.fakes import FakeKeymanager
+from tests.support.bus import connected
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
 
@@ -48,8 +48,9 @@ class Target:
 
 
 def _common(infra: Infra, secret_key: str, db: str) -> dict[str, Any]:
+    identity = {"pub": "publisher", "dp": "devportal", "km": "keymanager"}[db.split("_")[1]]
     return {
-        "nats_url": infra.nats_url,
+        **infra.bus_settings(identity),
         "mongodb_url": infra.mongodb_url,
         "secret_key": secret_key,
         "mongodb_db": db,
@@ -158,11 +159,8 @@ async def _trace(target: Target, nats_url: str) -> tuple[str, int]:
             continue
         docs = await runtime.db[name].find().sort("_id", 1).to_list()
         dump += name + json.dumps(docs, default=str, sort_keys=True)
-    nc = await nats.connect(nats_url)
-    try:
+    async with connected() as nc:
         last = (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq
-    finally:
-        await nc.close()
     return dump, last
 
 

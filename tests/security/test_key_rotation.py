@@ -49,7 +49,7 @@ async def _setup_under_key_a(
 
 def _settings(infra: Infra, key_b: str, key_a: str, unique: str) -> RotateSettings:
     return RotateSettings(
-        nats_url=infra.nats_url,
+        **infra.bus_settings("publisher"),
         mongodb_url=infra.mongodb_url,
         secret_key=key_b,
         previous_secret_keys=key_a,
@@ -131,7 +131,7 @@ async def _run_command(infra: Infra, key_b: str, key_a: str, unique: str) -> str
         "AIGW_SECRET_KEY": key_b,
         "AIGW_PREVIOUS_SECRET_KEYS": key_a,
         "MONGODB_URL": infra.mongodb_url,
-        "NATS_URL": infra.nats_url,
+        **infra.bus_env("publisher"),
         "PUBLISHER_MONGODB_DB": f"pub_{unique}",
         "KEYMANAGER_MONGODB_DB": f"km_{unique}",
     }

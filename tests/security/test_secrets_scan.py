@@ -9,13 +9,13 @@ import warnings
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 from pymongo import MongoClient
 
 from aigw.devtools.stack import Stack
 from tests.security.conftest import StackSecrets
 from tests.security.scanner import scan
+from tests.support.bus import connected
 from tests.support.portal import CHAT_BODY, poll
 
 pytestmark = pytest.mark.e2e
@@ -170,10 +170,7 @@ async def test_the_scan_finds_a_planted_secret_in_each_place(secure_stack: Stack
 
 async def _publish(nats_url: str, data: bytes) -> None:
     """A message no consumer acts on (not a valid event), carrying the canary in base64."""
-    nc = await nats.connect(nats_url)
-    try:
+    async with connected("publisher") as nc:
         await nc.jetstream().publish(
-            "aigw.canary.planted", json.dumps({"blob": data.decode()}).encode()
+            "aigw.api.canary", json.dumps({"blob": data.decode()}).encode()
         )
-    finally:
-        await nc.close()

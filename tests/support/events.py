@@ -9,19 +9,21 @@ from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.events import Envelope
-from aigw.common.messaging import STREAM_NAME
+from aigw.common.messaging import stream_for
+from tests.support.infra import connect_options
 
 
 async def stream_events(nats_url: str, subject: str = "aigw.>") -> list[Envelope]:
-    """Every event currently in the stream on `subject`, oldest first."""
-    nc = await nats.connect(nats_url)
+    """Every event currently in the stream that holds `subject`, oldest first."""
+    stream = stream_for(subject)
+    nc = await nats.connect(nats_url, **connect_options())
     try:
         js = nc.jetstream()
-        last = (await js.stream_info(STREAM_NAME)).state.last_seq
+        last = (await js.stream_info(stream)).state.last_seq
         if last == 0:
             return []
         sub = await js.subscribe(
-            "aigw.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, stream=STREAM_NAME
+            "aigw.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, stream=stream
         )
         events: list[Envelope] = []
         while True:  # read up to the sequence that was last when we asked: no idle guessing

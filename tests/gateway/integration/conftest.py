@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 import uvicorn
-from nats.aio.client import Client as NatsClient
 
 from aigw.common.crypto import SecretBox, provider_key_context, sha256_hex
 from aigw.common.events import (
@@ -20,14 +18,13 @@ from aigw.common.events import (
     EventPayload,
     KeyIssued,
     SubscriptionCreated,
-    new_event,
 )
-from aigw.common.messaging import ensure_stream
 from aigw.common.model_routing import ApiRouting
 from aigw.common.vendors import VendorSpec, builtin_spec
 from aigw.devtools.processes import ManagedProcess, free_port
 from aigw.gateway.app import Gateway, create_app
 from aigw.gateway.settings import Settings
+from tests.support.bus import emitted, publish
 from tests.support.infra import Infra
 
 
@@ -76,19 +73,13 @@ async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
 class Publisher:
     nats_url: str
     box: SecretBox
-    nc: NatsClient | None = None
     published: list[str] = field(default_factory=list)
 
     async def publish(self, *payloads: EventPayload) -> None:
-        assert self.nc is not None
-        js = self.nc.jetstream()
+        """Each payload as the service that owns its subject emits it (identity, signature)."""
         for payload in payloads:
-            env = new_event(payload, source="tests", actor="tester")
-            await js.publish(
-                subject=env.type,
-                payload=env.model_dump_json().encode(),
-                headers={"Nats-Msg-Id": env.id},
-            )
+            env = emitted(payload)
+            await publish(env)
             self.published.append(env.id)
 
     def encrypt(self, key: str, api_id: str, endpoint: str) -> str:
@@ -96,14 +87,8 @@ class Publisher:
 
 
 @pytest.fixture
-async def events(infra: Infra, secret_key: str) -> AsyncIterator[Publisher]:
-    publisher = Publisher(infra.nats_url, SecretBox(secret_key))
-    publisher.nc = await nats.connect(infra.nats_url)
-    await ensure_stream(publisher.nc.jetstream())
-    try:
-        yield publisher
-    finally:
-        await publisher.nc.close()
+def events(infra: Infra, secret_key: str) -> Publisher:
+    return Publisher(infra.nats_url, SecretBox(secret_key))
 
 
 @dataclass
@@ -165,7 +150,7 @@ async def run_gateway(settings: Settings) -> AsyncIterator[RunningGateway]:
 def gateway_settings(infra: Infra, secret_key: str) -> Settings:
     return Settings(
         secret_key=secret_key,
-        nats_url=infra.nats_url,
+        **infra.bus_settings("gateway"),
         port=free_port(),
         upstream_timeout=1.0,
         upstream_connect_timeout=1.0,

@@ -17,7 +17,7 @@ CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 def gateway_settings(infra, secret_key) -> Settings:
     return Settings(
         secret_key=secret_key,
-        nats_url=infra.nats_url,
+        **infra.bus_settings("gateway"),
         port=free_port(),
         cors_origins=f"{ALLOWED}, https://other.example.com",
     )
@@ -81,7 +81,7 @@ async def test_responses_to_another_origin_carry_none(gateway, deployed_api):
 
 
 async def test_without_configured_origins_there_is_no_cors(infra, secret_key):
-    settings = Settings(secret_key=secret_key, nats_url=infra.nats_url, port=free_port())
+    settings = Settings(secret_key=secret_key, **infra.bus_settings("gateway"), port=free_port())
     async with run_gateway(settings) as gateway, gateway.client() as client:
         response = await client.options("/any/1.0/v1/chat/completions", headers=preflight(ALLOWED))
     assert response.status_code == 404  # an ordinary request: nothing is deployed there

@@ -36,7 +36,7 @@ def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
         port = free_port()
         env = {
             "AIGW_SECRET_KEY": secret_key,
-            "NATS_URL": infra.nats_url,
+            **infra.bus_env("gateway"),
             "GATEWAY_PORT": str(port),
             "GATEWAY_NAME": f"gw{index}",
             "AIGW_LOG_LEVEL": "WARNING",
@@ -139,7 +139,7 @@ def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {
         "AIGW_SECRET_KEY": secret_key,
-        "NATS_URL": infra.nats_url,
+        **infra.bus_env("gateway"),
         "GATEWAY_PORT": str(port),
         "GATEWAY_WORKERS": "2",
         "AIGW_LOG_LEVEL": "WARNING",

@@ -39,7 +39,7 @@ def tls_gateway(infra, secret_key, tmp_path) -> Iterator[TlsGateway]:
     cert_file, key_file = self_signed(tmp_path)
     port, https_port = free_port(), free_port()
     env = {
-        "NATS_URL": infra.nats_url,
+        **infra.bus_env("gateway"),
         "AIGW_SECRET_KEY": secret_key,
         "GATEWAY_PORT": str(port),
         "GATEWAY_HTTPS_PORT": str(https_port),

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from aigw.common.service_app import create_service_app
 from aigw.common.settings import ServiceSettings
+from tests.support.offline import offline_bus_settings
 
 ALLOWED = "https://portal.example.com"
 
@@ -66,6 +67,8 @@ async def test_other_origins_and_unconfigured_apps_get_none():
 
 def test_setting_is_a_comma_separated_list(secret_key):
     settings = ServiceSettings(
-        secret_key=secret_key, cors_origins=f" {ALLOWED} , https://b.example,"
+        secret_key=secret_key,
+        cors_origins=f" {ALLOWED} , https://b.example,",
+        **offline_bus_settings("gateway"),
     )
     assert settings.cors_origin_list == [ALLOWED, "https://b.example"]

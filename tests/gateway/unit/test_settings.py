@@ -1,9 +1,12 @@
 from aigw.common.crypto import generate_master_key
 from aigw.gateway.settings import Settings
+from tests.support.offline import offline_bus_env
 
 
 def test_body_limit_is_the_gateways_own_setting(monkeypatch):
     monkeypatch.setenv("AIGW_SECRET_KEY", generate_master_key())
+    for name, value in offline_bus_env("gateway").items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AIGW_MAX_BODY_BYTES", "1000")  # the management APIs' limit
     assert Settings().max_body_bytes == 10 * 1_048_576
     monkeypatch.setenv("GATEWAY_MAX_BODY_BYTES", "2048")

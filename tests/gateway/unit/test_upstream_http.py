@@ -19,6 +19,7 @@ from aigw.gateway.app import new_upstream_pool
 from aigw.gateway.proxy import upstream_http
 from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, UpstreamError, _origin
 from aigw.gateway.settings import Settings
+from tests.support.offline import offline_bus_settings
 from tests.support.tls import self_signed
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}"
@@ -381,12 +382,20 @@ async def test_https_verifies_the_provider_certificate(tmp_path):
         with pytest.raises(UpstreamError, match="certificate verify failed"):
             await Pool().request("GET", f"https://127.0.0.1:{server.port}/", [], b"")
         configured = new_upstream_pool(
-            Settings(secret_key=generate_master_key(), upstream_ca_file=cert_file)
+            Settings(
+                secret_key=generate_master_key(),
+                upstream_ca_file=cert_file,
+                **offline_bus_settings("gateway"),
+            )
         )  # GATEWAY_UPSTREAM_CA_FILE
         resp = await configured.request("GET", f"https://localhost:{server.port}/", [], b"")
         assert resp.status == 200
         resp.close()
         await configured.close()
     with pytest.raises(ValidationError, match="upstream_ca_file"):
-        Settings(secret_key=generate_master_key(), upstream_ca_file=tmp_path / "missing.pem")
+        Settings(
+            secret_key=generate_master_key(),
+            upstream_ca_file=tmp_path / "missing.pem",
+            **offline_bus_settings("gateway"),
+        )
     assert server.requests[0].startswith(b"GET / HTTP/1.1\r\nhost: 127.0.0.1:")

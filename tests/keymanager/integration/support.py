@@ -21,7 +21,7 @@ API = "/api/keymanager/v1"
 
 def km_settings(infra: Infra, secret_key: str, database: str) -> Settings:
     return Settings(
-        nats_url=infra.nats_url,
+        **infra.bus_settings("keymanager"),
         mongodb_url=infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=database,

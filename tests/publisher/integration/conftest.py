@@ -67,7 +67,7 @@ async def running_publisher(
     infra: Infra, secret_key: str, signer: TestSigner, unique: str, *, dev_mode: bool
 ) -> AsyncIterator[Publisher]:
     settings = Settings(
-        nats_url=infra.nats_url,
+        **infra.bus_settings("publisher"),
         mongodb_url=infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"pub_{unique}",

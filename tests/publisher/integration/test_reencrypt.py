@@ -36,7 +36,7 @@ async def test_rotation_reseals_additional_endpoint_keys_and_redeploys(
 
     key_b = generate_master_key()
     settings = RotateSettings(
-        nats_url=infra.nats_url,
+        **infra.bus_settings("publisher"),
         mongodb_url=infra.mongodb_url,
         secret_key=key_b,
         previous_secret_keys=secret_key,

@@ -1,49 +1,115 @@
-"""NATS JetStream wiring: the one stream that holds every event, and publishing into it."""
+"""NATS JetStream wiring: the streams that hold the events, and publishing signed events.
+
+Two streams, so that the gateway's replay never reads the bulk of the traffic:
+
+- `AIGW_EVENTS`: every management event (`aigw.api.>`, `aigw.key.>`...), kept for good: it is
+  what the gateway folds into its routing table and the audit trail;
+- `AIGW_USAGE`: the gateways' usage batches (`aigw.usage.recorded`), read by publisher and
+  devportal through durable consumers and kept `usage_max_age` (default 7 days).
+
+Services never create or reconfigure streams (their NATS identities may not): `provision`,
+run with the provisioner identity by `make run`, the tests and a deployment's set-up job, does.
+"""
+
+from datetime import timedelta
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import NotFoundError
 
+from aigw.common.event_trust import EventSigner
 from aigw.common.events import Envelope
+from aigw.common.identity import (
+    PUBLISHES,
+    QUOTA_SYNC_SUBJECT,
+    USAGE_SUBJECT,
+)
 
 STREAM_NAME = "AIGW_EVENTS"
-STREAM_SUBJECTS = ["aigw.>"]
+USAGE_STREAM_NAME = "AIGW_USAGE"
+# every event subject a service may publish, but usage (its own stream) and quota sync (core
+# NATS, outside any stream: ephemeral and high rate)
+STREAM_SUBJECTS = [
+    subject
+    for subjects in PUBLISHES.values()
+    for subject in subjects
+    if subject not in (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT)
+]
+USAGE_STREAM_SUBJECTS = ["aigw.usage.>"]
+STREAMS = (STREAM_NAME, USAGE_STREAM_NAME)
 DUPLICATE_WINDOW_SECONDS = 120.0
-# Gateways share quota usage over core NATS, outside the event stream (ephemeral, high rate):
-# the subject must not match STREAM_SUBJECTS.
-QUOTA_SYNC_SUBJECT = "aigwq.usage"
+DEFAULT_USAGE_MAX_AGE = timedelta(days=7)
+
+__all__ = [
+    "QUOTA_SYNC_SUBJECT",
+    "STREAMS",
+    "STREAM_NAME",
+    "STREAM_SUBJECTS",
+    "USAGE_STREAM_NAME",
+    "EventBus",
+    "provision",
+    "signed_message",
+    "stream_for",
+]
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the event stream, or bring an existing one to this configuration (idempotent)."""
-    config = StreamConfig(
-        name=STREAM_NAME,
-        subjects=STREAM_SUBJECTS,
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-    )
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
+def stream_for(subject: str) -> str:
+    return USAGE_STREAM_NAME if subject == USAGE_SUBJECT else STREAM_NAME
+
+
+def stream_configs(usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=STREAM_NAME,
+            subjects=STREAM_SUBJECTS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        ),
+        StreamConfig(
+            name=USAGE_STREAM_NAME,
+            subjects=USAGE_STREAM_SUBJECTS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            max_age=usage_max_age.total_seconds(),
+        ),
+    ]
+
+
+async def provision(js: JetStreamContext, usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> None:
+    """Create the streams, or bring existing ones to this configuration (idempotent)."""
+    for config in stream_configs(usage_max_age):
+        try:
+            await js.stream_info(str(config.name))
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+
+
+def signed_message(event: Envelope, signer: EventSigner) -> tuple[bytes, dict[str, str]]:
+    """The event's body and headers: its id as the message id (de-duplication), its signature."""
+    body = event.model_dump_json().encode()
+    return body, {
+        "Nats-Msg-Id": event.id,
+        "content-type": "application/cloudevents+json",
+        **signer.headers(event.type, body),
+    }
 
 
 class EventBus:
-    """Publishes envelopes to JetStream; the event id doubles as the message id (de-duplication)."""
+    """Publishes signed envelopes to JetStream."""
 
-    def __init__(self, broker: NatsBroker) -> None:
+    def __init__(self, broker: NatsBroker, signer: EventSigner) -> None:
         self._broker = broker
+        self._signer = signer
 
     async def publish(self, event: Envelope) -> None:
         if not self._broker.connection.is_connected:
             # fail fast: the outbox keeps the event and its sweep retries once NATS is back,
             # rather than each management request waiting out the publish timeout
             raise ConnectionError("NATS is not connected")
+        body, headers = signed_message(event, self._signer)
         await self._broker.publish(
-            event.model_dump_json().encode(),
-            subject=event.type,
-            stream=STREAM_NAME,
-            headers={"Nats-Msg-Id": event.id, "content-type": "application/cloudevents+json"},
-            timeout=5.0,
+            body, subject=event.type, stream=stream_for(event.type), headers=headers, timeout=5.0
         )

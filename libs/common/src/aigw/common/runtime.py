@@ -1,5 +1,7 @@
 """What a service process owns while it runs: its MongoDB database, its NATS connection
-(FastStream broker), the event bus and the outbox relay. Created in the app's lifespan."""
+(FastStream broker, authenticated as the service), the event bus that signs what it publishes,
+the verifier its event handlers check what they fold with, and the outbox relay. Created in the
+app's lifespan."""
 
 import asyncio
 import contextlib
@@ -8,10 +10,12 @@ from types import TracebackType
 from typing import Any, Self
 
 from faststream.nats import NatsBroker, NatsRouter
+from faststream.nats.security import NatsNKey
+from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aigw.common.messaging import EventBus, ensure_stream
+from aigw.common.messaging import EventBus
 from aigw.common.mongo import create_client, ping
 from aigw.common.outbox import Outbox
 from aigw.common.settings import ServiceSettings
@@ -25,6 +29,7 @@ class ServiceRuntime:
         database: str,
         outbox_collections: Sequence[str] = (),
         router: NatsRouter | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.settings = settings
         self._database = database
@@ -35,21 +40,33 @@ class ServiceRuntime:
         self.db: AsyncDatabase[dict[str, Any]]
         self.broker: NatsBroker
         self.outbox: Outbox
+        self.verifier = settings.event_verifier()
+        self._registry = registry
+        self._collector = self.verifier.collector()
 
     async def __aenter__(self) -> Self:
+        if self._registry is not None:
+            self._registry.register(self._collector)
         self.mongo = create_client(self.settings.mongodb_url)
         self.db = self.mongo[self._database]
         self.broker = NatsBroker(
-            self.settings.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=1
+            self.settings.nats_url,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            security=NatsNKey.from_seed(
+                self.settings.identity().seed, ssl_context=self.settings.nats_tls()
+            ),
+            inbox_prefix=self.settings.identity().inbox_prefix,
         )
         if self._router is not None:
             self.broker.include_router(self._router)
         await self.broker.connect()
-        await ensure_stream(self.broker.connection.jetstream())
         self.broker.context.set_global("db", self.db)
+        self.broker.context.set_global("verifier", self.verifier)
         if self._router is not None:
             await self.broker.start()
-        self.outbox = Outbox(self.db, EventBus(self.broker).publish, self._outbox_collections)
+        bus = EventBus(self.broker, self.settings.event_signer())
+        self.outbox = Outbox(self.db, bus.publish, self._outbox_collections)
         await self.outbox.ensure_indexes()
         self._relay = asyncio.create_task(self.outbox.run(), name="outbox-relay")
         return self
@@ -66,6 +83,8 @@ class ServiceRuntime:
                 await self._relay
         await self.broker.stop()
         await self.mongo.close()
+        if self._registry is not None:
+            self._registry.unregister(self._collector)
 
     async def ready(self) -> bool:
         return self.broker.connection.is_connected and await ping(self.db)

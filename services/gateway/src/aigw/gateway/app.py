@@ -92,10 +92,14 @@ class Gateway:
 def create_app(settings: Settings) -> Gateway:
     state = GatewayState()
     box = settings.secret_box()
-    follower = EventFollower(settings.nats_url, state.table, box)
-    sync = QuotaSync(QuotaBook(), follower.connection, settings.quota_sync_interval)
+    signer, verifier = settings.event_signer(), settings.event_verifier()
+    follower = EventFollower(settings.nats_url, settings.nats_options(), verifier, state.table, box)
+    sync = QuotaSync(
+        QuotaBook(), follower.connection, settings.quota_sync_interval, signer, verifier
+    )
     recorder = UsageRecorder(
         follower.connection,
+        signer,
         settings.gateway_name,
         settings.usage_batch_interval,
         settings.usage_batch_size,
@@ -127,6 +131,7 @@ def create_app(settings: Settings) -> Gateway:
         ready=ready,
         max_body_bytes=settings.max_body_bytes,
     )
+    management.state.metrics_registry.register(verifier.collector())
     metrics = GatewayMetrics(management.state.metrics_registry)
     metrics.watch_peers(lambda: sync.book.peers)
     invoker = Invoker(

@@ -9,6 +9,8 @@ from aigw.common.settings import ServiceSettings, env
 
 
 class Settings(ServiceSettings):
+    IDENTITY = "gateway"
+
     port: int = Field(8280, validation_alias=env("port", "GATEWAY_PORT"))
     https_port: int = Field(8243, validation_alias=env("https_port", "GATEWAY_HTTPS_PORT"))
     tls_cert_file: str | None = Field(

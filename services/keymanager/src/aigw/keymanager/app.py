@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings,
             database=settings.mongodb_db,
             outbox_collections=[API_KEYS, OAUTH_CLIENTS, REVOKED_TOKENS, USERS, SIGNING_KEYS],
+            registry=app.state.metrics_registry,
         ) as runtime:
             await _prepare(app, runtime, settings)
             yield

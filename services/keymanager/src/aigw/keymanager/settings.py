@@ -8,6 +8,8 @@ from aigw.common.settings import ServiceSettings, env
 
 
 class Settings(ServiceSettings):
+    IDENTITY = "keymanager"
+
     port: int = Field(8003, validation_alias=env("port", "KEYMANAGER_PORT"))
     mongodb_db: str = Field(
         "aigw_keymanager", validation_alias=env("mongodb_db", "KEYMANAGER_MONGODB_DB")

@@ -37,6 +37,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
                 vendor_repository.COLLECTION,
             ],
             router=usage_router("publisher", settings.mongodb_db),
+            registry=app.state.metrics_registry,
         )
         async with runtime:
             repo = ApiRepository(runtime.db)

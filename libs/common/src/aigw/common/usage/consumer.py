@@ -13,16 +13,18 @@ from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
 from pydantic import ValidationError
 
+from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import Envelope, UsageRecorded
-from aigw.common.messaging import STREAM_NAME
+from aigw.common.identity import pull_inbox_prefix
+from aigw.common.messaging import USAGE_STREAM_NAME
 from aigw.common.usage import store
 
 log = logging.getLogger(__name__)
 
 
-async def on_usage(db: store.Db, raw: bytes) -> None:
+async def on_usage(db: store.Db, envelope: Envelope) -> None:
     try:
-        batch = UsageRecorded.from_envelope(Envelope.model_validate_json(raw))
+        batch = UsageRecorded.from_envelope(envelope)
     except ValidationError as exc:
         # a malformed batch will never parse: acknowledge it rather than redeliver forever
         log.error("skipping a malformed usage batch: %s", exc.errors(include_input=False))
@@ -41,13 +43,19 @@ def usage_router(service: str, database: str) -> NatsRouter:
 
     @router.subscriber(
         UsageRecorded.TYPE,
-        stream=JStream(name=STREAM_NAME, declare=False),
+        stream=JStream(name=USAGE_STREAM_NAME, declare=False),
         durable=consumer_name(service, database),
         pull_sub=PullSub(batch_size=1, timeout=5.0),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
+        inbox_prefix=pull_inbox_prefix(service),
     )
-    async def on_usage_batch(msg: NatsMessage, db: Annotated[store.Db, Context("db")]) -> None:
-        await on_usage(db, msg.body)
+    async def on_usage_batch(
+        msg: NatsMessage,
+        db: Annotated[store.Db, Context("db")],
+        verifier: Annotated[EventVerifier, Context("verifier")],
+    ) -> None:
+        if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
+            await on_usage(db, envelope)
 
     return router

@@ -16,7 +16,9 @@ from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
 from pydantic import ValidationError
 
+from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import ApiDeleted, ApiPublished, ApiUpdated, Envelope
+from aigw.common.identity import pull_inbox_prefix
 from aigw.common.messaging import STREAM_NAME
 from aigw.devportal.catalog import store
 
@@ -74,10 +76,10 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def dispatch(db: store.Db, raw: bytes) -> None:
-    """Apply one event; other API events (created, deployed...) are not the portal's concern."""
+async def dispatch(db: store.Db, envelope: Envelope) -> None:
+    """Apply one verified event; other API events (created, deployed...) are not the portal's
+    concern."""
     try:
-        envelope = Envelope.model_validate_json(raw)
         handler = HANDLERS.get(envelope.type)
         if handler is not None:
             await handler(db, envelope)
@@ -105,8 +107,14 @@ def catalog_router(database: str) -> NatsRouter:
         pull_sub=PullSub(batch_size=1, timeout=5.0),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
+        inbox_prefix=pull_inbox_prefix("devportal"),
     )
-    async def on_api_event(msg: NatsMessage, db: Annotated[store.Db, Context("db")]) -> None:
-        await dispatch(db, msg.body)
+    async def on_api_event(
+        msg: NatsMessage,
+        db: Annotated[store.Db, Context("db")],
+        verifier: Annotated[EventVerifier, Context("verifier")],
+    ) -> None:
+        if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
+            await dispatch(db, envelope)
 
     return router

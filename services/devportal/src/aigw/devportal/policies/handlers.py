@@ -9,7 +9,9 @@ from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
 from pydantic import ValidationError
 
+from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import Envelope, PolicyUpdated
+from aigw.common.identity import pull_inbox_prefix
 from aigw.common.messaging import STREAM_NAME
 from aigw.devportal.catalog.store import Db, event_micros
 from aigw.devportal.policies import store
@@ -17,9 +19,8 @@ from aigw.devportal.policies import store
 log = logging.getLogger(__name__)
 
 
-async def on_policy_updated(db: Db, raw: bytes) -> None:
+async def on_policy_updated(db: Db, envelope: Envelope) -> None:
     try:
-        envelope = Envelope.model_validate_json(raw)
         event = PolicyUpdated.from_envelope(envelope)
     except ValidationError as exc:
         # a malformed event will never parse: acknowledge it rather than redeliver forever
@@ -44,8 +45,14 @@ def policies_router(database: str) -> NatsRouter:
         pull_sub=PullSub(batch_size=1, timeout=5.0),  # batched fetches wait: see catalog
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        inbox_prefix=pull_inbox_prefix("devportal"),
     )
-    async def on_policy_event(msg: NatsMessage, db: Annotated[Db, Context("db")]) -> None:
-        await on_policy_updated(db, msg.body)
+    async def on_policy_event(
+        msg: NatsMessage,
+        db: Annotated[Db, Context("db")],
+        verifier: Annotated[EventVerifier, Context("verifier")],
+    ) -> None:
+        if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
+            await on_policy_updated(db, envelope)
 
     return router

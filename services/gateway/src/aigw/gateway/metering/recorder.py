@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 
 from nats.aio.client import Client as NatsClient
 
+from aigw.common.event_trust import EventSigner
 from aigw.common.events import KeyType, UsageRecord, UsageRecorded, new_event
-from aigw.common.messaging import STREAM_NAME
+from aigw.common.messaging import signed_message, stream_for
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,13 @@ class UsageRecorder:
     def __init__(
         self,
         connection: Callable[[], NatsClient | None],
+        signer: EventSigner,
         gateway: str,
         interval: float = 0.5,
         batch_size: int = 200,
     ) -> None:
         self.gateway = gateway
+        self._signer = signer
         self.interval = interval
         self.batch_size = batch_size
         self._connection = connection
@@ -132,10 +135,7 @@ class UsageRecorder:
         )
         event = new_event(payload, source="gateway", actor=self.gateway)
         event = event.model_copy(update={"id": batch_id})
+        body, headers = signed_message(event, self._signer)
         await nc.jetstream().publish(
-            event.type,
-            event.model_dump_json().encode(),
-            stream=STREAM_NAME,
-            headers={"Nats-Msg-Id": batch_id, "content-type": "application/cloudevents+json"},
-            timeout=5.0,
+            event.type, body, stream=stream_for(event.type), headers=headers, timeout=5.0
         )

@@ -7,6 +7,11 @@ starts mid-window learns the others' counts). Receivers replace what that proces
 so a lost or repeated message does no lasting harm. A peer not heard from for three seconds no
 longer counts as live, nor one that said goodbye on shutdown (its counts stay: that use
 happened).
+
+Only gateways may publish on the subject (NATS permissions), and each message is signed with
+the gateway's event key and verified like an event: an unsigned or forged message is dropped,
+and so is one whose counts are not plausible (negative, not integers, or beyond any real use),
+whole, since a peer's counts replace what it said before.
 """
 
 import asyncio
@@ -21,21 +26,32 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
+from aigw.common.event_trust import EventSigner, EventVerifier, RejectedEvent
 from aigw.common.messaging import QUOTA_SYNC_SUBJECT
-from aigw.gateway.quota.book import QuotaBook
+from aigw.gateway.quota.book import Key, QuotaBook
 from aigw.gateway.quota.plans import UNIT_SECONDS
 
 log = logging.getLogger(__name__)
 
 FULL_EVERY = 1.0
 PEER_TTL = 3.0
+# far above any real window's use (a trillion tokens), far below what breaks arithmetic
+MAX_COUNT = 10**12
+MAX_WINDOWS_PER_MESSAGE = 100_000
 
 
 class QuotaSync:
     def __init__(
-        self, book: QuotaBook, connection: Callable[[], NatsClient | None], interval: float
+        self,
+        book: QuotaBook,
+        connection: Callable[[], NatsClient | None],
+        interval: float,
+        signer: EventSigner,
+        verifier: EventVerifier,
     ) -> None:
         self.book = book
+        self._signer = signer
+        self._verifier = verifier
         self.origin = uuid.uuid4().hex
         self.interval = interval
         self._connection = connection
@@ -57,9 +73,7 @@ class QuotaSync:
         nc = self._connection()
         if nc is not None and nc.is_connected:
             with contextlib.suppress(Exception):
-                await nc.publish(
-                    QUOTA_SYNC_SUBJECT, json.dumps({"o": self.origin, "bye": 1}).encode()
-                )
+                await self._send(nc, json.dumps({"o": self.origin, "bye": 1}).encode())
                 await nc.flush(timeout=1)
 
     async def next_tick(self) -> None:
@@ -114,26 +128,53 @@ class QuotaSync:
         counters = [[*key, *counts] for key, counts in changes]
         payload = json.dumps({"o": self.origin, "c": counters}, separators=(",", ":"))
         try:
-            await nc.publish(QUOTA_SYNC_SUBJECT, payload.encode())
+            await self._send(nc, payload.encode())
         except Exception as exc:  # noqa: BLE001 - NATS down: the next full publication resends
             log.debug("quota sync publish failed: %r", exc)
 
+    async def _send(self, nc: NatsClient, body: bytes) -> None:
+        headers = self._signer.headers(QUOTA_SYNC_SUBJECT, body)
+        await nc.publish(QUOTA_SYNC_SUBJECT, body, headers=headers)
+
     async def _on_message(self, msg: Msg) -> None:
         try:
+            self._verifier.authenticate(msg.subject, msg.data, msg.headers)
             data: Any = json.loads(msg.data)
             origin = data["o"]
-            if origin == self.origin:
+            if not isinstance(origin, str) or origin == self.origin:
                 return
             if data.get("bye"):
                 self._forget(origin)
                 return
+            windows = _plausible(data["c"])
             if origin not in self._seen:  # a newcomer: tell it our counts at the next tick
                 self.book.peers = len(self._seen) + 1
                 self._full_due = True
             self._seen[origin] = time.time()
             self._heard.add(origin)
-            for app, api, unit, start, *counts in data["c"]:
-                if unit in UNIT_SECONDS:
-                    self.book.peer_update(origin, (app, api, unit, int(start)), tuple(counts))
+            for key, counts in windows:
+                self.book.peer_update(origin, key, counts)
+        except RejectedEvent as exc:
+            log.warning("ignoring an untrusted quota sync message: %s", exc)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring a malformed quota sync message: %r", exc)
+
+
+def _plausible(windows: Any) -> list[tuple[Key, tuple[int, ...]]]:
+    """A peer's windows, each `[app, api, unit, start, requests, prompt, completion, total]`;
+    ValueError for the whole message if any is malformed or implausible."""
+    if not isinstance(windows, list) or len(windows) > MAX_WINDOWS_PER_MESSAGE:
+        raise ValueError("counts are not a list of windows")
+    checked = []
+    for window in windows:
+        if not isinstance(window, list) or len(window) != 8:
+            raise ValueError("a window is not [app, api, unit, start, 4 counts]")
+        app, api, unit, start, *counts = window
+        if not (isinstance(app, str) and isinstance(api, str) and unit in UNIT_SECONDS):
+            raise ValueError("a window names no application, API or unit")
+        if type(start) is not int or not 0 <= start < 2**40:
+            raise ValueError("a window's start is not a time")
+        if not all(type(n) is int and 0 <= n <= MAX_COUNT for n in counts):
+            raise ValueError(f"a count that is not an integer in [0, {MAX_COUNT}]")
+        checked.append(((app, api, unit, start), tuple(counts)))
+    return checked

@@ -4,9 +4,12 @@
 a request never sees a half-applied event, and each event costs O(1) instead of a copy of the
 whole table. Idempotence and ordering:
 
-- an `ApiDeployed` is applied only if its revision is above every revision already seen for
-  the API (deployed, refused or undeployed): later revisions win, and a replayed or
-  re-delivered deploy changes nothing;
+- an `ApiDeployed` is applied only if its revision is the next one after every revision
+  already seen for the API (deployed, refused or undeployed): later revisions win, a replayed
+  or re-delivered deploy changes nothing, and a jump (revision raised by more than one) is
+  refused, so no event can pin a route above the publisher's next real deploy. The first
+  revision the gateway sees of an API may be any (an API deployed before it was undeployed
+  and deleted, or the stream compacted, starts where it is);
 - `ApiUndeployed` drops the API's route if the deployed revision is at or below the event's
   revision (revision 0, from older events: whatever is deployed), and raises the API's floor
   to that revision, so a re-delivered older deploy does not bring the route back;
@@ -116,7 +119,18 @@ def _drop_route(table: RoutingTable, api_id: str) -> None:
 def _deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> None:
     if event.api_id in table.deleted_apis:
         return
-    if event.revision <= table.api_revisions.get(event.api_id, 0):
+    seen = table.api_revisions.get(event.api_id, 0)
+    if event.revision <= seen:
+        return
+    if seen and event.revision != seen + 1:
+        # the publisher numbers an API's deploys one by one: a jump is a forged or replayed
+        # event trying to pin the route (every later, real deploy would look old)
+        log.warning(
+            "refusing revision %d of API %s: the last one seen is %d, deploys move by one",
+            event.revision,
+            event.api_id,
+            seen,
+        )
         return
     table.api_revisions[event.api_id] = event.revision
     prefix = normalise_prefix(event.route_prefix)

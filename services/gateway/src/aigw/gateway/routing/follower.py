@@ -1,10 +1,12 @@
 """Follows the event stream into the routing table.
 
-At start it connects to NATS (retrying until it can), makes sure the stream exists, notes the
-stream's last sequence and replays the whole stream from the first message with an ordered push
-consumer (`DeliverPolicy.ALL` on `aigw.>`). It reports `caught_up` once it has applied every
-event up to that sequence, then keeps following live. An event it cannot parse, or of a type
-it does not know, is logged and skipped: one bad event must not stop routing.
+At start it connects to NATS as the gateway (retrying until it can, and until the stream has
+been provisioned), notes the event stream's last sequence and replays the whole stream from the
+first message with an ordered push consumer (`DeliverPolicy.ALL`). It reports `caught_up` once
+it has applied every event up to that sequence, then keeps following live. Every event is
+verified first (aigw.common.event_trust: signer, signature, subject, source): an untrusted one
+is dropped and counted. An event it cannot parse, or of a type it does not know, is logged and
+skipped: one bad event must not stop routing.
 """
 
 import asyncio
@@ -20,8 +22,9 @@ from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
-from aigw.common.events import Envelope, UsageRecorded, parse_payload
-from aigw.common.messaging import STREAM_NAME, STREAM_SUBJECTS, ensure_stream
+from aigw.common.event_trust import EventVerifier, RejectedEvent
+from aigw.common.events import parse_payload
+from aigw.common.messaging import STREAM_NAME
 from aigw.gateway.routing import builder
 from aigw.gateway.routing.table import RoutingTable
 
@@ -29,8 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class EventFollower:
-    def __init__(self, nats_url: str, table: RoutingTable, box: SecretBox | None) -> None:
+    def __init__(
+        self,
+        nats_url: str,
+        nats_options: dict[str, Any],
+        verifier: EventVerifier,
+        table: RoutingTable,
+        box: SecretBox | None,
+    ) -> None:
         self.nats_url = nats_url
+        self.nats_options = nats_options
+        self.verifier = verifier
         self.table = table
         self.box = box
         self.last_sequence = 0
@@ -89,15 +101,15 @@ class EventFollower:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             connect_timeout=2,
+            **self.nats_options,
         )
         js = self._nc.jetstream()
-        await ensure_stream(js)
         info = await js.stream_info(STREAM_NAME)
         self._target = info.state.last_seq if info.state.messages else 0
         if self._target == 0:
             self._caught_up.set()
         self._sub = await js.subscribe(
-            STREAM_SUBJECTS[0],
+            "aigw.>",
             cb=self._on_message,
             stream=STREAM_NAME,
             ordered_consumer=True,
@@ -112,16 +124,15 @@ class EventFollower:
             sequence = msg.metadata.sequence.stream
         except (nats.errors.Error, AttributeError):
             sequence = self.last_sequence + 1
-        if msg.subject == UsageRecorded.TYPE:  # the bulk of the stream; nothing to route on
-            self._advance(sequence)
-            return
         try:
-            envelope = Envelope.model_validate_json(msg.data)
+            envelope = self.verifier.open(msg.subject, msg.data, msg.headers)
             payload = parse_payload(envelope)
             if payload is None:
                 log.debug("skipping event of unknown type %s", envelope.type)
             else:
                 builder.apply(self.table, payload, self.box)
+        except RejectedEvent as exc:
+            log.warning("dropping untrusted event #%d: %s", sequence, exc)
         except (ValidationError, ValueError) as exc:
             log.warning("skipping unparseable event #%d on %s: %s", sequence, msg.subject, exc)
         except Exception:

@@ -1,0 +1,193 @@
+"""Who may say what on the event bus: one identity per service, and its subjects.
+
+Each service has one secret, an NATS nkey seed. It authenticates the service's NATS connection
+(challenge-response: nats-server knows only the public key) and, through a key derived from it
+with HKDF, signs every event the service emits. The derived key is separate on purpose: the
+seed also signs nonces chosen by the NATS server, and a key that signs server-chosen bytes must
+never sign events too.
+
+`PUBLISHES` is the single table both sides of the bus read: the NATS server's per-user publish
+permissions are generated from it (aigw.devtools.nats_auth), and consumers refuse a verified
+event whose subject its signer may not publish.
+"""
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+SERVICES = ("publisher", "devportal", "keymanager", "gateway")
+# Creates and configures the streams (make run, the tests, a deployment's set-up job); it may
+# publish no event.
+PROVISIONER = "provisioner"
+IDENTITIES = (*SERVICES, PROVISIONER)
+
+QUOTA_SYNC_SUBJECT = "aigwq.usage"
+USAGE_SUBJECT = "aigw.usage.recorded"
+
+PUBLISHES: Mapping[str, tuple[str, ...]] = {
+    "publisher": ("aigw.api.>", "aigw.vendor.>", "aigw.policy.>"),
+    "devportal": ("aigw.application.>", "aigw.subscription.>"),
+    "keymanager": (
+        "aigw.key.>",
+        "aigw.signingkey.>",
+        "aigw.oauthclient.>",
+        "aigw.token.>",
+        "aigw.user.>",
+    ),
+    "gateway": (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT),
+    PROVISIONER: (),
+}
+
+_EVENT_KEY_INFO = b"aigw event signing key v1"
+
+# nkey encoding (github.com/nats-io/nkeys): base32 without padding of prefix byte(s), the raw
+# 32-byte key and a CRC-16/XMODEM, little-endian.
+_PREFIX_SEED = 18 << 3
+_PREFIX_USER = 20 << 3
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS wildcard matching: `*` is one token, `>` one or more trailing tokens."""
+    want, got = pattern.split("."), subject.split(".")
+    for i, token in enumerate(want):
+        if token == ">":
+            return len(got) > i
+        if i >= len(got) or token not in ("*", got[i]):
+            return False
+    return len(want) == len(got)
+
+
+def may_publish(identity: str, subject: str) -> bool:
+    return any(subject_matches(p, subject) for p in PUBLISHES.get(identity, ()))
+
+
+def _crc16(data: bytes) -> int:
+    return binascii.crc_hqx(data, 0)  # CRC-16/XMODEM: polynomial 0x1021, initial value 0
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=")
+
+
+def _unb32(text: str) -> bytes:
+    return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
+def encode_user_seed(raw: bytes) -> str:
+    """An nkey user seed (`SU...`) for 32 raw bytes."""
+    body = bytes([_PREFIX_SEED | (_PREFIX_USER >> 5), (_PREFIX_USER & 31) << 3]) + raw
+    return _b32(body + _crc16(body).to_bytes(2, "little"))
+
+
+def decode_user_seed(seed: str) -> bytes:
+    """The 32 raw bytes of an nkey user seed; ValueError if it is not one."""
+    try:
+        data = _unb32(seed.strip())
+    except (binascii.Error, ValueError):
+        raise ValueError("not an nkey seed (bad base32)") from None
+    body, crc = data[:-2], data[-2:]
+    if len(body) != 34 or _crc16(body).to_bytes(2, "little") != crc:
+        raise ValueError("not an nkey seed (bad length or checksum)")
+    prefix = ((body[0] & 7) << 5) | ((body[1] & 0xF8) >> 3)
+    if body[0] & 0xF8 != _PREFIX_SEED or prefix != _PREFIX_USER:
+        raise ValueError("not an nkey user seed")
+    return body[2:]
+
+
+def _raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def encode_user_public(raw: bytes) -> str:
+    body = bytes([_PREFIX_USER]) + raw
+    return _b32(body + _crc16(body).to_bytes(2, "little"))
+
+
+def _event_key(raw_seed: bytes) -> Ed25519PrivateKey:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_EVENT_KEY_INFO)
+    return Ed25519PrivateKey.from_private_bytes(derived.derive(raw_seed))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A service's own identity: its NATS seed and the event key derived from it."""
+
+    name: str
+    seed: str
+
+    @classmethod
+    def generate(cls, name: str) -> "Identity":
+        return cls(name, encode_user_seed(secrets.token_bytes(32)))
+
+    @classmethod
+    def load(cls, name: str, seed_file: Path) -> "Identity":
+        seed = seed_file.read_text().strip()
+        decode_user_seed(seed)  # a clear error at start, not at the first connection
+        return cls(name, seed)
+
+    @property
+    def nats_public_key(self) -> str:
+        raw = decode_user_seed(self.seed)
+        return encode_user_public(_raw_public(Ed25519PrivateKey.from_private_bytes(raw)))
+
+    def event_key(self) -> Ed25519PrivateKey:
+        return _event_key(decode_user_seed(self.seed))
+
+    @property
+    def event_public_key(self) -> str:
+        return b64url(_raw_public(self.event_key()))
+
+    @property
+    def inbox_prefix(self) -> str:
+        return inbox_prefix(self.name)
+
+
+def inbox_prefix(identity: str) -> str:
+    """Replies to an identity arrive under its own prefix, which only it may read."""
+    return f"_INBOX_{identity}"
+
+
+def pull_inbox_prefix(identity: str) -> bytes:
+    """The prefix of a FastStream pull subscriber's fetch inbox (FastStream's default is its
+    own `_inbox.`, which no identity may read)."""
+    return f"{inbox_prefix(identity)}.".encode()
+
+
+def write_trust_file(path: Path, identities: Mapping[str, Identity]) -> None:
+    """The services' event-signing public keys (not secret: every consumer reads them)."""
+    keys = {name: identity.event_public_key for name, identity in identities.items()}
+    path.write_text(json.dumps({"eventKeys": keys}, indent=2) + "\n")
+
+
+def read_trust_file(path: Path) -> dict[str, Ed25519PublicKey]:
+    data = json.loads(path.read_text())
+    keys = data.get("eventKeys") if isinstance(data, dict) else None
+    if not isinstance(keys, dict):
+        raise ValueError(f"{path}: no 'eventKeys' object")  # noqa: TRY004 - a settings error
+    return {
+        str(name): Ed25519PublicKey.from_public_bytes(unb64url(str(key)))
+        for name, key in keys.items()
+    }
+
+
+def emitter_of(subject: str) -> str | None:
+    """The one identity that may publish `subject`, if any."""
+    return next((name for name in PUBLISHES if may_publish(name, subject)), None)
