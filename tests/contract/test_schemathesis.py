@@ -27,6 +27,7 @@ from aigw.publisher.app import create_app as publisher_app
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.contract.conftest import Served, keymanager_login
 from tests.support.infra import Infra
+from tests.support.offline import offline_bus_settings
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
@@ -97,7 +98,11 @@ def _schema(app: Any) -> Any:
     return schemathesis.openapi.from_dict(app.openapi())
 
 
-_OFFLINE: dict[str, Any] = {"secret_key": generate_master_key(), "mongodb_db": "unused"}
+_OFFLINE: dict[str, Any] = {
+    "secret_key": generate_master_key(),
+    "mongodb_db": "unused",
+    **offline_bus_settings("publisher"),  # the apps are only built, never connected
+}
 publisher_api = _schema(publisher_app(PublisherSettings(**_OFFLINE)))
 devportal_api = _schema(devportal_app(DevportalSettings(**_OFFLINE)))
 keymanager_api = _schema(keymanager_app(KeymanagerSettings(**_OFFLINE, admin_password="x")))
