@@ -161,3 +161,25 @@ async def assert_connections_are_capped(host: str, port: int, cap: int) -> Answe
                     return answer
             assert asyncio.get_running_loop().time() < deadline, "not served after the cap"
             await asyncio.sleep(0.05)
+
+
+async def assert_keep_alive_and_pipelining_still_work(host: str, port: int, pause: float) -> None:
+    """Requests pipelined in one write are all answered, and a kept-alive connection serves
+    another request `pause` seconds later."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(HEAD + b"\r\n" + HEAD + b"\r\n")
+        for _ in range(2):
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.lower().split(b"\r\n")
+                if line.startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+        await asyncio.sleep(pause)
+        writer.write(HEAD + b"Connection: close\r\n\r\n")
+        assert _parse(await _until_closed(reader)).status == 200
+    finally:
+        writer.close()

@@ -72,3 +72,7 @@ async def test_connections_over_the_cap_are_refused(port):
     answer = await wire.assert_connections_are_capped(HOST, port, MAX_CONNECTIONS)
     if answer.status == 503:
         assert answer.json()["code"] == 503
+
+
+async def test_keep_alive_and_pipelined_requests_are_unaffected(port):
+    await wire.assert_keep_alive_and_pipelining_still_work(HOST, port, pause=HEAD_TIMEOUT / 2)

@@ -7,8 +7,9 @@ only answers 503 once a head is complete, and counts per listener).
 
 `limited_http_protocol` makes a subclass of that protocol, passed to uvicorn as `http=`, that
 adds them. Per request it costs a counter per header, a length check per read while a head is
-awaited, and one `call_later` timer armed when a response completes (as uvicorn's own
-keep-alive timer is) and cancelled when the next head is complete.
+awaited and setting a deadline when a response completes: the connection's head timer is not
+armed per request but re-armed for the current deadline when it fires, so a busy keep-alive
+connection sees it once per head timeout.
 """
 
 import asyncio
@@ -129,6 +130,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.head_bytes_received = 0  # while awaiting the head: bounds an unterminated one
         self.head_size = 0  # URL, header names and values parsed
         self.header_count = 0
+        self.head_due: float | None = None  # loop time the awaited head must be complete by
         self.head_timer: asyncio.TimerHandle | None = None
         self.refusal: bytes | None = None
 
@@ -140,7 +142,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if len(self.open_connections) > self.limits.max_connections:
             self._refuse(self.responses.too_many_connections)
             return
-        self._arm_head_timer()
+        self._start_head_clock()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open_connections.discard(self)
@@ -177,14 +179,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # Parser callbacks
 
-    def on_message_begin(self) -> None:
-        self.head_size = 0
-        self.header_count = 0
-        super().on_message_begin()
+    # on_url and on_header are uvicorn's, inlined (they run for every header), plus counting.
 
     def on_url(self, url: bytes) -> None:
         self.head_size += len(url)
-        super().on_url(url)
+        self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
@@ -193,25 +192,28 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._stop_parsing(self.responses.too_many_headers)
         if self.head_size > self.limits.max_head_bytes:
             self._stop_parsing(self.responses.head_too_large)
-        super().on_header(name, value)
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.head_size > self.limits.max_head_bytes:  # a long URL with few headers
             self._stop_parsing(self.responses.head_too_large)
         self.awaiting_head = False
-        self._cancel_head_timer()
+        self.head_due = None
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self.awaiting_head = True  # what follows on this connection is the next head
-        self.head_bytes_received = 0
+        self.head_bytes_received = self.head_size = self.header_count = 0
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
         next_head_arrived = bool(self.pipeline)
         super().on_response_complete()
         if not next_head_arrived and not self.transport.is_closing():
-            self._arm_head_timer()
+            self._start_head_clock()
 
     # Refusing
 
@@ -220,22 +222,30 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         raise _HeadRefused
 
     def _refuse(self, response: bytes) -> None:
-        log.info("refused a request head: %s", response.split(b"\r\n", 1)[0].decode())
+        log.info("refused: %s", response.split(b"\r\n", 1)[0].decode())
         if self.cycle is None or self.cycle.response_complete:  # not inside a response
             self.transport.write(response)
         self.transport.close()
 
-    def _arm_head_timer(self) -> None:
-        self.head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timed_out)
+    # The head timer
+
+    def _start_head_clock(self) -> None:
+        self.head_due = self.loop.time() + self.limits.head_timeout
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timer_fired)
 
     def _cancel_head_timer(self) -> None:
         if self.head_timer is not None:
             self.head_timer.cancel()
             self.head_timer = None
 
-    def _head_timed_out(self) -> None:
+    def _head_timer_fired(self) -> None:
         self.head_timer = None
-        if self.transport.is_closing():
+        if self.head_due is None or self.transport.is_closing():
+            return  # no head awaited now: the next response starts the clock again
+        remaining = self.head_due - self.loop.time()
+        if remaining > 0:  # a later head is awaited than the one this timer was set for
+            self.head_timer = self.loop.call_later(remaining, self._head_timer_fired)
             return
         if self.awaiting_head and self.head_bytes_received:
             self._refuse(self.responses.head_timeout)
