@@ -67,6 +67,31 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, validation_alias=env("max_body_bytes", "AIGW_MAX_BODY_BYTES")
     )
+    max_head_bytes: int = Field(
+        65_536,
+        ge=1024,
+        validation_alias=env("max_head_bytes", "AIGW_MAX_HEAD_BYTES"),
+        description="largest request head (request line and headers); larger gets 431",
+    )
+    max_headers: int = Field(
+        100,
+        ge=10,
+        validation_alias=env("max_headers", "AIGW_MAX_HEADERS"),
+        description="most headers in a request; more gets 431",
+    )
+    head_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=env("head_timeout", "AIGW_HEAD_TIMEOUT"),
+        description="seconds a request head may take to arrive, from the connection or the "
+        "previous response; then 408 and the connection is closed",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        validation_alias=env("max_connections", "AIGW_MAX_CONNECTIONS"),
+        description="open connections per process; one more is answered 503 and closed",
+    )
     cors_origins: str = Field(
         "",
         validation_alias=env("cors_origins", "AIGW_CORS_ORIGINS"),

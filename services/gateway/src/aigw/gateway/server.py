@@ -16,9 +16,16 @@ from typing import Any
 
 import uvicorn
 
+from aigw.common.http_limits import (
+    LimitedHttpToolsProtocol,
+    Refusal,
+    limited_http_protocol,
+    wire_limits,
+)
 from aigw.common.serve import configure_logging
 from aigw.common.startup import load_settings
 from aigw.gateway.app import Gateway, create_app
+from aigw.gateway.proxy.errors import error_body
 from aigw.gateway.settings import Settings
 
 
@@ -30,13 +37,23 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _config(app: Gateway, settings: Settings, port: int, **extra: Any) -> uvicorn.Config:
+def _openai_error(refusal: Refusal) -> bytes:
+    return error_body(refusal.status, refusal.message, refusal.code)
+
+
+def _config(
+    app: Gateway,
+    settings: Settings,
+    port: int,
+    protocol: type[LimitedHttpToolsProtocol],
+    **extra: Any,
+) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=protocol,
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
@@ -59,7 +76,9 @@ def _listen(host: str, port: int) -> socket.socket:
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    servers = [_Server(_config(app, settings, settings.port))]
+    # one protocol class for both listeners: GATEWAY_MAX_CONNECTIONS counts them together
+    protocol = limited_http_protocol(wire_limits(settings), _openai_error)
+    servers = [_Server(_config(app, settings, settings.port, protocol))]
     if settings.tls_enabled:
         servers.append(
             _Server(
@@ -67,6 +86,7 @@ async def serve(settings: Settings) -> None:
                     app,
                     settings,
                     settings.https_port,
+                    protocol,
                     lifespan="off",  # the HTTP server owns the app's lifespan
                     ssl_certfile=settings.tls_cert_file,
                     ssl_keyfile=settings.tls_key_file,

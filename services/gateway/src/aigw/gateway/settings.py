@@ -52,6 +52,32 @@ class Settings(ServiceSettings):
         "room, so this is the gateway's own setting, not the management APIs' "
         "AIGW_MAX_BODY_BYTES",
     )
+    max_head_bytes: int = Field(
+        65_536,
+        ge=1024,
+        validation_alias=env("max_head_bytes", "GATEWAY_MAX_HEAD_BYTES"),
+        description="largest request head (request line and headers); larger gets 431",
+    )
+    max_headers: int = Field(
+        100,
+        ge=10,
+        validation_alias=env("max_headers", "GATEWAY_MAX_HEADERS"),
+        description="most headers in a request; more gets 431",
+    )
+    head_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=env("head_timeout", "GATEWAY_HEAD_TIMEOUT"),
+        description="seconds a request head may take to arrive, from the connection or the "
+        "previous response; then 408 and the connection is closed",
+    )
+    max_connections: int = Field(
+        10_000,
+        ge=1,
+        validation_alias=env("max_connections", "GATEWAY_MAX_CONNECTIONS"),
+        description="open connections per worker process (HTTP and HTTPS together); one more "
+        "is answered 503 and closed",
+    )
 
     workers: int = Field(
         1,

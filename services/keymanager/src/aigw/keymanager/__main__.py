@@ -1,3 +1,4 @@
+from aigw.common.http_limits import wire_limits
 from aigw.common.serve import serve
 from aigw.common.startup import load_settings
 from aigw.keymanager.app import create_app
@@ -7,7 +8,11 @@ from aigw.keymanager.settings import Settings
 def main() -> None:
     settings = load_settings(Settings)
     serve(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        limits=wire_limits(settings),
     )
 
 

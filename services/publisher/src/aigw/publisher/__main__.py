@@ -1,5 +1,6 @@
 """`python -m aigw.publisher`: run the publisher service."""
 
+from aigw.common.http_limits import wire_limits
 from aigw.common.serve import serve
 from aigw.common.startup import load_settings
 from aigw.publisher.app import create_app
@@ -9,7 +10,11 @@ from aigw.publisher.settings import Settings
 def main() -> None:
     settings = load_settings(Settings)  # AIGW_SECRET_KEY etc. come from the environment
     serve(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        limits=wire_limits(settings),
     )
 
 
