@@ -36,7 +36,7 @@ class GatewayProcess:
 def gateway_process(infra, secret_key, tmp_path_factory) -> Iterator[GatewayProcess]:
     port = free_port()
     env = {
-        "NATS_URL": infra.nats_url,
+        **infra.bus_env("gateway"),
         "AIGW_SECRET_KEY": secret_key,
         "GATEWAY_PORT": str(port),
         "GATEWAY_HEAD_TIMEOUT": str(HEAD_TIMEOUT),

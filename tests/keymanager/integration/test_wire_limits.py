@@ -22,7 +22,7 @@ HOST = "127.0.0.1"
 def port(infra, secret_key, tmp_path_factory) -> Iterator[int]:
     port = free_port()
     env = {
-        "NATS_URL": infra.nats_url,
+        **infra.bus_env("keymanager"),
         "MONGODB_URL": infra.mongodb_url,
         "AIGW_SECRET_KEY": secret_key,
         "AIGW_ADMIN_PASSWORD": "wire-limits-admin",
