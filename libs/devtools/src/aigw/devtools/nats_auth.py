@@ -21,8 +21,7 @@ import os
 import threading
 from pathlib import Path
 
-import nats
-
+from aigw.common import provision
 from aigw.common.identity import (
     IDENTITIES,
     PROVISIONER,
@@ -31,7 +30,7 @@ from aigw.common.identity import (
     Identity,
     write_trust_file,
 )
-from aigw.common.messaging import STREAM_NAME, USAGE_STREAM_NAME, provision
+from aigw.common.messaging import STREAM_NAME, USAGE_STREAM_NAME
 
 TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
@@ -118,11 +117,8 @@ def connect_options(directory: Path, name: str) -> dict[str, str]:
 
 async def provision_streams(nats_url: str, directory: Path) -> None:
     """Create or update the streams, as the provisioner."""
-    nc = await nats.connect(nats_url, **connect_options(directory, PROVISIONER))
-    try:
-        await provision(nc.jetstream())
-    finally:
-        await nc.close()
+    identity = Identity.load(PROVISIONER, seed_path(directory, PROVISIONER))
+    await provision.provision_streams(nats_url, identity)
 
 
 def provision_streams_now(nats_url: str, directory: Path) -> None:

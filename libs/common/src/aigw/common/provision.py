@@ -1,0 +1,58 @@
+"""`python -m aigw.common.provision`: create or update the event streams, as the provisioner.
+
+The services may not create or reconfigure streams (their NATS identities lack the rights), so
+a deployment runs this once before them and after every upgrade: `make run` and the test
+fixtures do the same. Reads NATS_URL, NATS_SEED_FILE (the provisioner's seed), the NATS_TLS_*
+files and AIGW_USAGE_STREAM_MAX_AGE_DAYS.
+"""
+
+import asyncio
+import os
+import ssl
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+
+from aigw.common.identity import PROVISIONER, Identity
+from aigw.common.messaging import DEFAULT_USAGE_MAX_AGE, provision
+
+
+async def provision_streams(
+    nats_url: str,
+    identity: Identity,
+    usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    options = {"nkeys_seed_str": identity.seed, "inbox_prefix": identity.inbox_prefix}
+    nc = await nats.connect(nats_url, connect_timeout=5, tls=tls, **options)
+    try:
+        await provision(nc.jetstream(), usage_max_age)
+    finally:
+        await nc.close()
+
+
+def _tls() -> ssl.SSLContext | None:
+    ca_file = os.environ.get("NATS_TLS_CA_FILE")
+    if not ca_file:
+        return None
+    context = ssl.create_default_context(cafile=ca_file)
+    if cert := os.environ.get("NATS_TLS_CERT_FILE"):
+        context.load_cert_chain(cert, os.environ.get("NATS_TLS_KEY_FILE"))
+    return context
+
+
+def main() -> None:
+    seed_file = os.environ.get("NATS_SEED_FILE")
+    if not seed_file:
+        sys.exit("provision: NATS_SEED_FILE (the provisioner's nkey seed) is required")
+    nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+    days = float(os.environ.get("AIGW_USAGE_STREAM_MAX_AGE_DAYS", DEFAULT_USAGE_MAX_AGE.days))
+    identity = Identity.load(PROVISIONER, Path(seed_file))
+    asyncio.run(provision_streams(nats_url, identity, timedelta(days=days), _tls()))
+    print(f"provision: streams ready on {nats_url} (usage kept {days:g} days)")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
