@@ -71,7 +71,7 @@ def _assert_provider_keys_under(apis: list[dict[str, Any]], only_b: SecretBox) -
     for doc in apis:
         for kind, sealed in doc["backend_security"].items():
             assert sealed["ciphertext"].startswith(f"v1.{only_b.kid}.")
-            context = provider_key_context(doc["_id"], kind)
+            context = provider_key_context(doc["_id"], kind, doc["endpoints"][kind])
             assert only_b.decrypt(sealed["ciphertext"], context) == PROVIDER_KEYS[kind]
 
 
@@ -102,8 +102,9 @@ async def _assert_new_revision_is_sealed_under_b(
     mine = [e.data for e in events if e.subject == api_id]
     assert [d["revision"] for d in mine] == [1, 2]
     for kind, key in PROVIDER_KEYS.items():
-        ciphertext = mine[-1][kind]["api_key_ciphertext"]
-        assert only_b.decrypt(ciphertext, provider_key_context(api_id, kind)) == key
+        endpoint = mine[-1][kind]
+        context = provider_key_context(api_id, kind, endpoint["url"])
+        assert only_b.decrypt(endpoint["api_key_ciphertext"], context) == key
     with pytest.raises(ValueError, match="not configured"):  # revision 1 was sealed under A
         only_b.decrypt(mine[0]["production"]["api_key_ciphertext"], "")
 

@@ -93,7 +93,7 @@ class Publisher:
 
     def encrypt(self, key: str, api_id: str, endpoint: str, url: str) -> str:
         """The key sealed as the publisher seals it for the endpoint at `url`."""
-        return self.box.encrypt(key, provider_key_context(api_id, endpoint))
+        return self.box.encrypt(key, provider_key_context(api_id, endpoint, url))
 
 
 @pytest.fixture
@@ -260,7 +260,9 @@ def deploy_event(
         vendor=vendor,
         production=DeployedEndpoint(
             url=production,
-            api_key_ciphertext=events.encrypt("mock-provider-key", api_id, "production", production),
+            api_key_ciphertext=events.encrypt(
+                "mock-provider-key", api_id, "production", production
+            ),
         ),
         sandbox=DeployedEndpoint(
             url=sandbox_url,

@@ -35,7 +35,10 @@ async def _subscribe(events: Publisher, gateway: RunningGateway, api_id: str, ke
     app_id = f"app-{api_id}"
     await events.publish(
         SubscriptionCreated(
-            subscription_id=f"sub-{api_id}", application_id=app_id, api_id=api_id, policy="Unlimited"
+            subscription_id=f"sub-{api_id}",
+            application_id=app_id,
+            api_id=api_id,
+            policy="Unlimited",
         ),
         KeyIssued(
             key_id=f"k-{api_id}",
@@ -48,7 +51,11 @@ async def _subscribe(events: Publisher, gateway: RunningGateway, api_id: str, ke
 
 
 async def test_a_ciphertext_sealed_for_another_origin_is_not_used(
-    events: Publisher, gateway: RunningGateway, mock_provider: str, mock: httpx.AsyncClient, unique: str
+    events: Publisher,
+    gateway: RunningGateway,
+    mock_provider: str,
+    mock: httpx.AsyncClient,
+    unique: str,
 ):
     """A hand-made deploy: the listener's URL with the ciphertext the publisher sealed for
     the provider. The gateway refuses the key instead of sending it to the listener."""
@@ -75,7 +82,11 @@ async def test_a_ciphertext_sealed_for_another_origin_is_not_used(
 
 
 async def test_a_path_change_on_the_same_origin_keeps_the_key(
-    events: Publisher, gateway: RunningGateway, mock_provider: str, mock: httpx.AsyncClient, unique: str
+    events: Publisher,
+    gateway: RunningGateway,
+    mock_provider: str,
+    mock: httpx.AsyncClient,
+    unique: str,
 ):
     api_id, prefix, caller_key = f"api-{unique}", f"samepath{unique}/1.0", f"caller-{unique}"
     event = deploy_event(events, api_id, prefix, mock_provider, unique, sandbox=False)
@@ -142,7 +153,9 @@ async def test_repointing_an_api_through_the_publisher_never_sends_its_key_elsew
         assert refused.status_code == 409, refused.text
         assert "production" in refused.json()["description"]
 
-        keyless = await http.put(f"{api}/backend-security", json={"production": None}, headers=owner)
+        keyless = await http.put(
+            f"{api}/backend-security", json={"production": None}, headers=owner
+        )
         assert keyless.status_code == 200, keyless.text
         assert (await http.post(f"{api}/deploy", headers=owner)).status_code == 201
         await gateway.wait_route(prefix, revision=2)

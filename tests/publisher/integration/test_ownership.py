@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from aigw.common.crypto import SecretBox, endpoint_origin, provider_key_context
+from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed
 from tests.publisher.integration.conftest import API_PREFIX, Publisher
 from tests.support.events import stream_events
@@ -56,7 +56,7 @@ async def test_another_publisher_cannot_see_or_repoint_an_api(
     }
 
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 404)
-    assert answers["put"].json()["code"] == "not_found"
+    assert answers["put"].json()["description"] == f"No API with id '{api['id']}'"
     listed = (await http.get(APIS, headers=bob)).json()
     assert api["id"] not in [a["id"] for a in listed["list"]]
     mine = await http.get(url, headers=alice)
@@ -65,7 +65,9 @@ async def test_another_publisher_cannot_see_or_repoint_an_api(
     assert api["owner"] == "alice"
 
 
-async def test_admins_see_every_api_and_co_owners_share_it(publisher: Publisher, signer: TestSigner):
+async def test_admins_see_every_api_and_co_owners_share_it(
+    publisher: Publisher, signer: TestSigner
+):
     alice, bob = publisher_auth(signer, "alice"), publisher_auth(signer, "bob")
     admin = signer.auth()
     api = await _secured(publisher, alice)
@@ -118,16 +120,22 @@ async def test_moving_an_endpoint_to_another_origin_clears_its_key(
     backup = {"backup": {"apiKey": "backup-key-0123456789-abcd"}}
     url = f"{APIS}/{api['id']}"
     http = publisher.client
-    assert (await http.put(f"{url}/backend-security", json=backup, headers=alice)).status_code == 200
+    assert (
+        await http.put(f"{url}/backend-security", json=backup, headers=alice)
+    ).status_code == 200
 
     # same origins, other paths and spellings: both keys stay
     same = publisher.body(
-        endpoints={"production": "HTTPS://API.Mistral.ai:443/v2", "sandbox": "http://127.0.0.1:8090"},
+        endpoints={
+            "production": "HTTPS://API.Mistral.ai:443/v2",
+            "sandbox": "http://127.0.0.1:8090",
+        },
         additionalEndpoints={"backup": "https://b.example/other"},
     )
     assert (await http.put(url, json=same, headers=alice)).status_code == 200
     kept = (await http.get(f"{url}/backend-security", headers=alice)).json()
-    assert kept["production"] is not None and kept["backup"] is not None
+    assert kept["production"] is not None
+    assert kept["backup"] is not None
 
     # production and backup move to another origin (as an admin: owners' rights are no key)
     moved = publisher.body(
@@ -146,14 +154,20 @@ async def test_moving_an_endpoint_to_another_origin_clears_its_key(
 
     # a new key, sealed for the new origin, deploys; backup explicitly goes keyless
     new_key = {"production": {"apiKey": "listener-key-0123456789"}, "backup": None}
-    assert (await http.put(f"{url}/backend-security", json=new_key, headers=alice)).status_code == 200
+    assert (
+        await http.put(f"{url}/backend-security", json=new_key, headers=alice)
+    ).status_code == 200
     assert (await http.post(f"{url}/deploy", headers=alice)).status_code == 201
-    [event] = [e for e in await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
-               if e.subject == api["id"]]
+    [event] = [
+        e
+        for e in await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
+        if e.subject == api["id"]
+    ]
     snapshot = ApiDeployed.from_envelope(event)
-    assert snapshot.production is not None and snapshot.production.url == LISTENER
+    assert snapshot.production is not None
+    assert snapshot.production.url == LISTENER
     ciphertext = snapshot.production.api_key_ciphertext
     assert ciphertext is not None
-    context = provider_key_context(api["id"], "production", endpoint_origin(LISTENER))
+    context = provider_key_context(api["id"], "production", LISTENER)
     assert SecretBox(secret_key).decrypt(ciphertext, context) == "listener-key-0123456789"
     assert snapshot.endpoints["backup"].api_key_ciphertext is None
