@@ -238,9 +238,9 @@ class ApiService:
                 names = ", ".join(f"'{name}'" for name in missing)
                 raise Conflict(
                     f"API '{api_id}' cannot be deployed: the provider key of endpoint {names} "
-                    "was cleared when its URL moved to another origin. Set it again with "
-                    "PUT .../backend-security, or set it to null to call the endpoint "
-                    "without a provider key"
+                    "was cleared because the endpoint now points at another origin than the "
+                    "key was set for. Set the key again with PUT .../backend-security, or set "
+                    "it to null to call the endpoint without a provider key"
                 )
             revision = doc["revision"] + 1
             update = {
