@@ -26,6 +26,10 @@ async def _new_api(res: Resources) -> Extra:
     return Extra(json=api_body())
 
 
+async def _apis(res: Resources) -> Extra:
+    return Extra(marker=await res.publisher_api())
+
+
 async def _api_update(res: Resources) -> Extra:
     return Extra(json=await res.publisher_api_body())
 
@@ -123,6 +127,7 @@ EXTRAS: dict[RouteKey, Build] = {
     pub("POST", "/ai-vendors"): _new_vendor,
     pub("PUT", "/ai-vendors/{name}/{version}"): _vendor_change,
     pub("POST", "/apis"): _new_api,
+    pub("GET", "/apis"): _apis,
     pub("PUT", "/apis/{api_id}"): _api_update,
     pub("PUT", "/apis/{api_id}/backend-security"): _backend_security,
     pub("POST", "/apis/{api_id}/undeploy"): _undeploy,

@@ -14,6 +14,7 @@ from tests.access.world import Account, World
 ANONYMOUS = "anonymous"
 UNSIGNED = "subscriber-without-devportal-signature"
 OTHER_SUBSCRIBER = "other-subscriber"
+OTHER_PUBLISHER = "other-publisher"
 OTHER_ADMIN = "admin-on-a-subscribers-resource"
 ROLE_CALLERS = (ADMIN, PUBLISHER, SUBSCRIBER)
 # who each caller is (account name in World.accounts); anonymous is nobody
@@ -23,10 +24,11 @@ IDENTITY = {
     SUBSCRIBER: "alice",
     UNSIGNED: "alice",
     OTHER_SUBSCRIBER: "bob",
+    OTHER_PUBLISHER: "paula",
     OTHER_ADMIN: "admin",
 }
 # whose resources a caller gets when not its own: someone able to create them
-DEFAULT_OWNER = {"publisher": "admin", "devportal": "alice", "keymanager": "alice"}
+DEFAULT_OWNER = {"publisher": "publisher", "devportal": "alice", "keymanager": "alice"}
 
 
 class Outcome(Enum):
@@ -43,12 +45,12 @@ def callers(rule: Rule | None) -> list[str]:
     if rule is not None and rule.signed:
         names.append(UNSIGNED)
     if rule is not None and rule.owned is not None:
-        names += [OTHER_SUBSCRIBER, OTHER_ADMIN]
+        names += [OTHER_PUBLISHER if rule.rival == PUBLISHER else OTHER_SUBSCRIBER, OTHER_ADMIN]
     return names
 
 
 def expected(rule: Rule, caller: str) -> Outcome:
-    if caller in (OTHER_SUBSCRIBER, OTHER_ADMIN):
+    if caller in (OTHER_SUBSCRIBER, OTHER_PUBLISHER, OTHER_ADMIN):
         return _on_someone_elses(rule, caller)
     if caller == UNSIGNED:
         return Outcome.FORBIDDEN
@@ -73,7 +75,7 @@ class Answer:
 
 def _owner(world: World, key: RouteKey, rule: Rule, caller: str) -> Account:
     """Callers with access act on their own resources; everyone else meets the default
-    owner's (a subscriber's, or for the publisher API the admin's)."""
+    owner's (a subscriber's, or for the publisher API a publisher's)."""
     if caller in ROLE_CALLERS and (rule.public or caller in rule.roles):
         return world.accounts[IDENTITY[caller]]
     return world.accounts[DEFAULT_OWNER[key[0]]]

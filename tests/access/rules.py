@@ -21,7 +21,8 @@ class Owned(Enum):
 class Rule:
     roles: frozenset[str] = frozenset()  # empty: public, no management token needed
     owned: Owned | None = None
-    admin_sees_all: bool = False  # keymanager: an admin lists and revokes anyone's credentials
+    admin_sees_all: bool = False  # an admin lists and changes anyone's (credentials, APIs)
+    rival: str = SUBSCRIBER  # the role of the someone else who tries the owner's resource
     signed: bool = False  # only on devportal's service signature (aigw.common.service_auth)
     client_auth: bool = False  # OAuth2 client authentication (HTTP Basic), not a user token
 
@@ -43,6 +44,13 @@ KM_SIGNED = Rule(roles=EVERY_ROLE, signed=True)
 KM_SIGNED_ITEM = Rule(roles=EVERY_ROLE, owned=Owned.ITEM, admin_sees_all=True, signed=True)
 SIGNED_ONLY = Rule(signed=True)
 OAUTH_CLIENT = Rule(client_auth=True)
+# an API is its owner's and co-owners' (and every admin's): another publisher meets a 404
+PUBLISHER_ITEM = Rule(
+    roles=PUBLISHER_API.roles, owned=Owned.ITEM, admin_sees_all=True, rival=PUBLISHER
+)
+PUBLISHER_LIST = Rule(
+    roles=PUBLISHER_API.roles, owned=Owned.LIST, admin_sees_all=True, rival=PUBLISHER
+)
 
 PUB = "/api/publisher/v1"
 DP = "/api/devportal/v1"
@@ -78,17 +86,18 @@ PUBLISHER_RULES: dict[RouteKey, Rule] = {
     pub("POST", "/ai-vendors"): ADMIN_ONLY,
     pub("PUT", "/ai-vendors/{name}/{version}"): ADMIN_ONLY,
     pub("DELETE", "/ai-vendors/{name}/{version}"): ADMIN_ONLY,
+    # AI APIs: the creator owns one (co-owners share it); other publishers get 404 for it
     pub("POST", "/apis"): PUBLISHER_API,
-    pub("GET", "/apis"): PUBLISHER_API,
-    pub("GET", "/apis/{api_id}"): PUBLISHER_API,
-    pub("PUT", "/apis/{api_id}"): PUBLISHER_API,
-    pub("DELETE", "/apis/{api_id}"): PUBLISHER_API,
-    pub("PUT", "/apis/{api_id}/backend-security"): PUBLISHER_API,
-    pub("GET", "/apis/{api_id}/backend-security"): PUBLISHER_API,
-    pub("POST", "/apis/{api_id}/deploy"): PUBLISHER_API,
-    pub("POST", "/apis/{api_id}/undeploy"): PUBLISHER_API,
-    pub("POST", "/apis/{api_id}/lifecycle"): PUBLISHER_API,
-    pub("GET", "/apis/{api_id}/usage"): PUBLISHER_API,
+    pub("GET", "/apis"): PUBLISHER_LIST,
+    pub("GET", "/apis/{api_id}"): PUBLISHER_ITEM,
+    pub("PUT", "/apis/{api_id}"): PUBLISHER_ITEM,
+    pub("DELETE", "/apis/{api_id}"): PUBLISHER_ITEM,
+    pub("PUT", "/apis/{api_id}/backend-security"): PUBLISHER_ITEM,
+    pub("GET", "/apis/{api_id}/backend-security"): PUBLISHER_ITEM,
+    pub("POST", "/apis/{api_id}/deploy"): PUBLISHER_ITEM,
+    pub("POST", "/apis/{api_id}/undeploy"): PUBLISHER_ITEM,
+    pub("POST", "/apis/{api_id}/lifecycle"): PUBLISHER_ITEM,
+    pub("GET", "/apis/{api_id}/usage"): PUBLISHER_ITEM,
     # business plans: admins write them, publishers read them to pick their APIs' plans
     pub("POST", "/subscription-policies"): ADMIN_ONLY,
     pub("GET", "/subscription-policies"): PUBLISHER_API,

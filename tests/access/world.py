@@ -39,7 +39,7 @@ class Account:
 @dataclass
 class World:
     http: dict[str, httpx.AsyncClient]  # by service name
-    accounts: dict[str, Account]  # admin, publisher, alice and bob (subscribers)
+    accounts: dict[str, Account]  # admin, publisher and paula, alice and bob (subscribers)
     published_api_id: str
     signer: ServiceAuth  # signs as devportal, for keymanager's devportal-only routes
 
@@ -120,6 +120,7 @@ async def _accounts(km: httpx.AsyncClient) -> dict[str, Account]:
     accounts = {"admin": admin}
     for username, role in (
         ("publisher", "publisher"),
+        ("paula", "publisher"),
         ("alice", "subscriber"),
         ("bob", "subscriber"),
     ):

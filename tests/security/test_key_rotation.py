@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from aigw.common.crypto import SecretBox, generate_master_key, provider_key_context
+from aigw.common.crypto import (
+    SecretBox,
+    generate_master_key,
+    legacy_provider_key_context,
+    provider_key_context,
+)
 from aigw.devtools.rotate_secret_key import RotateSettings, rotate
 from aigw.keymanager.signing.keys import SigningKey
 from aigw.keymanager.signing.repository import COLLECTION as SIGNING_KEYS
@@ -71,7 +76,7 @@ def _assert_provider_keys_under(apis: list[dict[str, Any]], only_b: SecretBox) -
     for doc in apis:
         for kind, sealed in doc["backend_security"].items():
             assert sealed["ciphertext"].startswith(f"v1.{only_b.kid}.")
-            context = provider_key_context(doc["_id"], kind)
+            context = provider_key_context(doc["_id"], kind, doc["endpoints"][kind])
             assert only_b.decrypt(sealed["ciphertext"], context) == PROVIDER_KEYS[kind]
 
 
@@ -102,8 +107,9 @@ async def _assert_new_revision_is_sealed_under_b(
     mine = [e.data for e in events if e.subject == api_id]
     assert [d["revision"] for d in mine] == [1, 2]
     for kind, key in PROVIDER_KEYS.items():
-        ciphertext = mine[-1][kind]["api_key_ciphertext"]
-        assert only_b.decrypt(ciphertext, provider_key_context(api_id, kind)) == key
+        endpoint = mine[-1][kind]
+        context = provider_key_context(api_id, kind, endpoint["url"])
+        assert only_b.decrypt(endpoint["api_key_ciphertext"], context) == key
     with pytest.raises(ValueError, match="not configured"):  # revision 1 was sealed under A
         only_b.decrypt(mine[0]["production"]["api_key_ciphertext"], "")
 
@@ -123,6 +129,48 @@ async def test_second_run_changes_nothing(
     assert "provider_keys.apis_redeployed: 0" in output
     assert "signing_keys.keys_reencrypted: 0" in output
     assert await _stored(infra, unique) == before
+
+
+async def test_keys_sealed_before_origins_were_bound_are_migrated(
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str
+):
+    """Ciphertexts bound to API id and endpoint only (before origins were bound; gateways now
+    refuse them): the command, run with the current key alone, reseals them for their
+    endpoint's origin and redeploys, so the deployment works again."""
+    box = SecretBox(secret_key)
+    deployed, _ = await _setup_under_key_a(infra, secret_key, signer, unique)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    apis = client[f"pub_{unique}"]["apis"]
+    for doc in [d async for d in apis.find({})]:
+        legacy = {
+            f"backend_security.{kind}": {
+                "ciphertext": box.encrypt(key, legacy_provider_key_context(doc["_id"], kind)),
+                "masked": "****",
+            }
+            for kind, key in PROVIDER_KEYS.items()
+        }
+        await apis.update_one({"_id": doc["_id"]}, {"$set": legacy})
+    await client.close()
+
+    settings = _settings(infra, secret_key, "", unique)
+    report = await rotate(settings)
+
+    counts = report.provider_keys
+    assert (counts.keys_reencrypted, counts.keys_bound_to_origin, counts.apis_redeployed) == (
+        4,
+        4,
+        1,
+    )
+    apis_after, _ = await _stored(infra, unique)
+    _assert_provider_keys_under(apis_after, box)
+    events = await stream_events(infra.nats_url, "aigw.api.deployed")
+    latest = [e.data for e in events if e.subject == deployed][-1]
+    assert latest["revision"] == 2
+    for kind, key in PROVIDER_KEYS.items():
+        context = provider_key_context(deployed, kind, latest[kind]["url"])
+        assert box.decrypt(latest[kind]["api_key_ciphertext"], context) == key
+    again = await rotate(settings)
+    assert (again.provider_keys.keys_reencrypted, again.provider_keys.apis_redeployed) == (0, 0)
 
 
 async def _run_command(infra: Infra, key_b: str, key_a: str, unique: str) -> str:

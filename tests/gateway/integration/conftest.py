@@ -82,8 +82,9 @@ class Publisher:
             await publish(env)
             self.published.append(env.id)
 
-    def encrypt(self, key: str, api_id: str, endpoint: str) -> str:
-        return self.box.encrypt(key, provider_key_context(api_id, endpoint))
+    def encrypt(self, key: str, api_id: str, endpoint: str, url: str) -> str:
+        """The key sealed as the publisher seals it for the endpoint at `url`."""
+        return self.box.encrypt(key, provider_key_context(api_id, endpoint, url))
 
 
 @pytest.fixture
@@ -233,6 +234,8 @@ def deploy_event(
 ) -> ApiDeployed:
     """A deploy of the mock: production and (unless `sandbox=False`) sandbox endpoints, plus
     additional `endpoints` (name → URL, all with the mock's production key) and `routing`."""
+    production = production_url or f"{mock_url}/production/{unique}"
+    sandbox_url = f"{mock_url}/sandbox/{unique}"
     return ApiDeployed(
         api_id=api_id,
         revision=revision,
@@ -241,18 +244,20 @@ def deploy_event(
         route_prefix=prefix,
         vendor=vendor,
         production=DeployedEndpoint(
-            url=production_url or f"{mock_url}/production/{unique}",
-            api_key_ciphertext=events.encrypt("mock-provider-key", api_id, "production"),
+            url=production,
+            api_key_ciphertext=events.encrypt(
+                "mock-provider-key", api_id, "production", production
+            ),
         ),
         sandbox=DeployedEndpoint(
-            url=f"{mock_url}/sandbox/{unique}",
-            api_key_ciphertext=events.encrypt("mock-sandbox-key", api_id, "sandbox"),
+            url=sandbox_url,
+            api_key_ciphertext=events.encrypt("mock-sandbox-key", api_id, "sandbox", sandbox_url),
         )
         if sandbox
         else None,
         endpoints={
             name: DeployedEndpoint(
-                url=url, api_key_ciphertext=events.encrypt("mock-provider-key", api_id, name)
+                url=url, api_key_ciphertext=events.encrypt("mock-provider-key", api_id, name, url)
             )
             for name, url in (endpoints or {}).items()
         },

@@ -31,7 +31,9 @@ def deployed(api_id="api1", revision=1, prefix="chat/1.0", key="sk-prod", box=BO
         vendor=OPENAI,
         production=DeployedEndpoint(
             url="http://provider/production/",
-            api_key_ciphertext=box.encrypt(key, provider_key_context(api_id, "production")),
+            api_key_ciphertext=box.encrypt(
+                key, provider_key_context(api_id, "production", "http://provider")
+            ),
         ),
         sandbox=DeployedEndpoint(url="http://provider/sandbox"),
     )

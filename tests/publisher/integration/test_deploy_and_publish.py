@@ -49,10 +49,18 @@ async def test_backend_keys_are_masked_and_only_ciphertext_is_stored_or_sent(
     production = snapshot.production.api_key_ciphertext
     assert production is not None
     assert production == doc["backend_security"]["production"]["ciphertext"]
-    assert box.decrypt(production, provider_key_context(api["id"], "production")) == PROD_KEY
+    assert (
+        box.decrypt(
+            production, provider_key_context(api["id"], "production", snapshot.production.url)
+        )
+        == PROD_KEY
+    )
     sandbox = snapshot.sandbox.api_key_ciphertext
     assert sandbox is not None
-    assert box.decrypt(sandbox, provider_key_context(api["id"], "sandbox")) == SANDBOX_KEY
+    assert (
+        box.decrypt(sandbox, provider_key_context(api["id"], "sandbox", snapshot.sandbox.url))
+        == SANDBOX_KEY
+    )
 
     # No event on the stream carries the plaintext.
     for envelope in await stream_events(publisher.settings.nats_url):

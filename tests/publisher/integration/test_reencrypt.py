@@ -17,6 +17,8 @@ pytestmark = pytest.mark.integration
 
 KEYS = {"production": "prod-provider-key-0123456789", "backup": "backup-provider-key-98765"}
 
+BACKUP = "https://backup.example.com"
+
 
 async def test_rotation_reseals_additional_endpoint_keys_and_redeploys(
     infra: Infra, secret_key: str, signer: TestSigner, unique: str
@@ -27,7 +29,7 @@ async def test_rotation_reseals_additional_endpoint_keys_and_redeploys(
         assert created.status_code == 201, created.text
         api = await publisher.create(
             aiVendor={"name": vendor["name"], "version": "v1"},
-            additionalEndpoints={"backup": "https://backup.example.com"},
+            additionalEndpoints={"backup": BACKUP},
         )
         url = f"{API_PREFIX}/apis/{api['id']}"
         body = {name: {"apiKey": key} for name, key in KEYS.items()}
@@ -55,11 +57,13 @@ async def test_rotation_reseals_additional_endpoint_keys_and_redeploys(
     backup = latest.endpoints["backup"].api_key_ciphertext
     assert backup is not None
     assert backup.startswith(f"v1.{only_b.kid}.")
-    assert only_b.decrypt(backup, provider_key_context(api["id"], "backup")) == KEYS["backup"]
+    assert (
+        only_b.decrypt(backup, provider_key_context(api["id"], "backup", BACKUP)) == KEYS["backup"]
+    )
     assert latest.production is not None
     production = latest.production.api_key_ciphertext
     assert production is not None
-    context = provider_key_context(api["id"], "production")
+    context = provider_key_context(api["id"], "production", latest.production.url)
     assert only_b.decrypt(production, context) == KEYS["production"]
 
     again = await rotate(settings)  # nothing left under the old key

@@ -158,9 +158,12 @@ async def test_keys_for_named_endpoints_are_masked_and_sealed_per_endpoint(
         assert key not in str(doc)
     box = SecretBox(secret_key)
     sealed = doc["backend_security"]["backup"]["ciphertext"]
-    assert box.decrypt(sealed, provider_key_context(api["id"], "backup")) == BACKUP_KEY
+    assert (
+        box.decrypt(sealed, provider_key_context(api["id"], "backup", ADDITIONAL["backup"]))
+        == BACKUP_KEY
+    )
     with pytest.raises(InvalidTag):  # bound to its endpoint: no other endpoint's context opens it
-        box.decrypt(sealed, provider_key_context(api["id"], "production"))
+        box.decrypt(sealed, provider_key_context(api["id"], "production", ADDITIONAL["backup"]))
 
 
 async def test_a_key_for_an_endpoint_the_api_lacks_is_refused(publisher: Publisher):
@@ -200,11 +203,19 @@ async def test_deploy_carries_the_endpoints_their_ciphertexts_and_the_routing(
     box = SecretBox(secret_key)
     backup = snapshot.endpoints["backup"].api_key_ciphertext
     assert backup is not None
-    assert box.decrypt(backup, provider_key_context(api["id"], "backup")) == BACKUP_KEY
+    assert (
+        box.decrypt(backup, provider_key_context(api["id"], "backup", "https://backup.example.com"))
+        == BACKUP_KEY
+    )
     assert snapshot.production is not None
     production = snapshot.production.api_key_ciphertext
     assert production is not None
-    assert box.decrypt(production, provider_key_context(api["id"], "production")) == PROD_KEY
+    assert (
+        box.decrypt(
+            production, provider_key_context(api["id"], "production", snapshot.production.url)
+        )
+        == PROD_KEY
+    )
 
     assert snapshot.routing == ApiRouting(
         production=RoutingPolicy(

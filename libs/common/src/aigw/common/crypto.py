@@ -2,8 +2,9 @@
 
 A ciphertext is the text `v1.<kid>.<base64url(nonce + ciphertext + tag)>`: the key id travels
 beside it so the master key can be rotated and old ciphertexts still name the key they need.
-The associated data binds a ciphertext to its purpose (e.g. the API id and endpoint), so a
-ciphertext copied to another record does not decrypt.
+The associated data binds a ciphertext to its purpose (e.g. the API id, endpoint and the
+origin a provider key is sent to), so a ciphertext copied to another record, or kept for an
+endpoint pointed elsewhere, does not decrypt.
 """
 
 import base64
@@ -11,6 +12,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -87,7 +89,37 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def provider_key_context(api_id: str, endpoint: str) -> str:
-    """Associated data for a provider key ciphertext: binds it to one API and endpoint
-    ("production" or "sandbox"). Publisher encrypts and the gateway decrypts with it."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def endpoint_origin(url: str | None) -> str:
+    """Where a request to `url` goes: `scheme://host:port`, scheme and host lower-cased, the
+    default port made explicit, path, query and user info dropped. "" for no URL (a key set
+    for an endpoint whose URL is not set yet is bound to no origin). Raises ValueError for a
+    URL without a host or with an invalid port."""
+    if url is None:
+        return ""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), parts.hostname  # hostname is lower-cased already
+    if not host:
+        raise ValueError("an endpoint URL needs a host")
+    port = parts.port  # raises ValueError on a bad port
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme)
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def provider_key_context(api_id: str, endpoint: str, url: str | None) -> str:
+    """Associated data for a provider key ciphertext: binds it to one API, endpoint
+    ("production", "sandbox" or an additional endpoint's name) and the origin of the URL it is
+    sent to (`endpoint_origin`; the path is not bound), so a deploy that points the endpoint
+    elsewhere cannot reuse the ciphertext. The publisher seals and the gateway opens with it."""
+    return f"provider-key:v2:{api_id}:{endpoint}:{endpoint_origin(url)}"
+
+
+def legacy_provider_key_context(api_id: str, endpoint: str) -> str:
+    """The associated data before origins were bound (API id and endpoint only): read once,
+    by `make rotate-secret-key`, to reseal such ciphertexts for their endpoint's origin."""
     return f"provider-key:{api_id}:{endpoint}"

@@ -1,6 +1,7 @@
 """The FastAPI dependencies the publisher's routers share: who may call (admins write the
-catalogue of plans and vendors; publishers and admins manage APIs and read the catalogue) and
-the services behind the routes."""
+catalogue of plans and vendors; publishers and admins manage APIs and read the catalogue;
+which APIs a publisher may manage, its own and co-owned ones, is the API service's business)
+and the services behind the routes."""
 
 from typing import Annotated
 
@@ -18,7 +19,11 @@ _require_admin = require_roles("admin")
 
 def _caller(principal: Principal, correlation_id: str) -> Caller:
     # A client-supplied correlation id ties its events together in the audit trail.
-    return Caller(subject=principal.subject, correlation_id=correlation_id)
+    return Caller(
+        subject=principal.subject,
+        correlation_id=correlation_id,
+        admin=principal.has_any("admin"),
+    )
 
 
 def _publisher(

@@ -2,19 +2,25 @@
 
 Every provider key of an API is resealed: production's, sandbox's and each additional
 endpoint's (all under `backend_security.<endpoint name>`, sealed with
-`provider_key_context(api id, endpoint name)`). Each API is one conditional write through the
-service's own `_apply`: the new ciphertexts and, for a deployed API, a new revision whose
-ApiDeployed event (carrying the new ciphertexts) is staged in the same write. The write is conditioned on the document version
-read, so a concurrent change or a half-done run never leaves a mixed state; a rerun finds
-nothing left to do. Gateways learn the new revision from the stream and stop needing the
-old key for it.
+`provider_key_context(api id, endpoint name, endpoint URL)`). Each API is one conditional
+write through the service's own `_apply`: the new ciphertexts and, for a deployed API, a new
+revision whose ApiDeployed event (carrying the new ciphertexts) is staged in the same write.
+The write is conditioned on the document version read, so a concurrent change or a half-done
+run never leaves a mixed state; a rerun finds nothing left to do. Gateways learn the new
+revision from the stream and stop needing the old key for it.
+
+It also migrates keys sealed before origins were bound (associated data of API id and
+endpoint name only, stored without an `origin`): they are read with that old context and
+resealed for the origin of the endpoint's URL as it is now, even when they are already under
+the current master key. Gateways refuse such keys (they open keys only for the deployed
+URL's origin), so run this once after upgrading, with AIGW_SECRET_KEY set to the current key.
 """
 
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aigw.common.crypto import SecretBox, provider_key_context
+from aigw.common.crypto import SecretBox, legacy_provider_key_context, provider_key_context
 from aigw.common.errors import InvalidInput, NotFound
 from aigw.common.events import EventPayload
 from aigw.common.ids import utcnow_ms
@@ -26,13 +32,14 @@ from aigw.publisher.vendors.repository import VendorRepository
 
 log = logging.getLogger(__name__)
 
-CALLER = Caller(subject="system:rotate-secret-key")
+CALLER = Caller(subject="system:rotate-secret-key", admin=True)  # every API, owned or not
 
 
 @dataclass
 class ReencryptCounts:
     apis_seen: int = 0
-    keys_reencrypted: int = 0
+    keys_reencrypted: int = 0  # of which migrated to origin-bound associated data:
+    keys_bound_to_origin: int = 0
     apis_redeployed: int = 0
 
 
@@ -60,18 +67,19 @@ class ProviderKeyReencryptor(ApiService):
 
     async def reencrypt_all(self) -> ReencryptCounts:
         counts = ReencryptCounts()
-        for doc in await self.list():
+        for doc in await self.list(CALLER):
             counts.apis_seen += 1
             if self._stale_names(doc):
                 await self._reseal(doc["_id"], counts)
         return counts
 
     async def _reseal(self, api_id: str, counts: ReencryptCounts) -> None:
-        written: list[int] = []  # keys resealed by the attempt that was written
+        written: list[int] = []  # keys resealed (and of those, legacy) by the attempt written
 
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             resealed = self._resealed(doc)
-            written[:] = [len(resealed)]
+            legacy = [name for name in resealed if "origin" not in doc["backend_security"][name]]
+            written[:] = [len(resealed), len(legacy)]
             return await self._reseal_update(doc, resealed)
 
         try:
@@ -79,17 +87,16 @@ class ProviderKeyReencryptor(ApiService):
         except (_NothingToReseal, NotFound):  # moved on, or deleted, since the scan
             return
         counts.keys_reencrypted += written[0]
+        counts.keys_bound_to_origin += written[1]
         counts.apis_redeployed += len(events)
 
     async def _reseal_update(
-        self, doc: Doc, resealed: dict[str, str]
+        self, doc: Doc, resealed: dict[str, dict[str, str]]
     ) -> tuple[dict[str, Any], list[EventPayload]]:
         if not resealed:
             raise _NothingToReseal
-        after = _with_ciphertexts(doc, resealed)
-        sets: dict[str, Any] = {
-            f"backend_security.{name}.ciphertext": c for name, c in resealed.items()
-        }
+        after = {**doc, "backend_security": {**doc["backend_security"], **resealed}}
+        sets: dict[str, Any] = {f"backend_security.{name}": e for name, e in resealed.items()}
         if doc.get("deployed_revision") is None:
             return {"$set": sets}, []
         # Redeploy, so gateways get the new ciphertexts (deploy's own change, same write).
@@ -103,21 +110,29 @@ class ProviderKeyReencryptor(ApiService):
         return {"$inc": {"revision": 1}, "$set": sets}, [snapshot]
 
     def _stale_names(self, doc: Doc) -> list[str]:
+        """Keys under a retired master key, or sealed before origins were bound."""
         sealed = doc.get("backend_security") or {}
-        return [k for k, v in sealed.items() if v and not self._box.is_current(v["ciphertext"])]
+        return [
+            name
+            for name, entry in sealed.items()
+            if entry
+            and entry.get("ciphertext")
+            and ("origin" not in entry or not self._box.is_current(entry["ciphertext"]))
+        ]
 
-    def _resealed(self, doc: Doc) -> dict[str, str]:
-        """name -> the provider key, decrypted under its old key, sealed under the current."""
+    def _resealed(self, doc: Doc) -> dict[str, dict[str, str]]:
+        """name -> the provider key, opened with the context it was sealed with, sealed under
+        the current master key for the origin of the endpoint's URL."""
         resealed = {}
         for name in self._stale_names(doc):
-            context = provider_key_context(doc["_id"], name)
-            plain = self._box.decrypt(doc["backend_security"][name]["ciphertext"], context)
-            resealed[name] = self._box.encrypt(plain, context)
+            entry = doc["backend_security"][name]
+            plain = self._box.decrypt(entry["ciphertext"], _sealed_with(doc["_id"], name, entry))
+            resealed[name] = self.seal(doc, name, plain)
         return resealed
 
 
-def _with_ciphertexts(doc: Doc, resealed: dict[str, str]) -> Doc:
-    security = {**doc["backend_security"]}
-    for name, ciphertext in resealed.items():
-        security[name] = {**security[name], "ciphertext": ciphertext}
-    return {**doc, "backend_security": security}
+def _sealed_with(api_id: str, name: str, entry: Doc) -> str:
+    if "origin" not in entry:
+        return legacy_provider_key_context(api_id, name)
+    # the origin is its own URL; "" (a key set before the endpoint had a URL) means none
+    return provider_key_context(api_id, name, entry["origin"] or None)

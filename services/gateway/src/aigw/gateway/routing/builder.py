@@ -67,7 +67,9 @@ def _upstream(
     box: SecretBox | None, api_id: str, name: str, endpoint: DeployedEndpoint | None
 ) -> Upstream | None:
     """The endpoint with its provider key decrypted (`name`: production, sandbox or an
-    additional endpoint's name, the associated data the key was sealed with)."""
+    additional endpoint's name). The key opens only with the origin of the URL it is deployed
+    with: a ciphertext sealed for another origin (a deploy pointing the endpoint elsewhere)
+    fails, and the endpoint answers with `key_error` instead of sending the key there."""
     if endpoint is None:
         return None
     url = endpoint.url.rstrip("/")
@@ -76,7 +78,8 @@ def _upstream(
     if box is None:
         return Upstream(url, key_error="the gateway has no secret key to decrypt provider keys")
     try:
-        key = box.decrypt(endpoint.api_key_ciphertext, provider_key_context(api_id, name))
+        context = provider_key_context(api_id, name, url)  # ValueError for a URL without origin
+        key = box.decrypt(endpoint.api_key_ciphertext, context)
     except (ValueError, InvalidTag) as exc:
         log.error("cannot decrypt the %s provider key of API %s: %s", name, api_id, type(exc))
         return Upstream(url, key_error="the provider key of this endpoint cannot be decrypted")

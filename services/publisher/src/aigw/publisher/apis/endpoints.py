@@ -28,14 +28,14 @@ async def create_api(body: ApiIn, who: Publisher, apis: Apis, response: Response
 
 
 @router.get("")
-async def list_apis(_: Publisher, apis: Apis) -> ApiList:
-    docs = await apis.list()
+async def list_apis(who: Publisher, apis: Apis) -> ApiList:
+    docs = await apis.list(who)
     return ApiList.of([ApiOut.from_doc(d) for d in docs])
 
 
 @router.get("/{api_id}")
-async def get_api(api_id: str, _: Publisher, apis: Apis) -> ApiOut:
-    return ApiOut.from_doc(await apis.get(api_id))
+async def get_api(api_id: str, who: Publisher, apis: Apis) -> ApiOut:
+    return ApiOut.from_doc(await apis.get(api_id, who))
 
 
 @router.put("/{api_id}")
@@ -56,8 +56,8 @@ async def set_backend_security(
 
 
 @router.get("/{api_id}/backend-security")
-async def get_backend_security(api_id: str, _: Publisher, apis: Apis) -> BackendSecurityOut:
-    return BackendSecurityOut.from_doc(await apis.get(api_id))
+async def get_backend_security(api_id: str, who: Publisher, apis: Apis) -> BackendSecurityOut:
+    return BackendSecurityOut.from_doc(await apis.get(api_id, who))
 
 
 @router.post("/{api_id}/deploy", status_code=status.HTTP_201_CREATED)

@@ -31,6 +31,8 @@ class ApiRepository:
     async def ensure_indexes(self) -> None:
         await self._coll.create_index("route_key", unique=True, name="route_key_unique")
         await self._coll.create_index("created_time", name="created_time")
+        await self._coll.create_index("owner", name="owner")
+        await self._coll.create_index("co_owners", name="co_owners")
 
     async def insert(self, doc: Doc) -> None:
         """Raises pymongo's DuplicateKeyError when the route key is taken."""
@@ -39,8 +41,12 @@ class ApiRepository:
     async def get(self, api_id: str) -> Doc | None:
         return await self._coll.find_one({"_id": api_id, **NOT_DELETED}, _NO_OUTBOX)
 
-    async def list(self) -> list[Doc]:
-        cursor = self._coll.find(NOT_DELETED, _NO_OUTBOX).sort("created_time", 1)
+    async def list(self, member: str | None = None) -> list[Doc]:
+        """The live APIs, oldest first; with `member`, only those it owns or co-owns."""
+        query: Doc = dict(NOT_DELETED)
+        if member is not None:
+            query["$or"] = [{"owner": member}, {"co_owners": member}]
+        cursor = self._coll.find(query, _NO_OUTBOX).sort("created_time", 1)
         return [doc async for doc in cursor]
 
     async def count_offering(self, policy: str) -> int:

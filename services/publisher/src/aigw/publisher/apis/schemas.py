@@ -25,6 +25,10 @@ def check_endpoint_url(url: str) -> str:
         raise ValueError("endpoint must be an absolute http:// or https:// URL")
     if parts.fragment or any(c.isspace() for c in url):
         raise ValueError("endpoint must not contain whitespace or a '#fragment'")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise ValueError("endpoint port must be a number from 0 to 65535") from exc
     return url.rstrip("/")
 
 
@@ -64,6 +68,10 @@ EndpointUrl = Annotated[
     AfterValidator(check_endpoint_url),
 ]
 
+
+# A user name as keymanager allows it (the API's owner and co-owners are token subjects).
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{3,64}$")]
+MAX_CO_OWNERS = 20
 
 # The endpoints every API may have; an API's other endpoints are its additional endpoints.
 ENDPOINT_TYPES = ("production", "sandbox")
@@ -124,6 +132,20 @@ class ApiIn(CamelModel):
             "targets and fallbacks name endpoints of this API"
         ),
     )
+    co_owners: list[Username] | None = Field(
+        None,
+        max_length=MAX_CO_OWNERS,
+        description=(
+            "users who may see and change the API besides its owner (its creator); only the "
+            "owner or an admin may change them. Left out: unchanged ([] on creation)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _distinct_co_owners(self) -> Self:
+        if self.co_owners is not None:
+            self.co_owners = list(dict.fromkeys(self.co_owners))
+        return self
 
     @model_validator(mode="after")
     def _additional_endpoints_are_additional(self) -> Self:
@@ -186,6 +208,8 @@ class ApiOut(CamelModel):
     additional_endpoints: dict[str, str]
     routing: ApiRouting
     route_prefix: str
+    owner: str | None  # None: created before owners existed, the admins' alone
+    co_owners: list[str]
     lifecycle_status: str
     has_deployment: bool
     deployed_revision: int | None
@@ -203,6 +227,8 @@ class ApiOut(CamelModel):
             additional_endpoints=additional_endpoints(doc),
             routing=routing(doc),
             has_deployment=doc.get("deployed_revision") is not None,
+            owner=doc.get("owner"),
+            co_owners=list(doc.get("co_owners") or []),
             **{k: doc.get(k) for k in _PLAIN_FIELDS},
         )
 
@@ -220,6 +246,27 @@ def additional_endpoints(doc: dict[str, Any]) -> dict[str, str]:
 def routing(doc: dict[str, Any]) -> ApiRouting:
     """The API's routing policies (none for APIs created before routing existed)."""
     return ApiRouting.model_validate(doc.get("routing") or {})
+
+
+def endpoint_url(doc: dict[str, Any], name: str) -> str | None:
+    """The URL of the endpoint named `name` (None when it is not set)."""
+    if name in ENDPOINT_TYPES:
+        url: str | None = doc["endpoints"].get(name)
+        return url
+    return additional_endpoints(doc).get(name)
+
+
+def sealed_key(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The endpoint's stored provider key (ciphertext, masked, origin), None when it has no
+    key: never set, set to null, or cleared when the endpoint moved to another origin."""
+    entry = (doc.get("backend_security") or {}).get(name)
+    return entry if entry and entry.get("ciphertext") else None
+
+
+def keys_required(doc: dict[str, Any]) -> list[str]:
+    """The endpoints whose key was cleared by a move to another origin and not set since."""
+    stored = doc.get("backend_security") or {}
+    return sorted(name for name, entry in stored.items() if entry and entry.get("required"))
 
 
 def endpoint_names(doc: dict[str, Any]) -> list[str]:
@@ -255,11 +302,12 @@ class EndpointKey(CamelModel):
     )
 
 
-class BackendSecurityIn(RootModel[dict[EndpointName, EndpointKey]]):
+class BackendSecurityIn(RootModel[dict[EndpointName, EndpointKey | None]]):
     """Provider keys by endpoint name (`production`, `sandbox` or an additional endpoint's
-    name); endpoints left out keep their key."""
+    name); endpoints left out keep their key, null removes it (the endpoint is called with no
+    provider key). A key is sealed for the origin of the endpoint's URL as it is now."""
 
-    root: dict[EndpointName, EndpointKey] = Field(
+    root: dict[EndpointName, EndpointKey | None] = Field(
         max_length=len(ENDPOINT_TYPES) + MAX_ADDITIONAL_ENDPOINTS,
         examples=[{"production": {"apiKey": "sk-..."}, "backup": {"apiKey": "sk-..."}}],
     )
@@ -282,10 +330,9 @@ class BackendSecurityOut(RootModel[dict[str, EndpointKey | None]]):
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
-        stored = doc.get("backend_security") or {}
         masked = {}
         for name in endpoint_names(doc):
-            entry = stored.get(name)
+            entry = sealed_key(doc, name)
             masked[name] = EndpointKey(api_key=entry["masked"]) if entry else None
         return cls(masked)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from aigw.common.crypto import SecretBox, mask_secret, provider_key_context
-from aigw.common.errors import Conflict, InvalidInput, NotFound
+from aigw.common.crypto import SecretBox, endpoint_origin, mask_secret, provider_key_context
+from aigw.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aigw.common.events import (
     ApiCreated,
     ApiDeleted,
@@ -38,8 +38,11 @@ from aigw.publisher.apis.schemas import (
     additional_endpoints,
     dev_only_endpoint,
     endpoint_names,
+    endpoint_url,
+    keys_required,
     offered_policies,
     routing,
+    sealed_key,
 )
 from aigw.publisher.vendors.catalog import VendorCatalog
 
@@ -63,10 +66,20 @@ async def _any_policy(_: list[str]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who asked, for the audit trail every event carries."""
+    """Who asked: for the audit trail every event carries, and for which APIs they may see
+    (an admin sees every API; anyone else, those they own or co-own)."""
 
     subject: str
     correlation_id: str | None = None
+    admin: bool = False
+
+    def may_manage(self, doc: Doc) -> bool:
+        """APIs created before owners existed have none: they are the admins' alone."""
+        return self.admin or self.subject in (doc.get("owner"), *doc.get("co_owners", ()))
+
+    def may_share(self, doc: Doc) -> bool:
+        """Who may change the co-owners: the owner or an admin."""
+        return self.admin or self.subject == doc.get("owner")
 
 
 @contextlib.contextmanager
@@ -102,14 +115,15 @@ class ApiService:
 
     # --- reads -----------------------------------------------------------------------------
 
-    async def get(self, api_id: str) -> Doc:
+    async def get(self, api_id: str, caller: Caller) -> Doc:
+        """The API, if the caller may manage it: someone else's answers 404, as a missing one."""
         doc = await self._repo.get(api_id)
-        if doc is None:
+        if doc is None or not caller.may_manage(doc):
             raise NotFound(f"No API with id '{api_id}'")
         return doc
 
-    async def list(self) -> list[Doc]:
-        return await self._repo.list()
+    async def list(self, caller: Caller) -> list[Doc]:
+        return await self._repo.list(None if caller.admin else caller.subject)
 
     # --- definition ------------------------------------------------------------------------
 
@@ -126,6 +140,8 @@ class ApiService:
             "deployed_revision": None,
             "deployed_time": None,
             "backend_security": {},
+            "owner": caller.subject,
+            "co_owners": body.co_owners or [],
             "created_time": now,
             "updated_time": now,
         }
@@ -145,12 +161,19 @@ class ApiService:
             # The event keeps the current lifecycle status, so a published API's update
             # carries everything the catalogue shows.
             after = {**doc, **definition}
-            update: dict[str, Any] = {"$set": {**definition, "updated_time": utcnow_ms()}}
-            # The provider key of an additional endpoint goes with the endpoint.
-            removed = set(additional_endpoints(doc)) - set(body.additional_endpoints)
-            stale = [name for name in removed if name in (doc.get("backend_security") or {})]
-            if stale:
-                update["$unset"] = {f"backend_security.{name}": "" for name in sorted(stale)}
+            sets: dict[str, Any] = {**definition, "updated_time": utcnow_ms()}
+            if body.co_owners is not None and body.co_owners != doc.get("co_owners", []):
+                if not caller.may_share(doc):
+                    raise Forbidden(
+                        f"Only the owner of API '{api_id}' or an admin may change its coOwners"
+                    )
+                sets["co_owners"] = body.co_owners
+            # A provider key goes with its endpoint's origin (same write as the move).
+            unsets, cleared = _keys_left_behind(doc, after)
+            sets |= {f"backend_security.{name}": {"required": True} for name in cleared}
+            update: dict[str, Any] = {"$set": sets}
+            if unsets:
+                update["$unset"] = {f"backend_security.{name}": "" for name in unsets}
             return update, [_updated(after)]
 
         with _route_guard(definition["route_prefix"]):
@@ -170,11 +193,6 @@ class ApiService:
     async def set_backend_security(
         self, api_id: str, body: BackendSecurityIn, caller: Caller
     ) -> Doc:
-        sealed = {
-            f"backend_security.{name}": self._seal(api_id, name, key.api_key)
-            for name, key in body.root.items()
-        }
-
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             known = endpoint_names(doc)
             unknown = [name for name in body.root if name not in known]
@@ -183,19 +201,47 @@ class ApiService:
                     f"API '{api_id}' has no endpoint named '{unknown[0]}'; "
                     f"its endpoints: {', '.join(known)}"
                 )
+            # Sealed for the endpoint's URL in the document read: the write is conditional
+            # on it, so a concurrent move of the endpoint makes this attempt start over.
+            update: dict[str, Any] = {
+                "$set": {
+                    f"backend_security.{name}": self.seal(doc, name, key.api_key)
+                    for name, key in body.root.items()
+                    if key is not None
+                }
+                | {"updated_time": utcnow_ms()}
+            }
+            removed = [name for name, key in body.root.items() if key is None]
+            if removed:
+                update["$unset"] = {f"backend_security.{name}": "" for name in removed}
             # The update event records who changed the keys; it carries no key material.
-            return {"$set": {**sealed, "updated_time": utcnow_ms()}}, [_updated(doc)]
+            return update, [_updated(doc)]
 
         return await self._change(api_id, change, caller)
 
-    def _seal(self, api_id: str, name: str, api_key: str) -> dict[str, str]:
-        context = provider_key_context(api_id, name)
-        return {"ciphertext": self._box.encrypt(api_key, context), "masked": mask_secret(api_key)}
+    def seal(self, doc: Doc, name: str, api_key: str) -> dict[str, str]:
+        """The stored form of endpoint `name`'s provider key: sealed for its URL's origin."""
+        url = endpoint_url(doc, name)
+        context = provider_key_context(doc["_id"], name, url)
+        return {
+            "ciphertext": self._box.encrypt(api_key, context),
+            "masked": mask_secret(api_key),
+            "origin": endpoint_origin(url),
+        }
 
     # --- deployment ------------------------------------------------------------------------
 
     async def deploy(self, api_id: str, caller: Caller) -> Doc:
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            missing = keys_required(doc)
+            if missing:
+                names = ", ".join(f"'{name}'" for name in missing)
+                raise Conflict(
+                    f"API '{api_id}' cannot be deployed: the provider key of endpoint {names} "
+                    "was cleared because the endpoint now points at another origin than the "
+                    "key was set for. Set the key again with PUT .../backend-security, or set "
+                    "it to null to call the endpoint without a provider key"
+                )
             revision = doc["revision"] + 1
             update = {
                 "$inc": {"revision": 1},
@@ -267,7 +313,7 @@ class ApiService:
         """Read, decide, and write conditionally on the version read; retry if it moved.
         Returns the document as written and the event payloads written with it."""
         for _ in range(_MAX_ATTEMPTS):
-            doc = await self.get(api_id)
+            doc = await self.get(api_id, caller)
             update, payloads = await change(doc)
             events = [self._event(p, caller) for p in payloads]
             written = await self._repo.apply(api_id, doc[VERSION], {**update, **staged(*events)})
@@ -368,6 +414,31 @@ def _deployed_endpoint(doc: Doc, name: str, url: str | None) -> DeployedEndpoint
 
 def _sealed_endpoint(doc: Doc, name: str, url: str) -> DeployedEndpoint:
     """The endpoint as the gateway gets it: the provider key stays a ciphertext, which the
-    gateway opens with the same associated data (API id and endpoint name)."""
-    sealed = (doc.get("backend_security") or {}).get(name) or {}
+    gateway opens with the same associated data (API id, endpoint name, the URL's origin)."""
+    sealed = sealed_key(doc, name) or {}
     return DeployedEndpoint(url=url, api_key_ciphertext=sealed.get("ciphertext"))
+
+
+def _keys_left_behind(before: Doc, after: Doc) -> tuple[list[str], list[str]]:
+    """The stored keys an update of `before` into `after` must drop: (removed, cleared).
+    Removed: the endpoint is gone, or has no URL any more. Cleared: the endpoint moved to
+    another origin, so its key (sealed for the old one) must never be sent there; a key is
+    required again before the next deploy. A path change on the same origin keeps the key."""
+    removed, cleared = [], []
+    names = endpoint_names(after)
+    for name in sorted(before.get("backend_security") or {}):
+        url = endpoint_url(after, name) if name in names else None
+        if sealed_key(before, name) and _key_origin(before, name) == endpoint_origin(url):
+            continue  # the key stays with its origin (a key set before any URL: with none)
+        if url is None:
+            removed.append(name)
+        elif sealed_key(before, name):
+            cleared.append(name)
+    return removed, cleared
+
+
+def _key_origin(doc: Doc, name: str) -> str:
+    """The origin the stored key was sealed for; keys sealed before origins were bound are
+    taken to belong to the endpoint's URL as it was."""
+    entry = sealed_key(doc, name) or {}
+    return str(entry["origin"]) if "origin" in entry else endpoint_origin(endpoint_url(doc, name))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from aigw.common.requests import Runtime
 from aigw.common.usage import store
-from aigw.publisher.access import Apis, Reader
+from aigw.publisher.access import Apis, Publisher
 from aigw.publisher.usage.schemas import UsageCounters, UsageGroup, UsageReport, window
 
 router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
@@ -17,14 +17,14 @@ GroupBy = Literal["model", "application", "hour"]
 @router.get("/{api_id}/usage")
 async def api_usage(
     api_id: str,
-    _: Reader,
+    who: Publisher,
     apis: Apis,
     runtime: Runtime,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
 ) -> UsageReport:
-    await apis.get(api_id)  # 404 for an unknown API
+    await apis.get(api_id, who)  # 404 for an unknown API, or one the caller may not manage
     start, end = window(from_, to)
     rows = await store.grouped_totals(runtime.db, {"api_id": api_id}, start, end, group_by)
     groups = [UsageGroup.from_row(row) for row in rows]
