@@ -31,6 +31,9 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
 	$(UV) run --frozen python -m aigw.devtools.rotate_secret_key
 
+nats-credentials: install ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
+	$(UV) run --frozen python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
+
 lint: install ## ruff (format + lint) and mypy --strict
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen ruff check .
@@ -46,4 +49,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install run test bench rotate-secret-key lint format clean help
+.PHONY: install run test bench rotate-secret-key nats-credentials lint format clean help
