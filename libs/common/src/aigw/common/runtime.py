@@ -39,6 +39,7 @@ class ServiceRuntime:
         self.mongo: AsyncMongoClient[dict[str, Any]]
         self.db: AsyncDatabase[dict[str, Any]]
         self.broker: NatsBroker
+        self.bus: EventBus
         self.outbox: Outbox
         self.verifier = settings.event_verifier()
         self._registry = registry
@@ -65,8 +66,8 @@ class ServiceRuntime:
         self.broker.context.set_global("verifier", self.verifier)
         if self._router is not None:
             await self.broker.start()
-        bus = EventBus(self.broker, self.settings.event_signer())
-        self.outbox = Outbox(self.db, bus.publish, self._outbox_collections)
+        self.bus = EventBus(self.broker, self.settings.event_signer())
+        self.outbox = Outbox(self.db, self.bus.publish, self._outbox_collections)
         await self.outbox.ensure_indexes()
         self._relay = asyncio.create_task(self.outbox.run(), name="outbox-relay")
         return self
