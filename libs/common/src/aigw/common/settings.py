@@ -7,6 +7,7 @@ variable per service. Build settings in `__main__` or in tests, never at import 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aigw.common.client_address import IPNetwork, parse_networks
 from aigw.common.crypto import SecretBox, decode_master_key
 
 
@@ -48,6 +49,18 @@ class ServiceSettings(BaseSettings):
         "empty sends no CORS headers",
     )
 
+    trusted_proxies: str = Field(
+        "",
+        validation_alias=env("trusted_proxies", "AIGW_TRUSTED_PROXIES"),
+        description="comma-separated addresses or CIDR blocks of the reverse proxies in front "
+        "of the service, whose X-Forwarded-For names the client for per-source limits; empty "
+        "trusts no one (the TCP peer is the client)",
+    )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
@@ -61,6 +74,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _secret_key_is_usable(cls, value: SecretStr) -> SecretStr:
         decode_master_key(value.get_secret_value())  # raises a clear ValueError
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # raises a clear ValueError
         return value
 
     @field_validator("previous_secret_keys")
