@@ -6,6 +6,7 @@ keep a stranger's address from locking the real user out."""
 
 import asyncio
 import contextlib
+import re
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 LIMIT = 3
 SOURCE_LIMIT = 7
 USER_LIMIT = 9
-LOCK_SECONDS = 2
+LOCK_SECONDS = 5  # outlasts a few argon2 checks on a loaded machine
 BURST = 40
 
 
@@ -55,6 +56,11 @@ def _assert_locked(response: httpx.Response) -> None:
     assert response.json()["code"] == 429
 
 
+def _without_seconds(body: dict[str, object]) -> dict[str, object]:
+    """The wait left differs with when each lock began, not with who exists."""
+    return {name: re.sub(r"[0-9]+ s", "N s", str(value)) for name, value in body.items()}
+
+
 async def test_locked_after_the_limit_even_with_the_right_password(client) -> None:
     assert await _fail(client, "admin", LIMIT) == [401] * LIMIT
     _assert_locked(await _login(client, "admin", ADMIN_PASSWORD))
@@ -70,7 +76,7 @@ async def test_unknown_users_get_the_same_treatment(client) -> None:
     )
     _assert_locked(locked_known)
     _assert_locked(locked_unknown)
-    assert locked_known.json() == locked_unknown.json()
+    assert _without_seconds(locked_known.json()) == _without_seconds(locked_unknown.json())
 
 
 async def test_the_real_user_gets_back_in_after_the_lock(client) -> None:
