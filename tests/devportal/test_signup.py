@@ -1,6 +1,7 @@
 """Developer sign-up through devportal, against the real keymanager (in process, over ASGI):
 subscriber accounts only, no token needed, switchable off."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -26,13 +27,18 @@ PASSWORD = "a-long-enough-password"
 
 @contextlib.asynccontextmanager
 async def _devportal(
-    settings: Settings, keymanager: httpx.AsyncBaseTransport, signer: TestSigner
+    settings: Settings,
+    keymanager: httpx.AsyncBaseTransport,
+    signer: TestSigner,
+    address: str = "127.0.0.1",
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """devportal reached from `address` (the peer it sees)."""
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks, keymanager_transport=keymanager)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url=f"http://dp{API_PREFIX}"
+            transport=httpx.ASGITransport(app=manager.app, client=(address, 40000)),
+            base_url=f"http://dp{API_PREFIX}",
         ) as client,
     ):
         yield client
@@ -138,3 +144,30 @@ async def test_keymanager_unreachable_is_a_502(settings: Settings, signer: TestS
         response = await portal.post("/signup", json={"username": "someone", "password": PASSWORD})
     assert response.status_code == 502
     assert PASSWORD not in response.text
+
+
+async def test_signups_are_limited_per_client_address(
+    settings: Settings,
+    keymanager_transport: httpx.AsyncBaseTransport,
+    signer: TestSigner,
+    unique: str,
+) -> None:
+    """A sign-up burst from one address: DEVPORTAL_SIGNUP_PER_MINUTE accounts, then 429 with
+    Retry-After (X-Forwarded-For from an untrusted peer changes nothing); others still sign up."""
+    limited = settings.model_copy(update={"signup_per_minute": 2})
+
+    async def signup(portal: httpx.AsyncClient, n: int) -> httpx.Response:
+        body = {"username": f"flood{n}-{unique}", "password": PASSWORD}
+        forged = {"X-Forwarded-For": f"192.0.2.{n}"}
+        return await portal.post("/signup", json=body, headers=forged)
+
+    async with _devportal(limited, keymanager_transport, signer, "203.0.113.5") as flooder:
+        responses = await asyncio.gather(*(signup(flooder, n) for n in range(8)))
+    statuses = [r.status_code for r in responses]
+    assert sorted(statuses) == [201] * 2 + [429] * 6, statuses
+    refused = next(r for r in responses if r.status_code == 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()["code"] == 429
+    assert refused.json()["message"] == "Too many sign-ups"
+    async with _devportal(limited, keymanager_transport, signer, "198.51.100.5") as other:
+        assert (await signup(other, 99)).status_code == 201

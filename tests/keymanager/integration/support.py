@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from pymongo import AsyncMongoClient
+from starlette.types import ASGIApp
 
 from aigw.keymanager.app import create_app
 from aigw.keymanager.settings import Settings
@@ -30,14 +31,21 @@ def km_settings(infra: Infra, secret_key: str, database: str) -> Settings:
 
 
 @contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[ASGIApp]:
+    """keymanager's app after its start-up, for clients made with `client_from`."""
+    async with LifespanManager(create_app(settings)) as manager:
+        yield manager.app
+
+
+def client_from(app: ASGIApp, address: str) -> httpx.AsyncClient:
+    """A client whose requests reach the app from `address` (the peer the service sees)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://km")
+
+
+@contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://km"
-        ) as client,
-    ):
+    async with serving(settings) as app, client_from(app, "127.0.0.1") as client:
         yield client
 
 

@@ -1,5 +1,6 @@
 """Users and roles: the admin creates users, devportal-signed sign-up creates subscribers."""
 
+import asyncio
 import json
 
 import httpx
@@ -7,7 +8,7 @@ import pytest
 
 from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import API, login_as
+from tests.keymanager.integration.support import API, client_from, login_as, serving
 from tests.support.events import stream_events, wait_for_event
 from tests.support.infra import Infra
 
@@ -140,3 +141,29 @@ async def test_signup_duplicate_is_409(client, as_devportal: ServiceAuth, unique
     assert first.status_code == 201
     second = await client.post(f"{API}/users/signup", json=body, auth=as_devportal)
     assert second.status_code == 409
+
+
+async def test_signups_are_limited_per_calling_address(
+    settings: Settings, as_devportal: ServiceAuth, unique: str
+) -> None:
+    """A burst of (signed) sign-ups from one address: the first `signup_per_minute` are made,
+    the rest answer 429 with Retry-After; another address is not held up."""
+    limited = settings.model_copy(update={"signup_per_minute": 3})
+
+    async def signup(client: httpx.AsyncClient, n: int) -> httpx.Response:
+        body = {"username": f"burst{n}-{unique}", "password": PASSWORD}
+        return await client.post(f"{API}/users/signup", json=body, auth=as_devportal)
+
+    async with (
+        serving(limited) as app,
+        client_from(app, "203.0.113.9") as flooder,
+        client_from(app, "198.51.100.20") as other,
+    ):
+        responses = await asyncio.gather(*(signup(flooder, n) for n in range(10)))
+        statuses = [r.status_code for r in responses]
+        assert sorted(statuses) == [201] * 3 + [429] * 7, statuses
+        refused = next(r for r in responses if r.status_code == 429)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert refused.json()["code"] == 429
+        assert refused.json()["message"] == "Too many sign-ups"
+        assert (await signup(other, 99)).status_code == 201

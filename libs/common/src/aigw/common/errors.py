@@ -50,6 +50,17 @@ class InvalidInput(ServiceError):
     message = "Invalid input"
 
 
+class TooManyRequests(ServiceError):
+    """429 with `Retry-After: retry_after` (whole seconds)."""
+
+    status_code = 429
+    message = "Too many requests"
+
+    def __init__(self, description: str, *, retry_after: int, message: str | None = None) -> None:
+        super().__init__(description, message=message)
+        self.retry_after = retry_after
+
+
 class Unavailable(ServiceError):
     status_code = 503
     message = "Service unavailable"
@@ -108,7 +119,10 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status_code, exc.message, exc.description)
+        response = error_response(exc.status_code, exc.message, exc.description)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

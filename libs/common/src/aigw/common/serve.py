@@ -34,4 +34,7 @@ def serve(app: FastAPI, *, host: str, port: int, log_level: str, limits: WireLim
         log_level=log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=3,
+        # The peer is the client for per-source limits; X-Forwarded-For is read only from
+        # AIGW_TRUSTED_PROXIES (aigw.common.client_address), never uvicorn's 127.0.0.1 default.
+        proxy_headers=False,
     )

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from aigw.common.client_address import IPNetwork, parse_networks
 from aigw.common.crypto import SecretBox, decode_master_key
 from aigw.common.event_trust import EventSigner, EventVerifier
 from aigw.common.identity import Identity, read_trust_file
@@ -99,6 +100,18 @@ class ServiceSettings(BaseSettings):
         "empty sends no CORS headers",
     )
 
+    trusted_proxies: str = Field(
+        "",
+        validation_alias=env("trusted_proxies", "AIGW_TRUSTED_PROXIES"),
+        description="comma-separated addresses or CIDR blocks of the reverse proxies in front "
+        "of the service, whose X-Forwarded-For names the client for per-source limits; empty "
+        "trusts no one (the TCP peer is the client)",
+    )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
@@ -156,6 +169,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _secret_key_is_usable(cls, value: SecretStr) -> SecretStr:
         decode_master_key(value.get_secret_value())  # raises a clear ValueError
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # raises a clear ValueError
         return value
 
     @field_validator("previous_secret_keys")

@@ -19,3 +19,7 @@ class Settings(UsageStoreSettings):
     signup_enabled: bool = Field(
         True, validation_alias=env("signup_enabled", "DEVPORTAL_SIGNUP_ENABLED")
     )
+    # Sign-ups per client address (aigw.common.client_address) and minute; past it 429.
+    signup_per_minute: int = Field(
+        5, gt=0, validation_alias=env("signup_per_minute", "DEVPORTAL_SIGNUP_PER_MINUTE")
+    )

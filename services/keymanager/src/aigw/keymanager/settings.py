@@ -25,11 +25,24 @@ class Settings(ServiceSettings):
         gt=0,
         validation_alias=env("oauth_token_ttl_seconds", "KEYMANAGER_OAUTH_TOKEN_TTL_SECONDS"),
     )
-    # Login throttling, per username (known or not): after `login_max_failures` wrong
-    # passwords within `login_failure_window_seconds`, logins for that name answer 429 for
-    # `login_lock_seconds`; failures are slowed down, growing to `login_max_delay_seconds`.
+    # Login throttling (aigw.keymanager.throttle): every attempt is counted before its
+    # password is checked, against three budgets per `login_failure_window_seconds`: per
+    # (username, source) `login_max_failures`, per source `login_source_max_failures`, per
+    # username `login_user_max_failures` (much higher, so a stranger's address is locked long
+    # before the account is). A spent budget answers 429 for `login_lock_seconds`; failures
+    # are slowed down, growing to `login_max_delay_seconds`.
     login_max_failures: int = Field(
         5, gt=0, validation_alias=env("login_max_failures", "KEYMANAGER_LOGIN_MAX_FAILURES")
+    )
+    login_source_max_failures: int = Field(
+        20,
+        gt=0,
+        validation_alias=env("login_source_max_failures", "KEYMANAGER_LOGIN_SOURCE_MAX_FAILURES"),
+    )
+    login_user_max_failures: int = Field(
+        100,
+        gt=0,
+        validation_alias=env("login_user_max_failures", "KEYMANAGER_LOGIN_USER_MAX_FAILURES"),
     )
     login_failure_window_seconds: int = Field(
         300,
@@ -45,6 +58,11 @@ class Settings(ServiceSettings):
         1.0,
         ge=0,
         validation_alias=env("login_max_delay_seconds", "KEYMANAGER_LOGIN_MAX_DELAY_SECONDS"),
+    )
+    # Sign-ups (only devportal calls POST /users/signup) per calling address and minute: a
+    # ceiling over devportal's own per-client limit (DEVPORTAL_SIGNUP_PER_MINUTE).
+    signup_per_minute: int = Field(
+        60, gt=0, validation_alias=env("signup_per_minute", "KEYMANAGER_SIGNUP_PER_MINUTE")
     )
     # After a rotation the previous signing key stays in the JWKS for the longest token
     # lifetime plus this leeway (clock differences between services).

@@ -1,39 +1,52 @@
-"""Login throttling per username, shared by every keymanager process through the store.
+"""Login throttling, shared by every keymanager process through the store.
 
-One document per username that failed recently: `{_id: username, failures, window_start,
-locked_until}`. Failures within the window are counted atomically; each failed attempt is
-slowed down a little more (doubling up to `max_delay`), and the failure that reaches the
-limit locks the name for `lock` seconds: every attempt then answers 429 with Retry-After,
-even with the right password. After the lock the real user can log in again, and a success
-clears the record. Unknown usernames are treated exactly alike, so nothing reveals whether
-an account exists.
+The scheme follows OWASP's advice (Authentication cheat sheet: lock per account *and* per
+source, with the account-wide lock at a much higher threshold). Every attempt is counted
+against three budgets per window *before* its password is checked
+(`aigw.common.ratelimit`), so a concurrent burst gets no more guesses than a sequential one:
+
+- per (username, source), `max_failures`: what a user who mistypes meets, and a stranger
+  guessing one account from one address; its failures slow each next one down (doubling up
+  to `max_delay`) and the failure that reaches the limit locks the pair for `lock`;
+- per source, `source_max_failures`, over every username: one address spraying names;
+- per username, `user_max_failures`, over every source: caps a distributed guesser. It is
+  much higher than the others, so a stranger's address is locked long before the account is:
+  locking a name for everyone takes `user_max_failures / source_max_failures` addresses
+  within the window at the very least, and lasts only `lock` as well.
+
+A spent or locked budget answers 429 with Retry-After after the longest delay, without
+checking the password, even the right one. Refused attempts are not counted, so a lock ends
+on time. A success clears the (username, source) count and gives its attempt back to the
+other two budgets (a success is no failure). Unknown usernames go through exactly the same
+steps and timing, so nothing reveals whether an account exists. The source is the client's
+address as `aigw.common.client_address` sees it: behind a proxy that is not in
+AIGW_TRUSTED_PROXIES, everyone behind the proxy shares one source budget.
 """
 
 import asyncio
-import math
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from aigw.common.errors import ServiceError
-from aigw.common.ids import utcnow
+from aigw.common.errors import TooManyRequests
+from aigw.common.ratelimit import Budget, LimitReached, WindowCounter
 
 COLLECTION = "login_throttle"
 
 
-class LoginLocked(ServiceError):
-    """429: too many failed logins for this username; `retry_after` in whole seconds."""
+class LoginLocked(TooManyRequests):
+    """429: too many failed logins for this username or from this address."""
 
-    status_code = 429
     message = "Too many failed logins"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins for this username; retry in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(
+            f"Too many failed logins; retry in {retry_after} s", retry_after=retry_after
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,67 +55,70 @@ class ThrottlePolicy:
     window: timedelta
     lock: timedelta
     max_delay: float
+    source_max_failures: int
+    user_max_failures: int
 
     def delay(self, failures: int) -> float:
         """Doubles with each failure and reaches `max_delay` at the locking one."""
         return self.max_delay * 2.0 ** (min(failures, self.max_failures) - self.max_failures)
 
+    def budget(self, limit: int) -> Budget:
+        return Budget(limit=limit, window=self.window, lock=self.lock)
+
+
+def _key(*parts: str) -> str:
+    return json.dumps(parts)  # unambiguous whatever a username contains
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """Admitted on every budget; settle it exactly once."""
+
+    policy: ThrottlePolicy
+    pair: tuple[WindowCounter, str]
+    shared: Sequence[tuple[WindowCounter, str]]  # per source, per username
+
+    async def failed(self) -> None:
+        for counter, key in self.shared:
+            await counter.fail(key)
+        counter, key = self.pair
+        await asyncio.sleep(self.policy.delay(await counter.fail(key)))
+
+    async def succeeded(self) -> None:
+        await self.pair[0].clear(self.pair[1])
+        for counter, key in self.shared:
+            await counter.give_back(key)
+
+    async def abandoned(self) -> None:
+        """Neither outcome (an error while checking): the attempt does not count."""
+        for counter, key in (*self.shared, self.pair):
+            await counter.give_back(key)
+
 
 class LoginThrottle:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], policy: ThrottlePolicy) -> None:
-        self._coll = db[COLLECTION]
+        coll = db[COLLECTION]
         self._policy = policy
+        self._by_source = WindowCounter(coll, policy.budget(policy.source_max_failures))
+        self._by_user = WindowCounter(coll, policy.budget(policy.user_max_failures))
+        self._by_pair = WindowCounter(coll, policy.budget(policy.max_failures))
 
-    async def check(self, username: str) -> bool:
-        """Raises LoginLocked (after the longest delay) while the name is locked; True if the
-        name has a failure record for `succeeded` to clear."""
-        record = await self._coll.find_one({"_id": username})
-        if record is None:
-            return False
-        locked_until: datetime | None = record.get("locked_until")
-        if locked_until is not None and locked_until > utcnow():
-            await asyncio.sleep(self._policy.max_delay)
-            remaining = (locked_until - utcnow()).total_seconds()
-            raise LoginLocked(max(1, math.ceil(remaining)))
-        return True
-
-    async def failed(self, username: str) -> None:
-        """Counts a failure, locks the name when it reaches the limit, then slows the caller."""
-        failures = await self._count_failure(username)
-        if failures >= self._policy.max_failures:
-            await self._lock(username)
-        await asyncio.sleep(self._policy.delay(failures))
-
-    async def succeeded(self, username: str) -> None:
-        await self._coll.delete_one({"_id": username})
-
-    async def _count_failure(self, username: str) -> int:
-        """Atomic per attempt: increments inside the window, else starts a new window. A
-        concurrent start (duplicate insert) is retried as an increment."""
-        while True:
-            now = utcnow()
-            counted = await self._coll.find_one_and_update(
-                {"_id": username, "window_start": {"$gt": now - self._policy.window}},
-                {"$inc": {"failures": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if counted is not None:
-                return int(counted["failures"])
-            if await self._restart_window(username, now):
-                return 1
-
-    async def _restart_window(self, username: str, now: datetime) -> bool:
-        fresh = {"failures": 1, "window_start": now, "locked_until": None}
-        stale = {"_id": username, "window_start": {"$lte": now - self._policy.window}}
-        if (await self._coll.update_one(stale, {"$set": fresh})).matched_count:
-            return True
+    async def admit(self, username: str, source: str) -> LoginAttempt:
+        """Takes one attempt from each budget, or gives back what it took and raises
+        LoginLocked (after the longest delay) if any is spent."""
+        budgets = [
+            (self._by_source, _key("source", source)),
+            (self._by_user, _key("user", username)),
+            (self._by_pair, _key("pair", username, source)),
+        ]
+        taken: list[tuple[WindowCounter, str]] = []
         try:
-            await self._coll.insert_one({"_id": username, **fresh})
-        except DuplicateKeyError:
-            return False  # another attempt started the window first: count into it
-        return True
-
-    async def _lock(self, username: str) -> None:
-        now = utcnow()
-        update = {"locked_until": now + self._policy.lock, "failures": 0, "window_start": now}
-        await self._coll.update_one({"_id": username}, {"$set": update})
+            for counter, key in budgets:
+                await counter.take(key)
+                taken.append((counter, key))
+        except LimitReached as exc:
+            for counter, key in taken:
+                await counter.give_back(key)
+            await asyncio.sleep(self._policy.max_delay)
+            raise LoginLocked(exc.retry_after) from None
+        return LoginAttempt(self._policy, pair=budgets[2], shared=budgets[:2])

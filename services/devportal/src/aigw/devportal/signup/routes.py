@@ -1,5 +1,6 @@
 """Developer sign-up: anyone may create a subscriber account, unless the operator switched it
-off (DEVPORTAL_SIGNUP_ENABLED=false). devportal forwards the request to keymanager, signed as
+off (DEVPORTAL_SIGNUP_ENABLED=false), at most DEVPORTAL_SIGNUP_PER_MINUTE per client address
+(then 429 with Retry-After). devportal forwards the request to keymanager, signed as
 devportal (`aigw.common.service_auth`): keymanager creates accounts only on that signature, and
 only with the subscriber role. The password is passed on once and never logged or stored here.
 """
@@ -10,10 +11,18 @@ import httpx
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import Field
 
-from aigw.common.errors import Forbidden, UpstreamFailure
+from aigw.common.client_address import client_source
+from aigw.common.errors import (
+    ErrorBody,
+    Forbidden,
+    ServiceError,
+    TooManyRequests,
+    UpstreamFailure,
+)
+from aigw.common.ratelimit import count_signup
 from aigw.common.schemas import CamelModel
 from aigw.common.service_auth import ServiceAuth
-from aigw.devportal.deps import AppSettings, CorrelationId
+from aigw.devportal.deps import AppSettings, CorrelationId, Db
 from aigw.devportal.keys.client import KeymanagerRejected
 
 SIGNUP_PATH = "/api/keymanager/v1/users/signup"
@@ -55,6 +64,7 @@ Signer = Annotated[ServiceAuth, Depends(_signer)]
     responses={
         403: {"description": "Sign-up is disabled"},
         409: {"description": "The username is taken"},
+        429: {"model": ErrorBody, "description": "Too many sign-ups; see Retry-After"},
         502: {"description": "Keymanager failed"},
     },
 )
@@ -62,11 +72,14 @@ async def signup(
     body: SignupRequest,
     request: Request,
     settings: AppSettings,
+    db: Db,
     signer: Signer,
     correlation_id: CorrelationId,
 ) -> SignedUp:
     if not settings.signup_enabled:
         raise Forbidden("Sign-up is disabled", message="Sign-up is disabled")
+    source = client_source(request, settings.trusted_proxy_networks)
+    await count_signup(db, source, settings.signup_per_minute)
     http: httpx.AsyncClient = request.app.state.keymanager_http
     payload = body.model_dump(mode="json")
     headers = {"X-Correlation-ID": correlation_id}
@@ -89,10 +102,13 @@ def _created(response: httpx.Response) -> SignedUp:
         raise UpstreamFailure("Keymanager answered with an unexpected body") from exc
 
 
-def _rejected(response: httpx.Response) -> KeymanagerRejected:
+def _rejected(response: httpx.Response) -> ServiceError:
     try:
         body = response.json()
         message, description = str(body["message"]), str(body["description"])
     except (ValueError, KeyError, TypeError):
         message, description = "Sign-up rejected", f"Keymanager answered {response.status_code}"
+    retry_after = response.headers.get("Retry-After", "")
+    if response.status_code == 429 and retry_after.isdigit():  # keymanager's own ceiling
+        return TooManyRequests(description, retry_after=int(retry_after), message=message)
     return KeymanagerRejected(response.status_code, message, description)

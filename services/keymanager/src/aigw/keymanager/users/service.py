@@ -1,4 +1,4 @@
-"""Login (throttled per username) and the admin seed."""
+"""Login (throttled per username and source, aigw.keymanager.throttle) and the admin seed."""
 
 import asyncio
 import logging
@@ -45,17 +45,22 @@ async def login(
     throttle: LoginThrottle,
     keys: KeyRing,
     credentials: tuple[str, str],
+    source: str,
     ttl_seconds: int,
 ) -> TokenResponse:
-    """A locked username answers 429 before its password is even checked (LoginLocked)."""
+    """The attempt is counted before the password is checked: past a limit it answers 429
+    (LoginLocked) without checking, so concurrent guesses get no more tries than serial ones."""
     username, password = credentials
-    has_failures = await throttle.check(username)
-    user = await _authenticate(users, username, password)
+    attempt = await throttle.admit(username, source)
+    try:
+        user = await _authenticate(users, username, password)
+    except BaseException:
+        await attempt.abandoned()
+        raise
     if user is None:
-        await throttle.failed(username)
+        await attempt.failed()
         raise Unauthorized(_INVALID, message=_INVALID)
-    if has_failures:
-        await throttle.succeeded(username)
+    await attempt.succeeded()
     token = mint_token(keys.active, username, user.get("roles", []), ttl_seconds)
     return TokenResponse(access_token=token, expires_in=ttl_seconds)
 
