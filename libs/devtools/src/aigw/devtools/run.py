@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import port_open
@@ -70,13 +71,25 @@ def _banner(stack: Stack, notes: list[str]) -> str:
         f"  keymanager     {stack.url('keymanager')}/api/keymanager/v1",
         f"  gateway        {stack.url('gateway')}",
         f"  mock provider  {stack.url('mock_provider')}  (keys: {c.mock_provider_keys})",
-        f"  NATS           {stack.nats_url}" + ("" if c.nats_url else "  (started here)"),
-        f"  MongoDB        {stack.mongodb_url}" + ("" if c.mongodb_url else "  (embedded, .data/)"),
+        f"  NATS           {stack.nats_url}"
+        + ("" if c.nats_url else "  (started here)")
+        + f"  authenticated: one nkey per service in {stack.credentials}/",
+        f"  MongoDB        {without_password(stack.mongodb_url)}"
+        + ("" if c.mongodb_url else "  (embedded, .data/)"),
         f"  admin login    admin / {'(from AIGW_ADMIN_PASSWORD)' if c.admin_password != 'admin' else 'admin'}",
         f"  logs           {stack.logs}/",
         *(f"  note: {n}" for n in notes),
     ]
     return "\n".join(lines)
+
+
+def without_password(url: str) -> str:
+    """A MongoDB URL fit to print: the password of `user:password@` masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _status(stack: Stack) -> str:
