@@ -25,7 +25,7 @@ from aigw.common.identity import (
 from aigw.common.messaging import signed_message
 
 IDS = {name: Identity.generate(name) for name in IDENTITIES}
-VERIFIER = EventVerifier({name: i.event_key().public_key() for name, i in IDS.items()})
+VERIFIER = EventVerifier({name: [i.event_key().public_key()] for name, i in IDS.items()})
 
 
 def key_issued(source: str = "keymanager") -> tuple[str, bytes, dict[str, str]]:
@@ -140,7 +140,7 @@ def test_source_and_type_must_match_the_signer_and_subject():
 
 
 def test_rejections_are_counted_by_reason():
-    verifier = EventVerifier({"keymanager": IDS["keymanager"].event_key().public_key()})
+    verifier = EventVerifier({"keymanager": [IDS["keymanager"].event_key().public_key()]})
     subject, body, headers = key_issued()
     for _ in range(2):
         with pytest.raises(RejectedEvent):
@@ -153,3 +153,22 @@ def test_rejections_are_counted_by_reason():
         for sample in family.samples
     }
     assert metrics == {("bad_signature",): 1, ("unsigned",): 2}
+
+
+def test_a_rotated_seed_keeps_the_old_event_key_trusted(tmp_path):
+    """Events in the stream were signed with the old key: a replay must still verify them."""
+    path = tmp_path / "trust.json"
+    write_trust_file(path, IDS)
+    old_signed = key_issued()
+    rotated = {**IDS, "keymanager": Identity.generate("keymanager")}
+    write_trust_file(path, rotated)
+    verifier = EventVerifier(read_trust_file(path))
+    assert verifier.open(*old_signed).type == "aigw.key.issued"
+    event = new_event(
+        KeyIssued(key_id="k2", key_hash="ef" * 32, application_id="a", key_type="SANDBOX"),
+        source="keymanager",
+        actor="x",
+    )
+    body, headers = signed_message(event, EventSigner(rotated["keymanager"]))
+    assert verifier.open(event.type, body, headers).id == event.id
+    assert len(read_trust_file(path)["keymanager"]) == 2

@@ -15,7 +15,7 @@ dropped and counted in `aigw_events_rejected_total{reason}`.
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -58,8 +58,8 @@ class RejectedEvent(Exception):
 class EventVerifier:
     """Checks events against the trusted emitters' public keys; counts what it drops."""
 
-    def __init__(self, keys: Mapping[str, Ed25519PublicKey]) -> None:
-        self._keys = dict(keys)
+    def __init__(self, keys: Mapping[str, Sequence[Ed25519PublicKey]]) -> None:
+        self._keys = {name: tuple(signer_keys) for name, signer_keys in keys.items()}
         self.rejected: Counter[str] = Counter()
 
     def authenticate(self, subject: str, body: bytes, headers: Mapping[str, str] | None) -> str:
@@ -68,13 +68,11 @@ class EventVerifier:
         signer, signature = headers.get(SIGNER_HEADER), headers.get(SIGNATURE_HEADER)
         if not signer or not signature:
             raise self._reject("unsigned", f"no signature on {subject}")
-        key = self._keys.get(signer)
-        if key is None:
+        keys = self._keys.get(signer)
+        if not keys:
             raise self._reject("unknown_signer", f"{signer!r} is not a trusted emitter")
-        try:
-            key.verify(unb64url(signature), _signed_bytes(subject, body))
-        except (InvalidSignature, ValueError):
-            raise self._reject("bad_signature", f"{subject} signed as {signer}") from None
+        if not _verifies(keys, unb64url_or_empty(signature), _signed_bytes(subject, body)):
+            raise self._reject("bad_signature", f"{subject} signed as {signer}")
         if not may_publish(signer, subject):
             raise self._reject("subject_not_allowed", f"{signer} may not publish {subject}")
         return signer
@@ -98,6 +96,24 @@ class EventVerifier:
 
     def collector(self) -> Collector:
         return _RejectedCollector(self)
+
+
+def unb64url_or_empty(text: str) -> bytes:
+    try:
+        return unb64url(text)
+    except ValueError:
+        return b""
+
+
+def _verifies(keys: Sequence[Ed25519PublicKey], signature: bytes, signed: bytes) -> bool:
+    """Any of the signer's keys (its current one first; older ones signed older events)."""
+    for key in keys:
+        try:
+            key.verify(signature, signed)
+        except InvalidSignature:
+            continue
+        return True
+    return False
 
 
 class _RejectedCollector(Collector):

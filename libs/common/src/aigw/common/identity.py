@@ -172,19 +172,36 @@ def pull_inbox_prefix(identity: str) -> bytes:
 
 
 def write_trust_file(path: Path, identities: Mapping[str, Identity]) -> None:
-    """The services' event-signing public keys (not secret: every consumer reads them)."""
-    keys = {name: identity.event_public_key for name, identity in identities.items()}
+    """The services' event-signing public keys (not secret: every consumer reads them).
+
+    Keys the file listed before for an identity stay listed after its current one: events in
+    the stream were signed with them, and a gateway replaying the stream must still verify
+    those (rotating a service's seed must not empty the routing table)."""
+    previous = _read_keys(path) if path.exists() else {}
+    keys = {
+        name: [identity.event_public_key]
+        + [k for k in previous.get(name, []) if k != identity.event_public_key]
+        for name, identity in identities.items()
+    }
     path.write_text(json.dumps({"eventKeys": keys}, indent=2) + "\n")
 
 
-def read_trust_file(path: Path) -> dict[str, Ed25519PublicKey]:
+def _read_keys(path: Path) -> dict[str, list[str]]:
     data = json.loads(path.read_text())
     keys = data.get("eventKeys") if isinstance(data, dict) else None
     if not isinstance(keys, dict):
         raise ValueError(f"{path}: no 'eventKeys' object")  # noqa: TRY004 - a settings error
     return {
-        str(name): Ed25519PublicKey.from_public_bytes(unb64url(str(key)))
-        for name, key in keys.items()
+        str(name): [value] if isinstance(value, str) else list(value)
+        for name, value in keys.items()
+    }
+
+
+def read_trust_file(path: Path) -> dict[str, list[Ed25519PublicKey]]:
+    """Each identity's event keys, the current one first."""
+    return {
+        name: [Ed25519PublicKey.from_public_bytes(unb64url(str(key))) for key in keys]
+        for name, keys in _read_keys(path).items()
     }
 
 
