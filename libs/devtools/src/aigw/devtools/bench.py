@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aigw.common.auth import GATEWAY_AUDIENCE, ISSUER
 from aigw.common.crypto import generate_master_key
+from aigw.common.event_trust import EventSigner
 from aigw.common.events import (
     EventPayload,
     OAuthClientCreated,
@@ -43,6 +44,9 @@ from aigw.common.events import (
     SubscriptionUpdated,
     new_event,
 )
+from aigw.common.identity import Identity, emitter_of
+from aigw.common.messaging import signed_message
+from aigw.devtools import nats_auth
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
 from aigw.gateway.proxy.upstream_http import Pool
@@ -224,17 +228,24 @@ async def client_costs(direct: Target, n: int) -> list[str]:
     return rows
 
 
-async def publish(nats_url: str, *payloads: EventPayload) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        for payload in payloads:
-            event = new_event(payload, source="aigw-bench", actor="bench")
-            await js.publish(
-                event.type, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
-            )
-    finally:
-        await nc.close()
+async def publish(stack: Stack, *payloads: EventPayload) -> None:
+    """Each payload as the service that owns its subject emits it: that identity's NATS
+    connection and signature (the bench holds its private stack's credentials)."""
+    for payload in payloads:
+        identity = emitter_of(payload.TYPE)
+        assert identity is not None, payload.TYPE
+        event = new_event(payload, source=identity, actor="bench")
+        signer = EventSigner(
+            Identity.load(identity, nats_auth.seed_path(stack.credentials, identity))
+        )
+        body, headers = signed_message(event, signer)
+        nc = await nats.connect(
+            stack.nats_url, **nats_auth.connect_options(stack.credentials, identity)
+        )
+        try:
+            await nc.jetstream().publish(event.type, body, headers=headers)
+        finally:
+            await nc.close()
 
 
 async def bench_token_minter(stack: Stack, api: Provisioned) -> Callable[[], str]:
@@ -248,7 +259,7 @@ async def bench_token_minter(stack: Stack, api: Provisioned) -> Callable[[], str
     kid, client_id = f"bench-{uuid.uuid4().hex[:8]}", f"bench-client-{uuid.uuid4().hex[:8]}"
     jwk = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
     await publish(
-        stack.nats_url,
+        stack,
         SigningKeyRotated(kid=kid, jwk={**jwk, "kid": kid}),
         OAuthClientCreated(
             client_id=client_id, application_id=api.application_id, key_type="PRODUCTION"
@@ -374,7 +385,7 @@ async def switch_plan(stack: Stack, api: Provisioned, gateway: Target, plan: str
     """Move the benchmarked subscription to `plan` (by event: the bench owns its stack) and
     wait until the gateway answers with (or without) the quota's headers."""
     await publish(
-        stack.nats_url,
+        stack,
         SubscriptionUpdated(
             subscription_id=api.subscription_id,
             application_id=api.application_id,
@@ -398,7 +409,7 @@ async def token_quota_costs(
 ) -> list[str]:
     """The sequential run again with a token quota on the subscription, then back to
     Unlimited for the rest of the bench."""
-    await publish(stack.nats_url, BENCH_PLAN)
+    await publish(stack, BENCH_PLAN)
     await switch_plan(stack, api, gateway, BENCH_PLAN.name)
     rows = report_latency(await sequential(direct, gateway, args.requests))
     rows[0] = "| sequential, token quota active | p50 ms | p99 ms | mean ms | p50 × direct |"
