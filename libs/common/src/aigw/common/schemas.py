@@ -1,5 +1,6 @@
 """The JSON convention of the management APIs: camelCase on the wire, snake_case in Python,
-and every list endpoint answers `{"count": n, "list": [...]}`."""
+every list endpoint answers `{"count": n, "list": [...]}`, and request bodies refuse fields
+they do not know."""
 
 import builtins
 from typing import Self
@@ -10,6 +11,13 @@ from pydantic.alias_generators import to_camel
 
 class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestModel(CamelModel):
+    """A request body (or a part of one): an unknown field is a 422 naming it, not silently
+    dropped, so a client's typo is never lost. Responses and event payloads stay lenient."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Collection[T](CamelModel):

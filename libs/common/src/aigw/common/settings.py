@@ -48,6 +48,15 @@ class ServiceSettings(BaseSettings):
         "empty sends no CORS headers",
     )
 
+    jwks_refresh_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        validation_alias=env("jwks_refresh_seconds", "AIGW_JWKS_REFRESH_SECONDS"),
+        description="how often publisher and devportal refetch keymanager's JWKS: a signing "
+        "key that left it stops verifying management tokens within this time",
+    )
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
