@@ -3,9 +3,9 @@ every list endpoint answers `{"count": n, "list": [...]}`, and request bodies re
 they do not know."""
 
 import builtins
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -18,6 +18,17 @@ class RequestModel(CamelModel):
     dropped, so a client's typo is never lost. Responses and event payloads stay lenient."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def read_only() -> Any:
+    """A field a GET answers and a PUT may send back (GET, edit, PUT): accepted and ignored,
+    never stored. Only on update bodies, next to the fields a client may change."""
+    return Field(
+        None,
+        exclude=True,
+        json_schema_extra={"readOnly": True},
+        description="read-only (as GET answers it): accepted and ignored",
+    )
 
 
 class Collection[T](CamelModel):
