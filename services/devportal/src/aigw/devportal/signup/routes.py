@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import Field
 
 from aigw.common.errors import Forbidden, UpstreamFailure
-from aigw.common.schemas import CamelModel
+from aigw.common.schemas import CamelModel, RequestModel
 from aigw.common.service_auth import ServiceAuth
 from aigw.devportal.deps import AppSettings, CorrelationId
 from aigw.devportal.keys.client import KeymanagerRejected
@@ -22,7 +22,7 @@ SERVICE_NAME = "devportal"
 router = APIRouter(tags=["signup"])
 
 
-class SignupRequest(CamelModel):
+class SignupRequest(RequestModel):
     """Checked by keymanager (username 3-64 of `A-Za-z0-9._@-`, password 8+ characters);
     here only bounded, so its 422 comes back as is."""
 
