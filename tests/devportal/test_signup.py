@@ -88,6 +88,10 @@ async def test_signup_creates_a_subscriber_who_can_log_in(
 async def test_signup_cannot_ask_for_more_roles(portal: httpx.AsyncClient, unique: str) -> None:
     body = {"username": f"greedy-{unique}", "password": PASSWORD, "roles": ["admin"]}
     response = await portal.post("/signup", json=body)
+    assert response.status_code == 422  # refused, not silently dropped
+    assert "roles: unknown field" in response.json()["description"]
+    del body["roles"]
+    response = await portal.post("/signup", json=body)
     assert response.status_code == 201
     assert response.json()["roles"] == ["subscriber"]
 

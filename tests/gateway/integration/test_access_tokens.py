@@ -5,12 +5,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 
 from aigw.common.auth import MANAGEMENT_AUDIENCE
 from aigw.common.events import OAuthClientCreated, OAuthClientRevoked, TokenRevoked
 from tests.gateway.integration.access_tokens import AccessTokenSigner, tampered
 from tests.gateway.integration.conftest import deploy_event
+from tests.keymanager.integration.support import API as KM_API
+from tests.keymanager.integration.support import active_signing_key, km_settings
+from tests.keymanager.integration.support import admin_token as km_admin_token
+from tests.keymanager.integration.support import running as running_keymanager
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +166,30 @@ async def test_rotated_key_lives_until_previous_valid_until(gateway, oauth, even
     await events.publish(third.rotated(previous=successor, grace=-1))  # retired at once
     await gateway.wait_until(lambda: third.kid in gateway.app.state.table.signing_keys)
     await assert_refused(gateway, oauth.prefix, oauth.token())
+
+
+async def test_an_emergency_rotation_by_keymanager_retires_its_key_at_once(
+    gateway, oauth, infra, secret_key, unique
+):
+    """A leaked keymanager signing key: after the emergency rotation the gateway refuses the
+    tokens it signs, without waiting for a grace period."""
+    km_settings_ = km_settings(infra, secret_key, f"km_{unique}")
+    async with running_keymanager(km_settings_) as km:
+        leaked = await active_signing_key(km_settings_)
+        table = gateway.app.state.table
+        await gateway.wait_until(lambda: leaked.kid in table.signing_keys)
+        claims = oauth.signer.claims(oauth.production_client, oauth.app_id, "PRODUCTION")
+        forged = jwt.encode(
+            claims,
+            leaked.private_key,
+            algorithm="EdDSA",
+            headers={"kid": leaked.kid, "typ": "at+jwt"},
+        )
+        assert (await call(gateway, oauth.prefix, forged)).status_code == 200
+        admin = {"Authorization": f"Bearer {await km_admin_token(km)}"}
+        rotated = await km.post(
+            f"{KM_API}/signing-keys/rotate", json={"emergency": True}, headers=admin
+        )
+        assert rotated.status_code == 200, rotated.text
+        await gateway.wait_until(lambda: rotated.json()["kid"] in table.signing_keys)
+        await assert_refused(gateway, oauth.prefix, forged)

@@ -3,6 +3,7 @@
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ from starlette.types import ASGIApp
 
 from aigw.keymanager.app import create_app
 from aigw.keymanager.settings import Settings
+from aigw.keymanager.signing.keys import SigningKey
+from aigw.keymanager.signing.repository import SigningKeyStore
 from aigw.keymanager.users.passwords import hash_password
 from aigw.keymanager.users.repository import UserRepository
 from tests.support.infra import Infra
@@ -71,6 +74,19 @@ async def login_as(
     body = {"username": username, "password": "pw-" + username}
     token = (await client.post(f"{API}/auth/login", json=body)).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+async def active_signing_key(settings: Settings) -> SigningKey:
+    """The active signing key with its private half, as a thief of the store and the master
+    key would have it."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
+    try:
+        db = mongo[settings.mongodb_db]
+        return (
+            await SigningKeyStore(db, settings.secret_box(), None, timedelta(0)).current()
+        ).active
+    finally:
+        await mongo.close()
 
 
 async def store_dump(settings: Settings) -> str:

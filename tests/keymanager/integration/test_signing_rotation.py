@@ -57,7 +57,8 @@ async def test_old_tokens_verify_and_new_ones_carry_the_new_kid(client) -> None:
     verifier = _verifier(client)
     assert (await verifier.verify(old_token)).subject == "admin"  # caches the first key
     rotated = await _rotate(client, old_token)
-    assert rotated.keys() == {"kid", "previousKid"}
+    assert rotated.keys() == {"kid", "previousKid", "previousValidUntil"}
+    assert datetime.fromisoformat(rotated["previousValidUntil"]) > datetime.now(UTC)
     assert rotated["previousKid"] == _kid(old_token) != rotated["kid"]
     new_token = await admin_token(client)
     assert _kid(new_token) == rotated["kid"]

@@ -2,7 +2,8 @@
 
 keymanager signs short-lived JWTs with Ed25519 (`alg: EdDSA`, `kid` in the header) and serves
 the public keys at `/api/keymanager/v1/jwks`. Services verify tokens locally against a cached
-copy of that key set, refreshing it when they meet an unknown `kid` (rate-limited). Only
+copy of that key set, refreshed every `AIGW_JWKS_REFRESH_SECONDS` and when they meet an
+unknown `kid` (rate-limited), so a key that left the set stops verifying. Only
 EdDSA is accepted, so `alg: none` and HMAC-with-the-public-key tokens fail.
 """
 
@@ -11,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import httpx
 import jwt
@@ -50,20 +51,37 @@ def http_jwks_fetcher(keymanager_url: str) -> FetchJwks:
     return fetch
 
 
-class JwksCache:
-    """keymanager's public keys, fetched on first use and again when an unknown `kid` shows up
-    (at most every `min_refresh_seconds`, so bogus kids cannot hammer keymanager)."""
+class KeySource(Protocol):
+    """Where a verifier finds the public key of a `kid`: None if it is not trusted (now)."""
 
-    def __init__(self, fetch: FetchJwks, min_refresh_seconds: float = 2.0) -> None:
+    async def key(self, kid: str) -> jwt.PyJWK | None: ...
+
+
+class JwksCache:
+    """keymanager's public keys, fetched on first use, again every `refresh_seconds` (so a key
+    that left the JWKS, retired or withdrawn in an emergency, stops verifying within that
+    time) and when an unknown `kid` shows up (at most every `min_refresh_seconds`, so bogus
+    kids cannot hammer keymanager). The timer is checked when a token is verified: nothing
+    runs in the background. If keymanager cannot be reached, the keys last fetched stay in
+    use (its outage must not lock everyone out) and the fetch is retried, rate-limited."""
+
+    def __init__(
+        self,
+        fetch: FetchJwks,
+        min_refresh_seconds: float = 2.0,
+        refresh_seconds: float = 60.0,
+    ) -> None:
         self._fetch = fetch
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._min_refresh = min_refresh_seconds
-        self._last_refresh = float("-inf")
+        self._refresh_every = refresh_seconds
+        self._min_refresh = min(min_refresh_seconds, refresh_seconds)
+        self._last_attempt = float("-inf")
+        self._fetched_at = float("-inf")
         self._unreachable = False
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        if kid not in self._keys:
+        if time.monotonic() - self._fetched_at >= self._refresh_every or kid not in self._keys:
             await self._refresh()
         if kid not in self._keys and self._unreachable:
             # an outage of keymanager is not the caller's fault: 503, not 401
@@ -72,9 +90,10 @@ class JwksCache:
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._last_refresh < self._min_refresh:
-                return
-            self._last_refresh = time.monotonic()
+            now = time.monotonic()
+            if now - self._last_attempt < self._min_refresh:
+                return  # fetched (or tried) a moment ago, maybe while this call waited
+            self._last_attempt = now
             try:
                 jwks = await self._fetch()
             except Exception as exc:  # noqa: BLE001 - any failure: the keys are unknown for now
@@ -82,11 +101,12 @@ class JwksCache:
                 self._unreachable = True
                 return
             self._unreachable = False
+            self._fetched_at = now
             self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks.get("keys", []) if "kid" in k}
 
 
 class TokenVerifier:
-    def __init__(self, jwks: JwksCache, audience: str = MANAGEMENT_AUDIENCE) -> None:
+    def __init__(self, jwks: KeySource, audience: str = MANAGEMENT_AUDIENCE) -> None:
         self._jwks = jwks
         self._audience = audience
 

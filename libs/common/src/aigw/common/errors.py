@@ -105,6 +105,10 @@ def error_response(code: int, message: str, description: str) -> JSONResponse:
     return JSONResponse(error_body(code, message, description), status_code=code, headers=headers)
 
 
+# pydantic says "Extra inputs are not permitted"; the client most likely misspelt a field
+_UNKNOWN_FIELD = "unknown field (not part of this request; check its spelling)"
+
+
 def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
@@ -112,7 +116,8 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{loc or 'body'}: {err.get('msg')}")
+        message = _UNKNOWN_FIELD if err.get("type") == "extra_forbidden" else err.get("msg")
+        parts.append(f"{loc or 'body'}: {message}")
     return 422, "; ".join(parts)
 
 

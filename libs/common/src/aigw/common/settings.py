@@ -112,6 +112,15 @@ class ServiceSettings(BaseSettings):
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         return parse_networks(self.trusted_proxies)
 
+    jwks_refresh_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        validation_alias=env("jwks_refresh_seconds", "AIGW_JWKS_REFRESH_SECONDS"),
+        description="how often publisher and devportal refetch keymanager's JWKS: a signing "
+        "key that left it stops verifying management tokens within this time",
+    )
+
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -94,5 +94,7 @@ def create_app(
     )
     app.state.settings = settings
     fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
-    app.state.verifier = TokenVerifier(JwksCache(fetch))
+    app.state.verifier = TokenVerifier(
+        JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds)
+    )
     return app

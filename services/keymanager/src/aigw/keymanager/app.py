@@ -1,12 +1,14 @@
 """keymanager's FastAPI app: users and login, token signing + JWKS, API keys."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+import jwt
 from fastapi import APIRouter, FastAPI
+from pymongo.errors import PyMongoError
 
-from aigw.common.auth import JwksCache, TokenVerifier
+from aigw.common.auth import TokenVerifier
+from aigw.common.errors import Unavailable
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
@@ -42,14 +44,22 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     app.state.runtime = runtime
 
 
-def _local_jwks(app: FastAPI) -> Callable[[], Awaitable[dict[str, Any]]]:
-    """Own tokens are verified against the stored key ring, not over HTTP."""
+class _StoredKeys:
+    """Own tokens are verified against the key ring in the store, read at each verification
+    (one small document, as for signing): a key that left the JWKS, because its grace period
+    ended or an emergency rotation by any keymanager process withdrew it, stops verifying
+    here at once."""
 
-    async def fetch() -> dict[str, Any]:
-        store: SigningKeyStore = app.state.signing_keys
-        return (await store.current()).jwks()
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
 
-    return fetch
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        store: SigningKeyStore = self._app.state.signing_keys
+        try:
+            ring = await store.current()
+        except PyMongoError as exc:
+            raise Unavailable("Access tokens cannot be verified right now") from exc
+        return ring.public_key(kid)
 
 
 def _api_router() -> APIRouter:
@@ -84,5 +94,5 @@ def create_app(settings: Settings) -> FastAPI:
         cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(JwksCache(_local_jwks(app), min_refresh_seconds=0.0))
+    app.state.verifier = TokenVerifier(_StoredKeys(app))
     return app

@@ -75,7 +75,10 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(
-        JwksCache(jwks_fetcher or http_jwks_fetcher(settings.keymanager_url))
+        JwksCache(
+            jwks_fetcher or http_jwks_fetcher(settings.keymanager_url),
+            refresh_seconds=settings.jwks_refresh_seconds,
+        )
     )
     return app
 

@@ -4,12 +4,12 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from aigw.common.events import KeyType
-from aigw.devportal.schemas import CamelModel
+from aigw.devportal.schemas import CamelModel, RequestModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class ApplicationCreate(CamelModel):
+class ApplicationCreate(RequestModel):
     name: Name
     description: str = Field("", max_length=1000)
 

@@ -4,10 +4,10 @@ and consumer secret)."""
 from datetime import datetime
 
 from aigw.common.events import KeyType
-from aigw.devportal.schemas import CamelModel, Collection
+from aigw.devportal.schemas import CamelModel, Collection, RequestModel
 
 
-class OAuthKeyCreate(CamelModel):
+class OAuthKeyCreate(RequestModel):
     key_type: KeyType
 
 

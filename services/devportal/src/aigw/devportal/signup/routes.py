@@ -20,7 +20,7 @@ from aigw.common.errors import (
     UpstreamFailure,
 )
 from aigw.common.ratelimit import count_signup
-from aigw.common.schemas import CamelModel
+from aigw.common.schemas import CamelModel, RequestModel
 from aigw.common.service_auth import ServiceAuth
 from aigw.devportal.deps import AppSettings, CorrelationId, Db
 from aigw.devportal.keys.client import KeymanagerRejected
@@ -31,7 +31,7 @@ SERVICE_NAME = "devportal"
 router = APIRouter(tags=["signup"])
 
 
-class SignupRequest(CamelModel):
+class SignupRequest(RequestModel):
     """Checked by keymanager (username 3-64 of `A-Za-z0-9._@-`, password 8+ characters);
     here only bounded, so its 422 comes back as is."""
 

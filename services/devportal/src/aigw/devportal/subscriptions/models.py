@@ -3,21 +3,27 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from aigw.devportal.schemas import CamelModel
+from aigw.devportal.schemas import CamelModel, RequestModel, read_only
 
 UNLIMITED = "Unlimited"  # offered by every API unless its publisher chose other plans
 
 
-class SubscriptionCreate(CamelModel):
+class SubscriptionCreate(RequestModel):
     application_id: str = Field(min_length=1, max_length=256)
     api_id: str = Field(min_length=1, max_length=256)
     policy: str = Field(UNLIMITED, min_length=1, max_length=64)
 
 
-class SubscriptionUpdate(CamelModel):
-    """Move the subscription to another plan the API offers."""
+class SubscriptionUpdate(RequestModel):
+    """Move the subscription to another plan the API offers; a GET answer may come back with
+    its read-only fields."""
 
     policy: str = Field(min_length=1, max_length=64)
+    id: str | None = read_only()
+    application_id: str | None = read_only()
+    api_id: str | None = read_only()
+    status: str | None = read_only()
+    created_time: datetime | None = read_only()
 
 
 class Subscription(CamelModel):

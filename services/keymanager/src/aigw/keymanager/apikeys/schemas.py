@@ -3,12 +3,12 @@ from datetime import datetime
 from pydantic import Field
 
 from aigw.common.events import KeyType
-from aigw.common.schemas import CamelModel, Collection
+from aigw.common.schemas import CamelModel, Collection, RequestModel
 
 MAX_EXPIRES_IN = 365 * 24 * 3600  # a year: longer-lived keys should be regenerated instead
 
 
-class IssueKeyRequest(CamelModel):
+class IssueKeyRequest(RequestModel):
     application_id: str = Field(min_length=1, max_length=256)
     key_type: KeyType
     api_id: str | None = Field(None, min_length=1, max_length=256, description="test keys only")

@@ -3,10 +3,10 @@ from datetime import datetime
 from pydantic import Field
 
 from aigw.common.events import KeyType
-from aigw.common.schemas import CamelModel, Collection
+from aigw.common.schemas import CamelModel, Collection, RequestModel
 
 
-class CreateClientRequest(CamelModel):
+class CreateClientRequest(RequestModel):
     application_id: str = Field(min_length=1, max_length=256)
     key_type: KeyType
 

@@ -1,19 +1,33 @@
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
+from pydantic import Field
 
 from aigw.common.auth import Principal, require_roles
 from aigw.keymanager.deps import CorrelationId, Keys, SigningKeys
-from aigw.keymanager.schemas import CamelModel
+from aigw.keymanager.schemas import CamelModel, RequestModel
 
 router = APIRouter(tags=["signing"])
 
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
+class RotateRequest(RequestModel):
+    emergency: bool = Field(
+        False,
+        description="the previous key may have leaked: it stops verifying at once (gone from "
+        "the JWKS, and gateways drop it), so every token it signed is refused; "
+        "false: it verifies until its tokens expired",
+    )
+
+
 class RotatedKey(CamelModel):
     kid: str
     previous_kid: str | None
+    previous_valid_until: datetime | None = Field(
+        description="when the previous key stops verifying (now after an emergency rotation)"
+    )
 
 
 @router.get("/jwks", summary="Public keys that verify management access tokens")
@@ -23,9 +37,20 @@ async def jwks(keys: Keys) -> dict[str, Any]:
 
 @router.post(
     "/signing-keys/rotate",
-    summary="Sign new tokens with a new key; the previous key verifies until its tokens expire",
+    summary="Sign new tokens with a new key; the previous key verifies until its tokens expire, "
+    "or not at all after an emergency rotation",
     responses={403: {"description": "Not an admin"}, 409: {"description": "Concurrent rotation"}},
 )
-async def rotate(admin: Admin, store: SigningKeys, correlation_id: CorrelationId) -> RotatedKey:
-    rotated = await store.rotate(admin.subject, correlation_id)
-    return RotatedKey(kid=rotated.kid, previous_kid=rotated.previous_kid)
+async def rotate(
+    admin: Admin,
+    store: SigningKeys,
+    correlation_id: CorrelationId,
+    body: RotateRequest | None = None,
+) -> RotatedKey:
+    emergency = body is not None and body.emergency
+    rotated = await store.rotate(admin.subject, correlation_id, emergency=emergency)
+    return RotatedKey(
+        kid=rotated.kid,
+        previous_kid=rotated.previous_kid,
+        previous_valid_until=rotated.previous_valid_until,
+    )

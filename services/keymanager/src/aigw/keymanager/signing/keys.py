@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.utils import base64url_decode, base64url_encode
 
@@ -58,6 +59,13 @@ class KeyRing:
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [dict(k) for k in self.public_keys]}
+
+    def public_key(self, kid: str) -> jwt.PyJWK | None:
+        """The key that verifies tokens of `kid`, if it is in the JWKS (still trusted)."""
+        for jwk in self.public_keys:
+            if jwk.get("kid") == kid:
+                return jwt.PyJWK(jwk)
+        return None
 
     async def fetch_jwks(self) -> dict[str, Any]:
         """The `JwksCache` fetch seam, served from memory instead of over HTTP."""

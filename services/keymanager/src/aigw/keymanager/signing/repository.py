@@ -70,15 +70,20 @@ class SigningKeyStore:
             return await self.start()
         return self._to_keyring(doc)
 
-    async def rotate(self, actor: str, correlation_id: str | None) -> SigningKeyRotated:
-        """A new active key; the previous one keeps verifying until `previous_valid_until`.
+    async def rotate(
+        self, actor: str, correlation_id: str | None, *, emergency: bool = False
+    ) -> SigningKeyRotated:
+        """A new active key; the previous one keeps verifying until `previous_valid_until`, or
+        (`emergency`: it may have leaked) not at all: it leaves the JWKS at once and the event
+        dates its end now, so gateways drop it too. Keys already retiring keep their date:
+        only the active key's private half was kept, so only it can leak from here on.
         Conditioned on the active kid, so two concurrent rotations never lose a key."""
         for _ in range(_ROTATE_ATTEMPTS):
             doc = await self._coll.find_one({"_id": CURRENT}, _NO_OUTBOX)
             if doc is None:
                 await self.start()
                 continue
-            rotated = await self._replace_active(doc, actor, correlation_id)
+            rotated = await self._replace_active(doc, actor, correlation_id, emergency)
             if rotated is not None:
                 await self._flush()
                 return rotated
@@ -89,19 +94,19 @@ class SigningKeyStore:
             await self._outbox.try_flush(COLLECTION, CURRENT)
 
     async def _replace_active(
-        self, doc: dict[str, Any], actor: str, correlation_id: str | None
+        self, doc: dict[str, Any], actor: str, correlation_id: str | None, emergency: bool
     ) -> SigningKeyRotated | None:
         key, previous_kid, now = SigningKey.generate(), doc["active"]["kid"], utcnow_ms()
+        previous_valid_until = now if emergency else now + self._retire_after
         payload = SigningKeyRotated(
             kid=key.kid,
             jwk=key.public_jwk(),
             previous_kid=previous_kid,
-            previous_valid_until=now + self._retire_after,
+            previous_valid_until=previous_valid_until,
         )
-        retiring = [
-            *_live_retiring(doc, now),
-            {"kid": previous_kid, "valid_until": now + self._retire_after},
-        ]
+        retiring = _live_retiring(doc, now)
+        if not emergency:
+            retiring.append({"kid": previous_kid, "valid_until": previous_valid_until})
         update = {
             "$set": {
                 "active": _sealed(key, self._box),
@@ -114,7 +119,12 @@ class SigningKeyStore:
         result = await self._coll.update_one({"_id": CURRENT, "active.kid": previous_kid}, update)
         if not result.matched_count:
             return None
-        log.info("rotated the signing key: kid=%s previous=%s", key.kid, previous_kid)
+        log.info(
+            "rotated the signing key: kid=%s previous=%s%s",
+            key.kid,
+            previous_kid,
+            " (emergency: the previous key no longer verifies)" if emergency else "",
+        )
         return payload
 
     async def _create(self) -> dict[str, Any]:

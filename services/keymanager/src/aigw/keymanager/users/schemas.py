@@ -1,9 +1,9 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aigw.keymanager.schemas import CamelModel, Collection
+from aigw.keymanager.schemas import CamelModel, Collection, RequestModel
 
 Role = Literal["admin", "publisher", "subscriber"]
 Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
@@ -11,6 +11,8 @@ Password = Annotated[str, Field(min_length=8, max_length=1024)]
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a request body (snake_case, like OAuth2)
+
     username: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -23,7 +25,7 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-class SignupRequest(CamelModel):
+class SignupRequest(RequestModel):
     username: Username
     password: Password
 

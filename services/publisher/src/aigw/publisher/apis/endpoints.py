@@ -7,6 +7,7 @@ from aigw.publisher.apis.schemas import (
     ApiIn,
     ApiList,
     ApiOut,
+    ApiUpdate,
     BackendSecurityIn,
     BackendSecurityOut,
     DeploymentOut,
@@ -39,7 +40,7 @@ async def get_api(api_id: str, who: Publisher, apis: Apis) -> ApiOut:
 
 
 @router.put("/{api_id}")
-async def update_api(api_id: str, body: ApiIn, who: Publisher, apis: Apis) -> ApiOut:
+async def update_api(api_id: str, body: ApiUpdate, who: Publisher, apis: Apis) -> ApiOut:
     return ApiOut.from_doc(await apis.update(api_id, body, who))
 
 

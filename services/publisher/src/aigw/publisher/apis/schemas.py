@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_validator
 
 from aigw.common.model_routing import ApiRouting, EndpointName
-from aigw.common.schemas import CamelModel, Collection
+from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
 from aigw.publisher.apis.routing import (
     check_route_prefix,
     check_version,
@@ -78,12 +78,12 @@ ENDPOINT_TYPES = ("production", "sandbox")
 MAX_ADDITIONAL_ENDPOINTS = 16
 
 
-class VendorRefBody(CamelModel):
+class VendorRefBody(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=50)
 
 
-class Endpoints(CamelModel):
+class Endpoints(RequestModel):
     production: EndpointUrl | None = None
     sandbox: EndpointUrl | None = None
 
@@ -98,7 +98,7 @@ PolicyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RequestsPerSecond = Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
 
 
-class BackendThrottleBody(CamelModel):
+class BackendThrottleBody(RequestModel):
     """Backend protection: the most requests per second sent to the provider per key type,
     across all applications (null = no limit)."""
 
@@ -106,7 +106,7 @@ class BackendThrottleBody(CamelModel):
     sandbox: RequestsPerSecond | None = None
 
 
-class ApiIn(CamelModel):
+class ApiIn(RequestModel):
     name: Name
     context: Context
     version: Version
@@ -193,6 +193,18 @@ class ApiIn(CamelModel):
     def _route_is_free_of_gateway_paths(self) -> Self:
         check_route_prefix(route_prefix(self.context, self.version))
         return self
+
+
+class ApiUpdate(ApiIn):
+    """What PUT replaces: the fields of POST; the read-only ones GET adds may come back."""
+
+    id: str | None = read_only()
+    route_prefix: str | None = read_only()
+    lifecycle_status: str | None = read_only()
+    has_deployment: bool | None = read_only()
+    deployed_revision: int | None = read_only()
+    created_time: datetime | None = read_only()
+    updated_time: datetime | None = read_only()
 
 
 class ApiOut(CamelModel):
@@ -294,7 +306,7 @@ ApiList = Collection[ApiOut]
 # --- backend security ----------------------------------------------------------------------
 
 
-class EndpointKey(CamelModel):
+class EndpointKey(RequestModel):
     # Printable ASCII, no surrounding whitespace: the key goes into a header or a query string
     # (a pasted key with a trailing newline would fail every call).
     api_key: str = Field(
@@ -351,7 +363,7 @@ class UndeploymentOut(CamelModel):
     undeployed_revision: int
 
 
-class LifecycleIn(CamelModel):
+class LifecycleIn(RequestModel):
     action: str = Field(min_length=1, max_length=50)
 
 

@@ -4,7 +4,7 @@ the plans their APIs offer."""
 from fastapi import APIRouter, Response, status
 
 from aigw.publisher.access import Admin, Policies, Reader
-from aigw.publisher.policies.schemas import PolicyChange, PolicyIn, PolicyList, PolicyOut
+from aigw.publisher.policies.schemas import PolicyIn, PolicyList, PolicyOut, PolicyUpdate
 
 PREFIX = "/api/publisher/v1/subscription-policies"
 
@@ -31,7 +31,7 @@ async def get_policy(name: str, _: Reader, policies: Policies) -> PolicyOut:
 
 
 @router.put("/{name}")
-async def update_policy(name: str, body: PolicyChange, who: Admin, policies: Policies) -> PolicyOut:
+async def update_policy(name: str, body: PolicyUpdate, who: Admin, policies: Policies) -> PolicyOut:
     return PolicyOut.from_doc(await policies.update(name, body, who))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field, model_validator
 
 from aigw.common.events import QuotaLimit, QuotaUnit
-from aigw.common.schemas import CamelModel, Collection
+from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
 
 UNLIMITED = "Unlimited"
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -15,7 +15,7 @@ Count = Annotated[int, Field(strict=True, gt=0, le=10**12)]
 COUNTERS = ("requests", "total_tokens", "prompt_tokens", "completion_tokens")
 
 
-class LimitBody(CamelModel):
+class LimitBody(RequestModel):
     """One quota window: any combination of the four counters, at least one."""
 
     unit: QuotaUnit
@@ -37,7 +37,7 @@ class LimitBody(CamelModel):
         return QuotaLimit(**self.model_dump())
 
 
-class PolicyChange(CamelModel):
+class PolicyChange(RequestModel):
     """What PUT replaces: everything but the name."""
 
     description: str = Field("", max_length=1000)
@@ -54,6 +54,15 @@ class PolicyChange(CamelModel):
 
 class PolicyIn(PolicyChange):
     name: str = Field(pattern=NAME_PATTERN)
+
+
+class PolicyUpdate(PolicyChange):
+    """The PUT body: a GET answer may come back with its read-only fields (the name is the
+    path's)."""
+
+    name: str | None = read_only()
+    created_time: datetime | None = read_only()
+    updated_time: datetime | None = read_only()
 
 
 class PolicyOut(CamelModel):

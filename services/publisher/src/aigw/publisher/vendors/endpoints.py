@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response, status
 
 from aigw.common.vendors import VendorDefinition
 from aigw.publisher.access import Admin, Reader, Vendors
-from aigw.publisher.vendors.schemas import VendorList, VendorOut
+from aigw.publisher.vendors.schemas import VendorList, VendorOut, VendorUpdate
 
 PREFIX = "/api/publisher/v1/ai-vendors"
 
@@ -36,7 +36,7 @@ async def create_vendor(
 
 @router.put("/{name}/{version}")
 async def update_vendor(
-    name: str, version: str, body: VendorDefinition, who: Admin, vendors: Vendors
+    name: str, version: str, body: VendorUpdate, who: Admin, vendors: Vendors
 ) -> VendorOut:
     """Replace a custom vendor's definition (the body's name and version must be the path's;
     built-in vendors are read-only). An API on the vendor uses the new definition from its

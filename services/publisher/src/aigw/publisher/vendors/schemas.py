@@ -5,9 +5,15 @@ from typing import Self
 
 from pydantic import Field
 
-from aigw.common.schemas import Collection
+from aigw.common.schemas import Collection, read_only
 from aigw.common.vendors import VendorDefinition
 from aigw.publisher.vendors.catalog import KnownVendor
+
+
+class VendorUpdate(VendorDefinition):
+    """The PUT body: a definition; a GET answer may come back with its read-only `builtIn`."""
+
+    built_in: bool | None = read_only()
 
 
 class VendorOut(VendorDefinition):
