@@ -24,6 +24,7 @@ from aigw.publisher.app import create_app as create_publisher
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.keymanager.integration.support import API, active_signing_key, admin_token, running
 from tests.support.events import wait_for_event
+from tests.support.infra import session_infra
 
 pytestmark = pytest.mark.integration
 
@@ -65,8 +66,11 @@ def _client(app: Any, name: str) -> httpx.AsyncClient:
 async def running_services(settings: Settings) -> AsyncIterator[Services]:
     """keymanager, and publisher and devportal verifying with its JWKS over its API, with a
     short JWKS refresh interval."""
+
+    def bus(identity: str) -> dict[str, Any]:
+        return session_infra().bus_settings(identity)
+
     common: dict[str, Any] = {
-        "nats_url": settings.nats_url,
         "mongodb_url": settings.mongodb_url,
         "secret_key": settings.secret_key,
         "jwks_refresh_seconds": JWKS_REFRESH_SECONDS,
@@ -80,10 +84,11 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
         db = settings.mongodb_db
         publisher = create_publisher(
-            PublisherSettings(**common, mongodb_db=f"{db}_pub"), jwks_fetcher=jwks
+            PublisherSettings(**common, **bus("publisher"), mongodb_db=f"{db}_pub"),
+            jwks_fetcher=jwks,
         )
         devportal = create_devportal(
-            DevportalSettings(**common, mongodb_db=f"{db}_dp"),
+            DevportalSettings(**common, **bus("devportal"), mongodb_db=f"{db}_dp"),
             jwks_fetcher=jwks,
         )
         http = {"keymanager": km}
