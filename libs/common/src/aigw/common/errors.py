@@ -17,6 +17,7 @@ class ServiceError(Exception):
 
     status_code = 400
     message = "Bad request"
+    headers: dict[str, str] | None = None  # sent with the error (e.g. Retry-After)
 
     def __init__(self, description: str, *, message: str | None = None) -> None:
         super().__init__(description)
@@ -108,7 +109,10 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(exc.status_code, exc.message, exc.description)
+        response = error_response(exc.status_code, exc.message, exc.description)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
