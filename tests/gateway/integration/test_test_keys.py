@@ -10,7 +10,13 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued, PolicyUpdated, QuotaLimit, SubscriptionCreated
-from tests.gateway.integration.conftest import Deployed, Publisher, RunningGateway
+from tests.gateway.integration.conftest import (
+    Deployed,
+    Publisher,
+    RunningGateway,
+    deploy_with_keys,
+    run_gateway,
+)
 from tests.gateway.integration.usage_support import CHAT, PATH, bearer
 
 pytestmark = pytest.mark.integration
@@ -113,3 +119,21 @@ async def test_test_key_tokens_are_reserved_and_limited(gateway, deployed_api, e
     assert sorted(a.status_code for a in answers) == [200, 200, 429, 429]
     refused = next(a for a in answers if a.status_code == 429)
     assert "tokens" in refused.json()["error"]["message"]
+
+
+async def test_the_test_key_plan_is_a_gateway_setting(gateway_settings, events, mock_provider):
+    settings = gateway_settings.model_copy(
+        update={"test_key_requests_per_minute": 2, "test_key_tokens_per_minute": 50_000}
+    )
+    async with run_gateway(settings) as gateway:
+        d = await deploy_with_keys(events, gateway, mock_provider, uuid.uuid4().hex[:8])
+        [key] = await issue_test_keys(events, gateway, d, "mallory", 1)
+        await clear_of_minute_end()
+        async with gateway.client() as client:
+            answers = [
+                await client.post(f"/{d.prefix}{PATH}", json=CHAT, headers=bearer(key))
+                for _ in range(3)
+            ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["x-ratelimit-limit-requests"] == "2"
+    assert answers[0].headers["x-ratelimit-limit-tokens"] == "50000"

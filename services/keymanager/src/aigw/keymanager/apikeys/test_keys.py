@@ -55,6 +55,7 @@ class TestKeyLimits:
 
     async def ensure_indexes(self) -> None:
         await self._slots.create_index("key_id")
+        await self._slots.create_index([("owner", 1), ("api_id", 1)])
 
     async def admit(
         self, owner: str, api_id: str, key_id: str, expires_at: datetime | None
@@ -74,7 +75,7 @@ class TestKeyLimits:
         for number in range(self._policy.max_live):
             slot_id = json.dumps([owner, api_id, number])
             try:
-                await self._slots.insert_one({"_id": slot_id, **holder})
+                await self._slots.insert_one({"_id": slot_id, "slot": number, **holder})
                 return
             except DuplicateKeyError:
                 pass
@@ -87,7 +88,8 @@ class TestKeyLimits:
     async def _refuse_full(self, owner: str, api_id: str) -> None:
         now = utcnow()
         cap = self._policy.max_live
-        slots = await self._slots.find({"owner": owner, "api_id": api_id}).to_list()
+        query = {"owner": owner, "api_id": api_id, "slot": {"$lt": cap}}  # the ones in use
+        slots = await self._slots.find(query).to_list()
         expiries = [s["expires_at"] for s in slots if (s.get("expires_at") or now) > now]
         description = f"You have {cap} live test keys for API {api_id!r}, the most allowed; "
         if expiries:
