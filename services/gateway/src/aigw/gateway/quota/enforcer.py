@@ -4,7 +4,9 @@ for a test key the built-in test-key plan (`TestKey`, from the gateway's setting
 A test key has no subscription, so no plan of the API applies to it; instead every test key is
 counted against `test_key_plan` under its application id, which devportal sets to
 `testkey:<user>` for all of a user's test keys: the quota is per user and API, and minting
-more keys gives no more of it. A subscription whose plan is `Unlimited`, has no limits, or is unknown to the gateway (logged
+more keys gives no more of it.
+
+A subscription whose plan is `Unlimited`, has no limits, or is unknown to the gateway (logged
 once per name) is not counted at all. Token quotas reserve an estimate at admission: about one
 token per four bytes of request body, plus `max_completion_tokens` / `max_tokens` from the body
 or the plan's `default_completion_tokens`.

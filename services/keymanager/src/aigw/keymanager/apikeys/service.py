@@ -59,7 +59,7 @@ class ApiKeyService:
             )
             try:
                 await self._repo.insert(key, event)
-            except BaseException:
+            except Exception:
                 await self._test_keys.release(key["_id"])
                 raise
         await self._outbox.try_flush(COLLECTION, key["_id"])
