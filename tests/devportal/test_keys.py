@@ -280,3 +280,21 @@ async def test_regenerating_a_revoked_key_relays_keymanagers_409(
     response = await devportal.post(f"/applications/{app_id}/api-keys/{key['id']}/regenerate")
     assert response.status_code == 409
     assert response.json() == error
+
+
+async def test_a_test_key_limit_is_relayed_with_retry_after(
+    devportal: httpx.AsyncClient, keymanager: FakeKeymanager, infra: Infra
+) -> None:
+    api_id = await publish_api(devportal, infra.nats_url)
+    error = {
+        "code": 429,
+        "message": "Too many live test keys",
+        "description": f"You have 3 live test keys for API {api_id!r}, the most allowed; ...",
+    }
+    keymanager.fail_with = httpx.Response(429, json=error, headers={"Retry-After": "1800"})
+
+    response = await devportal.post(f"/apis/{api_id}/test-key")
+
+    assert response.status_code == 429
+    assert response.json() == error
+    assert response.headers["retry-after"] == "1800"

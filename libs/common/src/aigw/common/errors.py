@@ -17,6 +17,7 @@ class ServiceError(Exception):
 
     status_code = 400
     message = "Bad request"
+    headers: dict[str, str] | None = None  # sent with the error (e.g. Retry-After)
 
     def __init__(self, description: str, *, message: str | None = None) -> None:
         super().__init__(description)
@@ -59,6 +60,7 @@ class TooManyRequests(ServiceError):
     def __init__(self, description: str, *, retry_after: int, message: str | None = None) -> None:
         super().__init__(description, message=message)
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class Unavailable(ServiceError):
@@ -125,8 +127,8 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
         response = error_response(exc.status_code, exc.message, exc.description)
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        if exc.headers:
+            response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -50,6 +50,13 @@ A PRODUCTION key is sent to the production
 endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body and content
 type come back unchanged, and `stream: true` answers arrive as server-sent events.
 Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
+
+Calls are held to the subscription's plan; a test key from the developer portal ("Get Test
+Key", valid for one API's production endpoint) to the built-in plan `TestKey`: by default 10
+requests and 10,000 total tokens a minute per user and API, shared by all of that user's test
+keys (`GATEWAY_TEST_KEY_*` settings). Limited calls carry `x-ratelimit-limit-*`,
+`x-ratelimit-remaining-*` and `x-ratelimit-reset-*` headers for requests and tokens; an
+exhausted quota answers 429 `quota_exceeded` with `Retry-After`.
 """
 
 
@@ -139,7 +146,7 @@ def create_app(settings: Settings) -> Gateway:
         metrics,
         settings.max_body_bytes,
         CorsPolicy(settings.cors_origin_list),
-        QuotaEnforcer(state.table, sync.book, sync),
+        QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan),
         recorder,
     )
     gateway = Gateway(management, invoker, state, follower)

@@ -1,4 +1,5 @@
-"""Gateway settings: ports, TLS, upstream timeouts and connection pool (pydantic-settings)."""
+"""Gateway settings: ports, TLS, upstream timeouts and connection pool, quotas
+(pydantic-settings)."""
 
 import os
 import socket
@@ -6,6 +7,7 @@ import socket
 from pydantic import Field, FilePath
 
 from aigw.common.settings import ServiceSettings, env
+from aigw.gateway.quota.plans import Plan, test_key_plan
 
 
 class Settings(ServiceSettings):
@@ -95,12 +97,42 @@ class Settings(ServiceSettings):
         validation_alias=env("quota_sync_interval", "GATEWAY_QUOTA_SYNC_INTERVAL"),
         description="seconds between quota count exchanges with the other gateway processes",
     )
+    # Test keys (the portal's "Get Test Key") have no subscription: they are held to this
+    # built-in plan, "TestKey", counted per user and API (every test key of a user shares it).
+    test_key_requests_per_minute: int = Field(
+        10,
+        ge=1,
+        validation_alias=env(
+            "test_key_requests_per_minute", "GATEWAY_TEST_KEY_REQUESTS_PER_MINUTE"
+        ),
+        description="requests a minute per user and API with test keys (plan TestKey)",
+    )
+    test_key_tokens_per_minute: int = Field(
+        10_000,
+        ge=1,
+        validation_alias=env("test_key_tokens_per_minute", "GATEWAY_TEST_KEY_TOKENS_PER_MINUTE"),
+        description="total tokens a minute per user and API with test keys (plan TestKey)",
+    )
+    test_key_completion_tokens: int = Field(
+        256,
+        ge=0,
+        validation_alias=env("test_key_completion_tokens", "GATEWAY_TEST_KEY_COMPLETION_TOKENS"),
+        description="completion tokens a test-key call reserves when it sets no max_tokens",
+    )
     usage_batch_interval: float = Field(
         0.5, validation_alias=env("usage_batch_interval", "GATEWAY_USAGE_BATCH_INTERVAL")
     )
     usage_batch_size: int = Field(
         200, validation_alias=env("usage_batch_size", "GATEWAY_USAGE_BATCH_SIZE")
     )
+
+    @property
+    def test_key_plan(self) -> Plan:
+        return test_key_plan(
+            self.test_key_requests_per_minute,
+            self.test_key_tokens_per_minute,
+            self.test_key_completion_tokens,
+        )
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -15,6 +15,7 @@ from aigw.common.service_app import create_service_app
 from aigw.keymanager.apikeys import endpoints as apikeys
 from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
+from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
 from aigw.keymanager.oauth import endpoints as oauth
 from aigw.keymanager.oauth.repository import CLIENTS as OAUTH_CLIENTS
 from aigw.keymanager.oauth.repository import REVOKED_TOKENS, ClientRepository
@@ -34,6 +35,8 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     user_repo = UserRepository(runtime.db)
     await user_repo.ensure_indexes()
     await ApiKeyRepository(runtime.db).ensure_indexes()
+    policy = TestKeyPolicy(settings.test_key_max_live, settings.test_key_issue_per_minute)
+    await TestKeyLimits(runtime.db, policy).ensure_indexes()
     await ClientRepository(runtime.db).ensure_indexes()
     await seed_admin(user_repo, settings.admin_password.get_secret_value(), runtime.outbox)
     keys = SigningKeyStore(

@@ -64,6 +64,17 @@ class Settings(ServiceSettings):
     signup_per_minute: int = Field(
         60, gt=0, validation_alias=env("signup_per_minute", "KEYMANAGER_SIGNUP_PER_MINUTE")
     )
+    # Test keys (API keys bound to one API, the portal's "Get Test Key"): at most
+    # `test_key_max_live` live (unexpired, unrevoked) ones per user and API, and at most
+    # `test_key_issue_per_minute` new ones per user a minute; beyond either, 429.
+    test_key_max_live: int = Field(
+        3, gt=0, validation_alias=env("test_key_max_live", "KEYMANAGER_TEST_KEY_MAX_LIVE")
+    )
+    test_key_issue_per_minute: int = Field(
+        10,
+        gt=0,
+        validation_alias=env("test_key_issue_per_minute", "KEYMANAGER_TEST_KEY_ISSUE_PER_MINUTE"),
+    )
     # After a rotation the previous signing key stays in the JWKS for the longest token
     # lifetime plus this leeway (clock differences between services).
     signing_key_leeway_seconds: int = Field(

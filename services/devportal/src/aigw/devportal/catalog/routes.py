@@ -31,7 +31,17 @@ async def get_api(api_id: str, _: CurrentPrincipal, db: Db) -> CatalogApi:
     return await get_published(db, api_id)
 
 
-@router.post("/{api_id}/test-key", status_code=status.HTTP_201_CREATED, summary="Get Test Key")
+@router.post(
+    "/{api_id}/test-key",
+    status_code=status.HTTP_201_CREATED,
+    summary="Get Test Key",
+    responses={
+        429: {
+            "description": "The caller has the most live test keys for this API allowed, or "
+            "asked for too many test keys this minute; see Retry-After"
+        }
+    },
+)
 async def test_key(
     api_id: str,
     actor: CurrentActor,
@@ -39,6 +49,9 @@ async def test_key(
     settings: AppSettings,
     keymanager: Keymanager,
 ) -> TestKey:
+    """A key for this API's production endpoint, without a subscription. The gateway holds
+    every test key of a user to one quota per API (plan `TestKey`), keyed on the application
+    id below; keymanager limits how many a user holds and gets."""
     await get_published(db, api_id)
     ttl = settings.test_key_ttl_seconds
     request = KeyRequest(

@@ -4,8 +4,8 @@ Keys are issued in the caller's name: the caller's Authorization header is forwa
 and every request is signed as devportal (`aigw.common.service_auth`), since keymanager issues
 keys only on devportal's word that the application is the caller's (or the API published).
 Failures map to the error contract: keymanager unreachable or failing (5xx, unreadable body)
-is our 502; its 4xx answers are passed through with its own message. Neither the header nor
-any key ever reaches a log line.
+is our 502; its 4xx answers are passed through with its own message and Retry-After (a
+test-key limit). Neither the header nor any key ever reaches a log line.
 """
 
 from datetime import datetime
@@ -48,9 +48,13 @@ KeyList = Collection[dict[str, Any]]
 class KeymanagerRejected(ServiceError):
     """A 4xx from keymanager, relayed with its status and message."""
 
-    def __init__(self, status_code: int, message: str, description: str) -> None:
+    def __init__(
+        self, status_code: int, message: str, description: str, retry_after: str | None = None
+    ) -> None:
         super().__init__(description, message=message)
         self.status_code = status_code
+        if retry_after is not None:  # e.g. a test-key limit: when to come back
+            self.headers = {"Retry-After": retry_after}
 
 
 class KeymanagerClient:
@@ -92,7 +96,10 @@ def _raise_for_status(response: httpx.Response) -> None:
         raise UpstreamFailure(f"Keymanager failed with HTTP {response.status_code}")
     if response.status_code >= 400:
         message, description = _error_text(response)
-        raise KeymanagerRejected(response.status_code, message, description)
+        retry_after = response.headers.get("retry-after")
+        if retry_after is not None and not retry_after.isdigit():
+            retry_after = None
+        raise KeymanagerRejected(response.status_code, message, description, retry_after)
 
 
 def _error_text(response: httpx.Response) -> tuple[str, str]:

@@ -10,7 +10,7 @@ for usage gets `stream_options.include_usage` added (metering), and the extra us
 kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
 provider's status, headers and body come back unchanged, plus the `x-ratelimit-*` headers when
-the subscription's plan has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
+the subscription's plan (or, for a test key, the test-key plan) has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
 Responses without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk as
 they arrive (a routed call reads a stream's first chunk, or an answer of known length, before it
 commits to a target). A client that disconnects at any point of the provider call (waiting for
@@ -359,8 +359,10 @@ class Invoker:
             return
         entry = call.entry
         self.quota.protect_backend(route, entry.key_type)
-        if entry.api_id is None:  # test keys have no subscription, hence no plan
+        if entry.api_id is None:
             call.plan = self.quota.plan_for(entry.application_id, route.api_id)
+        else:  # a test key: no subscription, the test-key plan per user (its application id)
+            call.plan = self.quota.test_key_plan
         if call.plan is not None:
             call.admission = await self.quota.admit(
                 entry.application_id, route.api_id, call.plan, call.facts, call.body_size

@@ -1,4 +1,10 @@
-"""Admission control on the hot path: backend protection, then the subscription's plan.
+"""Admission control on the hot path: backend protection, then the subscription's plan, or
+for a test key the built-in test-key plan (`TestKey`, from the gateway's settings).
+
+A test key has no subscription, so no plan of the API applies to it; instead every test key is
+counted against `test_key_plan` under its application id, which devportal sets to
+`testkey:<user>` for all of a user's test keys: the quota is per user and API, and minting
+more keys gives no more of it.
 
 A subscription whose plan is `Unlimited`, has no limits, or is unknown to the gateway (logged
 once per name) is not counted at all. Token quotas reserve an estimate at admission: about one
@@ -14,7 +20,7 @@ from aigw.gateway.metering.meter import estimate_tokens
 from aigw.gateway.metering.request import RequestFacts
 from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.quota.book import Admission, Cost, QuotaBook, QuotaVerdict
-from aigw.gateway.quota.plans import UNLIMITED, Plan
+from aigw.gateway.quota.plans import UNLIMITED, Plan, test_key_plan
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.quota.throttle import BackendThrottle
 from aigw.gateway.routing.table import Route, RoutingTable
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 # Sync ticks a call may wait for when only the split-with-peers assumption refuses it; after
 # that the exact known count decides (peers that are slow to confirm never starve a call).
 MAX_SYNC_WAITS = 12
+DEFAULT_TEST_KEY_PLAN = test_key_plan(10, 10_000, 256)  # the settings' defaults
 
 
 class QuotaRefused(Refused):
@@ -37,10 +44,17 @@ class QuotaRefused(Refused):
 
 
 class QuotaEnforcer:
-    def __init__(self, table: RoutingTable, book: QuotaBook, sync: QuotaSync | None) -> None:
+    def __init__(
+        self,
+        table: RoutingTable,
+        book: QuotaBook,
+        sync: QuotaSync | None,
+        test_key_plan: Plan = DEFAULT_TEST_KEY_PLAN,
+    ) -> None:
         self.table = table
         self.book = book
         self.sync = sync
+        self.test_key_plan = test_key_plan
         self.throttle = BackendThrottle()
         self._unknown_plans: set[str] = set()
 
@@ -80,7 +94,7 @@ class QuotaEnforcer:
         now = time.time()
         if verdict is None:
             return self.book.charge(app, api, plan, cost, now)
-        raise _exceeded(verdict, self.book.headers(app, api, plan, now))
+        raise _exceeded(plan, verdict, self.book.headers(app, api, plan, now))
 
 
 def _cost(plan: Plan, facts: RequestFacts, body_size: int) -> Cost:
@@ -90,10 +104,12 @@ def _cost(plan: Plan, facts: RequestFacts, body_size: int) -> Cost:
     return Cost(1, estimate_tokens(body_size), completion)
 
 
-def _exceeded(verdict: QuotaVerdict, headers: list[tuple[bytes, bytes]]) -> QuotaRefused:
+def _exceeded(
+    plan: Plan, verdict: QuotaVerdict, headers: list[tuple[bytes, bytes]]
+) -> QuotaRefused:
     what = "requests" if verdict.kind == "requests" else verdict.kind.replace("_", " ")
     message = (
-        f"Quota exceeded: this subscription's plan allows {verdict.limit} {what} per window; "
+        f"Quota exceeded: plan {plan.name!r} allows {verdict.limit} {what} per window; "
         f"retry in {verdict.retry_after} s."
     )
     headers = [(b"retry-after", str(verdict.retry_after).encode()), *headers]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from aigw.common.events import PolicyUpdated, QuotaLimit, QuotaUnit
 
 UNLIMITED = "Unlimited"
+TEST_KEY = "TestKey"  # the built-in plan of test keys (gateway settings GATEWAY_TEST_KEY_*)
 UNIT_SECONDS: dict[QuotaUnit, int] = {"minute": 60, "hour": 3600, "day": 86400}
 TOKEN_KINDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
@@ -30,6 +31,13 @@ class Plan:
     @classmethod
     def from_event(cls, event: PolicyUpdated) -> "Plan":
         return cls(event.name, tuple(event.limits), event.default_completion_tokens)
+
+
+def test_key_plan(requests: int, total_tokens: int, completion_tokens: int) -> Plan:
+    """What every test key is held to, per user and API: `requests` and `total_tokens` a
+    minute; `completion_tokens` reserved by a call that sets no max_tokens."""
+    limit = QuotaLimit(unit="minute", requests=requests, total_tokens=total_tokens)
+    return Plan(TEST_KEY, (limit,), completion_tokens)
 
 
 def window_start(now: float, unit: QuotaUnit) -> int:

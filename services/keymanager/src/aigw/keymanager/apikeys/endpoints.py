@@ -7,13 +7,22 @@ from aigw.common.service_auth import require_service
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList
 from aigw.keymanager.apikeys.service import ApiKeyService
-from aigw.keymanager.deps import CorrelationId, Runtime
+from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
+from aigw.keymanager.deps import AppSettings, CorrelationId, Runtime
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 
 
-def _service(runtime: Runtime, correlation_id: CorrelationId) -> ApiKeyService:
-    return ApiKeyService(ApiKeyRepository(runtime.db), runtime.outbox, correlation_id)
+def _service(
+    runtime: Runtime, settings: AppSettings, correlation_id: CorrelationId
+) -> ApiKeyService:
+    policy = TestKeyPolicy(settings.test_key_max_live, settings.test_key_issue_per_minute)
+    return ApiKeyService(
+        ApiKeyRepository(runtime.db),
+        runtime.outbox,
+        correlation_id,
+        TestKeyLimits(runtime.db, policy),
+    )
 
 
 Service = Annotated[ApiKeyService, Depends(_service)]
@@ -30,6 +39,12 @@ FromDevportal = Annotated[
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Issue an API key (shown once); devportal-signed requests only",
+    responses={
+        429: {
+            "description": "A test key (apiId set) over the caller's limits: live test keys "
+            "per API, or new test keys a minute; see Retry-After"
+        }
+    },
 )
 async def issue(
     body: IssueKeyRequest, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service
@@ -50,7 +65,10 @@ async def list_keys(
     "/{key_id}/regenerate",
     status_code=status.HTTP_201_CREATED,
     summary="Replace a key's secret (shown once); devportal-signed requests only",
-    responses={404: {"description": "No such key of the caller"}, 409: {"description": "Revoked"}},
+    responses={
+        404: {"description": "No such key of the caller"},
+        409: {"description": "Revoked, or a test key (get a new one instead)"},
+    },
 )
 async def regenerate(
     key_id: str, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service

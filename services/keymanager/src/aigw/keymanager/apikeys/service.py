@@ -20,6 +20,7 @@ from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import Outbox
 from aigw.keymanager.apikeys.repository import COLLECTION, ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList, KeySummary
+from aigw.keymanager.apikeys.test_keys import TestKeyLimits
 
 SOURCE = "keymanager"
 KEY_PREFIX = "aigw_"
@@ -30,17 +31,37 @@ def _can_see(principal: Principal, doc: dict[str, Any]) -> bool:
 
 
 class ApiKeyService:
-    def __init__(self, repo: ApiKeyRepository, outbox: Outbox, correlation_id: str | None) -> None:
+    def __init__(
+        self,
+        repo: ApiKeyRepository,
+        outbox: Outbox,
+        correlation_id: str | None,
+        test_keys: TestKeyLimits,
+    ) -> None:
         self._repo = repo
         self._outbox = outbox
         self._correlation_id = correlation_id
+        self._test_keys = test_keys
 
     async def issue(self, request: IssueKeyRequest, principal: Principal) -> IssuedKey:
+        """A test key (bound to an API) first needs a place under the caller's test-key
+        limits, per user: the gateway's test-key quota is per user, the cap keeps their keys
+        few."""
         api_key = _new_secret()
         key = _new_key_doc(request, api_key, principal.subject)
         payload = KeyIssued(key_id=key["_id"], key_hash=key["key_hash"], **_meta(key))
         event = self._event(payload, principal)
-        await self._repo.insert(key, event)
+        if request.api_id is None:
+            await self._repo.insert(key, event)
+        else:
+            await self._test_keys.admit(
+                principal.subject, request.api_id, key["_id"], key["expires_at"]
+            )
+            try:
+                await self._repo.insert(key, event)
+            except Exception:
+                await self._test_keys.release(key["_id"])
+                raise
         await self._outbox.try_flush(COLLECTION, key["_id"])
         return IssuedKey(id=key["_id"], api_key=api_key, **_meta(key))
 
@@ -55,6 +76,8 @@ class ApiKeyService:
         doc = await self._visible(key_id, principal)
         if doc.get("revoked"):
             raise Conflict(f"API key {key_id!r} is revoked; generate a new key instead")
+        if doc.get("api_id") is not None:  # a new lifetime would take it past the cap
+            raise Conflict(f"API key {key_id!r} is a test key; get a new test key instead")
         api_key = _new_secret()
         fields = _secret_fields(api_key, _lifetime(doc))
         payload = KeyRegenerated(
@@ -67,10 +90,12 @@ class ApiKeyService:
         return IssuedKey(id=key_id, api_key=api_key, **_meta(updated))
 
     async def revoke(self, key_id: str, principal: Principal) -> None:
-        await self._visible(key_id, principal)
+        doc = await self._visible(key_id, principal)
         event = self._event(KeyRevoked(key_id=key_id), principal)
         if await self._repo.mark_revoked(key_id, event):
             await self._outbox.try_flush(COLLECTION, key_id)
+        if doc.get("api_id") is not None:
+            await self._test_keys.release(key_id)
 
     async def _visible(self, key_id: str, principal: Principal) -> dict[str, Any]:
         doc = await self._repo.find(key_id)
