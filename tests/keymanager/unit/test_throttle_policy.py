@@ -5,7 +5,12 @@ from datetime import timedelta
 from aigw.keymanager.throttle import ThrottlePolicy
 
 POLICY = ThrottlePolicy(
-    max_failures=5, window=timedelta(minutes=5), lock=timedelta(minutes=1), max_delay=1.0
+    max_failures=5,
+    window=timedelta(minutes=5),
+    lock=timedelta(minutes=1),
+    max_delay=1.0,
+    source_max_failures=20,
+    user_max_failures=100,
 )
 
 
