@@ -63,6 +63,7 @@ async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
         "failStatus": None,
         "chunkDelayMs": 0,
         "breakAfterChunks": 0,
+        "gzip": False,
         "segments": {},
     }
     async with httpx.AsyncClient(base_url=mock_provider, timeout=10) as client:
