@@ -38,6 +38,10 @@ def builtin(name: str, version: str) -> VendorSpec:
 
 
 OPENAI = builtin("OpenAI", "v1")
+# The mock provider's per-request controls: the operator lets them through (GATEWAY_FORWARD_HEADERS)
+MOCK_CONTROL_HEADERS = (
+    "x-mock-latency-ms,x-mock-status,x-mock-chunk-delay-ms,x-mock-break-after-chunks,x-mock-usage"
+)
 
 
 @pytest.fixture(scope="session")
@@ -170,6 +174,7 @@ def gateway_settings(infra: Infra, secret_key: str) -> Settings:
         port=free_port(),
         upstream_timeout=1.0,
         upstream_connect_timeout=1.0,
+        forward_headers=MOCK_CONTROL_HEADERS,
     )
 
 

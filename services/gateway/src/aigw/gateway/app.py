@@ -136,6 +136,7 @@ def create_app(settings: Settings) -> Gateway:
         CorsPolicy(settings.cors_origin_list),
         QuotaEnforcer(state.table, sync.book, sync),
         recorder,
+        settings.forward_header_names,
     )
     gateway = Gateway(management, invoker, state, follower)
     return gateway

@@ -269,7 +269,7 @@ def operations_of(document: dict[str, Any] | None) -> dict[str, list[HttpMethod]
     for path, item in document["paths"].items():
         methods = sorted(key.upper() for key in item if key.lower() in _OPENAPI_METHODS)
         if methods:
-            operations[path] = methods  # type: ignore[assignment]
+            operations[path] = methods
     return operations
 
 
