@@ -1,11 +1,13 @@
 """The invocation hot path: match, authorise, admit (quotas), rewrite headers, forward, relay,
 meter.
 
-Per request this does no I/O other than the provider call and logs nothing at info level. The
-caller's bytes go to the provider untouched (a body sent as `application/json` or `+json` is
-parsed once, to refuse invalid JSON and to read what metering needs: the requested model where
-the API's vendor says it is, `stream` and `max_tokens`; multipart, binary and empty bodies are
-not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not ask
+Per request this does no I/O other than the provider call and logs nothing at info level. Only
+the operations of the API's vendor definition are forwarded (anything else is the gateway's 404
+or 405), with only the headers a caller may set (see FORWARDED_HEADERS) and `Accept-Encoding:
+identity`. The caller's body goes to the provider untouched (a body sent as `application/json`
+or `+json` is parsed once, to refuse invalid JSON and to read what metering needs: the requested
+model where the API's vendor says it is, `stream` and `max_tokens`; multipart, binary and empty
+bodies are not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not ask
 for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk is
 kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
