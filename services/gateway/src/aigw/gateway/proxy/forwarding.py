@@ -181,7 +181,7 @@ def _filter_headers(
     content_type: bytes | None = None
     connection: bytes | None = None
     headers: list[tuple[str, str]] = []
-    vendor_header = vendor.auth_header_raw
+    vendor_header, allowed = vendor.auth_header_raw, vendor.caller_headers
     for name, value in raw:
         if name == b"authorization":
             credentials.authorization = value
@@ -189,13 +189,13 @@ def _filter_headers(
             credentials.api_key = value
         elif name == vendor_header:
             credentials.vendor_header = value
-        elif name in forwarded or name in vendor.caller_headers or name.startswith(_SDK_PREFIX):
+        elif name in forwarded or name in allowed or name.startswith(_SDK_PREFIX):
             if name == b"content-type":
                 content_type = value
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
         elif name == b"connection":
             connection = value if connection is None else connection + b"," + value
-    if connection is not None:
+    if connection is not None and connection.lower() not in _PERSISTENT:
         headers = _without_hop_by_hop(headers, connection)
     headers.append(_IDENTITY)
     return headers, credentials, content_type
