@@ -53,7 +53,7 @@ async def _new_vendor(res: Resources) -> Extra:
 
 async def _vendor_change(res: Resources) -> Extra:
     vendor = await res.vendor()
-    fields = ("name", "version", "auth")
+    fields = ("name", "version", "auth", "apiDefinition")
     return Extra(json={key: vendor[key] for key in fields} | {"description": "changed"})
 
 

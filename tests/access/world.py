@@ -148,6 +148,7 @@ def vendor_body() -> dict[str, Any]:
         "name": f"AccessMatrix-{uuid.uuid4().hex[:10]}",
         "version": "v1",
         "auth": {"type": "header", "name": "x-provider-key"},
+        "apiDefinition": {"openapi": "3.0.3", "paths": {"/v1/generate": {"post": {}}}},
     }
 
 

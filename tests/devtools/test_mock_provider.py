@@ -130,11 +130,33 @@ async def test_failure_header_and_runtime_config(client):
         "failStatus": 503,
         "chunkDelayMs": 0.0,
         "breakAfterChunks": 0,
+        "gzip": False,
         "segments": {},
     }
     assert (await client.post("/p/chat/completions", json=CHAT, headers=KEY)).status_code == 503
     await client.post("/_mock/config", json={"failStatus": None, "latencyMs": 0})
     assert (await client.post("/p/chat/completions", json=CHAT, headers=KEY)).status_code == 200
+
+
+async def test_gzip_answers_only_callers_that_accept_it_streams_chunk_by_chunk(client):
+    assert (await client.post("/_mock/config", json={"gzip": "yes"})).status_code == 400
+    await client.post("/_mock/config", json={"gzip": True})
+    stream = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
+    gzipped = await client.post("/p/chat/completions", json=stream, headers=KEY)
+    identity = {**KEY, "accept-encoding": "identity"}
+    plain = await client.post("/p/chat/completions", json=stream, headers=identity)
+    refused = {**KEY, "accept-encoding": "gzip;q=0, identity"}
+    not_gzip = await client.post("/p/chat/completions", json=CHAT, headers=refused)
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert len(sse_events(gzipped.text)) == len(sse_events(plain.text))
+    assert sse_events(gzipped.text)[-1] == "[DONE]"
+    assert json.loads(sse_events(gzipped.text)[-2])["usage"]["total_tokens"] > 0
+    assert "content-encoding" not in plain.headers
+    assert sse_events(plain.text)[-1] == "[DONE]"
+    assert "content-encoding" not in not_gzip.headers
+    assert not_gzip.json()["usage"]["total_tokens"] > 0
+    await client.post("/_mock/config", json={"gzip": False})
+    assert "content-encoding" not in (await client.get("/p/models", headers=KEY)).headers
 
 
 async def test_requests_are_recorded_and_cleared(client):

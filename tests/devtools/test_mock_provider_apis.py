@@ -327,6 +327,7 @@ async def test_segments_override_the_global_settings(client):
         "failStatus": None,
         "chunkDelayMs": 1.0,
         "breakAfterChunks": 0,
+        "gzip": False,
         "segments": {"b": {"failStatus": 503}, "c": {"latencyMs": 150.0, "breakAfterChunks": 2}},
     }
     assert (await client.get("/_mock/config")).json() == view

@@ -28,7 +28,11 @@ def stack(
         credentials_dir=infra.credentials,
         mongodb_url=infra.mongodb_url,
         db_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
-        extra_env={"GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS)},
+        extra_env={
+            "GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS),
+            # the mock provider's per-request controls, which the walkthrough tests use
+            "GATEWAY_FORWARD_HEADERS": "x-mock-latency-ms,x-mock-chunk-delay-ms",
+        },
     )
     with Stack(config) as running:
         yield running

@@ -35,6 +35,10 @@ def builtin(name: str, version: str) -> VendorSpec:
 
 
 OPENAI = builtin("OpenAI", "v1")
+# The mock provider's per-request controls: the operator lets them through (GATEWAY_FORWARD_HEADERS)
+MOCK_CONTROL_HEADERS = (
+    "x-mock-latency-ms,x-mock-status,x-mock-chunk-delay-ms,x-mock-break-after-chunks,x-mock-usage"
+)
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +64,7 @@ async def mock(mock_provider: str) -> AsyncIterator[httpx.AsyncClient]:
         "failStatus": None,
         "chunkDelayMs": 0,
         "breakAfterChunks": 0,
+        "gzip": False,
         "segments": {},
     }
     async with httpx.AsyncClient(base_url=mock_provider, timeout=10) as client:
@@ -155,6 +160,7 @@ def gateway_settings(infra: Infra, secret_key: str) -> Settings:
         port=free_port(),
         upstream_timeout=1.0,
         upstream_connect_timeout=1.0,
+        forward_headers=MOCK_CONTROL_HEADERS,
     )
 
 

@@ -9,7 +9,13 @@ import pytest
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import ApiUndeployed, KeyIssued, KeyRevoked
 from aigw.devtools.processes import free_port
-from tests.gateway.integration.conftest import builtin, deploy_event, run_gateway
+from tests.gateway.integration.conftest import (
+    OPENAI,
+    builtin,
+    deploy_event,
+    deploy_with_keys,
+    run_gateway,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -189,9 +195,19 @@ async def test_unknown_route_bad_path_and_bad_json(gateway, deployed_api):
     assert encoded_slash.status_code == 400
 
 
-async def test_bodies_not_declared_json_are_forwarded_untouched(gateway, deployed_api, mock):
-    """Audio uploads (multipart), empty POSTs and other non-JSON bodies are normal calls."""
-    d = deployed_api
+async def test_bodies_not_declared_json_are_forwarded_untouched(
+    gateway, events, mock_provider, mock
+):
+    """Audio uploads (multipart), empty POSTs and other non-JSON bodies are normal calls (on a
+    vendor whose definition also lists OpenAI's batch and file operations)."""
+    assert OPENAI.operations is not None
+    operations = {
+        **OPENAI.operations,
+        "/v1/batches/{batch_id}/cancel": ["POST"],
+        "/v1/files": ["POST"],
+    }
+    vendor = OPENAI.model_copy(update={"operations": operations})
+    d = await deploy_with_keys(events, gateway, mock_provider, uuid.uuid4().hex[:8], vendor=vendor)
     form = (
         b'--b0undary\r\ncontent-disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
         b'--b0undary\r\ncontent-disposition: form-data; name="file"; filename="hi.wav"\r\n'

@@ -20,7 +20,7 @@ import pytest
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued, PolicyUpdated, QuotaLimit, SubscriptionCreated
 from aigw.devtools.processes import ManagedProcess, free_port
-from tests.gateway.integration.conftest import deploy_event
+from tests.gateway.integration.conftest import MOCK_CONTROL_HEADERS, deploy_event
 from tests.gateway.integration.usage_support import CHAT, PATH, bearer
 
 pytestmark = pytest.mark.integration
@@ -40,6 +40,7 @@ def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
             "GATEWAY_PORT": str(port),
             "GATEWAY_NAME": f"gw{index}",
             "AIGW_LOG_LEVEL": "WARNING",
+            "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
         }
         argv = [sys.executable, "-m", "aigw.gateway"]
         processes.append(
@@ -143,6 +144,7 @@ def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
         "GATEWAY_PORT": str(port),
         "GATEWAY_WORKERS": "2",
         "AIGW_LOG_LEVEL": "WARNING",
+        "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
     }
     process = ManagedProcess(
         "gateway-workers",

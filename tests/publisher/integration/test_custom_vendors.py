@@ -153,6 +153,18 @@ async def test_the_name_and_version_of_a_built_in_or_an_existing_vendor_are_take
         ({"stream": {"content": "$..text"}}, "stream.content: Value error"),
         ({"version": ""}, "version: String should match pattern"),
         ({"apiDefinition": {"openapi": "3.0.3"}}, "apiDefinition must have 'paths'"),
+        ({"apiDefinition": None}, "apiDefinition must list at least one operation"),
+        (
+            {"apiDefinition": {"openapi": "3.0.3", "paths": {"/v1/x": {"summary": "none"}}}},
+            "apiDefinition must list at least one operation",
+        ),
+        (
+            {"apiDefinition": {"openapi": "3.0.3", "paths": {"/v1/m-{id}": {"get": {}}}}},
+            "a parameter must be a whole segment",
+        ),
+        ({"callerHeaders": ["Cookie"]}, "the header 'Cookie' is never forwarded from a caller"),
+        ({"callerHeaders": ["X-Forwarded-For"]}, "'X-Forwarded-For' is never forwarded"),
+        ({"callerHeaders": ["X-Acme-Key"]}, "callerHeaders must not name the header that carries"),
     ],
 )
 async def test_an_invalid_definition_is_refused_with_pydantics_message(
@@ -163,6 +175,18 @@ async def test_an_invalid_definition_is_refused_with_pydantics_message(
     assert response.json()["message"] == "Invalid input"
     assert message in response.json()["description"]
     assert (await publisher.client.get(f"{VENDORS}/{acme}/v1")).status_code == 404
+
+
+async def test_a_vendor_cannot_be_changed_to_one_without_operations(
+    publisher: Publisher, acme: str
+):
+    await _create(publisher, vendor_body(acme))
+    empty = vendor_body(acme, apiDefinition={"openapi": "3.0.3", "paths": {}})
+    response = await publisher.client.put(f"{VENDORS}/{acme}/v1", json=empty)
+    assert response.status_code == 422, response.text
+    assert "at least one operation" in response.json()["description"]
+    kept = (await publisher.client.get(f"{VENDORS}/{acme}/v1")).json()
+    assert kept["apiDefinition"]["paths"] == {"/v1/generate": {"post": {}}}
 
 
 async def test_an_admin_replaces_a_custom_vendor(publisher: Publisher, acme: str):

@@ -48,12 +48,14 @@ def test_vendor_json_is_camel_case_and_says_built_in():
         "description",
         "auth",
         "defaultHeaders",
+        "callerHeaders",
         "metadata",
         "stream",
         "apiDefinition",
         "builtIn",
     }
     assert body["builtIn"] is True
+    assert body["callerHeaders"] == ["OpenAI-Beta"]
     assert body["auth"] == {"type": "header", "name": "Authorization", "valuePrefix": "Bearer "}
     assert body["metadata"]["promptTokenCount"] == {
         "inputSource": "payload",

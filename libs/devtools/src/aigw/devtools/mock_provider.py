@@ -38,8 +38,10 @@ Every answer names the first path segment (`[production]`) so callers can tell w
   connection without the terminating chunk: the client sees a truncated body); usage reporting
   of the OpenAI path with `x-mock-usage`: `omit` (no usage anywhere) or `final-chunk` (Mistral
   style: usage in the last content chunk, always). At runtime: `POST /_mock/config` with any of
-  `{"latencyMs", "failStatus", "chunkDelayMs", "breakAfterChunks"}` (global; a bad update is a
-  400 and changes nothing) and `"segments": {"<first path segment>": {<any of those four>}}`
+  `{"latencyMs", "failStatus", "chunkDelayMs", "breakAfterChunks", "gzip"}` (global; a bad
+  update is a 400 and changes nothing; `"gzip": true` compresses every answer, streams event by
+  event, when the request's `Accept-Encoding` accepts gzip, as some providers do) and
+  `"segments": {"<first path segment>": {<any of those five>}}`
   (per-endpoint overrides, e.g. `/a/...` vs `/b/...`; the posted map replaces the previous one,
   `{}` clears it, omitting it keeps it; `"failStatus": null` in a segment means no failure there);
   precedence: header, then segment, then global. `GET /_mock/config` shows it all.
@@ -59,6 +61,7 @@ import os
 import time
 import urllib.parse
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +116,7 @@ class MockConfig:
     fail_status: int | None = None
     chunk_delay_ms: float = 0.0
     break_after_chunks: int = 0
+    gzip: bool = False
     segments: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per first-path-segment overrides, keyed by the `/_mock/config` names (`latencyMs`...)."""
 
@@ -284,12 +288,55 @@ def _status(key: str, value: Any) -> int | None:
     return number
 
 
+def _flag(key: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise TypeError(f"{key} must be true or false")
+    return value
+
+
 _SETTINGS: dict[str, Callable[[str, Any], Any]] = {
     "latencyMs": _duration,
     "failStatus": _status,
     "chunkDelayMs": _duration,
     "breakAfterChunks": _count,
+    "gzip": _flag,
 }
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*`, with a q above 0)."""
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip() not in ("gzip", "*"):
+            continue
+        q = params.strip().removeprefix("q=")
+        try:
+            return not params.strip() or float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def _gzipped(send: Send) -> Send:
+    """`send` with the response gzip-encoded: each body chunk compressed and flushed at once,
+    so a stream stays a stream (as providers that compress their SSE do)."""
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+
+    async def send_gzipped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message["headers"] if k != b"content-length"]
+            headers.append((b"content-encoding", b"gzip"))
+            message = {**message, "headers": headers}
+        elif message["type"] == "http.response.body":
+            data = compressor.compress(message.get("body", b""))
+            more = message.get("more_body", False)
+            data += compressor.flush(zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH)
+            message = {**message, "body": data}
+        await send(message)
+
+    return send_gzipped
 
 
 def _parse_settings(update: dict[str, Any], *, strict: bool) -> dict[str, Any]:
@@ -375,6 +422,7 @@ class MockProvider:
         fail_status = config.fail_status
         chunk_delay = config.chunk_delay_ms
         break_after = config.break_after_chunks
+        gzip = config.gzip
         if config.segments:
             override = config.segments.get(_first_segment(path))
             if override:
@@ -382,6 +430,9 @@ class MockProvider:
                 fail_status = override.get("failStatus", fail_status)
                 chunk_delay = override.get("chunkDelayMs", chunk_delay)
                 break_after = override.get("breakAfterChunks", break_after)
+                gzip = override.get("gzip", gzip)
+        if gzip and _accepts_gzip(headers.get("accept-encoding", "")):
+            send = _gzipped(send)
         latency = float(headers.get("x-mock-latency-ms") or latency)
         if latency > 0:
             await asyncio.sleep(latency / 1000)
@@ -696,6 +747,8 @@ class MockProvider:
             config.chunk_delay_ms = settings["chunkDelayMs"]
         if "breakAfterChunks" in settings:
             config.break_after_chunks = settings["breakAfterChunks"]
+        if "gzip" in settings:
+            config.gzip = settings["gzip"]
         if segments is not None:
             config.segments = segments
 
@@ -705,6 +758,7 @@ class MockProvider:
             "failStatus": self.config.fail_status,
             "chunkDelayMs": self.config.chunk_delay_ms,
             "breakAfterChunks": self.config.break_after_chunks,
+            "gzip": self.config.gzip,
             "segments": {name: dict(s) for name, s in self.config.segments.items()},
         }
 

@@ -148,6 +148,7 @@ def create_app(settings: Settings) -> Gateway:
         CorsPolicy(settings.cors_origin_list),
         QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan),
         recorder,
+        settings.forward_header_names,
     )
     gateway = Gateway(management, invoker, state, follower)
     return gateway

@@ -2,12 +2,20 @@
 (pydantic-settings)."""
 
 import os
+import re
 import socket
 
-from pydantic import Field, FilePath
+from pydantic import Field, FilePath, field_validator
 
 from aigw.common.settings import ServiceSettings, env
+from aigw.common.vendors.spec import (
+    NEVER_FROM_CALLER,
+    NEVER_FROM_CALLER_PREFIXES,
+    RESERVED_HEADERS,
+)
 from aigw.gateway.quota.plans import Plan, test_key_plan
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$")
 
 
 class Settings(ServiceSettings):
@@ -80,6 +88,14 @@ class Settings(ServiceSettings):
         description="open connections per worker process (HTTP and HTTPS together); one more "
         "is answered 503 and closed",
     )
+    forward_headers: str = Field(
+        "",
+        validation_alias=env("forward_headers", "GATEWAY_FORWARD_HEADERS"),
+        description="comma-separated request headers every API forwards to its provider, "
+        "besides the generic ones and its vendor's callerHeaders (e.g. tracing headers, or the "
+        "mock provider's x-mock-latency-ms); credentials, cookies, forwarding and hop-by-hop "
+        "headers cannot be listed",
+    )
 
     workers: int = Field(
         1,
@@ -125,6 +141,25 @@ class Settings(ServiceSettings):
     usage_batch_size: int = Field(
         200, validation_alias=env("usage_batch_size", "GATEWAY_USAGE_BATCH_SIZE")
     )
+
+    @field_validator("forward_headers")
+    @classmethod
+    def _forwardable(cls, value: str) -> str:
+        for name in (n.strip().lower() for n in value.split(",") if n.strip()):
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"'{name}' is not a valid HTTP header name")
+            if (
+                name in RESERVED_HEADERS
+                or name in NEVER_FROM_CALLER
+                or name.startswith(NEVER_FROM_CALLER_PREFIXES)
+            ):
+                raise ValueError(f"the header '{name}' is the gateway's own or never forwarded")
+        return value
+
+    @property
+    def forward_header_names(self) -> frozenset[bytes]:
+        names = (n.strip().lower() for n in self.forward_headers.split(","))
+        return frozenset(name.encode("latin-1") for name in names if name)
 
     @property
     def test_key_plan(self) -> Plan:

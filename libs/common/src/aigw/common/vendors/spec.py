@@ -1,7 +1,7 @@
 """The vendor definition models, validated so that whatever they accept the gateway can use."""
 
 import re
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
@@ -32,7 +32,30 @@ RESERVED_HEADERS = frozenset(
     }
 )
 
+# Headers no caller may send to a provider, whatever a vendor says: the caller's own
+# credentials, its cookies and identity (the provider sees the gateway, not the client), and
+# the encoding (the gateway asks for an uncompressed answer: it meters what it reads).
+NEVER_FROM_CALLER = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "forwarded",
+        "x-real-ip",
+        "x-client-ip",
+        "true-client-ip",
+        "accept-encoding",
+    }
+)
+NEVER_FROM_CALLER_PREFIXES = ("x-forwarded-",)
+
 Source = Literal["payload", "header", "queryParameter"]
+HttpMethod = Literal["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"]
+_OPENAPI_METHODS = frozenset(method.lower() for method in get_args(HttpMethod))
+# A path of an API definition: absolute, printable, no query or fragment; a parameter is a
+# whole segment (`/deployments/{deployment-id}/...`), so it matches exactly one segment.
+_PATH = re.compile(r"^/[\x21-\x7e]{0,511}$")
+_PARAMETER = re.compile(r"^\{[^{}/]+\}$")
+MAX_OPERATION_PATHS = 500
 
 
 def _header_name(name: str) -> str:
@@ -51,7 +74,29 @@ def _json_path(text: str) -> str:
     return text
 
 
+def _path_template(path: str) -> str:
+    if not _PATH.match(path) or "?" in path or "#" in path:
+        raise ValueError(
+            f"the path '{path}' must start with '/' and hold no spaces, query or fragment"
+        )
+    for segment in path.split("/")[1:]:
+        if ("{" in segment or "}" in segment) and not _PARAMETER.match(segment):
+            raise ValueError(
+                f"the path '{path}': a parameter must be a whole segment, e.g. '/items/{{id}}'"
+            )
+    return path
+
+
+def _caller_header(name: str) -> str:
+    lowered = name.lower()
+    if lowered in NEVER_FROM_CALLER or lowered.startswith(NEVER_FROM_CALLER_PREFIXES):
+        raise ValueError(f"the header '{name}' is never forwarded from a caller")
+    return name
+
+
 HeaderName = Annotated[str, AfterValidator(_header_name)]
+CallerHeaderName = Annotated[HeaderName, AfterValidator(_caller_header)]
+PathTemplate = Annotated[str, AfterValidator(_path_template)]
 JsonPathText = Annotated[str, AfterValidator(_json_path)]
 
 
@@ -152,24 +197,48 @@ VendorVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-
 HeaderValue = Annotated[str, StringConstraints(max_length=1024, pattern=r"^[\x20-\x7e]*$")]
 
 
-class VendorSpec(_Frozen):
-    """What the gateway needs of a vendor; travels inside every deployed revision."""
+class _VendorFields(_Frozen):
+    """What a vendor definition and the spec the gateway receives have in common.
+
+    `callerHeaders` are the provider headers a caller may set (e.g. `anthropic-beta`); the
+    gateway forwards a small set of generic headers (content type, accept, user agent, SDK
+    headers, idempotency key, request id) and these, and drops every other header the caller
+    sent, so a caller cannot pick the organisation's provider account, project or region
+    (`OpenAI-Organization`, `OpenAI-Project`) unless the vendor allows it."""
 
     name: VendorName
     version: VendorVersion
     auth: VendorAuth
     default_headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20)
+    caller_headers: list[CallerHeaderName] = Field(default_factory=list, max_length=50)
     metadata: Metadata = Field(default_factory=Metadata)
     stream: StreamMetadata = Field(default_factory=StreamMetadata)
 
     @model_validator(mode="after")
-    def _default_headers_leave_the_key_alone(self) -> Self:
+    def _headers_leave_the_key_alone(self) -> Self:
         names = [name.lower() for name in self.default_headers]
         if len(set(names)) != len(names):
             raise ValueError("defaultHeaders names a header twice (names are case-insensitive)")
         if self.auth.type == "header" and self.auth.name.lower() in names:
             raise ValueError("defaultHeaders must not set the header that carries the key")
+        if self.auth.type == "header" and self.auth.name.lower() in {
+            name.lower() for name in self.caller_headers
+        }:
+            raise ValueError("callerHeaders must not name the header that carries the key")
         return self
+
+
+class VendorSpec(_VendorFields):
+    """What the gateway needs of a vendor; travels inside every deployed revision.
+
+    `operations` are the paths (relative to an endpoint's URL, parameters as `{name}`) and
+    methods the gateway forwards, from the vendor's API definition; anything else is answered
+    404 or 405 by the gateway. None: a revision deployed before operations travelled (the
+    gateway then takes a built-in vendor's, and forwards nothing for a custom one)."""
+
+    operations: dict[PathTemplate, list[HttpMethod]] | None = Field(
+        None, max_length=MAX_OPERATION_PATHS
+    )
 
 
 def _check_api_definition(document: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -179,18 +248,41 @@ def _check_api_definition(document: dict[str, Any] | None) -> dict[str, Any] | N
     version = document.get("openapi") or document.get("swagger")
     if not isinstance(version, str):
         raise ValueError("apiDefinition must be an OpenAPI document (an 'openapi' version)")  # noqa: TRY004
-    if not isinstance(document.get("paths"), dict):
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
         raise ValueError("apiDefinition must have 'paths'")  # noqa: TRY004
+    if len(paths) > MAX_OPERATION_PATHS:
+        raise ValueError(f"apiDefinition has more than {MAX_OPERATION_PATHS} paths")
+    for path, item in paths.items():
+        _path_template(path)
+        if not isinstance(item, dict):
+            raise ValueError(f"apiDefinition: the path item of '{path}' must be an object")  # noqa: TRY004
     return document
 
 
-class VendorDefinition(VendorSpec):
-    """A vendor as publishers see it: the spec plus its description and API definition."""
+def operations_of(document: dict[str, Any] | None) -> dict[str, list[HttpMethod]]:
+    """The operations of an OpenAPI document: each path and its methods (upper case). Path
+    items that declare no method (e.g. a bare `$ref`) add nothing."""
+    if document is None:
+        return {}
+    operations: dict[str, list[HttpMethod]] = {}
+    for path, item in document["paths"].items():
+        methods = sorted(key.upper() for key in item if key.lower() in _OPENAPI_METHODS)
+        if methods:
+            operations[path] = methods
+    return operations
+
+
+class VendorDefinition(_VendorFields):
+    """A vendor as publishers see it: the spec's fields plus its description and API
+    definition (an OpenAPI document), whose operations are the spec's `operations`."""
 
     description: str = Field("", max_length=2000)
     api_definition: Annotated[dict[str, Any] | None, AfterValidator(_check_api_definition)] = None
 
+    def operations(self) -> dict[str, list[HttpMethod]]:
+        return operations_of(self.api_definition)
+
     def spec(self) -> VendorSpec:
-        return VendorSpec.model_validate(
-            self.model_dump(include=set(VendorSpec.model_fields), by_alias=False)
-        )
+        fields = self.model_dump(include=set(_VendorFields.model_fields), by_alias=False)
+        return VendorSpec.model_validate({**fields, "operations": self.operations()})

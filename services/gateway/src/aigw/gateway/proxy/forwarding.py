@@ -1,11 +1,13 @@
 """The invocation hot path: match, authorise, admit (quotas), rewrite headers, forward, relay,
 meter.
 
-Per request this does no I/O other than the provider call and logs nothing at info level. The
-caller's bytes go to the provider untouched (a body sent as `application/json` or `+json` is
-parsed once, to refuse invalid JSON and to read what metering needs: the requested model where
-the API's vendor says it is, `stream` and `max_tokens`; multipart, binary and empty bodies are
-not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not ask
+Per request this does no I/O other than the provider call and logs nothing at info level. Only
+the operations of the API's vendor definition are forwarded (anything else is the gateway's 404
+or 405), with only the headers a caller may set (see FORWARDED_HEADERS) and `Accept-Encoding:
+identity`. The caller's body goes to the provider untouched (a body sent as `application/json`
+or `+json` is parsed once, to refuse invalid JSON and to read what metering needs: the requested
+model where the API's vendor says it is, `stream` and `max_tokens`; multipart, binary and empty
+bodies are not looked at), with two exceptions: a streaming call to an OpenAI-style vendor that did not ask
 for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk is
 kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
@@ -59,26 +61,30 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-# Never forwarded to the provider: the caller's credentials, Host, hop-by-hop headers and the
-# length (the upstream client sets it from the body it sends).
-_REQUEST_DROP = frozenset(
+# The request headers a caller may send to the provider, besides the vendor's `callerHeaders`
+# (e.g. `anthropic-beta`) and the operator's GATEWAY_FORWARD_HEADERS. An allow-list, not a
+# deny-list: providers keep adding headers that pick the organisation's account, project,
+# region or billing (`OpenAI-Organization`, `OpenAI-Project`...) and client-identity headers
+# are open-ended (`Cookie`, `Forwarded`, `X-Forwarded-*`, `X-Real-IP`, CDN variants), so a
+# header nobody vetted must not reach the provider with the organisation's key. What passes is
+# what SDKs need: the body's type and encoding, what the caller accepts, who the client is,
+# its request id and idempotency key, and the OpenAI/Anthropic SDKs' `x-stainless-*`. Never
+# passed: the caller's credentials, hop-by-hop headers (and those the caller's `Connection`
+# names), Host and the length (the upstream client sets them), and `Accept-Encoding` (the
+# gateway asks for `identity`: it meters what it reads, and a compressed stream is unreadable).
+FORWARDED_HEADERS = frozenset(
     {
-        b"authorization",
-        b"apikey",
-        b"host",
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"expect",
-        b"content-length",
+        b"content-type",
+        b"content-encoding",
+        b"accept",
+        b"user-agent",
+        b"idempotency-key",
+        b"x-request-id",
     }
 )
+_SDK_PREFIX = b"x-stainless-"
+_PERSISTENT = frozenset({b"keep-alive", b"close"})  # `Connection` options, not header names
+_IDENTITY = ("accept-encoding", "identity")
 # Never relayed back: hop-by-hop headers (the server frames the response itself) and the
 # provider's own CORS headers (the gateway's CORS policy decides what browsers may read).
 _RESPONSE_DROP = frozenset(
@@ -164,28 +170,70 @@ class _DisconnectWatch:
 
 
 def _filter_headers(
-    raw: list[tuple[bytes, bytes]], vendor_header: bytes | None
+    raw: list[tuple[bytes, bytes]],
+    vendor: VendorProfile,
+    forwarded: frozenset[bytes] = FORWARDED_HEADERS,
 ) -> tuple[list[tuple[str, str]], CallerCredentials, bytes | None]:
-    """The headers to forward, the caller's credentials and its Content-Type. The caller's copy
-    of the vendor's key header (e.g. `x-api-key` from the Anthropic SDK) is a credential too,
-    and never forwarded: the provider key takes its place."""
+    """The headers to forward (see FORWARDED_HEADERS), the caller's credentials and its
+    Content-Type. The caller's copy of the vendor's key header (e.g. `x-api-key` from the
+    Anthropic SDK) is a credential too, and never forwarded: the provider key takes its place."""
     credentials = CallerCredentials()
     content_type: bytes | None = None
+    connection: bytes | None = None
     headers: list[tuple[str, str]] = []
+    vendor_header, allowed = vendor.auth_header_raw, vendor.caller_headers
     for name, value in raw:
-        if name in _REQUEST_DROP:
-            if name == b"authorization":
-                credentials.authorization = value
-            elif name == b"apikey":
-                credentials.api_key = value
-            continue
-        if name == vendor_header:
+        if name == b"authorization":
+            credentials.authorization = value
+        elif name == b"apikey":
+            credentials.api_key = value
+        elif name == vendor_header:
             credentials.vendor_header = value
-            continue
-        if name == b"content-type":
-            content_type = value
-        headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        elif name in forwarded or name in allowed or name.startswith(_SDK_PREFIX):
+            if name == b"content-type":
+                content_type = value
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        elif name == b"connection":
+            connection = value if connection is None else connection + b"," + value
+    if connection is not None and connection.lower() not in _PERSISTENT:
+        headers = _without_hop_by_hop(headers, connection)
+    headers.append(_IDENTITY)
     return headers, credentials, content_type
+
+
+def _without_hop_by_hop(headers: list[tuple[str, str]], connection: bytes) -> list[tuple[str, str]]:
+    """`headers` without those the caller's `Connection` names (hop-by-hop for the caller's
+    connection only, RFC 9110 7.6.1)."""
+    named = {token.strip().lower() for token in connection.split(b",")} - _PERSISTENT
+    if not named:
+        return headers
+    drop = {token.decode("latin-1") for token in named}
+    return [(name, value) for name, value in headers if name not in drop]
+
+
+def _check_operation(route: Route, vendor: VendorProfile, scope: Scope) -> None:
+    """Refuse a call the API's definition does not list: 404 for an unknown path, 405 (with
+    `Allow`) for a method the path does not take. Nothing else reaches the provider."""
+    path: str = scope["path"][len(route.route_prefix) + 1 :]
+    methods = vendor.operations.methods(path)
+    method: str = scope["method"]
+    if methods is not None and method in methods:
+        return
+    shown = path if len(path) <= 200 else path[:200] + "..."
+    if methods is None:
+        raise Refused(
+            404,
+            f"This API has no operation at '{shown}': the gateway forwards only the operations "
+            "of the API's definition.",
+            "unknown_operation",
+        )
+    allow = ", ".join(sorted(methods))
+    raise Refused(
+        405,
+        f"'{shown}' does not take {method}; it takes {allow}.",
+        "method_not_allowed",
+        [(b"allow", allow.encode())],
+    )
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -267,8 +315,10 @@ class Invoker:
         cors: CorsPolicy | None = None,
         quota: QuotaEnforcer | None = None,
         recorder: UsageRecorder | None = None,
+        forward_headers: frozenset[bytes] = frozenset(),
     ) -> None:
         self.state = state
+        self.forwarded = FORWARDED_HEADERS | forward_headers
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.cors = cors or CorsPolicy(())
@@ -296,9 +346,10 @@ class Invoker:
             call.api = route.api_id
             vendor = route.vendor
             headers, credentials, content_type = _filter_headers(
-                scope["headers"], vendor.auth_header_raw
+                scope["headers"], vendor, self.forwarded
             )
             call.entry = entry = authorise(self.state.table, credentials.key(), route)
+            _check_operation(route, vendor, scope)
             router = route.router_for(entry.key_type)
             upstream = _upstream(route, entry.key_type) if router is None else None
             body = await self._read_body(receive)

@@ -1,11 +1,13 @@
-"""A vendor definition compiled for the hot path: how the provider key and the default headers
-are sent, and the vendor's metering rules."""
+"""A vendor definition compiled for the hot path: the operations it forwards, the headers a
+caller may set, how the provider key and the default headers are sent, and the vendor's
+metering rules."""
 
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote_plus
 
-from aigw.common.vendors import VendorSpec
+from aigw.common.vendors import VendorSpec, builtin_spec
 from aigw.gateway.metering.meter import Meter
+from aigw.gateway.routing.operations import NO_OPERATIONS, Operations
 from aigw.gateway.routing.upstream import Upstream
 
 
@@ -18,6 +20,9 @@ class VendorProfile:
     auth_query: str | None = None  # the query parameter that carries the key
     default_headers: tuple[tuple[str, str], ...] = ()  # lower-case names
     ask_stream_usage: bool = False  # add `stream_options.include_usage` to streaming calls
+    operations: Operations = field(default=NO_OPERATIONS, compare=False)  # what is forwarded
+    # the vendor's headers a caller may set, as ASGI header names (lower-case bytes)
+    caller_headers: frozenset[bytes] = frozenset()
     # `auth_header` as the hot path compares it with ASGI header names (derived)
     auth_header_raw: bytes | None = field(init=False, repr=False, compare=False)
 
@@ -28,14 +33,28 @@ class VendorProfile:
     @classmethod
     def compile(cls, spec: VendorSpec) -> "VendorProfile":
         auth = spec.auth
+        meter = Meter(spec.metadata, spec.stream)
+        operations, caller_headers = spec.operations, spec.caller_headers
+        if operations is None:
+            # deployed before revisions carried operations: a built-in vendor's are known; a
+            # custom vendor forwards nothing until the API is deployed again
+            current = builtin_spec(spec.name, spec.version)
+            operations = current.operations if current is not None else None
+            caller_headers = current.caller_headers if current is not None else []
+        allowed = {name.lower().encode("latin-1") for name in caller_headers}
+        source = meter.request_model
+        if source is not None and source.kind == "header":
+            allowed.add(source.name.encode("latin-1"))  # the caller names its model there
         return cls(
             name=spec.name,
-            meter=Meter(spec.metadata, spec.stream),
+            meter=meter,
             auth_header=auth.name.lower() if auth.type == "header" else None,
             auth_prefix=auth.value_prefix,
             auth_query=auth.name if auth.type == "queryParameter" else None,
             default_headers=tuple((k.lower(), v) for k, v in spec.default_headers.items()),
             ask_stream_usage=spec.stream.usage_option == "include_usage",
+            operations=Operations(operations) if operations else NO_OPERATIONS,
+            caller_headers=frozenset(allowed),
         )
 
     def add_headers(self, headers: list[tuple[str, str]], provider_key: str | None) -> None:

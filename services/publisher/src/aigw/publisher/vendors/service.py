@@ -48,6 +48,7 @@ class VendorService:
 
     async def create(self, body: VendorDefinition, caller: Caller) -> KnownVendor:
         self._refuse_built_in(body.name, body.version, "replaced by a custom vendor")
+        _require_operations(body)
         now = utcnow_ms()
         doc = {
             "_id": new_id(),
@@ -77,6 +78,7 @@ class VendorService:
                 f"{name} {version}; a vendor's name and version cannot change"
             )
         self._refuse_built_in(name, version, "changed")
+        _require_operations(body)
         fields = {"definition": stored_definition(body), "updated_time": utcnow_ms()}
         event = _event(body, "updated", caller)
         doc = await self._repo.change(name, version, {"$set": fields, **staged(event)})
@@ -112,6 +114,17 @@ class VendorService:
 
     async def _unknown(self, name: str, version: str) -> str:
         return f"No AI vendor {name} {version}; known vendors: {await self.catalog.describe()}"
+
+
+def _require_operations(vendor: VendorDefinition) -> None:
+    """The gateway forwards only the operations of a vendor's API definition: a vendor without
+    any would be an API no call can reach, so it is refused rather than created."""
+    if not vendor.operations():
+        raise InvalidInput(
+            "apiDefinition must list at least one operation (a path with a method, e.g. "
+            '{"paths": {"/v1/generate": {"post": {}}}}): the gateway forwards only the '
+            "operations of the vendor's API definition"
+        )
 
 
 def _event(vendor: VendorDefinition, action: Action, caller: Caller) -> Envelope:
