@@ -11,6 +11,9 @@ from aigw.gateway.proxy.forwarding import _filter_headers
 from aigw.gateway.routing.operations import Operations
 from aigw.gateway.routing.vendor import VendorProfile
 from aigw.gateway.settings import Settings
+from tests.support.offline import offline_bus_settings
+
+BUS = offline_bus_settings("gateway")
 
 OPERATIONS = Operations(
     {
@@ -149,6 +152,6 @@ def test_operations_come_from_the_definitions_methods_only():
 def test_the_operator_cannot_forward_credentials_identity_or_hop_by_hop_headers(name):
     key = generate_master_key()
     with pytest.raises(ValidationError, match="never forwarded"):
-        Settings(secret_key=key, forward_headers=f"x-trace,{name}")
-    allowed = Settings(secret_key=key, forward_headers="X-Trace, x-b3")
+        Settings(secret_key=key, forward_headers=f"x-trace,{name}", **BUS)
+    allowed = Settings(secret_key=key, forward_headers="X-Trace, x-b3", **BUS)
     assert allowed.forward_header_names == {b"x-trace", b"x-b3"}

@@ -9,13 +9,20 @@ import pytest
 from aigw.common.crypto import generate_master_key
 from aigw.common.startup import load_settings
 from aigw.keymanager.settings import Settings
+from tests.support.offline import offline_bus_env
 
 SECRET_PASSWORD = "do-not-print-me-0123456789"
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AIGW_SECRET_KEY", "AIGW_ADMIN_PASSWORD", "KEYMANAGER_PORT"):
+    for name in (
+        "AIGW_SECRET_KEY",
+        "AIGW_ADMIN_PASSWORD",
+        "KEYMANAGER_PORT",
+        "NATS_SEED_FILE",
+        "AIGW_TRUST_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -59,11 +66,15 @@ def test_every_service_exits_1_naming_what_is_missing(service: str) -> None:
     assert done.returncode == 1
     assert f"{service}: invalid settings:" in done.stderr
     assert "AIGW_SECRET_KEY: missing" in done.stderr
+    assert "NATS_SEED_FILE: missing" in done.stderr  # no service starts without its identity
+    assert "AIGW_TRUST_FILE: missing" in done.stderr
     assert "Traceback" not in done.stderr
     assert SECRET_PASSWORD not in done.stderr
 
 
 def test_valid_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in offline_bus_env("keymanager").items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AIGW_SECRET_KEY", generate_master_key())
     monkeypatch.setenv("AIGW_ADMIN_PASSWORD", SECRET_PASSWORD)
     settings = load_settings(Settings)
