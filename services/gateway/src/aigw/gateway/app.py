@@ -51,6 +51,12 @@ endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body 
 type come back unchanged, and `stream: true` answers arrive as server-sent events.
 Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
 
+Only the operations of the API's vendor definition are forwarded: another path is the
+gateway's 404 `unknown_operation`, another method 405 `method_not_allowed` with `Allow`.
+Request headers are an allow-list (generic ones such as content-type, accept, user-agent,
+idempotency-key and the SDKs' `x-stainless-*`, plus the headers the vendor lets callers set);
+cookies, forwarding and provider-account headers never reach the provider.
+
 Calls are held to the subscription's plan; a test key from the developer portal ("Get Test
 Key", valid for one API's production endpoint) to the built-in plan `TestKey`: by default 10
 requests and 10,000 total tokens a minute per user and API, shared by all of that user's test
