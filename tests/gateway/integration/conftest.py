@@ -169,6 +169,7 @@ def gateway_settings(infra: Infra, secret_key: str) -> Settings:
         port=free_port(),
         upstream_timeout=1.0,
         upstream_connect_timeout=1.0,
+        dev_mode=True,  # the mock provider is on this machine (outside dev mode it is refused)
     )
 
 

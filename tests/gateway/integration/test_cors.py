@@ -20,6 +20,7 @@ def gateway_settings(infra, secret_key) -> Settings:
         nats_url=infra.nats_url,
         port=free_port(),
         cors_origins=f"{ALLOWED}, https://other.example.com",
+        dev_mode=True,  # the mock provider is on this machine
     )
 
 

@@ -40,6 +40,7 @@ def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
             "GATEWAY_PORT": str(port),
             "GATEWAY_NAME": f"gw{index}",
             "AIGW_LOG_LEVEL": "WARNING",
+            "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
         }
         argv = [sys.executable, "-m", "aigw.gateway"]
         processes.append(
@@ -143,6 +144,7 @@ def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
         "GATEWAY_PORT": str(port),
         "GATEWAY_WORKERS": "2",
         "AIGW_LOG_LEVEL": "WARNING",
+        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
     }
     process = ManagedProcess(
         "gateway-workers",
