@@ -18,8 +18,8 @@ per call, twice this client's (`make bench`, last table). What it does:
   allow-listed network), and the connection made to a checked address, not to the name again
   (which could answer differently: DNS rebinding); TLS still verifies the name. Pooled
   connections pay nothing for it;
-- `connect_timeout` for opening a connection (resolving included) and `read_timeout` for each wait on the
-  provider (not for the whole answer: a stream may last minutes);
+- `connect_timeout` for opening a connection (resolving included) and `read_timeout` for
+  each wait on the provider (not for the whole answer: a stream may last minutes);
 - a connection goes back to the pool only when its whole answer (and nothing more) arrived
   and both sides keep it alive; a pooled connection found closed before any answer byte (the
   provider dropped it while idle) is retried once on a new connection, for idempotent
@@ -50,6 +50,7 @@ import httptools
 from aigw.gateway.proxy.upstream_addresses import PUBLIC_ONLY, AddressPolicy
 
 log = logging.getLogger(__name__)
+
 _HIGH_WATER = 256 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 # Sent again on a new connection if a pooled one turns out closed (RFC 9110 §9.2.2); a POST
