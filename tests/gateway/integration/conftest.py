@@ -161,6 +161,7 @@ def gateway_settings(infra: Infra, secret_key: str) -> Settings:
         upstream_timeout=1.0,
         upstream_connect_timeout=1.0,
         forward_headers=MOCK_CONTROL_HEADERS,
+        dev_mode=True,  # the mock provider is on this machine (outside dev mode it is refused)
     )
 
 

@@ -20,6 +20,7 @@ def gateway_settings(infra, secret_key) -> Settings:
         **infra.bus_settings("gateway"),
         port=free_port(),
         cors_origins=f"{ALLOWED}, https://other.example.com",
+        dev_mode=True,  # the mock provider is on this machine
     )
 
 

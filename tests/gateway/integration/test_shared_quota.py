@@ -41,6 +41,7 @@ def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
             "GATEWAY_NAME": f"gw{index}",
             "AIGW_LOG_LEVEL": "WARNING",
             "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
+            "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
         }
         argv = [sys.executable, "-m", "aigw.gateway"]
         processes.append(
@@ -145,6 +146,7 @@ def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
         "GATEWAY_WORKERS": "2",
         "AIGW_LOG_LEVEL": "WARNING",
         "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
+        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
     }
     process = ManagedProcess(
         "gateway-workers",

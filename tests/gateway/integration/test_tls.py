@@ -45,6 +45,7 @@ def tls_gateway(infra, secret_key, tmp_path) -> Iterator[TlsGateway]:
         "GATEWAY_HTTPS_PORT": str(https_port),
         "GATEWAY_TLS_CERT_FILE": str(cert_file),
         "GATEWAY_TLS_KEY_FILE": str(key_file),
+        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
     }
     proc = ManagedProcess(
         "gateway",

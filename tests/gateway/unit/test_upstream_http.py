@@ -17,6 +17,7 @@ from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
 from aigw.gateway.app import new_upstream_pool
 from aigw.gateway.proxy import upstream_http
+from aigw.gateway.proxy.upstream_addresses import ANY_ADDRESS
 from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, UpstreamError, _origin
 from aigw.gateway.settings import Settings
 from tests.support.offline import offline_bus_settings
@@ -72,13 +73,18 @@ async def up(answer: Answer) -> tuple[Server, asyncio.Server]:
     return server, listening
 
 
+def local_pool(**options: object) -> Pool:
+    """A pool that may connect to this machine's servers, as in dev mode."""
+    return Pool(addresses=ANY_ADDRESS, **options)  # type: ignore[arg-type]
+
+
 def always(response: bytes) -> Answer:
     return lambda head, writer: response
 
 
 async def test_a_fixed_length_answer_and_a_reused_connection():
     server, listening = await up(always(OK))
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         for _ in range(3):
             resp = await pool.request("POST", f"{server.url}/v1/x?a=1", [("x-k", "v")], b"{}")
@@ -103,7 +109,7 @@ async def test_a_chunked_answer_streams_and_the_connection_is_reused():
         b"7\r\ndata: 1\r\n7\r\ndata: 2\r\n0\r\n\r\n"
     )
     server, listening = await up(always(chunked))
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         for _ in range(2):
             resp = await pool.request("GET", f"{server.url}/s", [], b"")
@@ -125,7 +131,7 @@ async def test_an_answer_without_length_ends_with_the_connection(head):
         writer.write(head + b"all of it")
 
     server, listening = await up(then_close)
-    pool = Pool(read_timeout=3)
+    pool = local_pool(read_timeout=3)
     async with listening:
         resp = await pool.request("GET", f"{server.url}/", [], b"")
         assert await resp.read() == b"all of it"
@@ -135,7 +141,7 @@ async def test_an_answer_without_length_ends_with_the_connection(head):
 
 async def test_head_answers_have_no_body_and_do_not_hang():
     server, listening = await up(always(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n"))
-    pool = Pool(read_timeout=5)
+    pool = local_pool(read_timeout=5)
     async with listening:
         resp = await pool.request("HEAD", f"{server.url}/", [], b"")
         assert (resp.status, resp.content_length, await resp.read()) == (200, 100, b"")
@@ -147,7 +153,7 @@ async def test_an_answer_not_read_to_its_end_is_not_reused():
     partial = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"  # 7 bytes still to come
     answers = iter([partial, OK, OK])
     server, listening = await up(lambda head, writer: next(answers))
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         resp = await pool.request("GET", f"{server.url}/", [], b"")
         resp.release()  # left before its end: closed, not pooled
@@ -193,7 +199,7 @@ def closing_after_first() -> Answer:
 )
 async def test_a_pooled_connection_found_closed_is_retried_on_a_new_one(method, headers, retried):
     server, listening = await up(closing_after_first())
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         await warm(pool, server.url, 3)  # three pooled connections, all of them stale
         if retried:
@@ -210,7 +216,7 @@ async def test_a_pooled_connection_found_closed_is_retried_on_a_new_one(method, 
 async def test_a_second_answer_in_the_same_read_is_never_seen_and_the_connection_is_dropped():
     foreign = b"HTTP/1.1 200 OK\r\nx-foreign: yes\r\ncontent-length: 6\r\n\r\nSECRET"
     server, listening = await up(always(OK + foreign))
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         for _ in range(2):
             resp = await pool.request("GET", f"{server.url}/", [], b"")
@@ -227,7 +233,7 @@ async def test_an_answer_released_unread_while_paused_does_not_stall_the_next(mo
     body = b"x" * 1500
     answer = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
     server, listening = await up(always(answer))
-    pool = Pool(read_timeout=3)
+    pool = local_pool(read_timeout=3)
     async with listening:
         resp = await pool.request("GET", f"{server.url}/", [], b"")
         conn = resp._conn  # the case under test: all of it arrived, reading is paused
@@ -243,7 +249,7 @@ async def test_an_answer_released_unread_while_paused_does_not_stall_the_next(mo
 
 async def test_idle_connections_are_closed_after_keepalive():
     server, listening = await up(always(OK))
-    pool = Pool(keepalive=0.3)
+    pool = local_pool(keepalive=0.3)
     async with listening:
         await warm(pool, server.url, 3)
         assert sum(len(idle) for idle in pool._idle.values()) == 3
@@ -264,7 +270,7 @@ async def test_a_reset_connection_is_not_a_complete_answer():
         writer.transport.abort()  # RST, not FIN
 
     server, listening = await up(reset_mid_body)
-    pool = Pool(read_timeout=3)
+    pool = local_pool(read_timeout=3)
     async with listening:
         resp = await pool.request("GET", f"{server.url}/", [], b"")
         with pytest.raises(UpstreamError):
@@ -275,7 +281,7 @@ async def test_a_reset_connection_is_not_a_complete_answer():
 
 async def test_a_connection_that_never_completes_its_handshake_is_a_connect_timeout():
     server, listening = await up(always(OK))  # plain TCP: a TLS handshake never finishes
-    pool = Pool(connect_timeout=0.3)
+    pool = local_pool(connect_timeout=0.3)
     async with listening:
         with pytest.raises(ConnectTimeout):
             await pool.request("POST", f"https://127.0.0.1:{server.port}/", [], b"{}")
@@ -283,7 +289,7 @@ async def test_a_connection_that_never_completes_its_handshake_is_a_connect_time
 
 
 async def test_failures_and_timeouts():
-    pool = Pool(read_timeout=0.2, connect_timeout=2)
+    pool = local_pool(read_timeout=0.2, connect_timeout=2)
     with pytest.raises(UpstreamError, match="cannot connect"):
         await pool.request("GET", f"http://127.0.0.1:{free_port()}/", [], b"")
     server, listening = await up(lambda head, writer: b"")  # never answers
@@ -305,7 +311,7 @@ async def test_failures_and_timeouts():
 
 async def test_the_pool_limit_makes_callers_wait_for_a_free_connection():
     server, listening = await up(always(OK))
-    pool = Pool(limit=1)
+    pool = local_pool(limit=1)
     async with listening:
         first = await pool.request("GET", f"{server.url}/", [], b"")
         second = asyncio.ensure_future(pool.request("GET", f"{server.url}/", [], b""))
@@ -324,7 +330,7 @@ async def test_a_slow_reader_pauses_the_socket():
     size = 4 * 1024 * 1024
     big = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size + b"x" * size
     server, listening = await up(always(big))
-    pool = Pool()
+    pool = local_pool()
     async with listening:
         resp = await pool.request("GET", f"{server.url}/", [], b"")
         await asyncio.sleep(0.2)  # the server keeps writing; the client stops reading
@@ -337,7 +343,7 @@ async def test_a_slow_reader_pauses_the_socket():
 
 async def test_unsupported_urls_are_refused():
     with pytest.raises(UpstreamError):
-        await Pool().request("GET", "ftp://example.com/", [], b"")
+        await local_pool().request("GET", "ftp://example.com/", [], b"")
 
 
 @pytest.mark.parametrize(
@@ -373,18 +379,19 @@ async def test_https_verifies_the_provider_certificate(tmp_path):
     server = Server(always(OK))
     listening = await asyncio.start_server(server.handle, "127.0.0.1", server.port, ssl=served)
     async with listening:
-        trusting = Pool(ssl_context=ssl.create_default_context(cafile=str(cert_file)))
+        trusting = local_pool(ssl_context=ssl.create_default_context(cafile=str(cert_file)))
         for host in ("127.0.0.1", "localhost"):
             resp = await trusting.request("GET", f"https://{host}:{server.port}/", [], b"")
             assert await resp.read() == b"{}"
             resp.release()
         await trusting.close()
         with pytest.raises(UpstreamError, match="certificate verify failed"):
-            await Pool().request("GET", f"https://127.0.0.1:{server.port}/", [], b"")
+            await local_pool().request("GET", f"https://127.0.0.1:{server.port}/", [], b"")
         configured = new_upstream_pool(
             Settings(
                 secret_key=generate_master_key(),
                 upstream_ca_file=cert_file,
+                dev_mode=True,
                 **offline_bus_settings("gateway"),
             )
         )  # GATEWAY_UPSTREAM_CA_FILE
@@ -399,3 +406,159 @@ async def test_https_verifies_the_provider_certificate(tmp_path):
             **offline_bus_settings("gateway"),
         )
     assert server.requests[0].startswith(b"GET / HTTP/1.1\r\nhost: 127.0.0.1:")
+
+
+# --- which addresses the pool connects to --------------------------------------------------
+
+
+def gateway_pool(**settings: object) -> Pool:
+    """The pool as the gateway builds it from its settings."""
+    return new_upstream_pool(
+        Settings(secret_key=generate_master_key(), **offline_bus_settings("gateway"), **settings)
+    )
+
+
+async def assert_refused(pool: Pool, url: str) -> None:
+    async def call() -> None:
+        resp = await pool.request("POST", url, [], b"{}")
+        resp.close()  # it connected after all: let the server shut down (the test fails)
+
+    with pytest.raises(UpstreamError, match="may not connect to") as refused:
+        await call()
+    assert isinstance(refused.value, upstream_http.AddressRefused)
+
+
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1",
+    "localhost",
+    "2130706433",
+    "0x7f000001",
+    "127.1",
+    "１２７.０.０.１",
+]
+
+
+@pytest.mark.parametrize("host", LOOPBACK_SPELLINGS)
+async def test_outside_dev_mode_a_loopback_provider_is_refused_without_a_connection(host):
+    server, listening = await up(always(OK))
+    pool = gateway_pool(dev_mode=False)
+    async with listening:
+        await assert_refused(pool, f"http://{host}:{server.port}/v1/chat")
+        await assert_refused(pool, f"https://{host}:{server.port}/v1/chat")
+        await pool.close()
+        # a connection made now is accepted after any the refused calls made, so this shows
+        # that they made none
+        probe = gateway_pool(dev_mode=True)
+        await (await probe.request("GET", f"{server.url}/", [], b"")).read()
+        await probe.close()
+    assert server.connections == 1
+    assert not server.requests[0].startswith(b"POST")
+
+
+async def test_outside_dev_mode_only_allow_listed_networks_are_reachable():
+    server, listening = await up(always(OK))
+    async with listening:
+        for networks in ("", "10.0.0.0/8,fd00::/8", "127.0.0.2/32"):
+            pool = gateway_pool(dev_mode=False, upstream_allowed_networks=networks)
+            await assert_refused(pool, f"http://localhost:{server.port}/")
+            await pool.close()
+        assert server.connections == 0
+        pool = gateway_pool(dev_mode=False, upstream_allowed_networks="10.0.0.0/8, 127.0.0.0/8")
+        for host in ("127.0.0.1", "localhost"):
+            resp = await pool.request("GET", f"http://{host}:{server.port}/", [], b"")
+            assert await resp.read() == b"{}"
+            resp.release()
+        await pool.close()
+    assert server.connections == 2  # one per origin, reused after
+
+
+async def test_a_pooled_connection_is_reused_without_resolving_again(monkeypatch):
+    server, listening = await up(always(OK))
+    pool = gateway_pool(dev_mode=False, upstream_allowed_networks="127.0.0.0/8")
+    loop = asyncio.get_running_loop()
+    resolved: list[str] = []
+    real = loop.getaddrinfo
+
+    async def counting(host, *args, **kwargs):
+        resolved.append(host)
+        return await real(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", counting)
+    async with listening:
+        for _ in range(3):
+            resp = await pool.request("GET", f"http://localhost:{server.port}/", [], b"")
+            await resp.read()
+            resp.release()
+        await pool.close()
+    assert resolved == ["localhost"]
+    assert server.connections == 1
+
+
+async def test_the_pool_connects_to_the_address_it_checked_not_to_the_name_again(monkeypatch):
+    """DNS rebinding: a name that answers an allowed address when checked and another one
+    the moment after must not reach the other one."""
+    server, listening = await up(always(OK))  # 127.0.0.1, allow-listed
+    elsewhere = Server(always(OK), port=server.port)  # the same port on 127.0.0.3
+    elsewhere_listening = await asyncio.start_server(elsewhere.handle, "127.0.0.3", server.port)
+    answers = iter(["127.0.0.1"])
+    loop = asyncio.get_running_loop()
+    real = loop.getaddrinfo
+
+    async def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            host = next(answers, "127.0.0.3")
+        return await real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    pool = gateway_pool(dev_mode=False, upstream_allowed_networks="127.0.0.1/32")
+    async with listening, elsewhere_listening:
+        resp = await pool.request("GET", f"http://rebind.example:{server.port}/", [], b"")
+        assert await resp.read() == b"{}"
+        resp.close()
+        await pool.close()
+    assert elsewhere.connections == 0
+    assert server.requests[0].startswith(b"GET / HTTP/1.1\r\nhost: rebind.example:")
+
+
+async def test_https_to_a_checked_address_still_verifies_the_host_name(tmp_path):
+    cert_file, key_file = self_signed(tmp_path)  # for 127.0.0.1 and localhost
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert_file, key_file)
+    server = Server(always(OK))
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", server.port, ssl=served)
+    async with listening:
+        pool = gateway_pool(
+            dev_mode=False, upstream_allowed_networks="127.0.0.0/8", upstream_ca_file=cert_file
+        )
+        resp = await pool.request("GET", f"https://localhost:{server.port}/", [], b"")
+        assert await resp.read() == b"{}"
+        resp.release()
+        await pool.close()
+
+
+def test_allowed_networks_must_be_networks():
+    for bad in ("10.0.0.0/33", "localhost", "10.0.0.1/8"):
+        with pytest.raises(ValidationError, match="upstream_allowed_networks"):
+            Settings(
+                secret_key=generate_master_key(),
+                upstream_allowed_networks=bad,
+                **offline_bus_settings("gateway"),
+            )
+
+
+async def test_a_redirect_is_relayed_not_followed():
+    target, target_listening = await up(always(OK))
+    redirect = (
+        b"HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:%d/elsewhere\r\n"
+        b"content-length: 0\r\n\r\n" % target.port
+    )
+    server, listening = await up(always(redirect))
+    pool = Pool(addresses=ANY_ADDRESS)
+    async with listening, target_listening:
+        resp = await pool.request("GET", f"{server.url}/v1/models", [], b"")
+        assert resp.status == 302
+        assert resp.headers["location"] == f"http://127.0.0.1:{target.port}/elsewhere"
+        assert await resp.read() == b""
+        resp.release()
+        await pool.close()
+    assert target.connections == 0

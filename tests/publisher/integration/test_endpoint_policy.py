@@ -25,6 +25,13 @@ LOCAL_ENDPOINTS = [
     "https://[::1]:8443",
     "https://[fe80::1]",
     "https://[::ffff:127.0.0.1]",
+    # other spellings of 127.0.0.1 and 169.254.169.254 that resolvers accept
+    "https://2130706433",
+    "https://0x7f000001",
+    "https://127.1",
+    "https://0",
+    "https://2852039166",
+    "https://１２７.０.０.１",
 ]
 
 

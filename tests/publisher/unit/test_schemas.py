@@ -92,10 +92,103 @@ def test_local_or_plain_http_endpoints_are_dev_only(url, reason):
 
 
 @pytest.mark.parametrize(
-    "url", ["https://api.mistral.ai", "https://8.8.8.8", "https://[2001:4860::8888]:443/v1"]
+    "url",
+    [
+        "https://api.mistral.ai",
+        "https://8.8.8.8",
+        "https://[2001:4860::8888]:443/v1",
+        "https://bücher.example/v1",  # a non-ASCII name that is a name
+        "https://api-2.example.com",
+        "https://cafe.be",  # hex-looking labels, but a real top-level domain
+        "https://[64:ff9b::808:808]",  # NAT64 of a public address
+    ],
 )
 def test_public_https_endpoints_are_fine_anywhere(url):
     assert dev_only_endpoint(url) is None
+
+
+# Spellings of 127.0.0.1 and 169.254.169.254 that resolvers (inet_aton) and browsers (WHATWG
+# URL) accept, and that ipaddress does not: only canonical dotted quads and bracketed IPv6
+# literals are judged by address, so every other numeric host is refused outside dev mode.
+NUMERIC_SPELLINGS = [
+    "https://2130706433",  # 127.0.0.1 as one decimal number
+    "https://0x7f000001",  # ... in hex
+    "https://0X7F000001:8443/v1",
+    "https://017700000001",  # ... in octal
+    "https://0177.0.0.1",  # octal octet
+    "https://0x7f.0.0.1",  # hex octet
+    "https://127.0.0.01",  # a leading zero
+    "https://127.1",  # short forms
+    "https://127.0.1",
+    "https://0",  # 0.0.0.0
+    "https://2852039166",  # 169.254.169.254
+    "https://0xa9fea9fe",
+    "https://169.254.43518",
+    "https://7f000001",  # hex-looking without the prefix
+    "https://2130706433.",  # with the root's dot
+    "https://foo.0x7f000001",  # a name whose last label is a number is an IPv4 address to URL parsers
+]
+
+IDNA_SPELLINGS = [
+    "https://１２７.０.０.１",  # fullwidth digits: IDNA maps them to 127.0.0.1
+    "https://１２７．０．０．１",  # ... and fullwidth dots
+    "https://１２７。０。０。１",  # ... ideographic full stops
+    "https://２１３０７０６４３３",  # fullwidth 2130706433
+    "https://１６９.２５４.１６９.２５４",
+    "https://ｌｏｃａｌｈｏｓｔ",  # fullwidth localhost
+    "https://①②⑦.0.0.1",  # circled digits (NFKC) too
+]
+
+
+@pytest.mark.parametrize("url", NUMERIC_SPELLINGS + IDNA_SPELLINGS)
+def test_numeric_and_idna_spellings_of_addresses_are_dev_only(url):
+    found = dev_only_endpoint(url)
+    assert found is not None, url
+    assert any(word in found for word in ("numeric", "loopback", "link-local", "localhost"))
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://１２７.０.０.１", "loopback"),
+        ("https://１６９.２５４.１６９.２５４", "link-local"),
+        ("https://２１３０７０６４３３", "numeric"),
+        ("https://2852039166", "numeric"),
+        ("https://ｌｏｃａｌｈｏｓｔ", "localhost"),
+    ],
+)
+def test_the_reason_names_what_the_spelling_is(url, reason):
+    found = dev_only_endpoint(url)
+    assert found is not None
+    assert reason in found
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://[64:ff9b::7f00:1]", "loopback"),  # NAT64 of 127.0.0.1
+        ("https://[64:ff9b::a9fe:a9fe]", "link-local"),  # NAT64 of 169.254.169.254
+        ("https://[2002:7f00:1::]", "loopback"),  # 6to4 of 127.0.0.1
+        ("https://[::ffff:a9fe:a9fe]", "link-local"),  # IPv4-mapped, hex spelling
+        ("https://[::127.0.0.1]", "reserved"),  # IPv4-compatible (deprecated)
+        ("https://[ff02::1]", "multicast"),
+        ("https://224.0.0.1", "multicast"),
+        ("https://100.64.0.1", "reserved"),  # carrier-grade NAT
+        ("https://255.255.255.255", "reserved"),
+        ("https://[::]", "loopback"),
+        ("https://[fe80::1%25eth0]", "link-local"),
+    ],
+)
+def test_other_non_public_literal_addresses_are_dev_only(url, reason):
+    found = dev_only_endpoint(url)
+    assert found is not None, url
+    assert reason in found
+
+
+def test_a_host_idna_cannot_encode_is_dev_only():
+    found = dev_only_endpoint("https://" + "ü" * 70 + ".example")  # a label over 63 octets
+    assert found is not None
+    assert "not a valid host name" in found
 
 
 # --- additional endpoints and routing ------------------------------------------------------

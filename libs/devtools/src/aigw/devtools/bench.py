@@ -49,6 +49,7 @@ from aigw.common.messaging import signed_message
 from aigw.devtools import nats_auth
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
+from aigw.gateway.proxy.upstream_addresses import ANY_ADDRESS
 from aigw.gateway.proxy.upstream_http import Pool
 
 BODY = README_BODY
@@ -211,7 +212,7 @@ async def client_costs(direct: Target, n: int) -> list[str]:
             (await client.post(direct.url, content=BODY, headers=direct.headers)).raise_for_status()
 
         results["httpx"] = await run(httpx_call)
-    pool = Pool()
+    pool = Pool(addresses=ANY_ADDRESS)  # the mock provider is on this machine
     headers = list(direct.headers.items())
 
     async def pool_call() -> None:

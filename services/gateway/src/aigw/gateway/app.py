@@ -27,6 +27,7 @@ from aigw.gateway.proxy.forwarding import (
     Send,
 )
 from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.proxy.upstream_addresses import AddressPolicy
 from aigw.gateway.proxy.upstream_http import Pool
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
@@ -67,13 +68,19 @@ exhausted quota answers 429 `quota_exceeded` with `Retry-After`.
 
 
 def new_upstream_pool(settings: Settings) -> Pool:
+    """The provider connections; outside dev mode they go only to public addresses and the
+    allow-listed networks."""
     ca_file = settings.upstream_ca_file
+    addresses = AddressPolicy(
+        anywhere=settings.dev_mode, allowed=settings.upstream_allowed_network_list
+    )
     return Pool(
         limit=settings.upstream_pool_size,
         keepalive=settings.upstream_keepalive,
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_timeout,
         ssl_context=ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
+        addresses=addresses,
     )
 
 

@@ -1,12 +1,14 @@
 """Gateway settings: ports, TLS, upstream timeouts and connection pool, quotas
 (pydantic-settings)."""
 
+import ipaddress
 import os
 import re
 import socket
 
 from pydantic import Field, FilePath, field_validator
 
+from aigw.common.addresses import IPNetwork
 from aigw.common.settings import ServiceSettings, env
 from aigw.common.vendors.spec import (
     NEVER_FROM_CALLER,
@@ -54,6 +56,13 @@ class Settings(ServiceSettings):
         validation_alias=env("upstream_ca_file", "GATEWAY_UPSTREAM_CA_FILE"),
         description="PEM bundle of the CAs HTTPS providers are verified against (e.g. an "
         "organisation's own model server); unset: the system's",
+    )
+    upstream_allowed_networks: str = Field(
+        "",
+        validation_alias=env("upstream_allowed_networks", "GATEWAY_UPSTREAM_ALLOWED_NETWORKS"),
+        description="comma-separated CIDRs of non-public networks providers may be reached "
+        "in outside dev mode (e.g. an organisation's own model server: 10.0.0.0/8,fd00::/8); "
+        "other loopback, private, link-local and reserved addresses are refused",
     )
     max_body_bytes: int = Field(
         10 * 1_048_576,
@@ -174,5 +183,26 @@ class Settings(ServiceSettings):
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
+    def upstream_allowed_network_list(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.upstream_allowed_networks)
+
+    @field_validator("upstream_allowed_networks")
+    @classmethod
+    def _allowed_networks_are_networks(cls, value: str) -> str:
+        _networks(value)  # a clear start-up error rather than a refused call later
+        return value
+
+    @property
     def tls_enabled(self) -> bool:
         return bool(self.tls_cert_file and self.tls_key_file)
+
+
+def _networks(value: str) -> tuple[IPNetwork, ...]:
+    """`10.0.0.0/8, fd00::/8` as networks; host bits set (10.0.0.1/8) is a mistake to report,
+    not a network to guess."""
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()
+        )
+    except ValueError as exc:
+        raise ValueError(f"not a list of CIDR networks: {exc}") from None

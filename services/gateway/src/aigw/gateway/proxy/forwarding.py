@@ -47,7 +47,13 @@ from aigw.gateway.proxy.cors import CorsPolicy, Headers, request_origin
 from aigw.gateway.proxy.errors import Refused, send_error
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
-from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, Response, UpstreamError
+from aigw.gateway.proxy.upstream_http import (
+    AddressRefused,
+    ConnectTimeout,
+    Pool,
+    Response,
+    UpstreamError,
+)
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import Route, RoutingTable
 from aigw.gateway.routing.targets import Target, TargetRouter
@@ -748,4 +754,7 @@ def _reason(exc: Exception) -> str:
 def _provider_error(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, TimeoutError):
         return 504, "The AI provider did not answer in time.", "upstream_timeout"
+    if isinstance(exc, AddressRefused):  # the address stays in the gateway's log
+        message = "The AI provider's address is not one the gateway may connect to."
+        return 502, message, "upstream_address_refused"
     return 502, "The AI provider could not be reached.", "upstream_error"

@@ -13,21 +13,31 @@ per call, twice this client's (`make bench`, last table). What it does:
 - the answer's status and headers, then its body as it arrives (`readany`, `iter_any`) or
   whole (`read`): fixed length, chunked, or up to the end of the connection; reading pauses
   the socket while more than `_HIGH_WATER` bytes wait (a slow caller slows the provider);
-- `connect_timeout` for opening a connection and `read_timeout` for each wait on the
-  provider (not for the whole answer: a stream may last minutes);
+- a new connection goes only to an address `addresses` allows: outside dev mode the name is
+  resolved first (the loop's getaddrinfo), every address checked (public, or in an
+  allow-listed network), and the connection made to a checked address, not to the name again
+  (which could answer differently: DNS rebinding); TLS still verifies the name. Pooled
+  connections pay nothing for it;
+- `connect_timeout` for opening a connection (resolving included) and `read_timeout` for
+  each wait on the provider (not for the whole answer: a stream may last minutes);
 - a connection goes back to the pool only when its whole answer (and nothing more) arrived
   and both sides keep it alive; a pooled connection found closed before any answer byte (the
   provider dropped it while idle) is retried once on a new connection, for idempotent
   methods and requests with an `Idempotency-Key` only (as Go's and aiohttp's clients do).
 
-Failures raise `UpstreamError`, or `TimeoutError` (`ConnectTimeout` when no connection was
-made). Cancelling a request or a read closes the connection. Not done: DNS caching (names are
-resolved per new connection, pooled ones are reused) and Happy Eyeballs.
+Redirects are answers like any other: relayed to the caller, never followed.
+
+Failures raise `UpstreamError` (`AddressRefused` for an address the policy does not allow), or
+`TimeoutError` (`ConnectTimeout` when no connection was made). Cancelling a request or a read
+closes the connection. Not done: DNS caching (names are resolved per new connection, pooled
+ones are reused) and Happy Eyeballs (addresses are tried one after the other).
 """
 
 import asyncio
 import collections
 import functools
+import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -36,6 +46,10 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
+
+from aigw.gateway.proxy.upstream_addresses import PUBLIC_ONLY, AddressPolicy
+
+log = logging.getLogger(__name__)
 
 _HIGH_WATER = 256 * 1024
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
@@ -52,6 +66,10 @@ def _replayable(method: str, headers: Sequence[tuple[str, str]]) -> bool:
 
 class UpstreamError(Exception):
     """The provider could not be reached, or dropped the connection, or spoke broken HTTP."""
+
+
+class AddressRefused(UpstreamError):
+    """The provider's host is (or resolves only to) addresses the gateway may not connect to."""
 
 
 class ConnectTimeout(TimeoutError):
@@ -74,7 +92,10 @@ def _origin_of(scheme: str, netloc: str) -> _Origin:
     default = 443 if scheme == "https" else 80
     port = parts.port or default
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    header = (host if port == default else f"{host}:{port}").encode("idna")
+    try:
+        header = (host if port == default else f"{host}:{port}").encode("idna")
+    except UnicodeError:
+        raise UpstreamError(f"not a valid host name: {parts.hostname!r}") from None
     return _Origin(scheme, parts.hostname, port, header)
 
 
@@ -332,10 +353,14 @@ class Pool:
     connect_timeout: float = 10.0
     read_timeout: float | None = 60.0
     ssl_context: ssl.SSLContext | None = None
+    addresses: AddressPolicy = PUBLIC_ONLY  # the gateway passes its settings' policy
     _idle: dict[_Origin, list[_Connection]] = field(default_factory=dict, init=False)
     _slots: asyncio.Semaphore | None = field(default=None, init=False)
     _open: set[_Connection] = field(default_factory=set, init=False)
     _sweeper: asyncio.TimerHandle | None = field(default=None, init=False)
+    # hosts already logged as refused: a route's every call would repeat it (the names come
+    # from deployed endpoints, so the set stays as small as the routing table)
+    _refused_hosts: set[str] = field(default_factory=set, init=False)
 
     async def request(
         self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes
@@ -425,13 +450,11 @@ class Pool:
         context = self.ssl_context if secure else None
         try:
             async with asyncio.timeout(self.connect_timeout):
-                _, conn = await loop.create_connection(
-                    lambda: _Connection(self, origin),
-                    origin.host,
-                    origin.port,
-                    ssl=context,
-                    server_hostname=origin.host if secure else None,
-                )
+                if self.addresses.anywhere:
+                    hosts = [origin.host]  # the loop resolves it as it connects
+                else:
+                    hosts = await self._allowed_addresses(loop, origin)
+                conn = await self._open_first(loop, origin, hosts, context)
         except TimeoutError:
             raise ConnectTimeout(
                 f"no connection to the provider within {self.connect_timeout} s"
@@ -440,6 +463,61 @@ class Pool:
             raise UpstreamError(f"cannot connect to the provider: {exc!r}") from exc
         self._open.add(conn)
         return conn
+
+    async def _allowed_addresses(
+        self, loop: asyncio.AbstractEventLoop, origin: _Origin
+    ) -> list[str]:
+        """The addresses `origin.host` resolves to that the policy allows, in the resolver's
+        order; AddressRefused if there are none. A literal address resolves to itself, and
+        inet_aton's spellings (2130706433, 127.1) to the address they spell."""
+        infos = await loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        allowed, refused = [], []
+        for address in addresses:
+            kind = self.addresses.refusal(address)
+            if kind is None:
+                allowed.append(address)
+            else:
+                refused.append(f"{address} ({kind})")
+        if refused and origin.host not in self._refused_hosts:
+            self._refused_hosts.add(origin.host)
+            log.warning(
+                "provider host %s resolves to %s, which the gateway does not connect to outside "
+                "dev mode unless GATEWAY_UPSTREAM_ALLOWED_NETWORKS covers it%s",
+                origin.host,
+                ", ".join(refused),
+                f"; using {', '.join(allowed)}" if allowed else "; its calls are refused",
+            )
+        if not allowed:
+            raise AddressRefused(
+                f"the gateway may not connect to {origin.host}: {', '.join(refused)}"
+            )
+        return allowed
+
+    async def _open_first(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: _Origin,
+        hosts: list[str],
+        context: ssl.SSLContext | None,
+    ) -> _Connection:
+        """A connection to the first of `hosts` that accepts one; TLS verifies `origin.host`
+        whichever address it reached."""
+        error: OSError | None = None
+        for host in hosts:
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Connection(self, origin),
+                    host,
+                    origin.port,
+                    ssl=context,
+                    server_hostname=origin.host if context is not None else None,
+                )
+                return conn
+            except OSError as exc:
+                error = exc
+        assert error is not None
+        raise error
 
     def _give_back(self, conn: _Connection) -> None:
         assert self._slots is not None

@@ -1,12 +1,14 @@
 """Request and response bodies of `/apis` (camelCase on the wire, snake_case in Python)."""
 
 import ipaddress
+import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_validator
 
+from aigw.common.addresses import non_public_kind
 from aigw.common.model_routing import ApiRouting, EndpointName
 from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
 from aigw.publisher.apis.routing import (
@@ -34,27 +36,35 @@ def check_endpoint_url(url: str) -> str:
 
 def dev_only_endpoint(url: str) -> str | None:
     """Why an endpoint is acceptable only in dev mode, or None if it is fine anywhere: plain
-    http, `localhost`, or a literal loopback, link-local, private or unspecified IP address.
-    Host names are not resolved; this keeps the obvious local targets out of production."""
+    http, `localhost`, a literal non-public IP address (loopback, link-local, private,
+    multicast, reserved; also as IPv4-mapped, NAT64 or 6to4 IPv6), or any other numeric host.
+    Non-ASCII hosts are judged as IDNA makes them (fullwidth `１２７.０.０.１` is 127.0.0.1).
+    Host names are not resolved here: the gateway checks every address it connects to."""
     parts = urlsplit(url)
     if parts.scheme != "https":
         return "uses plain http"
-    host = (parts.hostname or "").rstrip(".").lower()
+    host = parts.hostname or ""
+    if not host.isascii() and ":" not in host:
+        try:
+            host = host.encode("idna").decode("ascii")  # nameprep (NFKC), as resolvers do
+        except UnicodeError:
+            return "is not a valid host name"
+    host = host.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return "points at localhost"
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
+        if _NUMERIC_LABEL.fullmatch(host.rpartition(".")[2]):
+            return "uses a numeric host other than a dotted-quad IPv4 or a bracketed IPv6 address"
         return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback or ip.is_unspecified:
-        return "points at a loopback address"
-    if ip.is_link_local:
-        return "points at a link-local address"
-    if ip.is_private:
-        return "points at a private address"
-    return None
+    kind = non_public_kind(ip)
+    return None if kind is None else f"points at a {kind} address"
+
+
+# A last label of digits and hex letters with a digit in it is no top-level domain, but URL
+# parsers and inet_aton read such hosts as IPv4 addresses: 2130706433, 0x7f000001, 127.1, 0.
+_NUMERIC_LABEL = re.compile(r"[0-9a-fx]*[0-9][0-9a-fx]*")
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
