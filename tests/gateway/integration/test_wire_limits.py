@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from aigw.devtools.processes import ManagedProcess, free_port
+from tests.gateway.integration.conftest import MOCK_CONTROL_HEADERS
 from tests.gateway.integration.test_tls import CHAT, provision, until_served
 from tests.support import wire
 
@@ -41,6 +42,8 @@ def gateway_process(infra, secret_key, tmp_path_factory) -> Iterator[GatewayProc
         "GATEWAY_PORT": str(port),
         "GATEWAY_HEAD_TIMEOUT": str(HEAD_TIMEOUT),
         "GATEWAY_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
+        "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
     }
     proc = ManagedProcess(
         "gateway",

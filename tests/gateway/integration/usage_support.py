@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from nats.js.api import DeliverPolicy
+
 from aigw.common.events import (
     Envelope,
     PolicyUpdated,
@@ -14,7 +16,9 @@ from aigw.common.events import (
     UsageRecord,
     UsageRecorded,
 )
+from aigw.common.messaging import USAGE_STREAM_NAME
 from tests.gateway.integration.conftest import Deployed, Publisher, RunningGateway
+from tests.support.bus import connected
 
 CHAT = {"model": "mistral-small", "messages": [{"role": "user", "content": "Count my tokens"}]}
 PATH = "/v1/chat/completions"
@@ -73,13 +77,21 @@ class UsageTap:
 
 @asynccontextmanager
 async def usage_tap(events: Publisher, api_id: str) -> AsyncIterator[UsageTap]:
-    assert events.nc is not None
+    """The usage batches stored from now on (read from the usage stream, as the provisioner:
+    no service identity may listen on another's subjects)."""
     tap = UsageTap(api_id)
-    sub = await events.nc.subscribe(UsageRecorded.TYPE, cb=tap.on_message)
-    try:
-        yield tap
-    finally:
-        await sub.unsubscribe()
+    async with connected() as nc:
+        sub = await nc.jetstream().subscribe(
+            UsageRecorded.TYPE,
+            stream=USAGE_STREAM_NAME,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+            cb=tap.on_message,
+        )
+        try:
+            yield tap
+        finally:
+            await sub.unsubscribe()
 
 
 def usage_of(body: dict[str, Any]) -> tuple[int, int, int]:
