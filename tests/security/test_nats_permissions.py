@@ -124,3 +124,26 @@ async def test_a_service_may_not_read_another_services_replies(infra):
     finally:
         await nc.close()
     assert any("permissions violation for subscription" in o for o in outcome)
+
+
+@pytest.mark.parametrize(
+    ("identity", "subject"),
+    [
+        # the internet-facing gateway may not drive the portals' durable consumers...
+        ("gateway", "$JS.API.CONSUMER.MSG.NEXT.AIGW_EVENTS.devportal-catalog-aigw_devportal"),
+        ("gateway", "$JS.ACK.AIGW_EVENTS.devportal-catalog-aigw_devportal.1.1.1.1.1"),
+        ("gateway", "$JS.API.CONSUMER.DELETE.AIGW_EVENTS.devportal-catalog-aigw_devportal"),
+        ("gateway", "$JS.API.CONSUMER.DURABLE.CREATE.AIGW_EVENTS.mine"),
+        ("gateway", "$JS.API.CONSUMER.CREATE.AIGW_USAGE"),
+        # ...and publisher reads only the usage stream
+        ("publisher", "$JS.API.CONSUMER.MSG.NEXT.AIGW_EVENTS.devportal-catalog-aigw_devportal"),
+        ("keymanager", "$JS.API.CONSUMER.CREATE.AIGW_EVENTS"),
+        # nobody but the provisioner reads single messages or deletes them
+        ("devportal", "$JS.API.STREAM.MSG.GET.AIGW_EVENTS"),
+        ("devportal", "$JS.API.STREAM.MSG.DELETE.AIGW_EVENTS"),
+        ("devportal", "$JS.API.CONSUMER.DELETE.AIGW_USAGE.publisher-usage-aigw_publisher"),
+    ],
+)
+async def test_an_identity_may_not_touch_consumers_it_does_not_own(infra, identity, subject):
+    outcome = await _publish_outcome(identity, subject)
+    assert "permissions violation for publish" in outcome

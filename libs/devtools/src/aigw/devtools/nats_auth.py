@@ -35,13 +35,15 @@ from aigw.common.messaging import STREAM_NAME, USAGE_STREAM_NAME
 TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
 
-# the streams each identity reads (through consumers); reading carries no secret, but each
-# reads only what it folds
-READS: dict[str, tuple[str, ...]] = {
+# How each identity reads the streams. The gateway replays with an ephemeral ordered push
+# consumer: it may create one (unnamed: `CONSUMER.CREATE.<stream>` exactly) and answer flow
+# control, nothing else, so the identity that faces the internet cannot pull, acknowledge or
+# delete the portals' durable consumers. Publisher and devportal read through durable pull
+# consumers named after their databases, which they create and drive.
+ORDERED_READS: dict[str, tuple[str, ...]] = {"gateway": (STREAM_NAME,)}
+DURABLE_READS: dict[str, tuple[str, ...]] = {
     "publisher": (USAGE_STREAM_NAME,),
     "devportal": (STREAM_NAME, USAGE_STREAM_NAME),
-    "keymanager": (),
-    "gateway": (STREAM_NAME,),
 }
 SUBSCRIBES: dict[str, tuple[str, ...]] = {"gateway": (QUOTA_SYNC_SUBJECT,)}
 
@@ -53,21 +55,19 @@ def seed_path(directory: Path, identity: str) -> Path:
 def _jetstream_api(identity: str) -> list[str]:
     if identity == PROVISIONER:
         return ["$JS.API.>"]  # creates and updates the streams; the tests read through it too
-    api = ["$JS.API.INFO"]
+    ordered, durable = ORDERED_READS.get(identity, ()), DURABLE_READS.get(identity, ())
     streams = {STREAM_NAME, USAGE_STREAM_NAME} if PUBLISHES[identity] else set()
-    streams |= set(READS[identity])
-    for stream in sorted(streams):
-        api.append(f"$JS.API.STREAM.INFO.{stream}")
-    for stream in READS[identity]:
+    api = ["$JS.API.INFO"]
+    api += [f"$JS.API.STREAM.INFO.{s}" for s in sorted(streams | {*ordered, *durable})]
+    for stream in ordered:
+        api += [f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.FC.{stream}.>"]
+    for stream in durable:
         api += [
-            f"$JS.API.CONSUMER.CREATE.{stream}",
             f"$JS.API.CONSUMER.CREATE.{stream}.>",
             f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
             f"$JS.API.CONSUMER.INFO.{stream}.>",
-            f"$JS.API.CONSUMER.DELETE.{stream}.>",
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
             f"$JS.ACK.{stream}.>",
-            f"$JS.FC.{stream}.>",
         ]
     return api
 
