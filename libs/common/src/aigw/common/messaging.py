@@ -76,15 +76,37 @@ def stream_configs(usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> list[Str
     ]
 
 
+# Stream metadata set when a stream from before signed events is first provisioned: the last
+# sequence it held then. Those events were published unsigned by the services of the time, and
+# the gateway folds them without a signature; every later one must be signed. Only the
+# provisioner may change a stream's configuration, so no service can move this mark.
+UNSIGNED_THROUGH = "aigw_unsigned_through"
+LEGACY_SUBJECTS = ["aigw.>"]
+
+
 async def provision(js: JetStreamContext, usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> None:
     """Create the streams, or bring existing ones to this configuration (idempotent)."""
     for config in stream_configs(usage_max_age):
         try:
-            await js.stream_info(str(config.name))
+            info = await js.stream_info(str(config.name))
         except NotFoundError:
             await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+            continue
+        metadata = dict(info.config.metadata or {})
+        if config.name == STREAM_NAME and info.config.subjects == LEGACY_SUBJECTS:
+            metadata.setdefault(UNSIGNED_THROUGH, str(info.state.last_seq))
+        if UNSIGNED_THROUGH in metadata:
+            config.metadata = {
+                **(config.metadata or {}),
+                UNSIGNED_THROUGH: metadata[UNSIGNED_THROUGH],
+            }
+        await js.update_stream(config)
+
+
+def unsigned_through(metadata: dict[str, str] | None) -> int:
+    """The last sequence of events from before signing (0: every event must be signed)."""
+    value = (metadata or {}).get(UNSIGNED_THROUGH, "0")
+    return int(value) if value.isdigit() else 0
 
 
 def signed_message(event: Envelope, signer: EventSigner) -> tuple[bytes, dict[str, str]]:

@@ -22,9 +22,9 @@ from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
-from aigw.common.event_trust import EventVerifier, RejectedEvent
-from aigw.common.events import parse_payload
-from aigw.common.messaging import STREAM_NAME
+from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
+from aigw.common.events import Envelope, parse_payload
+from aigw.common.messaging import STREAM_NAME, unsigned_through
 from aigw.gateway.routing import builder
 from aigw.gateway.routing.table import RoutingTable
 
@@ -47,6 +47,7 @@ class EventFollower:
         self.box = box
         self.last_sequence = 0
         self._target = 0
+        self._unsigned_through = 0
         self._caught_up = asyncio.Event()
         self._nc: NatsClient | None = None
         self._sub: Any = None
@@ -106,6 +107,7 @@ class EventFollower:
         js = self._nc.jetstream()
         info = await js.stream_info(STREAM_NAME)
         self._target = info.state.last_seq if info.state.messages else 0
+        self._unsigned_through = unsigned_through(info.config.metadata)
         if self._target == 0:
             self._caught_up.set()
         self._sub = await js.subscribe(
@@ -125,7 +127,7 @@ class EventFollower:
         except (nats.errors.Error, AttributeError):
             sequence = self.last_sequence + 1
         try:
-            envelope = self.verifier.open(msg.subject, msg.data, msg.headers)
+            envelope = self._open(sequence, msg)
             payload = parse_payload(envelope)
             if payload is None:
                 log.debug("skipping event of unknown type %s", envelope.type)
@@ -138,6 +140,13 @@ class EventFollower:
         except Exception:
             log.exception("skipping event #%d on %s: cannot apply it", sequence, msg.subject)
         self._advance(sequence)
+
+    def _open(self, sequence: int, msg: Msg) -> Envelope:
+        """The verified envelope; events from before signing (see messaging.UNSIGNED_THROUGH)
+        are folded as they are."""
+        if sequence <= self._unsigned_through and SIGNATURE_HEADER not in (msg.headers or {}):
+            return Envelope.model_validate_json(msg.data)
+        return self.verifier.open(msg.subject, msg.data, msg.headers)
 
     def _advance(self, sequence: int) -> None:
         self.last_sequence = sequence
