@@ -16,7 +16,7 @@ import binascii
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -131,7 +131,7 @@ class Identity:
     """A service's own identity: its NATS seed and the event key derived from it."""
 
     name: str
-    seed: str
+    seed: str = field(repr=False)  # the secret: never in a log line or a traceback
 
     @classmethod
     def generate(cls, name: str) -> "Identity":

@@ -17,6 +17,7 @@ import nats
 
 from aigw.common.identity import PROVISIONER, Identity
 from aigw.common.messaging import DEFAULT_USAGE_MAX_AGE, provision
+from aigw.common.settings import nats_tls_context
 
 
 async def provision_streams(
@@ -33,16 +34,6 @@ async def provision_streams(
         await nc.close()
 
 
-def _tls() -> ssl.SSLContext | None:
-    ca_file = os.environ.get("NATS_TLS_CA_FILE")
-    if not ca_file:
-        return None
-    context = ssl.create_default_context(cafile=ca_file)
-    if cert := os.environ.get("NATS_TLS_CERT_FILE"):
-        context.load_cert_chain(cert, os.environ.get("NATS_TLS_KEY_FILE"))
-    return context
-
-
 def main() -> None:
     seed_file = os.environ.get("NATS_SEED_FILE")
     if not seed_file:
@@ -50,7 +41,9 @@ def main() -> None:
     nats_url = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
     days = float(os.environ.get("AIGW_USAGE_STREAM_MAX_AGE_DAYS", DEFAULT_USAGE_MAX_AGE.days))
     identity = Identity.load(PROVISIONER, Path(seed_file))
-    asyncio.run(provision_streams(nats_url, identity, timedelta(days=days), _tls()))
+    files = (os.environ.get(f"NATS_TLS_{name}_FILE") for name in ("CA", "CERT", "KEY"))
+    tls = nats_tls_context(nats_url, *(Path(f) if f else None for f in files))
+    asyncio.run(provision_streams(nats_url, identity, timedelta(days=days), tls))
     print(f"provision: streams ready on {nats_url} (usage kept {days:g} days)")  # noqa: T201
 
 

@@ -17,6 +17,19 @@ from aigw.common.event_trust import EventSigner, EventVerifier
 from aigw.common.identity import Identity, read_trust_file
 
 
+def nats_tls_context(
+    url: str, ca_file: Path | None, cert_file: Path | None, key_file: Path | None
+) -> ssl.SSLContext | None:
+    """TLS to NATS, verified against `ca_file` (or the system CAs for a `tls://` URL), with a
+    client certificate when one is given (for servers that verify clients)."""
+    if not (ca_file or cert_file or url.startswith("tls://")):
+        return None
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if cert_file:
+        context.load_cert_chain(str(cert_file), str(key_file) if key_file else None)
+    return context
+
+
 def env(*names: str) -> AliasChoices:
     """Accept the field name (for tests) and the documented environment variables."""
     return AliasChoices(*names)
@@ -151,16 +164,9 @@ class ServiceSettings(BaseSettings):
         return options
 
     def nats_tls(self) -> ssl.SSLContext | None:
-        """TLS to NATS, verified against NATS_TLS_CA_FILE (or the system CAs for a `tls://`
-        URL), with a client certificate when one is given (for servers that verify clients)."""
-        if not (self.nats_tls_ca_file or self.nats_url.startswith("tls://")):
-            return None
-        ca_file = str(self.nats_tls_ca_file) if self.nats_tls_ca_file else None
-        context = ssl.create_default_context(cafile=ca_file)
-        if self.nats_tls_cert_file:
-            key_file = str(self.nats_tls_key_file) if self.nats_tls_key_file else None
-            context.load_cert_chain(str(self.nats_tls_cert_file), key_file)
-        return context
+        return nats_tls_context(
+            self.nats_url, self.nats_tls_ca_file, self.nats_tls_cert_file, self.nats_tls_key_file
+        )
 
     @field_validator("nats_seed_file")
     @classmethod

@@ -38,6 +38,8 @@ PEER_TTL = 3.0
 # far above any real window's use (a trillion tokens), far below what breaks arithmetic
 MAX_COUNT = 10**12
 MAX_WINDOWS_PER_MESSAGE = 100_000
+DAY = 86_400
+CLOCK_SKEW = 60.0
 
 
 class QuotaSync:
@@ -138,7 +140,7 @@ class QuotaSync:
 
     async def _on_message(self, msg: Msg) -> None:
         try:
-            self._verifier.authenticate(msg.subject, msg.data, msg.headers)
+            self._verifier.authenticate(QUOTA_SYNC_SUBJECT, msg.data, msg.headers)
             data: Any = json.loads(msg.data)
             origin = data["o"]
             if not isinstance(origin, str) or origin == self.origin:
@@ -146,7 +148,7 @@ class QuotaSync:
             if data.get("bye"):
                 self._forget(origin)
                 return
-            windows = _plausible(data["c"])
+            windows = _plausible(data["c"], time.time())
             if origin not in self._seen:  # a newcomer: tell it our counts at the next tick
                 self.book.peers = len(self._seen) + 1
                 self._full_due = True
@@ -160,7 +162,7 @@ class QuotaSync:
             log.warning("ignoring a malformed quota sync message: %r", exc)
 
 
-def _plausible(windows: Any) -> list[tuple[Key, tuple[int, ...]]]:
+def _plausible(windows: Any, now: float) -> list[tuple[Key, tuple[int, ...]]]:
     """A peer's windows, each `[app, api, unit, start, requests, prompt, completion, total]`;
     ValueError for the whole message if any is malformed or implausible."""
     if not isinstance(windows, list) or len(windows) > MAX_WINDOWS_PER_MESSAGE:
@@ -172,8 +174,9 @@ def _plausible(windows: Any) -> list[tuple[Key, tuple[int, ...]]]:
         app, api, unit, start, *counts = window
         if not (isinstance(app, str) and isinstance(api, str) and unit in UNIT_SECONDS):
             raise ValueError("a window names no application, API or unit")
-        if type(start) is not int or not 0 <= start < 2**40:
-            raise ValueError("a window's start is not a time")
+        # a window that has not begun, or ended more than a day ago, is no peer's current use
+        if type(start) is not int or not now - 2 * DAY <= start <= now + CLOCK_SKEW:
+            raise ValueError("a window's start is not a current window")
         if not all(type(n) is int and 0 <= n <= MAX_COUNT for n in counts):
             raise ValueError(f"a count that is not an integer in [0, {MAX_COUNT}]")
         checked.append(((app, api, unit, start), tuple(counts)))
