@@ -121,7 +121,7 @@ async def test_vendors_refuse_unknown_fields_but_not_inside_the_openapi_document
         await publisher.client.post(VENDORS, json=vendor_body(name, authentication={})),
         "authentication",
     )
-    document = {"openapi": "3.1.0", "x-anything": {"nested": [1]}, "paths": {"/v1/x": {}}}
+    document = {"openapi": "3.1.0", "x-anything": {"nested": [1]}, "paths": {"/v1/x": {"post": {}}}}
     created = await publisher.client.post(VENDORS, json=vendor_body(name, apiDefinition=document))
     assert created.status_code == 201, created.text
     fetched = (await publisher.client.get(f"{VENDORS}/{name}/v1")).json()

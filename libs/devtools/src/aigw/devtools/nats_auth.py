@@ -54,7 +54,9 @@ def seed_path(directory: Path, identity: str) -> Path:
 
 def _jetstream_api(identity: str) -> list[str]:
     if identity == PROVISIONER:
-        return ["$JS.API.>"]  # creates and updates the streams; the tests read through it too
+        # creates and updates the streams; the tests read through it too (ordered consumers,
+        # whose flow control the reader must answer)
+        return ["$JS.API.>", "$JS.FC.>"]
     ordered, durable = ORDERED_READS.get(identity, ()), DURABLE_READS.get(identity, ())
     streams = {STREAM_NAME, USAGE_STREAM_NAME} if PUBLISHES[identity] else set()
     api = ["$JS.API.INFO"]

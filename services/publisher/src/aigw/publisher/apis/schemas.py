@@ -215,6 +215,7 @@ class ApiUpdate(ApiIn):
     deployed_revision: int | None = read_only()
     created_time: datetime | None = read_only()
     updated_time: datetime | None = read_only()
+    owner: str | None = read_only()  # set at creation; co-owners are writable
 
 
 class ApiOut(CamelModel):
