@@ -217,3 +217,20 @@ async def _portal(settings: Settings, signer: TestSigner) -> AsyncIterator[httpx
         ) as client,
     ):
         yield client
+
+
+async def test_an_unsigned_publish_never_reaches_the_catalogue(
+    devportal: httpx.AsyncClient, infra: Infra
+) -> None:
+    """A forged aigw.api.published on publisher's own NATS connection, without publisher's
+    signature, is dropped and counted; the next signed event still arrives."""
+    forged, marker = new_id(), new_id()
+    event = api_event(published(forged, "forged"))
+    async with connected("publisher") as nc:
+        await nc.jetstream().publish(event.type, event.model_dump_json().encode())
+    await publish(infra.nats_url, api_event(published(marker)))
+    await wait_for_api(devportal, marker)
+
+    assert (await devportal.get(f"/apis/{forged}")).status_code == 404
+    metrics = (await devportal.get("http://devportal/metrics")).text
+    assert 'aigw_events_rejected_total{reason="unsigned"}' in metrics

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from aigw.common.messaging import USAGE_STREAM_NAME
 from tests.publisher.integration.conftest import API_PREFIX, Publisher
 from tests.publisher.usage_events import batch, publish_batch, record
+from tests.support.bus import connected
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
@@ -143,6 +145,23 @@ async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) ->
         "totalTokens": 39,
     }
     assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
+
+
+async def test_a_forged_usage_batch_is_not_stored(publisher: Publisher) -> None:
+    """Usage on the gateway's own subject, but unsigned (a stolen connection without the
+    gateway's event key): dropped, so nobody can inflate or fake an API's usage."""
+    api_id = (await publisher.create())["id"]
+    forged = batch(record(api_id, "app", time=HOUR, prompt_tokens=1000, completion_tokens=1000))
+    async with connected("gateway") as nc:
+        await nc.jetstream().publish(
+            forged.type, forged.model_dump_json().encode(), stream=USAGE_STREAM_NAME
+        )
+    marker = batch(record(api_id, "app", time=HOUR, prompt_tokens=1, completion_tokens=1))
+    await publish_batch(publisher.settings.nats_url, marker)
+    body = await wait_for_requests(publisher, api_id, 1, **window())
+    assert body["totals"]["promptTokens"] == 1
+    assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 1
+    assert publisher.app.state.runtime.verifier.rejected["unsigned"] >= 1
 
 
 async def test_an_api_without_usage_reports_zeros(publisher: Publisher) -> None:
