@@ -9,6 +9,7 @@ from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.events import Envelope
+from aigw.common.identity import subject_matches
 from aigw.common.messaging import stream_for
 from tests.support.infra import connect_options
 
@@ -28,7 +29,7 @@ async def stream_events(nats_url: str, subject: str = "aigw.>") -> list[Envelope
         events: list[Envelope] = []
         while True:  # read up to the sequence that was last when we asked: no idle guessing
             msg = await sub.next_msg(timeout=10)
-            if nats_subject_matches(subject, msg.subject):
+            if subject_matches(subject, msg.subject):
                 with contextlib.suppress(ValidationError):  # some tests publish garbage on purpose
                     events.append(Envelope.model_validate_json(msg.data))
             if msg.metadata.sequence.stream >= last:
@@ -50,17 +51,6 @@ async def wait_for_event(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"no {event_type} event for {subject_id} within {timeout}s")
         await asyncio.sleep(0.1)
-
-
-def nats_subject_matches(pattern: str, subject: str) -> bool:
-    """NATS wildcard matching: `*` is one token, `>` the rest."""
-    want, got = pattern.split("."), subject.split(".")
-    for i, token in enumerate(want):
-        if token == ">":
-            return len(got) > i
-        if i >= len(got) or token not in ("*", got[i]):
-            return False
-    return len(want) == len(got)
 
 
 def payloads(events: list[Envelope]) -> list[dict[str, Any]]:
