@@ -37,7 +37,8 @@ async def _routed_with_backup_key(publisher: Publisher) -> dict[str, Any]:
     keys = {"backup": {"apiKey": BACKUP_KEY}}
     stored = await publisher.client.put(f"{APIS}/{api['id']}/backend-security", json=keys)
     assert stored.status_code == 200, stored.text
-    return api
+    current: dict[str, Any] = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
+    return current
 
 
 async def _patch(publisher: Publisher, api_id: str, patch: Any, **kwargs: Any) -> Any:
@@ -68,8 +69,11 @@ async def test_patching_the_plans_keeps_routing_the_additional_endpoint_and_its_
     assert {k: patched[k] for k in unchanged} == {k: api[k] for k in unchanged}
     keys = (await publisher.client.get(f"{APIS}/{api['id']}/backend-security")).json()
     assert keys["backup"] == {"apiKey": "****bkup"}
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.updated", api["id"])
-    assert event.data["policies"] == ["Unlimited", "Gold"]
+    events = await stream_events(publisher.settings.nats_url, "aigw.api.updated")
+    assert [e for e in events if e.subject == api["id"]][-1].data["policies"] == [
+        "Unlimited",
+        "Gold",
+    ]
 
     assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
     deployed = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
