@@ -259,7 +259,7 @@ class ApiOut(CamelModel):
 
 
 # What a merge patch applies to: the API's writable fields, as a PUT would send them.
-_WRITABLE = frozenset(ApiIn.model_fields)
+_WRITABLE = set(ApiIn.model_fields)
 
 
 def patched(doc: dict[str, Any], patch: dict[str, Any]) -> ApiUpdate:
