@@ -264,6 +264,8 @@ def test_the_openapi_document_describes_the_patch(publisher: Publisher) -> None:
     examples = content["application/merge-patch+json"]["examples"]
     assert any("routing" in example["value"] for example in examples.values())
     assert "RFC 7396" in operation["description"]
+    removal = '{"routing": {"production": null}, "additionalEndpoints": {"backup": null}}'
+    assert removal in operation["description"]
     assert {"200", "404", "409", "415", "422"} <= set(operation["responses"])
 
 

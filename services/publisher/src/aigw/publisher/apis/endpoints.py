@@ -55,10 +55,7 @@ _PATCH_EXAMPLES: dict[str, Any] = {
         "summary": "change the plans and the backend throttle, keep everything else",
         "value": {"policies": ["Unlimited", "Gold"], "backendThrottle": {"production": 50}},
     },
-    "routing": {
-        "summary": "drop the production routing policy and an additional endpoint (and its key)",
-        "value": {"routing": {"production": None}, "additionalEndpoints": {"backup": None}},
-    },
+    # Examples with null go in the description: FastAPI drops None from the OpenAPI document.
     "nested": {
         "summary": "change one field of a routing policy (objects merge, arrays replace)",
         "value": {"routing": {"production": {"timeoutSeconds": 20, "fallbacks": []}}},
@@ -100,9 +97,12 @@ async def patch_api(
 ) -> ApiOut:
     """Change only what the body names: a JSON merge patch (RFC 7396) of the API as GET answers
     it. Members left out are kept, `null` removes an optional member or resets it to its
-    default, objects merge recursively (`{"routing": {"production": null}}`), arrays replace.
-    The result is validated and written exactly as a PUT body (same 422s, read-only fields
-    ignored, same event); removing an endpoint with `null` removes its provider key too."""
+    default, objects merge recursively, arrays replace. The result is validated and written
+    exactly as a PUT body (same 422s, read-only fields ignored, the same `aigw.api.updated`
+    event). Removing an endpoint with `null` removes its provider key too; this drops the
+    production routing policy and the additional endpoint `backup` with its key:
+
+    `{"routing": {"production": null}, "additionalEndpoints": {"backup": null}}`"""
     return ApiOut.from_doc(await apis.patch(api_id, patch, who))
 
 
