@@ -34,6 +34,10 @@ async def _api_update(res: Resources) -> Extra:
     return Extra(json=await res.publisher_api_body())
 
 
+async def _api_patch(res: Resources) -> Extra:
+    return Extra(json={"description": "patched by the access matrix"})
+
+
 async def _backend_security(res: Resources) -> Extra:
     return Extra(json={"production": {"apiKey": "access-matrix-provider-key"}})
 
@@ -129,6 +133,7 @@ EXTRAS: dict[RouteKey, Build] = {
     pub("POST", "/apis"): _new_api,
     pub("GET", "/apis"): _apis,
     pub("PUT", "/apis/{api_id}"): _api_update,
+    pub("PATCH", "/apis/{api_id}"): _api_patch,
     pub("PUT", "/apis/{api_id}/backend-security"): _backend_security,
     pub("POST", "/apis/{api_id}/undeploy"): _undeploy,
     pub("POST", "/apis/{api_id}/lifecycle"): _publish,

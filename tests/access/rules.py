@@ -91,6 +91,7 @@ PUBLISHER_RULES: dict[RouteKey, Rule] = {
     pub("GET", "/apis"): PUBLISHER_LIST,
     pub("GET", "/apis/{api_id}"): PUBLISHER_ITEM,
     pub("PUT", "/apis/{api_id}"): PUBLISHER_ITEM,
+    pub("PATCH", "/apis/{api_id}"): PUBLISHER_ITEM,
     pub("DELETE", "/apis/{api_id}"): PUBLISHER_ITEM,
     pub("PUT", "/apis/{api_id}/backend-security"): PUBLISHER_ITEM,
     pub("GET", "/apis/{api_id}/backend-security"): PUBLISHER_ITEM,

@@ -44,6 +44,7 @@ async def test_another_publisher_cannot_see_or_repoint_an_api(
     answers = {
         "get": await http.get(url, headers=bob),
         "put": await http.put(url, json=repointed, headers=bob),
+        "patch": await http.patch(url, json={"endpoints": {"production": LISTENER}}, headers=bob),
         "get key": await http.get(f"{url}/backend-security", headers=bob),
         "put key": await http.put(
             f"{url}/backend-security", json={"production": {"apiKey": "x" * 20}}, headers=bob

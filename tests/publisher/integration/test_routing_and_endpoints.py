@@ -231,11 +231,17 @@ async def test_deploy_carries_the_endpoints_their_ciphertexts_and_the_routing(
 
 
 async def test_removing_an_additional_endpoint_drops_its_key(publisher: Publisher):
+    """A PUT leaving out an endpoint that holds a key is refused (409, see test_api_patch);
+    once its key is removed, the PUT removes the endpoint and nothing of the key is left."""
     api = (await publisher.client.post(APIS, json=routed(publisher))).json()
     url = f"{APIS}/{api['id']}/backend-security"
     await publisher.client.put(url, json={"backup": {"apiKey": BACKUP_KEY}})
 
     without_backup = publisher.body(additionalEndpoints={"eu-west": "https://eu.example.com"})
+    refused = await publisher.client.put(f"{APIS}/{api['id']}", json=without_backup)
+    assert refused.status_code == 409, refused.text
+    assert "'backup'" in refused.json()["description"]
+    assert (await publisher.client.put(url, json={"backup": None})).status_code == 200
     response = await publisher.client.put(f"{APIS}/{api['id']}", json=without_backup)
     assert response.status_code == 200, response.text
     assert response.json()["additionalEndpoints"] == {"eu-west": "https://eu.example.com"}
@@ -253,6 +259,29 @@ async def test_removing_an_additional_endpoint_drops_its_key(publisher: Publishe
     [snapshot] = [ApiDeployed.from_envelope(e) for e in events if e.subject == api["id"]]
     assert set(snapshot.endpoints) == {"eu-west"}
     assert snapshot.routing == ApiRouting()
+
+
+async def test_patching_an_additional_endpoint_away_drops_its_key(publisher: Publisher):
+    api = (await publisher.client.post(APIS, json=routed(publisher))).json()
+    url = f"{APIS}/{api['id']}/backend-security"
+    await publisher.client.put(url, json={"backup": {"apiKey": BACKUP_KEY}})
+
+    patch = {"additionalEndpoints": {"backup": None}, "routing": {"production": None}}
+    response = await publisher.client.patch(
+        f"{APIS}/{api['id']}",
+        json=patch,
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["additionalEndpoints"] == {"eu-west": "https://eu.example.com"}
+    assert (await publisher.client.get(url)).json() == {
+        "production": None,
+        "sandbox": None,
+        "eu-west": None,
+    }
+    doc = await publisher.app.state.runtime.db["apis"].find_one({"_id": api["id"]})
+    assert "backup" not in doc["backend_security"]
+    assert BACKUP_KEY[-4:] not in str(doc["backend_security"])
 
 
 @pytest.mark.parametrize("key", ["sk-live-1234\n", " sk-live-1234", "sk-\r\nX-Evil: 1"])

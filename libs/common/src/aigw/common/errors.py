@@ -1,6 +1,7 @@
 """The management APIs' error contract: `{"code", "message", "description"}` for every failure."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +50,11 @@ class Forbidden(ServiceError):
 class InvalidInput(ServiceError):
     status_code = 422
     message = "Invalid input"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    message = "Unsupported media type"
 
 
 class TooManyRequests(ServiceError):
@@ -111,16 +117,22 @@ def error_response(code: int, message: str, description: str) -> JSONResponse:
 _UNKNOWN_FIELD = "unknown field (not part of this request; check its spelling)"
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
-    errors = exc.errors()
-    if any(err.get("type") == "json_invalid" for err in errors):
-        return 400, "Request body is not valid JSON"
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """pydantic's errors as the 422 description names them: `field.path: what is wrong; ...`
+    (also for bodies validated after the request was parsed, e.g. a merged PATCH)."""
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         message = _UNKNOWN_FIELD if err.get("type") == "extra_forbidden" else err.get("msg")
         parts.append(f"{loc or 'body'}: {message}")
-    return 422, "; ".join(parts)
+    return "; ".join(parts)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return 400, "Request body is not valid JSON"
+    return 422, describe_validation_errors(errors)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

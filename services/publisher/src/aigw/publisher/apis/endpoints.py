@@ -1,8 +1,12 @@
 """`/apis`: AI APIs, their backend security, deployment and lifecycle."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Body, Depends, Request, Response, status
+
+from aigw.common.errors import ErrorBody, UnsupportedMediaType
 from aigw.publisher.access import Apis, Publisher
+from aigw.publisher.apis.merge_patch import MEDIA_TYPE as MERGE_PATCH
 from aigw.publisher.apis.schemas import (
     ApiIn,
     ApiList,
@@ -42,6 +46,64 @@ async def get_api(api_id: str, who: Publisher, apis: Apis) -> ApiOut:
 @router.put("/{api_id}")
 async def update_api(api_id: str, body: ApiUpdate, who: Publisher, apis: Apis) -> ApiOut:
     return ApiOut.from_doc(await apis.update(api_id, body, who))
+
+
+_PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
+_PATCH_SCHEMA = {"type": "object", "additionalProperties": True}
+_PATCH_EXAMPLES: dict[str, Any] = {
+    "plans": {
+        "summary": "change the plans and the backend throttle, keep everything else",
+        "value": {"policies": ["Unlimited", "Gold"], "backendThrottle": {"production": 50}},
+    },
+    # Examples with null go in the description: FastAPI drops None from the OpenAPI document.
+    "nested": {
+        "summary": "change one field of a routing policy (objects merge, arrays replace)",
+        "value": {"routing": {"production": {"timeoutSeconds": 20, "fallbacks": []}}},
+    },
+}
+
+
+def _merge_patch_body(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in _PATCH_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"Send the patch as {MERGE_PATCH} (a JSON merge patch, RFC 7396) or application/json"
+        )
+
+
+# A parameter after the caller's, so a request without a token is 401 whatever it sends.
+MergePatchMediaType = Annotated[None, Depends(_merge_patch_body)]
+MergePatch = Annotated[
+    dict[str, Any],
+    Body(
+        media_type=MERGE_PATCH,
+        description="Any subset of the PUT body (ApiUpdate): what it names is merged in",
+        openapi_examples=_PATCH_EXAMPLES,
+    ),
+]
+
+
+@router.patch(
+    "/{api_id}",
+    responses={415: {"model": ErrorBody, "description": "Not a JSON merge patch"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": _PATCH_SCHEMA, "examples": _PATCH_EXAMPLES}}
+        }
+    },
+)
+async def patch_api(
+    api_id: str, patch: MergePatch, who: Publisher, _: MergePatchMediaType, apis: Apis
+) -> ApiOut:
+    """Change only what the body names: a JSON merge patch (RFC 7396) of the API as GET answers
+    it. Members left out are kept, `null` removes an optional member or resets it to its
+    default, objects merge recursively, arrays replace. The result is validated and written
+    exactly as a PUT body (same 422s, read-only fields ignored, the same `aigw.api.updated`
+    event). Removing an endpoint with `null` removes its provider key too; this drops the
+    production routing policy and the additional endpoint `backup` with its key:
+
+    `{"routing": {"production": null}, "additionalEndpoints": {"backup": null}}`"""
+    return ApiOut.from_doc(await apis.patch(api_id, patch, who))
 
 
 @router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT)

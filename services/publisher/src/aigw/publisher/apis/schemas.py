@@ -11,6 +11,8 @@ from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_
 from aigw.common.addresses import non_public_kind
 from aigw.common.model_routing import ApiRouting, EndpointName
 from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
+from aigw.publisher.apis.lifecycle import LifecycleAction, describe_actions
+from aigw.publisher.apis.merge_patch import merge_patch
 from aigw.publisher.apis.routing import (
     check_route_prefix,
     check_version,
@@ -256,6 +258,18 @@ class ApiOut(CamelModel):
         )
 
 
+# What a merge patch applies to: the API's writable fields, as a PUT would send them.
+_WRITABLE = set(ApiIn.model_fields)
+
+
+def patched(doc: dict[str, Any], patch: dict[str, Any]) -> ApiUpdate:
+    """The PUT body a merge patch (RFC 7396) of the API makes: the API as GET answers it (its
+    writable fields), with `patch` merged in, validated as a PUT body is. Raises pydantic's
+    ValidationError as a PUT body would fail; read-only fields in `patch` are ignored."""
+    current = ApiOut.from_doc(doc).model_dump(mode="json", by_alias=True, include=_WRITABLE)
+    return ApiUpdate.model_validate(merge_patch(current, patch))
+
+
 def offered_policies(doc: dict[str, Any]) -> list[str]:
     """The plans an API offers; APIs created before plans existed offer `Unlimited`."""
     return list(doc.get("policies") or ["Unlimited"])
@@ -375,7 +389,7 @@ class UndeploymentOut(CamelModel):
 
 
 class LifecycleIn(RequestModel):
-    action: str = Field(min_length=1, max_length=50)
+    action: LifecycleAction = Field(description=describe_actions())
 
 
 class LifecycleOut(CamelModel):

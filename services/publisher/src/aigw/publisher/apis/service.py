@@ -2,14 +2,22 @@
 events (transactional outbox), followed by an immediate best-effort flush to JetStream."""
 
 import contextlib
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.crypto import SecretBox, endpoint_origin, mask_secret, provider_key_context
-from aigw.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from aigw.common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    describe_validation_errors,
+)
 from aigw.common.events import (
     ApiCreated,
     ApiDeleted,
@@ -41,6 +49,7 @@ from aigw.publisher.apis.schemas import (
     endpoint_url,
     keys_required,
     offered_policies,
+    patched,
     routing,
     sealed_key,
 )
@@ -88,9 +97,11 @@ def _route_guard(prefix: str) -> Iterator[None]:
     try:
         yield
     except DuplicateKeyError as exc:
-        raise Conflict(
-            f"Another API is already served at /{prefix} (same context and version)"
-        ) from exc
+        raise _route_taken(prefix) from exc
+
+
+def _route_taken(prefix: str) -> Conflict:
+    return Conflict(f"Another API is already served at /{prefix} (same context and version)")
 
 
 class ApiService:
@@ -152,12 +163,39 @@ class ApiService:
         return doc
 
     async def update(self, api_id: str, body: ApiIn, caller: Caller) -> Doc:
-        await self._vendor(body.ai_vendor.name, body.ai_vendor.version)
-        self._check_endpoints(body)
-        await self._check_policies(body.policies)
-        definition = _definition(body)
+        """PUT: `body` replaces the definition. An endpoint it leaves out that holds a provider
+        key is refused (409) rather than dropped with its key unnoticed."""
+        return await self._redefine(api_id, lambda _: body, caller, drops_keys=False)
+
+    async def patch(self, api_id: str, patch: dict[str, Any], caller: Caller) -> Doc:
+        """PATCH: `patch` (a JSON merge patch) merged into the API as it is, then checked and
+        written exactly as a PUT of the result. An endpoint the patch removes (null) takes its
+        provider key with it: the removal is explicit, so it is what the caller meant."""
+
+        def body_for(doc: Doc) -> ApiIn:
+            try:
+                return patched(doc, patch)
+            except ValidationError as exc:
+                raise InvalidInput(describe_validation_errors(exc.errors())) from exc
+
+        return await self._redefine(api_id, body_for, caller, drops_keys=True)
+
+    async def _redefine(
+        self, api_id: str, body_for: Callable[[Doc], ApiIn], caller: Caller, *, drops_keys: bool
+    ) -> Doc:
+        """Write the definition `body_for` makes of the API as read; on a retry (the API moved
+        on) it is made again from the newer document, so a patch never undoes a change it
+        did not name."""
+        prefix = ""
 
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
+            nonlocal prefix
+            body = body_for(doc)
+            await self._vendor(body.ai_vendor.name, body.ai_vendor.version)
+            self._check_endpoints(body)
+            await self._check_policies(body.policies)
+            definition = _definition(body)
+            prefix = definition["route_prefix"]
             # The event keeps the current lifecycle status, so a published API's update
             # carries everything the catalogue shows.
             after = {**doc, **definition}
@@ -170,14 +208,18 @@ class ApiService:
                 sets["co_owners"] = body.co_owners
             # A provider key goes with its endpoint's origin (same write as the move).
             unsets, cleared = _keys_left_behind(doc, after)
+            if not drops_keys:
+                _refuse_dropping_keys(api_id, doc, unsets)
             sets |= {f"backend_security.{name}": {"required": True} for name in cleared}
             update: dict[str, Any] = {"$set": sets}
             if unsets:
                 update["$unset"] = {f"backend_security.{name}": "" for name in unsets}
             return update, [_updated(after)]
 
-        with _route_guard(definition["route_prefix"]):
+        try:
             return await self._change(api_id, change, caller)
+        except DuplicateKeyError as exc:
+            raise _route_taken(prefix) from exc
 
     async def delete(self, api_id: str, caller: Caller) -> None:
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
@@ -435,6 +477,32 @@ def _keys_left_behind(before: Doc, after: Doc) -> tuple[list[str], list[str]]:
         elif sealed_key(before, name):
             cleared.append(name)
     return removed, cleared
+
+
+def _refuse_dropping_keys(api_id: str, doc: Doc, removed: list[str]) -> None:
+    """A PUT that leaves out an endpoint holding a provider key is most likely a body built
+    without it (PUT replaces the whole API): say so instead of dropping the key."""
+    keyed = [name for name in removed if sealed_key(doc, name)]
+    if not keyed:
+        return
+    names = ", ".join(f"'{name}'" for name in keyed)
+    nulls = json.dumps(dict.fromkeys(keyed))
+    raise Conflict(
+        f"This PUT would remove endpoint {names} of API '{api_id}', which has a provider key "
+        f"stored. To remove it, remove its key first (PUT .../backend-security {nulls}), or "
+        "remove the endpoint with PATCH (e.g. "
+        f"{json.dumps(_removal_patch(keyed))}), which removes its key with it. To keep it, "
+        "send it again, or change only what you mean to with PATCH"
+    )
+
+
+def _removal_patch(names: list[str]) -> dict[str, Any]:
+    """The merge patch that removes the named endpoints."""
+    patch: dict[str, Any] = {}
+    for name in names:
+        group = "endpoints" if name in ENDPOINT_TYPES else "additionalEndpoints"
+        patch.setdefault(group, {})[name] = None
+    return patch
 
 
 def _key_origin(doc: Doc, name: str) -> str:
