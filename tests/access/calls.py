@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.access.resources import KEY, Resources, credentials, path_params, unique
 from tests.access.rules import RouteKey, dp, km, pub
-from tests.access.world import api_body, vendor_body
+from tests.access.world import PASSWORD, api_body, vendor_body
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Extra:
     data: dict[str, str] | None = None
     client: tuple[str, str] | None = None  # OAuth2 client credentials (HTTP Basic)
     marker: str | None = None  # the owner's item a list must hide from others
+    headers: dict[str, str] | None = None  # a signed-in caller's stand-in (see Resources)
 
 
 Build = Callable[[Resources], Awaitable[Extra]]
@@ -75,6 +76,21 @@ async def _new_account(res: Resources) -> Extra:
 
 async def _new_user(res: Resources) -> Extra:
     return Extra(json={**credentials(unique("user")), "roles": ["publisher"]})
+
+
+async def _role_change(res: Resources) -> Extra:
+    return Extra(json={"roles": ["subscriber"]})
+
+
+async def _password_reset(res: Resources) -> Extra:
+    return Extra(json={"password": "a-new-access-matrix-password"})
+
+
+async def _own_password(res: Resources) -> Extra:
+    """As a fresh account of the caller's roles: the change ends the caller's tokens."""
+    account = await res.account_like_owner()
+    body = {"currentPassword": PASSWORD, "newPassword": "a-new-access-matrix-password"}
+    return Extra(json=body, headers={"Authorization": account["Authorization"]})
 
 
 async def _login(res: Resources) -> Extra:
@@ -150,6 +166,9 @@ EXTRAS: dict[RouteKey, Build] = {
     km("POST", "/auth/login"): _login,
     km("POST", "/users"): _new_user,
     km("POST", "/users/signup"): _new_account,
+    km("PATCH", "/users/{username}"): _role_change,
+    km("POST", "/users/{username}/password"): _password_reset,
+    km("PUT", "/users/me/password"): _own_password,
     km("POST", "/api-keys"): _keymanager_credential,
     km("GET", "/api-keys"): _keymanager_keys,
     km("POST", "/oauth-clients"): _keymanager_credential,

@@ -85,6 +85,8 @@ async def call(world: World, key: RouteKey, rule: Rule, caller: str) -> Answer:
     path, extra = await prepare(key, Resources(world, _owner(world, key, rule, caller)))
     identity = IDENTITY.get(caller)
     headers = world.accounts[identity].auth if identity else {}
+    if identity and extra.headers is not None:
+        headers = extra.headers
     auth: httpx.Auth | None = None
     if rule.signed and caller != UNSIGNED:
         auth = world.signer

@@ -44,6 +44,7 @@ class Resources:
             ("devportal", "sub_id"): self.subscription,
             ("keymanager", "key_id"): self.keymanager_key,
             ("keymanager", "client_id"): self.client_id,
+            ("keymanager", "username"): self.user,
         }
         return await makers[(service, name)]()
 
@@ -135,6 +136,28 @@ class Resources:
             "km_key", lambda: self._post("keymanager", f"{KM}/api-keys", body, True)
         )
         return str(made["id"])
+
+    async def user(self) -> str:
+        """A fresh account, made by the admin (the one the admin-only routes change)."""
+        return str((await self.account_like_owner())["username"])
+
+    async def account_like_owner(self) -> dict[str, str]:
+        """A fresh account with the owner's roles, logged in: its username and Authorization
+        header. Routes that end the caller's tokens (a password change) run as it, so the
+        world's own accounts keep theirs."""
+
+        async def make() -> dict[str, str]:
+            km = self.world.http["keymanager"]
+            me = await km.get(f"{KM}/users/me", headers=self.owner.auth)
+            username = unique("user")
+            body = {**credentials(username), "roles": me.json()["roles"]}
+            admin = self.world.accounts["admin"].auth
+            assert (await km.post(f"{KM}/users", json=body, headers=admin)).status_code == 201
+            token = (await km.post(f"{KM}/auth/login", json=credentials(username))).json()
+            return {"username": username, "Authorization": f"Bearer {token['access_token']}"}
+
+        made: dict[str, str] = await self._once("account", make)
+        return made
 
     async def client(self) -> tuple[str, str]:
         body = {"applicationId": unique("app"), **KEY}

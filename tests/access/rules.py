@@ -139,6 +139,10 @@ KEYMANAGER_RULES: dict[RouteKey, Rule] = {
     km("GET", "/users"): ADMIN_ONLY,
     km("GET", "/users/me"): SIGNED_IN,
     km("POST", "/users/signup"): SIGNED_ONLY,
+    km("PATCH", "/users/{username}"): ADMIN_ONLY,
+    km("DELETE", "/users/{username}"): ADMIN_ONLY,
+    km("POST", "/users/{username}/password"): ADMIN_ONLY,
+    km("PUT", "/users/me/password"): SIGNED_IN,  # one's own, with the current password
     km("POST", "/api-keys"): KM_SIGNED,
     km("GET", "/api-keys"): KM_LIST,
     km("POST", "/api-keys/{key_id}/regenerate"): KM_SIGNED_ITEM,

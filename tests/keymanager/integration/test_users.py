@@ -36,7 +36,7 @@ async def test_admin_creates_a_publisher_who_can_log_in(client, auth, unique: st
     response = await _create(client, auth, name, ["publisher"])
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body.keys() == {"username", "roles", "createdTime"}
+    assert body.keys() == {"username", "roles", "disabled", "createdTime"}
     assert (body["username"], body["roles"]) == (name, ["publisher"])
     me = await client.get(f"{API}/users/me", headers={"Authorization": await _login(client, name)})
     assert me.status_code == 200

@@ -105,10 +105,23 @@ class JwksCache:
             self._keys = {k["kid"]: jwt.PyJWK(k) for k in jwks.get("keys", []) if "kid" in k}
 
 
+CheckClaims = Callable[[dict[str, Any]], Awaitable[None]]
+
+
 class TokenVerifier:
-    def __init__(self, jwks: KeySource, audience: str = MANAGEMENT_AUDIENCE) -> None:
+    """`check_claims`, if given, is asked about every validly signed token and raises
+    Unauthorized for one that no longer stands (keymanager: a disabled, deleted or changed
+    account)."""
+
+    def __init__(
+        self,
+        jwks: KeySource,
+        audience: str = MANAGEMENT_AUDIENCE,
+        check_claims: CheckClaims | None = None,
+    ) -> None:
         self._jwks = jwks
         self._audience = audience
+        self._check_claims = check_claims
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -133,6 +146,8 @@ class TokenVerifier:
             raise Unauthorized("The access token has expired") from exc
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"The access token is invalid: {exc}") from exc
+        if self._check_claims is not None:
+            await self._check_claims(claims)
         return Principal(subject=str(claims["sub"]), roles=frozenset(claims.get("roles", [])))
 
 

@@ -310,6 +310,36 @@ class UserCreated(EventPayload):
         return self.username
 
 
+UserChange = Literal["roles", "disabled", "password"]
+
+
+class UserUpdated(EventPayload):
+    """An account changed (`changes` says what) by `actor`. Its state after the change, never
+    the password or its hash. Management tokens carry the account's `token_version` (claim
+    `ver`): one minted for an older version, or for a disabled account, no longer stands."""
+
+    TYPE = "aigw.user.updated"
+    username: str
+    roles: list[str]
+    disabled: bool = False
+    token_version: int = 0
+    changes: list[UserChange] = Field(default_factory=list)
+
+    def subject_id(self) -> str:
+        return self.username
+
+
+class UserDeleted(EventPayload):
+    """An account was deleted: its tokens no longer stand and its name is never given out
+    again (applications and APIs name their owner by username)."""
+
+    TYPE = "aigw.user.deleted"
+    username: str
+
+    def subject_id(self) -> str:
+        return self.username
+
+
 class SigningKeyRotated(EventPayload):
     """A new token signing key is in use (also emitted for the very first key). Verifiers keep
     the previous keys until `previous_valid_until`, so tokens they signed live out their life."""
@@ -449,6 +479,8 @@ EVENT_TYPES: dict[str, type[EventPayload]] = {
         KeyRevoked,
         KeyRegenerated,
         UserCreated,
+        UserUpdated,
+        UserDeleted,
         SigningKeyRotated,
         OAuthClientCreated,
         OAuthClientRevoked,

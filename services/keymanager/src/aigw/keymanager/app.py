@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import jwt
 from fastapi import APIRouter, FastAPI
@@ -26,7 +27,7 @@ from aigw.keymanager.signing.repository import SigningKeyStore
 from aigw.keymanager.users import endpoints as users
 from aigw.keymanager.users.repository import COLLECTION as USERS
 from aigw.keymanager.users.repository import UserRepository
-from aigw.keymanager.users.service import seed_admin
+from aigw.keymanager.users.service import seed_admin, standing_tokens
 
 PREFIX = "/api/keymanager/v1"
 
@@ -65,6 +66,17 @@ class _StoredKeys:
         return ring.public_key(kid)
 
 
+class _StandingTokens:
+    """The account behind a token is read from the store once the app has started."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    async def __call__(self, claims: dict[str, Any]) -> None:
+        runtime: ServiceRuntime = self._app.state.runtime
+        await standing_tokens(UserRepository(runtime.db))(claims)
+
+
 def _api_router() -> APIRouter:
     api = APIRouter(prefix=PREFIX)
     for module in (users, signing, apikeys):
@@ -97,5 +109,5 @@ def create_app(settings: Settings) -> FastAPI:
         cors_origins=settings.cors_origin_list,
     )
     app.state.settings = settings
-    app.state.verifier = TokenVerifier(_StoredKeys(app))
+    app.state.verifier = TokenVerifier(_StoredKeys(app), check_claims=_StandingTokens(app))
     return app

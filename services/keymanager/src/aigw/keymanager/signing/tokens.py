@@ -9,8 +9,14 @@ import jwt
 from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE
 from aigw.keymanager.signing.keys import SigningKey
 
+TOKEN_VERSION_CLAIM = "ver"
 
-def mint_token(key: SigningKey, subject: str, roles: Iterable[str], ttl_seconds: int) -> str:
+
+def mint_token(
+    key: SigningKey, subject: str, roles: Iterable[str], ttl_seconds: int, version: int = 0
+) -> str:
+    """`version` is the account's token version: a change to the account raises it, and
+    keymanager no longer accepts tokens minted for an older one."""
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -20,5 +26,6 @@ def mint_token(key: SigningKey, subject: str, roles: Iterable[str], ttl_seconds:
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": uuid.uuid4().hex,
+        TOKEN_VERSION_CLAIM: version,
     }
     return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})

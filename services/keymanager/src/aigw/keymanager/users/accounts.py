@@ -31,17 +31,22 @@ class Accounts:
         if created is None:
             raise Conflict(f"User {request.username!r} already exists")
         await self._outbox.try_flush(COLLECTION, created["_id"])
-        return _out(created)
+        return user_out(created)
 
     async def list(self) -> UserList:
-        return UserList.of([_out(doc) for doc in await self._users.list_all()])
+        return UserList.of([user_out(doc) for doc in await self._users.list_all()])
 
     async def get(self, username: str) -> UserOut:
         doc = await self._users.find(username)
         if doc is None:
             raise NotFound(f"User {username!r} does not exist")
-        return _out(doc)
+        return user_out(doc)
 
 
-def _out(doc: dict[str, Any]) -> UserOut:
-    return UserOut(username=doc["username"], roles=doc["roles"], created_time=doc["created_time"])
+def user_out(doc: dict[str, Any]) -> UserOut:
+    return UserOut(
+        username=doc["username"],
+        roles=doc["roles"],
+        disabled=doc.get("disabled", False),
+        created_time=doc["created_time"],
+    )

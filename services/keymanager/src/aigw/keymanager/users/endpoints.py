@@ -12,12 +12,17 @@ from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Runtime
 from aigw.keymanager.throttle import LoginThrottle, ThrottlePolicy
 from aigw.keymanager.users import service
 from aigw.keymanager.users.accounts import SIGNUP_ROLES, Accounts
+from aigw.keymanager.users.admin_guard import AdminGuard
+from aigw.keymanager.users.administration import Administration
 from aigw.keymanager.users.repository import UserRepository
 from aigw.keymanager.users.schemas import (
+    ChangePasswordRequest,
     CreateUserRequest,
     LoginRequest,
+    ResetPasswordRequest,
     SignupRequest,
     TokenResponse,
+    UpdateUserRequest,
     UserList,
     UserOut,
 )
@@ -60,7 +65,13 @@ def _accounts(runtime: Runtime, correlation_id: CorrelationId) -> Accounts:
     return Accounts(UserRepository(runtime.db), runtime.outbox, correlation_id)
 
 
+def _administration(runtime: Runtime, correlation_id: CorrelationId) -> Administration:
+    users = UserRepository(runtime.db)
+    return Administration(users, AdminGuard(runtime.db), runtime.outbox, correlation_id)
+
+
 SignupAllowed = Annotated[None, Depends(_signup_allowed)]
+AdminService = Annotated[Administration, Depends(_administration)]
 Throttle = Annotated[LoginThrottle, Depends(_throttle)]
 AccountService = Annotated[Accounts, Depends(_accounts)]
 
@@ -110,6 +121,76 @@ async def list_users(_admin: Admin, accounts: AccountService) -> UserList:
 @users_router.get("/me", summary="The caller's own username and roles")
 async def me(principal: CurrentPrincipal, accounts: AccountService) -> UserOut:
     return await accounts.get(principal.subject)
+
+
+_LAST_ADMIN = {
+    "model": ErrorBody,
+    "description": "An admin's own account, or the last enabled admin: the platform keeps one",
+}
+_NO_USER = {"model": ErrorBody, "description": "No such user"}
+
+
+@users_router.put(
+    "/me/password",
+    summary="Change the caller's own password; answers a new token, the older ones end",
+    response_model=TokenResponse,
+    responses={
+        403: {"model": ErrorBody, "description": "The current password is wrong"},
+        429: {
+            "model": ErrorBody,
+            "description": "Too many failed logins for this username or from this address",
+        },
+    },
+)
+async def change_own_password(
+    body: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    runtime: Runtime,
+    throttle: Throttle,
+    keys: Keys,
+    settings: AppSettings,
+    source: Source,
+    correlation_id: CorrelationId,
+) -> TokenResponse:
+    users = UserRepository(runtime.db)
+    caller = (principal.subject, source)
+    changed = await service.change_own_password(
+        users, throttle, runtime.outbox, caller, body, correlation_id
+    )
+    return service.issue_token(keys, changed, settings.token_ttl_seconds)
+
+
+@users_router.patch(
+    "/{username}",
+    summary="Change a user's roles or disable/enable them (admins only); their tokens end",
+    responses={404: _NO_USER, 409: _LAST_ADMIN},
+)
+async def update_user(
+    username: str, body: UpdateUserRequest, admin: Admin, administration: AdminService
+) -> UserOut:
+    return await administration.update(username, body, admin.subject)
+
+
+@users_router.delete(
+    "/{username}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a user (admins only); the name is never given out again",
+    responses={404: _NO_USER, 409: _LAST_ADMIN},
+)
+async def delete_user(username: str, admin: Admin, administration: AdminService) -> None:
+    await administration.delete(username, admin.subject)
+
+
+@users_router.post(
+    "/{username}/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password for a user (admins only); their tokens end",
+    responses={404: _NO_USER},
+)
+async def reset_password(
+    username: str, body: ResetPasswordRequest, admin: Admin, administration: AdminService
+) -> None:
+    await administration.reset_password(username, body.password, admin.subject)
 
 
 @users_router.post(

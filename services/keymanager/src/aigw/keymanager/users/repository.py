@@ -1,17 +1,26 @@
-"""Users at rest: username (unique), argon2id password hash and roles. A created user carries
-its `aigw.user.created` event in the same insert (transactional outbox)."""
+"""Users at rest: username (unique), argon2id password hash, roles, `disabled` and
+`token_version` (raised by every change to the account, so tokens minted before it no longer
+stand). Every write carries its `aigw.user.*` event (transactional outbox).
+
+A deleted user stays as a tombstone (`deleted`, without hash or roles) that keeps its name:
+devportal's applications and publisher's APIs name their owner by username, so a new account
+of that name would inherit them. Tombstones are invisible to every read below."""
 
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.events import Envelope
 from aigw.common.ids import new_id, utcnow_ms
-from aigw.common.outbox import with_outbox
+from aigw.common.outbox import staged, with_outbox
 
 COLLECTION = "users"
-_PUBLIC = {"username": 1, "roles": 1, "created_time": 1}
+ADMIN_ROLE = "admin"
+_PUBLIC = {"username": 1, "roles": 1, "created_time": 1, "disabled": 1}
+_LIVE: dict[str, Any] = {"deleted": {"$ne": True}}
+_ENABLED_ADMIN: dict[str, Any] = {**_LIVE, "roles": ADMIN_ROLE, "disabled": {"$ne": True}}
 
 
 class UserRepository:
@@ -22,10 +31,10 @@ class UserRepository:
         await self._coll.create_index("username", unique=True)
 
     async def find(self, username: str) -> dict[str, Any] | None:
-        return await self._coll.find_one({"username": username})
+        return await self._coll.find_one({"username": username, **_LIVE})
 
     async def list_all(self) -> list[dict[str, Any]]:
-        return await self._coll.find({}, _PUBLIC).sort("username", 1).to_list()
+        return await self._coll.find(_LIVE, _PUBLIC).sort("username", 1).to_list()
 
     async def insert_if_absent(
         self, username: str, password_hash: str, roles: list[str], *events: Envelope
@@ -36,6 +45,8 @@ class UserRepository:
             "username": username,
             "password_hash": password_hash,
             "roles": roles,
+            "disabled": False,
+            "token_version": 0,
             "created_time": utcnow_ms(),
         }
         try:
@@ -49,3 +60,39 @@ class UserRepository:
         await self._coll.update_one(
             {"username": username, "password_hash": old_hash}, {"$set": {"password_hash": new_hash}}
         )
+
+    async def change(
+        self, expected: dict[str, Any], fields: dict[str, Any], event: Envelope
+    ) -> dict[str, Any] | None:
+        """Sets `fields` and raises the token version, if the account is still as `expected`
+        (the document it was decided on: same token version), with its event. The account
+        after the change, or None if it changed (or went) in between."""
+        return await self._coll.find_one_and_update(
+            {"_id": expected["_id"], **_version_is(expected), **_LIVE},
+            {"$set": fields, "$inc": {"token_version": 1}, **staged(event)},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def tombstone(self, expected: dict[str, Any], event: Envelope) -> bool:
+        """Deletes the account (if still as `expected`), keeping its name taken."""
+        result = await self._coll.update_one(
+            {"_id": expected["_id"], **_version_is(expected), **_LIVE},
+            {
+                "$set": {"deleted": True, "deleted_time": utcnow_ms(), "disabled": True},
+                "$unset": {"password_hash": "", "roles": ""},
+                "$inc": {"token_version": 1},
+                **staged(event),
+            },
+        )
+        return result.modified_count == 1
+
+    async def other_enabled_admins(self, username: str) -> int:
+        return await self._coll.count_documents({**_ENABLED_ADMIN, "username": {"$ne": username}})
+
+
+def _version_is(doc: dict[str, Any]) -> dict[str, Any]:
+    """Matches the token version `doc` had (accounts from before versions have none: 0)."""
+    version = doc.get("token_version", 0)
+    if version:
+        return {"token_version": version}
+    return {"$or": [{"token_version": 0}, {"token_version": {"$exists": False}}]}

@@ -30,18 +30,41 @@ class SignupRequest(RequestModel):
     password: Password
 
 
-class CreateUserRequest(SignupRequest):
-    roles: list[Role] = Field(min_length=1, max_length=3)
+Roles = Annotated[list[Role], Field(min_length=1, max_length=3)]
 
-    @field_validator("roles")
-    @classmethod
-    def _distinct(cls, roles: list[Role]) -> list[Role]:
-        return list(dict.fromkeys(roles))  # duplicates collapse, order kept
+
+def _distinct(roles: list[Role] | None) -> list[Role] | None:
+    return None if roles is None else list(dict.fromkeys(roles))  # duplicates collapse
+
+
+class CreateUserRequest(SignupRequest):
+    roles: Roles
+
+    _distinct_roles = field_validator("roles")(_distinct)
+
+
+class UpdateUserRequest(RequestModel):
+    """What an admin changes on an account; a field left out stays as it is."""
+
+    roles: Roles | None = None
+    disabled: bool | None = None
+
+    _distinct_roles = field_validator("roles")(_distinct)
+
+
+class ResetPasswordRequest(RequestModel):
+    password: Password
+
+
+class ChangePasswordRequest(RequestModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: Password
 
 
 class UserOut(CamelModel):
     username: str
     roles: list[Role]
+    disabled: bool = False
     created_time: datetime
 
 
