@@ -9,13 +9,16 @@ import uuid
 import pytest
 
 from aigw.common.model_routing import RoutingPolicy
+from aigw.common.vendors import VendorDefinition
 from tests.gateway.integration.conftest import deploy_with_keys
 from tests.gateway.integration.test_routing import routed_api, target
 from tests.gateway.integration.usage_support import CHAT, PATH, bearer, usage_tap
+from tests.support.vendors import ACME_VENDOR
 
 pytestmark = pytest.mark.integration
 
 WRONG_KEY = "sk-wrong-provider-key-0123456789"
+ACME = VendorDefinition.model_validate(ACME_VENDOR).spec()
 
 
 def assert_rejected_credentials(response) -> None:
@@ -86,3 +89,18 @@ async def test_a_routed_target_rejecting_the_key_is_a_502_and_not_failed_over(
     assert_rejected_credentials(response)
     assert response.headers["x-aigw-target"] == "a"
     assert await routed.seen() == {"a": 1}
+
+
+async def test_a_wrong_provider_key_in_the_query_is_a_502_too(gateway, events, mock_provider):
+    """A vendor whose key travels as a query parameter (the mock's Acme answers 401)."""
+    d = await deploy_with_keys(
+        events, gateway, mock_provider, uuid.uuid4().hex[:8], vendor=ACME, production_key=WRONG_KEY
+    )
+    request = {"engine": "acme-large", "input": "count these words"}
+    async with gateway.client() as client:
+        response = await client.post(
+            f"/{d.prefix}/acme/generate", json=request, headers=bearer(d.production_key)
+        )
+    assert_rejected_credentials(response)
+    assert "bad key" not in response.text
+    assert WRONG_KEY not in response.text
