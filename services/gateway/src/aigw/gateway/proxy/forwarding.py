@@ -12,8 +12,8 @@ for usage gets `stream_options.include_usage` added (metering), and the extra us
 kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
 provider's status, headers and body come back unchanged (except a 401/403 to a call that
-carried the provider key: the caller gets 502 `provider_rejected_credentials`), plus the `x-ratelimit-*` headers when
-the subscription's plan (or, for a test key, the test-key plan) has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
+carried the provider key: the caller gets 502 `provider_rejected_credentials`), plus the
+`x-ratelimit-*` headers when the subscription's plan (or, for a test key, the test-key plan) has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
 Responses without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk as
 they arrive (a routed call reads a stream's first chunk, or an answer of known length, before it
 commits to a target). A client that disconnects at any point of the provider call (waiting for
