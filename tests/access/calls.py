@@ -49,6 +49,7 @@ async def _undeploy(res: Resources) -> Extra:
 
 
 async def _publish(res: Resources) -> Extra:
+    await res.deployed_api()  # only a deployed API can be published
     return Extra(json={"action": "publish"})
 
 

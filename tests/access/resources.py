@@ -65,8 +65,19 @@ class Resources:
     # --- publisher ----------------------------------------------------------------------
 
     async def publisher_api(self) -> str:
-        made = await self._once("api", lambda: self._post("publisher", f"{PUB}/apis", api_body()))
+        made = await self._once("api", self._deployable_api)
         return str(made["id"])
+
+    async def _deployable_api(self) -> Any:
+        made = await self._post("publisher", f"{PUB}/apis", api_body())
+        # production goes without a provider key (null): a deploy missing one is refused
+        keyless = await self.world.http["publisher"].put(
+            f"{PUB}/apis/{made['id']}/backend-security",
+            json={"production": None},
+            headers=self.owner.auth,
+        )
+        assert keyless.status_code == 200, f"setup backend-security: {keyless.text}"
+        return made
 
     async def publisher_api_body(self) -> dict[str, Any]:
         await self.publisher_api()

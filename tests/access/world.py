@@ -158,6 +158,14 @@ async def _published_api(http: dict[str, httpx.AsyncClient], accounts: dict[str,
     created = await http["publisher"].post(f"{PUB}/apis", json=api_body(), headers=admin)
     assert created.status_code == 201, created.text
     api_id = str(created.json()["id"])
+    # deployed first (production without a provider key): an API not deployed is not published
+    api = f"{PUB}/apis/{api_id}"
+    keyless = await http["publisher"].put(
+        f"{api}/backend-security", json={"production": None}, headers=admin
+    )
+    assert keyless.status_code == 200, keyless.text
+    deployed = await http["publisher"].post(f"{api}/deploy", headers=admin)
+    assert deployed.status_code == 201, deployed.text
     published = await http["publisher"].post(
         f"{PUB}/apis/{api_id}/lifecycle", json={"action": "publish"}, headers=admin
     )

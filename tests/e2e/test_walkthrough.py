@@ -88,14 +88,14 @@ def test_version_first_context(portal: Portal) -> None:
 def test_new_deployment_is_routed_within_a_second(portal: Portal, mistral: dict[str, Any]) -> None:
     context = f"fresh{uuid.uuid4().hex[:6]}"
     api = portal.create_api(context)
-    keys = {"production": {"apiKey": "mock-provider-key"}}
-    portal.pub.put(f"/apis/{api['id']}/backend-security", json=keys)
-    # the application exists and is subscribed before the deploy, so only the route is missing
-    portal.pub.post(f"/apis/{api['id']}/lifecycle", json={"action": "publish"})
+    # published (which needs a deployment), then undeployed: the application exists and is
+    # subscribed before the new deploy, so only the route is missing
+    portal.secure_deploy_publish(api["id"])
+    assert portal.pub.post(f"/apis/{api['id']}/undeploy").status_code == 200
     app_id = portal.subscribed_app(api["id"])
     key = portal.key(app_id, "PRODUCTION")
     path = f"/{context}/0.0.2/v1/chat/completions"
-    assert portal.chat(path, key).status_code == 404
+    poll(lambda: portal.chat(path, key).status_code == 404)  # the undeploy has reached it
     assert portal.pub.post(f"/apis/{api['id']}/deploy").status_code in (200, 201)
     elapsed = poll(lambda: portal.chat(path, key).status_code == 200, timeout=1.0)
     assert elapsed < 1.0

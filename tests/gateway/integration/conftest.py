@@ -238,9 +238,11 @@ def deploy_event(
     sandbox: bool = True,
     endpoints: dict[str, str] | None = None,
     routing: ApiRouting | None = None,
+    production_key: str | None = "mock-provider-key",
 ) -> ApiDeployed:
     """A deploy of the mock: production and (unless `sandbox=False`) sandbox endpoints, plus
-    additional `endpoints` (name → URL, all with the mock's production key) and `routing`."""
+    additional `endpoints` (name → URL, all with the mock's production key) and `routing`.
+    `production_key`: the production endpoint's provider key (None: called without one)."""
     production = production_url or f"{mock_url}/production/{unique}"
     sandbox_url = f"{mock_url}/sandbox/{unique}"
     return ApiDeployed(
@@ -252,9 +254,9 @@ def deploy_event(
         vendor=vendor,
         production=DeployedEndpoint(
             url=production,
-            api_key_ciphertext=events.encrypt(
-                "mock-provider-key", api_id, "production", production
-            ),
+            api_key_ciphertext=None
+            if production_key is None
+            else events.encrypt(production_key, api_id, "production", production),
         ),
         sandbox=DeployedEndpoint(
             url=sandbox_url,

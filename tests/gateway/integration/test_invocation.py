@@ -115,16 +115,18 @@ async def test_client_disconnect_mid_stream_is_survived(gateway, deployed_api):
     assert ok.status_code == 200
 
 
-async def test_provider_status_and_body_come_back_unchanged(gateway, deployed_api):
+@pytest.mark.parametrize("status", [400, 404, 429, 500])
+async def test_provider_status_and_body_come_back_unchanged(gateway, deployed_api, status):
+    """All but a 401/403 to the gateway's provider key (see test_provider_credentials)."""
     d = deployed_api
     async with gateway.client() as client:
         response = await client.post(
             f"/{d.prefix}{PATH}",
             json=CHAT,
-            headers={**bearer(d.production_key), "x-mock-status": "429"},
+            headers={**bearer(d.production_key), "x-mock-status": str(status)},
         )
-    assert response.status_code == 429
-    assert response.json()["error"]["message"] == "Mock failure with status 429"
+    assert response.status_code == status
+    assert response.json()["error"]["message"] == f"Mock failure with status {status}"
 
 
 @pytest.mark.parametrize(

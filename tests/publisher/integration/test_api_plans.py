@@ -64,6 +64,8 @@ async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publ
     event = ApiUpdated.from_envelope(await wait_for_event(url, ApiUpdated.TYPE, api["id"]))
     assert event.policies == ["Silver", "AITokensBronze"]
 
+    await publisher.keyless(api["id"])
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
     event = await wait_for_event(url, ApiPublished.TYPE, api["id"])
     assert ApiPublished.from_envelope(event).policies == ["Silver", "AITokensBronze"]
@@ -73,6 +75,7 @@ async def test_deploy_carries_the_backend_throttle(publisher: Publisher) -> None
     throttle = {"production": 50, "sandbox": None}
     api = await publisher.create(backendThrottle=throttle)
     assert api["backendThrottle"] == throttle
+    await publisher.keyless(api["id"])
 
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     event = await wait_for_event(publisher.settings.nats_url, ApiDeployed.TYPE, api["id"])

@@ -292,6 +292,7 @@ async def test_an_api_on_a_custom_vendor_deploys_the_definition_of_deploy_time(
 
     api = await publisher.create(aiVendor={"name": acme, "version": "v1"})
     assert api["aiVendor"] == {"name": acme, "version": "v1"}
+    await publisher.keyless(api["id"])
     assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
 
     changed = vendor_body(acme, defaultHeaders={"acme-version": "2026-01-01"})

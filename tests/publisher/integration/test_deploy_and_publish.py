@@ -7,6 +7,7 @@ from aigw.common.events import ApiDeployed, ApiPublished
 from aigw.common.model_routing import ApiRouting
 from aigw.common.vendors import builtin_spec
 from tests.publisher.integration.conftest import API_PREFIX, Publisher
+from tests.publisher.integration.test_custom_vendors import vendor_body
 from tests.support.events import stream_events, wait_for_event
 
 pytestmark = pytest.mark.integration
@@ -70,6 +71,7 @@ async def test_backend_keys_are_masked_and_only_ciphertext_is_stored_or_sent(
 
 async def test_deploy_twice_gives_revisions_one_and_two(publisher: Publisher):
     api = await publisher.create()
+    await publisher.keyless(api["id"])
     first = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     second = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert first.json()["revision"] == 1
@@ -98,6 +100,7 @@ async def test_undeploy(publisher: Publisher):
     api = await publisher.create()
     not_deployed = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
     assert not_deployed.status_code == 409
+    await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
     assert response.status_code == 200
@@ -110,6 +113,7 @@ async def test_undeploy(publisher: Publisher):
 
 async def test_publish_puts_created_deployed_published_on_the_stream(publisher: Publisher):
     api = await publisher.create(context="{version}/mistralaiapi")
+    await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     response = await publisher.client.post(
         f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"}
@@ -123,7 +127,12 @@ async def test_publish_puts_created_deployed_published_on_the_stream(publisher: 
     await wait_for_event(publisher.settings.nats_url, "aigw.api.published", api["id"])
     events = await stream_events(publisher.settings.nats_url, "aigw.api.*")
     mine = [e for e in events if e.subject == api["id"]]
-    assert [e.type for e in mine] == ["aigw.api.created", "aigw.api.deployed", "aigw.api.published"]
+    assert [e.type for e in mine] == [
+        "aigw.api.created",
+        "aigw.api.updated",  # the provider keys set to null
+        "aigw.api.deployed",
+        "aigw.api.published",
+    ]
     published = ApiPublished.from_envelope(mine[-1])
     assert published.route_prefix == "0.0.2/mistralaiapi"
     assert published.description == "Mistral through the gateway"
@@ -132,9 +141,13 @@ async def test_publish_puts_created_deployed_published_on_the_stream(publisher: 
 
 async def test_updating_a_published_api_keeps_it_published_in_the_event(publisher: Publisher):
     api = await publisher.create()
+    await publisher.keyless(api["id"])
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
     await publisher.client.put(f"{APIS}/{api['id']}", json=publisher.body(description="v2"))
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.updated", api["id"])
+    await wait_for_event(publisher.settings.nats_url, "aigw.api.published", api["id"])
+    updates = await stream_events(publisher.settings.nats_url, "aigw.api.updated")
+    event = [e for e in updates if e.subject == api["id"]][-1]  # the keys' update comes first
     assert event.data["lifecycle_status"] == "PUBLISHED"
     assert event.data["description"] == "v2"
     assert event.data["context"] == "mistralaiapi"
@@ -149,6 +162,8 @@ async def test_demote_and_bad_actions(publisher: Publisher):
     early = await publisher.client.post(lifecycle, json={"action": "demote"})
     assert early.status_code == 409
 
+    await publisher.keyless(api["id"])
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     await publisher.client.post(lifecycle, json={"action": "publish"})
     demoted = await publisher.client.post(lifecycle, json={"action": "demote"})
     assert demoted.json()["lifecycleStatus"] == "CREATED"
@@ -159,9 +174,98 @@ async def test_demote_and_bad_actions(publisher: Publisher):
 
 async def test_concurrent_deploys_get_distinct_revisions(publisher: Publisher):
     api = await publisher.create()
+    await publisher.keyless(api["id"])
     responses = await asyncio.gather(
         *(publisher.client.post(f"{APIS}/{api['id']}/deploy") for _ in range(3))
     )
     assert sorted(r.json()["revision"] for r in responses) == [1, 2, 3]
     events = await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
     assert sorted(e.data["revision"] for e in events if e.subject == api["id"]) == [1, 2, 3]
+
+
+async def test_deploy_without_a_provider_key_is_refused_naming_the_endpoints(
+    publisher: Publisher,
+):
+    """A vendor that takes a key, and endpoints with none set: the provider would answer
+    every call 401, which callers would read as their own key being wrong."""
+    api = await publisher.create(additionalEndpoints={"backup": "https://backup.example.com"})
+    security = f"{APIS}/{api['id']}/backend-security"
+    await publisher.client.put(security, json={"production": {"apiKey": PROD_KEY}})
+
+    refused = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert refused.status_code == 409, refused.text
+    error = refused.json()
+    assert error["code"] == 409
+    assert "endpoints 'sandbox', 'backup' have no provider key" in error["description"]
+    assert "'production'" not in error["description"]
+    assert f"PUT /apis/{api['id']}/backend-security" in error["description"]
+    fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
+    assert fetched["hasDeployment"] is False
+
+    # A key for one and a deliberate null (no provider key) for the other: deployable.
+    await publisher.client.put(security, json={"backup": {"apiKey": SANDBOX_KEY}, "sandbox": None})
+    assert (await publisher.client.get(security)).json()["sandbox"] is None
+    deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert deployed.status_code == 201, deployed.text
+    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
+    snapshot = ApiDeployed.from_envelope(event)
+    assert snapshot.sandbox is not None
+    assert snapshot.sandbox.api_key_ciphertext is None
+    assert snapshot.endpoints["backup"].api_key_ciphertext is not None
+
+
+async def test_a_keyless_endpoint_moved_to_another_origin_needs_the_choice_again(
+    publisher: Publisher,
+):
+    """null is a decision for one origin, as a key is: the endpoint moved elsewhere must not
+    go keyless there without being asked."""
+    api = await publisher.create()
+    security = f"{APIS}/{api['id']}/backend-security"
+    await publisher.client.put(security, json={"production": {"apiKey": PROD_KEY}, "sandbox": None})
+    assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
+
+    moved = publisher.body(
+        endpoints={"production": "https://api.mistral.ai/v1", "sandbox": "http://127.0.0.2:9"}
+    )
+    assert (await publisher.client.put(f"{APIS}/{api['id']}", json=moved)).status_code == 200
+    refused = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert refused.status_code == 409, refused.text
+    assert "'sandbox'" in refused.json()["description"]
+    assert "'production'" not in refused.json()["description"]  # same origin: key kept
+
+    await publisher.client.put(security, json={"sandbox": None})
+    assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
+
+
+async def test_an_unsecured_vendor_deploys_without_keys(publisher: Publisher):
+    vendor = vendor_body(f"Local-{publisher.name}", auth={"type": "unsecured"})
+    created = await publisher.client.post(f"{API_PREFIX}/ai-vendors", json=vendor)
+    assert created.status_code == 201, created.text
+    api = await publisher.create(aiVendor={"name": vendor["name"], "version": "v1"})
+    deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    assert deployed.status_code == 201, deployed.text
+
+
+async def test_publishing_an_api_that_is_not_deployed_is_refused(publisher: Publisher):
+    api = await publisher.create()
+    lifecycle = f"{APIS}/{api['id']}/lifecycle"
+    never = await publisher.client.post(lifecycle, json={"action": "publish"})
+    assert never.status_code == 409, never.text
+    assert set(never.json()) == {"code", "message", "description"}
+    assert "Deploy it first" in never.json()["description"]
+    assert f"POST /apis/{api['id']}/deploy" in never.json()["description"]
+    fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
+    assert fetched["lifecycleStatus"] == "CREATED"
+
+    await publisher.client.put(
+        f"{APIS}/{api['id']}/backend-security", json={"production": None, "sandbox": None}
+    )
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
+    undeployed = await publisher.client.post(lifecycle, json={"action": "publish"})
+    assert undeployed.status_code == 409, undeployed.text
+
+    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    published = await publisher.client.post(lifecycle, json={"action": "publish"})
+    assert published.status_code == 200, published.text
+    assert published.json()["lifecycleStatus"] == "PUBLISHED"

@@ -154,7 +154,11 @@ async def test_moving_an_endpoint_to_another_origin_clears_its_key(
     assert [e for e in deploys if e.subject == api["id"]] == []
 
     # a new key, sealed for the new origin, deploys; backup explicitly goes keyless
-    new_key = {"production": {"apiKey": "listener-key-0123456789"}, "backup": None}
+    new_key = {
+        "production": {"apiKey": "listener-key-0123456789"},
+        "backup": None,
+        "sandbox": None,
+    }
     assert (
         await http.put(f"{url}/backend-security", json=new_key, headers=alice)
     ).status_code == 200

@@ -32,7 +32,7 @@ async def test_rotation_reseals_additional_endpoint_keys_and_redeploys(
             additionalEndpoints={"backup": BACKUP},
         )
         url = f"{API_PREFIX}/apis/{api['id']}"
-        body = {name: {"apiKey": key} for name, key in KEYS.items()}
+        body = {name: {"apiKey": key} for name, key in KEYS.items()} | {"sandbox": None}
         assert (await publisher.client.put(f"{url}/backend-security", json=body)).status_code == 200
         assert (await publisher.client.post(f"{url}/deploy")).status_code == 201
 

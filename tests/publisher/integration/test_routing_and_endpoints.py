@@ -187,6 +187,7 @@ async def test_deploy_carries_the_endpoints_their_ciphertexts_and_the_routing(
     api = (await publisher.client.post(APIS, json=routed(publisher))).json()
     keys = {"production": {"apiKey": PROD_KEY}, "backup": {"apiKey": BACKUP_KEY}}
     await publisher.client.put(f"{APIS}/{api['id']}/backend-security", json=keys)
+    await publisher.keyless(api["id"], "sandbox", "eu-west")
     assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
 
     event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
@@ -254,6 +255,7 @@ async def test_removing_an_additional_endpoint_drops_its_key(publisher: Publishe
     doc = await publisher.app.state.runtime.db["apis"].find_one({"_id": api["id"]})
     assert "backup" not in doc["backend_security"]
 
+    await publisher.keyless(api["id"], "production", "sandbox", "eu-west")
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     events = await stream_events(publisher.settings.nats_url, "aigw.api.deployed")
     [snapshot] = [ApiDeployed.from_envelope(e) for e in events if e.subject == api["id"]]

@@ -11,8 +11,9 @@ bodies are not looked at), with two exceptions: a streaming call to an OpenAI-st
 for usage gets `stream_options.include_usage` added (metering), and the extra usage chunk is
 kept from the caller; a routed call gets its target's model. The provider key goes where the
 vendor wants it (a header or a query parameter), with the vendor's default headers. The
-provider's status, headers and body come back unchanged, plus the `x-ratelimit-*` headers when
-the subscription's plan (or, for a test key, the test-key plan) has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
+provider's status, headers and body come back unchanged (except a 401/403 to a call that
+carried the provider key: the caller gets 502 `provider_rejected_credentials`), plus the
+`x-ratelimit-*` headers when the subscription's plan (or, for a test key, the test-key plan) has limits, and `x-aigw-target` / `x-aigw-model` on routed calls.
 Responses without a Content-Length, and every `text/event-stream`, are relayed chunk by chunk as
 they arrive (a routed call reads a stream's first chunk, or an answer of known length, before it
 commits to a target). A client that disconnects at any point of the provider call (waiting for
@@ -267,6 +268,15 @@ def _check_body(body: bytes, content_type: bytes | None) -> Any:
 _KEEP_JSON_BYTES = 4 * 1_048_576  # a chunked JSON answer larger than this is not metered
 # The answers after which a routed call tries its next target (besides errors and timeouts).
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504, 529})
+# A provider's 401/403 to a call carrying the API's provider key is about that key (the
+# caller's own credentials never reach the provider): relayed, it would read as the caller's
+# key being wrong, and its body may describe the organisation's key. The caller gets a 502
+# instead (a routed call does not fail over, as for any other client error of a target).
+_CREDENTIALS_REJECTED = frozenset({401, 403})
+_REJECTED_MESSAGE = (
+    "The AI provider rejected this API's provider credentials (the key the gateway sends "
+    "for the API), not your API key. The API's publisher must set a valid provider key."
+)
 
 
 def _upstream(route: Route, key_type: KeyType) -> Upstream:
@@ -304,6 +314,7 @@ class Attempt:
     body: bytes
     target: Target | None = None
     query_secret: str | None = None  # the provider key, when it travels in the query
+    sends_key: bool = False  # the request carries the API's provider key
 
 
 class _TargetFailed(Exception):
@@ -371,9 +382,8 @@ class Invoker:
                 assert upstream is not None
                 vendor.add_headers(headers, upstream.api_key)
                 url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
-                attempts: Iterable[Attempt] = [
-                    Attempt(url, headers, body, None, vendor.query_secret(upstream))
-                ]
+                secret, sends_key = vendor.query_secret(upstream), vendor.sends_key(upstream)
+                attempts: Iterable[Attempt] = [Attempt(url, headers, body, None, secret, sends_key)]
                 count = 1
             else:
                 attempts, count = _routed_attempts(
@@ -549,6 +559,12 @@ class Invoker:
                 # the last target failed too: its answer is the caller's, and it rests as well
                 router.failed(routed, time.monotonic())
                 self.metrics.failed_target(call.api, routed.endpoint, "status")
+            if status in _CREDENTIALS_REJECTED and attempt.sends_key:
+                watch.stop()
+                served = _served_by(routed, call) if routed is not None else []
+                code = "provider_rejected_credentials"
+                await send_error(send, 502, _REJECTED_MESSAGE, code, [*extra, *served])
+                return 502
             out = _response_headers(resp, extra, attempt.query_secret)
             if routed is not None:
                 out += _served_by(routed, call)
@@ -731,7 +747,8 @@ def _routed_attempt(
             query = replace_param(query, source.name, target.model)
     vendor.add_headers(headers, upstream.api_key)
     url = _url(upstream.url, rest, vendor.query(query, upstream.api_key))
-    return Attempt(url, headers, body, target, vendor.query_secret(upstream))
+    secret, sends_key = vendor.query_secret(upstream), vendor.sends_key(upstream)
+    return Attempt(url, headers, body, target, secret, sends_key)
 
 
 def _served_by(target: Target, call: Call) -> Headers:

@@ -65,6 +65,12 @@ class VendorProfile:
         if provider_key is not None and self.auth_header is not None:
             headers.append((self.auth_header, self.auth_prefix + provider_key))
 
+    def sends_key(self, upstream: Upstream) -> bool:
+        """Whether calls to `upstream` carry the API's provider key (header or query)."""
+        return upstream.api_key is not None and (
+            self.auth_header is not None or self.auth_query is not None
+        )
+
     def query_secret(self, upstream: Upstream) -> str | None:
         """The provider key if this vendor sends it in the query (answers must not echo it)."""
         return upstream.api_key if self.auth_query is not None else None

@@ -13,6 +13,9 @@ class Transition:
     sources: frozenset[str]
     target: str
     effect: str
+    # Publishing offers the API in the catalogue: one not deployed would answer every
+    # subscriber's call "No API is deployed".
+    needs_deployment: bool = False
 
 
 # Publishing a published API is allowed: it re-announces the catalogue entry (idempotent for
@@ -22,7 +25,9 @@ TRANSITIONS: dict[str, Transition] = {
         frozenset({CREATED, PUBLISHED}),
         PUBLISHED,
         "lists the API in the developer portal's catalogue, where subscribers find it and "
-        "subscribe (`aigw.api.published`); publishing a published API announces it again",
+        "subscribe (`aigw.api.published`); publishing a published API announces it again; "
+        "the API must be deployed",
+        needs_deployment=True,
     ),
     "demote": Transition(
         frozenset({PUBLISHED}),

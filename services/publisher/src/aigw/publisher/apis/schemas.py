@@ -300,10 +300,31 @@ def sealed_key(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
     return entry if entry and entry.get("ciphertext") else None
 
 
-def keys_required(doc: dict[str, Any]) -> list[str]:
-    """The endpoints whose key was cleared by a move to another origin and not set since."""
+def keyless(doc: dict[str, Any], name: str) -> bool:
+    """Whether the endpoint's key was set to null: it is called with no provider key (a
+    decision bound to the origin it was made for, as a key is)."""
+    entry = (doc.get("backend_security") or {}).get(name)
+    return bool(entry and entry.get("keyless"))
+
+
+def keys_missing(doc: dict[str, Any], *, vendor_needs_key: bool) -> tuple[list[str], list[str]]:
+    """The endpoints a deploy would call without the provider key they need: (cleared, never
+    set). Cleared: the key, or the null, was dropped when the endpoint moved to another
+    origin, and not set since. Never set: an endpoint with a URL, of a vendor that takes a
+    key, with neither a key nor a null stored for it."""
     stored = doc.get("backend_security") or {}
-    return sorted(name for name, entry in stored.items() if entry and entry.get("required"))
+    cleared = sorted(name for name, entry in stored.items() if entry and entry.get("required"))
+    if not vendor_needs_key:
+        return cleared, []
+    never_set = [
+        name
+        for name in endpoint_names(doc)
+        if endpoint_url(doc, name) is not None
+        and name not in cleared
+        and not sealed_key(doc, name)
+        and not keyless(doc, name)
+    ]
+    return cleared, never_set
 
 
 def endpoint_names(doc: dict[str, Any]) -> list[str]:

@@ -47,7 +47,8 @@ from aigw.publisher.apis.schemas import (
     dev_only_endpoint,
     endpoint_names,
     endpoint_url,
-    keys_required,
+    keyless,
+    keys_missing,
     offered_policies,
     patched,
     routing,
@@ -245,17 +246,17 @@ class ApiService:
                 )
             # Sealed for the endpoint's URL in the document read: the write is conditional
             # on it, so a concurrent move of the endpoint makes this attempt start over.
+            # null is stored, not dropped: deploy tells a deliberately keyless endpoint from
+            # one whose key was never set. It is bound to the endpoint's origin, as a key is.
             update: dict[str, Any] = {
                 "$set": {
                     f"backend_security.{name}": self.seal(doc, name, key.api_key)
-                    for name, key in body.root.items()
                     if key is not None
+                    else _keyless_entry(doc, name)
+                    for name, key in body.root.items()
                 }
                 | {"updated_time": utcnow_ms()}
             }
-            removed = [name for name, key in body.root.items() if key is None]
-            if removed:
-                update["$unset"] = {f"backend_security.{name}": "" for name in removed}
             # The update event records who changed the keys; it carries no key material.
             return update, [_updated(doc)]
 
@@ -275,21 +276,14 @@ class ApiService:
 
     async def deploy(self, api_id: str, caller: Caller) -> Doc:
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
-            missing = keys_required(doc)
-            if missing:
-                names = ", ".join(f"'{name}'" for name in missing)
-                raise Conflict(
-                    f"API '{api_id}' cannot be deployed: the provider key of endpoint {names} "
-                    "was cleared because the endpoint now points at another origin than the "
-                    "key was set for. Set the key again with PUT .../backend-security, or set "
-                    "it to null to call the endpoint without a provider key"
-                )
+            vendor = await self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
+            _check_keys(doc, vendor)
             revision = doc["revision"] + 1
             update = {
                 "$inc": {"revision": 1},
                 "$set": {"deployed_revision": revision, "deployed_time": utcnow_ms()},
             }
-            return update, [await self._snapshot(doc, revision)]
+            return update, [_deployed(doc, revision, vendor)]
 
         return await self._change(api_id, change, caller)
 
@@ -297,22 +291,7 @@ class ApiService:
         """The revision as the gateway gets it, with the vendor's definition as it is now:
         a vendor changed later reaches the API at its next deploy."""
         vendor = await self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
-        urls = additional_endpoints(doc)
-        return ApiDeployed(
-            api_id=doc["_id"],
-            revision=revision,
-            name=doc["name"],
-            version=doc["version"],
-            route_prefix=doc["route_prefix"],
-            vendor=vendor,
-            production=_deployed_endpoint(doc, "production", doc["endpoints"].get("production")),
-            sandbox=_deployed_endpoint(doc, "sandbox", doc["endpoints"].get("sandbox")),
-            endpoints={
-                name: _sealed_endpoint(doc, name, url) for name, url in sorted(urls.items())
-            },
-            routing=routing(doc),
-            backend_throttle=BackendThrottle(**(doc.get("backend_throttle") or {})),
-        )
+        return _deployed(doc, revision, vendor)
 
     async def undeploy(self, api_id: str, caller: Caller) -> tuple[Doc, int]:
         """Take the deployed revision down; returns the document and that revision."""
@@ -339,6 +318,11 @@ class ApiService:
         async def change(doc: Doc) -> tuple[dict[str, Any], list[EventPayload]]:
             if doc["lifecycle_status"] not in transition.sources:
                 raise Conflict(f"Cannot {action} an API in state {doc['lifecycle_status']}")
+            if transition.needs_deployment and doc.get("deployed_revision") is None:
+                raise Conflict(
+                    f"Cannot {action} API '{api_id}': it is not deployed, so calls to it would "
+                    f"be answered 'No API is deployed'. Deploy it first: POST /apis/{api_id}/deploy"
+                )
             after = {**doc, "lifecycle_status": transition.target}
             update = {"$set": {"lifecycle_status": transition.target, "updated_time": utcnow_ms()}}
             return update, [_lifecycle_event(after)]
@@ -450,6 +434,53 @@ def _lifecycle_event(doc: Doc) -> EventPayload:
     )
 
 
+def _check_keys(doc: Doc, vendor: VendorSpec) -> None:
+    """A deploy must not send calls to the provider without the key it needs: the provider
+    would answer each one 401, which the caller would take for their own key being wrong."""
+    cleared, never_set = keys_missing(doc, vendor_needs_key=vendor.auth.type != "unsecured")
+    if not cleared and not never_set:
+        return
+    reasons = []
+    if never_set:
+        reasons.append(
+            f"{_endpoints(never_set)} {'has' if len(never_set) == 1 else 'have'} no provider "
+            f"key, and vendor '{vendor.name}' {vendor.version} needs one"
+        )
+    if cleared:
+        reasons.append(
+            f"the provider key of {_endpoints(cleared)} was cleared because the endpoint now "
+            "points at another origin than the key was set for"
+        )
+    example = ", ".join(f'"{name}": {{"apiKey": "..."}}' for name in never_set + cleared)
+    raise Conflict(
+        f"API '{doc['_id']}' cannot be deployed: {'; '.join(reasons)}. Set the key with "
+        f"PUT /apis/{doc['_id']}/backend-security {{{example}}}, or set it to null to call "
+        "the endpoint without a provider key"
+    )
+
+
+def _endpoints(names: list[str]) -> str:
+    listed = ", ".join(f"'{name}'" for name in names)
+    return f"endpoint {listed}" if len(names) == 1 else f"endpoints {listed}"
+
+
+def _deployed(doc: Doc, revision: int, vendor: VendorSpec) -> ApiDeployed:
+    urls = additional_endpoints(doc)
+    return ApiDeployed(
+        api_id=doc["_id"],
+        revision=revision,
+        name=doc["name"],
+        version=doc["version"],
+        route_prefix=doc["route_prefix"],
+        vendor=vendor,
+        production=_deployed_endpoint(doc, "production", doc["endpoints"].get("production")),
+        sandbox=_deployed_endpoint(doc, "sandbox", doc["endpoints"].get("sandbox")),
+        endpoints={name: _sealed_endpoint(doc, name, url) for name, url in sorted(urls.items())},
+        routing=routing(doc),
+        backend_throttle=BackendThrottle(**(doc.get("backend_throttle") or {})),
+    )
+
+
 def _deployed_endpoint(doc: Doc, name: str, url: str | None) -> DeployedEndpoint | None:
     return None if url is None else _sealed_endpoint(doc, name, url)
 
@@ -464,17 +495,19 @@ def _sealed_endpoint(doc: Doc, name: str, url: str) -> DeployedEndpoint:
 def _keys_left_behind(before: Doc, after: Doc) -> tuple[list[str], list[str]]:
     """The stored keys an update of `before` into `after` must drop: (removed, cleared).
     Removed: the endpoint is gone, or has no URL any more. Cleared: the endpoint moved to
-    another origin, so its key (sealed for the old one) must never be sent there; a key is
-    required again before the next deploy. A path change on the same origin keeps the key."""
+    another origin, so its key (sealed for the old one) must never be sent there; a key (or
+    a null, for no key) is required again before the next deploy. A path change on the same
+    origin keeps the key."""
     removed, cleared = [], []
     names = endpoint_names(after)
     for name in sorted(before.get("backend_security") or {}):
         url = endpoint_url(after, name) if name in names else None
-        if sealed_key(before, name) and _key_origin(before, name) == endpoint_origin(url):
+        decided = bool(sealed_key(before, name)) or keyless(before, name)
+        if decided and _key_origin(before, name) == endpoint_origin(url):
             continue  # the key stays with its origin (a key set before any URL: with none)
         if url is None:
             removed.append(name)
-        elif sealed_key(before, name):
+        elif decided:
             cleared.append(name)
     return removed, cleared
 
@@ -505,8 +538,12 @@ def _removal_patch(names: list[str]) -> dict[str, Any]:
     return patch
 
 
+def _keyless_entry(doc: Doc, name: str) -> dict[str, Any]:
+    return {"keyless": True, "origin": endpoint_origin(endpoint_url(doc, name))}
+
+
 def _key_origin(doc: Doc, name: str) -> str:
     """The origin the stored key was sealed for; keys sealed before origins were bound are
     taken to belong to the endpoint's URL as it was."""
-    entry = sealed_key(doc, name) or {}
+    entry = (doc.get("backend_security") or {}).get(name) or {}
     return str(entry["origin"]) if "origin" in entry else endpoint_origin(endpoint_url(doc, name))
