@@ -34,7 +34,7 @@ ROUTING = {
 async def _routed_with_backup_key(publisher: Publisher) -> dict[str, Any]:
     """The README's routing section: an additional endpoint, a routing policy, the backup's key."""
     api = await publisher.create(additionalEndpoints=ADDITIONAL, routing=ROUTING)
-    keys = {"backup": {"apiKey": BACKUP_KEY}}
+    keys = {"backup": {"apiKey": BACKUP_KEY}, "production": None, "sandbox": None}
     stored = await publisher.client.put(f"{APIS}/{api['id']}/backend-security", json=keys)
     assert stored.status_code == 200, stored.text
     current: dict[str, Any] = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
