@@ -57,6 +57,9 @@ gateway's 404 `unknown_operation`, another method 405 `method_not_allowed` with 
 Request headers are an allow-list (generic ones such as content-type, accept, user-agent,
 idempotency-key and the SDKs' `x-stainless-*`, plus the headers the vendor lets callers set);
 cookies, forwarding and provider-account headers never reach the provider.
+When the provider answers 401 or 403 to the API's own provider key, the caller gets 502
+`provider_rejected_credentials` (the publisher's key is at fault, not the caller's); other
+provider errors come back unchanged.
 
 Calls are held to the subscription's plan; a test key from the developer portal ("Get Test
 Key", valid for one API's production endpoint) to the built-in plan `TestKey`: by default 10
