@@ -4,7 +4,8 @@ proxies listed in AIGW_TRUSTED_PROXIES, IPv6 per /64."""
 import pytest
 from starlette.requests import Request
 
-from aigw.common.client_address import client_source, parse_networks
+from aigw.common.addresses import parse_networks
+from aigw.common.client_address import client_source
 
 PROXIES = parse_networks("10.0.0.0/8, 192.0.2.1")
 

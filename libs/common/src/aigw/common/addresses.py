@@ -9,6 +9,19 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
 
 
+def parse_networks(text: str, *, strict: bool = False) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDR blocks; a ValueError names a bad one. `strict`
+    refuses host bits (10.0.0.1/8): a mistake to report, not a network to guess."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=strict))
+            except ValueError as exc:
+                raise ValueError(f"not an IP address or network: {item!r} ({exc})") from None
+    return tuple(networks)
+
+
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one stands for (IPv4-mapped, NAT64 or 6to4), if any: a
     packet to it reaches that IPv4 address, so it is judged as that address."""

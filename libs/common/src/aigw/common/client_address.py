@@ -15,22 +15,9 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from aigw.common.addresses import IPAddress, IPNetwork
 
 FORWARDED_FOR = "x-forwarded-for"
-
-
-def parse_networks(text: str) -> tuple[IPNetwork, ...]:
-    """Comma-separated addresses or CIDR blocks; a ValueError names a bad one."""
-    networks = []
-    for item in (part.strip() for part in text.split(",")):
-        if item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError as exc:
-                raise ValueError(f"not an IP address or network: {item!r}") from exc
-    return tuple(networks)
 
 
 def _address(text: str) -> IPAddress | None:

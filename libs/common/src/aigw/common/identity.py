@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nkeys
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -49,11 +50,6 @@ PUBLISHES: Mapping[str, tuple[str, ...]] = {
 
 _EVENT_KEY_INFO = b"aigw event signing key v1"
 
-# nkey encoding (github.com/nats-io/nkeys): base32 without padding of prefix byte(s), the raw
-# 32-byte key and a CRC-16/XMODEM, little-endian.
-_PREFIX_SEED = 18 << 3
-_PREFIX_USER = 20 << 3
-
 
 def subject_matches(pattern: str, subject: str) -> bool:
     """NATS wildcard matching: `*` is one token, `>` one or more trailing tokens."""
@@ -70,47 +66,15 @@ def may_publish(identity: str, subject: str) -> bool:
     return any(subject_matches(p, subject) for p in PUBLISHES.get(identity, ()))
 
 
-def _crc16(data: bytes) -> int:
-    return binascii.crc_hqx(data, 0)  # CRC-16/XMODEM: polynomial 0x1021, initial value 0
-
-
-def _b32(data: bytes) -> str:
-    return base64.b32encode(data).decode().rstrip("=")
-
-
-def _unb32(text: str) -> bytes:
-    return base64.b32decode(text + "=" * (-len(text) % 8))
-
-
-def encode_user_seed(raw: bytes) -> str:
-    """An nkey user seed (`SU...`) for 32 raw bytes."""
-    body = bytes([_PREFIX_SEED | (_PREFIX_USER >> 5), (_PREFIX_USER & 31) << 3]) + raw
-    return _b32(body + _crc16(body).to_bytes(2, "little"))
-
-
 def decode_user_seed(seed: str) -> bytes:
-    """The 32 raw bytes of an nkey user seed; ValueError if it is not one."""
+    """The 32 raw bytes of an nkey user seed (`SU...`); ValueError if it is not one."""
     try:
-        data = _unb32(seed.strip())
-    except (binascii.Error, ValueError):
-        raise ValueError("not an nkey seed (bad base32)") from None
-    body, crc = data[:-2], data[-2:]
-    if len(body) != 34 or _crc16(body).to_bytes(2, "little") != crc:
-        raise ValueError("not an nkey seed (bad length or checksum)")
-    prefix = ((body[0] & 7) << 5) | ((body[1] & 0xF8) >> 3)
-    if body[0] & 0xF8 != _PREFIX_SEED or prefix != _PREFIX_USER:
+        prefix, raw = nkeys.decode_seed(bytearray(seed.strip().encode()))
+    except (nkeys.NkeysError, binascii.Error, ValueError):
+        raise ValueError("not an nkey seed (bad encoding, length or checksum)") from None
+    if prefix != nkeys.PREFIX_BYTE_USER:
         raise ValueError("not an nkey user seed")
-    return body[2:]
-
-
-def _raw_public(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def encode_user_public(raw: bytes) -> str:
-    body = bytes([_PREFIX_USER]) + raw
-    return _b32(body + _crc16(body).to_bytes(2, "little"))
+    return bytes(raw)
 
 
 def _event_key(raw_seed: bytes) -> Ed25519PrivateKey:
@@ -135,7 +99,8 @@ class Identity:
 
     @classmethod
     def generate(cls, name: str) -> "Identity":
-        return cls(name, encode_user_seed(secrets.token_bytes(32)))
+        seed = nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER)
+        return cls(name, seed.decode())
 
     @classmethod
     def load(cls, name: str, seed_file: Path) -> "Identity":
@@ -145,19 +110,24 @@ class Identity:
 
     @property
     def nats_public_key(self) -> str:
-        raw = decode_user_seed(self.seed)
-        return encode_user_public(_raw_public(Ed25519PrivateKey.from_private_bytes(raw)))
+        public: bytes = nkeys.from_seed(bytearray(self.seed.encode())).public_key
+        return public.decode()
 
     def event_key(self) -> Ed25519PrivateKey:
         return _event_key(decode_user_seed(self.seed))
 
     @property
     def event_public_key(self) -> str:
-        return b64url(_raw_public(self.event_key()))
+        public = self.event_key().public_key()
+        return b64url(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
     @property
     def inbox_prefix(self) -> str:
         return inbox_prefix(self.name)
+
+    def connect_options(self) -> dict[str, str]:
+        """nats-py `connect` options that log in as this identity, replies in its own inbox."""
+        return {"nkeys_seed_str": self.seed, "inbox_prefix": self.inbox_prefix}
 
 
 def inbox_prefix(identity: str) -> str:

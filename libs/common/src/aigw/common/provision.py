@@ -26,8 +26,7 @@ async def provision_streams(
     usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE,
     tls: ssl.SSLContext | None = None,
 ) -> None:
-    options = {"nkeys_seed_str": identity.seed, "inbox_prefix": identity.inbox_prefix}
-    nc = await nats.connect(nats_url, connect_timeout=5, tls=tls, **options)
+    nc = await nats.connect(nats_url, connect_timeout=5, tls=tls, **identity.connect_options())
     try:
         await provision(nc.jetstream(), usage_max_age)
     finally:

@@ -50,14 +50,13 @@ class ServiceRuntime:
             self._registry.register(self._collector)
         self.mongo = create_client(self.settings.mongodb_url)
         self.db = self.mongo[self._database]
+        identity = self.settings.identity()
         self.broker = NatsBroker(
             self.settings.nats_url,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
-            security=NatsNKey.from_seed(
-                self.settings.identity().seed, ssl_context=self.settings.nats_tls()
-            ),
-            inbox_prefix=self.settings.identity().inbox_prefix,
+            security=NatsNKey.from_seed(identity.seed, ssl_context=self.settings.nats_tls()),
+            inbox_prefix=identity.inbox_prefix,
         )
         if self._router is not None:
             self.broker.include_router(self._router)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aigw.common.client_address import IPNetwork, parse_networks
+from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.crypto import SecretBox, decode_master_key
 from aigw.common.event_trust import EventSigner, EventVerifier
 from aigw.common.identity import Identity, read_trust_file
@@ -154,11 +154,7 @@ class ServiceSettings(BaseSettings):
 
     def nats_options(self) -> dict[str, Any]:
         """nats.connect options: this service's nkey, its own reply inbox and TLS."""
-        identity = self.identity()
-        options: dict[str, Any] = {
-            "nkeys_seed_str": identity.seed,
-            "inbox_prefix": identity.inbox_prefix,
-        }
+        options: dict[str, Any] = dict(self.identity().connect_options())
         if (tls := self.nats_tls()) is not None:
             options["tls"] = tls
         return options

@@ -114,7 +114,7 @@ def ensure_credentials(directory: Path) -> dict[str, Identity]:
 def connect_options(directory: Path, name: str) -> dict[str, str]:
     """nats.connect options for one identity of a credentials directory."""
     identity = Identity.load(name, seed_path(directory, name))
-    return {"nkeys_seed_str": identity.seed, "inbox_prefix": identity.inbox_prefix}
+    return identity.connect_options()
 
 
 async def provision_streams(nats_url: str, directory: Path) -> None:

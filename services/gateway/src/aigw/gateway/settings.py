@@ -1,14 +1,13 @@
 """Gateway settings: ports, TLS, upstream timeouts and connection pool, quotas
 (pydantic-settings)."""
 
-import ipaddress
 import os
 import re
 import socket
 
 from pydantic import Field, FilePath, field_validator
 
-from aigw.common.addresses import IPNetwork
+from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.settings import ServiceSettings, env
 from aigw.common.vendors.spec import (
     NEVER_FROM_CALLER,
@@ -184,25 +183,14 @@ class Settings(ServiceSettings):
 
     @property
     def upstream_allowed_network_list(self) -> tuple[IPNetwork, ...]:
-        return _networks(self.upstream_allowed_networks)
+        return parse_networks(self.upstream_allowed_networks, strict=True)
 
     @field_validator("upstream_allowed_networks")
     @classmethod
     def _allowed_networks_are_networks(cls, value: str) -> str:
-        _networks(value)  # a clear start-up error rather than a refused call later
+        parse_networks(value, strict=True)  # a start-up error rather than a refused call later
         return value
 
     @property
     def tls_enabled(self) -> bool:
         return bool(self.tls_cert_file and self.tls_key_file)
-
-
-def _networks(value: str) -> tuple[IPNetwork, ...]:
-    """`10.0.0.0/8, fd00::/8` as networks; host bits set (10.0.0.1/8) is a mistake to report,
-    not a network to guess."""
-    try:
-        return tuple(
-            ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()
-        )
-    except ValueError as exc:
-        raise ValueError(f"not a list of CIDR networks: {exc}") from None
