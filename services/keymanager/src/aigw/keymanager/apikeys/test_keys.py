@@ -7,7 +7,7 @@ keymanager process through the store.
   insert on the unique `_id`, or an update conditional on the holder's expiry), so concurrent
   requests never hold more slots than there are.
 - At most `per_minute` new test keys per user (any API) in a window that starts with the
-  first one; every request counts, atomically, before anything is issued.
+  first one, admitted atomically before anything is issued (aigw.common.ratelimit).
 
 Both refusals are 429 with Retry-After: when the user's earliest live test key for the API
 expires, or when the window ends.
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.errors import TooManyRequests
 from aigw.common.ids import utcnow
+from aigw.common.ratelimit import Budget, LimitReached, WindowCounter
 
 SLOTS = "test_key_slots"
 RATE = "test_key_rate"
@@ -48,7 +48,7 @@ class TestKeyPolicy:
 class TestKeyLimits:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], policy: TestKeyPolicy) -> None:
         self._slots = db[SLOTS]
-        self._rate = db[RATE]
+        self._rate = WindowCounter(db[RATE], Budget(limit=policy.per_minute, window=RATE_WINDOW))
         self._policy = policy
 
     async def ensure_indexes(self) -> None:
@@ -100,36 +100,13 @@ class TestKeyLimits:
         raise TestKeyLimited("Too many live test keys", description, wait)
 
     async def _count_request(self, owner: str) -> None:
-        """Atomic per request: increments inside the window, else starts a new one (a
-        concurrent start, a duplicate insert, is retried as an increment)."""
-        limit = self._policy.per_minute
-        while True:
-            now = utcnow()
-            counted = await self._rate.find_one_and_update(
-                {"_id": owner, "window_start": {"$gt": now - RATE_WINDOW}},
-                {"$inc": {"count": 1}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if counted is not None:
-                if counted["count"] > limit:
-                    ends = counted["window_start"] + RATE_WINDOW
-                    wait = (ends - now).total_seconds()
-                    description = (
-                        f"At most {limit} test keys a minute per user; retry in "
-                        f"{max(1, math.ceil(wait))} s"
-                    )
-                    raise TestKeyLimited("Too many test keys requested", description, wait)
-                return
-            if await self._restart_window(owner, now):
-                return
-
-    async def _restart_window(self, owner: str, now: datetime) -> bool:
-        fresh = {"count": 1, "window_start": now}
-        stale = {"_id": owner, "window_start": {"$lte": now - RATE_WINDOW}}
-        if (await self._rate.update_one(stale, {"$set": fresh})).matched_count:
-            return True
         try:
-            await self._rate.insert_one({"_id": owner, **fresh})
-        except DuplicateKeyError:
-            return False
-        return True
+            await self._rate.take(owner)
+        except LimitReached as exc:
+            limit = self._policy.per_minute
+            description = (
+                f"At most {limit} test keys a minute per user; retry in {exc.retry_after} s"
+            )
+            raise TestKeyLimited(
+                "Too many test keys requested", description, exc.retry_after
+            ) from None
