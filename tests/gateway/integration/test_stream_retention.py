@@ -31,6 +31,7 @@ async def test_a_gateway_started_after_usage_aged_out_builds_the_same_table(
     gateway, deployed_api, gateway_settings
 ):
     d = deployed_api
+    events_before = await _messages(STREAM_NAME)
     async with gateway.client() as client:
         for _ in range(3):
             answer = await client.post(
@@ -49,6 +50,8 @@ async def test_a_gateway_started_after_usage_aged_out_builds_the_same_table(
     )
     await publish(emitted(UsageRecorded(batch_id="b1", gateway="gw-old", records=[record])))
     await gateway.app.recorder.flush()
+    # the calls' usage (and the batch above) went to the usage stream, not the replayed one
+    assert await _messages(STREAM_NAME) == events_before
     async with connected() as nc:
         js = nc.jetstream()
         assert (await js.stream_info(USAGE_STREAM_NAME)).state.messages > 0
@@ -58,8 +61,14 @@ async def test_a_gateway_started_after_usage_aged_out_builds_the_same_table(
     settings = gateway_settings.model_copy(update={"port": free_port()})
     async with run_gateway(settings) as fresh:
         assert fresh.app.state.table.snapshot() == before
+        assert fresh.app.follower.last_sequence == events_before  # it read nothing else
         async with fresh.client() as client:
             answer = await client.post(
                 f"/{d.prefix}{PATH}", json=CHAT, headers=bearer(d.production_key)
             )
         assert answer.status_code == 200
+
+
+async def _messages(stream: str) -> int:
+    async with connected() as nc:
+        return (await nc.jetstream().stream_info(stream)).state.last_seq
