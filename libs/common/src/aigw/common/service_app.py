@@ -1,8 +1,10 @@
-"""The parts every service's FastAPI app shares: health, metrics, errors, body-size limit and,
-when origins are configured (`AIGW_CORS_ORIGINS`), CORS for browser clients."""
+"""The parts every service's FastAPI app shares: health, metrics, errors, body-size limit, the
+API docs (`/docs`, `/redoc`) and, when origins are configured (`AIGW_CORS_ORIGINS`), CORS for
+browser clients."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -12,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.common.errors import ERROR_RESPONSES, add_exception_handlers, error_response
+from aigw.common.web import DEFAULT_WEB_DIR, docs_router
 
 ReadyCheck = Callable[[FastAPI], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -91,12 +94,21 @@ def create_service_app(
     ready: ReadyCheck,
     max_body_bytes: int,
     cors_origins: Sequence[str] = (),
+    web_dir: Path | None = None,
 ) -> FastAPI:
     registry = CollectorRegistry()
     requests = Counter(
         "aigw_http_requests", "Management API requests", ["method", "status"], registry=registry
     )
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # /docs and /redoc come from aigw.common.web: served from this machine, not a CDN
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.metrics_registry = registry
 
     @app.middleware("http")
@@ -117,6 +129,7 @@ def create_service_app(
         )
     add_exception_handlers(app)
     app.include_router(health_router(ready, registry))
+    app.include_router(docs_router(web_dir or DEFAULT_WEB_DIR, title))
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     return app

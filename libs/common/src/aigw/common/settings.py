@@ -113,6 +113,30 @@ class ServiceSettings(BaseSettings):
         "empty sends no CORS headers",
     )
 
+    web_dir: Path | None = Field(
+        None,
+        validation_alias=env("web_dir", "AIGW_WEB_DIR"),
+        description="the portals' build (web/dist, made by `make web`): the portals and every "
+        "service's /docs and /redoc assets; default: the checkout's web/dist",
+    )
+    # where browsers reach each service: the portals call these, and their Content-Security-
+    # Policy allows exactly these origins
+    publisher_public_url: str = Field(
+        "http://127.0.0.1:8001",
+        validation_alias=env("publisher_public_url", "PUBLISHER_PUBLIC_URL"),
+    )
+    devportal_public_url: str = Field(
+        "http://127.0.0.1:8002",
+        validation_alias=env("devportal_public_url", "DEVPORTAL_PUBLIC_URL"),
+    )
+    keymanager_public_url: str = Field(
+        "http://127.0.0.1:8003",
+        validation_alias=env("keymanager_public_url", "KEYMANAGER_PUBLIC_URL"),
+    )
+    gateway_public_url: str = Field(
+        "http://127.0.0.1:8280", validation_alias=env("gateway_public_url", "GATEWAY_PUBLIC_URL")
+    )
+
     trusted_proxies: str = Field(
         "",
         validation_alias=env("trusted_proxies", "AIGW_TRUSTED_PROXIES"),

@@ -94,6 +94,7 @@ class Stack:
             "AIGW_TRUST_FILE": str(self.credentials / nats_auth.TRUST_FILE),
             "KEYMANAGER_URL": self.url("keymanager"),
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
+            **self._browser_env(),
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
             **c.extra_env,
         }
@@ -108,6 +109,16 @@ class Stack:
             )
             for name in SERVICES
         ]
+
+    def _browser_env(self) -> dict[str, str]:
+        """Where browsers reach each service, and CORS for the portals' calls to keymanager
+        (login, users) and the gateway (Try Out)."""
+        portals = ",".join(self.url(name) for name in ("publisher", "devportal"))
+        return {
+            **{f"{s.upper()}_PUBLIC_URL": self.url(s) for s in SERVICES},
+            "AIGW_CORS_ORIGINS": portals,
+            "GATEWAY_CORS_ORIGINS": portals,
+        }
 
     def start(self, timeout: float = 60.0) -> None:
         """NATS and the store first (the services need them, and the streams provisioned),

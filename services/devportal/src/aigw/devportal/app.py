@@ -14,6 +14,7 @@ from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
+from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 from aigw.devportal.applications import routes as applications
 from aigw.devportal.applications import store as application_store
 from aigw.devportal.catalog import routes as catalog
@@ -91,8 +92,14 @@ def create_app(
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
+        web_dir=settings.web_dir,
     )
     app.state.settings = settings
+    mount_portals(
+        app,
+        settings.web_dir or DEFAULT_WEB_DIR,
+        Portals({"devportal": "devportal.html"}, public_apis(settings)),
+    )
     fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
     app.state.verifier = TokenVerifier(
         JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds)

@@ -103,7 +103,7 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path not in MANAGEMENT_PATHS and not path.startswith("/health/"):
+            if path not in MANAGEMENT_PATHS and not path.startswith(("/health/", "/docs/")):
                 await self.invoker(scope, receive, send)
                 return
         await self.management(scope, receive, send)
@@ -153,6 +153,7 @@ def create_app(settings: Settings) -> Gateway:
         routers=[],
         ready=ready,
         max_body_bytes=settings.max_body_bytes,
+        web_dir=settings.web_dir,
     )
     management.state.metrics_registry.register(verifier.collector())
     metrics = GatewayMetrics(management.state.metrics_registry)

@@ -11,6 +11,7 @@ from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
+from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 from aigw.publisher.apis import endpoints as api_endpoints
 from aigw.publisher.apis.repository import COLLECTION, ApiRepository
 from aigw.publisher.apis.service import ApiService
@@ -72,8 +73,14 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         ready=runtime_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
+        web_dir=settings.web_dir,
     )
     app.state.settings = settings
+    mount_portals(
+        app,
+        settings.web_dir or DEFAULT_WEB_DIR,
+        Portals({"publisher": "publisher.html", "admin": "admin.html"}, public_apis(settings)),
+    )
     app.state.verifier = TokenVerifier(
         JwksCache(
             jwks_fetcher or http_jwks_fetcher(settings.keymanager_url),

@@ -1,0 +1,77 @@
+"""Driving the portals in Debian's headless Chromium with Playwright: signing in, saving a
+screenshot of each step, and the accessibility check (axe-core, from the portals' npm
+packages, so nothing is fetched)."""
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+# Recorded in every page before its own scripts run: Content-Security-Policy violations and
+# JavaScript dialogs (an alert() would be an XSS).
+WATCH_SCRIPT = """
+window.__aigwViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__aigwViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+class Shots:
+    """Screenshots of a walkthrough, numbered in the order they were taken."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Page, name: str) -> Path:
+        path = self.directory / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def sign_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.1 AA)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # evaluated by the DevTools protocol, which the page's CSP does not govern
+        page.evaluate(AXE.read_text() + "\n;undefined")
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
+        }"""
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def assert_accessible(page: Page) -> None:
+    violations = axe_violations(page)
+    assert not violations, json.dumps(violations, indent=1)
+
+
+def csp_violations(page: Page) -> list[str]:
+    return list(page.evaluate("window.__aigwViolations || []"))
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def exact(text: str) -> re.Pattern[str]:
+    return re.compile(f"^{re.escape(text)}$")
