@@ -1,4 +1,4 @@
-// An application's usage for the publisher (GET /apis/{id}/usage): the last 24 hours by model.
+// An application's usage for its developer (GET /applications/{id}/usage): the last 24 hours by model.
 import { devportal, unwrap } from "../shared/api";
 import { Empty, Loaded, Section, useLoad } from "../shared/ui";
 
