@@ -74,8 +74,15 @@ def km(method: str, path: str) -> RouteKey:
 def _shared(service: str) -> dict[RouteKey, Rule]:
     """Health, metrics and the API documents: public on every service."""
     health = ("/health/live", "/health/ready", "/metrics")
-    documents = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+    documents = ("/openapi.json", "/docs", "/docs/assets/{asset}", "/redoc")
     paths = health + documents
+    return {(service, "GET", path): PUBLIC for path in paths}
+
+
+def _portal_pages(service: str, *prefixes: str) -> dict[RouteKey, Rule]:
+    """A portal's page: public, since it is the same static page for everyone until the user
+    signs in; every call it then makes is checked by its API route."""
+    paths = [path for prefix in prefixes for path in (f"/{prefix}", f"/{prefix}/{{rest:path}}")]
     return {(service, "GET", path): PUBLIC for path in paths}
 
 
@@ -160,6 +167,8 @@ RULES: dict[RouteKey, Rule] = {
         for service in ("publisher", "devportal", "keymanager")
         for key, rule in _shared(service).items()
     },
+    **_portal_pages("publisher", "publisher", "admin"),
+    **_portal_pages("devportal", "devportal"),
     **PUBLISHER_RULES,
     **DEVPORTAL_RULES,
     **KEYMANAGER_RULES,

@@ -37,9 +37,8 @@ from aigw.gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MANAGEMENT_PATHS = frozenset(
-    {"/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-)
+# besides these, /health/* and /docs/* (the docs' assets) go to the management app too
+MANAGEMENT_PATHS = frozenset({"/metrics", "/openapi.json", "/docs", "/redoc"})
 
 DESCRIPTION = """The aigw invocation endpoint.
 
