@@ -32,8 +32,6 @@ class Resources:
         """A value for path parameter `name` of `path` (a template) on `service`."""
         if service == "publisher" and "/subscription-policies/" in path:
             return await self.policy()
-        if name == "asset":
-            return "swagger-ui.css"  # an API docs asset (aigw.common.web.DOCS_ASSETS)
         if name == "rest":
             return "apis/some-page"  # any path under a portal is the portal's page
         if service == "publisher" and "/ai-vendors/" in path:

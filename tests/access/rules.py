@@ -74,7 +74,7 @@ def km(method: str, path: str) -> RouteKey:
 def _shared(service: str) -> dict[RouteKey, Rule]:
     """Health, metrics and the API documents: public on every service."""
     health = ("/health/live", "/health/ready", "/metrics")
-    documents = ("/openapi.json", "/docs", "/docs/assets/{asset}", "/redoc")
+    documents = ("/openapi.json", "/docs", "/redoc")
     paths = health + documents
     return {(service, "GET", path): PUBLIC for path in paths}
 

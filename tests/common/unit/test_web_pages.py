@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from aigw.common.web import PORTAL_CONFIG_PLACEHOLDER, Portals, docs_router, mount_portals
+from aigw.common.web import PORTAL_CONFIG_PLACEHOLDER, Portals, mount_docs, mount_portals
 
 APIS = {
     "publisher": "http://127.0.0.1:8001/api/publisher/v1",
@@ -42,7 +42,7 @@ def web_dir(tmp_path: Path) -> Path:
 
 def client(web_dir: Path, apis: dict[str, str] = APIS) -> TestClient:
     app = FastAPI(docs_url=None, redoc_url=None)
-    app.include_router(docs_router(web_dir, "aigw test"))
+    mount_docs(app, web_dir, "aigw test")
     mount_portals(app, web_dir, Portals({"publisher": "publisher.html"}, apis))
     return TestClient(app)
 
@@ -125,6 +125,16 @@ def test_docs_load_their_scripts_from_files_of_this_service(web_dir: Path) -> No
         assert all(link.startswith(("/docs/assets/", "/openapi.json")) for link in links), links
         assert "script-src 'self'" in response.headers["content-security-policy"]
     assert http.get("/docs/assets/swagger-ui.css").status_code == 200
+
+
+def test_assets_are_compressed_for_browsers_that_accept_it(web_dir: Path) -> None:
+    (web_dir / "vendor" / "swagger-ui-bundle.js").write_text("var swagger = 1;\n" * 2000)
+    (web_dir / "assets" / "big-abc.js").write_text("var portal = 1;\n" * 2000)
+    http = client(web_dir)
+    for path in ("/docs/assets/swagger-ui-bundle.js", "/ui/assets/big-abc.js"):
+        response = http.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.headers["content-encoding"] == "gzip", path
+        assert int(response.headers["content-length"]) < 2000, path
 
 
 def test_docs_assets_are_only_the_known_files(web_dir: Path) -> None:

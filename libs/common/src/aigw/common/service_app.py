@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.common.errors import ERROR_RESPONSES, add_exception_handlers, error_response
-from aigw.common.web import DEFAULT_WEB_DIR, docs_router
+from aigw.common.web import DEFAULT_WEB_DIR, mount_docs
 
 ReadyCheck = Callable[[FastAPI], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -129,7 +129,7 @@ def create_service_app(
         )
     add_exception_handlers(app)
     app.include_router(health_router(ready, registry))
-    app.include_router(docs_router(web_dir or DEFAULT_WEB_DIR, title))
+    mount_docs(app, web_dir or DEFAULT_WEB_DIR, title)
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     return app

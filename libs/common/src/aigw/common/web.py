@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from aigw.common.settings import ServiceSettings
@@ -75,8 +76,15 @@ def _page(body: str, csp: str) -> HTMLResponse:
     return HTMLResponse(body, headers=headers)
 
 
+def mount_docs(app: FastAPI, web_dir: Path, title: str) -> None:
+    """`/docs` and `/redoc` for the service's own `/openapi.json`, their assets under
+    `/docs/assets` (compressed: Swagger UI's bundle is 1.7 MB, about 0.5 MB gzipped)."""
+    assets = _Assets(directory=web_dir / "vendor", check_dir=False, only=DOCS_ASSETS)
+    app.mount("/docs/assets", GZipMiddleware(assets), name="docs-assets")
+    app.include_router(docs_router(web_dir, title))
+
+
 def docs_router(web_dir: Path, title: str) -> APIRouter:
-    """`/docs` and `/redoc` for the service's own `/openapi.json`."""
     router = APIRouter(include_in_schema=False)
     vendor = web_dir / "vendor"
     name = html.escape(title)
@@ -106,21 +114,20 @@ def docs_router(web_dir: Path, title: str) -> APIRouter:
             content_security_policy(inline_styles=True),
         )
 
-    @router.get("/docs/assets/{asset}")
-    async def docs_asset(asset: str) -> Response:
-        path = vendor / asset
-        if asset not in DOCS_ASSETS or not path.is_file():
-            return Response(status_code=404)
-        return FileResponse(path, headers={"Cache-Control": "max-age=3600", **SECURITY_HEADERS})
-
     return router
 
 
 class _Assets(StaticFiles):
-    """The portals' scripts and styles; their names carry a content hash, so they never
-    change and browsers may keep them."""
+    """Files of the build. Those under `assets/` carry a content hash in their names, so they
+    never change and browsers may keep them; `only` limits what may be served."""
+
+    def __init__(self, *, directory: Path, check_dir: bool, only: frozenset[str] | None = None):
+        super().__init__(directory=directory, check_dir=check_dir)
+        self.only = only
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if self.only is not None and path not in self.only:
+            return Response(status_code=404, headers=SECURITY_HEADERS)
         response = await super().get_response(path, scope)
         response.headers.update(SECURITY_HEADERS)
         if path.startswith("assets/"):
@@ -159,7 +166,8 @@ def public_apis(settings: ServiceSettings) -> dict[str, str]:
 def mount_portals(app: FastAPI, web_dir: Path, portals: Portals) -> None:
     """Each portal at `/<prefix>` (every path under it is the same single-page app) and the
     shared assets at `/ui`."""
-    app.mount("/ui", _Assets(directory=web_dir, check_dir=False), name="portal-assets")
+    assets = _Assets(directory=web_dir, check_dir=False)
+    app.mount("/ui", GZipMiddleware(assets, minimum_size=1024), name="portal-assets")
     config = html.escape(json.dumps(dict(portals.apis)), quote=True)
     csp = content_security_policy(portals.connect_origins())
 
