@@ -52,6 +52,9 @@ test: install web chromium ## Run the whole suite: portal unit tests (Vitest), t
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
 	$(UV) run --frozen python -m aigw.devtools.bench
 
+page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
+	$(UV) run --frozen python -m aigw.devtools.page_weight
+
 rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
 	$(UV) run --frozen python -m aigw.devtools.rotate_secret_key
 
@@ -73,4 +76,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install web chromium run test bench rotate-secret-key nats-credentials lint format clean help
+.PHONY: install web chromium run test bench page-weight rotate-secret-key nats-credentials lint format clean help

@@ -1,8 +1,11 @@
 """`make run` prints where everything is, never a password inside a MONGODB_URL."""
 
+from pathlib import Path
+
 import pytest
 
-from aigw.devtools.run import without_password
+from aigw.devtools.run import _banner, without_password
+from aigw.devtools.stack import Stack, StackConfig
 
 
 @pytest.mark.parametrize(
@@ -24,3 +27,11 @@ from aigw.devtools.run import without_password
 )
 def test_the_password_is_masked(url: str, printed: str) -> None:
     assert without_password(url) == printed
+
+
+def test_the_banner_names_the_three_portals(tmp_path: Path) -> None:
+    stack = Stack(StackConfig(data_dir=tmp_path, secret_key="k", admin_password="admin"))
+    banner = _banner(stack, [])
+    assert "Publisher Portal  http://127.0.0.1:8001/publisher" in banner
+    assert "Admin Portal      http://127.0.0.1:8001/admin" in banner
+    assert "Developer Portal  http://127.0.0.1:8002/devportal" in banner

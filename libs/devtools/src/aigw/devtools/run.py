@@ -66,7 +66,10 @@ def _banner(stack: Stack, notes: list[str]) -> str:
     c = stack.config
     lines = [
         "aigw is running (Ctrl-C stops everything)",
-        f"  publisher      {stack.url('publisher')}/api/publisher/v1   (docs: /docs)",
+        f"  Publisher Portal  {stack.url('publisher')}/publisher",
+        f"  Admin Portal      {stack.url('publisher')}/admin",
+        f"  Developer Portal  {stack.url('devportal')}/devportal",
+        f"  publisher      {stack.url('publisher')}/api/publisher/v1   (API docs: /docs, /redoc)",
         f"  devportal      {stack.url('devportal')}/api/devportal/v1",
         f"  keymanager     {stack.url('keymanager')}/api/keymanager/v1",
         f"  gateway        {stack.url('gateway')}",
