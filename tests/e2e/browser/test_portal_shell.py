@@ -1,6 +1,9 @@
 """What every portal shares: Sign in (and its errors), the role check, Log out, an expired
 session, the strict CSP and the offline /docs."""
 
+import re
+import uuid
+
 import httpx
 from playwright.sync_api import Page, expect
 
@@ -96,3 +99,17 @@ def test_docs_load_everything_from_this_machine(page: Page, stack: Stack) -> Non
         url for url in requested if not url.startswith(("http://127.0.0.1", "data:", "blob:"))
     ]
     assert not foreign, foreign
+
+
+def test_login_throttling_says_when_to_retry(page: Page, stack: Stack) -> None:
+    page.goto(portal_url(stack, "devportal"))
+    username = f"nobody-{uuid.uuid4().hex[:8]}"
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("wrong-password")
+    # keymanager locks (user, address) after 5 failures (KEYMANAGER_LOGIN_MAX_FAILURES)
+    for _ in range(5):
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        expect(page.get_by_role("button", name="Sign in")).to_be_enabled()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"(retry|Try again) in \d+ s"))

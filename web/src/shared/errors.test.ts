@@ -19,6 +19,11 @@ describe("toApiError", () => {
     expect(error.userMessage).toContain("Try again in 42 seconds");
   });
 
+  it("does not say it twice when the description already says when", () => {
+    const error = toApiError(429, { description: "Too many failed logins; retry in 59 s" }, "59");
+    expect(error.userMessage).toBe("Too many failed logins; retry in 59 s");
+  });
+
   it("turns a 5xx into a message rather than a raw body", () => {
     const error = toApiError(500, "<html>boom</html>", null);
     expect(error.userMessage).toMatch(/^The service failed \(500\)/);

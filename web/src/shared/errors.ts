@@ -23,7 +23,8 @@ export class ApiError extends Error {
   get userMessage(): string {
     if (this.status >= 500) return `The service failed (${this.status}): ${this.description || this.title}. Try again in a moment.`;
     const text = this.description || this.title;
-    if (this.retryAfterSeconds !== null) return `${text} Try again in ${this.retryAfterSeconds} seconds.`;
+    // some services already say when, in words; Retry-After says it for the rest
+    if (this.retryAfterSeconds !== null && !/retry|try again/i.test(text)) return `${text} Try again in ${this.retryAfterSeconds} seconds.`;
     return text;
   }
 

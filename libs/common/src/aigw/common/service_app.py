@@ -125,6 +125,8 @@ def create_service_app(
             allow_origins=list(cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            # a portal on another origin reads when to retry a throttled call (login: 429)
+            expose_headers=["Retry-After"],
             max_age=600,
         )
     add_exception_handlers(app)
