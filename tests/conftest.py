@@ -30,3 +30,12 @@ def secret_key() -> str:
 @pytest.fixture
 def signer() -> TestSigner:
     return TestSigner()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps its own event loop on the main thread
+    while the session's browser is open, and asyncio tests after it could not run theirs."""
+    in_browser = ["/tests/e2e/browser/" in str(item.path) for item in items]
+    items[:] = [i for i, b in zip(items, in_browser, strict=True) if not b] + [
+        i for i, b in zip(items, in_browser, strict=True) if b
+    ]
