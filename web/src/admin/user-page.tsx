@@ -65,28 +65,30 @@ function ManageUser({ user, onChanged }: { user: User; onChanged: () => void }) 
         />
       </PageHeader>
       {self && <Notice>This is your own account: you cannot remove your admin role, disable or delete yourself.</Notice>}
-      <dl class="facts">
-        <dt>Roles</dt>
-        <dd>{user.roles.join(", ")}</dd>
-        <dt>Status</dt>
-        <dd>{user.disabled ? <span class="badge badge-warning">Disabled</span> : <span class="badge badge-published">Enabled</span>}</dd>
-        <dt>Created</dt>
-        <dd>{formatDate(user.createdTime)}</dd>
-      </dl>
-      <div class="actions">
-        {user.disabled ? (
-          <Button kind="primary" busy={status.busy} onClick={() => setDisabled(false)}>
-            Enable user
-          </Button>
-        ) : (
-          <Button kind="danger" busy={status.busy} onClick={() => setDisabled(true)}>
-            Disable user
-          </Button>
-        )}
-        <span class="muted">A disabled user cannot sign in, and their tokens stop working.</span>
-      </div>
-      <ErrorMessage error={status.error} />
       <div class="grid">
+        <Section title="Access">
+          <dl class="facts">
+            <dt>Roles</dt>
+            <dd>{user.roles.join(", ")}</dd>
+            <dt>Status</dt>
+            <dd>{user.disabled ? <span class="badge badge-warning">Disabled</span> : <span class="badge badge-published">Enabled</span>}</dd>
+            <dt>Created</dt>
+            <dd>{formatDate(user.createdTime)}</dd>
+          </dl>
+          <p class="muted">A disabled user cannot sign in, and their tokens stop working.</p>
+          <div class="actions">
+            {user.disabled ? (
+              <Button kind="primary" busy={status.busy} onClick={() => setDisabled(false)}>
+                Enable user
+              </Button>
+            ) : (
+              <Button kind="danger" busy={status.busy} onClick={() => setDisabled(true)}>
+                Disable user
+              </Button>
+            )}
+          </div>
+          <ErrorMessage error={status.error} />
+        </Section>
         <ChangeRoles user={user} onChanged={onChanged} />
         <ResetPassword username={user.username} />
       </div>
