@@ -32,6 +32,9 @@ def stack(
             "GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS),
             # the mock provider's per-request controls, which the walkthrough tests use
             "GATEWAY_FORWARD_HEADERS": "x-mock-latency-ms,x-mock-chunk-delay-ms",
+            # every test signs in from 127.0.0.1: wrong-password tests across the session must
+            # not exhaust the per-address budget (the (user, address) lock stays at 5)
+            "KEYMANAGER_LOGIN_SOURCE_MAX_FAILURES": "1000",
         },
     )
     with Stack(config) as running:
