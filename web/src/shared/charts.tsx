@@ -177,11 +177,23 @@ export function TimeChart({
               );
             })}
             <line x1={0} x2={plotWidth} y1={plotHeight} y2={plotHeight} class="chart-baseline" />
-            {labelled.map((i) => (
-              <text key={i} x={i * band} y={plotHeight + 16} class="chart-axis" font-size={FONT}>
-                {buckets[i] ? bucketLabel(buckets[i].start, days) : ""}
-              </text>
-            ))}
+            {labelled.map((i) => {
+              const text = buckets[i] ? bucketLabel(buckets[i].start, days) : "";
+              // a label that would run past the plot ends at its edge instead
+              const overflows = i * band + text.length * 7 > plotWidth + margin.right;
+              return (
+                <text
+                  key={i}
+                  x={overflows ? plotWidth : i * band}
+                  y={plotHeight + 16}
+                  text-anchor={overflows ? "end" : "start"}
+                  class="chart-axis"
+                  font-size={FONT}
+                >
+                  {text}
+                </text>
+              );
+            })}
           </g>
         </svg>
       </div>
