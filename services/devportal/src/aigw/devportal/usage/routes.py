@@ -15,7 +15,17 @@ router = APIRouter(prefix="/applications", tags=["usage"])
 GroupBy = Literal["model", "api", "hour"]
 
 
-@router.get("/{app_id}/usage", summary="Usage of one of the caller's applications")
+@router.get(
+    "/{app_id}/usage",
+    summary="Usage of one of the caller's applications",
+    description=(
+        "Requests and tokens of the application's calls through the gateways in the half-open "
+        "window [from, to) (default: the 30 days before now; times without a zone are UTC): the "
+        "totals, and the same counters per `groupBy` group: `model`, `api` (the API's id) or "
+        "`hour` (the UTC hour the call started, e.g. `2026-03-01T10:00:00Z`; hours without "
+        "calls are left out)."
+    ),
+)
 async def application_usage(
     app_id: str,
     actor: CurrentActor,

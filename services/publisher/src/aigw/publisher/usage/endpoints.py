@@ -14,7 +14,17 @@ router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
 GroupBy = Literal["model", "application", "hour"]
 
 
-@router.get("/{api_id}/usage")
+@router.get(
+    "/{api_id}/usage",
+    summary="Usage of one API",
+    description=(
+        "Requests and tokens of the API's calls through the gateways in the half-open window "
+        "[from, to) (default: the 30 days before now; times without a zone are UTC): the totals, "
+        "and the same counters per `groupBy` group: `model` (the model that served the call), "
+        "`application` (the calling application's id) or `hour` (the UTC hour the call started, "
+        "e.g. `2026-03-01T10:00:00Z`; hours without calls are left out)."
+    ),
+)
 async def api_usage(
     api_id: str,
     who: Publisher,
