@@ -61,7 +61,7 @@ function ApiOverview({ api }: { api: CatalogApi }) {
               <h3>{snippet.label}</h3>
               <CopyButton text={snippet.code} label={`Copy ${snippet.label}`} />
             </div>
-            <pre aria-label={`${snippet.label} example`}>
+            <pre aria-label={`${snippet.label} example`} tabIndex={0}>
               <code>{snippet.code}</code>
             </pre>
           </div>

@@ -97,7 +97,7 @@ export function OAuthSection({ appId }: { appId: string }) {
                   <h3>Get an access token</h3>
                   <CopyButton text={curl} label="Copy token curl" />
                 </div>
-                <pre aria-label="Token request">
+                <pre aria-label="Token request" tabIndex={0}>
                   <code>{curl}</code>
                 </pre>
               </div>

@@ -94,7 +94,9 @@ function TryOut({ api, definition }: { api: CatalogApi; definition: Record<strin
         ) : (
           <>
             <p class="muted">{stream.state === "streaming" ? "Receiving…" : "Stream complete."}</p>
-            <pre class="stream">{stream.text}</pre>
+            <pre class="stream" tabIndex={0} aria-label="Streamed events">
+              {stream.text}
+            </pre>
           </>
         )}
       </section>
