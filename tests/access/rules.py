@@ -118,6 +118,7 @@ DEVPORTAL_RULES: dict[RouteKey, Rule] = {
     dp("POST", "/signup"): PUBLIC,
     dp("GET", "/apis"): SIGNED_IN,
     dp("GET", "/apis/{api_id}"): SIGNED_IN,
+    dp("GET", "/apis/{api_id}/definition"): SIGNED_IN,
     dp("POST", "/apis/{api_id}/test-key"): PORTAL,
     dp("POST", "/applications"): PORTAL,
     dp("GET", "/applications"): PORTAL_LIST,

@@ -81,6 +81,7 @@ async def test_an_admin_creates_a_vendor_that_is_listed_after_the_built_ins(
     changed = VendorChanged.from_envelope(event)
     assert changed.action == "created"
     assert changed.vendor == definition.spec()
+    assert changed.api_definition == definition.api_definition  # the Developer Portal's Try Out
     assert event.actor == "admin"
 
 

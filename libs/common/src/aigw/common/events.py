@@ -198,6 +198,11 @@ class VendorChanged(EventPayload):
     TYPE = "aigw.vendor.changed"
     vendor: VendorSpec
     action: Literal["created", "updated", "deleted"]
+    api_definition: dict[str, Any] | None = Field(
+        None,
+        description="the vendor's OpenAPI document, for the Developer Portal's Try Out "
+        "(None in events emitted before it travelled)",
+    )
 
     def subject_id(self) -> str:
         return f"{self.vendor.name}/{self.vendor.version}"

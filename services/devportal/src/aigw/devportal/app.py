@@ -28,6 +28,7 @@ from aigw.devportal.signup import routes as signup
 from aigw.devportal.subscriptions import routes as subscriptions
 from aigw.devportal.subscriptions import store as subscription_store
 from aigw.devportal.usage import routes as usage
+from aigw.devportal.vendors.handlers import vendors_router
 
 API_PREFIX = "/api/devportal/v1"
 OUTBOX_COLLECTIONS = [application_store.COLLECTION, subscription_store.COLLECTION]
@@ -50,9 +51,11 @@ def api_router() -> APIRouter:
 
 
 def event_router(database: str) -> NatsRouter:
-    """The portal's event consumers: the catalogue, the business plans and usage records."""
+    """The portal's event consumers: the catalogue, the vendors' API definitions, the
+    business plans and usage records."""
     router = NatsRouter()
     router.include_router(catalog_router(database))
+    router.include_router(vendors_router(database))
     router.include_router(policies_router(database))
     router.include_router(usage_router("devportal", database))
     return router

@@ -1,6 +1,8 @@
 """The published-API catalogue (readable by any signed-in user), and the portal's "Get Test
 Key" for one of its APIs (portal users only)."""
 
+from typing import Any
+
 from fastapi import APIRouter, status
 
 from aigw.common.auth import CurrentPrincipal
@@ -10,6 +12,7 @@ from aigw.devportal.catalog.models import CatalogApi, TestKey
 from aigw.devportal.deps import AppSettings, CurrentActor, Db
 from aigw.devportal.keys.client import Keymanager, KeyRequest
 from aigw.devportal.schemas import Collection
+from aigw.devportal.vendors import store as vendor_store
 
 router = APIRouter(prefix="/apis", tags=["catalogue"])
 
@@ -29,6 +32,25 @@ async def list_apis(_: CurrentPrincipal, db: Db) -> Collection[CatalogApi]:
 @router.get("/{api_id}", summary="One published API")
 async def get_api(api_id: str, _: CurrentPrincipal, db: Db) -> CatalogApi:
     return await get_published(db, api_id)
+
+
+@router.get(
+    "/{api_id}/definition",
+    summary="The API's operations (its AI vendor's OpenAPI document)",
+    responses={404: {"description": "The API is not published, or its vendor has no definition"}},
+)
+async def get_definition(api_id: str, _: CurrentPrincipal, db: Db) -> dict[str, Any]:
+    """The OpenAPI document of the published API's AI vendor (`apiDefinition`): the
+    operations the gateway forwards, relative to the API's invocation URL (the gateway's
+    base URL and the API's `routePrefix`). The Developer Portal's Try Out renders it."""
+    api = await get_published(db, api_id)
+    document = await vendor_store.api_definition(db, api.ai_vendor.name, api.ai_vendor.version)
+    if document is None:
+        raise NotFound(
+            f"AI vendor {api.ai_vendor.name} {api.ai_vendor.version} of API {api_id!r} has no "
+            "API definition"
+        )
+    return document
 
 
 @router.post(

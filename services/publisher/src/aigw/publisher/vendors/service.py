@@ -128,7 +128,9 @@ def _require_operations(vendor: VendorDefinition) -> None:
 
 
 def _event(vendor: VendorDefinition, action: Action, caller: Caller) -> Envelope:
-    payload = VendorChanged(vendor=vendor.spec(), action=action)
+    payload = VendorChanged(
+        vendor=vendor.spec(), action=action, api_definition=vendor.api_definition
+    )
     return new_event(
         payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
     )

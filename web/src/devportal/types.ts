@@ -1,0 +1,22 @@
+// The devportal API's shapes the pages use, from the generated OpenAPI types.
+import type { components } from "../api/generated/devportal";
+
+type Schemas = components["schemas"];
+export type CatalogApi = Schemas["CatalogApi"];
+export type Application = Schemas["Application"];
+export type Subscription = Schemas["Subscription"];
+export type Plan = Schemas["Plan"];
+export type ShownKey = Schemas["ApplicationKey"];
+export type OAuthKeys = Schemas["OAuthKeys"];
+export type OAuthKeySummary = Schemas["OAuthKeySummary"];
+export type KeyType = "PRODUCTION" | "SANDBOX";
+
+/** A key as keymanager lists it (masked; the list's items are untyped in the OpenAPI). */
+export interface KeySummary {
+  id: string;
+  keyType: KeyType;
+  maskedKey: string;
+  expiresAt: string | null;
+  createdTime: string;
+  revoked: boolean;
+}
