@@ -215,6 +215,7 @@ class ApiUpdate(ApiIn):
     lifecycle_status: str | None = read_only()
     has_deployment: bool | None = read_only()
     deployed_revision: int | None = read_only()
+    deployed_time: datetime | None = read_only()
     created_time: datetime | None = read_only()
     updated_time: datetime | None = read_only()
     owner: str | None = read_only()  # set at creation; co-owners are writable
@@ -238,6 +239,9 @@ class ApiOut(CamelModel):
     lifecycle_status: str
     has_deployment: bool
     deployed_revision: int | None
+    deployed_time: datetime | None = Field(
+        description="when the deployed revision was deployed (null when not deployed)"
+    )
     created_time: datetime
     updated_time: datetime
 
@@ -341,6 +345,7 @@ _PLAIN_FIELDS = (
     "route_prefix",
     "lifecycle_status",
     "deployed_revision",
+    "deployed_time",
     "created_time",
     "updated_time",
 )
