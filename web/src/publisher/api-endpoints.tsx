@@ -4,16 +4,7 @@ import { useState } from "preact/hooks";
 import { publisher, unwrap } from "../shared/api";
 import { Button, ErrorMessage, Loaded, Notice, TextField, useAction, useLoad } from "../shared/ui";
 import type { TabProps } from "./api-page";
-import { type Api, type BackendSecurity, KEY_TYPES, type KeyType, patchApi } from "./model";
-
-type KeyState = { kind: "set"; masked: string } | { kind: "keyless" } | { kind: "missing" };
-
-export function keyState(security: BackendSecurity, name: string): KeyState {
-  const entry = security[name];
-  if (entry && "apiKey" in entry) return { kind: "set", masked: entry.apiKey };
-  if (entry && "keyless" in entry) return { kind: "keyless" };
-  return { kind: "missing" };
-}
+import { type Api, KEY_TYPES, keyState, type KeyState, type KeyType, patchApi } from "./model";
 
 export function ApiEndpoints({ api, onChange }: TabProps) {
   const [load, reload] = useLoad(

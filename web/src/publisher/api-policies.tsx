@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { publisher, unwrap } from "../shared/api";
 import { Button, Checkbox, ErrorMessage, Loaded, Notice, Section, TextField, useAction, useLoad } from "../shared/ui";
 import type { TabProps } from "./api-page";
-import { type Api, KEY_TYPES, type KeyType, namesAnyField, patchApi, type Policy } from "./model";
+import { type Api, KEY_TYPES, type KeyType, namesAnyField, patchApi, type Policy, throttleValue } from "./model";
 
 export function ApiPolicies({ api, onChange }: TabProps) {
   const [load] = useLoad(() => unwrap(publisher.GET("/api/publisher/v1/subscription-policies")));
@@ -26,13 +26,6 @@ function describe(plan: Policy): string {
       return `${parts.join(", ")} a ${limit.unit}`;
     })
     .join("; ");
-}
-
-/** A requests-per-second field's value as the API takes it: a whole number, or null for no cap. */
-export function throttleValue(text: string): number | null | string {
-  const trimmed = text.trim();
-  if (trimmed === "") return null;
-  return /^\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
 }
 
 function PoliciesForm({ api, plans, onChange }: { api: Api; plans: Policy[]; onChange: TabProps["onChange"] }) {

@@ -5,23 +5,7 @@ import { publisher, unwrap } from "../shared/api";
 import { PageHeader, usePageTitle } from "../shared/portal";
 import { navigate } from "../shared/router";
 import { Button, Empty, ErrorMessage, Loaded, SelectField, TextField, useAction, useLoad } from "../shared/ui";
-import { apiPath, namesAnyField, type Vendor } from "./model";
-
-// Where each built-in vendor's API lives (vendor definitions name no server); the publisher
-// points an endpoint at a mock or a proxy on the Endpoints page.
-const KNOWN_ENDPOINTS: Record<string, string> = {
-  OpenAI: "https://api.openai.com",
-  MistralAI: "https://api.mistral.ai",
-  Anthropic: "https://api.anthropic.com",
-};
-
-export function defaultEndpoint(vendor: Vendor | undefined): string {
-  if (!vendor) return "";
-  const servers = (vendor.apiDefinition as { servers?: { url?: unknown }[] } | null | undefined)?.servers;
-  const url = servers?.[0]?.url;
-  if (typeof url === "string" && /^https?:\/\//.test(url)) return url;
-  return KNOWN_ENDPOINTS[vendor.name] ?? "";
-}
+import { apiPath, defaultEndpoint, namesAnyField, type Vendor } from "./model";
 
 export function CreateApi() {
   usePageTitle("Create AI/LLM API", "Publisher Portal");
@@ -57,7 +41,6 @@ function ChooseProvider({ vendors, onNext }: { vendors: Vendor[]; onNext: (vendo
   return (
     <form
       class="form card"
-      aria-label="Step 1 of 2: AI Service Provider"
       onSubmit={(event) => {
         event.preventDefault();
         if (selected) onNext(selected);
@@ -120,7 +103,7 @@ function ApiDetails({ vendor, onBack }: { vendor: Vendor; onBack: () => void }) 
   };
   const endpointsError = error?.fields["endpoints"];
   return (
-    <form class="form card" aria-label="Step 2 of 2: API details" onSubmit={create} noValidate>
+    <form class="form card" onSubmit={create} noValidate>
       <h2>Step 2 of 2: API details</h2>
       <p class="muted">
         AI Service Provider: <strong>{vendor.name}</strong> {vendor.version}
