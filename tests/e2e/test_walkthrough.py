@@ -186,7 +186,8 @@ def test_management_errors(portal: Portal, stack: Stack) -> None:
         },
     )
     assert clash.status_code == 409
-    assert set(clash.json()) == {"code", "message", "description"}
+    assert set(clash.json()) == {"code", "message", "description", "fields"}
+    assert set(clash.json()["fields"]) == {"context", "version"}
     listed = [a for a in portal.pub.get("/apis").json()["list"] if a["context"] == api["context"]]
     assert len(listed) == 1  # nothing half-written
     invalid = portal.pub.post("/apis", json={"name": "", "context": "x y", "version": "1"})

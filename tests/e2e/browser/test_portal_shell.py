@@ -62,7 +62,7 @@ def test_an_expired_session_goes_back_to_sign_in(page: Page, stack: Stack, users
         """() => {
             const [h, p, s] = sessionStorage.getItem("aigw.session").split(".");
             const claims = JSON.parse(atob(p.replace(/-/g, "+").replace(/_/g, "/")));
-            claims.exp = Math.floor(Date.now() / 1000) + 3600;
+            claims.exp += 1;  // unexpired, but no longer what was signed (now + TTL could be)
             const forged = btoa(JSON.stringify(claims)).replace(/=+$/, "").replace(/\\+/g, "-").replace(/\\//g, "_");
             sessionStorage.setItem("aigw.session", [h, forged, s].join("."));
         }"""

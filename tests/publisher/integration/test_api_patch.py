@@ -101,7 +101,7 @@ async def test_null_removes_a_field_or_resets_it_to_its_default(publisher: Publi
     assert patched["additionalEndpoints"] == {}
     assert patched["endpoints"] == {"production": api["endpoints"]["production"], "sandbox": None}
     keys = (await publisher.client.get(f"{APIS}/{api['id']}/backend-security")).json()
-    assert keys == {"production": None, "sandbox": None}
+    assert keys == {"production": {"keyless": True}, "sandbox": None}  # production stays keyless
     doc = await publisher.app.state.runtime.db["apis"].find_one({"_id": api["id"]})
     assert "backup" not in doc["backend_security"]
 

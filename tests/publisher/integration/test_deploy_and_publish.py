@@ -204,7 +204,7 @@ async def test_deploy_without_a_provider_key_is_refused_naming_the_endpoints(
 
     # A key for one and a deliberate null (no provider key) for the other: deployable.
     await publisher.client.put(security, json={"backup": {"apiKey": SANDBOX_KEY}, "sandbox": None})
-    assert (await publisher.client.get(security)).json()["sandbox"] is None
+    assert (await publisher.client.get(security)).json()["sandbox"] == {"keyless": True}
     deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert deployed.status_code == 201, deployed.text
     event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])

@@ -97,7 +97,7 @@ async def test_invalid_plans_are_422(
 ) -> None:
     response = await publisher.client.post(POLICIES, json={**plan(name), **overrides})
     assert response.status_code == 422, response.text
-    assert set(response.json()) == {"code", "message", "description"}
+    assert set(response.json()) == {"code", "message", "description", "fields"}
 
 
 async def test_update_replaces_the_plan_and_emits_an_event(publisher: Publisher, name: str) -> None:

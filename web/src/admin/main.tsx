@@ -41,5 +41,6 @@ startPortal({
     { label: "Signing Keys", path: "/signing-keys" },
     { label: "Account", path: "/account" },
   ],
+  links: () => [{ label: "Publisher Portal", path: "/publisher" }],
   page,
 });

@@ -163,7 +163,7 @@ function PlanForm({ plan, save }: { plan: Plan | null; save: (body: components["
         </p>
       )}
       {builtIn && <Notice>The built-in {UNLIMITED} plan is read-only.</Notice>}
-      <form class="form form-wide" onSubmit={submit} aria-label={plan ? `Edit ${plan.name}` : "Add business plan"} noValidate>
+      <form class="form form-full" onSubmit={submit} aria-label={plan ? `Edit ${plan.name}` : "Add business plan"} noValidate>
         {!plan && (
           <TextField
             label="Name"

@@ -95,7 +95,7 @@ function VendorEditor({
         <Link to={back}>← Back</Link>
       </p>
       <PageHeader title={title} />
-      <form class="form form-wide" onSubmit={submit} aria-label={title} noValidate>
+      <form class="form form-full" onSubmit={submit} aria-label={title} noValidate>
         <TextArea
           label="Vendor definition (JSON)"
           value={text}

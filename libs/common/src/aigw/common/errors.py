@@ -1,4 +1,5 @@
-"""The management APIs' error contract: `{"code", "message", "description"}` for every failure."""
+"""The management APIs' error contract: `{"code", "message", "description"}` for every failure,
+plus `"fields"` (field path -> message) when the error is about named fields of the request."""
 
 import logging
 from collections.abc import Sequence
@@ -7,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,17 @@ class ServiceError(Exception):
     message = "Bad request"
     headers: dict[str, str] | None = None  # sent with the error (e.g. Retry-After)
 
-    def __init__(self, description: str, *, message: str | None = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        *,
+        message: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.description = description
+        # the request fields the error is about, so a form can show each message by its field
+        self.fields = fields
         if message is not None:
             self.message = message
 
@@ -85,6 +94,14 @@ class ErrorBody(BaseModel):
     code: int
     message: str
     description: str
+    fields: dict[str, str] | None = Field(
+        None,
+        description=(
+            "the request fields the error is about, by path as the request names them "
+            '(e.g. `"context"`, `"endpoints.production"`, `"routing.production.targets.0.weight"`), '
+            "each with its message; only present when the error names fields"
+        ),
+    )
 
 
 def _documented(description: str) -> dict[str, Any]:
@@ -104,13 +121,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def error_body(code: int, message: str, description: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "description": description}
+def error_body(
+    code: int, message: str, description: str, fields: dict[str, str] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "description": description}
+    if fields:
+        body["fields"] = fields
+    return body
 
 
-def error_response(code: int, message: str, description: str) -> JSONResponse:
+def error_response(
+    code: int, message: str, description: str, fields: dict[str, str] | None = None
+) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
-    return JSONResponse(error_body(code, message, description), status_code=code, headers=headers)
+    return JSONResponse(
+        error_body(code, message, description, fields), status_code=code, headers=headers
+    )
 
 
 # pydantic says "Extra inputs are not permitted"; the client most likely misspelt a field
@@ -120,34 +146,48 @@ _UNKNOWN_FIELD = "unknown field (not part of this request; check its spelling)"
 def describe_validation_errors(errors: Sequence[Any]) -> str:
     """pydantic's errors as the 422 description names them: `field.path: what is wrong; ...`
     (also for bodies validated after the request was parsed, e.g. a merged PATCH)."""
-    parts = []
+    return "; ".join(f"{path}: {message}" for path, message in _located(errors))
+
+
+def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
+    """pydantic's errors by field path (`endpoints.production`; `body` for the body as a
+    whole), several messages for one path joined with "; "."""
+    fields: dict[str, str] = {}
+    for path, message in _located(errors):
+        fields[path] = f"{fields[path]}; {message}" if path in fields else message
+    return fields
+
+
+def _located(errors: Sequence[Any]) -> list[tuple[str, str]]:
+    located = []
     for err in errors:
+        # where the request put the field: the body's own fields without the `body` prefix
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         message = _UNKNOWN_FIELD if err.get("type") == "extra_forbidden" else err.get("msg")
-        parts.append(f"{loc or 'body'}: {message}")
-    return "; ".join(parts)
+        located.append((loc or "body", str(message)))
+    return located
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str, dict[str, str] | None]:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
-        return 400, "Request body is not valid JSON"
-    return 422, describe_validation_errors(errors)
+        return 400, "Request body is not valid JSON", None
+    return 422, describe_validation_errors(errors), validation_fields(errors)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        response = error_response(exc.status_code, exc.message, exc.description)
+        response = error_response(exc.status_code, exc.message, exc.description, exc.fields)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        code, description = _describe_validation(exc)
+        code, description, fields = _describe_validation(exc)
         message = "Malformed request body" if code == 400 else "Invalid input"
-        return error_response(code, message, description)
+        return error_response(code, message, description, fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

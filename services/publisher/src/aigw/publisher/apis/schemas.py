@@ -3,7 +3,7 @@
 import ipaddress
 import re
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_validator
@@ -215,6 +215,7 @@ class ApiUpdate(ApiIn):
     lifecycle_status: str | None = read_only()
     has_deployment: bool | None = read_only()
     deployed_revision: int | None = read_only()
+    deployed_time: datetime | None = read_only()
     created_time: datetime | None = read_only()
     updated_time: datetime | None = read_only()
     owner: str | None = read_only()  # set at creation; co-owners are writable
@@ -238,6 +239,9 @@ class ApiOut(CamelModel):
     lifecycle_status: str
     has_deployment: bool
     deployed_revision: int | None
+    deployed_time: datetime | None = Field(
+        description="when the deployed revision was deployed (null when not deployed)"
+    )
     created_time: datetime
     updated_time: datetime
 
@@ -341,6 +345,7 @@ _PLAIN_FIELDS = (
     "route_prefix",
     "lifecycle_status",
     "deployed_revision",
+    "deployed_time",
     "created_time",
     "updated_time",
 )
@@ -380,18 +385,30 @@ class BackendSecurityIn(RootModel[dict[EndpointName, EndpointKey | None]]):
         return self
 
 
-class BackendSecurityOut(RootModel[dict[str, EndpointKey | None]]):
-    """The same shape as the request, but every key masked: plaintext never leaves. Lists
-    production, sandbox and every additional endpoint; null where no key is set."""
+class KeylessEndpoint(CamelModel):
+    """An endpoint deliberately called without a provider key (its key was set to null)."""
 
-    root: dict[str, EndpointKey | None]
+    keyless: Literal[True] = True
+
+
+class BackendSecurityOut(RootModel[dict[str, EndpointKey | KeylessEndpoint | None]]):
+    """The same shape as the request, but every key masked: plaintext never leaves. Lists
+    production, sandbox and every additional endpoint: `{"apiKey": "****abcd"}` where a key is
+    set, `{"keyless": true}` where it was set to null (called without a key), and null where
+    neither is set (never, or cleared when the endpoint moved to another origin), so the
+    endpoint needs a key, or a null, before the next deploy."""
+
+    root: dict[str, EndpointKey | KeylessEndpoint | None]
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
-        masked = {}
+        masked: dict[str, EndpointKey | KeylessEndpoint | None] = {}
         for name in endpoint_names(doc):
             entry = sealed_key(doc, name)
-            masked[name] = EndpointKey(api_key=entry["masked"]) if entry else None
+            if entry:
+                masked[name] = EndpointKey(api_key=entry["masked"])
+            else:
+                masked[name] = KeylessEndpoint() if keyless(doc, name) else None
         return cls(masked)
 
 

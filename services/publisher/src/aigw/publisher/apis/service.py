@@ -17,6 +17,7 @@ from aigw.common.errors import (
     InvalidInput,
     NotFound,
     describe_validation_errors,
+    validation_fields,
 )
 from aigw.common.events import (
     ApiCreated,
@@ -102,7 +103,11 @@ def _route_guard(prefix: str) -> Iterator[None]:
 
 
 def _route_taken(prefix: str) -> Conflict:
-    return Conflict(f"Another API is already served at /{prefix} (same context and version)")
+    taken = "another API has the same context and version"
+    return Conflict(
+        f"Another API is already served at /{prefix} (same context and version)",
+        fields={"context": taken, "version": taken},
+    )
 
 
 class ApiService:
@@ -177,7 +182,10 @@ class ApiService:
             try:
                 return patched(doc, patch)
             except ValidationError as exc:
-                raise InvalidInput(describe_validation_errors(exc.errors())) from exc
+                errors = exc.errors()
+                raise InvalidInput(
+                    describe_validation_errors(errors), fields=validation_fields(errors)
+                ) from exc
 
         return await self._redefine(api_id, body_for, caller, drops_keys=True)
 
