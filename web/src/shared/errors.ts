@@ -30,8 +30,13 @@ export class ApiError extends Error {
 
   /** The error for one field, e.g. `fieldError("context")`, matching nested paths too. */
   fieldError(name: string): string | undefined {
-    return this.fields[name] ?? Object.entries(this.fields).find(([path]) => path.startsWith(`${name}.`))?.[1];
+    return fieldMessage(this.fields, name);
   }
+}
+
+/** The message for `name` or anything under it (e.g. "limits.0.requests" for "limits.0"). */
+export function fieldMessage(fields: Record<string, string>, name: string): string | undefined {
+  return fields[name] ?? Object.entries(fields).find(([path]) => path.startsWith(`${name}.`))?.[1];
 }
 
 export function toApiError(status: number, body: unknown, retryAfter: string | null): ApiError {
