@@ -1,5 +1,6 @@
 """keymanager's FastAPI app: users and login, token signing + JWKS, API keys."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,7 +49,7 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     app.state.signing_keys = keys
     app.state.runtime = runtime
     # deletions a stopped keymanager left with credentials still live are finished now
-    await get_offboarding(runtime, "keymanager-start").resume()
+    await get_offboarding(runtime, uuid.uuid4().hex).resume()
 
 
 class _StoredKeys:
