@@ -6,11 +6,12 @@ import contextlib
 import nats
 import nats.errors
 import pytest
-from nats.js.api import StreamConfig
+from nats.js.api import DeliverPolicy, StreamConfig
 
+from aigw.common.events import UserCreated, new_event
 from aigw.common.identity import PUBLISHES, SERVICES, Identity, emitter_of
 from aigw.common.messaging import STREAM_NAME, STREAM_SUBJECTS, USAGE_STREAM_NAME
-from tests.support.bus import connected
+from tests.support.bus import connected, publish_signed
 from tests.support.infra import Infra, session_infra
 
 pytestmark = pytest.mark.integration
@@ -147,3 +148,26 @@ async def test_a_service_may_not_read_another_services_replies(infra):
 async def test_an_identity_may_not_touch_consumers_it_does_not_own(infra, identity, subject):
     outcome = await _publish_outcome(identity, subject)
     assert "permissions violation for publish" in outcome
+
+
+@pytest.mark.parametrize("identity", ["publisher", "devportal"])
+async def test_the_portals_may_replay_user_events_for_account_standing(infra, identity):
+    """aigw.common.standing: an ordered consumer on the events stream, nothing more."""
+    event = new_event(
+        UserCreated(username=f"probe-{identity}", roles=[]), source="keymanager", actor="t"
+    )
+    async with connected("keymanager") as keymanager:
+        await publish_signed(keymanager, event)
+    async with connected(identity) as nc:
+        js = nc.jetstream(timeout=2)
+        sub = await js.subscribe(
+            "aigw.user.>",
+            stream=STREAM_NAME,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        seen = []
+        while event.id not in seen:  # other tests put user subjects on the stream too
+            msg = await sub.next_msg(timeout=5)
+            seen.append(msg.headers.get("Nats-Msg-Id") if msg.headers else None)
+        await sub.unsubscribe()

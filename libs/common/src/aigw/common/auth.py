@@ -27,6 +27,10 @@ ISSUER = "aigw-keymanager"
 MANAGEMENT_AUDIENCE = "aigw-management"
 GATEWAY_AUDIENCE = "aigw-gateway"  # OAuth2 access tokens (RFC 9068 profile) for AI API calls
 ALGORITHMS = ["EdDSA"]
+# the account's token version a management token was minted for: every change to the account
+# raises it, so a token of an older version no longer stands (keymanager, aigw.common.standing)
+TOKEN_VERSION_CLAIM = "ver"
+STALE_TOKEN = "The access token no longer stands: sign in again"
 
 FetchJwks = Callable[[], Awaitable[dict[str, Any]]]
 

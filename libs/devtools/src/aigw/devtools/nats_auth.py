@@ -35,12 +35,18 @@ from aigw.common.messaging import STREAM_NAME, USAGE_STREAM_NAME
 TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
 
-# How each identity reads the streams. The gateway replays with an ephemeral ordered push
-# consumer: it may create one (unnamed: `CONSUMER.CREATE.<stream>` exactly) and answer flow
-# control, nothing else, so the identity that faces the internet cannot pull, acknowledge or
-# delete the portals' durable consumers. Publisher and devportal read through durable pull
-# consumers named after their databases, which they create and drive.
-ORDERED_READS: dict[str, tuple[str, ...]] = {"gateway": (STREAM_NAME,)}
+# How each identity reads the streams. The gateway replays the events stream into its routing
+# table, and publisher and devportal replay its user events into their account standing
+# (aigw.common.standing), each with an ephemeral ordered push consumer: they may create one
+# (unnamed: `CONSUMER.CREATE.<stream>` exactly) and answer flow control, nothing else, so
+# none of them can pull, acknowledge or delete a durable consumer through it. Publisher and
+# devportal also read through durable pull consumers named after their databases, which they
+# create and drive.
+ORDERED_READS: dict[str, tuple[str, ...]] = {
+    "gateway": (STREAM_NAME,),
+    "publisher": (STREAM_NAME,),
+    "devportal": (STREAM_NAME,),
+}
 DURABLE_READS: dict[str, tuple[str, ...]] = {
     "publisher": (USAGE_STREAM_NAME,),
     "devportal": (STREAM_NAME, USAGE_STREAM_NAME),

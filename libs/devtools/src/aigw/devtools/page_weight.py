@@ -130,7 +130,10 @@ def published_api(stack: Stack) -> str:
             "endpoints": {"production": f"{mock}/production", "sandbox": f"{mock}/sandbox"},
         },
     ).json()
-    keys = {"production": {"apiKey": "mock-provider-key"}, "sandbox": {"apiKey": "mock-sandbox-key"}}
+    keys = {
+        "production": {"apiKey": "mock-provider-key"},
+        "sandbox": {"apiKey": "mock-sandbox-key"},
+    }
     pub.put(f"/apis/{api['id']}/backend-security", json=keys).raise_for_status()
     pub.post(f"/apis/{api['id']}/deploy").raise_for_status()
     pub.post(f"/apis/{api['id']}/lifecycle", json={"action": "publish"}).raise_for_status()

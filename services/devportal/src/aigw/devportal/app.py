@@ -9,9 +9,9 @@ from fastapi import APIRouter, FastAPI
 from faststream.nats import NatsRouter
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
-from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
+from aigw.common.standing import AccountStandings, followed, standing_ready
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
@@ -67,6 +67,8 @@ def create_app(
     jwks_fetcher: FetchJwks | None = None,
     keymanager_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    standings = AccountStandings()  # who may still use a token: from the user events
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = ServiceRuntime(
@@ -79,7 +81,7 @@ def create_app(
         keymanager = httpx.AsyncClient(
             base_url=settings.keymanager_url, transport=keymanager_transport, timeout=10
         )
-        async with runtime, keymanager:
+        async with runtime, keymanager, followed(runtime, standings):
             await application_store.ensure_indexes(runtime.db)
             await subscription_store.ensure_indexes(runtime.db)
             await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
@@ -92,12 +94,13 @@ def create_app(
         description=__doc__ or "",
         lifespan=lifespan,
         routers=[api_router()],
-        ready=runtime_ready,
+        ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
         web_dir=settings.web_dir,
     )
     app.state.settings = settings
+    app.state.standings = standings
     mount_portals(
         app,
         settings.web_dir or DEFAULT_WEB_DIR,
@@ -105,6 +108,7 @@ def create_app(
     )
     fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
     app.state.verifier = TokenVerifier(
-        JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds)
+        JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds),
+        check_claims=standings.check_claims(),
     )
     return app

@@ -1,5 +1,6 @@
 """keymanager's FastAPI app: users and login, token signing + JWKS, API keys."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from aigw.keymanager.apikeys import endpoints as apikeys
 from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
+from aigw.keymanager.deps import get_offboarding
 from aigw.keymanager.oauth import endpoints as oauth
 from aigw.keymanager.oauth.repository import CLIENTS as OAUTH_CLIENTS
 from aigw.keymanager.oauth.repository import REVOKED_TOKENS, ClientRepository
@@ -46,6 +48,8 @@ async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) ->
     await keys.start()
     app.state.signing_keys = keys
     app.state.runtime = runtime
+    # deletions a stopped keymanager left with credentials still live are finished now
+    await get_offboarding(runtime, uuid.uuid4().hex).resume()
 
 
 class _StoredKeys:

@@ -6,9 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
-from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
+from aigw.common.standing import AccountStandings, followed, standing_ready
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
@@ -27,6 +27,8 @@ from aigw.publisher.vendors.service import VendorService
 
 
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
+    standings = AccountStandings()  # who may still use a token: from the user events
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = ServiceRuntime(
@@ -40,7 +42,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
             router=usage_router("publisher", settings.mongodb_db),
             registry=app.state.metrics_registry,
         )
-        async with runtime:
+        async with runtime, followed(runtime, standings):
             repo = ApiRepository(runtime.db)
             await repo.ensure_indexes()
             await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
@@ -70,12 +72,13 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
             policy_endpoints.router,
             usage_endpoints.router,
         ],
-        ready=runtime_ready,
+        ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
         web_dir=settings.web_dir,
     )
     app.state.settings = settings
+    app.state.standings = standings
     mount_portals(
         app,
         settings.web_dir or DEFAULT_WEB_DIR,
@@ -85,7 +88,8 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         JwksCache(
             jwks_fetcher or http_jwks_fetcher(settings.keymanager_url),
             refresh_seconds=settings.jwks_refresh_seconds,
-        )
+        ),
+        check_claims=standings.check_claims(),
     )
     return app
 

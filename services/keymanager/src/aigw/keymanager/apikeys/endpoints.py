@@ -2,13 +2,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from aigw.common.auth import CurrentPrincipal
+from aigw.common.auth import STALE_TOKEN, CurrentPrincipal
+from aigw.common.errors import Unauthorized
 from aigw.common.service_auth import require_service
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList
 from aigw.keymanager.apikeys.service import ApiKeyService
 from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
-from aigw.keymanager.deps import AppSettings, CorrelationId, Runtime
+from aigw.keymanager.deps import AppSettings, CorrelationId, Offboard, Runtime
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 
@@ -47,9 +48,16 @@ FromDevportal = Annotated[
     },
 )
 async def issue(
-    body: IssueKeyRequest, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service
+    body: IssueKeyRequest,
+    principal: CurrentPrincipal,
+    _caller: FromDevportal,
+    keys: Service,
+    offboard: Offboard,
 ) -> IssuedKey:
-    return await keys.issue(body, principal)
+    issued = await keys.issue(body, principal)
+    if await offboard.revoke_if_owner_gone(principal.subject, key_id=issued.id):
+        raise Unauthorized(STALE_TOKEN)  # deleted while this request was under way
+    return issued
 
 
 @router.get("", summary="The caller's API keys, masked")

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from aigw.common.auth import CurrentPrincipal
+from aigw.common.auth import STALE_TOKEN, CurrentPrincipal
+from aigw.common.errors import Unauthorized
 from aigw.common.service_auth import require_service
-from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Runtime
+from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Offboard, Runtime
 from aigw.keymanager.oauth import grants
 from aigw.keymanager.oauth.clients import ClientService
 from aigw.keymanager.oauth.protocol import (
@@ -49,9 +50,16 @@ FromDevportal = Annotated[
     responses={409: {"description": "The application has live credentials of this key type"}},
 )
 async def create_client(
-    body: CreateClientRequest, principal: CurrentPrincipal, _caller: FromDevportal, svc: Service
+    body: CreateClientRequest,
+    principal: CurrentPrincipal,
+    _caller: FromDevportal,
+    svc: Service,
+    offboard: Offboard,
 ) -> CreatedClient:
-    return await svc.create(body, principal)
+    created = await svc.create(body, principal)
+    if await offboard.revoke_if_owner_gone(principal.subject, client_id=created.client_id):
+        raise Unauthorized(STALE_TOKEN)  # deleted while this request was under way
+    return created
 
 
 @clients_router.get("", summary="The caller's OAuth2 clients, without secrets")

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 import jwt
 
-from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE
+from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE, TOKEN_VERSION_CLAIM
 from aigw.keymanager.signing.keys import SigningKey
 
-TOKEN_VERSION_CLAIM = "ver"
+__all__ = ["TOKEN_VERSION_CLAIM", "mint_token"]
 
 
 def mint_token(

@@ -1,7 +1,8 @@
 """An admin's changes to accounts: roles, disabling, deleting, resetting a password.
 
 Each write raises the account's token version and stages `aigw.user.updated` or
-`aigw.user.deleted` (never the password or its hash) in the same write. The platform never
+`aigw.user.deleted` (never the password or its hash) in the same write; deleting also revokes
+the account's API keys and OAuth2 clients (aigw.keymanager.users.offboarding). The platform never
 loses its last admin: an admin cannot demote, disable or delete themselves, and a change that
 would leave no enabled admin is refused (409), checked under AdminGuard."""
 
@@ -20,6 +21,7 @@ from aigw.common.events import (
 from aigw.common.outbox import Outbox
 from aigw.keymanager.users.accounts import SOURCE, user_out
 from aigw.keymanager.users.admin_guard import AdminGuard
+from aigw.keymanager.users.offboarding import Offboarding
 from aigw.keymanager.users.passwords import hash_password
 from aigw.keymanager.users.repository import ADMIN_ROLE, COLLECTION, UserRepository
 from aigw.keymanager.users.schemas import UpdateUserRequest, UserOut
@@ -52,8 +54,10 @@ class Administration:
         guard: AdminGuard,
         outbox: Outbox,
         correlation_id: str | None,
+        offboarding: Offboarding,
     ) -> None:
         self._users = users
+        self._offboarding = offboarding
         self._guard = guard
         self._outbox = outbox
         self._correlation_id = correlation_id
@@ -89,6 +93,8 @@ class Administration:
             if not await self._users.tombstone(doc, event):
                 raise Conflict(_CHANGED_MEANWHILE)
         await self._outbox.try_flush(COLLECTION, doc["_id"])
+        # after the tombstone (its tokens stop, no new key in its name): resumed at start
+        await self._offboarding.revoke_credentials(username, actor)
 
     async def reset_password(self, username: str, password: str, actor: str) -> None:
         doc = await self._existing(username)

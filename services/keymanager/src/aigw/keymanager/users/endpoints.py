@@ -8,7 +8,7 @@ from aigw.common.client_address import client_source
 from aigw.common.errors import ErrorBody
 from aigw.common.ratelimit import count_signup
 from aigw.common.service_auth import require_service
-from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Runtime
+from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Offboard, Runtime
 from aigw.keymanager.throttle import LoginThrottle, ThrottlePolicy
 from aigw.keymanager.users import service
 from aigw.keymanager.users.accounts import SIGNUP_ROLES, Accounts
@@ -65,9 +65,12 @@ def _accounts(runtime: Runtime, correlation_id: CorrelationId) -> Accounts:
     return Accounts(UserRepository(runtime.db), runtime.outbox, correlation_id)
 
 
-def _administration(runtime: Runtime, correlation_id: CorrelationId) -> Administration:
+def _administration(
+    runtime: Runtime, correlation_id: CorrelationId, offboard: Offboard
+) -> Administration:
     users = UserRepository(runtime.db)
-    return Administration(users, AdminGuard(runtime.db), runtime.outbox, correlation_id)
+    guard = AdminGuard(runtime.db)
+    return Administration(users, guard, runtime.outbox, correlation_id, offboard)
 
 
 SignupAllowed = Annotated[None, Depends(_signup_allowed)]
@@ -175,6 +178,10 @@ async def update_user(
     "/{username}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a user (admins only); the name is never given out again",
+    description="Their tokens stop at once (keymanager, publisher, devportal) and their API "
+    "keys and OAuth2 clients are revoked (each with its revocation event, so the gateways "
+    "drop them). Disabling a user (PATCH) ends their management access only: their keys "
+    "keep working until revoked or the user is deleted.",
     responses={404: _NO_USER, 409: _LAST_ADMIN},
 )
 async def delete_user(username: str, admin: Admin, administration: AdminService) -> None:

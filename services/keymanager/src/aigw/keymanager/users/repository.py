@@ -18,6 +18,7 @@ from aigw.common.outbox import staged, with_outbox
 
 COLLECTION = "users"
 ADMIN_ROLE = "admin"
+CREDENTIALS_PENDING = "credentials_pending"
 _PUBLIC = {"username": 1, "roles": 1, "created_time": 1, "disabled": 1}
 _LIVE: dict[str, Any] = {"deleted": {"$ne": True}}
 _ENABLED_ADMIN: dict[str, Any] = {**_LIVE, "roles": ADMIN_ROLE, "disabled": {"$ne": True}}
@@ -78,13 +79,29 @@ class UserRepository:
         result = await self._coll.update_one(
             {"_id": expected["_id"], **_version_is(expected), **_LIVE},
             {
-                "$set": {"deleted": True, "deleted_time": utcnow_ms(), "disabled": True},
+                "$set": {
+                    "deleted": True,
+                    "deleted_time": utcnow_ms(),
+                    "disabled": True,
+                    # its keys and clients are revoked next (aigw.keymanager.users.offboarding)
+                    CREDENTIALS_PENDING: True,
+                },
                 "$unset": {"password_hash": "", "roles": ""},
                 "$inc": {"token_version": 1},
                 **staged(event),
             },
         )
         return result.modified_count == 1
+
+    async def pending_credential_revocations(self) -> list[str]:
+        """Deleted accounts whose keys and clients may not all be revoked yet."""
+        docs = self._coll.find({"deleted": True, CREDENTIALS_PENDING: True}, {"username": 1})
+        return [doc["username"] async for doc in docs]
+
+    async def credentials_revoked(self, username: str) -> None:
+        await self._coll.update_one(
+            {"username": username, "deleted": True}, {"$unset": {CREDENTIALS_PENDING: ""}}
+        )
 
     async def other_enabled_admins(self, username: str) -> int:
         return await self._coll.count_documents({**_ENABLED_ADMIN, "username": {"$ne": username}})

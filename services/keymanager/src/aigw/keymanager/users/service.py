@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aigw.common.auth import CheckClaims
+from aigw.common.auth import STALE_TOKEN, CheckClaims
 from aigw.common.errors import Conflict, Forbidden, Unauthorized
 from aigw.common.events import UserCreated, new_event
 from aigw.common.outbox import Outbox
@@ -117,7 +117,7 @@ def standing_tokens(users: UserRepository) -> CheckClaims:
             or user.get("disabled", False)
             or claims.get(TOKEN_VERSION_CLAIM, 0) != user.get("token_version", 0)
         ):
-            raise Unauthorized("The access token no longer stands: sign in again")
+            raise Unauthorized(STALE_TOKEN)
 
     return check
 

@@ -1,0 +1,216 @@
+"""Account standing outside keymanager: whether a management token still stands.
+
+keymanager raises an account's token version on every change (roles, disabled, password) and
+tombstones it on delete; each write emits `aigw.user.created/updated/deleted`. publisher and
+devportal fold those events into `AccountStandings` (username -> token version, disabled,
+roles, deleted) and refuse, in `TokenVerifier`'s `check_claims`, a token minted for an older
+version or of a disabled or deleted account, with keymanager's own wording.
+
+Why in memory, rebuilt from the stream at every start, rather than persisted: the check runs
+on every request and must cost no database or network round trip; user events are few (a
+handful per account), so a replay takes milliseconds; and every replica needs the whole view
+for itself (a durable consumer shared by replicas would give each only part of the events).
+`StandingFollower` replays `aigw.user.>` from the start of the events stream with an
+ordered push consumer on the service's own NATS connection, then follows live. Until it has
+caught up the service is not ready and a token is answered 503 (its standing is not known):
+a freshly started replica never lets through a token that was revoked before it started.
+
+A token of an account the projection has never heard of stands: only keymanager mints
+tokens, and an account created a moment ago may not have reached the projection yet. A token
+minted for a newer version than the projection knows stands for the same reason.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from pydantic import ValidationError
+
+from aigw.common.auth import STALE_TOKEN, TOKEN_VERSION_CLAIM, CheckClaims
+from aigw.common.errors import Unauthorized, Unavailable
+from aigw.common.event_trust import EventVerifier, accept
+from aigw.common.events import UserCreated, UserDeleted, UserUpdated, parse_payload
+from aigw.common.messaging import STREAM_NAME
+from aigw.common.requests import runtime_ready
+from aigw.common.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+USER_SUBJECTS = "aigw.user.>"
+NOT_KNOWN_YET = "Account standing is not known yet (the service is starting): try again shortly"
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    version: int
+    roles: tuple[str, ...]
+    disabled: bool = False
+    deleted: bool = False
+
+
+class AccountStandings:
+    """The projection. `fold` is called in stream order; `check` is the `check_claims` hook."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Standing] = {}
+        self._caught_up = asyncio.Event()
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    def mark_caught_up(self) -> None:
+        if not self._caught_up.is_set():
+            log.info("account standing caught up (%d accounts)", len(self._accounts))
+        self._caught_up.set()
+
+    async def wait_caught_up(self, timeout: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._caught_up.wait(), timeout)
+        return self.caught_up
+
+    def get(self, username: str) -> Standing | None:
+        return self._accounts.get(username)
+
+    def fold(self, payload: UserCreated | UserUpdated | UserDeleted) -> None:
+        name = payload.username
+        known = self._accounts.get(name)
+        if isinstance(payload, UserCreated):
+            # an account of this name begins (keymanager never gives a name out twice)
+            self._accounts[name] = Standing(version=0, roles=tuple(payload.roles))
+        elif isinstance(payload, UserUpdated):
+            if known is not None and (known.deleted or payload.token_version < known.version):
+                return  # older than what is known: a delete is final
+            self._accounts[name] = Standing(
+                version=payload.token_version,
+                roles=tuple(payload.roles),
+                disabled=payload.disabled,
+            )
+        else:
+            version = known.version + 1 if known is not None else 0
+            self._accounts[name] = Standing(version=version, roles=(), disabled=True, deleted=True)
+
+    def check(self, claims: dict[str, Any]) -> None:
+        """Raises Unauthorized for a token that no longer stands, Unavailable before the
+        projection has caught up."""
+        if not self.caught_up:
+            raise Unavailable(NOT_KNOWN_YET)
+        standing = self._accounts.get(str(claims["sub"]))
+        if standing is None:
+            return
+        version = claims.get(TOKEN_VERSION_CLAIM, 0)
+        if standing.deleted or standing.disabled or not isinstance(version, int):
+            raise Unauthorized(STALE_TOKEN)
+        if version < standing.version:
+            raise Unauthorized(STALE_TOKEN)
+
+    def check_claims(self) -> CheckClaims:
+        async def check(claims: dict[str, Any]) -> None:
+            self.check(claims)
+
+        return check
+
+
+class StandingFollower:
+    """Replays and follows `aigw.user.>` into `standings` over an existing NATS connection
+    (the service's broker connection: no second login). Retries until the stream exists.
+    Every event is verified (aigw.common.event_trust) before it is folded; an untrusted or
+    unparseable one is dropped and counted, never folded."""
+
+    def __init__(
+        self, connection: NatsClient, verifier: EventVerifier, standings: AccountStandings
+    ) -> None:
+        self._nc = connection
+        self._verifier = verifier
+        self._standings = standings
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="account-standing-follower")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._subscribe()
+                return
+            except asyncio.CancelledError:
+                raise
+            except (OSError, TimeoutError, nats.errors.Error) as exc:
+                log.warning("user events not readable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _subscribe(self) -> None:
+        js = self._nc.jetstream()
+        info = await js.stream_info(STREAM_NAME, subjects_filter=USER_SUBJECTS)
+        self._sub = await js.subscribe(
+            USER_SUBJECTS,
+            cb=self._on_message,
+            stream=STREAM_NAME,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        if not info.state.subjects:  # no user event yet: nothing to replay
+            self._standings.mark_caught_up()
+
+    async def _on_message(self, msg: Msg) -> None:
+        try:
+            self._apply(msg)
+        except Exception:  # one bad event must not stop the projection
+            log.exception("skipping a user event on %s: cannot apply it", msg.subject)
+        with contextlib.suppress(nats.errors.Error, AttributeError, ValueError):
+            if msg.metadata.num_pending == 0:
+                self._standings.mark_caught_up()
+
+    def _apply(self, msg: Msg) -> None:
+        envelope = accept(self._verifier, msg.subject, msg.data, msg.headers)
+        if envelope is None:
+            return
+        try:
+            payload = parse_payload(envelope)
+        except ValidationError as exc:
+            log.error("skipping a malformed user event: %s", exc.errors(include_input=False))
+            return
+        if isinstance(payload, UserCreated | UserUpdated | UserDeleted):
+            self._standings.fold(payload)
+
+
+@contextlib.asynccontextmanager
+async def followed(
+    runtime: ServiceRuntime, standings: AccountStandings, catch_up_seconds: float = 3.0
+) -> AsyncIterator[StandingFollower]:
+    """Follows the user events while the app runs; waits (a bounded time) for the replay, so
+    a service that starts on a healthy bus answers its first request with the full view."""
+    follower = StandingFollower(runtime.broker.connection, runtime.verifier, standings)
+    follower.start()
+    try:
+        if not await standings.wait_caught_up(catch_up_seconds):
+            log.warning("account standing not caught up yet: not ready, tokens answered 503")
+        yield follower
+    finally:
+        await follower.stop()
+
+
+async def standing_ready(app: FastAPI) -> bool:
+    """`runtime_ready`, and the account standing has caught up with the stream."""
+    standings: AccountStandings | None = getattr(app.state, "standings", None)
+    return standings is not None and standings.caught_up and await runtime_ready(app)
