@@ -18,6 +18,7 @@ from aigw.devportal.app import create_app as devportal_app
 from aigw.devportal.catalog.store import COLLECTION as CATALOG
 from aigw.devportal.policies.store import COLLECTION as POLICIES
 from aigw.devportal.settings import Settings as DevportalSettings
+from aigw.devportal.vendors.store import COLLECTION as VENDOR_DEFINITIONS
 from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as publisher_app
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.integration
 MAX_BODY = 2048
 # Read models a service builds from other services' events, replayed from the whole shared
 # stream in the background: they change on their own, never because of a request.
-EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE}
+EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE, VENDOR_DEFINITIONS}
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

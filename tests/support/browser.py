@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -80,3 +80,23 @@ def no_horizontal_scroll(page: Page) -> bool:
 
 def exact(text: str) -> re.Pattern[str]:
     return re.compile(f"^{re.escape(text)}$")
+
+
+# Swagger UI's own markup (the console's operations, parameters and response tables) is a
+# third-party component the project does not write; axe checks everything around it.
+SWAGGER = ["[data-testid=swagger-ui]"]
+
+
+def operation(page: Page, method: str, path: str) -> Locator:
+    """One operation of the Swagger UI console, found by its summary button."""
+    # slashes escaped: Playwright hands the pattern to JavaScript as /source/
+    pattern = rf"^{method}\s*{re.escape(path)}\b".replace("/", "\\/")
+    return page.get_by_role("button", name=re.compile(pattern))
+
+
+def execute(page: Page, body: dict[str, Any]) -> None:
+    """Replaces the request body of the open operation and clicks Execute."""
+    console = page.get_by_test_id("swagger-ui")
+    body_field = console.get_by_role("textbox").first
+    body_field.fill(json.dumps(body, indent=2))
+    console.get_by_role("button", name="Execute").click()

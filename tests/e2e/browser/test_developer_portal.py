@@ -11,15 +11,21 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 
 from aigw.devtools.stack import Stack
-from tests.support.browser import Shots, assert_accessible, exact, no_horizontal_scroll, sign_in
+from tests.support.browser import (
+    SWAGGER,
+    Shots,
+    assert_accessible,
+    exact,
+    execute,
+    no_horizontal_scroll,
+    operation,
+    sign_in,
+)
 from tests.support.portal import CHAT_BODY, Portal, poll
 
-# Swagger UI's own markup (the console's operations, parameters and response tables) is a
-# third-party component the project does not write; axe checks everything around it.
-SWAGGER = ["[data-testid=swagger-ui]"]
 STREAM_BODY = {**CHAT_BODY, "stream": True}
 
 
@@ -64,20 +70,6 @@ def sign_up(page: Page, stack: Stack, shots: Shots | None = None) -> tuple[str, 
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_text(f"Your account {username} is ready")).to_be_visible()
     return username, password
-
-
-def operation(page: Page, method: str, path: str) -> Locator:
-    """One operation of the Swagger UI console, found by its summary button."""
-    # slashes escaped: Playwright hands the pattern to JavaScript as /source/
-    pattern = rf"^{method}\s*{re.escape(path)}\b".replace("/", "\\/")
-    return page.get_by_role("button", name=re.compile(pattern))
-
-
-def execute(page: Page, body: dict[str, Any]) -> None:
-    console = page.get_by_test_id("swagger-ui")
-    body_field = console.get_by_role("textbox").first
-    body_field.fill(json.dumps(body, indent=2))
-    console.get_by_role("button", name="Execute").click()
 
 
 def test_the_developer_walkthrough(

@@ -1,5 +1,6 @@
 """The seed's publisher walkthrough in the Publisher Portal, checked step by step through the
-REST APIs; the XSS attempt, field errors, a failing service and a phone-sized screen."""
+REST APIs and finished in the Developer Portal's Try Out on the API it made; the XSS attempt,
+field errors, a failing service and a phone-sized screen."""
 
 import re
 import uuid
@@ -11,8 +12,18 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from aigw.devtools.stack import Stack
-from tests.support.browser import Shots, assert_accessible, exact, no_horizontal_scroll, sign_in
-from tests.support.portal import Portal, poll
+from tests.support.browser import (
+    WATCH_SCRIPT,
+    Shots,
+    assert_accessible,
+    csp_violations,
+    exact,
+    execute,
+    no_horizontal_scroll,
+    operation,
+    sign_in,
+)
+from tests.support.portal import CHAT_BODY, Portal, poll
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -206,6 +217,26 @@ def test_the_seed_walkthrough_in_the_publisher_portal(
     page.reload()
     expect(page.get_by_role("row").filter(has_text=name)).to_be_visible()
     shots.take(page, "19-walkthrough-done")
+
+    # the seed's second half, on the API this walkthrough made: in the Developer Portal, open
+    # it, Try Out, Get Test Key, POST /v1/chat/completions, Try it out, Execute
+    developer = page.context.browser.new_context(viewport={"width": 1280, "height": 860})
+    developer.add_init_script(WATCH_SCRIPT)
+    dev = developer.new_page()
+    sign_in(dev, f"{stack.url('devportal')}/devportal", *users["subscriber"])
+    dev.get_by_label("Search").fill(name)
+    dev.get_by_role("link", name=name).click()
+    dev.get_by_role("link", name="Try Out").click()
+    dev.get_by_role("button", name="Get Test Key").click()
+    expect(dev.get_by_label("API Key")).to_have_value(re.compile(r".{20,}"))
+    operation(dev, "POST", "/v1/chat/completions").click()
+    dev.get_by_role("button", name="Try it out").click()
+    execute(dev, CHAT_BODY)
+    console = dev.get_by_test_id("swagger-ui")
+    expect(console.get_by_text("[production] Mock reply").first).to_be_visible()
+    expect(console.get_by_role("cell", name="200", exact=True).first).to_be_visible()
+    assert not csp_violations(dev)
+    developer.close()
 
 
 def test_an_api_named_like_markup_is_shown_as_text(
