@@ -1,7 +1,7 @@
 import httpx
 import pytest
 
-from aigw.devportal.catalog.handlers import consumer_name
+from aigw.devportal.projection import consumer_name
 from aigw.devportal.settings import Settings
 from tests.support.offline import offline_bus_env
 
@@ -34,4 +34,4 @@ def test_settings_read_the_documented_environment(
 
 
 def test_consumer_name_is_a_valid_durable_name() -> None:
-    assert consumer_name("aigw.dev portal") == "devportal-catalog-aigw_dev_portal"
+    assert consumer_name("catalog", "aigw.dev portal") == "devportal-catalog-aigw_dev_portal"

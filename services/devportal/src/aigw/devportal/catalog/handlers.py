@@ -1,26 +1,19 @@
 """Builds the catalogue from publisher's API events on the JetStream stream.
 
-One durable pull consumer reads `aigw.api.>` and dispatches on the envelope type, so the
-events of one API are applied in stream order (three consumers would race: an `updated` could
-land before the `published` it follows). Replicas share the consumer; the newer-event guard in
-the store keeps their writes consistent. The consumer is named after the database it fills: a
-new database gets a new consumer that replays the whole stream, a restart resumes where it was.
+One durable pull consumer (aigw.devportal.projection) reads `aigw.api.>` and dispatches on the
+envelope type, so the events of one API are applied in stream order (three consumers would
+race: an `updated` could land before the `published` it follows).
 """
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from faststream import AckPolicy, Context
-from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
+from faststream.nats import NatsRouter
 from pydantic import ValidationError
 
-from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import ApiDeleted, ApiPublished, ApiUpdated, Envelope
-from aigw.common.identity import pull_inbox_prefix
-from aigw.common.messaging import STREAM_NAME
 from aigw.devportal.catalog import store
+from aigw.devportal.projection import projection_router
 
 log = logging.getLogger(__name__)
 
@@ -88,33 +81,5 @@ async def dispatch(db: store.Db, envelope: Envelope) -> None:
         log.error("skipping a malformed API event: %s", exc.errors(include_input=False))
 
 
-def consumer_name(database: str) -> str:
-    """Durable names may not contain '.', '*', '>' or whitespace."""
-    return "devportal-catalog-" + re.sub(r"[^A-Za-z0-9_-]", "_", database)
-
-
 def catalog_router(database: str) -> NatsRouter:
-    """A new router per app: a FastStream router belongs to the one broker it is included in."""
-    router = NatsRouter()
-
-    @router.subscriber(
-        SUBJECT,
-        stream=JStream(name=STREAM_NAME, declare=False),
-        durable=consumer_name(database),
-        # a pull consumer can be shared by replicas and hands out messages in stream order.
-        # batch_size=1: a batched fetch waits until its batch fills or times out, which
-        # delayed the catalogue by up to the timeout; one-message fetches return at once.
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
-        inbox_prefix=pull_inbox_prefix("devportal"),
-    )
-    async def on_api_event(
-        msg: NatsMessage,
-        db: Annotated[store.Db, Context("db")],
-        verifier: Annotated[EventVerifier, Context("verifier")],
-    ) -> None:
-        if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
-            await dispatch(db, envelope)
-
-    return router
+    return projection_router("catalog", SUBJECT, database, dispatch)
