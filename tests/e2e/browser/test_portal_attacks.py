@@ -210,7 +210,8 @@ def test_a_hostile_openapi_document_is_inert_in_try_out_and_gets_no_key(
     expect(key).to_have_value(re.compile(r".{20,}"))
     test_key = key.input_value()
     console = page.get_by_test_id("swagger-ui")
-    expect(console.get_by_text("Info").first).to_be_visible()
+    # raw HTML in the Markdown shows as the text it is
+    expect(console.get_by_text("Info <img src=x onerror=").first).to_be_visible()
     for path in ("/acme/generate", "/acme/elsewhere"):
         operation(page, "POST", path).click()
     expect(console.get_by_text("Operation").first).to_be_visible()
@@ -256,3 +257,51 @@ def test_tokens_stay_out_of_urls_referers_and_storage(
         if session in (request.headers.get("authorization") or ""):
             assert not request.url.startswith(stack.url("gateway")), request.url
     assert session not in page.url
+
+
+def test_the_build_html_is_not_a_way_around_the_page_policy(stack: Stack) -> None:
+    """/ui/devportal.html would be the portal without its Content-Security-Policy, running
+    with the tab's token (the defaults in config.ts are `make run`'s ports)."""
+    for service, file in (("devportal", "devportal.html"), ("publisher", "admin.html")):
+        response = httpx.get(f"{stack.url(service)}/ui/{file}")
+        assert response.status_code == 404, file
+        assert "aigw-config" not in response.text
+    # what the pages do load is still there
+    page = httpx.get(f"{stack.url('devportal')}/devportal").text
+    script = re.search(r'src="(/ui/assets/[^"]+\.js)"', page)
+    assert script is not None
+    assert httpx.get(f"{stack.url('devportal')}{script.group(1)}").status_code == 200
+
+
+def test_odd_portal_paths_stay_in_the_portal(page: Page, stack: Stack) -> None:
+    for path in ("//evil.example", "/%2F%2Fevil.example", "/https:%2F%2Fevil.example"):
+        page.goto(f"{stack.url('devportal')}/devportal{path}")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        assert page.url.startswith(stack.url("devportal")), page.url
+        for link in page.get_by_role("link").all():
+            href = link.get_attribute("href") or ""
+            assert href.startswith(("/", "#")) and not href.startswith("//"), href
+
+
+def test_management_apis_allow_only_the_portals_origins_without_credentials(
+    stack: Stack,
+) -> None:
+    urls = {
+        "publisher": "/api/publisher/v1/apis",
+        "devportal": "/api/devportal/v1/apis",
+        "keymanager": "/api/keymanager/v1/auth/login",
+    }
+    for service, path in urls.items():
+        for origin, allowed in (("https://evil.example", False), (stack.url("devportal"), True)):
+            preflight = httpx.options(
+                f"{stack.url(service)}{path}",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization",
+                },
+            )
+            echoed = preflight.headers.get("access-control-allow-origin")
+            assert echoed == (origin if allowed else None), (service, origin, echoed)
+            assert "access-control-allow-credentials" not in preflight.headers
+            assert "set-cookie" not in preflight.headers
