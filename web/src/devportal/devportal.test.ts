@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { consoleSpec } from "./console-spec";
+import { consoleSpec, goesTo } from "./console-spec";
 import { invocationUrl, KEY_PLACEHOLDER, snippets, tokenCurl } from "./snippets";
 import { teeingFetch } from "./stream-tee";
 
@@ -48,6 +48,25 @@ describe("consoleSpec", () => {
     expect(paths["/v1/models"]?.get?.requestBody).toBeUndefined();
     expect(paths["/v1/other"]?.post?.requestBody).toEqual({ content: { "text/plain": {} } });
   });
+
+  it("shows raw HTML in descriptions as text and keeps example bodies as they are", () => {
+    const hostile = {
+      openapi: "3.0.3",
+      info: { title: "t", version: "1", description: "<img src=x onerror=alert(1)> & more" },
+      paths: { "/a": { post: { description: "<script>x</script>", requestBody: { content: { "application/json": { example: { description: "<b>" } } } } } } },
+    };
+    const spec = consoleSpec(hostile, "http://gw") as { info: { description: string }; paths: Record<string, Record<string, Record<string, unknown>>> };
+    expect(spec.info.description).toBe("&lt;img src=x onerror=alert(1)> &amp; more");
+    expect(spec.paths["/a"]?.post?.description).toBe("&lt;script>x&lt;/script>");
+    expect(JSON.stringify(spec.paths["/a"]?.post?.requestBody)).toContain('{"description":"<b>"}');
+  });
+
+  it("drops the servers a path or an operation names: calls go to the gateway", () => {
+    const elsewhere = { openapi: "3.0.3", paths: { "/a": { servers: [{ url: "http://evil" }], post: { servers: [{ url: "http://evil" }] } } } };
+    const spec = consoleSpec(elsewhere, "http://gw") as { paths: Record<string, Record<string, Record<string, unknown>>> };
+    expect(spec.paths["/a"]?.servers).toBeUndefined();
+    expect(spec.paths["/a"]?.post?.servers).toBeUndefined();
+  });
 });
 
 describe("teeingFetch", () => {
@@ -73,5 +92,15 @@ describe("teeingFetch", () => {
     const original = new Response("{}", { headers: { "content-type": "application/json" } });
     const fetcher = teeingFetch({ start() {}, chunk() {}, end() {} }, (async () => original) as typeof fetch);
     expect(await fetcher("http://gw")).toBe(original);
+  });
+});
+
+describe("goesTo", () => {
+  it("is true only under the API's gateway URL", () => {
+    expect(goesTo("http://gw/x/1/v1/chat", "http://gw/x/1")).toBe(true);
+    expect(goesTo("http://gw/x/1", "http://gw/x/1")).toBe(true);
+    expect(goesTo("http://gw/x/10/v1", "http://gw/x/1")).toBe(false);
+    expect(goesTo("http://gw.evil/x/1/v1", "http://gw")).toBe(false);
+    expect(goesTo("http://keymanager/steal", "http://gw/x/1")).toBe(false);
   });
 });

@@ -8,7 +8,7 @@ import { Link, PageHeader, usePageTitle } from "../shared/portal";
 import { asApiError, Button, ErrorMessage, Loaded, Loading, Notice, Section, TextField, useAction, useLoad } from "../shared/ui";
 import type { ApiError } from "../shared/errors";
 import { loadApi } from "./api-overview";
-import { consoleSpec } from "./console-spec";
+import { consoleSpec, goesTo } from "./console-spec";
 import { invocationUrl } from "./snippets";
 import { teeingFetch } from "./stream-tee";
 import { loadSwaggerUI, type SwaggerRequest } from "./swagger-ui";
@@ -50,7 +50,8 @@ function TryOut({ api, definition }: { api: CatalogApi; definition: Record<strin
     });
   const server = invocationUrl(config.gateway, api.routePrefix);
   const onRequest = (request: SwaggerRequest): SwaggerRequest => {
-    if (keyRef.current) request.headers.Authorization = `Bearer ${keyRef.current}`;
+    // only calls to this API at the gateway carry the key (not a $ref the document fetches)
+    if (keyRef.current && goesTo(request.url, server)) request.headers.Authorization = `Bearer ${keyRef.current}`;
     request.userFetch = teeingFetch({
       start: () => setStream({ state: "streaming", text: "" }),
       chunk: (text) => setStream((now) => ({ state: "streaming", text: now.text + text })),

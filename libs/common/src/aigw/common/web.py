@@ -48,6 +48,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# an asset opened as a document (an SVG with script in it, say) runs nothing and is not framed;
+# scripts and stylesheets loaded by a page are governed by that page's policy, not this one
+ASSET_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+# what the portals load from /ui: the hashed bundles and the copied Swagger UI. Not the
+# build's HTML files, which are the portals without their policy and their configuration.
+PORTAL_ASSET_FOLDERS = ("assets/", "vendor/")
 
 
 def content_security_policy(connect: Sequence[str] = (), *, inline_styles: bool = False) -> str:
@@ -121,15 +127,30 @@ class _Assets(StaticFiles):
     """Files of the build. Those under `assets/` carry a content hash in their names, so they
     never change and browsers may keep them; `only` limits what may be served."""
 
-    def __init__(self, *, directory: Path, check_dir: bool, only: frozenset[str] | None = None):
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        check_dir: bool,
+        only: frozenset[str] | None = None,
+        folders: tuple[str, ...] | None = None,
+    ):
         super().__init__(directory=directory, check_dir=check_dir)
         self.only = only
+        self.folders = folders
+
+    def _allowed(self, path: str) -> bool:
+        # `path` is already normalised by StaticFiles (no "." or ".." segments)
+        if self.only is not None and path not in self.only:
+            return False
+        return self.folders is None or path.startswith(self.folders)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        if self.only is not None and path not in self.only:
-            return Response(status_code=404, headers=SECURITY_HEADERS)
+        headers = {**SECURITY_HEADERS, "Content-Security-Policy": ASSET_POLICY}
+        if not self._allowed(path):
+            return Response(status_code=404, headers=headers)
         response = await super().get_response(path, scope)
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(headers)
         if path.startswith("assets/"):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response
@@ -166,7 +187,7 @@ def public_apis(settings: ServiceSettings) -> dict[str, str]:
 def mount_portals(app: FastAPI, web_dir: Path, portals: Portals) -> None:
     """Each portal at `/<prefix>` (every path under it is the same single-page app) and the
     shared assets at `/ui`."""
-    assets = _Assets(directory=web_dir, check_dir=False)
+    assets = _Assets(directory=web_dir, check_dir=False, folders=PORTAL_ASSET_FOLDERS)
     app.mount("/ui", GZipMiddleware(assets, minimum_size=1024), name="portal-assets")
     config = html.escape(json.dumps(dict(portals.apis)), quote=True)
     csp = content_security_policy(portals.connect_origins())
