@@ -35,6 +35,9 @@ def stack(
             # every test signs in from 127.0.0.1: wrong-password tests across the session must
             # not exhaust the per-address budget (the (user, address) lock stays at 5)
             "KEYMANAGER_LOGIN_SOURCE_MAX_FAILURES": "1000",
+            # the test client is the proxy: a test that exhausts a per-address budget (the
+            # sign-up 429) names its own address in X-Forwarded-For and starves no other test
+            "AIGW_TRUSTED_PROXIES": "127.0.0.1",
         },
     )
     with Stack(config) as running:

@@ -41,12 +41,13 @@ export function KeySection({
       setShown(await unwrap(devportal.POST("/api/devportal/v1/applications/{app_id}/api-keys", { ...path, body: { keyType } })));
       onChange();
     });
-  const regenerate = (keyId: string) =>
-    action.run(async () => {
-      const key_path = { params: { path: { app_id: appId, key_id: keyId } } };
-      setShown(await unwrap(devportal.POST("/api/devportal/v1/applications/{app_id}/api-keys/{key_id}/regenerate", key_path)));
-      onChange();
-    });
+  // the old key stops working at once, so Regenerate asks first, like Revoke; its error shows
+  // in its dialog
+  const regenerate = async (keyId: string) => {
+    const keyPath = { params: { path: { app_id: appId, key_id: keyId } } };
+    setShown(await unwrap(devportal.POST("/api/devportal/v1/applications/{app_id}/api-keys/{key_id}/regenerate", keyPath)));
+    onChange();
+  };
   const revoke = async (keyId: string) => {
     await unwrap(devportal.DELETE("/api/devportal/v1/applications/{app_id}/api-keys/{key_id}", { params: { path: { app_id: appId, key_id: keyId } } }));
     if (shown?.id === keyId) setShown(null);
@@ -88,9 +89,11 @@ export function KeySection({
                   <td>{key.expiresAt ? formatDate(key.expiresAt) : "Never"}</td>
                   <td>{formatDate(key.createdTime)}</td>
                   <td class="actions-cell">
-                    <Button onClick={() => regenerate(key.id)} aria-label={`Regenerate ${key.maskedKey}`}>
-                      Regenerate
-                    </Button>
+                    <ConfirmButton
+                      label="Regenerate"
+                      question={`Regenerate the key ${key.maskedKey}? The new key is shown once; calls with the old one stop working at once.`}
+                      onConfirm={() => regenerate(key.id)}
+                    />
                     <ConfirmButton
                       label="Revoke"
                       question={`Revoke the key ${key.maskedKey}? Calls with it stop working at once.`}
