@@ -61,10 +61,11 @@ rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> 
 nats-credentials: install ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
 	$(UV) run --frozen python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
 
-lint: install ## ruff (format + lint) and mypy --strict
+lint: install web ## ruff (format + lint), mypy --strict, the import contracts (.importlinter), and tsc via make web
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen mypy libs services
+	$(UV) run --frozen lint-imports
 
 format: install ## Format and autofix
 	$(UV) run --frozen ruff format .
