@@ -1,0 +1,4 @@
+from aigw.devtools.mock_provider.cli import main
+
+if __name__ == "__main__":
+    main()
