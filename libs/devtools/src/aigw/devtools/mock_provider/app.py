@@ -33,7 +33,10 @@ CONTROL_PREFIX = "/_mock/"
 
 
 def route_for(path: str) -> Route:
-    return next((route for route in ROUTES if path.endswith(route.suffix)), UNMATCHED)
+    for route in ROUTES:
+        if path.endswith(route.suffix):
+            return route
+    return UNMATCHED
 
 
 async def _read(scope: Scope, receive: Receive) -> Request:

@@ -21,7 +21,7 @@ from aigw.devtools.mock_provider.config import MockConfig
 from aigw.devtools.mock_provider.content import first_segment
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Controls:
     """The configured controls for one request: the global settings with its segment's
     overrides (the request's own `x-mock-*` headers are read where they apply)."""
@@ -33,7 +33,7 @@ class Controls:
     gzip: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pacing:
     """How a streamed answer is sent: `delay_ms` before every event, and with `break_after` > 0
     only that many events before the connection is dropped."""

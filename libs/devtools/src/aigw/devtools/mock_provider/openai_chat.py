@@ -22,7 +22,7 @@ from aigw.devtools.mock_provider.content import (
 from aigw.devtools.mock_provider.openai_api import error
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Answer:
     """What both the whole and the streamed answer are made of."""
 
