@@ -48,11 +48,12 @@ class _DocumentedNameOnly(EnvSettingsSource):
     pydantic-settings would also read the field's own name (`PORT`, `HOST`, `SECRET_KEY`, case
     insensitive), so a platform's `PORT` would move every service."""
 
-    def _extract_field_info(self, field: FieldInfo, field_name: str) -> list[tuple[str, str, bool]]:
-        found = super()._extract_field_info(field, field_name)
-        return [
-            entry for entry in found if entry[0] != field_name or field.validation_alias is None
-        ]
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = environment_name(field)
+        if name is None:
+            return super().get_field_value(field, field_name)
+        value = self.env_vars.get(name if self.case_sensitive else name.lower())
+        return value, name, False  # (value, key, complex): every setting is a plain value
 
 
 def nats_tls_context(
