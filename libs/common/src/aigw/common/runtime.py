@@ -18,13 +18,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from aigw.common.messaging import EventBus
 from aigw.common.mongo import create_client, ping
 from aigw.common.outbox import Outbox
-from aigw.common.settings import ServiceSettings
+from aigw.common.settings import DatabaseSettings
 
 
 class ServiceRuntime:
     def __init__(
         self,
-        settings: ServiceSettings,
+        settings: DatabaseSettings,
         *,
         database: str,
         outbox_collections: Sequence[str] = (),

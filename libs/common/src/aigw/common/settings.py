@@ -1,20 +1,59 @@
-"""Settings shared by every service, read from the environment with pydantic-settings.
+"""Settings shared by the services, read from the environment with pydantic-settings.
 
 Names follow DESIGN.md: `NATS_URL`, `MONGODB_URL`, `AIGW_SECRET_KEY`, and one port
-variable per service. Build settings in `__main__` or in tests, never at import time.
+variable per service. Every field names its one environment variable through `setting()`;
+tests pass the field's own name (`Settings(port=...)`). `ServiceSettings` holds what every
+service uses; the groups below it are inherited only by the services that use them.
+Build settings in `__main__` or in tests, never at import time.
 """
 
 import ssl
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, Field, FilePath, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, FilePath, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.crypto import SecretBox, decode_master_key
 from aigw.common.event_trust import EventSigner, EventVerifier
 from aigw.common.identity import Identity, read_trust_file
+
+
+def setting(default: Any, env_name: str, /, **field_options: Any) -> Any:
+    """A field read from the environment variable `env_name` (`...` as default: required).
+
+    `field_options` are pydantic's `Field` options: `description`, constraints such as
+    `ge=1`, or `default_factory`. The field's own name is accepted too, but only as a keyword
+    (validate_by_name), never from the environment (see `_DocumentedNameOnly`)."""
+    if not env_name.isupper():  # aigw.common.startup names errors by the upper-case alias
+        raise ValueError(f"{env_name}: environment variable names are upper case")
+    return Field(default, validation_alias=env_name, **field_options)
+
+
+def environment_name(field: FieldInfo) -> str | None:
+    """The environment variable a field is read from, None for one not made by `setting()`."""
+    alias = field.validation_alias
+    return alias if isinstance(alias, str) else None
+
+
+class _DocumentedNameOnly(EnvSettingsSource):
+    """The environment, read by each field's documented name only: with validate_by_name on,
+    pydantic-settings would also read the field's own name (`PORT`, `HOST`, `SECRET_KEY`, case
+    insensitive), so a platform's `PORT` would move every service."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = environment_name(field)
+        if name is None:
+            return super().get_field_value(field, field_name)
+        value = self.env_vars.get(name if self.case_sensitive else name.lower())
+        return value, name, False  # (value, key, complex): every setting is a plain value
 
 
 def nats_tls_context(
@@ -30,12 +69,10 @@ def nats_tls_context(
     return context
 
 
-def env(*names: str) -> AliasChoices:
-    """Accept the field name (for tests) and the documented environment variables."""
-    return AliasChoices(*names)
-
-
 class ServiceSettings(BaseSettings):
+    """What every service uses: its identity on the bus, NATS, the master key, logging, the
+    HTTP server's limits and CORS, and the web build its /docs pages come from."""
+
     # the service's identity on the event bus (aigw.common.identity), set by each service
     IDENTITY: ClassVar[str]
 
@@ -47,115 +84,70 @@ class ServiceSettings(BaseSettings):
         hide_input_in_errors=True,  # start-up errors must not echo secrets
     )
 
-    host: str = Field("127.0.0.1", validation_alias=env("host", "AIGW_HOST"))
-    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=env("nats_url", "NATS_URL"))
-    nats_seed_file: FilePath = Field(
-        validation_alias=env("nats_seed_file", "NATS_SEED_FILE"),
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # keywords (tests), then the environment; no .env file or secrets directory is read
+        return init_settings, _DocumentedNameOnly(settings_cls)
+
+    host: str = setting("127.0.0.1", "AIGW_HOST")
+    nats_url: str = setting("nats://127.0.0.1:4222", "NATS_URL")
+    nats_seed_file: FilePath = setting(
+        ...,
+        "NATS_SEED_FILE",
         description="this service's NATS nkey seed: authenticates to NATS and signs its events",
     )
-    trust_file: FilePath = Field(
-        validation_alias=env("trust_file", "AIGW_TRUST_FILE"),
+    trust_file: FilePath = setting(
+        ...,
+        "AIGW_TRUST_FILE",
         description="the services' event-signing public keys (JSON, see aigw.common.identity)",
     )
-    nats_tls_ca_file: FilePath | None = Field(
-        None, validation_alias=env("nats_tls_ca_file", "NATS_TLS_CA_FILE")
-    )
-    nats_tls_cert_file: FilePath | None = Field(
-        None, validation_alias=env("nats_tls_cert_file", "NATS_TLS_CERT_FILE")
-    )
-    nats_tls_key_file: FilePath | None = Field(
-        None, validation_alias=env("nats_tls_key_file", "NATS_TLS_KEY_FILE")
-    )
-    mongodb_url: str = Field(
-        "mongodb://127.0.0.1:27017", validation_alias=env("mongodb_url", "MONGODB_URL")
-    )
-    secret_key: SecretStr = Field(validation_alias=env("secret_key", "AIGW_SECRET_KEY"))
-    previous_secret_keys: str = Field(
-        "", validation_alias=env("previous_secret_keys", "AIGW_PREVIOUS_SECRET_KEYS")
-    )
-    keymanager_url: str = Field(
-        "http://127.0.0.1:8003", validation_alias=env("keymanager_url", "KEYMANAGER_URL")
-    )
-    log_level: str = Field("INFO", validation_alias=env("log_level", "AIGW_LOG_LEVEL"))
-    dev_mode: bool = Field(False, validation_alias=env("dev_mode", "AIGW_DEV_MODE"))
-    max_body_bytes: int = Field(
-        1_048_576, validation_alias=env("max_body_bytes", "AIGW_MAX_BODY_BYTES")
-    )
-    max_head_bytes: int = Field(
+    nats_tls_ca_file: FilePath | None = setting(None, "NATS_TLS_CA_FILE")
+    nats_tls_cert_file: FilePath | None = setting(None, "NATS_TLS_CERT_FILE")
+    nats_tls_key_file: FilePath | None = setting(None, "NATS_TLS_KEY_FILE")
+    secret_key: SecretStr = setting(..., "AIGW_SECRET_KEY")
+    previous_secret_keys: str = setting("", "AIGW_PREVIOUS_SECRET_KEYS")
+    log_level: str = setting("INFO", "AIGW_LOG_LEVEL")
+    max_body_bytes: int = setting(1_048_576, "AIGW_MAX_BODY_BYTES")
+    max_head_bytes: int = setting(
         65_536,
+        "AIGW_MAX_HEAD_BYTES",
         ge=1024,
-        validation_alias=env("max_head_bytes", "AIGW_MAX_HEAD_BYTES"),
         description="largest request head (request line and headers); larger gets 431",
     )
-    max_headers: int = Field(
-        100,
-        ge=10,
-        validation_alias=env("max_headers", "AIGW_MAX_HEADERS"),
-        description="most headers in a request; more gets 431",
+    max_headers: int = setting(
+        100, "AIGW_MAX_HEADERS", ge=10, description="most headers in a request; more gets 431"
     )
-    head_timeout: float = Field(
+    head_timeout: float = setting(
         10.0,
+        "AIGW_HEAD_TIMEOUT",
         gt=0,
-        validation_alias=env("head_timeout", "AIGW_HEAD_TIMEOUT"),
         description="seconds a request head may take to arrive, from the connection or the "
         "previous response; then 408 and the connection is closed",
     )
-    max_connections: int = Field(
+    max_connections: int = setting(
         1000,
+        "AIGW_MAX_CONNECTIONS",
         ge=1,
-        validation_alias=env("max_connections", "AIGW_MAX_CONNECTIONS"),
         description="open connections per process; one more is answered 503 and closed",
     )
-    cors_origins: str = Field(
+    cors_origins: str = setting(
         "",
-        validation_alias=env("cors_origins", "AIGW_CORS_ORIGINS"),
+        "AIGW_CORS_ORIGINS",
         description="comma-separated browser origins allowed to call the management APIs; "
         "empty sends no CORS headers",
     )
-
-    web_dir: Path | None = Field(
+    web_dir: Path | None = setting(
         None,
-        validation_alias=env("web_dir", "AIGW_WEB_DIR"),
+        "AIGW_WEB_DIR",
         description="the portals' build (web/dist, made by `make web`): the portals and every "
         "service's /docs and /redoc assets; default: the checkout's web/dist",
-    )
-    # where browsers reach each service: the portals call these, and their Content-Security-
-    # Policy allows exactly these origins
-    publisher_public_url: str = Field(
-        "http://127.0.0.1:8001",
-        validation_alias=env("publisher_public_url", "PUBLISHER_PUBLIC_URL"),
-    )
-    devportal_public_url: str = Field(
-        "http://127.0.0.1:8002",
-        validation_alias=env("devportal_public_url", "DEVPORTAL_PUBLIC_URL"),
-    )
-    keymanager_public_url: str = Field(
-        "http://127.0.0.1:8003",
-        validation_alias=env("keymanager_public_url", "KEYMANAGER_PUBLIC_URL"),
-    )
-    gateway_public_url: str = Field(
-        "http://127.0.0.1:8280", validation_alias=env("gateway_public_url", "GATEWAY_PUBLIC_URL")
-    )
-
-    trusted_proxies: str = Field(
-        "",
-        validation_alias=env("trusted_proxies", "AIGW_TRUSTED_PROXIES"),
-        description="comma-separated addresses or CIDR blocks of the reverse proxies in front "
-        "of the service, whose X-Forwarded-For names the client for per-source limits; empty "
-        "trusts no one (the TCP peer is the client)",
-    )
-
-    @property
-    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return parse_networks(self.trusted_proxies)
-
-    jwks_refresh_seconds: float = Field(
-        60.0,
-        gt=0,
-        le=86_400,
-        validation_alias=env("jwks_refresh_seconds", "AIGW_JWKS_REFRESH_SECONDS"),
-        description="how often publisher and devportal refetch keymanager's JWKS: a signing "
-        "key that left it stops verifying management tokens within this time",
     )
 
     @property
@@ -206,12 +198,6 @@ class ServiceSettings(BaseSettings):
         decode_master_key(value.get_secret_value())  # raises a clear ValueError
         return value
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _trusted_proxies_parse(cls, value: str) -> str:
-        parse_networks(value)  # raises a clear ValueError
-        return value
-
     @field_validator("previous_secret_keys")
     @classmethod
     def _previous_keys_are_usable(cls, value: str) -> str:
@@ -221,13 +207,79 @@ class ServiceSettings(BaseSettings):
         return value
 
 
-class UsageStoreSettings(ServiceSettings):
+# The groups below are inherited by the services that use them (combine them freely: each is
+# a ServiceSettings, so the fields above are there once).
+
+
+class DatabaseSettings(ServiceSettings):
+    """For the services with a database (publisher, devportal, keymanager; not the gateway)."""
+
+    mongodb_url: str = setting("mongodb://127.0.0.1:27017", "MONGODB_URL")
+
+
+class UsageStoreSettings(DatabaseSettings):
     """For the services that store the gateways' usage records (publisher, devportal)."""
 
-    usage_retention_days: int = Field(
+    usage_retention_days: int = setting(
         0,
+        "AIGW_USAGE_RETENTION_DAYS",
         ge=0,
         le=36_500,
-        validation_alias=env("usage_retention_days", "AIGW_USAGE_RETENTION_DAYS"),
         description="usage records older than this many days are deleted; 0 keeps them all",
     )
+
+
+class KeymanagerClientSettings(ServiceSettings):
+    """For the services that verify keymanager's management tokens and call it (publisher,
+    devportal)."""
+
+    keymanager_url: str = setting("http://127.0.0.1:8003", "KEYMANAGER_URL")
+    jwks_refresh_seconds: float = setting(
+        60.0,
+        "AIGW_JWKS_REFRESH_SECONDS",
+        gt=0,
+        le=86_400,
+        description="how often publisher and devportal refetch keymanager's JWKS: a signing "
+        "key that left it stops verifying management tokens within this time",
+    )
+
+
+class PortalSettings(ServiceSettings):
+    """For the services that serve a portal (publisher, devportal): where browsers reach each
+    service. The portals call these, and their Content-Security-Policy allows exactly these
+    origins."""
+
+    publisher_public_url: str = setting("http://127.0.0.1:8001", "PUBLISHER_PUBLIC_URL")
+    devportal_public_url: str = setting("http://127.0.0.1:8002", "DEVPORTAL_PUBLIC_URL")
+    keymanager_public_url: str = setting("http://127.0.0.1:8003", "KEYMANAGER_PUBLIC_URL")
+    gateway_public_url: str = setting("http://127.0.0.1:8280", "GATEWAY_PUBLIC_URL")
+
+
+class DevModeSettings(ServiceSettings):
+    """For the services whose checks dev mode relaxes (publisher: provider endpoints; gateway:
+    the addresses it connects to)."""
+
+    dev_mode: bool = setting(False, "AIGW_DEV_MODE")
+
+
+class ClientAddressSettings(ServiceSettings):
+    """For the services with per-source limits behind reverse proxies (devportal's and
+    keymanager's sign-up and login throttles)."""
+
+    trusted_proxies: str = setting(
+        "",
+        "AIGW_TRUSTED_PROXIES",
+        description="comma-separated addresses or CIDR blocks of the reverse proxies in front "
+        "of the service, whose X-Forwarded-For names the client for per-source limits; empty "
+        "trusts no one (the TCP peer is the client)",
+    )
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # raises a clear ValueError
+        return value

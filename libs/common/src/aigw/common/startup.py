@@ -1,7 +1,9 @@
 """Process start-up shared by every service's `__main__`."""
 
-from pydantic import AliasChoices, ValidationError
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings
+
+from aigw.common.settings import environment_name
 
 
 def load_settings[S: BaseSettings](cls: type[S]) -> S:
@@ -24,25 +26,16 @@ def describe(cls: type[BaseSettings], exc: ValidationError) -> str:
 
 
 def _setting_name(cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
-    """The environment variable(s) behind an error location, e.g. `AIGW_SECRET_KEY`."""
+    """The environment variable behind an error location, e.g. `AIGW_SECRET_KEY`."""
     if not loc:
         return "settings"
     head = str(loc[0])
     field = cls.model_fields.get(head) or next(
-        (f for f in cls.model_fields.values() if head in _aliases(f.validation_alias)), None
+        (f for f in cls.model_fields.values() if environment_name(f) == head), None
     )
-    env_names = [a for a in _aliases(field.validation_alias) if a.isupper()] if field else []
-    name = " or ".join(env_names) if env_names else head
+    name = (environment_name(field) if field else None) or head
     rest = ".".join(str(part) for part in loc[1:])
     return f"{name}.{rest}" if rest else name
-
-
-def _aliases(alias: object) -> list[str]:
-    if isinstance(alias, str):
-        return [alias]
-    if isinstance(alias, AliasChoices):
-        return [choice for choice in alias.choices if isinstance(choice, str)]
-    return []
 
 
 def _service(cls: type[BaseSettings]) -> str:

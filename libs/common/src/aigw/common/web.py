@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
-from aigw.common.settings import ServiceSettings
+from aigw.common.settings import PortalSettings
 
 # the checkout's build: libs/common/src/aigw/common/web.py -> <repo>/web/dist
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[5] / "web" / "dist"
@@ -174,7 +174,7 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-def public_apis(settings: ServiceSettings) -> dict[str, str]:
+def public_apis(settings: PortalSettings) -> dict[str, str]:
     """The base URLs a portal calls, as browsers reach them."""
     return {
         "publisher": f"{settings.publisher_public_url.rstrip('/')}/api/publisher/v1",

@@ -10,11 +10,9 @@ import asyncio
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pydantic import Field
-
 from aigw.common.mongo import create_client
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.settings import ServiceSettings, env
+from aigw.common.settings import DatabaseSettings, setting
 from aigw.common.startup import load_settings
 from aigw.keymanager.reencrypt import SigningKeyCounts, reencrypt_signing_keys
 from aigw.publisher.apis.repository import COLLECTION as APIS
@@ -23,17 +21,13 @@ from aigw.publisher.reencrypt import ProviderKeyReencryptor, ReencryptCounts
 from aigw.publisher.vendors.catalog import VendorCatalog
 
 
-class RotateSettings(ServiceSettings):
+class RotateSettings(DatabaseSettings):
     # it re-deploys APIs, which only the publisher may announce: run it with the publisher's
     # NATS_SEED_FILE
     IDENTITY = "publisher"
 
-    publisher_db: str = Field(
-        "aigw_publisher", validation_alias=env("publisher_db", "PUBLISHER_MONGODB_DB")
-    )
-    keymanager_db: str = Field(
-        "aigw_keymanager", validation_alias=env("keymanager_db", "KEYMANAGER_MONGODB_DB")
-    )
+    publisher_db: str = setting("aigw_publisher", "PUBLISHER_MONGODB_DB")
+    keymanager_db: str = setting("aigw_keymanager", "KEYMANAGER_MONGODB_DB")
 
 
 @dataclass

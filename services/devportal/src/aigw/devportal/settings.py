@@ -1,25 +1,21 @@
 """devportal's settings: the shared ones plus its port, database and test-key lifetime."""
 
-from pydantic import Field
+from aigw.common.settings import (
+    ClientAddressSettings,
+    KeymanagerClientSettings,
+    PortalSettings,
+    UsageStoreSettings,
+    setting,
+)
 
-from aigw.common.settings import UsageStoreSettings, env
 
-
-class Settings(UsageStoreSettings):
+class Settings(UsageStoreSettings, KeymanagerClientSettings, PortalSettings, ClientAddressSettings):
     IDENTITY = "devportal"
 
-    port: int = Field(8002, validation_alias=env("port", "DEVPORTAL_PORT"))
-    mongodb_db: str = Field(
-        "aigw_devportal", validation_alias=env("mongodb_db", "DEVPORTAL_MONGODB_DB")
-    )
-    test_key_ttl_seconds: int = Field(
-        3600, gt=0, validation_alias=env("test_key_ttl_seconds", "DEVPORTAL_TEST_KEY_TTL_SECONDS")
-    )
+    port: int = setting(8002, "DEVPORTAL_PORT")
+    mongodb_db: str = setting("aigw_devportal", "DEVPORTAL_MONGODB_DB")
+    test_key_ttl_seconds: int = setting(3600, "DEVPORTAL_TEST_KEY_TTL_SECONDS", gt=0)
     # Developer sign-up (POST /signup creates subscriber accounts); off answers 403.
-    signup_enabled: bool = Field(
-        True, validation_alias=env("signup_enabled", "DEVPORTAL_SIGNUP_ENABLED")
-    )
+    signup_enabled: bool = setting(True, "DEVPORTAL_SIGNUP_ENABLED")
     # Sign-ups per client address (aigw.common.client_address) and minute; past it 429.
-    signup_per_minute: int = Field(
-        5, gt=0, validation_alias=env("signup_per_minute", "DEVPORTAL_SIGNUP_PER_MINUTE")
-    )
+    signup_per_minute: int = setting(5, "DEVPORTAL_SIGNUP_PER_MINUTE", gt=0)

@@ -5,10 +5,10 @@ import os
 import re
 import socket
 
-from pydantic import Field, FilePath, field_validator
+from pydantic import FilePath, field_validator
 
 from aigw.common.addresses import IPNetwork, parse_networks
-from aigw.common.settings import ServiceSettings, env
+from aigw.common.settings import DevModeSettings, setting
 from aigw.common.vendors.spec import (
     NEVER_FROM_CALLER,
     NEVER_FROM_CALLER_PREFIXES,
@@ -19,136 +19,118 @@ from aigw.gateway.quota.plans import Plan, test_key_plan
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$")
 
 
-class Settings(ServiceSettings):
+class Settings(DevModeSettings):
     IDENTITY = "gateway"
 
-    port: int = Field(8280, validation_alias=env("port", "GATEWAY_PORT"))
-    https_port: int = Field(8243, validation_alias=env("https_port", "GATEWAY_HTTPS_PORT"))
-    tls_cert_file: str | None = Field(
-        None, validation_alias=env("tls_cert_file", "GATEWAY_TLS_CERT_FILE")
-    )
-    tls_key_file: str | None = Field(
-        None, validation_alias=env("tls_key_file", "GATEWAY_TLS_KEY_FILE")
-    )
-    cors_origins: str = Field(
+    port: int = setting(8280, "GATEWAY_PORT")
+    https_port: int = setting(8243, "GATEWAY_HTTPS_PORT")
+    tls_cert_file: str | None = setting(None, "GATEWAY_TLS_CERT_FILE")
+    tls_key_file: str | None = setting(None, "GATEWAY_TLS_KEY_FILE")
+    cors_origins: str = setting(
         "",
-        validation_alias=env("cors_origins", "GATEWAY_CORS_ORIGINS"),
+        "GATEWAY_CORS_ORIGINS",
         description="comma-separated browser origins allowed to call AI APIs ('*' for any); "
         "empty sends no CORS headers",
     )
-    upstream_connect_timeout: float = Field(
-        5.0, validation_alias=env("upstream_connect_timeout", "GATEWAY_UPSTREAM_CONNECT_TIMEOUT")
-    )
-    upstream_timeout: float = Field(
+    upstream_connect_timeout: float = setting(5.0, "GATEWAY_UPSTREAM_CONNECT_TIMEOUT")
+    upstream_timeout: float = setting(
         60.0,
-        validation_alias=env("upstream_timeout", "GATEWAY_UPSTREAM_TIMEOUT"),
+        "GATEWAY_UPSTREAM_TIMEOUT",
         description="longest wait for the provider's next bytes (headers or a stream chunk)",
     )
-    upstream_pool_size: int = Field(
-        512, validation_alias=env("upstream_pool_size", "GATEWAY_UPSTREAM_POOL_SIZE")
-    )
-    upstream_keepalive: float = Field(
-        60.0, validation_alias=env("upstream_keepalive", "GATEWAY_UPSTREAM_KEEPALIVE")
-    )
-    upstream_ca_file: FilePath | None = Field(
+    upstream_pool_size: int = setting(512, "GATEWAY_UPSTREAM_POOL_SIZE")
+    upstream_keepalive: float = setting(60.0, "GATEWAY_UPSTREAM_KEEPALIVE")
+    upstream_ca_file: FilePath | None = setting(
         None,
-        validation_alias=env("upstream_ca_file", "GATEWAY_UPSTREAM_CA_FILE"),
+        "GATEWAY_UPSTREAM_CA_FILE",
         description="PEM bundle of the CAs HTTPS providers are verified against (e.g. an "
         "organisation's own model server); unset: the system's",
     )
-    upstream_allowed_networks: str = Field(
+    upstream_allowed_networks: str = setting(
         "",
-        validation_alias=env("upstream_allowed_networks", "GATEWAY_UPSTREAM_ALLOWED_NETWORKS"),
+        "GATEWAY_UPSTREAM_ALLOWED_NETWORKS",
         description="comma-separated CIDRs of non-public networks providers may be reached "
         "in outside dev mode (e.g. an organisation's own model server: 10.0.0.0/8,fd00::/8); "
         "other loopback, private, link-local and reserved addresses are refused",
     )
-    max_body_bytes: int = Field(
+    max_body_bytes: int = setting(
         10 * 1_048_576,
-        validation_alias=env("max_body_bytes", "GATEWAY_MAX_BODY_BYTES"),
+        "GATEWAY_MAX_BODY_BYTES",
         description="largest invocation request body (larger gets 413); audio uploads need "
         "room, so this is the gateway's own setting, not the management APIs' "
         "AIGW_MAX_BODY_BYTES",
     )
-    max_head_bytes: int = Field(
+    max_head_bytes: int = setting(
         65_536,
+        "GATEWAY_MAX_HEAD_BYTES",
         ge=1024,
-        validation_alias=env("max_head_bytes", "GATEWAY_MAX_HEAD_BYTES"),
         description="largest request head (request line and headers); larger gets 431",
     )
-    max_headers: int = Field(
-        100,
-        ge=10,
-        validation_alias=env("max_headers", "GATEWAY_MAX_HEADERS"),
-        description="most headers in a request; more gets 431",
+    max_headers: int = setting(
+        100, "GATEWAY_MAX_HEADERS", ge=10, description="most headers in a request; more gets 431"
     )
-    head_timeout: float = Field(
+    head_timeout: float = setting(
         10.0,
+        "GATEWAY_HEAD_TIMEOUT",
         gt=0,
-        validation_alias=env("head_timeout", "GATEWAY_HEAD_TIMEOUT"),
         description="seconds a request head may take to arrive, from the connection or the "
         "previous response; then 408 and the connection is closed",
     )
-    max_connections: int = Field(
+    max_connections: int = setting(
         10_000,
+        "GATEWAY_MAX_CONNECTIONS",
         ge=1,
-        validation_alias=env("max_connections", "GATEWAY_MAX_CONNECTIONS"),
         description="open connections per worker process (HTTP and HTTPS together); one more "
         "is answered 503 and closed",
     )
-    forward_headers: str = Field(
+    forward_headers: str = setting(
         "",
-        validation_alias=env("forward_headers", "GATEWAY_FORWARD_HEADERS"),
+        "GATEWAY_FORWARD_HEADERS",
         description="comma-separated request headers every API forwards to its provider, "
         "besides the generic ones and its vendor's callerHeaders (e.g. tracing headers, or the "
         "mock provider's x-mock-latency-ms); credentials, cookies, forwarding and hop-by-hop "
         "headers cannot be listed",
     )
 
-    workers: int = Field(
+    workers: int = setting(
         1,
+        "GATEWAY_WORKERS",
         ge=1,
-        validation_alias=env("workers", "GATEWAY_WORKERS"),
         description="worker processes sharing the ports (SO_REUSEPORT); each is a quota peer",
     )
-    gateway_name: str = Field(
+    gateway_name: str = setting(
+        ...,
+        "GATEWAY_NAME",
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
-        validation_alias=env("gateway_name", "GATEWAY_NAME"),
         description="this process's name in usage records (default host-pid)",
     )
-    quota_sync_interval: float = Field(
+    quota_sync_interval: float = setting(
         0.025,
-        validation_alias=env("quota_sync_interval", "GATEWAY_QUOTA_SYNC_INTERVAL"),
+        "GATEWAY_QUOTA_SYNC_INTERVAL",
         description="seconds between quota count exchanges with the other gateway processes",
     )
     # Test keys (the portal's "Get Test Key") have no subscription: they are held to this
     # built-in plan, "TestKey", counted per user and API (every test key of a user shares it).
-    test_key_requests_per_minute: int = Field(
+    test_key_requests_per_minute: int = setting(
         10,
+        "GATEWAY_TEST_KEY_REQUESTS_PER_MINUTE",
         ge=1,
-        validation_alias=env(
-            "test_key_requests_per_minute", "GATEWAY_TEST_KEY_REQUESTS_PER_MINUTE"
-        ),
         description="requests a minute per user and API with test keys (plan TestKey)",
     )
-    test_key_tokens_per_minute: int = Field(
+    test_key_tokens_per_minute: int = setting(
         10_000,
+        "GATEWAY_TEST_KEY_TOKENS_PER_MINUTE",
         ge=1,
-        validation_alias=env("test_key_tokens_per_minute", "GATEWAY_TEST_KEY_TOKENS_PER_MINUTE"),
         description="total tokens a minute per user and API with test keys (plan TestKey)",
     )
-    test_key_completion_tokens: int = Field(
+    test_key_completion_tokens: int = setting(
         256,
+        "GATEWAY_TEST_KEY_COMPLETION_TOKENS",
         ge=0,
-        validation_alias=env("test_key_completion_tokens", "GATEWAY_TEST_KEY_COMPLETION_TOKENS"),
         description="completion tokens a test-key call reserves when it sets no max_tokens",
     )
-    usage_batch_interval: float = Field(
-        0.5, validation_alias=env("usage_batch_interval", "GATEWAY_USAGE_BATCH_INTERVAL")
-    )
-    usage_batch_size: int = Field(
-        200, validation_alias=env("usage_batch_size", "GATEWAY_USAGE_BATCH_SIZE")
-    )
+    usage_batch_interval: float = setting(0.5, "GATEWAY_USAGE_BATCH_INTERVAL")
+    usage_batch_size: int = setting(200, "GATEWAY_USAGE_BATCH_SIZE")
 
     @field_validator("forward_headers")
     @classmethod
@@ -176,10 +158,6 @@ class Settings(ServiceSettings):
             self.test_key_tokens_per_minute,
             self.test_key_completion_tokens,
         )
-
-    @property
-    def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def upstream_allowed_network_list(self) -> tuple[IPNetwork, ...]:

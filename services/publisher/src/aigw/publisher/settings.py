@@ -1,14 +1,16 @@
 """Publisher settings: the shared service settings plus its own port and database."""
 
-from pydantic import Field
+from aigw.common.settings import (
+    DevModeSettings,
+    KeymanagerClientSettings,
+    PortalSettings,
+    UsageStoreSettings,
+    setting,
+)
 
-from aigw.common.settings import UsageStoreSettings, env
 
-
-class Settings(UsageStoreSettings):
+class Settings(UsageStoreSettings, KeymanagerClientSettings, PortalSettings, DevModeSettings):
     IDENTITY = "publisher"
 
-    port: int = Field(8001, validation_alias=env("port", "PUBLISHER_PORT"))
-    mongodb_db: str = Field(
-        "aigw_publisher", validation_alias=env("mongodb_db", "PUBLISHER_MONGODB_DB")
-    )
+    port: int = setting(8001, "PUBLISHER_PORT")
+    mongodb_db: str = setting("aigw_publisher", "PUBLISHER_MONGODB_DB")
