@@ -1,9 +1,12 @@
 from typing import Any, ClassVar
 
+import pytest
+
 from aigw.common.events import (
     EVENT_TYPES,
     EventPayload,
     KeyIssued,
+    VendorChanged,
     new_event,
     parse_payload,
 )
@@ -32,10 +35,8 @@ class _Renamed(EventPayload):
 
     TYPE: ClassVar[str] = "aigw.test.renamed"
     VERSION: ClassVar[int] = 2
+    SUBJECT_FIELD: ClassVar[str] = "application_id"
     application_id: str
-
-    def subject_id(self) -> str:
-        return self.application_id
 
     @staticmethod
     def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -51,3 +52,26 @@ def test_readers_upcast_old_payload_versions() -> None:
 
 def test_every_event_type_is_namespaced() -> None:
     assert all(t.startswith("aigw.") and t.count(".") == 2 for t in EVENT_TYPES)
+
+
+def test_the_subject_is_the_declared_field_or_a_vendors_name_and_version() -> None:
+    renamed = new_event(_Renamed(application_id="a1"), source="s", actor="a")
+    assert renamed.subject == "a1"
+    vendor = {"name": "Acme", "version": "v2", "auth": {"type": "unsecured"}}
+    changed = VendorChanged.model_validate({"vendor": vendor, "action": "created"})
+    assert new_event(changed, source="s", actor="a").subject == "Acme/v2"
+
+
+def test_an_event_type_without_a_subject_field_of_its_own_is_refused_at_import() -> None:
+    with pytest.raises(TypeError, match="SUBJECT_FIELD 'app' is not one of its fields"):
+
+        class _Broken(EventPayload):
+            TYPE: ClassVar[str] = "aigw.test.broken"
+            SUBJECT_FIELD: ClassVar[str] = "app"
+            application_id: str
+
+    with pytest.raises(TypeError, match="SUBJECT_FIELD None"):
+
+        class _Undeclared(EventPayload):
+            TYPE: ClassVar[str] = "aigw.test.undeclared"
+            application_id: str

@@ -118,7 +118,7 @@ def test_jsonpath_errors_name_the_problem():
     assert compile_path("$['a'][0][*]").steps[:2] == ("a", 0)
 
 
-def test_a_version_1_deploy_event_is_upcast_to_the_builtin_definition():
+def test_a_version_1_deploy_event_is_upcast_to_the_v1_era_builtin_definition():
     envelope = Envelope(
         id="1",
         source="publisher",

@@ -4,8 +4,11 @@ per event type. Every service publishes and reads events only through these clas
 The envelope's `type` is also the NATS subject (`aigw.<entity>.<action>`) and its `id` the
 JetStream message id, so a re-published event is de-duplicated by the server. Payloads carry
 an integer `dataversion`; a breaking change bumps `VERSION` and adds `upcast_vN(data)` to the
-class, which readers apply before validation. Events never carry a secret in plaintext:
-provider keys travel as AES-GCM ciphertexts, API keys only as SHA-256 hashes.
+class (a pure function, see `aigw.common.upcasts`), which readers apply before validation;
+tests/common/unit/test_event_schemas.py fails on a payload change without a new version.
+Each class names the field its envelope's `subject` comes from in `SUBJECT_FIELD`. Events never
+carry a secret in plaintext: provider keys travel as AES-GCM ciphertexts, API keys only as
+SHA-256 hashes.
 """
 
 import uuid
@@ -14,8 +17,9 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aigw.common import upcasts
 from aigw.common.model_routing import ApiRouting
-from aigw.common.vendors import VendorSpec, builtin_spec
+from aigw.common.vendors import VendorSpec
 
 KeyType = Literal["PRODUCTION", "SANDBOX"]
 
@@ -41,10 +45,22 @@ class EventPayload(BaseModel):
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    # the field that holds the id of the entity the event is about (the envelope's `subject`)
+    SUBJECT_FIELD: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # an event type must name a subject field it has, unless it composes its subject
+        custom = cls.subject_id is not EventPayload.subject_id
+        if "TYPE" in cls.__dict__ and not custom:
+            field = getattr(cls, "SUBJECT_FIELD", None)
+            if field not in cls.model_fields:
+                raise TypeError(f"{cls.__name__}: SUBJECT_FIELD {field!r} is not one of its fields")
 
     def subject_id(self) -> str:
         """The id of the entity the event is about (the envelope's `subject`)."""
-        raise NotImplementedError
+        return str(getattr(self, self.SUBJECT_FIELD))
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> Self:
@@ -90,10 +106,8 @@ class DeployedEndpoint(BaseModel):
 
 
 class _ApiEvent(EventPayload):
+    SUBJECT_FIELD = "api_id"
     api_id: str
-
-    def subject_id(self) -> str:
-        return self.api_id
 
 
 class ApiCreated(_ApiEvent):
@@ -155,21 +169,7 @@ class ApiDeployed(_ApiEvent):
 
     @staticmethod
     def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
-        """v1 vendors were `{name, version, auth_header, auth_prefix}`: take the built-in
-        definition of that name (every v1 vendor was built in), with the auth it was sent."""
-        old = data["vendor"]
-        spec = builtin_spec(old["name"], old["version"])
-        vendor = (
-            spec.model_dump()
-            if spec is not None
-            else {"name": old["name"], "version": old["version"]}
-        )
-        vendor["auth"] = {
-            "type": "header",
-            "name": old["auth_header"],
-            "value_prefix": old.get("auth_prefix", ""),
-        }
-        return {**data, "vendor": vendor}
+        return upcasts.api_deployed_v1(data)
 
 
 class ApiUndeployed(_ApiEvent):
@@ -204,7 +204,7 @@ class VendorChanged(EventPayload):
         "(None in events emitted before it travelled)",
     )
 
-    def subject_id(self) -> str:
+    def subject_id(self) -> str:  # composed: a vendor is named by its name and version
         return f"{self.vendor.name}/{self.vendor.version}"
 
 
@@ -213,54 +213,44 @@ class VendorChanged(EventPayload):
 
 class ApplicationCreated(EventPayload):
     TYPE = "aigw.application.created"
+    SUBJECT_FIELD = "application_id"
     application_id: str
     name: str
     owner: str
 
-    def subject_id(self) -> str:
-        return self.application_id
-
 
 class ApplicationDeleted(EventPayload):
     TYPE = "aigw.application.deleted"
+    SUBJECT_FIELD = "application_id"
     application_id: str
-
-    def subject_id(self) -> str:
-        return self.application_id
 
 
 class SubscriptionCreated(EventPayload):
     TYPE = "aigw.subscription.created"
+    SUBJECT_FIELD = "subscription_id"
     subscription_id: str
     application_id: str
     api_id: str
     policy: str
-
-    def subject_id(self) -> str:
-        return self.subscription_id
 
 
 class SubscriptionUpdated(EventPayload):
     """The subscription moved to another plan (business policy)."""
 
     TYPE = "aigw.subscription.updated"
+    SUBJECT_FIELD = "subscription_id"
     subscription_id: str
     application_id: str
     api_id: str
     policy: str
 
-    def subject_id(self) -> str:
-        return self.subscription_id
-
 
 class SubscriptionDeleted(EventPayload):
     TYPE = "aigw.subscription.deleted"
+    SUBJECT_FIELD = "subscription_id"
     subscription_id: str
     application_id: str
     api_id: str
-
-    def subject_id(self) -> str:
-        return self.subscription_id
 
 
 # --- credentials (keymanager) --------------------------------------------------------------
@@ -270,6 +260,7 @@ class KeyIssued(EventPayload):
     """An API key was issued. Only its SHA-256 hash leaves keymanager."""
 
     TYPE = "aigw.key.issued"
+    SUBJECT_FIELD = "key_id"
     key_id: str
     key_hash: str
     application_id: str
@@ -277,28 +268,21 @@ class KeyIssued(EventPayload):
     api_id: str | None = Field(None, description="set for test keys: valid for this API only")
     expires_at: datetime | None = None
 
-    def subject_id(self) -> str:
-        return self.key_id
-
 
 class KeyRevoked(EventPayload):
     TYPE = "aigw.key.revoked"
+    SUBJECT_FIELD = "key_id"
     key_id: str
-
-    def subject_id(self) -> str:
-        return self.key_id
 
 
 class KeyRegenerated(EventPayload):
     """An API key was replaced: the old hash stops working, the new one starts at once."""
 
     TYPE = "aigw.key.regenerated"
+    SUBJECT_FIELD = "key_id"
     key_id: str
     key_hash: str
     expires_at: datetime | None = None
-
-    def subject_id(self) -> str:
-        return self.key_id
 
 
 # --- identity, signing keys and OAuth2 clients (keymanager) --------------------------------
@@ -308,11 +292,9 @@ class UserCreated(EventPayload):
     """Audit trail of accounts; never carries the password or its hash."""
 
     TYPE = "aigw.user.created"
+    SUBJECT_FIELD = "username"
     username: str
     roles: list[str]
-
-    def subject_id(self) -> str:
-        return self.username
 
 
 UserChange = Literal["roles", "disabled", "password"]
@@ -324,14 +306,12 @@ class UserUpdated(EventPayload):
     `ver`): one minted for an older version, or for a disabled account, no longer stands."""
 
     TYPE = "aigw.user.updated"
+    SUBJECT_FIELD = "username"
     username: str
     roles: list[str]
     disabled: bool = False
     token_version: int = 0
     changes: list[UserChange] = Field(default_factory=list)
-
-    def subject_id(self) -> str:
-        return self.username
 
 
 class UserDeleted(EventPayload):
@@ -339,10 +319,8 @@ class UserDeleted(EventPayload):
     again (applications and APIs name their owner by username)."""
 
     TYPE = "aigw.user.deleted"
+    SUBJECT_FIELD = "username"
     username: str
-
-    def subject_id(self) -> str:
-        return self.username
 
 
 class SigningKeyRotated(EventPayload):
@@ -350,13 +328,11 @@ class SigningKeyRotated(EventPayload):
     the previous keys until `previous_valid_until`, so tokens they signed live out their life."""
 
     TYPE = "aigw.signingkey.rotated"
+    SUBJECT_FIELD = "kid"
     kid: str
     jwk: dict[str, str] = Field(description="the public key as a JWK (OKP / Ed25519)")
     previous_kid: str | None = None
     previous_valid_until: datetime | None = None
-
-    def subject_id(self) -> str:
-        return self.kid
 
 
 class OAuthClientCreated(EventPayload):
@@ -364,34 +340,28 @@ class OAuthClientCreated(EventPayload):
     The secret never leaves keymanager; gateways learn which client belongs to whom."""
 
     TYPE = "aigw.oauthclient.created"
+    SUBJECT_FIELD = "client_id"
     client_id: str
     application_id: str
     key_type: KeyType
-
-    def subject_id(self) -> str:
-        return self.client_id
 
 
 class OAuthClientRevoked(EventPayload):
     """The consumer secret was revoked: tokens already issued to the client stop working."""
 
     TYPE = "aigw.oauthclient.revoked"
+    SUBJECT_FIELD = "client_id"
     client_id: str
-
-    def subject_id(self) -> str:
-        return self.client_id
 
 
 class TokenRevoked(EventPayload):
     """One access token (`jti`) was revoked before its expiry."""
 
     TYPE = "aigw.token.revoked"
+    SUBJECT_FIELD = "jti"
     jti: str
     client_id: str
     expires_at: datetime
-
-    def subject_id(self) -> str:
-        return self.jti
 
 
 # --- business plans and usage -------------------------------------------------------------
@@ -415,6 +385,7 @@ class PolicyUpdated(EventPayload):
     """A subscription policy (business plan) was created or changed; `deleted` retires it."""
 
     TYPE = "aigw.policy.updated"
+    SUBJECT_FIELD = "name"
     name: str
     description: str = ""
     limits: list[QuotaLimit] = Field(default_factory=list)
@@ -422,9 +393,6 @@ class PolicyUpdated(EventPayload):
         256, description="completion tokens reserved at admission when a call sets no max_tokens"
     )
     deleted: bool = False
-
-    def subject_id(self) -> str:
-        return self.name
 
 
 class UsageRecord(BaseModel):
@@ -457,12 +425,10 @@ class UsageRecorded(EventPayload):
     """A batch of usage records from one gateway process (batched so it never slows a call)."""
 
     TYPE = "aigw.usage.recorded"
+    SUBJECT_FIELD = "batch_id"
     batch_id: str
     gateway: str
     records: list[UsageRecord]
-
-    def subject_id(self) -> str:
-        return self.batch_id
 
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {
