@@ -175,3 +175,25 @@ async def test_signups_are_limited_per_client_address(
     assert refused.json()["message"] == "Too many sign-ups"
     async with _devportal(limited, keymanager_transport, signer, "198.51.100.5") as other:
         assert (await signup(other, 99)).status_code == 201
+
+
+async def test_signup_is_devportals_own_call_not_the_callers(
+    settings: Settings, signer: TestSigner
+) -> None:
+    """A token sent along with a sign-up stays in devportal: keymanager gets devportal's
+    signature and the correlation id, never the caller's Authorization header."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"username": "someone", "roles": ["subscriber"]})
+
+    async with _devportal(settings, httpx.MockTransport(answer), signer) as portal:
+        body = {"username": "someone", "password": PASSWORD}
+        headers = {"Authorization": "Bearer someone-elses-token", "X-Correlation-ID": "c-1"}
+        response = await portal.post("/signup", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    [sent] = seen
+    assert "authorization" not in sent.headers
+    assert sent.headers["x-aigw-service"] == "devportal"
+    assert sent.headers["x-correlation-id"] == "c-1"

@@ -2,7 +2,7 @@
 subscriptions, and API keys issued through keymanager."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI
@@ -19,6 +19,7 @@ from aigw.devportal.applications import routes as applications
 from aigw.devportal.applications import store as application_store
 from aigw.devportal.catalog import routes as catalog
 from aigw.devportal.catalog.handlers import catalog_router
+from aigw.devportal.keymanager import KeymanagerClient
 from aigw.devportal.keys import routes as keys
 from aigw.devportal.oauth import routes as oauth_keys
 from aigw.devportal.policies import routes as policies
@@ -78,15 +79,15 @@ def create_app(
             router=event_router(settings.mongodb_db),
             registry=app.state.metrics_registry,
         )
-        keymanager = httpx.AsyncClient(
-            base_url=settings.keymanager_url, transport=keymanager_transport, timeout=10
+        keymanager = KeymanagerClient.connect(
+            settings.keymanager_url, settings.secret_key.get_secret_value(), keymanager_transport
         )
-        async with runtime, keymanager, followed(runtime, standings):
+        async with runtime, aclosing(keymanager), followed(runtime, standings):
             await application_store.ensure_indexes(runtime.db)
             await subscription_store.ensure_indexes(runtime.db)
             await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
             app.state.runtime = runtime
-            app.state.keymanager_http = keymanager
+            app.state.keymanager = keymanager
             yield
 
     app = create_service_app(

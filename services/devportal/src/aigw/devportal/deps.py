@@ -9,6 +9,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import CorrelationId, Runtime, correlation_id, get_runtime, get_settings
 from aigw.devportal.audit import Actor
+from aigw.devportal.keymanager import KeymanagerClient
 from aigw.devportal.settings import Settings
 
 __all__ = [
@@ -16,10 +17,13 @@ __all__ = [
     "CorrelationId",
     "CurrentActor",
     "Db",
+    "Keymanager",
+    "KeymanagerService",
     "Runtime",
     "correlation_id",
     "get_actor",
     "get_db",
+    "get_keymanager",
     "get_runtime",
     "get_settings",
 ]
@@ -35,6 +39,18 @@ PORTAL_ROLES = ("subscriber", "admin")
 PortalUser = Annotated[Principal, Depends(require_roles(*PORTAL_ROLES))]
 
 
+def get_keymanager_service(request: Request) -> KeymanagerClient:
+    """The lifespan's client: devportal's own calls (sign-up)."""
+    client: KeymanagerClient = request.app.state.keymanager
+    return client
+
+
+def get_keymanager(request: Request, correlation: CorrelationId) -> KeymanagerClient:
+    """Calls in the caller's name: its own Authorization header (verified by CurrentPrincipal)."""
+    authorization = request.headers.get("authorization", "")
+    return get_keymanager_service(request).acting_for(authorization, correlation)
+
+
 def get_actor(principal: PortalUser, correlation: CorrelationId) -> Actor:
     return Actor(principal.subject, correlation)
 
@@ -42,3 +58,5 @@ def get_actor(principal: PortalUser, correlation: CorrelationId) -> Actor:
 Db = Annotated[AsyncDatabase[dict[str, Any]], Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+Keymanager = Annotated[KeymanagerClient, Depends(get_keymanager)]
+KeymanagerService = Annotated[KeymanagerClient, Depends(get_keymanager_service)]

@@ -1,12 +1,22 @@
-"""The usage report: totals over a time window, and the same counters per group."""
+"""The usage report both management services answer with: totals over a time window, and the
+same counters per group. Each service's endpoint keeps only its own access rule, the subject
+of its report (an API, an application) and the groupings it offers."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Annotated, Any, Self
+
+from fastapi import Query
+from pydantic import Field
 
 from aigw.common.errors import InvalidInput
 from aigw.common.schemas import CamelModel
+from aigw.common.usage import store
 
 DEFAULT_WINDOW = timedelta(days=30)
+
+# The window's query parameters, spelled the same on every usage endpoint.
+From = Annotated[datetime | None, Query(alias="from")]
+To = Annotated[datetime | None, Query()]
 
 
 class UsageCounters(CamelModel):
@@ -26,6 +36,35 @@ class UsageGroup(UsageCounters):
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Self:
         return cls(key=str(row["key"]), **{name: row[name] for name in UsageCounters.model_fields})
+
+
+class UsageReportBase[G: str](CamelModel):
+    """A service's `UsageReport` subclasses this with its `groupBy` choices and adds the id
+    of what it reports on (named as in the usage records, e.g. `api_id`)."""
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    group_by: G
+    totals: UsageCounters
+    groups: list[UsageGroup]
+
+
+async def usage_report[R: UsageReportBase[Any]](
+    model: type[R],
+    db: store.Db,
+    subject: dict[str, str],
+    start: datetime | None,
+    end: datetime | None,
+    group_by: str,
+) -> R:
+    """The report on `subject`'s records (e.g. `{"api_id": ...}`: the records' field, and the
+    report's field of the same name) in the window [start, end), grouped by `group_by`."""
+    start, end = window(start, end)
+    rows = await store.grouped_totals(db, subject, start, end, group_by)
+    groups = [UsageGroup.from_row(row) for row in rows]
+    totals = UsageCounters.total_of(groups)
+    fields = {"from_": start, "to": end, "group_by": group_by, "totals": totals, "groups": groups}
+    return model.model_validate({**subject, **fields})
 
 
 def window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:

@@ -9,8 +9,8 @@ from aigw.common.auth import CurrentPrincipal
 from aigw.common.errors import NotFound
 from aigw.devportal.catalog import store
 from aigw.devportal.catalog.models import CatalogApi, TestKey
-from aigw.devportal.deps import AppSettings, CurrentActor, Db
-from aigw.devportal.keys.client import Keymanager, KeyRequest
+from aigw.devportal.deps import AppSettings, CurrentActor, Db, Keymanager
+from aigw.devportal.keymanager import KeyRequest
 from aigw.devportal.schemas import Collection
 from aigw.devportal.vendors import store as vendor_store
 

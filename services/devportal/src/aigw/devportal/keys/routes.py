@@ -4,10 +4,11 @@ that the application is the caller's and relays the call."""
 from fastapi import APIRouter, Response, status
 
 from aigw.common.errors import NotFound
+from aigw.common.keymanager import IssuedKey
 from aigw.devportal.applications.access import owned_application
 from aigw.devportal.applications.models import ApplicationKey
-from aigw.devportal.deps import CurrentActor, Db
-from aigw.devportal.keys.client import IssuedKey, KeyList, Keymanager, KeymanagerClient, KeyRequest
+from aigw.devportal.deps import CurrentActor, Db, Keymanager
+from aigw.devportal.keymanager import KeyList, KeyRequest
 from aigw.devportal.keys.models import ApiKeyCreate
 
 router = APIRouter(prefix="/applications/{app_id}/api-keys", tags=["api-keys"])
@@ -51,7 +52,7 @@ async def revoke(
 
 
 async def _application_key(
-    db: Db, actor: CurrentActor, app_id: str, key_id: str, keymanager: KeymanagerClient
+    db: Db, actor: CurrentActor, app_id: str, key_id: str, keymanager: Keymanager
 ) -> None:
     """Only a key of this (the caller's) application, not any key the caller can name."""
     await owned_application(db, actor, app_id)

@@ -6,9 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from aigw.common.errors import NotFound
 from aigw.devportal.applications.access import owned_application
-from aigw.devportal.deps import CurrentActor, Db
-from aigw.devportal.keys.client import Keymanager
-from aigw.devportal.oauth import client
+from aigw.devportal.deps import CurrentActor, Db, Keymanager
 from aigw.devportal.oauth.models import OAuthKeyCreate, OAuthKeyList, OAuthKeys, OAuthKeySummary
 
 router = APIRouter(prefix="/applications/{app_id}/oauth-keys", tags=["oauth-keys"])
@@ -24,7 +22,7 @@ async def generate(
     app_id: str, body: OAuthKeyCreate, actor: CurrentActor, db: Db, keymanager: Keymanager
 ) -> OAuthKeys:
     await owned_application(db, actor, app_id)
-    created = await client.create_client(keymanager, app_id, body.key_type)
+    created = await keymanager.create_client(app_id, body.key_type)
     return OAuthKeys(
         consumer_key=created.client_id,
         consumer_secret=created.client_secret,
@@ -52,12 +50,12 @@ async def revoke(
     # only a client of this application, not any client the caller can name
     if not any(s.consumer_key == consumer_key for s in await _summaries(keymanager, app_id)):
         raise NotFound(f"Consumer key {consumer_key!r} does not exist for this application")
-    await client.revoke_client(keymanager, consumer_key)
+    await keymanager.revoke_client(consumer_key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def _summaries(keymanager: Keymanager, app_id: str) -> list[OAuthKeySummary]:
-    clients = await client.list_clients(keymanager, app_id)
+    clients = await keymanager.list_clients(app_id)
     return [
         OAuthKeySummary(
             consumer_key=c.client_id,

@@ -1,18 +1,16 @@
 """`GET /applications/{id}/usage`: what one of the caller's applications used, per model, API
 or hour, from the gateways' usage records."""
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aigw.common.usage import store
+from aigw.common.usage.report import From, To, usage_report
 from aigw.devportal.applications.access import owned_application
 from aigw.devportal.deps import CurrentActor, Db
-from aigw.devportal.usage.schemas import UsageCounters, UsageGroup, UsageReport, window
+from aigw.devportal.usage.schemas import GroupBy, UsageReport
 
 router = APIRouter(prefix="/applications", tags=["usage"])
-GroupBy = Literal["model", "api", "hour"]
 
 
 @router.get(
@@ -30,19 +28,9 @@ async def application_usage(
     app_id: str,
     actor: CurrentActor,
     db: Db,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: From = None,
+    to: To = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
 ) -> UsageReport:
     await owned_application(db, actor, app_id)  # someone else's is 404
-    start, end = window(from_, to)
-    rows = await store.grouped_totals(db, {"application_id": app_id}, start, end, group_by)
-    groups = [UsageGroup.from_row(row) for row in rows]
-    return UsageReport(
-        application_id=app_id,
-        from_=start,
-        to=end,
-        group_by=group_by,
-        totals=UsageCounters.total_of(groups),
-        groups=groups,
-    )
+    return await usage_report(UsageReport, db, {"application_id": app_id}, from_, to, group_by)

@@ -1,20 +1,12 @@
-"""The devportal's usage report: counters and window shared in aigw.common.usage.report."""
+"""The devportal's usage report: one application's, grouped by model, API or hour (the shape
+is shared in aigw.common.usage.report)."""
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from aigw.common.usage.report import UsageReportBase
 
-from aigw.common.schemas import CamelModel
-from aigw.common.usage.report import UsageCounters, UsageGroup, window
-
-__all__ = ["UsageCounters", "UsageGroup", "UsageReport", "window"]
+GroupBy = Literal["model", "api", "hour"]
 
 
-class UsageReport(CamelModel):
+class UsageReport(UsageReportBase[GroupBy]):
     application_id: str
-    from_: datetime = Field(alias="from")
-    to: datetime
-    group_by: Literal["model", "api", "hour"]
-    totals: UsageCounters
-    groups: list[UsageGroup]

@@ -3,7 +3,10 @@ from datetime import datetime
 from pydantic import Field
 
 from aigw.common.events import KeyType
+from aigw.common.keymanager import IssuedKey
 from aigw.common.schemas import CamelModel, Collection, RequestModel
+
+__all__ = ["MAX_EXPIRES_IN", "IssueKeyRequest", "IssuedKey", "KeyList", "KeySummary"]
 
 MAX_EXPIRES_IN = 365 * 24 * 3600  # a year: longer-lived keys should be regenerated instead
 
@@ -15,17 +18,6 @@ class IssueKeyRequest(RequestModel):
     expires_in: int | None = Field(
         None, gt=0, le=MAX_EXPIRES_IN, description="seconds; null for no expiry"
     )
-
-
-class IssuedKey(CamelModel):
-    """The only response that ever carries the key itself."""
-
-    id: str
-    api_key: str
-    key_type: KeyType
-    application_id: str
-    api_id: str | None
-    expires_at: datetime | None
 
 
 class KeySummary(CamelModel):

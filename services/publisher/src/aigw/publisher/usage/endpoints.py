@@ -1,17 +1,15 @@
 """`GET /apis/{id}/usage`: where an API's tokens went, from the gateways' usage records."""
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from aigw.common.requests import Runtime
-from aigw.common.usage import store
+from aigw.common.usage.report import From, To, usage_report
 from aigw.publisher.access import Apis, Publisher
-from aigw.publisher.usage.schemas import UsageCounters, UsageGroup, UsageReport, window
+from aigw.publisher.usage.schemas import GroupBy, UsageReport
 
 router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
-GroupBy = Literal["model", "application", "hour"]
 
 
 @router.get(
@@ -30,19 +28,9 @@ async def api_usage(
     who: Publisher,
     apis: Apis,
     runtime: Runtime,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: From = None,
+    to: To = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
 ) -> UsageReport:
     await apis.get(api_id, who)  # 404 for an unknown API, or one the caller may not manage
-    start, end = window(from_, to)
-    rows = await store.grouped_totals(runtime.db, {"api_id": api_id}, start, end, group_by)
-    groups = [UsageGroup.from_row(row) for row in rows]
-    return UsageReport(
-        api_id=api_id,
-        from_=start,
-        to=end,
-        group_by=group_by,
-        totals=UsageCounters.total_of(groups),
-        groups=groups,
-    )
+    return await usage_report(UsageReport, runtime.db, {"api_id": api_id}, from_, to, group_by)
