@@ -82,9 +82,17 @@ class FakeKeymanager:
         assert set(body) == {"applicationId", "keyType", "apiId", "expiresIn"}
         key_id = str(uuid.uuid4())
         api_key = "aigw_" + uuid.uuid4().hex
-        self.keys[key_id] = {**body, "id": key_id, "maskedKey": "****" + api_key[-4:]}
         expires_at = "2030-01-01T00:00:00Z" if body["expiresIn"] else None
         issued = {k: body[k] for k in ("applicationId", "keyType", "apiId")}
+        # stored as keymanager lists it (aigw.common.keymanager.KeySummary)
+        self.keys[key_id] = {
+            **issued,
+            "id": key_id,
+            "maskedKey": "****" + api_key[-4:],
+            "expiresAt": expires_at,
+            "createdTime": "2026-01-01T00:00:00Z",
+            "revoked": False,
+        }
         return httpx.Response(
             201, json={**issued, "id": key_id, "apiKey": api_key, "expiresAt": expires_at}
         )

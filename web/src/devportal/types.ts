@@ -11,12 +11,4 @@ export type OAuthKeys = Schemas["OAuthKeys"];
 export type OAuthKeySummary = Schemas["OAuthKeySummary"];
 export type KeyType = "PRODUCTION" | "SANDBOX";
 
-/** A key as keymanager lists it (masked; the list's items are untyped in the OpenAPI). */
-export interface KeySummary {
-  id: string;
-  keyType: KeyType;
-  maskedKey: string;
-  expiresAt: string | null;
-  createdTime: string;
-  revoked: boolean;
-}
+export type KeySummary = Schemas["KeySummary"];

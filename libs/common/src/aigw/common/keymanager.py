@@ -18,6 +18,22 @@ class IssuedKey(CamelModel):
     expires_at: datetime | None
 
 
+class KeySummary(CamelModel):
+    """A key as listed: masked, never the key itself."""
+
+    id: str
+    key_type: KeyType
+    application_id: str
+    api_id: str | None
+    masked_key: str
+    expires_at: datetime | None
+    created_time: datetime
+    revoked: bool
+
+
+KeyList = Collection[KeySummary]
+
+
 class CreatedClient(CamelModel):
     """The only response that ever carries the client secret."""
 

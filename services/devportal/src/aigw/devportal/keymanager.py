@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from aigw.common.errors import ServiceError, TooManyRequests, UpstreamFailure
 from aigw.common.events import KeyType
-from aigw.common.keymanager import ClientList, CreatedClient, IssuedKey
-from aigw.common.schemas import CamelModel, Collection
+from aigw.common.keymanager import ClientList, CreatedClient, IssuedKey, KeyList
+from aigw.common.schemas import CamelModel
 from aigw.common.service_auth import ServiceAuth
 
 API = "/api/keymanager/v1"
@@ -39,7 +39,6 @@ class KeyRequest(CamelModel):
 
 
 # Keymanager's masked key summaries, passed on without reshaping.
-KeyList = Collection[dict[str, Any]]
 
 
 class KeymanagerRejected(ServiceError):

@@ -4,11 +4,11 @@ that the application is the caller's and relays the call."""
 from fastapi import APIRouter, Response, status
 
 from aigw.common.errors import NotFound
-from aigw.common.keymanager import IssuedKey
+from aigw.common.keymanager import IssuedKey, KeyList
 from aigw.devportal.applications.access import owned_application
 from aigw.devportal.applications.models import ApplicationKey
 from aigw.devportal.deps import CurrentActor, Db, Keymanager
-from aigw.devportal.keymanager import KeyList, KeyRequest
+from aigw.devportal.keymanager import KeyRequest
 from aigw.devportal.keys.models import ApiKeyCreate
 
 router = APIRouter(prefix="/applications/{app_id}/api-keys", tags=["api-keys"])
@@ -57,7 +57,7 @@ async def _application_key(
     """Only a key of this (the caller's) application, not any key the caller can name."""
     await owned_application(db, actor, app_id)
     keys = await keymanager.list_keys(app_id)
-    if not any(key.get("id") == key_id for key in keys.list):
+    if not any(key.id == key_id for key in keys.list):
         raise NotFound(f"API key {key_id!r} does not exist for this application")
 
 

@@ -1,10 +1,8 @@
-from datetime import datetime
-
 from pydantic import Field
 
 from aigw.common.events import KeyType
-from aigw.common.keymanager import IssuedKey
-from aigw.common.schemas import CamelModel, Collection, RequestModel
+from aigw.common.keymanager import IssuedKey, KeyList, KeySummary
+from aigw.common.schemas import RequestModel
 
 __all__ = ["MAX_EXPIRES_IN", "IssueKeyRequest", "IssuedKey", "KeyList", "KeySummary"]
 
@@ -18,17 +16,3 @@ class IssueKeyRequest(RequestModel):
     expires_in: int | None = Field(
         None, gt=0, le=MAX_EXPIRES_IN, description="seconds; null for no expiry"
     )
-
-
-class KeySummary(CamelModel):
-    id: str
-    key_type: KeyType
-    application_id: str
-    api_id: str | None
-    masked_key: str
-    expires_at: datetime | None
-    created_time: datetime
-    revoked: bool
-
-
-KeyList = Collection[KeySummary]
