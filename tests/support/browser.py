@@ -10,10 +10,10 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
+from aigw.devtools.page_weight import CHROMIUM, CHROMIUM_ARGS
+
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # Recorded in every page before its own scripts run: Content-Security-Policy violations and
 # JavaScript dialogs (an alert() would be an XSS).

@@ -90,21 +90,30 @@ interface FieldProps {
   readOnly?: boolean;
 }
 
-export function TextField({ label, value, onValue, error, hint, type = "text", ...rest }: FieldProps) {
+interface ControlIds {
+  id: string;
+  "aria-invalid": "true" | undefined;
+  "aria-describedby": string | undefined;
+}
+
+/** A label, the control, its hint and its error, wired together for assistive technology. */
+function FieldFrame({
+  label,
+  error,
+  hint,
+  control,
+}: {
+  label: string;
+  error?: string | undefined;
+  hint?: ComponentChildren;
+  control: (ids: ControlIds) => ComponentChildren;
+}) {
   const id = useId();
   const described = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
     <div class={`field${error ? " field-invalid" : ""}`}>
       <label for={id}>{label}</label>
-      <input
-        id={id}
-        type={type}
-        value={value}
-        onInput={(event) => onValue(event.currentTarget.value)}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={described || undefined}
-        {...rest}
-      />
+      {control({ id, "aria-invalid": error ? "true" : undefined, "aria-describedby": described || undefined })}
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}
@@ -119,32 +128,27 @@ export function TextField({ label, value, onValue, error, hint, type = "text", .
   );
 }
 
-export function TextArea({ label, value, onValue, error, hint, rows = 12, readOnly }: FieldProps & { rows?: number }) {
-  const id = useId();
+export function TextField({ label, value, onValue, error, hint, type = "text", ...rest }: FieldProps) {
   return (
-    <div class={`field${error ? " field-invalid" : ""}`}>
-      <label for={id}>{label}</label>
-      <textarea
-        id={id}
-        rows={rows}
-        value={value}
-        readOnly={readOnly}
-        spellcheck={false}
-        onInput={(event) => onValue(event.currentTarget.value)}
-        aria-invalid={error ? "true" : undefined}
-        aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
-      />
-      {hint && (
-        <p class="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
+    <FieldFrame
+      label={label}
+      error={error}
+      hint={hint}
+      control={(ids) => <input {...ids} type={type} value={value} onInput={(event) => onValue(event.currentTarget.value)} {...rest} />}
+    />
+  );
+}
+
+export function TextArea({ label, value, onValue, error, hint, rows = 12, readOnly }: FieldProps & { rows?: number }) {
+  return (
+    <FieldFrame
+      label={label}
+      error={error}
+      hint={hint}
+      control={(ids) => (
+        <textarea {...ids} rows={rows} value={value} readOnly={readOnly} spellcheck={false} onInput={(event) => onValue(event.currentTarget.value)} />
       )}
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
+    />
   );
 }
 
@@ -168,20 +172,21 @@ export function SelectField({
   error?: string | undefined;
   hint?: ComponentChildren;
 }) {
-  const id = useId();
   return (
-    <div class={`field${error ? " field-invalid" : ""}`}>
-      <label for={id}>{label}</label>
-      <select id={id} value={value} onChange={(event) => onValue(event.currentTarget.value)} aria-invalid={error ? "true" : undefined}>
-        {options.map((option) => (
-          <option key={option.value} value={option.value}>
-            {option.label}
-          </option>
-        ))}
-      </select>
-      {hint && <p class="hint">{hint}</p>}
-      {error && <p class="field-error">{error}</p>}
-    </div>
+    <FieldFrame
+      label={label}
+      error={error}
+      hint={hint}
+      control={(ids) => (
+        <select {...ids} value={value} onChange={(event) => onValue(event.currentTarget.value)}>
+          {options.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      )}
+    />
   );
 }
 

@@ -40,6 +40,7 @@ from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import UserCreated, UserDeleted, UserUpdated, parse_payload
 from aigw.common.messaging import STREAM_NAME
 from aigw.common.requests import runtime_ready
+from aigw.common.retry import until_done
 from aigw.common.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -147,17 +148,7 @@ class StandingFollower:
                 await self._sub.unsubscribe()
 
     async def _run(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self._subscribe()
-                return
-            except asyncio.CancelledError:
-                raise
-            except (OSError, TimeoutError, nats.errors.Error) as exc:
-                log.warning("user events not readable (%s); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await until_done(self._subscribe, "user events", log)
 
     async def _subscribe(self) -> None:
         js = self._nc.jetstream()

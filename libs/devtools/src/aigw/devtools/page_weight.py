@@ -23,6 +23,7 @@ import httpx
 
 from aigw.devtools.stack import Ports, Stack, StackConfig
 
+# Debian's chromium and the flags this offline machine needs; the browser tests use them too
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "page-weight-admin"

@@ -25,6 +25,7 @@ from aigw.common.crypto import SecretBox
 from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
 from aigw.common.events import Envelope, parse_payload
 from aigw.common.messaging import STREAM_NAME, unsigned_through
+from aigw.common.retry import until_done
 from aigw.gateway.routing import builder
 from aigw.gateway.routing.table import RoutingTable
 
@@ -80,21 +81,13 @@ class EventFollower:
                 await self._nc.close()
 
     async def _run(self) -> None:
-        delay = 0.2
-        while True:
-            try:
-                await self._subscribe()
-                return
-            except asyncio.CancelledError:
-                raise
-            except (OSError, TimeoutError, nats.errors.Error) as exc:
-                log.warning("event stream not reachable (%s); retrying in %.1fs", exc, delay)
-                if self._nc is not None:
-                    with contextlib.suppress(Exception):
-                        await self._nc.close()
-                    self._nc = None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        await until_done(self._subscribe, "event stream", log, after_failure=self._disconnect)
+
+    async def _disconnect(self) -> None:
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+            self._nc = None
 
     async def _subscribe(self) -> None:
         self._nc = await nats.connect(
