@@ -10,8 +10,6 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
-from aigw.devtools.page_weight import CHROMIUM, CHROMIUM_ARGS
-
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 

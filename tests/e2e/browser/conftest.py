@@ -14,8 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from aigw.devtools.page_weight import CHROMIUM, CHROMIUM_ARGS
 from aigw.devtools.stack import Stack
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, REPO, WATCH_SCRIPT, Shots, csp_violations
+from tests.support.browser import REPO, WATCH_SCRIPT, Shots, csp_violations
 
 SCREENSHOTS = Path(os.environ.get("AIGW_SCREENSHOTS", REPO / ".data" / "screenshots"))
 

@@ -1,24 +1,16 @@
 // The Deployments page: the revision the gateway serves, Deploy (a new revision of the API as
-// it is now) and undeploy.
-import { useState } from "preact/hooks";
+// it is now) and undeploy. The publisher keeps only the served revision; earlier ones are in
+// the event stream (aigw.api.deployed), not invented here.
 import { publisher, unwrap } from "../shared/api";
 import { Button, ConfirmButton, ErrorMessage, formatDate, Notice, Section, useAction } from "../shared/ui";
 import type { TabProps } from "./api-page";
 
-interface Deployment {
-  revision: number;
-  deployedTime: string;
-}
-
 export function ApiDeployments({ api, onChange }: TabProps) {
   const action = useAction();
-  // revisions deployed from this page, newest first (the API keeps only the one it serves)
-  const [deployed, setDeployed] = useState<Deployment[]>([]);
   const path = { params: { path: { api_id: api.id } } };
   const deploy = () =>
     action.run(async () => {
-      const made = await unwrap(publisher.POST("/api/publisher/v1/apis/{api_id}/deploy", path));
-      setDeployed((now) => [made, ...now]);
+      await unwrap(publisher.POST("/api/publisher/v1/apis/{api_id}/deploy", path));
       onChange();
     });
   const undeploy = async () => {
@@ -38,7 +30,7 @@ export function ApiDeployments({ api, onChange }: TabProps) {
       ) : (
         <div class="table-wrap">
           <table>
-            <caption class="muted">Revisions</caption>
+            <caption class="muted">The revision the gateway serves</caption>
             <thead>
               <tr>
                 <th scope="col">Revision</th>
@@ -64,18 +56,6 @@ export function ApiDeployments({ api, onChange }: TabProps) {
                   />
                 </td>
               </tr>
-              {deployed
-                .filter((each) => each.revision !== current)
-                .map((each) => (
-                  <tr key={each.revision}>
-                    <td>Revision {each.revision}</td>
-                    <td>{formatDate(each.deployedTime)}</td>
-                    <td>
-                      <span class="badge">Replaced</span>
-                    </td>
-                    <td />
-                  </tr>
-                ))}
             </tbody>
           </table>
         </div>
