@@ -1,0 +1,24 @@
+"""Who acted: the one type every management service passes from an endpoint to its use cases,
+so each event it emits carries the acting subject and the request's correlation id (the audit
+trail joins a request's events across services by that id)."""
+
+from dataclasses import dataclass
+
+from aigw.common.events import Envelope, EventPayload, new_event
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """`subject` is the caller's token subject (a username, an OAuth client id, or a service
+    identity such as `publisher` for work a service does on its own); `admin` says whether the
+    caller holds the admin role, for use cases whose rules differ for admins."""
+
+    subject: str
+    correlation_id: str | None = None
+    admin: bool = False
+
+    def event(self, payload: EventPayload, source: str) -> Envelope:
+        """The envelope of `payload` as emitted by `source` on this actor's behalf."""
+        return new_event(
+            payload, source=source, actor=self.subject, correlation_id=self.correlation_id
+        )
