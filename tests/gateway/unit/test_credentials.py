@@ -15,7 +15,7 @@ from aigw.common.events import (
     OAuthClientRevoked,
     TokenRevoked,
 )
-from aigw.gateway.proxy.errors import Refused
+from aigw.gateway.errors import Refused
 from aigw.gateway.proxy.tokens import looks_like_jwt, verify_access_token
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.table import RoutingTable

@@ -11,7 +11,7 @@ from aigw.common.vendors import VendorSpec, builtin_spec
 from aigw.gateway.metering.meter import Meter, count
 from aigw.gateway.metering.request import with_model
 from aigw.gateway.metering.sse import StreamTap
-from aigw.gateway.proxy.errors import Refused
+from aigw.gateway.errors import Refused
 from aigw.gateway.proxy.forwarding import _check_body, _response_headers
 from aigw.gateway.routing.targets import Target, TargetRouter
 from aigw.gateway.routing.upstream import Upstream

@@ -2,7 +2,7 @@
 
 `/health/*`, `/metrics`, `/openapi.json` and `/docs` go to a small FastAPI app built from
 `aigw.common.service_app`; every other request goes straight to the raw-ASGI invocation handler
-(`proxy.forwarding.Invoker`), so no framework routing or middleware runs on the hot path.
+(`proxy.invoker.Invoker`), so no framework routing or middleware runs on the hot path.
 
 The FastAPI app's lifespan owns the resources: the upstream connection pool used for every
 provider call and the event follower that keeps the routing table up to date.
@@ -16,19 +16,13 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from aigw.common.service_app import create_service_app
+from aigw.gateway.asgi import Message, Receive, Scope, Send
+from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
-from aigw.gateway.proxy.forwarding import (
-    GatewayState,
-    Invoker,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
+from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
-from aigw.gateway.proxy.upstream_addresses import AddressPolicy
-from aigw.gateway.proxy.upstream_http import Pool
+from aigw.gateway.proxy.settle import Settlement
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
@@ -97,7 +91,7 @@ class Gateway:
         self.state = state
         self.follower = follower
         self.quota = invoker.quota
-        self.recorder = invoker.recorder
+        self.recorder = invoker.settlement.recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -157,13 +151,14 @@ def create_app(settings: Settings) -> Gateway:
     management.state.metrics_registry.register(verifier.collector())
     metrics = GatewayMetrics(management.state.metrics_registry)
     metrics.watch_peers(lambda: sync.book.peers)
+    quota = QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan)
     invoker = Invoker(
         state,
         metrics,
         settings.max_body_bytes,
         CorsPolicy(settings.cors_origin_list),
-        QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan),
-        recorder,
+        quota,
+        Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
     )
     gateway = Gateway(management, invoker, state, follower)

@@ -10,7 +10,7 @@ errors) carry `Access-Control-Allow-Origin` for an allowed origin only. `*` allo
 
 from collections.abc import Iterable
 
-Headers = list[tuple[bytes, bytes]]
+from aigw.gateway.asgi import RawHeaders as Headers
 
 ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = b"Authorization, ApiKey, Content-Type"

@@ -16,13 +16,13 @@ import logging
 import time
 
 from aigw.common.events import KeyType
+from aigw.gateway.errors import Refused
 from aigw.gateway.metering.meter import estimate_tokens
 from aigw.gateway.metering.request import RequestFacts
-from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.quota.book import Admission, Cost, QuotaBook, QuotaVerdict
-from aigw.gateway.quota.plans import UNLIMITED, Plan, test_key_plan
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.quota.throttle import BackendThrottle
+from aigw.gateway.routing.plans import UNLIMITED, Plan, test_key_plan
 from aigw.gateway.routing.table import Route, RoutingTable
 
 log = logging.getLogger(__name__)
