@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
 from aigw.gateway.app import new_upstream_pool
+from aigw.gateway.client import AddressRefused, ConnectTimeout, Pool, UpstreamError
 from aigw.gateway.client import connection as upstream_connection
 from aigw.gateway.client.addresses import ANY_ADDRESS
-from aigw.gateway.client import AddressRefused, ConnectTimeout, Pool, UpstreamError
 from aigw.gateway.client.origin import split_url
 from aigw.gateway.settings import Settings
 from tests.support.offline import offline_bus_settings
