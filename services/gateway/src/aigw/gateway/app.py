@@ -11,9 +11,10 @@ provider call and the event follower that keeps the routing table up to date.
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
@@ -121,6 +122,35 @@ def create_app(settings: Settings) -> Gateway:
         settings.usage_batch_size,
     )
 
+    lifespan = _lifespan(settings, state, follower, sync, recorder)
+
+    async def ready(app: FastAPI) -> bool:
+        return gateway.ready()
+
+    management = create_service_app(
+        title="aigw gateway",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=[],
+        ready=ready,
+        max_body_bytes=settings.max_body_bytes,
+        web_dir=settings.web_dir,
+    )
+    registry = management.state.metrics_registry
+    registry.register(verifier.collector())
+    gateway = Gateway(
+        management, _invoker(settings, state, registry, sync, recorder), state, follower
+    )
+    return gateway
+
+
+def _lifespan(
+    settings: Settings,
+    state: GatewayState,
+    follower: EventFollower,
+    sync: QuotaSync,
+    recorder: UsageRecorder,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.upstream = new_upstream_pool(settings)
@@ -136,23 +166,20 @@ def create_app(settings: Settings) -> Gateway:
             pool, state.upstream = state.upstream, None
             await pool.close()
 
-    async def ready(app: FastAPI) -> bool:
-        return gateway.ready()
+    return lifespan
 
-    management = create_service_app(
-        title="aigw gateway",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        routers=[],
-        ready=ready,
-        max_body_bytes=settings.max_body_bytes,
-        web_dir=settings.web_dir,
-    )
-    management.state.metrics_registry.register(verifier.collector())
-    metrics = GatewayMetrics(management.state.metrics_registry)
+
+def _invoker(
+    settings: Settings,
+    state: GatewayState,
+    registry: CollectorRegistry,
+    sync: QuotaSync,
+    recorder: UsageRecorder,
+) -> Invoker:
+    metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
     quota = QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan)
-    invoker = Invoker(
+    return Invoker(
         state,
         metrics,
         settings.max_body_bytes,
@@ -161,8 +188,6 @@ def create_app(settings: Settings) -> Gateway:
         Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
     )
-    gateway = Gateway(management, invoker, state, follower)
-    return gateway
 
 
 __all__ = ["Gateway", "Message", "create_app", "new_upstream_pool"]

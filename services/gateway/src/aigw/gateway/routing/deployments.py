@@ -77,20 +77,7 @@ def _drop_route(table: RoutingTable, api_id: str) -> None:
 
 
 def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> None:
-    if event.api_id in table.deleted_apis:
-        return
-    seen = table.api_revisions.get(event.api_id, 0)
-    if event.revision <= seen:
-        return
-    if seen and event.revision != seen + 1:
-        # the publisher numbers an API's deploys one by one: a jump is a forged or replayed
-        # event trying to pin the route (every later, real deploy would look old)
-        log.warning(
-            "refusing revision %d of API %s: the last one seen is %d, deploys move by one",
-            event.revision,
-            event.api_id,
-            seen,
-        )
+    if not _next_revision(table, event):
         return
     table.api_revisions[event.api_id] = event.revision
     prefix = normalise_prefix(event.route_prefix)
@@ -104,6 +91,34 @@ def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> 
             owner.api_id,
         )
         return
+    route = _route(event, prefix, box)
+    _drop_route(table, event.api_id)
+    table.api_routes[event.api_id] = route
+    table.routes[route.route_prefix] = route
+    table.recount_segments()
+
+
+def _next_revision(table: RoutingTable, event: ApiDeployed) -> bool:
+    """Whether `event` is the API's next revision (see `routing.builder`)."""
+    if event.api_id in table.deleted_apis:
+        return False
+    seen = table.api_revisions.get(event.api_id, 0)
+    if event.revision <= seen:
+        return False
+    if seen and event.revision != seen + 1:
+        # the publisher numbers an API's deploys one by one: a jump is a forged or replayed
+        # event trying to pin the route (every later, real deploy would look old)
+        log.warning(
+            "refusing revision %d of API %s: the last one seen is %d, deploys move by one",
+            event.revision,
+            event.api_id,
+            seen,
+        )
+        return False
+    return True
+
+
+def _route(event: ApiDeployed, prefix: str, box: SecretBox | None) -> Route:
     upstreams = {
         name: upstream
         for name, endpoint in (
@@ -113,7 +128,7 @@ def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> 
         )
         if (upstream := _upstream(box, event.api_id, name, endpoint)) is not None
     }
-    route = Route(
+    return Route(
         api_id=event.api_id,
         revision=event.revision,
         name=event.name,
@@ -127,10 +142,6 @@ def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> 
         throttle_production=event.backend_throttle.production,
         throttle_sandbox=event.backend_throttle.sandbox,
     )
-    _drop_route(table, event.api_id)
-    table.api_routes[event.api_id] = route
-    table.routes[route.route_prefix] = route
-    table.recount_segments()
 
 
 def undeployed(table: RoutingTable, event: ApiUndeployed) -> None:
