@@ -19,7 +19,7 @@ from aigw.common.event_trust import SIGNER_HEADER, EventSigner
 from aigw.common.events import KeyIssued, QuotaLimit
 from aigw.common.identity import QUOTA_SYNC_SUBJECT, Identity
 from aigw.common.messaging import signed_message, stream_for
-from aigw.gateway.quota.plans import window_start
+from aigw.gateway.routing.plans import window_start
 from tests.gateway.integration.conftest import Deployed, Publisher, RunningGateway, deploy_event
 from tests.gateway.integration.usage_support import CHAT, PATH, bearer, set_plan
 from tests.support.bus import connected, emitted, publish

@@ -56,7 +56,7 @@ def outside_dev_mode(settings: Settings, **changes: object) -> Settings:
 async def test_outside_dev_mode_a_provider_on_this_machine_is_refused_without_a_connection(
     events: Publisher, gateway_settings: Settings, caplog: pytest.LogCaptureFixture
 ):
-    caplog.set_level(logging.WARNING, logger="aigw.gateway.proxy.upstream_http")
+    caplog.set_level(logging.WARNING, logger="aigw.gateway.client.pool")
     unique = uuid.uuid4().hex[:8]
     async with (
         listening() as provider,
@@ -82,7 +82,7 @@ async def test_outside_dev_mode_a_provider_on_this_machine_is_refused_without_a_
     warnings = [
         r.getMessage()
         for r in caplog.records
-        if r.levelno == logging.WARNING and r.name == "aigw.gateway.proxy.upstream_http"
+        if r.levelno == logging.WARNING and r.name == "aigw.gateway.client.pool"
     ]
     assert len([w for w in warnings if w.startswith("provider host 127.0.0.1 ")]) == 1
     assert len([w for w in warnings if w.startswith("provider host localhost ")]) == 1

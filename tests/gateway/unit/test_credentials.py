@@ -15,8 +15,8 @@ from aigw.common.events import (
     OAuthClientRevoked,
     TokenRevoked,
 )
-from aigw.gateway.proxy.errors import Refused
-from aigw.gateway.proxy.tokens import looks_like_jwt, verify_access_token
+from aigw.gateway.errors import Refused
+from aigw.gateway.proxy.tokens import AccessTokens, looks_like_jwt
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.table import RoutingTable
 from tests.gateway.integration.access_tokens import AccessTokenSigner
@@ -45,7 +45,7 @@ def test_a_valid_token_takes_application_and_key_type_from_the_client():
     signer = AccessTokenSigner()
     table = table_with(signer.rotated(), CLIENT)
     token = signer.sign(signer.claims("c1", "app1", "PRODUCTION"))  # the claim is not trusted
-    entry = verify_access_token(table, token)
+    entry = AccessTokens().verify(table, token)
     assert (entry.application_id, entry.key_type) == ("app1", "SANDBOX")
 
 
@@ -53,7 +53,7 @@ def test_a_token_claiming_another_application_is_refused():
     signer = AccessTokenSigner()
     table = table_with(signer.rotated(), CLIENT)
     with pytest.raises(Refused):
-        verify_access_token(table, signer.sign(signer.claims("c1", "app2", "SANDBOX")))
+        AccessTokens().verify(table, signer.sign(signer.claims("c1", "app2", "SANDBOX")))
 
 
 def test_rotation_retires_the_previous_key_at_its_date_and_replays_the_same():
@@ -104,14 +104,15 @@ def test_a_cached_token_is_refused_once_its_key_is_retired_or_its_client_revoked
     signer, successor = AccessTokenSigner(), AccessTokenSigner()
     table = table_with(signer.rotated(), CLIENT)
     token = signer.sign(signer.claims("c1", "app1", "SANDBOX"))
-    verify_access_token(table, token)
-    assert token in table.verified_tokens
-    verify_access_token(table, token)  # from the cache
+    tokens = AccessTokens()
+    tokens.verify(table, token)
+    assert token in tokens.verified
+    tokens.verify(table, token)  # from the cache
     apply(table, successor.rotated(signer, grace=-1))
     with pytest.raises(Refused, match="unknown key"):
-        verify_access_token(table, token)
+        tokens.verify(table, token)
     fresh = successor.sign(successor.claims("c1", "app1", "SANDBOX"))
-    verify_access_token(table, fresh)
+    tokens.verify(table, fresh)
     apply(table, OAuthClientRevoked(client_id="c1"))
     with pytest.raises(Refused, match="client"):
-        verify_access_token(table, fresh)
+        tokens.verify(table, fresh)

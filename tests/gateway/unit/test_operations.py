@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from aigw.common.crypto import generate_master_key
 from aigw.common.vendors import VendorDefinition, VendorSpec, builtin_spec
-from aigw.gateway.proxy.forwarding import _filter_headers
+from aigw.gateway.proxy.request_headers import filter_headers
 from aigw.gateway.routing.operations import Operations
 from aigw.gateway.routing.vendor import VendorProfile
 from aigw.gateway.settings import Settings
@@ -96,7 +96,7 @@ def test_the_filter_keeps_allowed_headers_drops_the_rest_and_asks_for_identity()
         (b"x-mock-status", b"500"),
         (b"content-length", b"2"),
     ]
-    headers, credentials, content_type = _filter_headers(raw, vendor)
+    headers, credentials, content_type = filter_headers(raw, vendor)
     assert headers == [
         ("content-type", "application/json"),
         ("x-stainless-retry-count", "0"),
@@ -106,7 +106,7 @@ def test_the_filter_keeps_allowed_headers_drops_the_rest_and_asks_for_identity()
     assert credentials.authorization == b"Bearer caller"
     assert content_type == b"application/json"
     extra = frozenset({b"x-mock-status", b"content-type"})
-    with_extra, _, _ = _filter_headers(raw, vendor, extra)
+    with_extra, _, _ = filter_headers(raw, vendor, extra)
     assert ("x-mock-status", "500") in with_extra
 
 

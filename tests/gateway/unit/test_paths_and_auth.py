@@ -3,8 +3,10 @@ import time
 import pytest
 
 from aigw.common.crypto import sha256_hex
-from aigw.gateway.proxy.auth import AccessDenied, CallerCredentials, authorise
+from aigw.gateway.proxy.authenticate import AccessDenied, Authenticator
+from aigw.gateway.proxy.authorise import authorise
 from aigw.gateway.proxy.paths import match_route, path_problem, rest_after
+from aigw.gateway.proxy.request_headers import CallerCredentials
 from aigw.gateway.routing.table import KeyEntry, Route, RoutingTable
 
 
@@ -110,8 +112,14 @@ def test_authorise_rules():
         old=KeyEntry("k2", "app1", "PRODUCTION", expires_at=time.time() - 1),
         test=KeyEntry("k3", "app9", "PRODUCTION", api_id="b"),
     )
-    assert authorise(table, "good", r).key_id == "k1"
-    assert authorise(table, "test", other).key_id == "k3"  # test key: no subscription needed
+
+    def allowed(key: str | None, route: Route) -> KeyEntry:
+        entry = Authenticator(table).authenticate(key)
+        authorise(table, entry, route)
+        return entry
+
+    assert allowed("good", r).key_id == "k1"
+    assert allowed("test", other).key_id == "k3"  # test key: no subscription needed
     for key, target, status in [
         (None, r, 401),
         ("bad", r, 401),
@@ -120,5 +128,5 @@ def test_authorise_rules():
         ("test", r, 403),  # test key for another API
     ]:
         with pytest.raises(AccessDenied) as denied:
-            authorise(table, key, target)
+            allowed(key, target)
         assert denied.value.status == status

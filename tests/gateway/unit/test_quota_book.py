@@ -2,7 +2,7 @@
 
 from aigw.common.events import QuotaLimit
 from aigw.gateway.quota.book import Cost, QuotaBook
-from aigw.gateway.quota.plans import Plan, duration, seconds_to_reset, window_start
+from aigw.gateway.routing.plans import Plan, duration, seconds_to_reset, window_start
 
 NOW = 1_700_000_030.0  # 30 s into a minute
 PLAN = Plan("p", (QuotaLimit(unit="minute", requests=2), QuotaLimit(unit="hour", total_tokens=100)))

@@ -49,8 +49,8 @@ from aigw.common.messaging import signed_message
 from aigw.devtools import nats_auth
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from aigw.devtools.walkthrough import README_BODY, Provisioned, login, provision
-from aigw.gateway.proxy.upstream_addresses import ANY_ADDRESS
-from aigw.gateway.proxy.upstream_http import Pool
+from aigw.gateway.client import Pool
+from aigw.gateway.client.addresses import ANY_ADDRESS
 
 BODY = README_BODY
 STREAM_BODY = BODY[:-1] + b',"stream":true}'

@@ -2,7 +2,7 @@
 
 `/health/*`, `/metrics`, `/openapi.json` and `/docs` go to a small FastAPI app built from
 `aigw.common.service_app`; every other request goes straight to the raw-ASGI invocation handler
-(`proxy.forwarding.Invoker`), so no framework routing or middleware runs on the hot path.
+(`proxy.invoker.Invoker`), so no framework routing or middleware runs on the hot path.
 
 The FastAPI app's lifespan owns the resources: the upstream connection pool used for every
 provider call and the event follower that keeps the routing table up to date.
@@ -11,24 +11,19 @@ provider call and the event follower that keeps the routing table up to date.
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from aigw.common.service_app import create_service_app
+from aigw.gateway.asgi import Message, Receive, Scope, Send
+from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
-from aigw.gateway.proxy.forwarding import (
-    GatewayState,
-    Invoker,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
+from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
-from aigw.gateway.proxy.upstream_addresses import AddressPolicy
-from aigw.gateway.proxy.upstream_http import Pool
+from aigw.gateway.proxy.settle import Settlement
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
@@ -97,7 +92,7 @@ class Gateway:
         self.state = state
         self.follower = follower
         self.quota = invoker.quota
-        self.recorder = invoker.recorder
+        self.recorder = invoker.settlement.recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -127,6 +122,35 @@ def create_app(settings: Settings) -> Gateway:
         settings.usage_batch_size,
     )
 
+    lifespan = _lifespan(settings, state, follower, sync, recorder)
+
+    async def ready(app: FastAPI) -> bool:
+        return gateway.ready()
+
+    management = create_service_app(
+        title="aigw gateway",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        routers=[],
+        ready=ready,
+        max_body_bytes=settings.max_body_bytes,
+        web_dir=settings.web_dir,
+    )
+    registry = management.state.metrics_registry
+    registry.register(verifier.collector())
+    gateway = Gateway(
+        management, _invoker(settings, state, registry, sync, recorder), state, follower
+    )
+    return gateway
+
+
+def _lifespan(
+    settings: Settings,
+    state: GatewayState,
+    follower: EventFollower,
+    sync: QuotaSync,
+    recorder: UsageRecorder,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.upstream = new_upstream_pool(settings)
@@ -142,32 +166,28 @@ def create_app(settings: Settings) -> Gateway:
             pool, state.upstream = state.upstream, None
             await pool.close()
 
-    async def ready(app: FastAPI) -> bool:
-        return gateway.ready()
+    return lifespan
 
-    management = create_service_app(
-        title="aigw gateway",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        routers=[],
-        ready=ready,
-        max_body_bytes=settings.max_body_bytes,
-        web_dir=settings.web_dir,
-    )
-    management.state.metrics_registry.register(verifier.collector())
-    metrics = GatewayMetrics(management.state.metrics_registry)
+
+def _invoker(
+    settings: Settings,
+    state: GatewayState,
+    registry: CollectorRegistry,
+    sync: QuotaSync,
+    recorder: UsageRecorder,
+) -> Invoker:
+    metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
-    invoker = Invoker(
+    quota = QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan)
+    return Invoker(
         state,
         metrics,
         settings.max_body_bytes,
         CorsPolicy(settings.cors_origin_list),
-        QuotaEnforcer(state.table, sync.book, sync, settings.test_key_plan),
-        recorder,
+        quota,
+        Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
     )
-    gateway = Gateway(management, invoker, state, follower)
-    return gateway
 
 
 __all__ = ["Gateway", "Message", "create_app", "new_upstream_pool"]

@@ -25,7 +25,7 @@ from aigw.common.http_limits import (
 from aigw.common.serve import configure_logging
 from aigw.common.startup import load_settings
 from aigw.gateway.app import Gateway, create_app
-from aigw.gateway.proxy.errors import error_body
+from aigw.gateway.errors import error_body
 from aigw.gateway.settings import Settings
 
 

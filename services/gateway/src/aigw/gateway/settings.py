@@ -14,7 +14,7 @@ from aigw.common.vendors.spec import (
     NEVER_FROM_CALLER_PREFIXES,
     RESERVED_HEADERS,
 )
-from aigw.gateway.quota.plans import Plan, test_key_plan
+from aigw.gateway.routing.plans import Plan, test_key_plan
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$")
 

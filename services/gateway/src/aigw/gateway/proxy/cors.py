@@ -10,7 +10,7 @@ errors) carry `Access-Control-Allow-Origin` for an allowed origin only. `*` allo
 
 from collections.abc import Iterable
 
-Headers = list[tuple[bytes, bytes]]
+from aigw.gateway.asgi import RawHeaders
 
 ALLOW_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = b"Authorization, ApiKey, Content-Type"
@@ -33,7 +33,7 @@ class CorsPolicy:
     def allows(self, origin: bytes | None) -> bool:
         return origin is not None and (self.any_origin or origin in self.origins)
 
-    def response_headers(self, origin: bytes | None) -> Headers:
+    def response_headers(self, origin: bytes | None) -> RawHeaders:
         """What a real response to a request from `origin` adds (nothing if not allowed)."""
         if not self.allows(origin):
             return []
@@ -44,7 +44,7 @@ class CorsPolicy:
             (b"access-control-expose-headers", EXPOSE_HEADERS),
         ]
 
-    def preflight_headers(self, origin: bytes) -> Headers:
+    def preflight_headers(self, origin: bytes) -> RawHeaders:
         return [
             (b"access-control-allow-origin", origin),
             (b"vary", b"Origin"),

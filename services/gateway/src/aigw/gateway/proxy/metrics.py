@@ -27,33 +27,41 @@ _FINE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 
 class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, ["api", *labels], registry=registry)
+
         def histogram(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
             return Histogram(name, doc, ["api"], registry=registry, buckets=buckets)
 
-        self.requests = Counter(
+        self.requests = counter(
             "aigw_gateway_requests",
             "Invocations by API, served model and response status",
-            ["api", "model", "status"],
-            registry=registry,
+            *("model", "status"),
         )
-        self.tokens = Counter(
+        self.tokens = counter(
             "aigw_gateway_tokens",
             "Tokens by API, served model and kind (prompt, completion)",
-            ["api", "model", "kind"],
-            registry=registry,
+            *("model", "kind"),
         )
-        self.rejections = Counter(
+        self.rejections = counter(
             "aigw_gateway_quota_rejections",
             "Calls refused by a quota (kind: the exhausted counter) or backend protection",
-            ["api", "kind"],
-            registry=registry,
+            "kind",
         )
-        self.target_failures = Counter(
+        self.target_failures = counter(
             "aigw_gateway_target_failures",
             "Failed attempts of routed calls by API, endpoint and reason",
-            ["api", "endpoint", "reason"],
+            *("endpoint", "reason"),
+        )
+        self._latencies(histogram)
+        self.peers = Gauge(
+            "aigw_gateway_quota_peers",
+            "Other gateway processes this one shares quota counts with",
             registry=registry,
         )
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _latencies(self, histogram: Callable[[str, str, tuple[float, ...]], Histogram]) -> None:
         self.latency = histogram(
             "aigw_gateway_request_duration_seconds",
             "Time from request to the end of the response, by API",
@@ -69,12 +77,6 @@ class GatewayMetrics:
             "Provider time, from sending the request to its last byte, by API",
             _BUCKETS,
         )
-        self.peers = Gauge(
-            "aigw_gateway_quota_peers",
-            "Other gateway processes this one shares quota counts with",
-            registry=registry,
-        )
-        self._children: dict[tuple[Any, ...], Any] = {}
 
     def watch_peers(self, count: Callable[[], int]) -> None:
         self.peers.set_function(count)

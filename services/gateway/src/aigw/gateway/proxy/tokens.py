@@ -8,26 +8,24 @@ A token must have `typ: at+jwt`, `alg: EdDSA` and a `kid` the gateway trusts at 
 `alg: none`, HMAC tokens (even keyed with the public key) and management tokens signed for
 another audience are all refused before or by the signature check.
 
-A verified signature is remembered per token (bounded, oldest dropped first): later requests
-with the same token re-check only its expiry, its key's retirement, its client and its jti.
+A verified signature is remembered per token by this process (`AccessTokens`, bounded, oldest
+dropped first): later requests with the same token re-check only its expiry, its key's
+retirement, its client and its jti.
 """
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jwt
 
 from aigw.common.auth import ALGORITHMS, GATEWAY_AUDIENCE, ISSUER
-from aigw.gateway.proxy.errors import Refused
-from aigw.gateway.routing.table import (
-    CLOCK_LEEWAY_SECONDS,
-    MAX_VERIFIED_TOKENS,
-    KeyEntry,
-    RoutingTable,
-    VerifiedToken,
-)
+from aigw.gateway.errors import Refused
+from aigw.gateway.routing.table import CLOCK_LEEWAY_SECONDS, KeyEntry, RoutingTable
 
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
+MAX_VERIFIED_TOKENS = 10_000  # an EdDSA check costs ~100 µs: remembering one costs a dict slot
 
 
 def looks_like_jwt(credential: str) -> bool:
@@ -40,40 +38,59 @@ class InvalidToken(Refused):
         super().__init__(401, message, code)
 
 
-def verify_access_token(table: RoutingTable, token: str) -> KeyEntry:
-    """The caller as a key entry (application and key type from the client record), or 401."""
-    verified = table.verified_tokens.get(token)
-    if verified is None or not _still_valid(table, verified):
-        verified = _verify(table, token)
-        _remember(table, token, verified)
-    client = table.oauth_clients.get(verified.client_id)
-    if client is None:
-        raise InvalidToken("The access token's client is unknown or revoked.")
-    if verified.application_id not in (None, client.application_id):
-        raise InvalidToken("The access token does not match its client.")
-    if verified.jti in table.revoked_jtis:
-        raise InvalidToken("The access token has been revoked.", "revoked_token")
-    return KeyEntry(
-        key_id=client.client_id, application_id=client.application_id, key_type=client.key_type
-    )
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What an access token's verified signature vouched for; only its expiry, its signing
+    key's retirement, its client and its jti are checked again on the next request."""
+
+    kid: str
+    expires_at: float  # POSIX timestamp
+    client_id: str
+    jti: str
+    application_id: str | None  # the claim, when present
 
 
-def _still_valid(table: RoutingTable, verified: VerifiedToken) -> bool:
-    now = time.time()
-    key = table.signing_keys.get(verified.kid)
-    return now < verified.expires_at + CLOCK_LEEWAY_SECONDS and key is not None and key.usable(now)
+class AccessTokens:
+    """Verifies access tokens against the routing table, remembering verified signatures."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.verified: dict[str, VerifiedToken] = {}  # token → its claims, oldest first
+
+    def verify(self, table: RoutingTable, token: str) -> KeyEntry:
+        """The caller as a key entry (application and key type from the client record), or
+        InvalidToken (401)."""
+        verified = self.verified.get(token)
+        if verified is None or not self._still_valid(table, verified):
+            verified = _verify(table, token, self._clock())
+            self._remember(token, verified)
+        client = table.oauth_clients.get(verified.client_id)
+        if client is None:
+            raise InvalidToken("The access token's client is unknown or revoked.")
+        if verified.application_id not in (None, client.application_id):
+            raise InvalidToken("The access token does not match its client.")
+        if verified.jti in table.revoked_jtis:
+            raise InvalidToken("The access token has been revoked.", "revoked_token")
+        return KeyEntry(
+            key_id=client.client_id, application_id=client.application_id, key_type=client.key_type
+        )
+
+    def _still_valid(self, table: RoutingTable, verified: VerifiedToken) -> bool:
+        now = self._clock()
+        key = table.signing_keys.get(verified.kid)
+        fresh = now < verified.expires_at + CLOCK_LEEWAY_SECONDS
+        return fresh and key is not None and key.usable(now)
+
+    def _remember(self, token: str, verified: VerifiedToken) -> None:
+        cache = self.verified
+        cache.pop(token, None)
+        if len(cache) >= MAX_VERIFIED_TOKENS:
+            del cache[next(iter(cache))]
+        cache[token] = verified
 
 
-def _remember(table: RoutingTable, token: str, verified: VerifiedToken) -> None:
-    cache = table.verified_tokens
-    cache.pop(token, None)
-    if len(cache) >= MAX_VERIFIED_TOKENS:
-        del cache[next(iter(cache))]
-    cache[token] = verified
-
-
-def _verify(table: RoutingTable, token: str) -> VerifiedToken:
-    kid, key = _signing_key(table, token)
+def _verify(table: RoutingTable, token: str, now: float) -> VerifiedToken:
+    kid, key = _signing_key(table, token, now)
     claims = _decode(token, key)
     application_id = claims.get("applicationId")
     return VerifiedToken(
@@ -85,7 +102,7 @@ def _verify(table: RoutingTable, token: str) -> VerifiedToken:
     )
 
 
-def _signing_key(table: RoutingTable, token: str) -> tuple[str, jwt.PyJWK]:
+def _signing_key(table: RoutingTable, token: str, now: float) -> tuple[str, jwt.PyJWK]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -94,7 +111,7 @@ def _signing_key(table: RoutingTable, token: str) -> tuple[str, jwt.PyJWK]:
         raise InvalidToken("The access token is not an EdDSA-signed at+jwt.")
     kid = str(header.get("kid"))
     signing_key = table.signing_keys.get(kid)
-    if signing_key is None or not signing_key.usable(time.time()):
+    if signing_key is None or not signing_key.usable(now):
         raise InvalidToken("The access token is signed with an unknown key.")
     return kid, signing_key.key
 

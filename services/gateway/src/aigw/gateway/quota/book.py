@@ -22,7 +22,7 @@ Admission rules (documented in the README):
 from dataclasses import dataclass
 
 from aigw.common.events import QuotaUnit
-from aigw.gateway.quota.plans import (
+from aigw.gateway.routing.plans import (
     TOKEN_KINDS,
     UNIT_SECONDS,
     Plan,

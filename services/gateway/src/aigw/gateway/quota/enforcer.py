@@ -14,15 +14,16 @@ or the plan's `default_completion_tokens`.
 
 import logging
 import time
+from collections.abc import Callable
 
 from aigw.common.events import KeyType
+from aigw.gateway.errors import Refused
 from aigw.gateway.metering.meter import estimate_tokens
 from aigw.gateway.metering.request import RequestFacts
-from aigw.gateway.proxy.errors import Refused
 from aigw.gateway.quota.book import Admission, Cost, QuotaBook, QuotaVerdict
-from aigw.gateway.quota.plans import UNLIMITED, Plan, test_key_plan
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.quota.throttle import BackendThrottle
+from aigw.gateway.routing.plans import UNLIMITED, Plan, test_key_plan
 from aigw.gateway.routing.table import Route, RoutingTable
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class QuotaEnforcer:
         book: QuotaBook,
         sync: QuotaSync | None,
         test_key_plan: Plan = DEFAULT_TEST_KEY_PLAN,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.table = table
         self.book = book
@@ -57,6 +59,7 @@ class QuotaEnforcer:
         self.test_key_plan = test_key_plan
         self.throttle = BackendThrottle()
         self._unknown_plans: set[str] = set()
+        self.clock = clock  # quota windows are measured on it (tests pass their own)
 
     def plan_for(self, application_id: str, api_id: str) -> Plan | None:
         name = self.table.subscription_policies.get((application_id, api_id))
@@ -72,7 +75,9 @@ class QuotaEnforcer:
 
     def protect_backend(self, route: Route, key_type: KeyType) -> None:
         per_second = route.throttle_for(key_type)
-        if per_second is not None and not self.throttle.allow(route.api_id, key_type, per_second):
+        if per_second is not None and not self.throttle.allow(
+            route.api_id, key_type, per_second, self.clock()
+        ):
             message = "The AI provider of this API is at its request rate limit; retry shortly."
             raise QuotaRefused(
                 503, message, "backend_throttled", "backend", [(b"retry-after", b"1")]
@@ -82,7 +87,7 @@ class QuotaEnforcer:
         self, app: str, api: str, plan: Plan, facts: RequestFacts, body_size: int
     ) -> Admission:
         cost = _cost(plan, facts, body_size)
-        verdict = self.book.check(app, api, plan, cost, time.time())
+        verdict = self.book.check(app, api, plan, cost, self.clock())
         waits = 0
         while verdict is not None and verdict.retry_after_sync and self.sync is not None:
             if waits == MAX_SYNC_WAITS:
@@ -90,8 +95,8 @@ class QuotaEnforcer:
                 break
             await self.sync.next_tick()
             waits += 1
-            verdict = self.book.check(app, api, plan, cost, time.time())
-        now = time.time()
+            verdict = self.book.check(app, api, plan, cost, self.clock())
+        now = self.clock()
         if verdict is None:
             return self.book.charge(app, api, plan, cost, now)
         raise _exceeded(plan, verdict, self.book.headers(app, api, plan, now))

@@ -29,7 +29,7 @@ from nats.aio.msg import Msg
 from aigw.common.event_trust import EventSigner, EventVerifier, RejectedEvent
 from aigw.common.messaging import QUOTA_SYNC_SUBJECT
 from aigw.gateway.quota.book import Key, QuotaBook
-from aigw.gateway.quota.plans import UNIT_SECONDS
+from aigw.gateway.routing.plans import UNIT_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import jwt
 
 from aigw.common.events import KeyType
-from aigw.gateway.quota.plans import Plan
-from aigw.gateway.routing.targets import TargetRouter
+from aigw.gateway.routing.plans import Plan
+from aigw.gateway.routing.targets import TargetPolicy
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
 
@@ -37,8 +37,8 @@ class Route:
     production: Upstream | None
     sandbox: Upstream | None
     # multi-model routing per key type (None: the key type's endpoint, no routing)
-    production_router: TargetRouter | None = None
-    sandbox_router: TargetRouter | None = None
+    production_routing: TargetPolicy | None = None
+    sandbox_routing: TargetPolicy | None = None
     # backend protection: most requests per second to the provider per key type (None = any)
     throttle_production: int | None = None
     throttle_sandbox: int | None = None
@@ -46,8 +46,8 @@ class Route:
     def upstream_for(self, key_type: KeyType) -> Upstream | None:
         return self.production if key_type == "PRODUCTION" else self.sandbox
 
-    def router_for(self, key_type: KeyType) -> TargetRouter | None:
-        return self.production_router if key_type == "PRODUCTION" else self.sandbox_router
+    def routing_for(self, key_type: KeyType) -> TargetPolicy | None:
+        return self.production_routing if key_type == "PRODUCTION" else self.sandbox_routing
 
     def throttle_for(self, key_type: KeyType) -> int | None:
         return self.throttle_production if key_type == "PRODUCTION" else self.throttle_sandbox
@@ -82,21 +82,6 @@ class OAuthClient:
     key_type: KeyType
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """What an access token's verified signature vouched for; only its expiry, its signing
-    key's retirement, its client and its jti are checked again on the next request."""
-
-    kid: str
-    expires_at: float  # POSIX timestamp
-    client_id: str
-    jti: str
-    application_id: str | None  # the claim, when present
-
-
-MAX_VERIFIED_TOKENS = 10_000
-
-
 @dataclass(slots=True)
 class RoutingTable:
     routes: dict[str, Route] = field(default_factory=dict)
@@ -106,8 +91,6 @@ class RoutingTable:
     signing_keys: dict[str, SigningKey] = field(default_factory=dict)  # kid → key
     oauth_clients: dict[str, OAuthClient] = field(default_factory=dict)  # client_id → client
     revoked_jtis: dict[str, float] = field(default_factory=dict)  # jti → its token's expiry
-    # token → its verified claims, oldest first (a bounded cache: an EdDSA check costs ~100 µs)
-    verified_tokens: dict[str, VerifiedToken] = field(default_factory=dict)
     # business plans: name → plan, and each subscription's plan name
     plans: dict[str, Plan] = field(default_factory=dict)
     subscription_policies: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.processes import free_port
 from aigw.gateway.app import new_upstream_pool
-from aigw.gateway.proxy import upstream_http
-from aigw.gateway.proxy.upstream_addresses import ANY_ADDRESS
-from aigw.gateway.proxy.upstream_http import ConnectTimeout, Pool, UpstreamError, _origin
+from aigw.gateway.client import AddressRefused, ConnectTimeout, Pool, UpstreamError
+from aigw.gateway.client import connection as upstream_connection
+from aigw.gateway.client.addresses import ANY_ADDRESS
+from aigw.gateway.client.origin import split_url
 from aigw.gateway.settings import Settings
 from tests.support.offline import offline_bus_settings
 from tests.support.tls import self_signed
@@ -229,7 +230,7 @@ async def test_a_second_answer_in_the_same_read_is_never_seen_and_the_connection
 
 
 async def test_an_answer_released_unread_while_paused_does_not_stall_the_next(monkeypatch):
-    monkeypatch.setattr(upstream_http, "_HIGH_WATER", 1000)  # one small read pauses it
+    monkeypatch.setattr(upstream_connection, "HIGH_WATER", 1000)  # one small read pauses it
     body = b"x" * 1500
     answer = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
     server, listening = await up(always(answer))
@@ -363,7 +364,7 @@ async def test_unsupported_urls_are_refused():
     ],
 )
 def test_origin_and_target(url, host, port, header, target):
-    origin, request_target = _origin(url)
+    origin, request_target = split_url(url)
     assert (origin.host, origin.port, origin.host_header, request_target) == (
         host,
         port,
@@ -425,7 +426,7 @@ async def assert_refused(pool: Pool, url: str) -> None:
 
     with pytest.raises(UpstreamError, match="may not connect to") as refused:
         await call()
-    assert isinstance(refused.value, upstream_http.AddressRefused)
+    assert isinstance(refused.value, AddressRefused)
 
 
 LOOPBACK_SPELLINGS = [

@@ -5,10 +5,9 @@ same way it would see the provider's own errors.
 """
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+from aigw.gateway.asgi import Send
 
 _TYPES = {
     400: "invalid_request_error",

@@ -1,0 +1,89 @@
+"""The extension point of the invocation path: request and response policies.
+
+A `Policy` is built once (per gateway, or per deployed API revision) and `start`s a `PolicyRun`
+for each call it applies to; the run holds that call's state (a PII mask's placeholders, a
+cache key) from the request to the end of the answer. The pipeline calls, in this order:
+
+1. `on_request(call)`, run by run in the policies' order, after the call was authorised and
+   admitted and before a target is chosen. A run may inspect and change the request (`call.body`
+   with `call.parsed`, which it keeps in step; `call.headers`), stop the call with its own
+   status by raising `Refused` (a guardrail's refusal), or answer it without the provider by
+   raising `Answered` (a cache hit).
+2. `on_response(call, head)` once the provider's status and headers arrived, in the reverse
+   order (the policy nearest the provider sees its answer first, as in Envoy's filter chain);
+   True means the run wants this answer, and it says how:
+   - `holds_body`: the answer is read whole and passes through `on_body` before the caller
+     gets any of it (a run may change it, or refuse it with `Refused`); otherwise `on_body`
+     only observes a JSON answer once it was relayed (up to a bound);
+   - `rewrites_stream`: an event stream passes through `on_event`, event by event, before the
+     caller gets it: a run may change, drop, split or hold back events (bounded: what it
+     holds it returns from `on_end`, and a PII restorer holds at most one placeholder's
+     length), or stop the stream by raising `Refused` (before the first byte, the caller gets
+     that status; later, an SSE `error` event ends the stream). Otherwise `on_event` only
+     observes, and the stream is relayed byte for byte as it arrives.
+Runs see the API's own wire format: translating to another vendor's format belongs to the
+attempt of a target on that vendor (one translator per format pair, as Envoy AI Gateway does),
+beneath every policy.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from aigw.gateway.asgi import RawHeaders
+from aigw.gateway.invocation import Invocation
+from aigw.gateway.policies.sse import SseEvent
+
+
+class ResponseHead(Protocol):
+    """What a policy may read of the provider's answer before its body."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # by lower-case name
+    @property
+    def content_type(self) -> str: ...  # the media type, lower-case, without parameters
+
+
+class Answered(Exception):
+    """Raised by a request policy to answer the call itself (the provider is not called)."""
+
+    def __init__(self, status: int, headers: RawHeaders, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class PolicyRun:
+    """One policy's part in one call; by default it changes nothing."""
+
+    __slots__ = ()
+    holds_body = False
+    rewrites_stream = False
+
+    async def on_request(self, call: Invocation) -> None:
+        return None
+
+    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+        return False
+
+    def on_body(self, body: bytes) -> bytes:
+        return body
+
+    def on_event(self, event: SseEvent) -> Sequence[SseEvent]:
+        return (event,)
+
+    def on_end(self) -> Sequence[SseEvent]:
+        return ()
+
+
+class Policy(Protocol):
+    name: str
+
+    def start(self, call: Invocation) -> PolicyRun | None:
+        """This call's run, or None when the policy has nothing to do for it."""
+
+
+def start_runs(policies: Sequence[Policy], call: Invocation) -> list[PolicyRun]:
+    return [run for policy in policies if (run := policy.start(call)) is not None]

@@ -1,0 +1,41 @@
+"""Passing an answer's events through the response runs (in the order `on_response` chose)."""
+
+from collections.abc import Sequence
+
+from aigw.gateway.policies.base import PolicyRun
+from aigw.gateway.policies.sse import SseEvent
+
+
+def through(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> Sequence[SseEvent]:
+    """`events` as they leave the last run: each run gets what the one before it let out."""
+    for run in runs:
+        if not events:
+            break
+        if len(events) == 1:
+            events = run.on_event(events[0])
+        else:
+            events = [out for event in events for out in run.on_event(event)]
+    return events
+
+
+def observe(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> None:
+    """Show `events` to runs that only observe (the stream goes out as it came)."""
+    for event in events:
+        for run in runs:
+            run.on_event(event)
+
+
+def end(runs: Sequence[PolicyRun]) -> list[SseEvent]:
+    """At the stream's end: what each run still held, passed through the runs after it."""
+    out: list[SseEvent] = []
+    for index, run in enumerate(runs):
+        held = run.on_end()
+        if held:
+            out.extend(through(runs[index + 1 :], held))
+    return out
+
+
+def body_through(runs: Sequence[PolicyRun], body: bytes) -> bytes:
+    for run in runs:
+        body = run.on_body(body)
+    return body

@@ -1,0 +1,185 @@
+"""The invocation hot path: one request through the pipeline's stages, top to bottom.
+
+    ready -> match -> request headers -> authenticate -> authorise -> operation -> endpoints
+    -> body -> admit -> request policies -> plan -> attempts (failover) -> relay (response
+    policies) -> settle
+
+Each stage is a small module of `aigw.gateway.proxy` that reads and fills the call's
+`Invocation`, and either returns or raises `Refused` (answered here with the OpenAI-style
+error), `Answered` (a policy's own answer) or `ClientGone`. Per request this does no I/O other
+than the provider call and logs nothing at info level. A client that disconnects at any point
+of the provider call (waiting for the answer, reading it or streaming it) makes the gateway
+abandon the call and close the upstream connection; such a call is counted with status 499
+(in metrics only if the answer had not started).
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aigw.gateway.asgi import CLIENT_CLOSED, Receive, Scope, Send
+from aigw.gateway.client import Pool
+from aigw.gateway.errors import Refused, send_error
+from aigw.gateway.invocation import Invocation
+from aigw.gateway.policies.base import Answered, Policy, PolicyRun, start_runs
+from aigw.gateway.policies.metering import MeteringPolicy
+from aigw.gateway.policies.stream_usage import StreamUsagePolicy
+from aigw.gateway.proxy.admit import admit
+from aigw.gateway.proxy.authenticate import Authenticator
+from aigw.gateway.proxy.authorise import authorise, choose_endpoints
+from aigw.gateway.proxy.body import ClientGone, read_body
+from aigw.gateway.proxy.cors import CorsPolicy, request_origin
+from aigw.gateway.proxy.disconnect import DisconnectWatch
+from aigw.gateway.proxy.failover import ProviderFailed, first_answer
+from aigw.gateway.proxy.match import check_operation, match
+from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.proxy.plan import CallPlan, Planner
+from aigw.gateway.proxy.relay import relay
+from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
+from aigw.gateway.proxy.settle import Settlement
+from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
+from aigw.gateway.routing.table import RoutingTable
+
+# The policies every call goes through, in request order (responses see them reversed):
+# metering last, so it reads the provider's answer before any other policy changes it.
+BUILT_IN_POLICIES: tuple[Policy, ...] = (StreamUsagePolicy(), MeteringPolicy())
+
+
+@dataclass
+class GatewayState:
+    """What the hot path reads; filled by the app's lifespan."""
+
+    table: RoutingTable = field(default_factory=RoutingTable)
+    upstream: Pool | None = None  # the provider connections
+
+
+class Invoker:
+    """The raw-ASGI invocation handler."""
+
+    def __init__(
+        self,
+        state: GatewayState,
+        metrics: GatewayMetrics,
+        max_body_bytes: int,
+        cors: CorsPolicy | None = None,
+        quota: QuotaEnforcer | None = None,
+        settlement: Settlement | None = None,
+        forward_headers: frozenset[bytes] = frozenset(),
+        planner: Planner | None = None,
+        authenticator: Authenticator | None = None,
+        policies: Sequence[Policy] = BUILT_IN_POLICIES,
+    ) -> None:
+        self.state = state
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.cors = cors or CorsPolicy(())
+        self.quota = quota
+        self.forwarded = FORWARDED_HEADERS | forward_headers
+        self.planner = planner or Planner()
+        self.authenticator = authenticator or Authenticator(state.table)
+        self.settlement = settlement or Settlement(state.table, metrics, quota, None)
+        self.policies = policies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query: str = scope.get("query_string", b"").decode("latin-1")
+        call = Invocation(time.perf_counter(), scope["method"], query)
+        try:
+            call.status = await self._handle(call, scope, receive, send)
+        finally:
+            self.settlement.settle(call)
+
+    async def _handle(self, call: Invocation, scope: Scope, receive: Receive, send: Send) -> int:
+        if self.cors.enabled:
+            origin, asks_method = request_origin(scope["headers"])
+            if asks_method and origin is not None and scope["method"] == "OPTIONS":
+                return await self._preflight(origin, send)
+            call.answer_headers = self.cors.response_headers(origin)
+        try:
+            pool, runs, plan = await self._prepare(call, scope, receive)
+        except Refused as refused:
+            if isinstance(refused, QuotaRefused):
+                self.metrics.rejected(call.api, refused.kind)
+            extra = [*refused.headers, *call.answer_headers]
+            await send_error(send, refused.status, refused.message, refused.code, extra)
+            return refused.status
+        except Answered as answered:
+            headers = [*answered.headers, *call.answer_headers]
+            await send(
+                {"type": "http.response.start", "status": answered.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": answered.body})
+            return answered.status
+        except ClientGone:
+            return CLIENT_CLOSED
+        return await self._exchange(call, pool, runs, plan, receive, send)
+
+    async def _prepare(
+        self, call: Invocation, scope: Scope, receive: Receive
+    ) -> tuple[Pool, list[PolicyRun], CallPlan]:
+        """Every stage before the provider call; each returns or raises."""
+        pool = self.state.upstream
+        if pool is None:
+            raise Refused(503, "The gateway is starting.", "not_ready")
+        table = self.state.table
+        route = match(table, call, scope)
+        read_request_headers(call, scope["headers"], self.forwarded)
+        call.entry = entry = self.authenticator.authenticate(call.credential)
+        authorise(table, entry, route)
+        check_operation(route, scope)
+        choose_endpoints(call)
+        await read_body(call, receive, self.max_body_bytes)
+        runs = start_runs(self.policies, call)
+        if self.quota is not None:
+            await admit(self.quota, call)
+        for run in runs:
+            await run.on_request(call)
+        return pool, runs, self.planner.plan(call)
+
+    async def _exchange(
+        self,
+        call: Invocation,
+        pool: Pool,
+        runs: list[PolicyRun],
+        plan: CallPlan,
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        """Call the provider and relay its answer; if the client disconnects at any point,
+        the provider call is abandoned and its connection closed."""
+        watch = DisconnectWatch(receive)
+        answer = None
+        try:
+            answer = await first_answer(call, pool, plan, self.planner, self.metrics, watch)
+            return await relay(call, answer, runs, watch, send)
+        except ProviderFailed as failed:
+            watch.stop()
+            await send_error(send, failed.status, failed.message, failed.code, call.answer_headers)
+            return failed.status
+        except ClientGone:
+            return CLIENT_CLOSED
+        except asyncio.CancelledError:
+            if not watch.absorb():
+                raise
+            return answer.resp.status if answer is not None and answer.head_sent else CLIENT_CLOSED
+        finally:
+            if call.provider_ended == 0.0:
+                call.provider_ended = time.perf_counter()
+            call.client_gone = watch.gone
+            watch.stop()
+            watch.absorb()  # in case the cancellation surfaced as another error
+            if answer is not None:
+                if watch.gone:
+                    answer.resp.close()
+                else:
+                    answer.resp.release()
+
+    async def _preflight(self, origin: bytes, send: Send) -> int:
+        """Answer a CORS preflight without credentials: browsers send none with it."""
+        if not self.cors.allows(origin):
+            await send_error(send, 403, "This origin may not call the gateway.", "cors_denied")
+            return 403
+        headers = self.cors.preflight_headers(origin)
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return 204

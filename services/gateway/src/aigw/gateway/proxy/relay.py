@@ -1,0 +1,187 @@
+"""Sending the provider's answer to the caller, through the response policies' runs.
+
+The provider's status, headers and body come back unchanged unless a run changes them, with
+one exception: a 401/403 to a call that carried the provider key becomes the caller's 502
+`provider_rejected_credentials` (the organisation's key is at fault, not the caller's, and
+the body may describe it). An answer of known length was read whole already; one without a
+length is relayed chunk by chunk as it arrives (read whole first only if a run holds bodies),
+and every `text/event-stream` event by event through the runs that rewrite streams, or byte
+for byte when none does. A provider that fails mid-answer leaves the response unfinished, so
+the caller sees a truncated body.
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+
+from aigw.gateway.asgi import RawHeaders, Send
+from aigw.gateway.client import Response, UpstreamError
+from aigw.gateway.errors import Refused, error_body, send_error
+from aigw.gateway.invocation import Invocation
+from aigw.gateway.policies import chain
+from aigw.gateway.policies.base import PolicyRun
+from aigw.gateway.policies.sse import EventReader, SseEvent
+from aigw.gateway.proxy.attempt import ProviderAnswer
+from aigw.gateway.proxy.disconnect import DisconnectWatch
+from aigw.gateway.proxy.response_headers import response_headers, served_by, with_length
+
+log = logging.getLogger(__name__)
+
+KEEP_JSON_BYTES = 4 * 1_048_576  # a chunked JSON answer past this is neither metered nor held
+_CREDENTIALS_REJECTED = frozenset({401, 403})
+_REJECTED_MESSAGE = (
+    "The AI provider rejected this API's provider credentials (the key the gateway sends "
+    "for the API), not your API key. The API's publisher must set a valid provider key."
+)
+_TOO_LARGE = "The AI provider's answer is too large for this API's response policies."
+
+
+async def relay(
+    call: Invocation,
+    answer: ProviderAnswer,
+    runs: Sequence[PolicyRun],
+    watch: DisconnectWatch,
+    send: Send,
+) -> int:
+    resp = answer.resp
+    status = call.provider_status = resp.status
+    served = served_by(call.target, call) if call.target is not None else []
+    if status in _CREDENTIALS_REJECTED and answer.request.sends_key:
+        watch.stop()
+        code = "provider_rejected_credentials"
+        await send_error(send, 502, _REJECTED_MESSAGE, code, [*call.answer_headers, *served])
+        return 502
+    head = response_headers(resp, call.answer_headers, answer.request.query_secret) + served
+    runs = [run for run in reversed(runs) if run.on_response(call, resp)]
+    relay = _Relay(call, answer, runs, watch, send, head)
+    try:
+        if answer.data is not None:
+            return await relay.whole(answer.data)
+        if resp.content_type == "text/event-stream":
+            return await relay.events()
+        if any(run.holds_body for run in runs):
+            return await relay.held()
+        return await relay.chunks()
+    except Refused as refused:  # a run stopped the answer
+        return await relay.refuse(refused)
+
+
+class _Relay:
+    def __init__(
+        self,
+        call: Invocation,
+        answer: ProviderAnswer,
+        runs: list[PolicyRun],
+        watch: DisconnectWatch,
+        send: Send,
+        head: RawHeaders,
+    ) -> None:
+        self.call, self.answer, self.runs = call, answer, runs
+        self.watch, self._send, self.head = watch, send, head
+        self.status = answer.resp.status
+
+    async def start(self) -> None:
+        if not self.answer.head_sent:
+            self.answer.head_sent = True
+            await self._send(
+                {"type": "http.response.start", "status": self.status, "headers": self.head}
+            )
+
+    async def body(self, data: bytes, more: bool = True) -> None:
+        await self._send({"type": "http.response.body", "body": data, "more_body": more})
+
+    def ended(self) -> None:
+        self.call.provider_ended = time.perf_counter()
+        self.watch.stop()  # completing the response makes receive() report a disconnect
+
+    async def whole(self, data: bytes) -> int:
+        self.ended()
+        out = chain.body_through(self.runs, data)
+        if out is not data:
+            self.head = with_length(self.head, len(out))
+        await self.start()
+        await self.body(out, more=False)
+        return self.status
+
+    async def held(self) -> int:
+        """A body without a length that a run must see whole before the caller does."""
+        parts, size = [], 0
+        async for chunk in self.answer.resp.iter_any():
+            size += len(chunk)
+            if size > KEEP_JSON_BYTES:
+                raise Refused(502, _TOO_LARGE, "upstream_answer_too_large")
+            parts.append(chunk)
+        return await self.whole(b"".join(parts))
+
+    async def chunks(self) -> int:
+        """Chunks as they arrive; a JSON answer is also kept (up to a bound) for the runs."""
+        resp: Response = self.answer.resp
+        kept: list[bytes] | None = [] if resp.content_type.endswith("json") else None
+        size = 0
+        await self.start()
+        try:
+            async for chunk in resp.iter_any():
+                await self.body(chunk)
+                if kept is not None and (size := size + len(chunk)) <= KEEP_JSON_BYTES:
+                    kept.append(chunk)
+        except (UpstreamError, TimeoutError) as exc:
+            log.debug("provider stream broke: %r", exc)
+            return self.status
+        self.ended()
+        if kept and size <= KEEP_JSON_BYTES:
+            chain.body_through(self.runs, b"".join(kept))  # observers only: it is sent
+        await self.body(b"", more=False)
+        return self.status
+
+    async def events(self) -> int:
+        """An event stream, through the runs (see the module's docstring)."""
+        rewriting = any(run.rewrites_stream for run in self.runs)
+        if not rewriting:
+            await self.start()  # nothing can change the answer: the head goes at once
+        reader = EventReader()
+        resp: Response = self.answer.resp
+        try:
+            if self.answer.first:
+                await self._events(reader.feed(self.answer.first), self.answer.first, rewriting)
+            async for chunk in resp.iter_any():
+                await self._events(reader.feed(chunk), chunk, rewriting)
+        except (UpstreamError, TimeoutError) as exc:
+            log.debug("provider stream broke: %r", exc)
+            await self.start()
+            return self.status
+        self.ended()
+        tail = reader.tail()
+        events = [tail] if tail is not None else []
+        out = b""
+        if rewriting:
+            out = _joined([*chain.through(self.runs, events), *chain.end(self.runs)])
+        else:
+            chain.observe(self.runs, events)
+        await self.start()
+        await self.body(out, more=False)
+        return self.status
+
+    async def _events(self, events: list[SseEvent], chunk: bytes, rewriting: bool) -> None:
+        if rewriting:
+            chunk = _joined(chain.through(self.runs, events))
+        else:
+            chain.observe(self.runs, events)
+        if chunk:
+            await self.start()
+            await self.body(chunk)
+
+    async def refuse(self, refused: Refused) -> int:
+        """A run refused the answer: its own status if the caller has nothing yet, else an
+        SSE `error` event that ends the stream."""
+        self.ended()
+        if not self.answer.head_sent:
+            extra = [*refused.headers, *self.call.answer_headers]
+            await send_error(self._send, refused.status, refused.message, refused.code, extra)
+            return refused.status
+        event = b"event: error\ndata: " + error_body(refused.status, refused.message, refused.code)
+        await self.body(event + b"\n\n", more=False)
+        return self.status
+
+
+def _joined(events: Sequence[SseEvent]) -> bytes:
+    return b"".join(event.raw for event in events)
