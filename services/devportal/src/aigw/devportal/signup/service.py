@@ -33,4 +33,4 @@ class SignupService:
         if not self._enabled:
             raise Forbidden("Sign-up is disabled", message="Sign-up is disabled")
         await count_signup(self._db, source, self._per_minute)
-        return await self._keymanager.signup(SignedUp, body.model_dump(mode="json"), correlation_id)
+        return await self._keymanager.signup(SignedUp, body, correlation_id)
