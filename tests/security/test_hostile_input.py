@@ -15,16 +15,16 @@ from fastapi import FastAPI
 from aigw.common.messaging import STREAM_NAME
 from aigw.common.usage.store import COLLECTION as USAGE
 from aigw.devportal.app import create_app as devportal_app
-from aigw.devportal.catalog.store import COLLECTION as CATALOG
-from aigw.devportal.policies.store import COLLECTION as POLICIES
+from aigw.devportal.catalog.repository import COLLECTION as CATALOG
+from aigw.devportal.policies.repository import COLLECTION as POLICIES
 from aigw.devportal.settings import Settings as DevportalSettings
-from aigw.devportal.vendors.store import COLLECTION as VENDOR_DEFINITIONS
+from aigw.devportal.vendors.repository import COLLECTION as VENDOR_DEFINITIONS
 from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as publisher_app
 from aigw.publisher.settings import Settings as PublisherSettings
-from tests.devportal.fakes import FakeKeymanager
 from tests.support.bus import connected
+from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
 

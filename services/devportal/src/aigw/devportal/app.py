@@ -7,6 +7,7 @@ from contextlib import aclosing, asynccontextmanager
 import httpx
 from fastapi import APIRouter, FastAPI
 from faststream.nats import NatsRouter
+from starlette.datastructures import State
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
 from aigw.common.runtime import ServiceRuntime
@@ -15,39 +16,52 @@ from aigw.common.standing import AccountStandings, followed, standing_ready
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
-from aigw.devportal.applications import routes as applications
-from aigw.devportal.applications import store as application_store
-from aigw.devportal.catalog import routes as catalog
-from aigw.devportal.catalog.handlers import catalog_router
+from aigw.devportal.applications import endpoints as applications_endpoints
+from aigw.devportal.applications import repository as application_repository
+from aigw.devportal.applications.service import ApplicationService
+from aigw.devportal.catalog import endpoints as catalog_endpoints
+from aigw.devportal.catalog.projection import catalog_router
+from aigw.devportal.catalog.repository import CatalogRepository
+from aigw.devportal.catalog.service import CatalogService
 from aigw.devportal.keymanager import KeymanagerClient
-from aigw.devportal.keys import routes as keys
-from aigw.devportal.oauth import routes as oauth_keys
-from aigw.devportal.policies import routes as policies
-from aigw.devportal.policies.handlers import policies_router
+from aigw.devportal.keys import endpoints as keys_endpoints
+from aigw.devportal.keys.service import KeyService
+from aigw.devportal.oauth import endpoints as oauth_endpoints
+from aigw.devportal.oauth.service import OAuthKeyService
+from aigw.devportal.policies import endpoints as policies_endpoints
+from aigw.devportal.policies.projection import policies_router
+from aigw.devportal.policies.repository import PolicyRepository
+from aigw.devportal.policies.service import PolicyService
 from aigw.devportal.settings import Settings
-from aigw.devportal.signup import routes as signup
-from aigw.devportal.subscriptions import routes as subscriptions
-from aigw.devportal.subscriptions import store as subscription_store
-from aigw.devportal.usage import routes as usage
-from aigw.devportal.vendors.handlers import vendors_router
+from aigw.devportal.signup import endpoints as signup_endpoints
+from aigw.devportal.signup.service import SignupService
+from aigw.devportal.subscriptions import endpoints as subscriptions_endpoints
+from aigw.devportal.subscriptions import repository as subscription_repository
+from aigw.devportal.subscriptions.service import SubscriptionService
+from aigw.devportal.usage import endpoints as usage_endpoints
+from aigw.devportal.usage.service import UsageService
+from aigw.devportal.vendors.projection import vendors_router
+from aigw.devportal.vendors.repository import VendorDefinitionRepository
+from aigw.devportal.vendors.service import VendorDefinitionService
 
+# Every devportal endpoint is under this one prefix; the domains' routers name only their part.
 API_PREFIX = "/api/devportal/v1"
-OUTBOX_COLLECTIONS = [application_store.COLLECTION, subscription_store.COLLECTION]
+OUTBOX_COLLECTIONS = [application_repository.COLLECTION, subscription_repository.COLLECTION]
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for part in (
-        catalog.router,
-        applications.router,
-        keys.router,
-        oauth_keys.router,
-        subscriptions.router,
-        policies.router,
-        usage.router,
+        catalog_endpoints.router,
+        applications_endpoints.router,
+        keys_endpoints.router,
+        oauth_endpoints.router,
+        subscriptions_endpoints.router,
+        policies_endpoints.router,
+        usage_endpoints.router,
+        signup_endpoints.router,
     ):
         router.include_router(part)
-    router.include_router(signup.router)
     return router
 
 
@@ -60,6 +74,36 @@ def event_router(database: str) -> NatsRouter:
     router.include_router(policies_router(database))
     router.include_router(usage_router("devportal", database))
     return router
+
+
+async def build_use_cases(
+    state: State, runtime: ServiceRuntime, keymanager: KeymanagerClient, settings: Settings
+) -> None:
+    """The domains' services, built once per app and kept on `app.state` (aigw.devportal.deps
+    hands them to the endpoints)."""
+    db = runtime.db
+    apps = application_repository.ApplicationRepository(db)
+    subs = subscription_repository.SubscriptionRepository(db)
+    await apps.ensure_indexes()
+    await subs.ensure_indexes()
+    vendors = VendorDefinitionService(VendorDefinitionRepository(db))
+    catalogue = CatalogService(
+        CatalogRepository(db), vendors, test_key_ttl_seconds=settings.test_key_ttl_seconds
+    )
+    subscriptions = SubscriptionService(subs, apps, catalogue, runtime.outbox)
+    state.catalog = catalogue
+    state.subscriptions = subscriptions
+    state.applications = ApplicationService(apps, subscriptions, runtime.outbox)
+    state.policies = PolicyService(PolicyRepository(db))
+    state.keys = KeyService(apps)
+    state.oauth = OAuthKeyService(apps)
+    state.usage = UsageService(apps, db)
+    state.signup = SignupService(
+        keymanager,
+        db,
+        enabled=settings.signup_enabled,
+        per_minute=settings.signup_per_minute,
+    )
 
 
 def create_app(
@@ -83,9 +127,8 @@ def create_app(
             settings.keymanager_url, settings.secret_key.get_secret_value(), keymanager_transport
         )
         async with runtime, aclosing(keymanager), followed(runtime, standings):
-            await application_store.ensure_indexes(runtime.db)
-            await subscription_store.ensure_indexes(runtime.db)
             await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
+            await build_use_cases(app.state, runtime, keymanager, settings)
             app.state.runtime = runtime
             app.state.keymanager = keymanager
             yield

@@ -38,9 +38,6 @@ class KeyRequest(CamelModel):
     expires_in: int | None = None
 
 
-# Keymanager's masked key summaries, passed on without reshaping.
-
-
 class KeymanagerRejected(ServiceError):
     """A 4xx from keymanager, relayed with its status and message."""
 
@@ -108,11 +105,12 @@ class KeymanagerClient:
 
     # Sign-up
     async def signup[M: BaseModel](
-        self, answer: type[M], body: dict[str, Any], correlation_id: str
+        self, answer: type[M], body: BaseModel, correlation_id: str
     ) -> M:
         """The new account as `answer` reads it; keymanager's own 429 stays a 429."""
         headers = {"X-Correlation-ID": correlation_id}
-        response = await self._request("POST", SIGNUP, json=body, headers=headers)
+        json = body.model_dump(mode="json")
+        response = await self._request("POST", SIGNUP, json=json, headers=headers)
         if response.status_code >= 500 or response.status_code in (401, 403):
             # a signature keymanager refuses is our misconfiguration, not the caller's fault
             raise UpstreamFailure(

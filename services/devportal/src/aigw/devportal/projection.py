@@ -1,28 +1,39 @@
 """devportal's read models of other services' entities (the catalogue, plans, vendor
 definitions): each is one durable pull consumer of the event stream that verifies every event
-and folds it into its own collection.
+and folds it into its own collection. A domain's `projection.py` holds its fold (which events
+change what), its `repository.py` the collection; this module the consumer and the guard they
+share.
 
-A pull consumer can be shared by replicas and hands out messages in stream order; each read
-model's store keeps only newer events, so replicas' writes stay consistent. The consumer is
-named after the database it fills: a new database gets a new consumer that replays the whole
-stream, a restart resumes where it was.
+A pull consumer can be shared by replicas and hands out messages in stream order; every write
+of a read model is conditional on the event being newer than the one that last wrote the
+document (`upsert_if_newer`), so replays and redeliveries are no-ops and replicas' writes stay
+consistent. The consumer is named after the database it fills: a new database gets a new
+consumer that replays the whole stream, a restart resumes where it was.
 """
 
+import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
+from pydantic import ValidationError
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import Envelope
 from aigw.common.identity import pull_inbox_prefix
 from aigw.common.messaging import STREAM_NAME
+from aigw.common.mongo import Document
 
-Db = AsyncDatabase[dict[str, Any]]
-Fold = Callable[[Db, Envelope], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+Db = AsyncDatabase[Document]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def consumer_name(kind: str, database: str) -> str:
@@ -30,8 +41,38 @@ def consumer_name(kind: str, database: str) -> str:
     return f"devportal-{kind}-" + re.sub(r"[^A-Za-z0-9_-]", "_", database)
 
 
-def projection_router(kind: str, subject: str, database: str, fold: Fold) -> NatsRouter:
-    """A new router per app: a FastStream router belongs to the one broker it is included in."""
+def event_micros(time: datetime) -> int:
+    """Envelope time as an exact integer (`event_us`): BSON dates keep only milliseconds."""
+    aware = time if time.tzinfo is not None else time.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)
+
+
+async def upsert_if_newer(
+    collection: AsyncCollection[Document], key: str, at: int, fields: Mapping[str, object]
+) -> bool:
+    """Write `fields` to document `key` unless an event at least as new (`at`, in
+    microseconds) already wrote it; False for a stale or replayed event."""
+    try:
+        await collection.update_one(
+            {"_id": key, "event_us": {"$lt": at}},
+            {"$set": {**fields, "event_us": at}},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return False  # the stored document is as new or newer
+    return True
+
+
+def projection_router[R](
+    kind: str,
+    subject: str,
+    database: str,
+    repository: Callable[[Db], R],
+    fold: Callable[[R, Envelope], Awaitable[None]],
+) -> NatsRouter:
+    """The consumer of read model `kind`: each verified event on `subject` is folded into
+    `repository(db)`. A new router per app: a FastStream router belongs to the one broker it
+    is included in."""
     router = NatsRouter()
 
     @router.subscriber(
@@ -50,7 +91,18 @@ def projection_router(kind: str, subject: str, database: str, fold: Fold) -> Nat
         db: Annotated[Db, Context("db")],
         verifier: Annotated[EventVerifier, Context("verifier")],
     ) -> None:
-        if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
-            await fold(db, envelope)
+        envelope = accept(verifier, msg.raw_message.subject, msg.body, msg.headers)
+        if envelope is None:
+            return
+        try:
+            await fold(repository(db), envelope)
+        except ValidationError as exc:
+            # a malformed payload will never parse: acknowledge it rather than redeliver forever
+            log.error(
+                "skipping a malformed %s event for the %s read model: %s",
+                envelope.type,
+                kind,
+                exc.errors(include_input=False),
+            )
 
     return router

@@ -1,117 +1,144 @@
-"""Subscribing an application to a published API. Each change stages its event in the same
-write (transactional outbox) and then tries to publish it at once."""
+"""Subscribing one of the caller's applications to a published API, on a plan the API offers.
+Each change stages its event in the same write (transactional outbox) and then tries to
+publish it at once."""
 
-from typing import Any
-
+from aigw.common.actor import Actor
 from aigw.common.errors import Conflict, InvalidInput, NotFound
 from aigw.common.events import SubscriptionCreated, SubscriptionDeleted, SubscriptionUpdated
 from aigw.common.ids import new_id, utcnow_ms
-from aigw.common.runtime import ServiceRuntime
-from aigw.devportal.applications import store as applications
-from aigw.devportal.applications.access import owned_application
-from aigw.devportal.audit import Actor
-from aigw.devportal.catalog import store as catalog
-from aigw.devportal.catalog.models import offered_policies
-from aigw.devportal.subscriptions import store
-from aigw.devportal.subscriptions.models import (
+from aigw.common.outbox import Outbox
+from aigw.devportal.applications.ownership import owned_application
+from aigw.devportal.applications.repository import ApplicationRepository
+from aigw.devportal.catalog.service import CatalogService
+from aigw.devportal.events import SOURCE
+from aigw.devportal.subscriptions.repository import (
+    COLLECTION,
+    SubscriptionDoc,
+    SubscriptionRepository,
+)
+from aigw.devportal.subscriptions.schemas import (
     Subscription,
     SubscriptionCreate,
     SubscriptionUpdate,
 )
 
 
-async def subscribe(
-    runtime: ServiceRuntime, actor: Actor, body: SubscriptionCreate
-) -> Subscription:
-    await owned_application(runtime.db, actor, body.application_id)
-    await _check_offered(runtime.db, body.api_id, body.policy)
-    doc = _new_doc(actor, body)
-    event = actor.event(
-        SubscriptionCreated(subscription_id=doc["_id"], **_refs(doc), policy=body.policy)
-    )
-    if not await store.insert(runtime.db, doc, event):
-        raise Conflict("This application is already subscribed to this API")
-    if await applications.find_owned(runtime.db, actor.subject, body.application_id) is None:
-        # The application was deleted between the check above and the insert, and its delete
-        # may have listed the subscriptions before this one existed. Take the subscription
-        # back with a compensating delete staged behind its created event: the relay may
-        # already be publishing that one, so dropping the document could not unsend it,
-        # whereas created-then-deleted leaves every reader without the subscription.
-        await delete_staged(runtime.db, actor, doc)
-        await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
-        raise NotFound(f"Application {body.application_id!r} does not exist")
-    await runtime.outbox.try_flush(store.COLLECTION, doc["_id"])
-    return Subscription.from_doc(doc)
+class SubscriptionService:
+    def __init__(
+        self,
+        repo: SubscriptionRepository,
+        applications: ApplicationRepository,
+        catalog: CatalogService,
+        outbox: Outbox,
+    ) -> None:
+        self._repo = repo
+        self._applications = applications
+        self._catalog = catalog
+        self._outbox = outbox
 
-
-async def change_plan(
-    runtime: ServiceRuntime, actor: Actor, sub_id: str, body: SubscriptionUpdate
-) -> Subscription:
-    """Move one of the caller's subscriptions to another plan its API offers."""
-    doc = await store.find_owned(runtime.db, actor.subject, sub_id)
-    if doc is None:
-        raise NotFound(f"Subscription {sub_id!r} does not exist")
-    await _check_offered(runtime.db, doc["api_id"], body.policy)
-    if doc["policy"] == body.policy:
-        return Subscription.from_doc(doc)  # nothing changes, nothing to announce
-    event = actor.event(
-        SubscriptionUpdated(subscription_id=sub_id, **_refs(doc), policy=body.policy)
-    )
-    changed = await store.change_policy(runtime.db, sub_id, body.policy, event)
-    if changed is None:
-        raise NotFound(f"Subscription {sub_id!r} does not exist")
-    await runtime.outbox.try_flush(store.COLLECTION, sub_id)
-    return Subscription.from_doc(changed)
-
-
-async def _check_offered(db: store.Db, api_id: str, policy: str) -> None:
-    """404 unless the API is published; 422 listing its plans unless it offers `policy`."""
-    api = await catalog.find_listed(db, api_id)
-    if api is None:
-        raise NotFound(f"API {api_id!r} is not published")
-    offered = offered_policies(api)
-    if policy not in offered:
-        raise InvalidInput(
-            f"API {api_id!r} does not offer the subscription policy {policy!r}; "
-            f"offered policies: {', '.join(offered)}"
+    async def subscribe(self, actor: Actor, body: SubscriptionCreate) -> Subscription:
+        await owned_application(self._applications, actor, body.application_id)
+        await self._check_offered(body.api_id, body.policy)
+        doc = SubscriptionDoc(
+            _id=new_id(),
+            application_id=body.application_id,
+            api_id=body.api_id,
+            policy=body.policy,
+            status="UNBLOCKED",
+            owner=actor.subject,
+            created_time=utcnow_ms(),
         )
+        if not await self._repo.insert(doc, actor.event(_created(doc), SOURCE)):
+            raise Conflict("This application is already subscribed to this API")
+        if await self._applications.find_owned(actor.subject, body.application_id) is None:
+            # The application was deleted between the check above and the insert, and its
+            # delete may have listed the subscriptions before this one existed. Take the
+            # subscription back with a compensating delete staged behind its created event:
+            # the relay may already be publishing that one, so dropping the document could not
+            # unsend it, whereas created-then-deleted leaves every reader without it.
+            await self._delete_staged(actor, doc)
+            await self._outbox.try_flush(COLLECTION, doc["_id"])
+            raise NotFound(f"Application {body.application_id!r} does not exist")
+        await self._outbox.try_flush(COLLECTION, doc["_id"])
+        return Subscription.from_doc(doc)
+
+    async def change_plan(
+        self, actor: Actor, sub_id: str, body: SubscriptionUpdate
+    ) -> Subscription:
+        """Move one of the caller's subscriptions to another plan its API offers."""
+        doc = await self._owned(actor, sub_id)
+        await self._check_offered(doc["api_id"], body.policy)
+        if doc["policy"] == body.policy:
+            return Subscription.from_doc(doc)  # nothing changes, nothing to announce
+        event = actor.event(_updated({**doc, "policy": body.policy}), SOURCE)
+        changed = await self._repo.change_policy(sub_id, body.policy, event)
+        if changed is None:
+            raise NotFound(f"Subscription {sub_id!r} does not exist")
+        await self._outbox.try_flush(COLLECTION, sub_id)
+        return Subscription.from_doc(changed)
+
+    async def list_owned(self, actor: Actor, application_id: str | None) -> list[Subscription]:
+        """The caller's subscriptions; of one of their applications if `application_id`."""
+        if application_id is not None:
+            await owned_application(self._applications, actor, application_id)
+        docs = await self._repo.list_owned(actor.subject, application_id)
+        return [Subscription.from_doc(doc) for doc in docs]
+
+    async def unsubscribe(self, actor: Actor, sub_id: str) -> None:
+        doc = await self._owned(actor, sub_id)
+        await self._delete_staged(actor, doc)
+        await self._outbox.try_flush(COLLECTION, sub_id)
+
+    async def withdraw_all(self, actor: Actor, application_id: str) -> None:
+        """Delete every subscription of an application being deleted, each with its event."""
+        subs = await self._repo.list_owned(actor.subject, application_id)
+        for sub in subs:
+            await self._delete_staged(actor, sub)
+        for sub in subs:
+            await self._outbox.try_flush(COLLECTION, sub["_id"])
+
+    async def _owned(self, actor: Actor, sub_id: str) -> SubscriptionDoc:
+        doc = await self._repo.find_owned(actor.subject, sub_id)
+        if doc is None:
+            raise NotFound(f"Subscription {sub_id!r} does not exist")
+        return doc
+
+    async def _check_offered(self, api_id: str, policy: str) -> None:
+        """404 unless the API is published; 422 listing its plans unless it offers `policy`."""
+        offered = (await self._catalog.published(api_id)).policies
+        if policy not in offered:
+            raise InvalidInput(
+                f"API {api_id!r} does not offer the subscription policy {policy!r}; "
+                f"offered policies: {', '.join(offered)}"
+            )
+
+    async def _delete_staged(self, actor: Actor, doc: SubscriptionDoc) -> None:
+        """Mark one subscription deleted with its event staged; the caller flushes."""
+        await self._repo.mark_deleted(doc["_id"], actor.event(_deleted(doc), SOURCE))
 
 
-async def list_subscriptions(
-    db: store.Db, actor: Actor, application_id: str | None
-) -> list[Subscription]:
-    if application_id is not None:
-        await owned_application(db, actor, application_id)
-    docs = await store.list_owned(db, actor.subject, application_id)
-    return [Subscription.from_doc(doc) for doc in docs]
+# The subscription events, each built from the document it describes.
 
 
-async def unsubscribe(runtime: ServiceRuntime, actor: Actor, sub_id: str) -> None:
-    doc = await store.find_owned(runtime.db, actor.subject, sub_id)
-    if doc is None:
-        raise NotFound(f"Subscription {sub_id!r} does not exist")
-    await delete_staged(runtime.db, actor, doc)
-    await runtime.outbox.try_flush(store.COLLECTION, sub_id)
+def _created(doc: SubscriptionDoc) -> SubscriptionCreated:
+    return SubscriptionCreated(
+        subscription_id=doc["_id"],
+        application_id=doc["application_id"],
+        api_id=doc["api_id"],
+        policy=doc["policy"],
+    )
 
 
-async def delete_staged(db: store.Db, actor: Actor, doc: dict[str, Any]) -> None:
-    """Mark one subscription deleted with its event staged; the caller flushes the outbox."""
-    event = actor.event(SubscriptionDeleted(subscription_id=doc["_id"], **_refs(doc)))
-    await store.mark_deleted(db, doc["_id"], event)
+def _updated(doc: SubscriptionDoc) -> SubscriptionUpdated:
+    return SubscriptionUpdated(
+        subscription_id=doc["_id"],
+        application_id=doc["application_id"],
+        api_id=doc["api_id"],
+        policy=doc["policy"],
+    )
 
 
-def _refs(doc: dict[str, Any]) -> dict[str, str]:
-    return {"application_id": doc["application_id"], "api_id": doc["api_id"]}
-
-
-def _new_doc(actor: Actor, body: SubscriptionCreate) -> dict[str, Any]:
-    return {
-        "_id": new_id(),
-        "unique_key": store.unique_key(body.application_id, body.api_id),
-        "application_id": body.application_id,
-        "api_id": body.api_id,
-        "policy": body.policy,
-        "status": "UNBLOCKED",
-        "owner": actor.subject,
-        "created_time": utcnow_ms(),
-    }
+def _deleted(doc: SubscriptionDoc) -> SubscriptionDeleted:
+    return SubscriptionDeleted(
+        subscription_id=doc["_id"], application_id=doc["application_id"], api_id=doc["api_id"]
+    )

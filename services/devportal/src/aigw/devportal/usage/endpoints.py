@@ -1,0 +1,34 @@
+"""`GET /applications/{id}/usage`: what one of the caller's applications used, per model, API
+or hour, from the gateways' usage records."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from aigw.common.usage.report import From, To
+from aigw.devportal.deps import CurrentActor, Usage
+from aigw.devportal.usage.schemas import GroupBy, UsageReport
+
+router = APIRouter(prefix="/applications", tags=["usage"])
+
+
+@router.get(
+    "/{app_id}/usage",
+    summary="Usage of one of the caller's applications",
+    description=(
+        "Requests and tokens of the application's calls through the gateways in the half-open "
+        "window [from, to) (default: the 30 days before now; times without a zone are UTC): the "
+        "totals, and the same counters per `groupBy` group: `model`, `api` (the API's id) or "
+        "`hour` (the UTC hour the call started, e.g. `2026-03-01T10:00:00Z`; hours without "
+        "calls are left out)."
+    ),
+)
+async def application_usage(
+    app_id: str,
+    actor: CurrentActor,
+    usage: Usage,
+    from_: From = None,
+    to: To = None,
+    group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
+) -> UsageReport:
+    return await usage.report(actor, app_id, from_, to, group_by)

@@ -1,0 +1,31 @@
+"""What one of the caller's applications used, per model, API or hour, from the gateways'
+usage records (aigw.common.usage)."""
+
+from datetime import datetime
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from aigw.common.actor import Actor
+from aigw.common.mongo import Document
+from aigw.common.usage.report import usage_report
+from aigw.devportal.applications.ownership import owned_application
+from aigw.devportal.applications.repository import ApplicationRepository
+from aigw.devportal.usage.schemas import GroupBy, UsageReport
+
+
+class UsageService:
+    def __init__(self, applications: ApplicationRepository, db: AsyncDatabase[Document]) -> None:
+        self._applications = applications
+        self._db = db  # the usage records (aigw.common.usage.store)
+
+    async def report(
+        self,
+        actor: Actor,
+        app_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        group_by: GroupBy,
+    ) -> UsageReport:
+        await owned_application(self._applications, actor, app_id)  # someone else's is 404
+        subject = {"application_id": app_id}
+        return await usage_report(UsageReport, self._db, subject, start, end, group_by)
