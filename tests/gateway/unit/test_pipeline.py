@@ -31,7 +31,7 @@ from aigw.gateway.errors import Refused
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies.base import Answered, Policy, PolicyRun
 from aigw.gateway.proxy.authenticate import Authenticator
-from aigw.gateway.proxy.invoker import BUILT_IN_POLICIES, GatewayState, Invoker
+from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.plan import Planner
 from aigw.gateway.quota.book import QuotaBook
@@ -154,9 +154,7 @@ class Pipeline:
         return sent[0]["status"], json.loads(payload), dict(sent[0]["headers"])
 
 
-def pipeline(
-    events: Sequence[EventPayload], policies: Sequence[Policy] = BUILT_IN_POLICIES
-) -> Pipeline:
+def pipeline(events: Sequence[EventPayload], policies: Sequence[Policy] = ()) -> Pipeline:
     state = GatewayState()
     for event in events:
         apply(state.table, event, BOX)
@@ -258,7 +256,13 @@ async def test_a_quota_window_resets_on_the_enforcers_clock(upstream):
     assert len(upstream.requests) == 2
 
 
+FINISHED: list[int] = []
+
+
 class _Stop(PolicyRun):
+    def on_finish(self, call: Invocation) -> None:
+        FINISHED.append(call.status)
+
     async def on_request(self, call: Invocation) -> None:
         if "forbidden" in json.dumps(call.parsed):
             raise Refused(446, "The prompt did not pass the guardrail.", "guardrail_intervened")
@@ -275,13 +279,19 @@ class StopOrAnswer:
 
 
 async def test_a_request_policy_answers_or_stops_a_call_before_the_provider(upstream):
-    line = pipeline([deployed(upstream.url), *caller()], (StopOrAnswer(), *BUILT_IN_POLICIES))
-    status, body, _ = await line.call()
+    plan = PolicyUpdated(name="Ten", limits=[QuotaLimit(unit="minute", requests=10)])
+    line = pipeline([deployed(upstream.url), plan, *caller("Ten")], [StopOrAnswer()])
+    FINISHED.clear()
+    status, body, headers = await line.call()
     assert (status, body) == (200, {"cached": True})
+    assert headers[b"x-ratelimit-remaining-requests"] == b"9"  # an answer counts
+    assert headers[b"content-length"] == b"16"
     BODY["messages"][0]["content"] = "forbidden"
     try:
-        status, body, _ = await line.call()
+        status, body, headers = await line.call()
     finally:
         BODY["messages"][0]["content"] = "hi"
     assert (status, body["error"]["code"]) == (446, "guardrail_intervened")
+    assert not any(name.startswith(b"x-ratelimit") for name in headers)  # a refusal does not
     assert upstream.requests == []
+    assert FINISHED == [200, 446]  # every run is told how its call ended

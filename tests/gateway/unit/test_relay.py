@@ -11,7 +11,7 @@ import pytest
 
 from aigw.common.vendors import builtin_spec
 from aigw.gateway.asgi import Message
-from aigw.gateway.client import ResponseHeaders
+from aigw.gateway.client import ResponseHeaders, UpstreamError
 from aigw.gateway.errors import Refused
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.request import facts
@@ -49,11 +49,17 @@ STREAM = [
 
 
 class ProviderStub:
-    """A provider answer whose body arrives in the given chunks (what `client.Response` offers)."""
+    """A provider answer whose body arrives in the given chunks (what `client.Response` offers);
+    it breaks off after them if `breaks`."""
 
     def __init__(
-        self, chunks: Sequence[bytes], content_type: str = "text/event-stream", status: int = 200
+        self,
+        chunks: Sequence[bytes],
+        content_type: str = "text/event-stream",
+        status: int = 200,
+        breaks: bool = False,
     ) -> None:
+        self.breaks = breaks
         self.status = status
         self.raw_headers = [(b"content-type", content_type.encode())]
         self.headers = ResponseHeaders(self.raw_headers)
@@ -64,6 +70,8 @@ class ProviderStub:
     async def iter_any(self) -> AsyncIterator[bytes]:
         for chunk in self._chunks:
             yield chunk
+        if self.breaks:
+            raise UpstreamError("the provider closed the connection")
 
     def release(self) -> None: ...
     def close(self) -> None: ...
@@ -86,11 +94,13 @@ async def relayed(
     chunks: Sequence[bytes],
     policies: Sequence[Policy] = BUILT_IN_POLICIES,
     content_type: str = "text/event-stream",
+    status: int = 200,
+    breaks: bool = False,
 ) -> tuple[int, list[Message]]:
     runs = start_runs(policies, call)
     for run in runs:
         await run.on_request(call)
-    resp = ProviderStub(chunks, content_type)
+    resp = ProviderStub(chunks, content_type, status, breaks)
     answer = ProviderAnswer(resp, UpstreamRequest("http://p", [], call.body))  # type: ignore[arg-type]
     sent: list[Message] = []
 
@@ -209,18 +219,20 @@ class _Refusing(PolicyRun):
     def __init__(self, word: str) -> None:
         self.word = word
 
-    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+        if head.status == 418:
+            raise Refused(451, "Not this provider's status.", "policy_refused_status")
         return True
 
-    def on_body(self, body: bytes) -> bytes:
+    async def on_body(self, body: bytes) -> bytes:
         if self.word.encode() in body:
             raise Refused(446, "The answer did not pass the guardrail.", "guardrail_intervened")
         return body.replace(b"Hello", b"Howdy")
 
-    def on_event(self, event: SseEvent) -> Sequence[SseEvent]:
+    def on_event(self, event: SseEvent) -> Sequence[SseEvent] | None:
         if self.word.encode() in event.raw:
             raise Refused(446, "The answer did not pass the guardrail.", "guardrail_intervened")
-        return (event,)
+        return None
 
 
 class RefusingPolicy:
@@ -252,7 +264,7 @@ async def test_a_policy_refusing_mid_stream_ends_it_with_an_error_event():
     assert out.startswith(STREAM[0] + STREAM[1])
     assert b"world" not in out
     assert out.endswith(b'"code": "guardrail_intervened"}}\n\n')
-    assert sent[-1]["more_body"] is False
+    assert sent[-1].get("more_body", False) is False
 
 
 async def test_a_policy_may_change_a_whole_answer_and_its_length_follows():
@@ -268,3 +280,43 @@ async def test_a_policy_may_change_a_whole_answer_and_its_length_follows():
     assert (b"content-length", str(len(out)).encode()) in sent[0]["headers"]
     assert call.usage is not None
     assert call.usage.total_tokens == 12  # metering read the provider's answer
+
+
+async def test_a_policy_may_refuse_by_the_providers_status_alone():
+    call = invocation("OpenAI", "v1", {"model": "m"})
+    policies = (RefusingPolicy("nope"), *BUILT_IN_POLICIES)
+    status, sent = await relayed(call, [b"{}"], policies, "application/json", status=418)
+    assert (status, sent[0]["status"]) == (451, 451)
+    assert json.loads(body_of(sent))["error"]["code"] == "policy_refused_status"
+
+
+async def test_a_held_body_the_provider_breaks_off_is_a_502_not_a_crash():
+    call = invocation("OpenAI", "v1", {"model": "m"})
+    policies = (RefusingPolicy("nope"), *BUILT_IN_POLICIES)
+    status, sent = await relayed(call, [b'{"a":'], policies, "application/json", breaks=True)
+    assert (status, sent[0]["status"]) == (502, 502)
+    assert json.loads(body_of(sent))["error"]["code"] == "upstream_error"
+
+
+class _HoldsOnly(_Refusing):
+    rewrites_stream = False  # only `holds_body`: a stream still passes through on_event
+
+
+async def test_a_policy_holding_bodies_sees_every_event_of_a_stream():
+    class HoldingPolicy(RefusingPolicy):
+        def start(self, call: Invocation) -> PolicyRun:
+            return _HoldsOnly(self.word)
+
+    call = invocation("OpenAI", "v1", {"model": "m", "stream": True})
+    status, sent = await relayed(call, STREAM[1:3], (HoldingPolicy("Hello"), *BUILT_IN_POLICIES))
+    assert (status, sent[0]["status"]) == (446, 446)
+
+
+def test_an_event_is_read_from_its_first_data_line_with_data_and_rewritten_in_place():
+    raw = b'event: delta\r\nid: 7\r\ndata:\r\ndata: {"a": 1}\r\n\r\n'
+    event = SseEvent(raw)
+    assert event.json() == {"a": 1}
+    changed = event.with_json({"a": 2})
+    assert changed.raw == b'event: delta\r\nid: 7\r\ndata:\r\ndata: {"a":2}\r\n\r\n'
+    assert changed.json() == {"a": 2}
+    assert SseEvent(b"data: [DONE]\n\n").json() is None

@@ -8,6 +8,7 @@ admit (plan, quota admission), request policies (which may rewrite the body), pl
 usage record). Each stage reads what the earlier ones wrote; nothing here does I/O.
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +47,10 @@ class Invocation:
     # what the key may call: its key type's routing policy, else its endpoint
     routing: TargetPolicy | None = None
     upstream: Upstream | None = None
-    body: bytes = b""  # what goes to the provider (request policies may rewrite it)
-    parsed: Any = None  # `body` as JSON, kept in step with it (None: not a JSON body)
+    body: bytes = b""  # what goes to the provider (request policies: `replace_json`)
+    parsed: Any = None  # `body` as JSON, always in step with it (None: not a JSON body)
     body_size: int = 0  # the caller's body size, for token estimates
-    facts: RequestFacts = NO_FACTS
+    facts: RequestFacts = NO_FACTS  # what the caller asked (policies' rewrites aside)
     plan: Plan | None = None
     admission: Admission | None = None
     answer_headers: RawHeaders = field(default_factory=list)  # added to every answer
@@ -66,3 +67,10 @@ class Invocation:
     @property
     def routed(self) -> bool:
         return self.routing is not None
+
+    def replace_json(self, parsed: Any, body: bytes | None = None) -> None:
+        """A request policy's new JSON body: `parsed`, sent as `body` if given (bytes that
+        keep the caller's formatting), else serialised. Both stay in step: a routed call's
+        targets rewrite `parsed`, a direct call sends `body`."""
+        self.parsed = parsed
+        self.body = json.dumps(parsed, separators=(",", ":")).encode() if body is None else body

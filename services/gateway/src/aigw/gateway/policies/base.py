@@ -1,26 +1,34 @@
 """The extension point of the invocation path: request and response policies.
 
-A `Policy` is built once (per gateway, or per deployed API revision) and `start`s a `PolicyRun`
-for each call it applies to; the run holds that call's state (a PII mask's placeholders, a
-cache key) from the request to the end of the answer. The pipeline calls, in this order:
+A `Policy` is built once and `start`s a `PolicyRun` for each call it applies to; the run holds
+that call's state (a PII mask's placeholders, a cache key) from the request to the end of the
+answer. Today the gateway's built-in policies apply to every call (`proxy.invoker`); policies
+configured per API travel in the deployed revision and are compiled per revision, beside them
+(metering always last). The pipeline calls, in this order:
 
-1. `on_request(call)`, run by run in the policies' order, after the call was authorised and
-   admitted and before a target is chosen. A run may inspect and change the request (`call.body`
-   with `call.parsed`, which it keeps in step; `call.headers`), stop the call with its own
-   status by raising `Refused` (a guardrail's refusal), or answer it without the provider by
-   raising `Answered` (a cache hit).
+1. `on_request(call)`, run by run in the policies' order, once the call is authorised and
+   admitted and before a target is chosen (the client's disconnect abandons it). A run may
+   inspect and change the request (`call.replace_json` keeps the body and its parsed form in
+   step; `call.headers`), stop the call with its own status by raising `Refused` (a
+   guardrail's refusal), or answer it without the provider by raising `Answered` (a cache hit).
 2. `on_response(call, head)` once the provider's status and headers arrived, in the reverse
    order (the policy nearest the provider sees its answer first, as in Envoy's filter chain);
-   True means the run wants this answer, and it says how:
-   - `holds_body`: the answer is read whole and passes through `on_body` before the caller
-     gets any of it (a run may change it, or refuse it with `Refused`); otherwise `on_body`
-     only observes a JSON answer once it was relayed (up to a bound);
-   - `rewrites_stream`: an event stream passes through `on_event`, event by event, before the
-     caller gets it: a run may change, drop, split or hold back events (bounded: what it
-     holds it returns from `on_end`, and a PII restorer holds at most one placeholder's
-     length), or stop the stream by raising `Refused` (before the first byte, the caller gets
-     that status; later, an SSE `error` event ends the stream). Otherwise `on_event` only
-     observes, and the stream is relayed byte for byte as it arrives.
+   True means the run wants this answer (it may refuse it here, by status or header), and it
+   says how:
+   - `holds_body`: a JSON answer is read whole (up to 4 MiB) and passes through `on_body`
+     before the caller gets any of it (a run may change it, or refuse it with `Refused`);
+     otherwise `on_body` only observes a JSON answer once it was relayed, and must not refuse;
+   - `rewrites_stream` (or `holds_body`) on an event stream: it passes through `on_event`,
+     event by event, before the caller gets it: a run may change (`SseEvent.with_json`), drop,
+     split or hold back events (what it holds it returns from `on_end`; a PII restorer holds
+     at most one placeholder's length), or stop the stream by raising `Refused` (before the
+     first byte the caller gets that status; later, an SSE `error` event ends the stream).
+     Otherwise `on_event` only observes, and the stream is relayed byte for byte as it comes.
+     `on_event` is synchronous (it runs per event on the hot path): a check that needs I/O
+     holds events back and decides in `on_end`, or works on whole answers.
+3. `on_end()` when a stream ended complete (not when it broke), for every run that took it.
+4. `on_finish(call)` once for every started run, however the call ended (answered, refused,
+   failed, the client gone): release what the run holds (a cache's in-flight lock).
 Runs see the API's own wire format: translating to another vendor's format belongs to the
 attempt of a target on that vendor (one translator per format pair, as Envoy AI Gateway does),
 beneath every policy.
@@ -65,17 +73,21 @@ class PolicyRun:
     async def on_request(self, call: Invocation) -> None:
         return None
 
-    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         return False
 
-    def on_body(self, body: bytes) -> bytes:
+    async def on_body(self, body: bytes) -> bytes:
         return body
 
-    def on_event(self, event: SseEvent) -> Sequence[SseEvent]:
-        return (event,)
+    def on_event(self, event: SseEvent) -> Sequence[SseEvent] | None:
+        """The events to let out for `event`; None: `event` itself, unchanged."""
+        return None
 
     def on_end(self) -> Sequence[SseEvent]:
         return ()
+
+    def on_finish(self, call: Invocation) -> None:
+        return None
 
 
 class Policy(Protocol):

@@ -7,14 +7,19 @@ from aigw.gateway.policies.sse import SseEvent
 
 
 def through(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> Sequence[SseEvent]:
-    """`events` as they leave the last run: each run gets what the one before it let out."""
+    """`events` as they leave the last run: each run gets what the one before it let out
+    (`on_event` returning None lets the event out unchanged)."""
     for run in runs:
         if not events:
             break
-        if len(events) == 1:
-            events = run.on_event(events[0])
-        else:
-            events = [out for event in events for out in run.on_event(event)]
+        out: list[SseEvent] = []
+        for event in events:
+            changed = run.on_event(event)
+            if changed is None:
+                out.append(event)
+            else:
+                out.extend(changed)
+        events = out
     return events
 
 
@@ -35,7 +40,7 @@ def end(runs: Sequence[PolicyRun]) -> list[SseEvent]:
     return out
 
 
-def body_through(runs: Sequence[PolicyRun], body: bytes) -> bytes:
+async def body_through(runs: Sequence[PolicyRun], body: bytes) -> bytes:
     for run in runs:
-        body = run.on_body(body)
+        body = await run.on_body(body)
     return body

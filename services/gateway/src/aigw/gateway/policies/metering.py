@@ -8,7 +8,6 @@ provider sent it, before any other policy changes it (or drops the usage chunk).
 
 import time
 import zlib
-from collections.abc import Sequence
 
 from aigw.gateway.invocation import Invocation, StreamStats
 from aigw.gateway.metering.meter import Meter, Usage
@@ -46,18 +45,18 @@ class _Metering(PolicyRun):
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
 
-    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         self._call, self._head = call, head
         if head.content_type == "text/event-stream":
             self._stats = call.stream = StreamStats()
             self._stats.usage.remaining_tokens = self._meter.remaining(head.headers)
         return True
 
-    def on_body(self, body: bytes) -> bytes:
+    async def on_body(self, body: bytes) -> bytes:
         self._call.usage = usage_from_body(body, self._head, self._meter)
         return body
 
-    def on_event(self, event: SseEvent) -> Sequence[SseEvent]:
+    def on_event(self, event: SseEvent) -> None:
         chunk = event.json()
         if isinstance(chunk, dict):
             meter, stats = self._meter, self._stats
@@ -67,4 +66,3 @@ class _Metering(PolicyRun):
                 stats.content_chars += chars
                 if stats.first_token_at is None:
                     stats.first_token_at = time.perf_counter()
-        return (event,)

@@ -28,18 +28,39 @@ class SseEvent:
         self._json: Any = _UNPARSED
 
     def json(self) -> Any:
-        """The first `data:` line as JSON (parsed once); None for `[DONE]`, no data, or not
-        JSON (nested past Python's limit included)."""
+        """The first non-empty `data:` line other than `[DONE]` as JSON (parsed once); None
+        if there is none or it is not JSON (nested past Python's limit included). Treat it
+        as read-only: what is relayed is `raw` (`with_json` makes a changed event)."""
         if self._json is _UNPARSED:
             self._json = None
-            for line in self.raw.splitlines():
-                if line.startswith(b"data:"):
-                    data = line[5:].strip()
-                    if data and data != b"[DONE]":
-                        with contextlib.suppress(ValueError, RecursionError):
-                            self._json = json.loads(data)
-                    break
+            data = self._data()
+            if data is not None:
+                with contextlib.suppress(ValueError, RecursionError):
+                    self._json = json.loads(data)
         return self._json
+
+    def _data(self) -> bytes | None:
+        for line in self.raw.splitlines():
+            if line.startswith(b"data:"):
+                data = line[5:].strip()
+                if data and data != b"[DONE]":
+                    return data
+        return None
+
+    def with_json(self, value: Any) -> "SseEvent":
+        """This event with its data line (the one `json` reads) replaced by `value`; its
+        `event:`, `id:` and other lines, and its line endings, stay as they were."""
+        data = self._data()
+        lines = self.raw.splitlines(keepends=True)
+        for index, line in enumerate(lines):
+            if line.startswith(b"data:") and line[5:].strip() == data:
+                ending = line[len(line.rstrip(b"\r\n")) :]
+                encoded = json.dumps(value, separators=(",", ":")).encode()
+                lines[index] = b"data: " + encoded + ending
+                break
+        event = SseEvent(b"".join(lines))
+        event._json = value
+        return event
 
 
 class EventReader:

@@ -47,13 +47,14 @@ class _UsageChunkHidden(PolicyRun):
     rewrites_stream = True
 
     async def on_request(self, call: Invocation) -> None:
-        call.body, call.parsed = with_include_usage(call.body, call.parsed)
+        body, parsed = with_include_usage(call.body, call.parsed)
+        call.replace_json(parsed, body)
 
-    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         return head.status < 300 and head.content_type == "text/event-stream"
 
-    def on_event(self, event: SseEvent) -> Sequence[SseEvent]:
+    def on_event(self, event: SseEvent) -> Sequence[SseEvent] | None:
         chunk = event.json()
         if isinstance(chunk, dict) and chunk.get("usage") is not None and not chunk.get("choices"):
             return ()
-        return (event,)
+        return None

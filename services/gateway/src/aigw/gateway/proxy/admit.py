@@ -19,4 +19,3 @@ async def admit(quota: QuotaEnforcer, call: Invocation) -> None:
         call.admission = await quota.admit(
             entry.application_id, route.api_id, call.plan, call.facts, call.body_size
         )
-        call.answer_headers = [*call.admission.headers, *call.answer_headers]

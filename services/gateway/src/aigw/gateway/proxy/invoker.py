@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aigw.gateway.asgi import CLIENT_CLOSED, Receive, Scope, Send
+from aigw.gateway.asgi import CLIENT_CLOSED, RawHeaders, Receive, Scope, Send
 from aigw.gateway.client import Pool
 from aigw.gateway.errors import Refused, send_error
 from aigw.gateway.invocation import Invocation
@@ -34,7 +34,7 @@ from aigw.gateway.proxy.disconnect import DisconnectWatch
 from aigw.gateway.proxy.failover import ProviderFailed, first_answer
 from aigw.gateway.proxy.match import check_operation, match
 from aigw.gateway.proxy.metrics import GatewayMetrics
-from aigw.gateway.proxy.plan import CallPlan, Planner
+from aigw.gateway.proxy.plan import Planner
 from aigw.gateway.proxy.relay import relay
 from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
 from aigw.gateway.proxy.settle import Settlement
@@ -55,7 +55,7 @@ class GatewayState:
 
 
 class Invoker:
-    """The raw-ASGI invocation handler."""
+    """The raw-ASGI invocation handler; `policies` run before the built-in ones."""
 
     def __init__(
         self,
@@ -68,7 +68,7 @@ class Invoker:
         forward_headers: frozenset[bytes] = frozenset(),
         planner: Planner | None = None,
         authenticator: Authenticator | None = None,
-        policies: Sequence[Policy] = BUILT_IN_POLICIES,
+        policies: Sequence[Policy] = (),
     ) -> None:
         self.state = state
         self.metrics = metrics
@@ -79,45 +79,40 @@ class Invoker:
         self.planner = planner or Planner()
         self.authenticator = authenticator or Authenticator(state.table)
         self.settlement = settlement or Settlement(state.table, metrics, quota, None)
-        self.policies = policies
+        self.policies = (*policies, *BUILT_IN_POLICIES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
         call = Invocation(time.perf_counter(), scope["method"], query)
+        runs: list[PolicyRun] = []
         try:
-            call.status = await self._handle(call, scope, receive, send)
+            call.status = await self._handle(call, runs, scope, receive, send)
         finally:
+            for run in runs:
+                run.on_finish(call)
             self.settlement.settle(call)
 
-    async def _handle(self, call: Invocation, scope: Scope, receive: Receive, send: Send) -> int:
+    async def _handle(
+        self, call: Invocation, runs: list[PolicyRun], scope: Scope, receive: Receive, send: Send
+    ) -> int:
         if self.cors.enabled:
             origin, asks_method = request_origin(scope["headers"])
             if asks_method and origin is not None and scope["method"] == "OPTIONS":
                 return await self._preflight(origin, send)
             call.answer_headers = self.cors.response_headers(origin)
         try:
-            pool, runs, plan = await self._prepare(call, scope, receive)
+            pool = await self._prepare(call, scope, receive)
         except Refused as refused:
-            if isinstance(refused, QuotaRefused):
-                self.metrics.rejected(call.api, refused.kind)
-            extra = [*refused.headers, *call.answer_headers]
-            await send_error(send, refused.status, refused.message, refused.code, extra)
-            return refused.status
-        except Answered as answered:
-            headers = [*answered.headers, *call.answer_headers]
-            await send(
-                {"type": "http.response.start", "status": answered.status, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": answered.body})
-            return answered.status
+            return await self._refuse(call, refused, send)
         except ClientGone:
             return CLIENT_CLOSED
-        return await self._exchange(call, pool, runs, plan, receive, send)
+        runs += start_runs(self.policies, call)
+        if call.admission is not None:  # what the caller's plan has left, on answered calls
+            call.answer_headers = [*call.admission.headers, *call.answer_headers]
+        return await self._exchange(call, pool, runs, receive, send)
 
-    async def _prepare(
-        self, call: Invocation, scope: Scope, receive: Receive
-    ) -> tuple[Pool, list[PolicyRun], CallPlan]:
-        """Every stage before the provider call; each returns or raises."""
+    async def _prepare(self, call: Invocation, scope: Scope, receive: Receive) -> Pool:
+        """Every stage before the policies; each returns or raises."""
         pool = self.state.upstream
         if pool is None:
             raise Refused(503, "The gateway is starting.", "not_ready")
@@ -129,29 +124,30 @@ class Invoker:
         check_operation(route, scope)
         choose_endpoints(call)
         await read_body(call, receive, self.max_body_bytes)
-        runs = start_runs(self.policies, call)
         if self.quota is not None:
             await admit(self.quota, call)
-        for run in runs:
-            await run.on_request(call)
-        return pool, runs, self.planner.plan(call)
+        return pool
 
     async def _exchange(
-        self,
-        call: Invocation,
-        pool: Pool,
-        runs: list[PolicyRun],
-        plan: CallPlan,
-        receive: Receive,
-        send: Send,
+        self, call: Invocation, pool: Pool, runs: list[PolicyRun], receive: Receive, send: Send
     ) -> int:
-        """Call the provider and relay its answer; if the client disconnects at any point,
-        the provider call is abandoned and its connection closed."""
+        """Request policies, plan, the provider call and the relay of its answer. If the
+        client disconnects at any point, the call is abandoned (and the provider's connection
+        closed)."""
         watch = DisconnectWatch(receive)
         answer = None
         try:
+            for run in runs:
+                await run.on_request(call)
+            plan = self.planner.plan(call)
             answer = await first_answer(call, pool, plan, self.planner, self.metrics, watch)
             return await relay(call, answer, runs, watch, send)
+        except Refused as refused:
+            watch.stop()
+            return await self._refuse(call, refused, send)
+        except Answered as answered:
+            watch.stop()
+            return await self._answered(call, answered, send)
         except ProviderFailed as failed:
             watch.stop()
             await send_error(send, failed.status, failed.message, failed.code, call.answer_headers)
@@ -173,6 +169,28 @@ class Invoker:
                     answer.resp.close()
                 else:
                     answer.resp.release()
+
+    async def _refuse(self, call: Invocation, refused: Refused, send: Send) -> int:
+        if isinstance(refused, QuotaRefused):
+            self.metrics.rejected(call.api, refused.kind)
+        extra = [*refused.headers, *self._cors_only(call)]
+        await send_error(send, refused.status, refused.message, refused.code, extra)
+        return refused.status
+
+    def _cors_only(self, call: Invocation) -> RawHeaders:
+        """A refusal carries CORS but not the plan's remaining counts (the call did not count)."""
+        if call.admission is None:
+            return call.answer_headers
+        admitted = set(call.admission.headers)
+        return [header for header in call.answer_headers if header not in admitted]
+
+    @staticmethod
+    async def _answered(call: Invocation, answered: Answered, send: Send) -> int:
+        length = (b"content-length", str(len(answered.body)).encode())
+        headers = [*answered.headers, length, *call.answer_headers]
+        await send({"type": "http.response.start", "status": answered.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answered.body})
+        return answered.status
 
     async def _preflight(self, origin: bytes, send: Send) -> int:
         """Answer a CORS preflight without credentials: browsers send none with it."""

@@ -51,15 +51,16 @@ async def relay(
         code = "provider_rejected_credentials"
         await send_error(send, 502, _REJECTED_MESSAGE, code, [*call.answer_headers, *served])
         return 502
-    head = response_headers(resp, call.answer_headers, answer.request.query_secret) + served
-    runs = [run for run in reversed(runs) if run.on_response(call, resp)]
-    relay = _Relay(call, answer, runs, watch, send, head)
+    head = response_headers(resp, call.answer_headers, answer.request.query_secret)
+    head += served
+    relay = _Relay(call, answer, watch, send, head)
     try:
+        relay.runs = [run for run in reversed(runs) if await run.on_response(call, resp)]
         if answer.data is not None:
             return await relay.whole(answer.data)
         if resp.content_type == "text/event-stream":
             return await relay.events()
-        if any(run.holds_body for run in runs):
+        if resp.content_type.endswith("json") and any(run.holds_body for run in relay.runs):
             return await relay.held()
         return await relay.chunks()
     except Refused as refused:  # a run stopped the answer
@@ -71,24 +72,19 @@ class _Relay:
         self,
         call: Invocation,
         answer: ProviderAnswer,
-        runs: list[PolicyRun],
         watch: DisconnectWatch,
         send: Send,
         head: RawHeaders,
     ) -> None:
-        self.call, self.answer, self.runs = call, answer, runs
-        self.watch, self._send, self.head = watch, send, head
+        self.call, self.answer, self.watch, self.send, self.head = call, answer, watch, send, head
+        self.runs: list[PolicyRun] = []
         self.status = answer.resp.status
 
     async def start(self) -> None:
-        if not self.answer.head_sent:
-            self.answer.head_sent = True
-            await self._send(
-                {"type": "http.response.start", "status": self.status, "headers": self.head}
-            )
-
-    async def body(self, data: bytes, more: bool = True) -> None:
-        await self._send({"type": "http.response.body", "body": data, "more_body": more})
+        self.answer.head_sent = True
+        await self.send(
+            {"type": "http.response.start", "status": self.status, "headers": self.head}
+        )
 
     def ended(self) -> None:
         self.call.provider_ended = time.perf_counter()
@@ -96,21 +92,25 @@ class _Relay:
 
     async def whole(self, data: bytes) -> int:
         self.ended()
-        out = chain.body_through(self.runs, data)
+        out = await chain.body_through(self.runs, data)
         if out is not data:
             self.head = with_length(self.head, len(out))
         await self.start()
-        await self.body(out, more=False)
+        await self.send({"type": "http.response.body", "body": out})
         return self.status
 
     async def held(self) -> int:
-        """A body without a length that a run must see whole before the caller does."""
+        """A JSON body without a length that a run must see whole before the caller does."""
         parts, size = [], 0
-        async for chunk in self.answer.resp.iter_any():
-            size += len(chunk)
-            if size > KEEP_JSON_BYTES:
-                raise Refused(502, _TOO_LARGE, "upstream_answer_too_large")
-            parts.append(chunk)
+        try:
+            async for chunk in self.answer.resp.iter_any():
+                size += len(chunk)
+                if size > KEEP_JSON_BYTES:
+                    raise Refused(502, _TOO_LARGE, "upstream_answer_too_large")
+                parts.append(chunk)
+        except (UpstreamError, TimeoutError) as exc:
+            log.debug("provider answer broke: %r", exc)
+            raise Refused(502, "The AI provider's answer broke off.", "upstream_error") from None
         return await self.whole(b"".join(parts))
 
     async def chunks(self) -> int:
@@ -118,10 +118,11 @@ class _Relay:
         resp: Response = self.answer.resp
         kept: list[bytes] | None = [] if resp.content_type.endswith("json") else None
         size = 0
+        send = self.send
         await self.start()
         try:
             async for chunk in resp.iter_any():
-                await self.body(chunk)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 if kept is not None and (size := size + len(chunk)) <= KEEP_JSON_BYTES:
                     kept.append(chunk)
         except (UpstreamError, TimeoutError) as exc:
@@ -129,27 +130,45 @@ class _Relay:
             return self.status
         self.ended()
         if kept and size <= KEEP_JSON_BYTES:
-            chain.body_through(self.runs, b"".join(kept))  # observers only: it is sent
-        await self.body(b"", more=False)
+            try:
+                await chain.body_through(self.runs, b"".join(kept))  # observers: it is sent
+            except Refused as refused:
+                log.warning("a policy refused an answer already relayed: %s", refused.code)
+        await send({"type": "http.response.body", "body": b""})
         return self.status
 
     async def events(self) -> int:
         """An event stream, through the runs (see the module's docstring)."""
-        rewriting = any(run.rewrites_stream for run in self.runs)
+        runs = self.runs
+        rewriting = any(run.rewrites_stream or run.holds_body for run in runs)
         if not rewriting:
             await self.start()  # nothing can change the answer: the head goes at once
         reader = EventReader()
         resp: Response = self.answer.resp
+        send = self.send
+        chunks = resp.iter_any()
+        first = self.answer.first
         try:
-            if self.answer.first:
-                await self._events(reader.feed(self.answer.first), self.answer.first, rewriting)
-            async for chunk in resp.iter_any():
-                await self._events(reader.feed(chunk), chunk, rewriting)
+            while chunk := first or await anext(chunks, b""):
+                first = b""
+                events = reader.feed(chunk)
+                if rewriting:
+                    chunk = _joined(chain.through(runs, events))
+                elif events:
+                    chain.observe(runs, events)
+                if chunk:
+                    if not self.answer.head_sent:
+                        await self.start()
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except (UpstreamError, TimeoutError) as exc:
             log.debug("provider stream broke: %r", exc)
-            await self.start()
+            if not self.answer.head_sent:
+                await self.start()
             return self.status
         self.ended()
+        return await self._end(reader, rewriting)
+
+    async def _end(self, reader: EventReader, rewriting: bool) -> int:
         tail = reader.tail()
         events = [tail] if tail is not None else []
         out = b""
@@ -157,18 +176,12 @@ class _Relay:
             out = _joined([*chain.through(self.runs, events), *chain.end(self.runs)])
         else:
             chain.observe(self.runs, events)
-        await self.start()
-        await self.body(out, more=False)
-        return self.status
-
-    async def _events(self, events: list[SseEvent], chunk: bytes, rewriting: bool) -> None:
-        if rewriting:
-            chunk = _joined(chain.through(self.runs, events))
-        else:
-            chain.observe(self.runs, events)
-        if chunk:
+            for run in self.runs:
+                run.on_end()  # observers hold nothing: they learn the stream is complete
+        if not self.answer.head_sent:
             await self.start()
-            await self.body(chunk)
+        await self.send({"type": "http.response.body", "body": out})
+        return self.status
 
     async def refuse(self, refused: Refused) -> int:
         """A run refused the answer: its own status if the caller has nothing yet, else an
@@ -176,10 +189,10 @@ class _Relay:
         self.ended()
         if not self.answer.head_sent:
             extra = [*refused.headers, *self.call.answer_headers]
-            await send_error(self._send, refused.status, refused.message, refused.code, extra)
+            await send_error(self.send, refused.status, refused.message, refused.code, extra)
             return refused.status
         event = b"event: error\ndata: " + error_body(refused.status, refused.message, refused.code)
-        await self.body(event + b"\n\n", more=False)
+        await self.send({"type": "http.response.body", "body": event + b"\n\n"})
         return self.status
 
 
