@@ -17,8 +17,9 @@ from aigw.common.startup import load_settings
 from aigw.keymanager.reencrypt import SigningKeyCounts, reencrypt_signing_keys
 from aigw.publisher.apis.repository import COLLECTION as APIS
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.reencrypt import ProviderKeyReencryptor, ReencryptCounts
+from aigw.publisher.apis.service import ApiService, ReencryptCounts
 from aigw.publisher.vendors.catalog import VendorCatalog
+from aigw.publisher.vendors.repository import VendorRepository
 
 
 class RotateSettings(DatabaseSettings):
@@ -55,10 +56,10 @@ async def _reencrypt_publisher(settings: RotateSettings) -> tuple[ReencryptCount
     box = settings.secret_box()
     runtime = ServiceRuntime(settings, database=settings.publisher_db, outbox_collections=[APIS])
     async with runtime:
-        service = ProviderKeyReencryptor(
-            ApiRepository(runtime.db), runtime.outbox, box, VendorCatalog(), dev_mode=True
-        )
-        counts = await service.reencrypt_all()
+        # a redeploy needs the vendors of the APIs, the custom ones too
+        vendors = VendorCatalog(VendorRepository(runtime.db))
+        service = ApiService(ApiRepository(runtime.db), runtime.outbox, box, vendors)
+        counts = await service.reencrypt_provider_keys()
         await runtime.outbox.sweep()  # publish anything a failed immediate flush left staged
         pending = await runtime.outbox.sweep()
     return counts, pending
