@@ -1,16 +1,13 @@
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import Field
 
-from aigw.common.auth import Principal, require_roles
-from aigw.keymanager.deps import CorrelationId, Keys, SigningKeys
+from aigw.keymanager.deps import AdminActor, Keys, Signing
 from aigw.keymanager.schemas import CamelModel, RequestModel
 
 router = APIRouter(tags=["signing"])
-
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 class RotateRequest(RequestModel):
@@ -42,13 +39,10 @@ async def jwks(keys: Keys) -> dict[str, Any]:
     responses={403: {"description": "Not an admin"}, 409: {"description": "Concurrent rotation"}},
 )
 async def rotate(
-    admin: Admin,
-    store: SigningKeys,
-    correlation_id: CorrelationId,
-    body: RotateRequest | None = None,
+    actor: AdminActor, signing: Signing, body: RotateRequest | None = None
 ) -> RotatedKey:
     emergency = body is not None and body.emergency
-    rotated = await store.rotate(admin.subject, correlation_id, emergency=emergency)
+    rotated = await signing.rotate(actor, emergency=emergency)
     return RotatedKey(
         kid=rotated.kid,
         previous_kid=rotated.previous_kid,
