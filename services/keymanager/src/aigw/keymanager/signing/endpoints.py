@@ -1,30 +1,13 @@
-from datetime import datetime
+"""`/jwks` and `/signing-keys`: the public keys that verify management tokens, and rotation."""
+
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
 
 from aigw.keymanager.deps import AdminActor, Keys, Signing
-from aigw.keymanager.schemas import CamelModel, RequestModel
+from aigw.keymanager.signing.schemas import RotatedKey, RotateRequest
 
 router = APIRouter(tags=["signing"])
-
-
-class RotateRequest(RequestModel):
-    emergency: bool = Field(
-        False,
-        description="the previous key may have leaked: it stops verifying at once (gone from "
-        "the JWKS, and gateways drop it), so every token it signed is refused; "
-        "false: it verifies until its tokens expired",
-    )
-
-
-class RotatedKey(CamelModel):
-    kid: str
-    previous_kid: str | None
-    previous_valid_until: datetime | None = Field(
-        description="when the previous key stops verifying (now after an emergency rotation)"
-    )
 
 
 @router.get("/jwks", summary="Public keys that verify management access tokens")
