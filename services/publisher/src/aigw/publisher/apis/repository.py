@@ -16,12 +16,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.events import Envelope
+from aigw.common.mongo import Document, Update
 from aigw.common.outbox import NOT_DELETED, OUTBOX, with_outbox
 
 COLLECTION = "apis"
-
-# A MongoDB update document ($set, $unset, $inc, $push: dotted paths, so untyped).
-Update = dict[str, Any]
 
 
 class VendorRefDoc(TypedDict):
@@ -101,7 +99,7 @@ _NO_OUTBOX = {OUTBOX: 0}
 
 
 class ApiRepository:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         self._coll = cast("AsyncCollection[StoredApi]", db[COLLECTION])
 

@@ -29,6 +29,7 @@ from aigw.common.events import (
     EventPayload,
 )
 from aigw.common.ids import new_id, utcnow_ms
+from aigw.common.mongo import Update
 from aigw.common.outbox import DELETED, Outbox, staged
 from aigw.common.vendors import VendorSpec
 from aigw.publisher.apis import provider_keys
@@ -41,7 +42,6 @@ from aigw.publisher.apis.repository import (
     ApiRepository,
     KeyEntry,
     StoredApi,
-    Update,
 )
 from aigw.publisher.apis.routing import route_prefix
 from aigw.publisher.apis.schemas import (

@@ -8,7 +8,7 @@ does not come back at the next start.
 
 import contextlib
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -16,11 +16,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.events import Envelope, QuotaUnit
+from aigw.common.mongo import Document, Update
 from aigw.common.outbox import DELETED, NOT_DELETED, OUTBOX, with_outbox
 
 COLLECTION = "subscription_policies"
 SEEDS = "policy_seeds"
-Update = dict[str, Any]  # a MongoDB update document
 
 
 class LimitDoc(TypedDict):
@@ -58,7 +58,7 @@ _NO_OUTBOX = {OUTBOX: 0}
 
 
 class PolicyRepository:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._coll = cast("AsyncCollection[StoredPolicy]", db[COLLECTION])
         self._seeds = cast("AsyncCollection[_Seed]", db[SEEDS])
 

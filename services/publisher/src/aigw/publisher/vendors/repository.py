@@ -8,18 +8,18 @@ definition has keys such as `$ref` and `/v1/chat/completions`, and header names 
 """
 
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.events import Envelope
+from aigw.common.mongo import Document, Update
 from aigw.common.outbox import DELETED, NOT_DELETED, OUTBOX, with_outbox
 from aigw.common.vendors import VendorDefinition
 
 COLLECTION = "ai_vendors"
-Update = dict[str, Any]  # a MongoDB update document
 
 
 class VendorDoc(TypedDict):
@@ -51,7 +51,7 @@ def stored_definition(definition: VendorDefinition) -> str:
 
 
 class VendorRepository:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._coll = cast("AsyncCollection[StoredVendor]", db[COLLECTION])
 
     async def ensure_indexes(self) -> None:
