@@ -110,7 +110,9 @@ async def test_built_in_vendors_are_read_only(publisher: MemoryPublisher):
 
 async def test_a_vendor_needs_an_operation_and_keeps_its_name(publisher: MemoryPublisher):
     with pytest.raises(InvalidInput, match="at least one operation"):
-        await publisher.vendors.create(_acme(apiDefinition={"openapi": "3.0.3", "paths": {}}), ADMIN)
+        await publisher.vendors.create(
+            _acme(apiDefinition={"openapi": "3.0.3", "paths": {}}), ADMIN
+        )
     await publisher.vendors.create(_acme(), ADMIN)
     with pytest.raises(InvalidInput, match="cannot change"):
         await publisher.vendors.update("Acme", "v2", _acme(version="v3"), ADMIN)
