@@ -14,7 +14,8 @@ from starlette.types import ASGIApp
 from aigw.keymanager.app import create_app
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing.keys import SigningKey
-from aigw.keymanager.signing.repository import SigningKeyStore
+from aigw.keymanager.signing.repository import SigningKeyRepository
+from aigw.keymanager.signing.service import SigningKeyService
 from aigw.keymanager.users.passwords import hash_password
 from aigw.keymanager.users.repository import UserRepository
 from tests.support.infra import Infra
@@ -81,10 +82,9 @@ async def active_signing_key(settings: Settings) -> SigningKey:
     key would have it."""
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
     try:
-        db = mongo[settings.mongodb_db]
-        return (
-            await SigningKeyStore(db, settings.secret_box(), None, timedelta(0)).current()
-        ).active
+        repo = SigningKeyRepository(mongo[settings.mongodb_db])
+        box = settings.secret_box()
+        return (await SigningKeyService(repo, box, None, timedelta(0)).current()).active
     finally:
         await mongo.close()
 

@@ -3,7 +3,9 @@ so each event it emits carries the acting subject and the request's correlation 
 trail joins a request's events across services by that id)."""
 
 from dataclasses import dataclass
+from typing import Self
 
+from aigw.common.auth import Principal
 from aigw.common.events import Envelope, EventPayload, new_event
 
 
@@ -16,6 +18,11 @@ class Actor:
     subject: str
     correlation_id: str | None = None
     admin: bool = False
+
+    @classmethod
+    def of(cls, principal: Principal, correlation_id: str | None) -> Self:
+        """The actor behind a verified token, for one request's correlation id."""
+        return cls(principal.subject, correlation_id, admin=principal.has_any("admin"))
 
     def event(self, payload: EventPayload, source: str) -> Envelope:
         """The envelope of `payload` as emitted by `source` on this actor's behalf."""

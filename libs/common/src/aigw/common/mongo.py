@@ -6,7 +6,9 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-Document = dict[str, Any]
+Document = dict[str, Any]  # untyped: a raw document, a query, or an update
+# An update document ($set, $unset, $inc, $push ...): dotted paths, so untyped too.
+Update = Document
 
 
 def create_client(url: str) -> AsyncMongoClient[Document]:

@@ -13,8 +13,8 @@ document once its outbox is empty. Repositories filter out `_deleted` documents.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -34,9 +34,10 @@ def staged(*events: Envelope) -> dict[str, Any]:
     return {"$push": {OUTBOX: {"$each": [e.model_dump(mode="json") for e in events]}}}
 
 
-def with_outbox(document: dict[str, Any], *events: Envelope) -> dict[str, Any]:
-    """A new document that carries its creation events."""
-    return {**document, OUTBOX: [e.model_dump(mode="json") for e in events]}
+def with_outbox[D: Mapping[str, Any]](document: D, *events: Envelope) -> D:
+    """A new document that carries its creation events (of the document's own type: a
+    repository's typed document stays typed; the outbox field is the relay's business)."""
+    return cast(D, {**document, OUTBOX: [e.model_dump(mode="json") for e in events]})
 
 
 class Outbox:

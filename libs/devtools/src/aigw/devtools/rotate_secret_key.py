@@ -8,17 +8,20 @@ Every write is per document and conditional, so the command can be rerun safely.
 
 import asyncio
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from aigw.common.mongo import create_client
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.settings import DatabaseSettings, setting
 from aigw.common.startup import load_settings
-from aigw.keymanager.reencrypt import SigningKeyCounts, reencrypt_signing_keys
+from aigw.keymanager.signing.repository import SigningKeyRepository
+from aigw.keymanager.signing.service import SigningKeyCounts, SigningKeyService
 from aigw.publisher.apis.repository import COLLECTION as APIS
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.reencrypt import ProviderKeyReencryptor, ReencryptCounts
+from aigw.publisher.apis.service import ApiService, ReencryptCounts
 from aigw.publisher.vendors.catalog import VendorCatalog
+from aigw.publisher.vendors.repository import VendorRepository
 
 
 class RotateSettings(DatabaseSettings):
@@ -55,10 +58,10 @@ async def _reencrypt_publisher(settings: RotateSettings) -> tuple[ReencryptCount
     box = settings.secret_box()
     runtime = ServiceRuntime(settings, database=settings.publisher_db, outbox_collections=[APIS])
     async with runtime:
-        service = ProviderKeyReencryptor(
-            ApiRepository(runtime.db), runtime.outbox, box, VendorCatalog(), dev_mode=True
-        )
-        counts = await service.reencrypt_all()
+        # a redeploy needs the vendors of the APIs, the custom ones too
+        vendors = VendorCatalog(VendorRepository(runtime.db))
+        service = ApiService(ApiRepository(runtime.db), runtime.outbox, box, vendors)
+        counts = await service.reencrypt_provider_keys()
         await runtime.outbox.sweep()  # publish anything a failed immediate flush left staged
         pending = await runtime.outbox.sweep()
     return counts, pending
@@ -67,7 +70,9 @@ async def _reencrypt_publisher(settings: RotateSettings) -> tuple[ReencryptCount
 async def _reencrypt_keymanager(settings: RotateSettings) -> SigningKeyCounts:
     client = create_client(settings.mongodb_url)
     try:
-        return await reencrypt_signing_keys(client[settings.keymanager_db], settings.secret_box())
+        repo = SigningKeyRepository(client[settings.keymanager_db])
+        # no outbox: resealing a key changes no public key, so nothing is announced
+        return await SigningKeyService(repo, settings.secret_box(), None, timedelta(0)).reencrypt()
     finally:
         await client.close()
 

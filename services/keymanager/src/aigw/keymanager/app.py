@@ -1,8 +1,8 @@
-"""keymanager's FastAPI app: users and login, token signing + JWKS, API keys."""
+"""keymanager's FastAPI app: users and login, token signing + JWKS, API keys, OAuth2."""
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -17,39 +17,80 @@ from aigw.common.service_app import create_service_app
 from aigw.keymanager.apikeys import endpoints as apikeys
 from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
+from aigw.keymanager.apikeys.service import ApiKeyService
 from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
-from aigw.keymanager.deps import get_offboarding
 from aigw.keymanager.oauth import endpoints as oauth
 from aigw.keymanager.oauth.repository import CLIENTS as OAUTH_CLIENTS
-from aigw.keymanager.oauth.repository import REVOKED_TOKENS, ClientRepository
+from aigw.keymanager.oauth.repository import (
+    REVOKED_TOKENS,
+    ClientRepository,
+    RevokedTokenRepository,
+)
+from aigw.keymanager.oauth.service import OAuthService
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing import endpoints as signing
 from aigw.keymanager.signing.repository import COLLECTION as SIGNING_KEYS
-from aigw.keymanager.signing.repository import SigningKeyStore
+from aigw.keymanager.signing.repository import SigningKeyRepository
+from aigw.keymanager.signing.service import SigningKeyService
+from aigw.keymanager.throttle import LoginThrottle, ThrottlePolicy
 from aigw.keymanager.users import endpoints as users
+from aigw.keymanager.users.admin_guard import AdminGuard
+from aigw.keymanager.users.offboarding import Offboarding
 from aigw.keymanager.users.repository import COLLECTION as USERS
 from aigw.keymanager.users.repository import UserRepository
-from aigw.keymanager.users.service import seed_admin, standing_tokens
+from aigw.keymanager.users.service import UserService, seed_admin
 
 PREFIX = "/api/keymanager/v1"
 
 
 async def _prepare(app: FastAPI, runtime: ServiceRuntime, settings: Settings) -> None:
-    user_repo = UserRepository(runtime.db)
-    await user_repo.ensure_indexes()
-    await ApiKeyRepository(runtime.db).ensure_indexes()
-    policy = TestKeyPolicy(settings.test_key_max_live, settings.test_key_issue_per_minute)
-    await TestKeyLimits(runtime.db, policy).ensure_indexes()
-    await ClientRepository(runtime.db).ensure_indexes()
-    await seed_admin(user_repo, settings.admin_password.get_secret_value(), runtime.outbox)
-    keys = SigningKeyStore(
-        runtime.db, settings.secret_box(), runtime.outbox, settings.signing_key_retire_after
+    """Indexes, the admin seed and the first signing key; then every service, once."""
+    db, outbox = runtime.db, runtime.outbox
+    user_repo, key_repo, clients = UserRepository(db), ApiKeyRepository(db), ClientRepository(db)
+    test_keys = TestKeyLimits(
+        db, TestKeyPolicy(settings.test_key_max_live, settings.test_key_issue_per_minute)
     )
-    await keys.start()
-    app.state.signing_keys = keys
+    for repo in (user_repo, key_repo, test_keys, clients):
+        await repo.ensure_indexes()
+    await seed_admin(user_repo, settings.admin_password.get_secret_value(), outbox)
+    signing_keys = SigningKeyService(
+        SigningKeyRepository(db), settings.secret_box(), outbox, settings.signing_key_retire_after
+    )
+    await signing_keys.start()
+    offboarding = Offboarding(user_repo, key_repo, clients, outbox)
     app.state.runtime = runtime
+    app.state.signing = signing_keys
+    app.state.users = UserService(
+        user_repo,
+        outbox,
+        guard=AdminGuard(db),
+        throttle=LoginThrottle(db, _throttle_policy(settings)),
+        signing=signing_keys,
+        offboarding=offboarding,
+        token_ttl_seconds=settings.token_ttl_seconds,
+    )
+    app.state.api_keys = ApiKeyService(key_repo, outbox, test_keys, offboarding)
+    app.state.oauth = OAuthService(
+        clients,
+        RevokedTokenRepository(db),
+        outbox,
+        signing_keys,
+        offboarding,
+        settings.oauth_token_ttl_seconds,
+    )
     # deletions a stopped keymanager left with credentials still live are finished now
-    await get_offboarding(runtime, uuid.uuid4().hex).resume()
+    await offboarding.resume()
+
+
+def _throttle_policy(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        max_failures=settings.login_max_failures,
+        window=timedelta(seconds=settings.login_failure_window_seconds),
+        lock=timedelta(seconds=settings.login_lock_seconds),
+        max_delay=settings.login_max_delay_seconds,
+        source_max_failures=settings.login_source_max_failures,
+        user_max_failures=settings.login_user_max_failures,
+    )
 
 
 class _StoredKeys:
@@ -62,9 +103,9 @@ class _StoredKeys:
         self._app = app
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
-        store: SigningKeyStore = self._app.state.signing_keys
+        service: SigningKeyService = self._app.state.signing
         try:
-            ring = await store.current()
+            ring = await service.current()
         except PyMongoError as exc:
             raise Unavailable("Access tokens cannot be verified right now") from exc
         return ring.public_key(kid)
@@ -77,8 +118,8 @@ class _StandingTokens:
         self._app = app
 
     async def __call__(self, claims: dict[str, Any]) -> None:
-        runtime: ServiceRuntime = self._app.state.runtime
-        await standing_tokens(UserRepository(runtime.db))(claims)
+        service: UserService = self._app.state.users
+        await service.check_standing(claims)
 
 
 def _api_router() -> APIRouter:

@@ -1,59 +1,76 @@
-"""Request-scoped access to what the lifespan put on `app.state` (the shared dependencies of
-aigw.common.requests, plus keymanager's signing keys)."""
+"""The FastAPI dependencies keymanager's routers share: who acts (any signed-in user, or an
+admin), the services the lifespan built, and the key ring (read per request, so a rotation
+by any keymanager process applies here at once)."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from aigw.common.requests import CorrelationId, Runtime, correlation_id, get_runtime, get_settings
-from aigw.keymanager.apikeys.repository import ApiKeyRepository
-from aigw.keymanager.oauth.repository import ClientRepository
+from aigw.common.actor import Actor
+from aigw.common.auth import CurrentPrincipal, Principal, require_roles
+from aigw.common.requests import CorrelationId, Runtime, get_settings
+from aigw.keymanager.apikeys.service import ApiKeyService
+from aigw.keymanager.oauth.service import OAuthService
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing.keys import KeyRing
-from aigw.keymanager.signing.repository import SigningKeyStore
-from aigw.keymanager.users.offboarding import Offboarding
-from aigw.keymanager.users.repository import UserRepository
+from aigw.keymanager.signing.service import SigningKeyService
+from aigw.keymanager.users.service import UserService
 
 __all__ = [
+    "AdminActor",
+    "ApiKeys",
     "AppSettings",
     "CorrelationId",
+    "CurrentActor",
     "Keys",
-    "Offboard",
+    "OAuth",
     "Runtime",
-    "SigningKeys",
-    "correlation_id",
-    "get_keyring",
-    "get_offboarding",
-    "get_runtime",
-    "get_settings",
-    "get_signing_keys",
+    "Signing",
+    "Users",
 ]
 
 
-def get_signing_keys(request: Request) -> SigningKeyStore:
-    store: SigningKeyStore = request.app.state.signing_keys
-    return store
+# A client-supplied correlation id ties the request's events together in the audit trail.
+def _actor(principal: CurrentPrincipal, correlation_id: CorrelationId) -> Actor:
+    return Actor.of(principal, correlation_id)
 
 
-async def get_keyring(store: Annotated[SigningKeyStore, Depends(get_signing_keys)]) -> KeyRing:
-    """Read from the store per request, so a rotation by any keymanager process applies here."""
-    return await store.current()
+def _admin(
+    principal: Annotated[Principal, Depends(require_roles("admin"))],
+    correlation_id: CorrelationId,
+) -> Actor:
+    return Actor.of(principal, correlation_id)
 
 
-Keys = Annotated[KeyRing, Depends(get_keyring)]
-SigningKeys = Annotated[SigningKeyStore, Depends(get_signing_keys)]
+def _signing(request: Request) -> SigningKeyService:
+    service: SigningKeyService = request.app.state.signing
+    return service
+
+
+async def _keyring(signing: Annotated[SigningKeyService, Depends(_signing)]) -> KeyRing:
+    return await signing.current()
+
+
+def _users(request: Request) -> UserService:
+    service: UserService = request.app.state.users
+    return service
+
+
+def _api_keys(request: Request) -> ApiKeyService:
+    service: ApiKeyService = request.app.state.api_keys
+    return service
+
+
+def _oauth(request: Request) -> OAuthService:
+    service: OAuthService = request.app.state.oauth
+    return service
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]  # any signed-in user
+AdminActor = Annotated[Actor, Depends(_admin)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
-
-
-def get_offboarding(runtime: Runtime, correlation_id: CorrelationId) -> Offboarding:
-    db = runtime.db
-    return Offboarding(
-        UserRepository(db),
-        ApiKeyRepository(db),
-        ClientRepository(db),
-        runtime.outbox,
-        correlation_id,
-    )
-
-
-Offboard = Annotated[Offboarding, Depends(get_offboarding)]
+Keys = Annotated[KeyRing, Depends(_keyring)]
+Signing = Annotated[SigningKeyService, Depends(_signing)]
+Users = Annotated[UserService, Depends(_users)]
+ApiKeys = Annotated[ApiKeyService, Depends(_api_keys)]
+OAuth = Annotated[OAuthService, Depends(_oauth)]

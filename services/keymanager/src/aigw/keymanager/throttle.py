@@ -28,11 +28,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.errors import TooManyRequests
+from aigw.common.mongo import Document
 from aigw.common.ratelimit import Budget, LimitReached, WindowCounter
 
 COLLECTION = "login_throttle"
@@ -96,7 +96,7 @@ class LoginAttempt:
 
 
 class LoginThrottle:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], policy: ThrottlePolicy) -> None:
+    def __init__(self, db: AsyncDatabase[Document], policy: ThrottlePolicy) -> None:
         coll = db[COLLECTION]
         self._policy = policy
         self._by_source = WindowCounter(coll, policy.budget(policy.source_max_failures))

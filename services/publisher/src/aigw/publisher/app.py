@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
 from aigw.common.runtime import ServiceRuntime
@@ -24,6 +24,16 @@ from aigw.publisher.vendors import endpoints as vendor_endpoints
 from aigw.publisher.vendors import repository as vendor_repository
 from aigw.publisher.vendors.catalog import VendorCatalog
 from aigw.publisher.vendors.service import VendorService
+
+PREFIX = "/api/publisher/v1"
+
+
+def _api_router() -> APIRouter:
+    """Every route of the publisher's API, under its one prefix."""
+    api = APIRouter(prefix=PREFIX)
+    for module in (vendor_endpoints, api_endpoints, policy_endpoints, usage_endpoints):
+        api.include_router(module.router)
+    return api
 
 
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
@@ -66,12 +76,7 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
         lifespan=lifespan,
-        routers=[
-            vendor_endpoints.router,
-            api_endpoints.router,
-            policy_endpoints.router,
-            usage_endpoints.router,
-        ],
+        routers=[_api_router()],
         ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,

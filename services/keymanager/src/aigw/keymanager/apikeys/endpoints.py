@@ -1,32 +1,15 @@
+"""`/api-keys`: API keys, issued and regenerated through devportal, listed and revoked by
+their owners (and admins)."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from aigw.common.auth import STALE_TOKEN, CurrentPrincipal
-from aigw.common.errors import Unauthorized
 from aigw.common.service_auth import require_service
-from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.apikeys.schemas import IssuedKey, IssueKeyRequest, KeyList
-from aigw.keymanager.apikeys.service import ApiKeyService
-from aigw.keymanager.apikeys.test_keys import TestKeyLimits, TestKeyPolicy
-from aigw.keymanager.deps import AppSettings, CorrelationId, Offboard, Runtime
+from aigw.keymanager.deps import ApiKeys, CurrentActor
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
-
-
-def _service(
-    runtime: Runtime, settings: AppSettings, correlation_id: CorrelationId
-) -> ApiKeyService:
-    policy = TestKeyPolicy(settings.test_key_max_live, settings.test_key_issue_per_minute)
-    return ApiKeyService(
-        ApiKeyRepository(runtime.db),
-        runtime.outbox,
-        correlation_id,
-        TestKeyLimits(runtime.db, policy),
-    )
-
-
-Service = Annotated[ApiKeyService, Depends(_service)]
 
 # Only devportal knows who owns an application and which APIs are published, so keys are
 # issued only on its signed request, in the name of the user whose token it forwards.
@@ -48,25 +31,18 @@ FromDevportal = Annotated[
     },
 )
 async def issue(
-    body: IssueKeyRequest,
-    principal: CurrentPrincipal,
-    _caller: FromDevportal,
-    keys: Service,
-    offboard: Offboard,
+    body: IssueKeyRequest, actor: CurrentActor, _caller: FromDevportal, keys: ApiKeys
 ) -> IssuedKey:
-    issued = await keys.issue(body, principal)
-    if await offboard.revoke_if_owner_gone(principal.subject, key_id=issued.id):
-        raise Unauthorized(STALE_TOKEN)  # deleted while this request was under way
-    return issued
+    return await keys.issue(body, actor)
 
 
 @router.get("", summary="The caller's API keys, masked")
 async def list_keys(
-    principal: CurrentPrincipal,
-    keys: Service,
+    actor: CurrentActor,
+    keys: ApiKeys,
     application_id: Annotated[str | None, Query(alias="applicationId")] = None,
 ) -> KeyList:
-    return await keys.list(principal, application_id)
+    return await keys.list(actor, application_id)
 
 
 @router.post(
@@ -79,12 +55,12 @@ async def list_keys(
     },
 )
 async def regenerate(
-    key_id: str, principal: CurrentPrincipal, _caller: FromDevportal, keys: Service
+    key_id: str, actor: CurrentActor, _caller: FromDevportal, keys: ApiKeys
 ) -> IssuedKey:
-    return await keys.regenerate(key_id, principal)
+    return await keys.regenerate(key_id, actor)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
-async def revoke(key_id: str, principal: CurrentPrincipal, keys: Service) -> Response:
-    await keys.revoke(key_id, principal)
+async def revoke(key_id: str, actor: CurrentActor, keys: ApiKeys) -> Response:
+    await keys.revoke(key_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

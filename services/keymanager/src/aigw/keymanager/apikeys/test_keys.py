@@ -17,13 +17,15 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict, cast
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.errors import TooManyRequests
 from aigw.common.ids import utcnow
+from aigw.common.mongo import Document
 from aigw.common.ratelimit import Budget, LimitReached, WindowCounter
 
 SLOTS = "test_key_slots"
@@ -45,9 +47,21 @@ class TestKeyPolicy:
     per_minute: int  # new test keys per user
 
 
+class _Holder(TypedDict):
+    owner: str
+    api_id: str
+    key_id: str
+    expires_at: datetime | None  # None: the key never expires, it holds the slot until revoked
+
+
+class _Slot(_Holder):
+    _id: str  # JSON of [owner, API id, slot number]
+    slot: int
+
+
 class TestKeyLimits:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], policy: TestKeyPolicy) -> None:
-        self._slots = db[SLOTS]
+    def __init__(self, db: AsyncDatabase[Document], policy: TestKeyPolicy) -> None:
+        self._slots = cast("AsyncCollection[_Slot]", db[SLOTS])
         self._rate = WindowCounter(db[RATE], Budget(limit=policy.per_minute, window=RATE_WINDOW))
         self._policy = policy
 
@@ -69,7 +83,12 @@ class TestKeyLimits:
     async def _claim_slot(
         self, owner: str, api_id: str, key_id: str, expires_at: datetime | None
     ) -> None:
-        holder = {"owner": owner, "api_id": api_id, "key_id": key_id, "expires_at": expires_at}
+        holder: _Holder = {
+            "owner": owner,
+            "api_id": api_id,
+            "key_id": key_id,
+            "expires_at": expires_at,
+        }
         for number in range(self._policy.max_live):
             slot_id = json.dumps([owner, api_id, number])
             try:
@@ -88,7 +107,7 @@ class TestKeyLimits:
         cap = self._policy.max_live
         query = {"owner": owner, "api_id": api_id, "slot": {"$lt": cap}}  # the ones in use
         slots = await self._slots.find(query).to_list()
-        expiries = [s["expires_at"] for s in slots if (s.get("expires_at") or now) > now]
+        expiries = [e for s in slots if (e := s.get("expires_at")) is not None and e > now]
         description = f"You have {cap} live test keys for API {api_id!r}, the most allowed; "
         if expiries:
             first = min(expiries)

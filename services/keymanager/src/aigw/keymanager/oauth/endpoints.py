@@ -6,12 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from aigw.common.auth import STALE_TOKEN, CurrentPrincipal
-from aigw.common.errors import Unauthorized
+from aigw.common.actor import Actor
 from aigw.common.service_auth import require_service
-from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Offboard, Runtime
-from aigw.keymanager.oauth import grants
-from aigw.keymanager.oauth.clients import ClientService
+from aigw.keymanager.deps import CorrelationId, CurrentActor, OAuth
 from aigw.keymanager.oauth.protocol import (
     FORM,
     NO_STORE,
@@ -20,19 +17,12 @@ from aigw.keymanager.oauth.protocol import (
     invalid_request,
     read_form,
 )
-from aigw.keymanager.oauth.repository import ClientRepository, RevokedTokenRepository
+from aigw.keymanager.oauth.repository import ClientDoc
 from aigw.keymanager.oauth.schemas import ClientList, CreateClientRequest, CreatedClient
 from aigw.keymanager.users.schemas import TokenResponse
 
 clients_router = APIRouter(prefix="/oauth-clients", tags=["oauth-clients"])
 oauth2_router = APIRouter(prefix="/oauth2", tags=["oauth2"])
-
-
-def _service(runtime: Runtime, correlation_id: CorrelationId) -> ClientService:
-    return ClientService(ClientRepository(runtime.db), runtime.outbox, correlation_id)
-
-
-Service = Annotated[ClientService, Depends(_service)]
 
 # As for API keys: only devportal knows that the application is the caller's.
 FromDevportal = Annotated[
@@ -50,32 +40,25 @@ FromDevportal = Annotated[
     responses={409: {"description": "The application has live credentials of this key type"}},
 )
 async def create_client(
-    body: CreateClientRequest,
-    principal: CurrentPrincipal,
-    _caller: FromDevportal,
-    svc: Service,
-    offboard: Offboard,
+    body: CreateClientRequest, actor: CurrentActor, _caller: FromDevportal, oauth: OAuth
 ) -> CreatedClient:
-    created = await svc.create(body, principal)
-    if await offboard.revoke_if_owner_gone(principal.subject, client_id=created.client_id):
-        raise Unauthorized(STALE_TOKEN)  # deleted while this request was under way
-    return created
+    return await oauth.create_client(body, actor)
 
 
 @clients_router.get("", summary="The caller's OAuth2 clients, without secrets")
 async def list_clients(
-    principal: CurrentPrincipal,
-    svc: Service,
+    actor: CurrentActor,
+    oauth: OAuth,
     application_id: Annotated[str | None, Query(alias="applicationId")] = None,
 ) -> ClientList:
-    return await svc.list(principal, application_id)
+    return await oauth.list_clients(actor, application_id)
 
 
 @clients_router.delete(
     "/{client_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a client's secret"
 )
-async def revoke_client(client_id: str, principal: CurrentPrincipal, svc: Service) -> Response:
-    await svc.revoke(client_id, principal)
+async def revoke_client(client_id: str, actor: CurrentActor, oauth: OAuth) -> Response:
+    await oauth.revoke_client(client_id, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -86,13 +69,10 @@ def _form_body(*fields: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {FORM: {"schema": schema}}}}
 
 
-async def _authenticated(
-    request: Request, runtime: Runtime
-) -> tuple[dict[str, str], dict[str, Any]]:
+async def _authenticated(request: Request, oauth: OAuth) -> tuple[dict[str, str], ClientDoc]:
     """The form parameters and the client that authenticated with them."""
     form = await read_form(request)
-    clients = ClientRepository(runtime.db)
-    return form, await grants.authenticate(clients, client_credentials(request, form))
+    return form, await oauth.authenticate(client_credentials(request, form))
 
 
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -108,12 +88,10 @@ _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_OAUTH_ERRORS,
     openapi_extra=_form_body("grant_type", "client_id", "client_secret", "scope"),
 )
-async def token(
-    request: Request, runtime: Runtime, keys: Keys, settings: AppSettings
-) -> JSONResponse:
+async def token(request: Request, oauth: OAuth) -> JSONResponse:
     try:
-        form, client = await _authenticated(request, runtime)
-        issued = grants.issue_token(keys, client, form, settings.oauth_token_ttl_seconds)
+        form, client = await _authenticated(request, oauth)
+        issued = await oauth.issue_token(client, form)
     except OAuthError as exc:
         return exc.response()
     return JSONResponse(issued.model_dump(), headers=NO_STORE)
@@ -125,15 +103,13 @@ async def token(
     responses={200: {"description": "Revoked, or nothing to revoke"}, **_OAUTH_ERRORS},
     openapi_extra=_form_body("token", "token_type_hint", "client_id", "client_secret"),
 )
-async def revoke_token(
-    request: Request, runtime: Runtime, keys: Keys, correlation_id: CorrelationId
-) -> Response:
+async def revoke_token(request: Request, oauth: OAuth, correlation_id: CorrelationId) -> Response:
     try:
-        form, client = await _authenticated(request, runtime)
+        form, client = await _authenticated(request, oauth)
         if not form.get("token"):
             raise invalid_request("The token parameter is missing")
-        repo = RevokedTokenRepository(runtime.db)
-        await grants.revoke_token(keys, repo, runtime.outbox, client, form["token"], correlation_id)
+        # the client itself revokes: it is who acted
+        await oauth.revoke_token(client, form["token"], Actor(client["_id"], correlation_id))
     except OAuthError as exc:
         return exc.response()
     return Response(status_code=status.HTTP_200_OK, headers=NO_STORE)

@@ -9,12 +9,13 @@ from typing import Any
 import jwt
 
 from aigw.common.auth import ALGORITHMS, GATEWAY_AUDIENCE, ISSUER
+from aigw.keymanager.oauth.repository import ClientDoc
 from aigw.keymanager.signing.keys import KeyRing, SigningKey
 
 TOKEN_TYPE = "at+jwt"
 
 
-def mint_access_token(key: SigningKey, client: dict[str, Any], ttl_seconds: int) -> str:
+def mint_access_token(key: SigningKey, client: ClientDoc, ttl_seconds: int) -> str:
     now = int(time.time())
     claims = {
         "iss": ISSUER,

@@ -1,33 +1,13 @@
-from datetime import datetime
-from typing import Annotated, Any
+"""`/jwks` and `/signing-keys`: the public keys that verify management tokens, and rotation."""
 
-from fastapi import APIRouter, Depends
-from pydantic import Field
+from typing import Any
 
-from aigw.common.auth import Principal, require_roles
-from aigw.keymanager.deps import CorrelationId, Keys, SigningKeys
-from aigw.keymanager.schemas import CamelModel, RequestModel
+from fastapi import APIRouter
+
+from aigw.keymanager.deps import AdminActor, Keys, Signing
+from aigw.keymanager.signing.schemas import RotatedKey, RotateRequest
 
 router = APIRouter(tags=["signing"])
-
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
-
-
-class RotateRequest(RequestModel):
-    emergency: bool = Field(
-        False,
-        description="the previous key may have leaked: it stops verifying at once (gone from "
-        "the JWKS, and gateways drop it), so every token it signed is refused; "
-        "false: it verifies until its tokens expired",
-    )
-
-
-class RotatedKey(CamelModel):
-    kid: str
-    previous_kid: str | None
-    previous_valid_until: datetime | None = Field(
-        description="when the previous key stops verifying (now after an emergency rotation)"
-    )
 
 
 @router.get("/jwks", summary="Public keys that verify management access tokens")
@@ -42,13 +22,10 @@ async def jwks(keys: Keys) -> dict[str, Any]:
     responses={403: {"description": "Not an admin"}, 409: {"description": "Concurrent rotation"}},
 )
 async def rotate(
-    admin: Admin,
-    store: SigningKeys,
-    correlation_id: CorrelationId,
-    body: RotateRequest | None = None,
+    actor: AdminActor, signing: Signing, body: RotateRequest | None = None
 ) -> RotatedKey:
     emergency = body is not None and body.emergency
-    rotated = await store.rotate(admin.subject, correlation_id, emergency=emergency)
+    rotated = await signing.rotate(actor, emergency=emergency)
     return RotatedKey(
         kid=rotated.kid,
         previous_kid=rotated.previous_kid,

@@ -10,6 +10,8 @@ from jwt.utils import base64url_decode, base64url_encode
 
 from aigw.common.crypto import SecretBox
 
+Jwk = dict[str, str]  # a public key as a JWK (RFC 7517): every member of ours is a string
+
 
 def _b64url(raw: bytes) -> str:
     """Unpadded base64url text (the JOSE encoding), with PyJWT's helper."""
@@ -30,7 +32,7 @@ class SigningKey:
     def generate(cls) -> Self:
         return cls(uuid.uuid4().hex[:16], Ed25519PrivateKey.generate())
 
-    def public_jwk(self) -> dict[str, Any]:
+    def public_jwk(self) -> Jwk:
         x = _b64url(self.private_key.public_key().public_bytes_raw())
         return {
             "kty": "OKP",
@@ -55,7 +57,7 @@ class KeyRing:
     """The key that signs new tokens, and every public key that may still verify one."""
 
     active: SigningKey
-    public_keys: list[dict[str, Any]] = field(default_factory=list)
+    public_keys: list[Jwk] = field(default_factory=list)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [dict(k) for k in self.public_keys]}

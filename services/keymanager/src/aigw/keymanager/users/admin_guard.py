@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from aigw.common.errors import Unavailable
 from aigw.common.ids import new_id, utcnow
+from aigw.common.mongo import Document
 
 COLLECTION = "user_admin_guard"
 _LEASE = timedelta(seconds=10)  # a crashed holder blocks the others this long at most
@@ -22,7 +22,7 @@ _POLL = 0.02
 
 
 class AdminGuard:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._coll = db[COLLECTION]
 
     @contextlib.asynccontextmanager

@@ -1,20 +1,22 @@
-from datetime import timedelta
+"""`/auth/login` and `/users`: login, accounts, an admin's changes to them, sign-up."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
-from aigw.common.auth import CurrentPrincipal, Principal, require_roles
+from aigw.common.actor import Actor
 from aigw.common.client_address import client_source
 from aigw.common.errors import ErrorBody
 from aigw.common.ratelimit import count_signup
 from aigw.common.service_auth import require_service
-from aigw.keymanager.deps import AppSettings, CorrelationId, Keys, Offboard, Runtime
-from aigw.keymanager.throttle import LoginThrottle, ThrottlePolicy
-from aigw.keymanager.users import service
-from aigw.keymanager.users.accounts import SIGNUP_ROLES, Accounts
-from aigw.keymanager.users.admin_guard import AdminGuard
-from aigw.keymanager.users.administration import Administration
-from aigw.keymanager.users.repository import UserRepository
+from aigw.keymanager.deps import (
+    AdminActor,
+    AppSettings,
+    CorrelationId,
+    CurrentActor,
+    Runtime,
+    Users,
+)
 from aigw.keymanager.users.schemas import (
     ChangePasswordRequest,
     CreateUserRequest,
@@ -30,22 +32,9 @@ from aigw.keymanager.users.schemas import (
 router = APIRouter(tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
 
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 FromDevportal = Annotated[
     str, Depends(require_service("devportal", purpose="Sign-up goes through the developer portal"))
 ]
-
-
-def _throttle(runtime: Runtime, settings: AppSettings) -> LoginThrottle:
-    policy = ThrottlePolicy(
-        max_failures=settings.login_max_failures,
-        window=timedelta(seconds=settings.login_failure_window_seconds),
-        lock=timedelta(seconds=settings.login_lock_seconds),
-        max_delay=settings.login_max_delay_seconds,
-        source_max_failures=settings.login_source_max_failures,
-        user_max_failures=settings.login_user_max_failures,
-    )
-    return LoginThrottle(runtime.db, policy)
 
 
 def _source(request: Request, settings: AppSettings) -> str:
@@ -61,22 +50,7 @@ async def _signup_allowed(runtime: Runtime, settings: AppSettings, source: Sourc
     await count_signup(runtime.db, source, settings.signup_per_minute)
 
 
-def _accounts(runtime: Runtime, correlation_id: CorrelationId) -> Accounts:
-    return Accounts(UserRepository(runtime.db), runtime.outbox, correlation_id)
-
-
-def _administration(
-    runtime: Runtime, correlation_id: CorrelationId, offboard: Offboard
-) -> Administration:
-    users = UserRepository(runtime.db)
-    guard = AdminGuard(runtime.db)
-    return Administration(users, guard, runtime.outbox, correlation_id, offboard)
-
-
 SignupAllowed = Annotated[None, Depends(_signup_allowed)]
-AdminService = Annotated[Administration, Depends(_administration)]
-Throttle = Annotated[LoginThrottle, Depends(_throttle)]
-AccountService = Annotated[Accounts, Depends(_accounts)]
 
 
 @router.post(
@@ -92,18 +66,8 @@ AccountService = Annotated[Accounts, Depends(_accounts)]
         },
     },
 )
-async def login(
-    body: LoginRequest,
-    runtime: Runtime,
-    throttle: Throttle,
-    keys: Keys,
-    settings: AppSettings,
-    source: Source,
-) -> TokenResponse:
-    users = UserRepository(runtime.db)
-    credentials = (body.username, body.password)
-    ttl = settings.token_ttl_seconds
-    return await service.login(users, throttle, keys, credentials, source, ttl)
+async def login(body: LoginRequest, users: Users, source: Source) -> TokenResponse:
+    return await users.login(body.username, body.password, source)
 
 
 @users_router.post(
@@ -112,18 +76,18 @@ async def login(
     summary="Create a user with the given roles (admins only)",
     responses={409: {"description": "The username is taken"}},
 )
-async def create_user(body: CreateUserRequest, admin: Admin, accounts: AccountService) -> UserOut:
-    return await accounts.create(body, admin.subject)
+async def create_user(body: CreateUserRequest, actor: AdminActor, users: Users) -> UserOut:
+    return await users.create(body, actor)
 
 
 @users_router.get("", summary="Every user and their roles (admins only)")
-async def list_users(_admin: Admin, accounts: AccountService) -> UserList:
-    return await accounts.list()
+async def list_users(_admin: AdminActor, users: Users) -> UserList:
+    return await users.list()
 
 
 @users_router.get("/me", summary="The caller's own username and roles")
-async def me(principal: CurrentPrincipal, accounts: AccountService) -> UserOut:
-    return await accounts.get(principal.subject)
+async def me(actor: CurrentActor, users: Users) -> UserOut:
+    return await users.get(actor.subject)
 
 
 _LAST_ADMIN = {
@@ -146,21 +110,9 @@ _NO_USER = {"model": ErrorBody, "description": "No such user"}
     },
 )
 async def change_own_password(
-    body: ChangePasswordRequest,
-    principal: CurrentPrincipal,
-    runtime: Runtime,
-    throttle: Throttle,
-    keys: Keys,
-    settings: AppSettings,
-    source: Source,
-    correlation_id: CorrelationId,
+    body: ChangePasswordRequest, actor: CurrentActor, users: Users, source: Source
 ) -> TokenResponse:
-    users = UserRepository(runtime.db)
-    caller = (principal.subject, source)
-    changed = await service.change_own_password(
-        users, throttle, runtime.outbox, caller, body, correlation_id
-    )
-    return service.issue_token(keys, changed, settings.token_ttl_seconds)
+    return await users.change_own_password(body, actor, source)
 
 
 @users_router.patch(
@@ -169,9 +121,9 @@ async def change_own_password(
     responses={404: _NO_USER, 409: _LAST_ADMIN},
 )
 async def update_user(
-    username: str, body: UpdateUserRequest, admin: Admin, administration: AdminService
+    username: str, body: UpdateUserRequest, actor: AdminActor, users: Users
 ) -> UserOut:
-    return await administration.update(username, body, admin.subject)
+    return await users.update(username, body, actor)
 
 
 @users_router.delete(
@@ -184,8 +136,8 @@ async def update_user(
     "keep working until revoked or the user is deleted.",
     responses={404: _NO_USER, 409: _LAST_ADMIN},
 )
-async def delete_user(username: str, admin: Admin, administration: AdminService) -> None:
-    await administration.delete(username, admin.subject)
+async def delete_user(username: str, actor: AdminActor, users: Users) -> None:
+    await users.delete(username, actor)
 
 
 @users_router.post(
@@ -195,9 +147,9 @@ async def delete_user(username: str, admin: Admin, administration: AdminService)
     responses={404: _NO_USER},
 )
 async def reset_password(
-    username: str, body: ResetPasswordRequest, admin: Admin, administration: AdminService
+    username: str, body: ResetPasswordRequest, actor: AdminActor, users: Users
 ) -> None:
-    await administration.reset_password(username, body.password, admin.subject)
+    await users.reset_password(username, body.password, actor)
 
 
 @users_router.post(
@@ -213,7 +165,8 @@ async def signup(
     body: SignupRequest,
     _caller: FromDevportal,
     _allowed: SignupAllowed,  # after the signature: only devportal's calls are counted
-    accounts: AccountService,
+    users: Users,
+    correlation_id: CorrelationId,
 ) -> UserOut:
-    request = CreateUserRequest(username=body.username, password=body.password, roles=SIGNUP_ROLES)
-    return await accounts.create(request, body.username)
+    # the new user is who acted: devportal only forwards their form
+    return await users.sign_up(body, Actor(body.username, correlation_id))

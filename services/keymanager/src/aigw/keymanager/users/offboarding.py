@@ -15,8 +15,10 @@ the account is deleted or the keys are revoked.
 """
 
 import logging
+import uuid
 
-from aigw.common.events import KeyRevoked, OAuthClientRevoked, new_event
+from aigw.common.actor import Actor
+from aigw.common.events import KeyRevoked, OAuthClientRevoked
 from aigw.common.outbox import Outbox
 from aigw.keymanager.apikeys.repository import COLLECTION as API_KEYS
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
@@ -35,16 +37,15 @@ class Offboarding:
         keys: ApiKeyRepository,
         clients: ClientRepository,
         outbox: Outbox,
-        correlation_id: str | None = None,
     ) -> None:
         self._users = users
         self._keys = keys
         self._clients = clients
         self._outbox = outbox
-        self._correlation_id = correlation_id
 
-    async def revoke_credentials(self, username: str, actor: str) -> int:
-        """Revokes every live key and client of `username`; how many were revoked."""
+    async def revoke_credentials(self, username: str, actor: Actor) -> int:
+        """Revokes every live key and client of `username` in `actor`'s name (the admin who
+        deleted the account); how many were revoked."""
         revoked = 0
         for key in await self._keys.find_many(username, None):
             if not key.get("revoked"):
@@ -56,43 +57,38 @@ class Offboarding:
         return revoked
 
     async def resume(self) -> None:
-        """Finishes the deletions a stopped keymanager left with credentials pending."""
+        """Finishes the deletions a stopped keymanager left with credentials pending, as
+        keymanager, under one correlation id for the whole run."""
+        actor = Actor(SOURCE, uuid.uuid4().hex)
         for username in await self._users.pending_credential_revocations():
-            count = await self.revoke_credentials(username, SOURCE)
+            count = await self.revoke_credentials(username, actor)
             log.info("revoked %d credentials of deleted user %r", count, username)
 
     async def revoke_if_owner_gone(
-        self, owner: str, *, key_id: str | None = None, client_id: str | None = None
+        self, owner: Actor, *, key_id: str | None = None, client_id: str | None = None
     ) -> bool:
-        """After a key or client was stored: revokes it if its owner was deleted meanwhile
-        (the delete's own sweep may have run before the insert). True if it was revoked."""
-        if await self._users.find(owner) is not None:
+        """After a key or client was stored for `owner`: revokes it if the owner's account
+        was deleted meanwhile (the delete's own sweep may have run before the insert), as
+        keymanager, under the request's correlation id. True if it was revoked."""
+        if await self._users.find(owner.subject) is not None:
             return False
+        actor = Actor(SOURCE, owner.correlation_id)
         if key_id is not None:
-            await self._revoke_key(key_id, SOURCE)
+            await self._revoke_key(key_id, actor)
         if client_id is not None:
-            await self._revoke_client(client_id, SOURCE)
+            await self._revoke_client(client_id, actor)
         return True
 
-    async def _revoke_key(self, key_id: str, actor: str) -> int:
-        event = new_event(
-            KeyRevoked(key_id=key_id),
-            source=SOURCE,
-            actor=actor,
-            correlation_id=self._correlation_id,
-        )
-        if not await self._keys.mark_revoked(key_id, event):
+    async def _revoke_key(self, key_id: str, actor: Actor) -> int:
+        if not await self._keys.mark_revoked(
+            key_id, actor.event(KeyRevoked(key_id=key_id), SOURCE)
+        ):
             return 0
         await self._outbox.try_flush(API_KEYS, key_id)
         return 1
 
-    async def _revoke_client(self, client_id: str, actor: str) -> int:
-        event = new_event(
-            OAuthClientRevoked(client_id=client_id),
-            source=SOURCE,
-            actor=actor,
-            correlation_id=self._correlation_id,
-        )
+    async def _revoke_client(self, client_id: str, actor: Actor) -> int:
+        event = actor.event(OAuthClientRevoked(client_id=client_id), SOURCE)
         if not await self._clients.mark_revoked(client_id, event):
             return 0
         await self._outbox.try_flush(CLIENTS, client_id)

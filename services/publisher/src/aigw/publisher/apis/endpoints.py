@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from aigw.common.errors import ErrorBody, UnsupportedMediaType
-from aigw.publisher.access import Apis, Publisher
 from aigw.publisher.apis.merge_patch import MEDIA_TYPE as MERGE_PATCH
 from aigw.publisher.apis.schemas import (
     ApiIn,
@@ -19,33 +18,34 @@ from aigw.publisher.apis.schemas import (
     LifecycleOut,
     UndeploymentOut,
 )
+from aigw.publisher.deps import Apis, CurrentActor
 
-PREFIX = "/api/publisher/v1/apis"
-
-router = APIRouter(prefix=PREFIX, tags=["apis"])
+router = APIRouter(prefix="/apis", tags=["apis"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_api(body: ApiIn, who: Publisher, apis: Apis, response: Response) -> ApiOut:
-    doc = await apis.create(body, who)
-    response.headers["Location"] = f"{PREFIX}/{doc['_id']}"
+async def create_api(
+    body: ApiIn, actor: CurrentActor, apis: Apis, request: Request, response: Response
+) -> ApiOut:
+    doc = await apis.create(body, actor)
+    response.headers["Location"] = request.app.url_path_for("get_api", api_id=doc["_id"])
     return ApiOut.from_doc(doc)
 
 
 @router.get("")
-async def list_apis(who: Publisher, apis: Apis) -> ApiList:
-    docs = await apis.list(who)
+async def list_apis(actor: CurrentActor, apis: Apis) -> ApiList:
+    docs = await apis.list(actor)
     return ApiList.of([ApiOut.from_doc(d) for d in docs])
 
 
 @router.get("/{api_id}")
-async def get_api(api_id: str, who: Publisher, apis: Apis) -> ApiOut:
-    return ApiOut.from_doc(await apis.get(api_id, who))
+async def get_api(api_id: str, actor: CurrentActor, apis: Apis) -> ApiOut:
+    return ApiOut.from_doc(await apis.get(api_id, actor))
 
 
 @router.put("/{api_id}")
-async def update_api(api_id: str, body: ApiUpdate, who: Publisher, apis: Apis) -> ApiOut:
-    return ApiOut.from_doc(await apis.update(api_id, body, who))
+async def update_api(api_id: str, body: ApiUpdate, actor: CurrentActor, apis: Apis) -> ApiOut:
+    return ApiOut.from_doc(await apis.update(api_id, body, actor))
 
 
 _PATCH_MEDIA_TYPES = (MERGE_PATCH, "application/json")
@@ -93,7 +93,7 @@ MergePatch = Annotated[
     },
 )
 async def patch_api(
-    api_id: str, patch: MergePatch, who: Publisher, _: MergePatchMediaType, apis: Apis
+    api_id: str, patch: MergePatch, actor: CurrentActor, _: MergePatchMediaType, apis: Apis
 ) -> ApiOut:
     """Change only what the body names: a JSON merge patch (RFC 7396) of the API as GET answers
     it. Members left out are kept, `null` removes an optional member or resets it to its
@@ -103,43 +103,43 @@ async def patch_api(
     production routing policy and the additional endpoint `backup` with its key:
 
     `{"routing": {"production": null}, "additionalEndpoints": {"backup": null}}`"""
-    return ApiOut.from_doc(await apis.patch(api_id, patch, who))
+    return ApiOut.from_doc(await apis.patch(api_id, patch, actor))
 
 
 @router.delete("/{api_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api(api_id: str, who: Publisher, apis: Apis) -> None:
-    await apis.delete(api_id, who)
+async def delete_api(api_id: str, actor: CurrentActor, apis: Apis) -> None:
+    await apis.delete(api_id, actor)
 
 
 @router.put("/{api_id}/backend-security")
 async def set_backend_security(
-    api_id: str, body: BackendSecurityIn, who: Publisher, apis: Apis
+    api_id: str, body: BackendSecurityIn, actor: CurrentActor, apis: Apis
 ) -> BackendSecurityOut:
-    return BackendSecurityOut.from_doc(await apis.set_backend_security(api_id, body, who))
+    return BackendSecurityOut.from_doc(await apis.set_backend_security(api_id, body, actor))
 
 
 @router.get("/{api_id}/backend-security")
-async def get_backend_security(api_id: str, who: Publisher, apis: Apis) -> BackendSecurityOut:
-    return BackendSecurityOut.from_doc(await apis.get(api_id, who))
+async def get_backend_security(api_id: str, actor: CurrentActor, apis: Apis) -> BackendSecurityOut:
+    return BackendSecurityOut.from_doc(await apis.get(api_id, actor))
 
 
 @router.post("/{api_id}/deploy", status_code=status.HTTP_201_CREATED)
-async def deploy_api(api_id: str, who: Publisher, apis: Apis) -> DeploymentOut:
-    doc = await apis.deploy(api_id, who)
+async def deploy_api(api_id: str, actor: CurrentActor, apis: Apis) -> DeploymentOut:
+    doc = await apis.deploy(api_id, actor)
     return DeploymentOut(
         api_id=api_id, revision=doc["deployed_revision"], deployed_time=doc["deployed_time"]
     )
 
 
 @router.post("/{api_id}/undeploy")
-async def undeploy_api(api_id: str, who: Publisher, apis: Apis) -> UndeploymentOut:
-    _, revision = await apis.undeploy(api_id, who)
+async def undeploy_api(api_id: str, actor: CurrentActor, apis: Apis) -> UndeploymentOut:
+    _, revision = await apis.undeploy(api_id, actor)
     return UndeploymentOut(api_id=api_id, undeployed_revision=revision)
 
 
 @router.post("/{api_id}/lifecycle")
 async def change_lifecycle(
-    api_id: str, body: LifecycleIn, who: Publisher, apis: Apis
+    api_id: str, body: LifecycleIn, actor: CurrentActor, apis: Apis
 ) -> LifecycleOut:
-    doc = await apis.change_lifecycle(api_id, body.action, who)
+    doc = await apis.change_lifecycle(api_id, body.action, actor)
     return LifecycleOut(id=api_id, lifecycle_status=doc["lifecycle_status"])

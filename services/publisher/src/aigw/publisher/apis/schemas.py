@@ -13,6 +13,7 @@ from aigw.common.model_routing import ApiRouting, EndpointName
 from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
 from aigw.publisher.apis.lifecycle import LifecycleAction, describe_actions
 from aigw.publisher.apis.merge_patch import merge_patch
+from aigw.publisher.apis.repository import ApiDoc, KeyEntry
 from aigw.publisher.apis.routing import (
     check_route_prefix,
     check_version,
@@ -246,19 +247,28 @@ class ApiOut(CamelModel):
     updated_time: datetime
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Self:
+    def from_doc(cls, doc: ApiDoc) -> Self:
         return cls(
             id=doc["_id"],
-            ai_vendor=VendorRefBody(**doc["vendor"]),
-            endpoints=Endpoints(**doc["endpoints"]),
+            name=doc["name"],
+            context=doc["context"],
+            version=doc["version"],
+            description=doc["description"],
+            ai_vendor=VendorRefBody.model_validate(doc["vendor"]),
+            endpoints=Endpoints.model_validate(doc["endpoints"]),
             policies=offered_policies(doc),
-            backend_throttle=BackendThrottleBody(**(doc.get("backend_throttle") or {})),
+            backend_throttle=BackendThrottleBody.model_validate(doc.get("backend_throttle") or {}),
             additional_endpoints=additional_endpoints(doc),
             routing=routing(doc),
-            has_deployment=doc.get("deployed_revision") is not None,
+            route_prefix=doc["route_prefix"],
             owner=doc.get("owner"),
             co_owners=list(doc.get("co_owners") or []),
-            **{k: doc.get(k) for k in _PLAIN_FIELDS},
+            lifecycle_status=doc["lifecycle_status"],
+            has_deployment=doc.get("deployed_revision") is not None,
+            deployed_revision=doc.get("deployed_revision"),
+            deployed_time=doc.get("deployed_time"),
+            created_time=doc["created_time"],
+            updated_time=doc["updated_time"],
         )
 
 
@@ -266,7 +276,7 @@ class ApiOut(CamelModel):
 _WRITABLE = set(ApiIn.model_fields)
 
 
-def patched(doc: dict[str, Any], patch: dict[str, Any]) -> ApiUpdate:
+def patched(doc: ApiDoc, patch: dict[str, Any]) -> ApiUpdate:
     """The PUT body a merge patch (RFC 7396) of the API makes: the API as GET answers it (its
     writable fields), with `patch` merged in, validated as a PUT body is. Raises pydantic's
     ValidationError as a PUT body would fail; read-only fields in `patch` are ignored."""
@@ -274,44 +284,45 @@ def patched(doc: dict[str, Any], patch: dict[str, Any]) -> ApiUpdate:
     return ApiUpdate.model_validate(merge_patch(current, patch))
 
 
-def offered_policies(doc: dict[str, Any]) -> list[str]:
+def offered_policies(doc: ApiDoc) -> list[str]:
     """The plans an API offers; APIs created before plans existed offer `Unlimited`."""
     return list(doc.get("policies") or ["Unlimited"])
 
 
-def additional_endpoints(doc: dict[str, Any]) -> dict[str, str]:
+def additional_endpoints(doc: ApiDoc) -> dict[str, str]:
     """The API's additional endpoints by name (none for APIs created before they existed)."""
     return dict(doc.get("additional_endpoints") or {})
 
 
-def routing(doc: dict[str, Any]) -> ApiRouting:
+def routing(doc: ApiDoc) -> ApiRouting:
     """The API's routing policies (none for APIs created before routing existed)."""
     return ApiRouting.model_validate(doc.get("routing") or {})
 
 
-def endpoint_url(doc: dict[str, Any], name: str) -> str | None:
+def endpoint_url(doc: ApiDoc, name: str) -> str | None:
     """The URL of the endpoint named `name` (None when it is not set)."""
-    if name in ENDPOINT_TYPES:
-        url: str | None = doc["endpoints"].get(name)
-        return url
+    if name == "production":
+        return doc["endpoints"].get("production")
+    if name == "sandbox":
+        return doc["endpoints"].get("sandbox")
     return additional_endpoints(doc).get(name)
 
 
-def sealed_key(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+def sealed_key(doc: ApiDoc, name: str) -> KeyEntry | None:
     """The endpoint's stored provider key (ciphertext, masked, origin), None when it has no
     key: never set, set to null, or cleared when the endpoint moved to another origin."""
     entry = (doc.get("backend_security") or {}).get(name)
     return entry if entry and entry.get("ciphertext") else None
 
 
-def keyless(doc: dict[str, Any], name: str) -> bool:
+def keyless(doc: ApiDoc, name: str) -> bool:
     """Whether the endpoint's key was set to null: it is called with no provider key (a
     decision bound to the origin it was made for, as a key is)."""
     entry = (doc.get("backend_security") or {}).get(name)
     return bool(entry and entry.get("keyless"))
 
 
-def keys_missing(doc: dict[str, Any], *, vendor_needs_key: bool) -> tuple[list[str], list[str]]:
+def keys_missing(doc: ApiDoc, *, vendor_needs_key: bool) -> tuple[list[str], list[str]]:
     """The endpoints a deploy would call without the provider key they need: (cleared, never
     set). Cleared: the key, or the null, was dropped when the endpoint moved to another
     origin, and not set since. Never set: an endpoint with a URL, of a vendor that takes a
@@ -331,24 +342,10 @@ def keys_missing(doc: dict[str, Any], *, vendor_needs_key: bool) -> tuple[list[s
     return cleared, never_set
 
 
-def endpoint_names(doc: dict[str, Any]) -> list[str]:
+def endpoint_names(doc: ApiDoc) -> list[str]:
     """Every endpoint a provider key may be set for: production, sandbox (whether or not
     their URL is set, as always) and the additional endpoints."""
     return [*ENDPOINT_TYPES, *additional_endpoints(doc)]
-
-
-_PLAIN_FIELDS = (
-    "name",
-    "context",
-    "version",
-    "description",
-    "route_prefix",
-    "lifecycle_status",
-    "deployed_revision",
-    "deployed_time",
-    "created_time",
-    "updated_time",
-)
 
 
 ApiList = Collection[ApiOut]
@@ -401,7 +398,7 @@ class BackendSecurityOut(RootModel[dict[str, EndpointKey | KeylessEndpoint | Non
     root: dict[str, EndpointKey | KeylessEndpoint | None]
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Self:
+    def from_doc(cls, doc: ApiDoc) -> Self:
         masked: dict[str, EndpointKey | KeylessEndpoint | None] = {}
         for name in endpoint_names(doc):
             entry = sealed_key(doc, name)

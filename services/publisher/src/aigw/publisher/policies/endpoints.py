@@ -1,22 +1,20 @@
 """`/subscription-policies`: business plans. Admins write them; publishers read them to choose
 the plans their APIs offer."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from aigw.publisher.access import Admin, Policies, Reader
+from aigw.publisher.deps import AdminActor, Policies, Reader
 from aigw.publisher.policies.schemas import PolicyIn, PolicyList, PolicyOut, PolicyUpdate
 
-PREFIX = "/api/publisher/v1/subscription-policies"
-
-router = APIRouter(prefix=PREFIX, tags=["subscription-policies"])
+router = APIRouter(prefix="/subscription-policies", tags=["subscription-policies"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_policy(
-    body: PolicyIn, who: Admin, policies: Policies, response: Response
+    body: PolicyIn, actor: AdminActor, policies: Policies, request: Request, response: Response
 ) -> PolicyOut:
-    doc = await policies.create(body, who)
-    response.headers["Location"] = f"{PREFIX}/{doc['name']}"
+    doc = await policies.create(body, actor)
+    response.headers["Location"] = request.app.url_path_for("get_policy", name=doc["name"])
     return PolicyOut.from_doc(doc)
 
 
@@ -31,10 +29,12 @@ async def get_policy(name: str, _: Reader, policies: Policies) -> PolicyOut:
 
 
 @router.put("/{name}")
-async def update_policy(name: str, body: PolicyUpdate, who: Admin, policies: Policies) -> PolicyOut:
-    return PolicyOut.from_doc(await policies.update(name, body, who))
+async def update_policy(
+    name: str, body: PolicyUpdate, actor: AdminActor, policies: Policies
+) -> PolicyOut:
+    return PolicyOut.from_doc(await policies.update(name, body, actor))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_policy(name: str, who: Admin, policies: Policies) -> None:
-    await policies.delete(name, who)
+async def delete_policy(name: str, actor: AdminActor, policies: Policies) -> None:
+    await policies.delete(name, actor)

@@ -1,12 +1,13 @@
 """Request and response bodies of `/subscription-policies` (business plans)."""
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
 from aigw.common.events import QuotaLimit, QuotaUnit
 from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
+from aigw.publisher.policies.repository import PolicyDoc
 
 UNLIMITED = "Unlimited"
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -74,11 +75,11 @@ class PolicyOut(CamelModel):
     updated_time: datetime
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Self:
+    def from_doc(cls, doc: PolicyDoc) -> Self:
         return cls(
             name=doc["name"],
             description=doc["description"],
-            limits=[LimitBody(**limit) for limit in doc["limits"]],
+            limits=[LimitBody.model_validate(limit) for limit in doc["limits"]],
             default_completion_tokens=doc["default_completion_tokens"],
             created_time=doc["created_time"],
             updated_time=doc["updated_time"],

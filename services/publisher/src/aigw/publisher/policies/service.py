@@ -2,21 +2,28 @@
 the same single-document write (transactional outbox) and then flushes it at once."""
 
 import contextlib
-from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
+from aigw.common.actor import Actor
 from aigw.common.errors import Conflict, InvalidInput, NotFound
-from aigw.common.events import Envelope, PolicyUpdated, new_event
+from aigw.common.events import PolicyUpdated
 from aigw.common.ids import new_id, utcnow_ms
-from aigw.common.outbox import Outbox, staged, with_outbox
+from aigw.common.outbox import Outbox, staged
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.apis.service import SOURCE, Caller
+from aigw.publisher.apis.service import SOURCE
 from aigw.publisher.policies.defaults import DEFAULT_POLICIES
-from aigw.publisher.policies.repository import COLLECTION, Doc, PolicyRepository
-from aigw.publisher.policies.schemas import UNLIMITED, PolicyChange, PolicyIn
+from aigw.publisher.policies.repository import (
+    COLLECTION,
+    LimitDoc,
+    PolicyDefinition,
+    PolicyDoc,
+    PolicyRepository,
+    StoredPolicy,
+)
+from aigw.publisher.policies.schemas import UNLIMITED, LimitBody, PolicyChange, PolicyIn
 
-SYSTEM = Caller(subject="system")
+SYSTEM = Actor(subject="system")  # who seeds the default plans
 
 
 class PolicyService:
@@ -25,13 +32,13 @@ class PolicyService:
         self._apis = apis
         self._outbox = outbox
 
-    async def get(self, name: str) -> Doc:
+    async def get(self, name: str) -> StoredPolicy:
         doc = await self._repo.get(name)
         if doc is None:
             raise NotFound(f"No subscription policy named '{name}'")
         return doc
 
-    async def list_all(self) -> list[Doc]:
+    async def list_all(self) -> list[StoredPolicy]:
         return await self._repo.list_all()
 
     async def check_exist(self, names: list[str]) -> None:
@@ -41,19 +48,25 @@ class PolicyService:
         if unknown:
             raise InvalidInput(f"Unknown subscription policy '{unknown[0]}'")
 
-    async def create(self, body: PolicyIn, caller: Caller) -> Doc:
+    async def create(self, body: PolicyIn, actor: Actor) -> StoredPolicy:
         now = utcnow_ms()
-        doc = {"_id": new_id(), **_definition(body), "created_time": now, "updated_time": now}
+        policy: PolicyDoc = {
+            "_id": new_id(),
+            "name": body.name,
+            **_definition(body),
+            "created_time": now,
+            "updated_time": now,
+        }
         try:
-            await self._repo.insert(with_outbox(doc, _event(_updated(body.name, body), caller)))
+            doc = await self._repo.insert(policy, actor.event(_updated(body.name, body), SOURCE))
         except DuplicateKeyError as exc:
             raise Conflict(f"A subscription policy named '{body.name}' already exists") from exc
         await self._outbox.try_flush(COLLECTION, doc["_id"])
         return doc
 
-    async def update(self, name: str, body: PolicyChange, caller: Caller) -> Doc:
+    async def update(self, name: str, body: PolicyChange, actor: Actor) -> StoredPolicy:
         _refuse_builtin(name, "changed")
-        event = _event(_updated(name, body), caller)
+        event = actor.event(_updated(name, body), SOURCE)
         fields = {**_definition(body), "updated_time": utcnow_ms()}
         doc = await self._repo.change(name, {"$set": fields, **staged(event)})
         if doc is None:
@@ -61,13 +74,13 @@ class PolicyService:
         await self._outbox.try_flush(COLLECTION, doc["_id"])
         return doc
 
-    async def delete(self, name: str, caller: Caller) -> None:
+    async def delete(self, name: str, actor: Actor) -> None:
         _refuse_builtin(name, "deleted")
         doc = await self.get(name)
         offering = await self._apis.count_offering(name)
         if offering:
             raise Conflict(f"Subscription policy '{name}' is offered by {offering} API(s)")
-        event = _event(PolicyUpdated(name=name, deleted=True), caller)
+        event = actor.event(PolicyUpdated(name=name, deleted=True), SOURCE)
         if not await self._repo.retire(doc["_id"], {"updated_time": utcnow_ms()}, staged(event)):
             raise NotFound(f"No subscription policy named '{name}'")
         await self._outbox.try_flush(COLLECTION, doc["_id"])
@@ -88,11 +101,22 @@ def _refuse_builtin(name: str, what: str) -> None:
         raise Conflict(f"The built-in '{UNLIMITED}' policy cannot be {what}")
 
 
-def _definition(body: PolicyChange) -> dict[str, Any]:
-    fields = body.model_dump(include={"description", "limits", "default_completion_tokens"})
-    if isinstance(body, PolicyIn):
-        fields["name"] = body.name
-    return fields
+def _definition(body: PolicyChange) -> PolicyDefinition:
+    return {
+        "description": body.description,
+        "limits": [_limit(limit) for limit in body.limits],
+        "default_completion_tokens": body.default_completion_tokens,
+    }
+
+
+def _limit(limit: LimitBody) -> LimitDoc:
+    return {
+        "unit": limit.unit,
+        "requests": limit.requests,
+        "total_tokens": limit.total_tokens,
+        "prompt_tokens": limit.prompt_tokens,
+        "completion_tokens": limit.completion_tokens,
+    }
 
 
 def _updated(name: str, body: PolicyChange) -> PolicyUpdated:
@@ -101,10 +125,4 @@ def _updated(name: str, body: PolicyChange) -> PolicyUpdated:
         description=body.description,
         limits=[limit.to_event() for limit in body.limits],
         default_completion_tokens=body.default_completion_tokens,
-    )
-
-
-def _event(payload: PolicyUpdated, caller: Caller) -> Envelope:
-    return new_event(
-        payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
     )

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 
 from aigw.common.requests import Runtime
 from aigw.common.usage.report import From, To, usage_report
-from aigw.publisher.access import Apis, Publisher
+from aigw.publisher.deps import Apis, CurrentActor
 from aigw.publisher.usage.schemas import GroupBy, UsageReport
 
-router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
+router = APIRouter(prefix="/apis", tags=["usage"])
 
 
 @router.get(
@@ -25,12 +25,12 @@ router = APIRouter(prefix="/api/publisher/v1/apis", tags=["usage"])
 )
 async def api_usage(
     api_id: str,
-    who: Publisher,
+    actor: CurrentActor,
     apis: Apis,
     runtime: Runtime,
     from_: From = None,
     to: To = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
 ) -> UsageReport:
-    await apis.get(api_id, who)  # 404 for an unknown API, or one the caller may not manage
+    await apis.get(api_id, actor)  # 404 for an unknown API, or one the caller may not manage
     return await usage_report(UsageReport, runtime.db, {"api_id": api_id}, from_, to, group_by)

@@ -26,7 +26,7 @@ class VendorCatalog:
         store: VendorRepository | None = None,
         built_ins: Sequence[VendorDefinition] = BUILT_IN_VENDORS,
     ) -> None:
-        self.store = store
+        self._store = store
         self._built_ins = tuple(built_ins)
         self._by_key = {(v.name, v.version): v for v in self._built_ins}
 
@@ -35,8 +35,8 @@ class VendorCatalog:
 
     async def all(self) -> list[KnownVendor]:
         vendors = [KnownVendor(v, built_in=True) for v in self._built_ins]
-        if self.store is not None:
-            docs = await self.store.list_all()
+        if self._store is not None:
+            docs = await self._store.list_all()
             vendors += [KnownVendor(definition_of(doc), built_in=False) for doc in docs]
         return vendors
 
@@ -44,9 +44,9 @@ class VendorCatalog:
         built_in = self.built_in(name, version)
         if built_in is not None:
             return KnownVendor(built_in, built_in=True)
-        if self.store is None:
+        if self._store is None:
             return None
-        doc = await self.store.get(name, version)
+        doc = await self._store.get(name, version)
         return None if doc is None else KnownVendor(definition_of(doc), built_in=False)
 
     async def spec(self, name: str, version: str) -> VendorSpec | None:

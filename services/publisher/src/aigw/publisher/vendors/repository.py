@@ -7,16 +7,33 @@ definition has keys such as `$ref` and `/v1/chat/completions`, and header names 
 `.` or `$`, none of which a document field name may safely hold.
 """
 
-from typing import Any
+from datetime import datetime
+from typing import TypedDict, cast
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aigw.common.outbox import DELETED, NOT_DELETED, OUTBOX
+from aigw.common.events import Envelope
+from aigw.common.mongo import Document, Update
+from aigw.common.outbox import DELETED, NOT_DELETED, OUTBOX, with_outbox
 from aigw.common.vendors import VendorDefinition
 
 COLLECTION = "ai_vendors"
-Doc = dict[str, Any]
+
+
+class VendorDoc(TypedDict):
+    _id: str
+    name: str
+    version: str
+    definition: str  # the VendorDefinition as JSON text (see above)
+    created_time: datetime
+    updated_time: datetime
+
+
+class StoredVendor(VendorDoc):
+    vendor_key: str  # see above
+
 
 _NO_OUTBOX = {OUTBOX: 0}
 
@@ -25,7 +42,7 @@ def vendor_key(name: str, version: str) -> str:
     return f"{name}/{version}"
 
 
-def definition_of(doc: Doc) -> VendorDefinition:
+def definition_of(doc: VendorDoc) -> VendorDefinition:
     return VendorDefinition.model_validate_json(doc["definition"])
 
 
@@ -34,26 +51,27 @@ def stored_definition(definition: VendorDefinition) -> str:
 
 
 class VendorRepository:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
-        self._coll = db[COLLECTION]
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._coll = cast("AsyncCollection[StoredVendor]", db[COLLECTION])
 
     async def ensure_indexes(self) -> None:
         await self._coll.create_index("vendor_key", unique=True, name="vendor_key_unique")
         await self._coll.create_index("created_time", name="created_time")
 
-    async def insert(self, doc: Doc) -> None:
+    async def insert(self, vendor: VendorDoc, *events: Envelope) -> None:
         """Raises pymongo's DuplicateKeyError when the name and version are taken."""
-        await self._coll.insert_one({**doc, "vendor_key": vendor_key(doc["name"], doc["version"])})
+        doc: StoredVendor = {**vendor, "vendor_key": vendor_key(vendor["name"], vendor["version"])}
+        await self._coll.insert_one(with_outbox(doc, *events))
 
-    async def get(self, name: str, version: str) -> Doc | None:
+    async def get(self, name: str, version: str) -> StoredVendor | None:
         query = {"vendor_key": vendor_key(name, version), **NOT_DELETED}
         return await self._coll.find_one(query, _NO_OUTBOX)
 
-    async def list_all(self) -> list[Doc]:
+    async def list_all(self) -> list[StoredVendor]:
         cursor = self._coll.find(NOT_DELETED, _NO_OUTBOX).sort("created_time", 1)
         return [doc async for doc in cursor]
 
-    async def change(self, name: str, version: str, update: Doc) -> Doc | None:
+    async def change(self, name: str, version: str, update: Update) -> StoredVendor | None:
         """Apply `update` to the live vendor; None if there is none by that name and version."""
         return await self._coll.find_one_and_update(
             {"vendor_key": vendor_key(name, version), **NOT_DELETED},
@@ -62,7 +80,7 @@ class VendorRepository:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def retire(self, doc_id: str, fields: Doc, staged_events: Doc) -> bool:
+    async def retire(self, doc_id: str, fields: Update, staged_events: Update) -> bool:
         """Mark the vendor deleted and free its key, staging its events; False if it is gone."""
         marks = {**fields, DELETED: True, "vendor_key": f"deleted:{doc_id}"}
         result = await self._coll.update_one(

@@ -6,16 +6,18 @@ from typing import Literal
 
 from pymongo.errors import DuplicateKeyError
 
+from aigw.common.actor import Actor
 from aigw.common.errors import Conflict, InvalidInput, NotFound
-from aigw.common.events import Envelope, VendorChanged, new_event
+from aigw.common.events import Envelope, VendorChanged
 from aigw.common.ids import new_id, utcnow_ms
-from aigw.common.outbox import Outbox, staged, with_outbox
+from aigw.common.outbox import Outbox, staged
 from aigw.common.vendors import VendorDefinition
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.apis.service import SOURCE, Caller
+from aigw.publisher.apis.service import SOURCE
 from aigw.publisher.vendors.catalog import KnownVendor, VendorCatalog
 from aigw.publisher.vendors.repository import (
     COLLECTION,
+    VendorDoc,
     VendorRepository,
     definition_of,
     stored_definition,
@@ -46,11 +48,11 @@ class VendorService:
 
     # --- writes ----------------------------------------------------------------------------
 
-    async def create(self, body: VendorDefinition, caller: Caller) -> KnownVendor:
+    async def create(self, body: VendorDefinition, actor: Actor) -> KnownVendor:
         self._refuse_built_in(body.name, body.version, "replaced by a custom vendor")
         _require_operations(body)
         now = utcnow_ms()
-        doc = {
+        doc: VendorDoc = {
             "_id": new_id(),
             "name": body.name,
             "version": body.version,
@@ -58,9 +60,9 @@ class VendorService:
             "created_time": now,
             "updated_time": now,
         }
-        event = _event(body, "created", caller)
+        event = _event(body, "created", actor)
         try:
-            await self._repo.insert(with_outbox(doc, event))
+            await self._repo.insert(doc, event)
         except DuplicateKeyError as exc:
             raise Conflict(
                 f"An AI vendor {body.name} {body.version} already exists; "
@@ -70,7 +72,7 @@ class VendorService:
         return KnownVendor(body, built_in=False)
 
     async def update(
-        self, name: str, version: str, body: VendorDefinition, caller: Caller
+        self, name: str, version: str, body: VendorDefinition, actor: Actor
     ) -> KnownVendor:
         if (body.name, body.version) != (name, version):
             raise InvalidInput(
@@ -80,26 +82,26 @@ class VendorService:
         self._refuse_built_in(name, version, "changed")
         _require_operations(body)
         fields = {"definition": stored_definition(body), "updated_time": utcnow_ms()}
-        event = _event(body, "updated", caller)
+        event = _event(body, "updated", actor)
         doc = await self._repo.change(name, version, {"$set": fields, **staged(event)})
         if doc is None:
             raise NotFound(await self._unknown(name, version))
         await self._outbox.try_flush(COLLECTION, doc["_id"])
         return KnownVendor(body, built_in=False)
 
-    async def delete(self, name: str, version: str, caller: Caller) -> None:
+    async def delete(self, name: str, version: str, actor: Actor) -> None:
         self._refuse_built_in(name, version, "deleted")
         doc = await self._repo.get(name, version)
         if doc is None:
             raise NotFound(await self._unknown(name, version))
         users = await self._apis.using_vendor(name, version)
         if users:
-            names = ", ".join(f"'{api['name']}' ({api['_id']})" for api in users)
+            names = ", ".join(f"'{api.name}' ({api.id})" for api in users)
             raise Conflict(
                 f"AI vendor {name} {version} is used by {len(users)} API(s): {names}; "
                 "move them to another vendor or delete them first"
             )
-        event = _event(definition_of(doc), "deleted", caller)
+        event = _event(definition_of(doc), "deleted", actor)
         if not await self._repo.retire(doc["_id"], {"updated_time": utcnow_ms()}, staged(event)):
             raise NotFound(await self._unknown(name, version))
         await self._outbox.try_flush(COLLECTION, doc["_id"])
@@ -127,10 +129,8 @@ def _require_operations(vendor: VendorDefinition) -> None:
         )
 
 
-def _event(vendor: VendorDefinition, action: Action, caller: Caller) -> Envelope:
+def _event(vendor: VendorDefinition, action: Action, actor: Actor) -> Envelope:
     payload = VendorChanged(
         vendor=vendor.spec(), action=action, api_definition=vendor.api_definition
     )
-    return new_event(
-        payload, source=SOURCE, actor=caller.subject, correlation_id=caller.correlation_id
-    )
+    return actor.event(payload, SOURCE)

@@ -1,15 +1,16 @@
-"""The FastAPI dependencies the publisher's routers share: who may call (admins write the
+"""The FastAPI dependencies the publisher's routers share: who acts (admins write the
 catalogue of plans and vendors; publishers and admins manage APIs and read the catalogue;
 which APIs a publisher may manage, its own and co-owned ones, is the API service's business)
-and the services behind the routes."""
+and the services the lifespan built."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from aigw.common.actor import Actor
 from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import CorrelationId
-from aigw.publisher.apis.service import ApiService, Caller
+from aigw.publisher.apis.service import ApiService
 from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.vendors.service import VendorService
 
@@ -17,25 +18,17 @@ _require_publisher = require_roles("admin", "publisher")
 _require_admin = require_roles("admin")
 
 
-def _caller(principal: Principal, correlation_id: str) -> Caller:
-    # A client-supplied correlation id ties its events together in the audit trail.
-    return Caller(
-        subject=principal.subject,
-        correlation_id=correlation_id,
-        admin=principal.has_any("admin"),
-    )
-
-
+# A client-supplied correlation id ties the request's events together in the audit trail.
 def _publisher(
     principal: Annotated[Principal, Depends(_require_publisher)], correlation_id: CorrelationId
-) -> Caller:
-    return _caller(principal, correlation_id)
+) -> Actor:
+    return Actor.of(principal, correlation_id)
 
 
 def _admin(
     principal: Annotated[Principal, Depends(_require_admin)], correlation_id: CorrelationId
-) -> Caller:
-    return _caller(principal, correlation_id)
+) -> Actor:
+    return Actor.of(principal, correlation_id)
 
 
 def _apis(request: Request) -> ApiService:
@@ -54,8 +47,8 @@ def _vendors(request: Request) -> VendorService:
 
 
 Reader = Annotated[Principal, Depends(_require_publisher)]
-Publisher = Annotated[Caller, Depends(_publisher)]
-Admin = Annotated[Caller, Depends(_admin)]
+CurrentActor = Annotated[Actor, Depends(_publisher)]  # a publisher or an admin
+AdminActor = Annotated[Actor, Depends(_admin)]
 Apis = Annotated[ApiService, Depends(_apis)]
 Policies = Annotated[PolicyService, Depends(_policies)]
 Vendors = Annotated[VendorService, Depends(_vendors)]
