@@ -219,7 +219,7 @@ class _Refusing(PolicyRun):
     def __init__(self, word: str) -> None:
         self.word = word
 
-    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         if head.status == 418:
             raise Refused(451, "Not this provider's status.", "policy_refused_status")
         return True

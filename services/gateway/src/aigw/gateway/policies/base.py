@@ -13,8 +13,8 @@ configured per API travel in the deployed revision and are compiled per revision
    guardrail's refusal), or answer it without the provider by raising `Answered` (a cache hit).
 2. `on_response(call, head)` once the provider's status and headers arrived, in the reverse
    order (the policy nearest the provider sees its answer first, as in Envoy's filter chain);
-   True means the run wants this answer (it may refuse it here, by status or header), and it
-   says how:
+   True means the run wants this answer (it may refuse it here, by status or header; this
+   hook is synchronous, `on_body` may await), and it says how:
    - `holds_body`: a JSON answer is read whole (up to 4 MiB) and passes through `on_body`
      before the caller gets any of it (a run may change it, or refuse it with `Refused`);
      otherwise `on_body` only observes a JSON answer once it was relayed, and must not refuse;
@@ -73,7 +73,7 @@ class PolicyRun:
     async def on_request(self, call: Invocation) -> None:
         return None
 
-    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         return False
 
     async def on_body(self, body: bytes) -> bytes:
@@ -99,3 +99,11 @@ class Policy(Protocol):
 
 def start_runs(policies: Sequence[Policy], call: Invocation) -> list[PolicyRun]:
     return [run for policy in policies if (run := policy.start(call)) is not None]
+
+
+async def run_requests(runs: Sequence[PolicyRun], call: Invocation) -> None:
+    """Each run's `on_request`, in order (skipping runs that keep the default: an await
+    costs more on the hot path than the check)."""
+    for run in runs:
+        if type(run).on_request is not PolicyRun.on_request:
+            await run.on_request(call)

@@ -10,16 +10,17 @@ def through(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> Sequence[S
     """`events` as they leave the last run: each run gets what the one before it let out
     (`on_event` returning None lets the event out unchanged)."""
     for run in runs:
-        if not events:
-            break
-        out: list[SseEvent] = []
-        for event in events:
+        out: list[SseEvent] | None = None  # built only once a run changes something
+        for index, event in enumerate(events):
             changed = run.on_event(event)
-            if changed is None:
-                out.append(event)
-            else:
+            if changed is not None:
+                if out is None:
+                    out = list(events[:index])
                 out.extend(changed)
-        events = out
+            elif out is not None:
+                out.append(event)
+        if out is not None:
+            events = out
     return events
 
 

@@ -45,7 +45,7 @@ class _Metering(PolicyRun):
     def __init__(self, meter: Meter) -> None:
         self._meter = meter
 
-    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         self._call, self._head = call, head
         if head.content_type == "text/event-stream":
             self._stats = call.stream = StreamStats()

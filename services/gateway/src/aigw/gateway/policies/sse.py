@@ -1,6 +1,5 @@
 """Server-sent events as response policies see them: a relayed stream cut into events."""
 
-import contextlib
 import json
 from typing import Any
 
@@ -31,13 +30,19 @@ class SseEvent:
         """The first non-empty `data:` line other than `[DONE]` as JSON (parsed once); None
         if there is none or it is not JSON (nested past Python's limit included). Treat it
         as read-only: what is relayed is `raw` (`with_json` makes a changed event)."""
-        if self._json is _UNPARSED:
-            self._json = None
-            data = self._data()
-            if data is not None:
-                with contextlib.suppress(ValueError, RecursionError):
-                    self._json = json.loads(data)
-        return self._json
+        value = self._json
+        if value is _UNPARSED:
+            value = self._json = None
+            for line in self.raw.splitlines():
+                if line.startswith(b"data:"):
+                    data = line[5:].strip()
+                    if data and data != b"[DONE]":
+                        try:  # noqa: SIM105 (contextlib.suppress costs three calls per event)
+                            value = self._json = json.loads(data)
+                        except (ValueError, RecursionError):
+                            pass
+                        break
+        return value
 
     def _data(self) -> bytes | None:
         for line in self.raw.splitlines():

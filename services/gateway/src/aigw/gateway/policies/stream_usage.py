@@ -50,7 +50,7 @@ class _UsageChunkHidden(PolicyRun):
         body, parsed = with_include_usage(call.body, call.parsed)
         call.replace_json(parsed, body)
 
-    async def on_response(self, call: Invocation, head: ResponseHead) -> bool:
+    def on_response(self, call: Invocation, head: ResponseHead) -> bool:
         return head.status < 300 and head.content_type == "text/event-stream"
 
     def on_event(self, event: SseEvent) -> Sequence[SseEvent] | None:

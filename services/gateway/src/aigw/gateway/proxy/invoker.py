@@ -22,7 +22,7 @@ from aigw.gateway.asgi import CLIENT_CLOSED, RawHeaders, Receive, Scope, Send
 from aigw.gateway.client import Pool
 from aigw.gateway.errors import Refused, send_error
 from aigw.gateway.invocation import Invocation
-from aigw.gateway.policies.base import Answered, Policy, PolicyRun, start_runs
+from aigw.gateway.policies.base import Answered, Policy, PolicyRun, run_requests, start_runs
 from aigw.gateway.policies.metering import MeteringPolicy
 from aigw.gateway.policies.stream_usage import StreamUsagePolicy
 from aigw.gateway.proxy.admit import admit
@@ -137,8 +137,7 @@ class Invoker:
         watch = DisconnectWatch(receive)
         answer = None
         try:
-            for run in runs:
-                await run.on_request(call)
+            await run_requests(runs, call)
             plan = self.planner.plan(call)
             answer = await first_answer(call, pool, plan, self.planner, self.metrics, watch)
             return await relay(call, answer, runs, watch, send)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aigw.gateway.errors import Refused
 from aigw.gateway.invocation import Invocation
-from aigw.gateway.proxy.balancer import Balancer, Balancers
+from aigw.gateway.proxy.balancer import MAX_BALANCERS, Balancer, Balancers
 from aigw.gateway.proxy.model_rewrite import can_set_model
 from aigw.gateway.routing.targets import Target
 
@@ -29,12 +29,20 @@ class Planner:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock  # suspensions are measured on it
         self.balancers = Balancers()
+        # a direct call's plan is the same for every call to its endpoint: made once
+        self._direct: dict[int, CallPlan] = {}
 
     def plan(self, call: Invocation) -> CallPlan:
         policy = call.routing
         if policy is None:
-            assert call.upstream is not None
-            return CallPlan([Target("", call.upstream, None)])
+            upstream = call.upstream
+            assert upstream is not None
+            plan = self._direct.get(id(upstream))
+            if plan is None or plan.targets[0].upstream is not upstream:
+                if len(self._direct) >= MAX_BALANCERS:
+                    self._direct.clear()
+                plan = self._direct[id(upstream)] = CallPlan([Target("", upstream, None)])
+            return plan
         balancer = self.balancers.for_policy(policy)
         targets = [t for t in balancer.attempts(self.clock()) if t.upstream.key_error is None]
         if not targets:

@@ -55,7 +55,7 @@ async def relay(
     head += served
     relay = _Relay(call, answer, watch, send, head)
     try:
-        relay.runs = [run for run in reversed(runs) if await run.on_response(call, resp)]
+        relay.runs = [run for run in reversed(runs) if run.on_response(call, resp)]
         if answer.data is not None:
             return await relay.whole(answer.data)
         if resp.content_type == "text/event-stream":
@@ -197,4 +197,4 @@ class _Relay:
 
 
 def _joined(events: Sequence[SseEvent]) -> bytes:
-    return b"".join(event.raw for event in events)
+    return b"".join([event.raw for event in events])
