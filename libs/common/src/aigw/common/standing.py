@@ -34,7 +34,15 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
-from aigw.common.auth import STALE_TOKEN, TOKEN_VERSION_CLAIM, CheckClaims
+from aigw.common.auth import (
+    STALE_TOKEN,
+    TOKEN_VERSION_CLAIM,
+    CheckClaims,
+    FetchJwks,
+    JwksCache,
+    TokenVerifier,
+    http_jwks_fetcher,
+)
 from aigw.common.errors import Unauthorized, Unavailable
 from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import UserCreated, UserDeleted, UserUpdated, parse_payload
@@ -42,6 +50,7 @@ from aigw.common.messaging import STREAM_NAME
 from aigw.common.requests import runtime_ready
 from aigw.common.retry import until_done
 from aigw.common.runtime import ServiceRuntime
+from aigw.common.settings import KeymanagerClientSettings
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +127,21 @@ class AccountStandings:
             self.check(claims)
 
         return check
+
+
+def standing_verifier(
+    settings: KeymanagerClientSettings, standings: AccountStandings, fetch: FetchJwks | None = None
+) -> TokenVerifier:
+    """How publisher and devportal verify a management token: signed with a key of
+    keymanager's JWKS (fetched from `settings.keymanager_url` unless `fetch` is given), of
+    an account that still stands."""
+    return TokenVerifier(
+        JwksCache(
+            fetch or http_jwks_fetcher(settings.keymanager_url),
+            refresh_seconds=settings.jwks_refresh_seconds,
+        ),
+        check_claims=standings.check_claims(),
+    )
 
 
 class StandingFollower:

@@ -19,7 +19,8 @@ from aigw.keymanager.signing.repository import SigningKeyRepository
 from aigw.keymanager.signing.service import SigningKeyCounts, SigningKeyService
 from aigw.publisher.apis.repository import COLLECTION as APIS
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.apis.service import ApiService, ReencryptCounts
+from aigw.publisher.apis.rotation import ReencryptCounts
+from aigw.publisher.apis.service import ApiService
 from aigw.publisher.vendors.catalog import VendorCatalog
 from aigw.publisher.vendors.repository import VendorRepository
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, FastAPI
 from faststream.nats import NatsRouter
 from starlette.datastructures import State
 
-from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
+from aigw.common.auth import FetchJwks
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.service_app import create_service_app
-from aigw.common.standing import AccountStandings, followed, standing_ready
+from aigw.common.service_app import Lifespan, create_service_app
+from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
@@ -113,6 +113,35 @@ def create_app(
     keymanager_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     standings = AccountStandings()  # who may still use a token: from the user events
+    app = create_service_app(
+        title="aigw devportal",
+        description=__doc__ or "",
+        lifespan=_lifespan(settings, standings, keymanager_transport),
+        routers=[api_router()],
+        ready=standing_ready,
+        max_body_bytes=settings.max_body_bytes,
+        cors_origins=settings.cors_origin_list,
+        web_dir=settings.web_dir,
+    )
+    app.state.settings = settings
+    app.state.standings = standings
+    mount_portals(
+        app,
+        settings.web_dir or DEFAULT_WEB_DIR,
+        Portals({"devportal": "devportal.html"}, public_apis(settings)),
+    )
+    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher)
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    standings: AccountStandings,
+    keymanager_transport: httpx.AsyncBaseTransport | None,
+) -> Lifespan:
+    """The app's runtime (NATS, the store, the outbox relay, the read models' consumers), its
+    keymanager client and its services, built once when it starts; the account standings
+    followed while it runs."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,26 +162,4 @@ def create_app(
             app.state.keymanager = keymanager
             yield
 
-    app = create_service_app(
-        title="aigw devportal",
-        description=__doc__ or "",
-        lifespan=lifespan,
-        routers=[api_router()],
-        ready=standing_ready,
-        max_body_bytes=settings.max_body_bytes,
-        cors_origins=settings.cors_origin_list,
-        web_dir=settings.web_dir,
-    )
-    app.state.settings = settings
-    app.state.standings = standings
-    mount_portals(
-        app,
-        settings.web_dir or DEFAULT_WEB_DIR,
-        Portals({"devportal": "devportal.html"}, public_apis(settings)),
-    )
-    fetch = jwks_fetcher or http_jwks_fetcher(settings.keymanager_url)
-    app.state.verifier = TokenVerifier(
-        JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds),
-        check_claims=standings.check_claims(),
-    )
-    return app
+    return lifespan

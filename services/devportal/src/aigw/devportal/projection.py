@@ -92,17 +92,23 @@ def projection_router[R](
         verifier: Annotated[EventVerifier, Context("verifier")],
     ) -> None:
         envelope = accept(verifier, msg.raw_message.subject, msg.body, msg.headers)
-        if envelope is None:
-            return
-        try:
-            await fold(repository(db), envelope)
-        except ValidationError as exc:
-            # a malformed payload will never parse: acknowledge it rather than redeliver forever
-            log.error(
-                "skipping a malformed %s event for the %s read model: %s",
-                envelope.type,
-                kind,
-                exc.errors(include_input=False),
-            )
+        if envelope is not None:
+            await _fold_one(kind, envelope, fold, repository(db))
 
     return router
+
+
+async def _fold_one[R](
+    kind: str, envelope: Envelope, fold: Callable[[R, Envelope], Awaitable[None]], repository: R
+) -> None:
+    """Fold a verified event into read model `kind`; a malformed payload will never parse, so
+    it is logged and acknowledged rather than redelivered forever."""
+    try:
+        await fold(repository, envelope)
+    except ValidationError as exc:
+        log.error(
+            "skipping a malformed %s event for the %s read model: %s",
+            envelope.type,
+            kind,
+            exc.errors(include_input=False),
+        )

@@ -4,11 +4,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.datastructures import State
 
-from aigw.common.auth import FetchJwks, JwksCache, TokenVerifier, http_jwks_fetcher
+from aigw.common.auth import FetchJwks
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.service_app import create_service_app
-from aigw.common.standing import AccountStandings, followed, standing_ready
+from aigw.common.service_app import Lifespan, create_service_app
+from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
@@ -26,6 +27,7 @@ from aigw.publisher.vendors.catalog import VendorCatalog
 from aigw.publisher.vendors.service import VendorService
 
 PREFIX = "/api/publisher/v1"
+OUTBOX_COLLECTIONS = [COLLECTION, policy_repository.COLLECTION, vendor_repository.COLLECTION]
 
 
 def _api_router() -> APIRouter:
@@ -38,44 +40,10 @@ def _api_router() -> APIRouter:
 
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
     standings = AccountStandings()  # who may still use a token: from the user events
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(
-            settings,
-            database=settings.mongodb_db,
-            outbox_collections=[
-                COLLECTION,
-                policy_repository.COLLECTION,
-                vendor_repository.COLLECTION,
-            ],
-            router=usage_router("publisher", settings.mongodb_db),
-            registry=app.state.metrics_registry,
-        )
-        async with runtime, followed(runtime, standings):
-            repo = ApiRepository(runtime.db)
-            await repo.ensure_indexes()
-            await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
-            policies = await _policies(runtime, repo)
-            vendors = await _vendors(runtime, repo)
-            box = settings.secret_box()
-            app.state.runtime = runtime
-            app.state.policies = policies
-            app.state.vendors = vendors
-            app.state.apis = ApiService(
-                repo,
-                runtime.outbox,
-                box,
-                vendors.catalog,
-                dev_mode=settings.dev_mode,
-                check_policies=policies.check_exist,
-            )
-            yield
-
     app = create_service_app(
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, standings),
         routers=[_api_router()],
         ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
@@ -89,14 +57,49 @@ def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> 
         settings.web_dir or DEFAULT_WEB_DIR,
         Portals({"publisher": "publisher.html", "admin": "admin.html"}, public_apis(settings)),
     )
-    app.state.verifier = TokenVerifier(
-        JwksCache(
-            jwks_fetcher or http_jwks_fetcher(settings.keymanager_url),
-            refresh_seconds=settings.jwks_refresh_seconds,
-        ),
-        check_claims=standings.check_claims(),
-    )
+    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher)
     return app
+
+
+def _lifespan(settings: Settings, standings: AccountStandings) -> Lifespan:
+    """The app's runtime (NATS, the store, the outbox relay, the usage consumer) and its
+    services, built once when it starts; the account standings followed while it runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(
+            settings,
+            database=settings.mongodb_db,
+            outbox_collections=OUTBOX_COLLECTIONS,
+            router=usage_router("publisher", settings.mongodb_db),
+            registry=app.state.metrics_registry,
+        )
+        async with runtime, followed(runtime, standings):
+            await build_use_cases(app.state, runtime, settings)
+            app.state.runtime = runtime
+            yield
+
+    return lifespan
+
+
+async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Settings) -> None:
+    """The domains' services, built once per app and kept on `app.state` (aigw.publisher.deps
+    hands them to the endpoints), with the collections' indexes in place."""
+    repo = ApiRepository(runtime.db)
+    await repo.ensure_indexes()
+    await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
+    policies = await _policies(runtime, repo)
+    vendors = await _vendors(runtime, repo)
+    state.policies = policies
+    state.vendors = vendors
+    state.apis = ApiService(
+        repo,
+        runtime.outbox,
+        settings.secret_box(),
+        vendors.catalog,
+        dev_mode=settings.dev_mode,
+        check_policies=policies.check_exist,
+    )
 
 
 async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyService:

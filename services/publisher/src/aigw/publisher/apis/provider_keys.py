@@ -1,7 +1,7 @@
 """The rules of an API's stored provider keys (`backend_security.<endpoint name>`): a key is
 sealed for the origin of its endpoint's URL and goes with that origin; what a deploy needs;
-which keys a master-key rotation must reseal. Pure functions of the document; the sealing
-itself (it needs the master key) is the API service's."""
+which keys a master-key rotation must reseal; sealing and opening a key with the master key.
+Functions of the document (and the master key's box): the use cases write what they return."""
 
 import json
 from typing import Any
@@ -10,6 +10,7 @@ from aigw.common.crypto import (
     SecretBox,
     endpoint_origin,
     legacy_provider_key_context,
+    mask_secret,
     provider_key_context,
 )
 from aigw.common.errors import Conflict
@@ -123,6 +124,17 @@ def stale(api: ApiDoc, box: SecretBox) -> list[str]:
         and entry.get("ciphertext")
         and ("origin" not in entry or not box.is_current(entry["ciphertext"]))
     ]
+
+
+def sealed(api: ApiDoc, name: str, api_key: str, box: SecretBox) -> KeyEntry:
+    """The stored form of endpoint `name`'s provider key: sealed for its URL's origin."""
+    url = endpoint_url(api, name)
+    context = provider_key_context(api["_id"], name, url)
+    return {
+        "ciphertext": box.encrypt(api_key, context),
+        "masked": mask_secret(api_key),
+        "origin": endpoint_origin(url),
+    }
 
 
 def opened(api: ApiDoc, name: str, box: SecretBox) -> str:

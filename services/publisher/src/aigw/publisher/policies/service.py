@@ -11,7 +11,7 @@ from aigw.common.events import PolicyUpdated
 from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import Outbox, staged
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.apis.service import SOURCE
+from aigw.publisher.events import SOURCE
 from aigw.publisher.policies.defaults import DEFAULT_POLICIES
 from aigw.publisher.policies.repository import (
     COLLECTION,

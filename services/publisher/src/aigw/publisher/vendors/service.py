@@ -13,7 +13,7 @@ from aigw.common.ids import new_id, utcnow_ms
 from aigw.common.outbox import Outbox, staged
 from aigw.common.vendors import VendorDefinition
 from aigw.publisher.apis.repository import ApiRepository
-from aigw.publisher.apis.service import SOURCE
+from aigw.publisher.events import SOURCE
 from aigw.publisher.vendors.catalog import KnownVendor, VendorCatalog
 from aigw.publisher.vendors.repository import (
     COLLECTION,
