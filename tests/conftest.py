@@ -32,9 +32,32 @@ def signer() -> TestSigner:
     return TestSigner()
 
 
+# Fixtures that start real infrastructure: the session's NATS and store (every service, stack
+# and process fixture builds on `infra`), or a whole platform of its own (`secure_stack`).
+INFRASTRUCTURE = frozenset({"infra", "secure_stack"})
+PROCESSES = frozenset({"stack", "secure_stack"})  # the services as separate processes
+
+
+def _unmarked(items: list[pytest.Item]) -> list[str]:
+    """Tests that use real infrastructure without its marker: `integration` for all of them,
+    and `e2e` as well for those on the services' processes."""
+    problems = []
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & INFRASTRUCTURE and item.get_closest_marker("integration") is None:
+            problems.append(f"{item.nodeid}: not marked integration")
+        if uses & PROCESSES and item.get_closest_marker("e2e") is None:
+            problems.append(f"{item.nodeid}: not marked e2e")
+    return problems
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last: Playwright's sync API keeps its own event loop on the main thread
-    while the session's browser is open, and asyncio tests after it could not run theirs."""
+    """Every test on real infrastructure carries its marker (`-m "not integration"` is the unit
+    tier), or the run stops here. Browser tests last: Playwright's sync API keeps its own event
+    loop on the main thread while the session's browser is open, and asyncio tests after it
+    could not run theirs."""
+    if problems := _unmarked(items):
+        raise pytest.UsageError("tests without their marker:\n  " + "\n  ".join(problems))
     in_browser = ["/tests/e2e/browser/" in str(item.path) for item in items]
     items[:] = [i for i, b in zip(items, in_browser, strict=True) if not b] + [
         i for i, b in zip(items, in_browser, strict=True) if b

@@ -11,9 +11,10 @@ import pytest
 import pytest_asyncio
 
 from aigw.common.crypto import generate_master_key
-from tests.access.matrix import call, callers, check, expected
-from tests.access.rules import RULES, RouteKey
-from tests.access.world import World, live_route_keys, running_world
+from tests.access.rules import RULES
+from tests.support.access.matrix import call, callers, check, expected
+from tests.support.access.rule import RouteKey
+from tests.support.access.world import World, live_route_keys, running_world
 from tests.support.infra import Infra
 
 LIVE = live_route_keys(generate_master_key())
@@ -42,6 +43,7 @@ async def world(infra: Infra, secret_key: str) -> AsyncIterator[World]:
         yield running
 
 
+@pytest.mark.integration
 @pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(("key", "caller"), CASES)
 async def test_access(world: World, key: RouteKey, caller: str) -> None:

@@ -25,9 +25,11 @@ from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as publisher_app
 from aigw.publisher.settings import Settings as PublisherSettings
-from tests.contract.conftest import Served, keymanager_login
+from tests.support.gateway import bearer
 from tests.support.infra import Infra
+from tests.support.keymanager import token_for
 from tests.support.offline import offline_bus_settings
+from tests.support.served import Served
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
@@ -83,7 +85,7 @@ def devportal(infra: Infra, secret_key: str, keymanager: Served, serve: Any) -> 
 def keymanager(infra: Infra, secret_key: str, serve: Any) -> Served:
     common = _common(infra, secret_key, "km")
     url = serve(keymanager_app(KeymanagerSettings(**common, admin_password=KM_ADMIN_PASSWORD)))
-    return Served(url, keymanager_login(url, KM_ADMIN_PASSWORD))
+    return Served(url, bearer(token_for(url, "admin", KM_ADMIN_PASSWORD)))
 
 
 @pytest.fixture(scope="module")

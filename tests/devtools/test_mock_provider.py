@@ -179,6 +179,7 @@ async def test_requests_log_keeps_last_100(client):
     assert recorded[0]["path"] == "/p5/models"
 
 
+@pytest.mark.integration  # the mock as its own process, on a socket
 def test_real_process_streams_with_delay(tmp_path):
     port = free_port()
     argv = [sys.executable, "-m", "aigw.devtools.mock_provider", "--port", str(port)]

@@ -1,7 +1,6 @@
 """The mock provider served by uvicorn (as `main` runs it: uvloop, httptools) on a real socket:
 the official SDKs against it, dropped connections and the delay before the first event."""
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -9,10 +8,9 @@ import anthropic
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from aigw.devtools.mock_provider import MockConfig, MockProvider, count_tokens, create_app
-from aigw.devtools.processes import free_port
+from tests.support.served import ThreadServer
 
 KEY = "mock-provider-key"
 PROMPT = "Hello there mock, how are you"
@@ -29,30 +27,17 @@ ACME = {"engine": "rocket", "input": PROMPT}
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[MockProvider, str]]:
     app = create_app(MockConfig())
-    port = free_port()
-    config = uvicorn.Config(
+    with ThreadServer(
         app,
-        host="127.0.0.1",
-        port=port,
         loop="uvloop",
         http="httptools",
         lifespan="on",
         access_log=False,
+        log_level=None,
         log_config=None,  # leave logging alone; the dropped streams log to pytest's capture
         timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the mock did not start"
-        time.sleep(0.01)
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    ) as server:
+        yield app, server.url
 
 
 @pytest.fixture

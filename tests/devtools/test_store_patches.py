@@ -22,6 +22,8 @@ from aigw.devtools import store_patches
 from aigw.devtools.processes import free_port, mongo_store
 from tests.support.infra import Infra
 
+pytestmark = pytest.mark.integration
+
 Doc = dict[str, Any]
 
 

@@ -5,14 +5,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from aigw.devtools.stack import Ports, Stack, StackConfig
 from tests.support.infra import Infra
-from tests.support.portal import Portal, poll
-
-UPSTREAM_TIMEOUT_SECONDS = 2.0
+from tests.support.keymanager import token_for
+from tests.support.portal import ADMIN_PASSWORD, UPSTREAM_TIMEOUT_SECONDS, Portal
+from tests.support.waiting import eventually_sync
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +21,7 @@ def stack(
     config = StackConfig(
         data_dir=Path(tmp_path_factory.mktemp("stack")),
         secret_key=secret_key,
-        admin_password="e2e-admin-password",
+        admin_password=ADMIN_PASSWORD,
         ports=Ports.free(),
         nats_url=infra.nats_url,
         credentials_dir=infra.credentials,
@@ -46,13 +45,7 @@ def stack(
 
 @pytest.fixture(scope="session")
 def admin_token(stack: Stack) -> str:
-    response = httpx.post(
-        f"{stack.url('keymanager')}/api/keymanager/v1/auth/login",
-        json={"username": "admin", "password": "e2e-admin-password"},
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return token_for(stack.url("keymanager"), "admin", ADMIN_PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -72,5 +65,5 @@ def mistral(portal: Portal) -> dict[str, Any]:
         "PRODUCTION": portal.key(app_id, "PRODUCTION"),
         "SANDBOX": portal.key(app_id, "SANDBOX"),
     }
-    poll(lambda: portal.chat(path, keys["PRODUCTION"]).status_code == 200)
+    eventually_sync(lambda: portal.chat(path, keys["PRODUCTION"]).status_code, 200)
     return {"api": api, "app_id": app_id, "path": path, "context": context, **keys}

@@ -12,9 +12,10 @@ import pytest
 
 from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE
 from aigw.devtools.stack import Stack
-from tests.support.portal import Portal, poll
+from tests.support.portal import Portal
+from tests.support.waiting import eventually_sync
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PASSWORD = "standing-password-1"
 STALE = "The access token no longer stands: sign in again"
@@ -86,7 +87,7 @@ def _devportal(stack: Stack, token: str) -> httpx.Response:
 
 
 def _refused_at_once(call: Callable[[], httpx.Response]) -> httpx.Response:
-    poll(lambda: call().status_code == 401, timeout=AT_ONCE)
+    eventually_sync(lambda: call().status_code, 401, timeout=AT_ONCE)
     response = call()
     assert response.status_code == 401
     assert response.json()["description"] == STALE
@@ -163,14 +164,16 @@ def test_a_deleted_subscriber_loses_devportal_keys_and_oauth_clients(
     issued = _oauth_token(stack, client_id, secret)
     assert issued.status_code == 200, issued.text
     access_token = issued.json()["access_token"]
-    poll(lambda: portal.chat(mistral["path"], api_key).status_code == 200)
-    poll(lambda: portal.chat(mistral["path"], access_token).status_code == 200)
+    eventually_sync(lambda: portal.chat(mistral["path"], api_key).status_code, 200)
+    eventually_sync(lambda: portal.chat(mistral["path"], access_token).status_code, 200)
 
     accounts.delete(username)
     _refused_at_once(lambda: _devportal(stack, token))
     assert accounts.verifies_cryptographically(token)
-    poll(lambda: portal.chat(mistral["path"], api_key).status_code == 401, timeout=AT_ONCE)
-    poll(lambda: portal.chat(mistral["path"], access_token).status_code == 401, timeout=AT_ONCE)
+    eventually_sync(lambda: portal.chat(mistral["path"], api_key).status_code, 401, timeout=AT_ONCE)
+    eventually_sync(
+        lambda: portal.chat(mistral["path"], access_token).status_code, 401, timeout=AT_ONCE
+    )
     assert _oauth_token(stack, client_id, secret).status_code == 401
     keys = accounts.km.get("/api-keys", params={"applicationId": app_id}).json()
     assert keys["count"] == 1
@@ -187,7 +190,7 @@ def test_a_disabled_subscribers_keys_keep_working(
     portal = Portal(stack, token)
     app_id = portal.subscribed_app(mistral["api"]["id"])
     api_key = portal.key(app_id, "PRODUCTION")
-    poll(lambda: portal.chat(mistral["path"], api_key).status_code == 200)
+    eventually_sync(lambda: portal.chat(mistral["path"], api_key).status_code, 200)
 
     accounts.patch(username, disabled=True)
     _refused_at_once(lambda: _devportal(stack, token))

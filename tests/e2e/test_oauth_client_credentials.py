@@ -7,9 +7,10 @@ import httpx
 import pytest
 
 from aigw.devtools.stack import Stack
-from tests.support.portal import Portal, poll
+from tests.support.portal import Portal
+from tests.support.waiting import eventually_sync
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def _token(stack: Stack, key: str, secret: str) -> httpx.Response:
@@ -34,7 +35,7 @@ def test_access_token_calls_the_api_until_revoked(
     assert issued.status_code == 200, issued.text
     access_token = issued.json()["access_token"]
 
-    poll(lambda: portal.chat(mistral["path"], access_token).status_code == 200)
+    eventually_sync(lambda: portal.chat(mistral["path"], access_token).status_code, 200)
     answer = portal.chat(mistral["path"], access_token).json()
     assert "[sandbox]" in answer["choices"][0]["message"]["content"]  # key type from the client
 
@@ -44,13 +45,15 @@ def test_access_token_calls_the_api_until_revoked(
         auth=(consumer_key, secret),
     )
     assert revoked.status_code == 200
-    poll(lambda: portal.chat(mistral["path"], access_token).status_code == 401, timeout=1.0)
+    eventually_sync(
+        lambda: portal.chat(mistral["path"], access_token).status_code, 401, timeout=1.0
+    )
 
     fresh = _token(stack, consumer_key, secret).json()["access_token"]
-    poll(lambda: portal.chat(mistral["path"], fresh).status_code == 200)
+    eventually_sync(lambda: portal.chat(mistral["path"], fresh).status_code, 200)
     gone = portal.dev.delete(f"/applications/{mistral['app_id']}/oauth-keys/{consumer_key}")
     assert gone.status_code == 204
-    poll(lambda: portal.chat(mistral["path"], fresh).status_code == 401, timeout=1.0)
+    eventually_sync(lambda: portal.chat(mistral["path"], fresh).status_code, 401, timeout=1.0)
     assert _token(stack, consumer_key, secret).status_code == 401
 
 

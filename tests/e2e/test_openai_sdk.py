@@ -7,7 +7,7 @@ from openai import AuthenticationError, OpenAI
 
 from aigw.devtools.stack import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def _client(stack: Stack, mistral: dict[str, Any], key: str) -> OpenAI:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.portal import CHAT_BODY, Portal, poll
+from tests.support.portal import CHAT_BODY, Portal
+from tests.support.waiting import eventually_sync
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def _metered_api(portal: Portal, plan: str) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def _metered_api(portal: Portal, plan: str) -> dict[str, Any]:
     }
     assert portal.pub.put(f"/apis/{api['id']}", json=body).status_code == 200
     portal.secure_deploy_publish(api["id"])
-    poll(lambda: plan in portal.dev.get(f"/apis/{api['id']}").json().get("policies", []))
+    eventually_sync(lambda: plan in portal.dev.get(f"/apis/{api['id']}").json().get("policies", []))
     app = portal.dev.post("/applications", json={"name": f"app-{uuid.uuid4().hex[:6]}"}).json()
     sub = portal.dev.post(
         "/subscriptions", json={"applicationId": app["id"], "apiId": api["id"], "policy": plan}
@@ -62,7 +63,7 @@ def poll_ok(portal: Portal, metered: dict[str, Any]) -> Any:
         responses.append(portal.chat(metered["path"], metered["key"]))
         return bool(responses[-1].status_code == 200)
 
-    poll(served)
+    eventually_sync(served)
     return responses[-1]
 
 
@@ -89,8 +90,12 @@ def test_reported_usage_equals_what_the_provider_counted(portal: Portal) -> None
 
     api_path = f"/apis/{metered['api']['id']}/usage"
     app_path = f"/applications/{metered['app']['id']}/usage"
-    poll(lambda: report(portal.pub, api_path)["requests"] == counted["requests"], timeout=10)
-    poll(lambda: report(portal.dev, app_path)["requests"] == counted["requests"], timeout=10)
+    eventually_sync(
+        lambda: report(portal.pub, api_path)["requests"], counted["requests"], timeout=10
+    )
+    eventually_sync(
+        lambda: report(portal.dev, app_path)["requests"], counted["requests"], timeout=10
+    )
     warmup = report(portal.pub, api_path)["totalTokens"] - sum(u["total_tokens"] for u in usages)
     assert warmup > 0  # the warm-up call, counted like the others
     for totals in (report(portal.pub, api_path), report(portal.dev, app_path)):

@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from aigw.devtools.stack import Stack
-from tests.support.portal import Portal, poll
+from tests.support.portal import Portal
 from tests.support.vendors import ACME_VENDOR
+from tests.support.waiting import eventually_sync
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def _api(portal: Portal, context: str, vendor: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def test_a_custom_vendor_is_created_used_and_metered(portal: Portal) -> None:
     path = f"/{context}/1.0/acme/generate"
     body = {"engine": "acme-large", "input": "how many tokens is this sentence"}
     headers = {"Authorization": f"Bearer {key}"}
-    poll(lambda: portal.gw.post(path, json=body, headers=headers).status_code == 200)
+    eventually_sync(lambda: portal.gw.post(path, json=body, headers=headers).status_code, 200)
     answer = portal.gw.post(path, json=body, headers=headers)
     assert answer.status_code == 200, answer.text
     tokens = answer.json()["billing"]["tokens"]
@@ -65,7 +66,7 @@ def test_a_custom_vendor_is_created_used_and_metered(portal: Portal) -> None:
         return dict(response.json())
 
     # the poll made at least one call too: every call has the same counts
-    poll(lambda: reported()["totals"]["requests"] >= 2)
+    eventually_sync(lambda: reported()["totals"]["requests"], lambda n: n >= 2)
     usage = reported()
     calls = usage["totals"]["requests"]
     assert usage["totals"]["promptTokens"] == calls * tokens["in"]
@@ -101,7 +102,7 @@ def test_the_anthropic_sdk_through_the_gateway(stack: Stack, portal: Portal) -> 
         "max_tokens": 100,
         "messages": [{"role": "user", "content": "Who is the most renowned French painter?"}],
     }
-    poll(lambda: _served(client, ask))
+    eventually_sync(lambda: _served(client, ask))
     message = client.messages.create(**ask)
     assert "[production]" in message.content[0].text
     assert message.usage.input_tokens > 0
@@ -142,7 +143,7 @@ def test_a_routing_policy_fails_over_to_its_fallback(portal: Portal) -> None:
         portal, api["id"], {"production": "mock-provider-key", "backup": "mock-provider-key"}
     )
     path = f"/{context}/1.0/v1/chat/completions"
-    poll(lambda: portal.chat(path, key).status_code == 200)
+    eventually_sync(lambda: portal.chat(path, key).status_code, 200)
     healthy = portal.chat(path, key)
     assert (healthy.headers["x-aigw-target"], healthy.json()["model"]) == (
         "production",

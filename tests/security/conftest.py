@@ -9,10 +9,7 @@ import pytest
 
 from aigw.common.crypto import generate_master_key
 from aigw.devtools.stack import Ports, Stack, StackConfig
-
-
-class StackSecrets(dict[str, str]):
-    """name -> secret value, filled in as the walkthrough creates them."""
+from tests.support.secrets_scan import StackSecrets
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ from aigw.devtools.rotate_secret_key import RotateSettings, rotate
 from aigw.keymanager.signing.keys import SigningKey
 from aigw.keymanager.signing.repository import COLLECTION as SIGNING_KEYS
 from aigw.keymanager.signing.service import load_or_create
-from tests.publisher.integration.conftest import API_PREFIX, Publisher, running_publisher
 from tests.support.events import stream_events
 from tests.support.infra import Infra
+from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,5 @@
 """Putting publisher's API events straight into JetStream, and waiting for the catalogue."""
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from aigw.common.events import (
     new_event,
 )
 from tests.support import bus
+from tests.support.waiting import eventually
 
 VENDOR = VendorRef(name="MistralAI", version="v1")
 
@@ -74,18 +74,18 @@ async def publish(nats_url: str, *events: Envelope, msg_id: str | None = None) -
 
 
 async def wait_until(check: Check, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
+    """Until `await check()` holds (`eventually`, as devportal's tests call it)."""
+    await eventually(check, timeout=timeout, interval=0.05)
 
 
 async def wait_for_api(client: httpx.AsyncClient, api_id: str, status: int = 200) -> None:
-    async def check() -> bool:
-        return (await client.get(f"/apis/{api_id}")).status_code == status
-
-    await wait_until(check)
+    await eventually(
+        lambda: client.get(f"/apis/{api_id}"),
+        lambda response: response.status_code == status,
+        timeout=5.0,
+        interval=0.05,
+        what=f"GET /apis/{api_id} answering {status}",
+    )
 
 
 async def publish_api(client: httpx.AsyncClient, nats_url: str, name: str = "mistral") -> str:

@@ -1,12 +1,14 @@
-"""The management and gateway calls a user makes with curl, as plain HTTP (end-to-end tests)."""
+"""The management and gateway calls a user makes with curl, as plain HTTP, against the e2e stack
+(the four services as processes)."""
 
-import time
 import uuid
 from typing import Any
 
 import httpx
 
 from aigw.devtools.stack import Stack
+from tests.support.keymanager import token_for
+from tests.support.waiting import eventually_sync
 
 CHAT_BODY = {
     "model": "mistral-small-latest",
@@ -14,14 +16,22 @@ CHAT_BODY = {
 }
 
 
-def poll(check: Any, timeout: float = 10.0, interval: float = 0.02) -> float:
-    """Wait until check() is truthy; returns the seconds it took."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
-    return time.monotonic() - start
+# the e2e stack (tests/e2e/conftest.py): the admin's password, the gateway's upstream timeout
+ADMIN_PASSWORD = "e2e-admin-password"
+UPSTREAM_TIMEOUT_SECONDS = 2.0
+
+
+def devportal_url(stack: Stack) -> str:
+    return f"{stack.url('devportal')}/devportal"
+
+
+def user_client(stack: Stack, username: str, password: str) -> httpx.Client:
+    """devportal's REST API as a signed-in user (to check what the UI did)."""
+    token = token_for(stack.url("keymanager"), username, password)
+    return httpx.Client(
+        base_url=f"{stack.url('devportal')}/api/devportal/v1",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 class Portal:
@@ -60,7 +70,7 @@ class Portal:
         assert published.json()["lifecycleStatus"] == "PUBLISHED"
 
     def subscribed_app(self, api_id: str) -> str:
-        poll(lambda: self.dev.get(f"/apis/{api_id}").status_code == 200)
+        eventually_sync(lambda: self.dev.get(f"/apis/{api_id}").status_code, 200)
         app = self.dev.post("/applications", json={"name": f"app-{uuid.uuid4().hex[:6]}"})
         assert app.status_code == 201, app.text
         sub = self.dev.post(

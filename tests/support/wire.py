@@ -6,12 +6,13 @@ transport; each service's tests run them against its own server.
 """
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from tests.support.waiting import eventually
 
 HEAD = b"GET /health/live HTTP/1.1\r\nHost: test\r\n"
 SLOWLORIS_CONNECTIONS = 50
@@ -53,13 +54,18 @@ async def _answer_within(reader: asyncio.StreamReader, wait: float) -> Answer | 
     return _parse(first + await _until_closed(reader) if first else b"")
 
 
-async def hold_partial_head(host: str, port: int, give_up_after: float) -> Answer:
+async def hold_partial_head(
+    host: str, port: int, give_up_after: float, holding: list[None] | None = None
+) -> Answer:
     """A slowloris client: sends a request head one header line at a time and never ends it,
     until the server answers or closes. Fails if the connection is still open after
-    `give_up_after` seconds."""
+    `give_up_after` seconds. `holding` gets an entry once the head's start is sent."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(HEAD)
+        await writer.drain()
+        if holding is not None:
+            holding.append(None)
         deadline = asyncio.get_running_loop().time() + give_up_after
         line = 0
         while asyncio.get_running_loop().time() < deadline:
@@ -120,11 +126,12 @@ def head_with(headers: int) -> bytes:
 async def assert_slow_heads_are_cut(host: str, port: int, head_timeout: float) -> None:
     """50 slowloris connections are all closed (or answered 408) after the head timeout, and
     a normal request on a fresh connection is served meanwhile and afterwards."""
+    holding: list[None] = []
     attackers = [
-        asyncio.create_task(hold_partial_head(host, port, give_up_after=head_timeout + 8))
+        asyncio.create_task(hold_partial_head(host, port, head_timeout + 8, holding))
         for _ in range(SLOWLORIS_CONNECTIONS)
     ]
-    await asyncio.sleep(0.3)  # all of them are holding a partial head by now
+    await eventually(lambda: len(holding), SLOWLORIS_CONNECTIONS, what="every attacker holding")
     async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=5) as client:
         assert (await client.get("/health/live")).status_code == 200
         answers = await asyncio.gather(*attackers)
@@ -147,20 +154,28 @@ async def assert_connections_are_capped(host: str, port: int, cap: int) -> Answe
     are gone, requests are served again."""
     held = [await asyncio.open_connection(host, port) for _ in range(cap)]
     try:
-        await asyncio.sleep(0.2)  # the server has accepted them all
-        answer = await raw_request(host, port, head_with(2))
-        assert answer.status in (503, None), answer
+        # refused once the server has accepted them all (a moment after they connected)
+        answer = await eventually(
+            lambda: raw_request(host, port, head_with(2)),
+            lambda answer: answer.status in (503, None),
+            timeout=5,
+            interval=0.05,
+            what=f"a connection over the cap of {cap} refused",
+        )
     finally:
         for _, writer in held:
             writer.close()
     async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=5) as client:
-        deadline = asyncio.get_running_loop().time() + 5
-        while True:  # the server notices the closed connections a moment later
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/health/live")).status_code == 200:
-                    return answer
-            assert asyncio.get_running_loop().time() < deadline, "not served after the cap"
-            await asyncio.sleep(0.05)
+        # the server notices the closed connections a moment later
+        await eventually(
+            lambda: client.get("/health/live"),
+            lambda response: response.status_code == 200,
+            timeout=5,
+            interval=0.05,
+            ignoring=(httpx.TransportError,),
+            what="served again after the cap",
+        )
+        return answer
 
 
 async def assert_keep_alive_and_pipelining_still_work(host: str, port: int, pause: float) -> None:
@@ -178,7 +193,7 @@ async def assert_keep_alive_and_pipelining_still_work(host: str, port: int, paus
                 if line.startswith(b"content-length:")
             )
             await reader.readexactly(length)
-        await asyncio.sleep(pause)
+        await asyncio.sleep(pause)  # idle on purpose: a kept-alive connection outlives a pause
         writer.write(HEAD + b"Connection: close\r\n\r\n")
         assert _parse(await _until_closed(reader)).status == 200
     finally:

@@ -1,6 +1,5 @@
 """The outbox keeps an acknowledged change's event until NATS takes it, even across an outage."""
 
-import asyncio
 from pathlib import Path
 
 import nats
@@ -15,6 +14,7 @@ from aigw.common.outbox import OUTBOX, Outbox, with_outbox
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import free_port, nats_server
 from tests.support.events import stream_events
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -56,10 +56,7 @@ async def test_event_staged_during_nats_outage_is_published_once_nats_returns(
 
         server.start()  # same port, same store
         server.wait_ready()
-        for _ in range(100):
-            if broker.connection.is_connected:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: broker.connection.is_connected, what="the broker reconnected")
         assert await outbox.sweep() == 1
         assert await outbox.sweep() == 0  # nothing left staged
         await outbox.flush("applications", "app-1")  # a repeated flush publishes nothing new

@@ -1,14 +1,14 @@
 """Storing usage records against the real store: each record once, however often its batch
 arrives, and a batch that was partly stored before is completed, not refused."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from aigw.common.usage import store
-from tests.publisher.usage_events import record
+from tests.support.usage import record
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +51,12 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
         if infra.mongodb_mode == "mongoeco":  # MongoDB's TTL monitor runs once a minute
             old = record("api", "app", time=datetime.now(UTC) - timedelta(days=31))
             await store.store_records(db, [old, record("api", "app")])
-            for _ in range(50):
-                if await db[store.COLLECTION].count_documents({}) == 1:
-                    break
-                await asyncio.sleep(0.1)
-            assert await db[store.COLLECTION].count_documents({}) == 1
+            await eventually(
+                lambda: db[store.COLLECTION].count_documents({}),
+                1,
+                interval=0.1,
+                what="the expired record removed by the TTL index",
+            )
         await store.ensure_indexes(db, 0)
         assert await retention() is None
     finally:

@@ -55,7 +55,7 @@ async def test_a_key_that_left_the_jwks_stops_verifying_after_the_refresh_interv
     token = signer.token()
     assert (await verifier.verify(token)).subject == "admin"
     jwks.signers = [TestSigner()]  # rotated away (or withdrawn in an emergency)
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # the refresh interval passes: JwksCache reads the real clock
     with pytest.raises(Unauthorized, match="unknown key"):
         await verifier.verify(token)
 
@@ -82,5 +82,5 @@ async def test_the_last_keys_stay_in_use_while_keymanager_is_unreachable(
         raise OSError("connection refused")
 
     cache._fetch = down
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # a refresh is due (JwksCache reads the real clock), and fails
     assert (await verifier.verify(signer.token())).subject == "admin"

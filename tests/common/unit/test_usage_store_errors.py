@@ -8,7 +8,7 @@ import pytest
 from pymongo.errors import BulkWriteError
 
 from aigw.common.usage import store
-from tests.publisher.usage_events import record
+from tests.support.usage import record
 
 
 class _Refusing:

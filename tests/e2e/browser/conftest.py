@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from aigw.devtools.page_weight import CHROMIUM, CHROMIUM_ARGS
 from aigw.devtools.stack import Stack
 from tests.support.browser import REPO, WATCH_SCRIPT, Shots, csp_violations
+from tests.support.portal import ADMIN_PASSWORD
 
 SCREENSHOTS = Path(os.environ.get("AIGW_SCREENSHOTS", REPO / ".data" / "screenshots"))
 
@@ -77,5 +78,5 @@ def users(stack: Stack, admin_token: str) -> dict[str, tuple[str, str]]:
     return {
         "publisher": publisher,
         "subscriber": subscriber,
-        "admin": ("admin", "e2e-admin-password"),
+        "admin": ("admin", ADMIN_PASSWORD),
     }

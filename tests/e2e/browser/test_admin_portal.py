@@ -17,6 +17,8 @@ from aigw.devtools.stack import Stack
 from tests.support.browser import Shots, assert_accessible, exact, no_horizontal_scroll, sign_in
 from tests.support.portal import Portal
 
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
 Users = dict[str, tuple[str, str]]
 
 

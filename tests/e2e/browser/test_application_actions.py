@@ -19,9 +19,11 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from aigw.devtools.stack import Stack
-from tests.e2e.browser.test_developer_portal import devportal_url, user_client
 from tests.support.browser import Shots, assert_accessible, sign_in
-from tests.support.portal import Portal, poll
+from tests.support.portal import Portal, devportal_url, user_client
+from tests.support.waiting import eventually_sync
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PLAN_REQUESTS = 2  # the low plan's requests a minute
 SIGNUP_PER_MINUTE = 5  # DEVPORTAL_SIGNUP_PER_MINUTE's default, which the e2e stack keeps
@@ -62,7 +64,7 @@ def metered(portal: Portal) -> dict[str, Any]:
     offered = portal.pub.patch(f"/apis/{api['id']}", json={"policies": ["Unlimited", plan]})
     assert offered.status_code == 200, offered.text
     portal.secure_deploy_publish(api["id"])
-    poll(lambda: plan in portal.dev.get(f"/apis/{api['id']}").json().get("policies", []))
+    eventually_sync(lambda: plan in portal.dev.get(f"/apis/{api['id']}").json().get("policies", []))
     return {
         **api,
         "plan": plan,
@@ -139,7 +141,7 @@ def test_change_plan_then_unsubscribe(
 ) -> None:
     app_id = subscribed_app(developer, metered["id"])
     key = new_key(developer, app_id)
-    poll(lambda: status_is(portal, metered["path"], key, 200), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], key, 200), **GATEWAY_POLL)
     open_application(page, stack, app_id)
     subscriptions = page.get_by_role("region", name="Subscriptions")
     plan = subscriptions.get_by_label(f"Business plan for {metered['label']}")
@@ -153,7 +155,7 @@ def test_change_plan_then_unsubscribe(
         subs = developer.rest.get("/subscriptions", params={"applicationId": app_id}).json()
         return [s["policy"] for s in subs["list"]] == [metered["plan"]]
 
-    poll(plan_is_saved)
+    eventually_sync(plan_is_saved)
     page.reload()
     plan = page.get_by_role("region", name="Subscriptions").get_by_label(
         f"Business plan for {metered['label']}"
@@ -166,7 +168,7 @@ def test_change_plan_then_unsubscribe(
         answer = portal.chat(metered["path"], key)
         return answer.headers.get("x-ratelimit-limit-requests") == str(PLAN_REQUESTS)
 
-    poll(plan_applies, **GATEWAY_POLL)
+    eventually_sync(plan_applies, **GATEWAY_POLL)
     # at most PLAN_REQUESTS more calls are served in this minute, then 429
     statuses = [portal.chat(metered["path"], key).status_code for _ in range(PLAN_REQUESTS + 1)]
     assert statuses[-1] == 429, statuses
@@ -184,7 +186,7 @@ def test_change_plan_then_unsubscribe(
     shots.take(page, "32-devportal-unsubscribed")
     gone = developer.rest.get("/subscriptions", params={"applicationId": app_id}).json()
     assert gone["list"] == []
-    poll(lambda: status_is(portal, metered["path"], key, 403), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], key, 403), **GATEWAY_POLL)
 
 
 def test_regenerate_then_revoke_a_key(
@@ -197,7 +199,7 @@ def test_regenerate_then_revoke_a_key(
 ) -> None:
     app_id = subscribed_app(developer, metered["id"])
     old = new_key(developer, app_id)
-    poll(lambda: status_is(portal, metered["path"], old, 200), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], old, 200), **GATEWAY_POLL)
     open_application(page, stack, app_id)
     production = page.get_by_role("region", name="Production")
     expect(production.get_by_role("row")).to_have_count(2)  # the header and the one key
@@ -215,8 +217,8 @@ def test_regenerate_then_revoke_a_key(
     assert regenerated != old
     assert_accessible(page)
     shots.take(page, "34-devportal-regenerated-key")
-    poll(lambda: status_is(portal, metered["path"], regenerated, 200), **GATEWAY_POLL)
-    poll(lambda: status_is(portal, metered["path"], old, 401), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], regenerated, 200), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], old, 401), **GATEWAY_POLL)
     keys = developer.rest.get(f"/applications/{app_id}/api-keys").json()["list"]
     live = [k for k in keys if k["keyType"] == "PRODUCTION" and not k["revoked"]]
     assert len(live) == 1, keys
@@ -233,7 +235,7 @@ def test_regenerate_then_revoke_a_key(
     shots.take(page, "36-devportal-key-revoked")
     keys = developer.rest.get(f"/applications/{app_id}/api-keys").json()["list"]
     assert [k for k in keys if not k["revoked"]] == [], keys
-    poll(lambda: status_is(portal, metered["path"], regenerated, 401), **GATEWAY_POLL)
+    eventually_sync(lambda: status_is(portal, metered["path"], regenerated, 401), **GATEWAY_POLL)
 
 
 def test_revoke_an_oauth_consumer_key(
@@ -272,7 +274,7 @@ def test_revoke_an_oauth_consumer_key(
     shots.take(page, "38-devportal-consumer-key-revoked")
     clients = developer.rest.get(f"/applications/{app_id}/oauth-keys").json()["list"]
     assert [c["consumerKey"] for c in clients if not c["revoked"]] == []
-    poll(lambda: token().status_code in (400, 401))
+    eventually_sync(lambda: token().status_code, lambda status: status in (400, 401))
     refused = token()
     assert refused.status_code in (400, 401), refused.text
     assert "access_token" not in refused.text

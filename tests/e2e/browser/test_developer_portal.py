@@ -24,7 +24,10 @@ from tests.support.browser import (
     operation,
     sign_in,
 )
-from tests.support.portal import CHAT_BODY, Portal, poll
+from tests.support.portal import CHAT_BODY, Portal, devportal_url, user_client
+from tests.support.waiting import eventually_sync
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 STREAM_BODY = {**CHAT_BODY, "stream": True}
 
@@ -35,26 +38,8 @@ def published(portal: Portal) -> dict[str, Any]:
     context = f"mistralaiapi{uuid.uuid4().hex[:6]}"
     api = portal.create_api(context)
     portal.secure_deploy_publish(api["id"])
-    poll(lambda: portal.dev.get(f"/apis/{api['id']}").status_code == 200)
+    eventually_sync(lambda: portal.dev.get(f"/apis/{api['id']}").status_code, 200)
     return {**api, "context": context, "path": f"/{context}/0.0.2/v1/chat/completions"}
-
-
-def devportal_url(stack: Stack) -> str:
-    return f"{stack.url('devportal')}/devportal"
-
-
-def user_client(stack: Stack, username: str, password: str) -> httpx.Client:
-    """The REST API as the signed-up developer, to check what the UI did."""
-    login = httpx.post(
-        f"{stack.url('keymanager')}/api/keymanager/v1/auth/login",
-        json={"username": username, "password": password},
-    )
-    assert login.status_code == 200, login.text
-    token = login.json()["access_token"]
-    return httpx.Client(
-        base_url=f"{stack.url('devportal')}/api/devportal/v1",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 def sign_up(page: Page, stack: Stack, shots: Shots | None = None) -> tuple[str, str]:
@@ -110,7 +95,7 @@ def test_the_developer_walkthrough(
     key_field = page.get_by_label("API Key")
     expect(key_field).to_have_value(re.compile(r".{20,}"))
     test_key = key_field.input_value()
-    poll(lambda: portal.chat(published["path"], test_key).status_code == 200)
+    eventually_sync(lambda: portal.chat(published["path"], test_key).status_code, 200)
 
     # expand POST /v1/chat/completions, Try it out, replace the body, Execute
     operation(page, "POST", "/v1/chat/completions").click()
@@ -174,7 +159,7 @@ def test_the_developer_walkthrough(
     key = shown.inner_text()
     expect(production.get_by_role("button", name="Revoke")).to_be_visible()  # the masked row
     shots.take(page, "27-devportal-generate-key")
-    poll(lambda: portal.chat(published["path"], key).status_code == 200)
+    eventually_sync(lambda: portal.chat(published["path"], key).status_code, 200)
     assert key not in json.dumps(me.get(f"/applications/{app_id}/api-keys").json())  # masked
     assert_accessible(page)
 

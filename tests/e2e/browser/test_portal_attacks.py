@@ -15,8 +15,9 @@ from playwright.sync_api import Page, Request, expect
 
 from aigw.devtools.stack import Stack
 from tests.support.browser import operation, sign_in
-from tests.support.portal import Portal, poll
+from tests.support.portal import ADMIN_PASSWORD, Portal
 from tests.support.vendors import ACME_VENDOR
+from tests.support.waiting import eventually_sync
 
 # Each payload tries another way to run script or to leave the page: dialogs fail the test
 # (the `page` fixture), and INERT_DOM finds what survived as markup.
@@ -29,6 +30,8 @@ XSS = (
     " [markdown link](javascript:alert('md'))"
     ' <form action="https://evil.example/"><button>go</button></form>'
 )
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 # Every element, shadow roots included: one whose attributes could run script
 INERT_DOM = """() => {
@@ -126,7 +129,7 @@ def hostile(portal: Portal, stack: Stack) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     api = dict(response.json())
     portal.secure_deploy_publish(api["id"])
-    poll(lambda: portal.dev.get(f"/apis/{api['id']}").status_code == 200)
+    eventually_sync(lambda: portal.dev.get(f"/apis/{api['id']}").status_code, 200)
     return {**api, "vendor": vendor}
 
 
@@ -158,7 +161,7 @@ def test_hostile_strings_in_the_admin_portal_stay_text(
         json={"name": f"Plan{suffix}", "description": f"Plan {XSS}", "limits": []},
     )
     assert plan.status_code == 201, plan.text
-    sign_in(page, f"{stack.url('publisher')}/admin", "admin", "e2e-admin-password")
+    sign_in(page, f"{stack.url('publisher')}/admin", "admin", ADMIN_PASSWORD)
     page.goto(f"{stack.url('publisher')}/admin/users")
     expect(page.get_by_role("link", name=username)).to_be_visible()
     assert_inert(page)
@@ -183,7 +186,7 @@ def test_hostile_strings_in_the_developer_portal_stay_text(
     devportal = f"{stack.url('devportal')}/devportal"
     app_name = f"App<img src=x onerror=alert('app')>{uuid.uuid4().hex[:6]}"
     assert portal.dev.post("/applications", json={"name": app_name}).status_code == 201
-    sign_in(page, devportal, "admin", "e2e-admin-password")
+    sign_in(page, devportal, "admin", ADMIN_PASSWORD)
     page.get_by_label("Search").fill(hostile["context"])
     expect(page.get_by_role("link", name=hostile["name"])).to_be_visible()
     assert_inert(page)
@@ -203,7 +206,7 @@ def test_a_hostile_openapi_document_is_inert_in_try_out_and_gets_no_key(
     gateway only, whatever `servers` the document names."""
     sent: list[Request] = []
     page.on("request", lambda request: sent.append(request))
-    sign_in(page, f"{stack.url('devportal')}/devportal", "admin", "e2e-admin-password")
+    sign_in(page, f"{stack.url('devportal')}/devportal", "admin", ADMIN_PASSWORD)
     page.goto(f"{stack.url('devportal')}/devportal/apis/{hostile['id']}/try-out")
     page.get_by_role("button", name="Get Test Key").click()
     key = page.get_by_label("API Key")
@@ -239,7 +242,7 @@ def test_tokens_stay_out_of_urls_referers_and_storage(
     sent: list[Request] = []
     page.on("request", lambda request: sent.append(request))
     devportal = f"{stack.url('devportal')}/devportal"
-    sign_in(page, devportal, "admin", "e2e-admin-password")
+    sign_in(page, devportal, "admin", ADMIN_PASSWORD)
     session = page.evaluate("sessionStorage.getItem('aigw.session')")
     assert session
     assert session.count(".") == 2  # the access token, a JWT, and nothing else

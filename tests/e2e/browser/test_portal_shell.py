@@ -5,10 +5,13 @@ import re
 import uuid
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from aigw.devtools.stack import Stack
 from tests.support.browser import assert_accessible, sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PORTALS = {"publisher": "/publisher", "admin": "/admin"}
 

@@ -23,7 +23,10 @@ from tests.support.browser import (
     operation,
     sign_in,
 )
-from tests.support.portal import CHAT_BODY, Portal, poll
+from tests.support.portal import CHAT_BODY, Portal
+from tests.support.waiting import eventually_sync
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -211,7 +214,7 @@ def test_the_seed_walkthrough_in_the_publisher_portal(
     app_id = portal.subscribed_app(api["id"])
     key = portal.key(app_id, "PRODUCTION")
     path = f"/{context}/0.0.2/v1/chat/completions"
-    poll(lambda: portal.chat(path, key).status_code == 200)
+    eventually_sync(lambda: portal.chat(path, key).status_code, 200)
     answer = portal.chat(path, key)
     assert answer.json()["choices"][0]["message"]["content"]
     page.reload()

@@ -14,7 +14,10 @@ from playwright.sync_api import Locator, Page, expect
 
 from aigw.devtools.stack import Stack
 from tests.support.browser import Shots, assert_accessible, no_horizontal_scroll, sign_in
-from tests.support.portal import Portal, poll
+from tests.support.portal import Portal
+from tests.support.waiting import eventually_sync
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 CALLS = 3  # after the first call that shows the route is live
 
@@ -27,12 +30,20 @@ def metered(portal: Portal) -> dict[str, Any]:
     app_id = portal.subscribed_app(api["id"])
     key = portal.key(app_id, "PRODUCTION")
     path = f"/{api['context']}/0.0.2/v1/chat/completions"
-    poll(lambda: portal.chat(path, key).status_code == 200)
+    eventually_sync(lambda: portal.chat(path, key).status_code, 200)
     for _ in range(CALLS):
         assert portal.chat(path, key).status_code == 200
     # refusals before the route was live carry no application, so they are not usage
-    poll(lambda: totals(portal.pub, f"/apis/{api['id']}/usage")["requests"] >= CALLS + 1, 20)
-    poll(lambda: totals(portal.dev, f"/applications/{app_id}/usage")["requests"] >= CALLS + 1, 20)
+    eventually_sync(
+        lambda: totals(portal.pub, f"/apis/{api['id']}/usage")["requests"],
+        lambda n: n >= CALLS + 1,
+        timeout=20,
+    )
+    eventually_sync(
+        lambda: totals(portal.dev, f"/applications/{app_id}/usage")["requests"],
+        lambda n: n >= CALLS + 1,
+        timeout=20,
+    )
     return {"api": api, "app_id": app_id}
 
 

@@ -10,21 +10,16 @@ import pytest
 
 from aigw.common.auth import MANAGEMENT_AUDIENCE
 from aigw.common.events import OAuthClientCreated, OAuthClientRevoked, TokenRevoked
-from tests.gateway.integration.access_tokens import AccessTokenSigner, tampered
-from tests.gateway.integration.conftest import deploy_event
-from tests.keymanager.integration.support import API as KM_API
-from tests.keymanager.integration.support import active_signing_key, km_settings
-from tests.keymanager.integration.support import admin_token as km_admin_token
-from tests.keymanager.integration.support import running as running_keymanager
+from tests.support.access_tokens import AccessTokenSigner, tampered
+from tests.support.gateway import PATH, bearer, deploy_event
+from tests.support.keymanager import API as KM_API
+from tests.support.keymanager import active_signing_key, km_settings
+from tests.support.keymanager import admin_token as km_admin_token
+from tests.support.keymanager import running as running_keymanager
 
 pytestmark = pytest.mark.integration
 
 CHAT = {"model": "mistral-small", "messages": [{"role": "user", "content": "Hi"}]}
-PATH = "/v1/chat/completions"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

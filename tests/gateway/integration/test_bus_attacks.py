@@ -7,8 +7,8 @@ misconfigured without auth) but not the emitter's event key. Whatever they publi
 dropped before it reaches the routing table, and counted.
 """
 
-import asyncio
 import json
+import logging
 import time
 import uuid
 
@@ -20,9 +20,18 @@ from aigw.common.events import KeyIssued, QuotaLimit
 from aigw.common.identity import QUOTA_SYNC_SUBJECT, Identity
 from aigw.common.messaging import signed_message, stream_for
 from aigw.gateway.routing.plans import window_start
-from tests.gateway.integration.conftest import Deployed, Publisher, RunningGateway, deploy_event
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer, set_plan
 from tests.support.bus import connected, emitted, publish
+from tests.support.gateway import (
+    CHAT,
+    PATH,
+    Deployed,
+    Events,
+    RunningGateway,
+    bearer,
+    deploy_event,
+    set_plan,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +108,7 @@ async def test_a_key_signed_by_an_unknown_identity_is_dropped(gateway, deployed_
 
 
 async def test_a_revision_jump_cannot_pin_the_route(
-    gateway, deployed_api, events: Publisher, mock_provider
+    gateway, deployed_api, events: Events, mock_provider
 ):
     """The issue's third attack: a replayed aigw.api.deployed with the revision raised by 100
     and the production URL changed pinned the route, so the real redeploy was ignored."""
@@ -119,7 +128,9 @@ async def test_a_revision_jump_cannot_pin_the_route(
     assert await call(gateway, d, d.production_key) == 200
 
 
-async def test_forged_quota_counts_do_not_lift_a_quota(gateway, deployed_api, events, infra):
+async def test_forged_quota_counts_do_not_lift_a_quota(
+    gateway, deployed_api, events, infra, caplog
+):
     """The issue's fourth attack: negative counts on the quota-exchange subject lifted a
     3-a-minute quota to 10 calls. Neither unsigned nor signed-but-absurd counts are taken."""
     d = deployed_api
@@ -130,12 +141,19 @@ async def test_forged_quota_counts_do_not_lift_a_quota(gateway, deployed_api, ev
     counts = [[d.app_id, d.api_id, "day", start, -1000, 0, 0, 0]]
     body = json.dumps({"o": "intruder", "c": counts}).encode()
     signed = infra.signer("gateway").headers(QUOTA_SYNC_SUBJECT, body)
+    caplog.set_level(logging.WARNING, logger="aigw.gateway.quota.sync")
     async with connected("gateway") as nc:
         for _ in range(10):
             await nc.publish(QUOTA_SYNC_SUBJECT, body)  # unsigned
             await nc.publish(QUOTA_SYNC_SUBJECT, body, headers=signed)  # signed, negative
         await nc.flush()
-    await asyncio.sleep(0.2)  # several sync intervals: a message that was taken would show
+
+    def dropped() -> tuple[int, int]:
+        said = [record.getMessage() for record in caplog.records]
+        return sum("untrusted" in m for m in said), sum("malformed" in m for m in said)
+
+    # every one of them reached the gateway and was dropped (untrusted, implausible)
+    await eventually(dropped, (10, 10), what="the 20 forged quota messages dropped")
 
     book = gateway.app.quota.book
     assert not [key for key in book.peer_counts if key[0] == "intruder"]

@@ -15,9 +15,8 @@ from aigw.common.messaging import LEGACY_SUBJECTS, STREAM_NAME, UNSIGNED_THROUGH
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, nats_server
 from aigw.gateway.settings import Settings
-from tests.gateway.integration.conftest import Publisher, deploy_event, run_gateway
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer
 from tests.support.bus import emitted
+from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, run_gateway
 from tests.support.infra import Infra
 
 pytestmark = pytest.mark.integration
@@ -56,7 +55,7 @@ async def _publish_unsigned(url: str, *payloads: EventPayload) -> None:
 
 
 async def test_events_from_before_signing_are_folded_and_later_unsigned_ones_are_not(
-    legacy: UpgradedNats, events: Publisher, gateway_settings: Settings, mock_provider: str
+    legacy: UpgradedNats, events: Events, gateway_settings: Settings, mock_provider: str
 ) -> None:
     unique = "legacy1"
     api_id, prefix, app_id = f"api-{unique}", f"legacy{unique}/1.0", f"app-{unique}"

@@ -8,7 +8,7 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued, KeyRegenerated
-from tests.gateway.integration.conftest import deploy_event
+from tests.support.gateway import deploy_event
 
 pytestmark = pytest.mark.integration
 

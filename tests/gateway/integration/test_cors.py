@@ -4,12 +4,11 @@ import pytest
 
 from aigw.devtools.processes import free_port
 from aigw.gateway.settings import Settings
-from tests.gateway.integration.conftest import run_gateway
+from tests.support.gateway import PATH, run_gateway
 
 pytestmark = pytest.mark.integration
 
 ALLOWED = "https://app.example.com"
-PATH = "/v1/chat/completions"
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 

@@ -9,26 +9,37 @@ import pytest
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import ApiUndeployed, KeyIssued, KeyRevoked
 from aigw.devtools.processes import free_port
-from tests.gateway.integration.conftest import (
+from tests.support.gateway import (
     OPENAI,
+    PATH,
+    RunningGateway,
+    bearer,
     builtin,
     deploy_event,
     deploy_with_keys,
     run_gateway,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 CHAT = {"model": "mistral-small", "messages": [{"role": "user", "content": "Hi from the test"}]}
-PATH = "/v1/chat/completions"
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 async def recorded(mock, unique: str) -> list[dict[str, Any]]:
     return [r for r in (await mock.get("/_mock/requests")).json() if unique in r["path"]]
+
+
+def calls_counted(gateway: RunningGateway, api_id: str) -> float:
+    """How many calls of the API the gateway has settled (any status), from its metrics."""
+    registry = gateway.app.management.state.metrics_registry
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "aigw_gateway_requests"
+        for sample in metric.samples
+        if sample.name == "aigw_gateway_requests_total" and sample.labels["api"] == api_id
+    )
 
 
 async def test_production_key_goes_to_production_with_provider_key(gateway, deployed_api, mock):
@@ -110,7 +121,11 @@ async def test_client_disconnect_mid_stream_is_survived(gateway, deployed_api):
         ) as response:
             async for _ in response.aiter_raw():
                 break  # leave after the first chunk
-        await asyncio.sleep(0.1)
+        await eventually(
+            lambda: calls_counted(gateway, d.api_id),
+            lambda count: count >= 1,
+            what="the abandoned stream settled",
+        )
         ok = await client.post(f"/{d.prefix}{PATH}", json=CHAT, headers=bearer(d.production_key))
     assert ok.status_code == 200
 
@@ -276,10 +291,7 @@ async def test_client_leaving_a_slow_non_streamed_call_abandons_it(
         _, writer = await asyncio.open_connection("127.0.0.1", settings.port)
         writer.write(request)
         await writer.drain()
-        deadline = asyncio.get_running_loop().time() + 10
-        while not await recorded(mock, d.unique):  # the provider call is under way
-            assert asyncio.get_running_loop().time() < deadline
-            await asyncio.sleep(0.02)
+        await eventually(lambda: recorded(mock, d.unique), what="the provider call under way")
         writer.close()
         await writer.wait_closed()
         await slow.wait_until(

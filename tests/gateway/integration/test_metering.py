@@ -8,16 +8,17 @@ import uuid
 import pytest
 
 from aigw.common.events import ApplicationCreated
-from tests.gateway.integration.conftest import builtin, deploy_with_keys
-from tests.gateway.integration.usage_support import (
+from tests.support.gateway import (
     CHAT,
     PATH,
     bearer,
+    builtin,
+    deploy_with_keys,
     sse_data,
     stream_usage,
     usage_of,
-    usage_tap,
 )
+from tests.support.usage import usage_tap
 
 pytestmark = pytest.mark.integration
 

@@ -11,15 +11,17 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued
-from tests.gateway.integration.conftest import builtin, deploy_event, deploy_with_keys
-from tests.gateway.integration.usage_support import (
+from tests.support.gateway import (
     CHAT,
     PATH,
     bearer,
+    builtin,
+    deploy_event,
+    deploy_with_keys,
     sse_data,
     stream_usage,
-    usage_tap,
 )
+from tests.support.usage import usage_tap
 
 pytestmark = pytest.mark.integration
 

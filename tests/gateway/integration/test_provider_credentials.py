@@ -10,9 +10,9 @@ import pytest
 
 from aigw.common.model_routing import RoutingPolicy
 from aigw.common.vendors import VendorDefinition
-from tests.gateway.integration.conftest import deploy_with_keys
-from tests.gateway.integration.test_routing import routed_api, target
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer, usage_tap
+from tests.support.gateway import CHAT, PATH, bearer, deploy_with_keys
+from tests.support.routed import routed_api, target
+from tests.support.usage import usage_tap
 from tests.support.vendors import ACME_VENDOR
 
 pytestmark = pytest.mark.integration

@@ -9,15 +9,14 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import DeployedEndpoint, KeyIssued, SubscriptionCreated
-from tests.gateway.integration.conftest import Publisher, RunningGateway, deploy_event
-from tests.publisher.integration.conftest import API_PREFIX, running_publisher
+from tests.support.gateway import PATH, Events, RunningGateway, deploy_event
 from tests.support.infra import Infra
+from tests.support.publisher import API_PREFIX, running_publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
 
 CHAT = {"model": "mistral-small", "messages": [{"role": "user", "content": "Hi"}]}
-PATH = "/v1/chat/completions"
 PROVIDER_KEY = "mock-provider-key"
 
 
@@ -31,7 +30,7 @@ async def seen_at(mock: httpx.AsyncClient, marker: str) -> list[dict[str, Any]]:
     return [r for r in (await mock.get("/_mock/requests")).json() if marker in r["path"]]
 
 
-async def _subscribe(events: Publisher, gateway: RunningGateway, api_id: str, key: str) -> None:
+async def _subscribe(events: Events, gateway: RunningGateway, api_id: str, key: str) -> None:
     app_id = f"app-{api_id}"
     await events.publish(
         SubscriptionCreated(
@@ -51,7 +50,7 @@ async def _subscribe(events: Publisher, gateway: RunningGateway, api_id: str, ke
 
 
 async def test_a_ciphertext_sealed_for_another_origin_is_not_used(
-    events: Publisher,
+    events: Events,
     gateway: RunningGateway,
     mock_provider: str,
     mock: httpx.AsyncClient,
@@ -82,7 +81,7 @@ async def test_a_ciphertext_sealed_for_another_origin_is_not_used(
 
 
 async def test_a_path_change_on_the_same_origin_keeps_the_key(
-    events: Publisher,
+    events: Events,
     gateway: RunningGateway,
     mock_provider: str,
     mock: httpx.AsyncClient,
@@ -113,7 +112,7 @@ async def test_repointing_an_api_through_the_publisher_never_sends_its_key_elsew
     infra: Infra,
     secret_key: str,
     signer: TestSigner,
-    events: Publisher,
+    events: Events,
     gateway: RunningGateway,
     mock_provider: str,
     mock: httpx.AsyncClient,

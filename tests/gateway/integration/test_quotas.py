@@ -15,8 +15,7 @@ from aigw.common.events import (
     SubscriptionCreated,
     SubscriptionUpdated,
 )
-from tests.gateway.integration.conftest import deploy_event
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer, set_plan
+from tests.support.gateway import CHAT, PATH, bearer, deploy_event, set_plan
 
 pytestmark = pytest.mark.integration
 

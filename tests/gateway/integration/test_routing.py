@@ -2,96 +2,21 @@
 weighted round robin, failover (status, timeout, connection error, streams before their first
 byte), suspension and recovery, and no retry once a stream has started."""
 
-import asyncio
 import collections
 import json
 import time
-import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 
-from aigw.common.model_routing import ApiRouting, RouteTarget, RoutingPolicy
+from aigw.common.model_routing import RoutingPolicy
 from aigw.devtools.processes import free_port
-from tests.gateway.integration.conftest import Deployed, Publisher, RunningGateway, deploy_with_keys
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer, sse_data, usage_tap
+from tests.support.gateway import CHAT, PATH, bearer, sse_data
+from tests.support.routed import routed_api, target
+from tests.support.usage import usage_tap
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Routed:
-    deployed: Deployed
-    mock: httpx.AsyncClient
-    segments: dict[str, str]  # endpoint name → the mock path segment that serves it
-
-    async def call(self, client: httpx.AsyncClient, **body: Any) -> httpx.Response:
-        return await client.post(
-            f"/{self.deployed.prefix}{PATH}",
-            json={**CHAT, **body},
-            headers=bearer(self.deployed.production_key),
-        )
-
-    async def post(
-        self, client: httpx.AsyncClient, content: bytes, content_type: str
-    ) -> httpx.Response:
-        """A call with a body as given (not necessarily JSON)."""
-        headers = {**bearer(self.deployed.production_key), "content-type": content_type}
-        return await client.post(f"/{self.deployed.prefix}{PATH}", content=content, headers=headers)
-
-    async def misbehave(self, **per_endpoint: dict[str, Any]) -> None:
-        """Make endpoints fail, slow down or break (mock settings per endpoint name)."""
-        segments = {self.segments[name]: settings for name, settings in per_endpoint.items()}
-        response = await self.mock.post("/_mock/config", json={"segments": segments})
-        assert response.status_code == 200
-
-    async def seen(self) -> collections.Counter[str]:
-        """How many requests each endpoint received."""
-        names = {segment: name for name, segment in self.segments.items()}
-        requests = (await self.mock.get("/_mock/requests")).json()
-        return collections.Counter(
-            names[r["path"].split("/")[1]] for r in requests if r["path"].split("/")[1] in names
-        )
-
-    async def forwarded_models(self) -> list[tuple[str, str]]:
-        names = {segment: name for name, segment in self.segments.items()}
-        requests = (await self.mock.get("/_mock/requests")).json()
-        return [
-            (names[r["path"].split("/")[1]], r["json"]["model"])
-            for r in requests
-            if r["path"].split("/")[1] in names
-        ]
-
-
-async def routed_api(
-    events: Publisher,
-    gateway: RunningGateway,
-    mock_provider: str,
-    mock: httpx.AsyncClient,
-    policy: RoutingPolicy,
-    names: tuple[str, ...] = ("a", "b"),
-    urls: dict[str, str] | None = None,
-) -> Routed:
-    unique = uuid.uuid4().hex[:8]
-    segments = {name: f"{name}{unique}" for name in names}
-    endpoints = {name: f"{mock_provider}/{segment}" for name, segment in segments.items()}
-    endpoints.update(urls or {})
-    deployed = await deploy_with_keys(
-        events,
-        gateway,
-        mock_provider,
-        unique,
-        endpoints=endpoints,
-        routing=ApiRouting(production=policy),
-    )
-    await mock.post("/_mock/config", json={"segments": {}})
-    return Routed(deployed, mock, segments)
-
-
-def target(endpoint: str, model: str | None = None, weight: int = 1) -> RouteTarget:
-    return RouteTarget(endpoint=endpoint, model=model, weight=weight)
 
 
 async def test_weighted_round_robin_spreads_calls_by_weight_and_rewrites_the_model(
@@ -250,8 +175,13 @@ async def test_a_failed_target_is_suspended_then_tried_again(events, gateway, mo
         await routed.misbehave()  # a is healthy again, but suspended
         during = [await routed.call(client) for _ in range(3)]
         assert await routed.seen() == {"a": 1, "b": 4}
-        await asyncio.sleep(0.6)
-        after = await routed.call(client)
+        # the suspension (0.5 s) ends: a is picked again, while b serves until then
+        after = await eventually(
+            lambda: routed.call(client),
+            lambda answer: answer.headers["x-aigw-target"] == "a",
+            timeout=1.0,
+            interval=0.05,
+        )
     assert first.headers["x-aigw-target"] == "b"
     assert [r.headers["x-aigw-target"] for r in during] == ["b", "b", "b"]
     assert after.headers["x-aigw-target"] == "a"

@@ -8,8 +8,6 @@ N + OVERSHOOT_BOUND (see the README for the measured overshoot).
 """
 
 import asyncio
-import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +17,16 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued, PolicyUpdated, QuotaLimit, SubscriptionCreated
-from aigw.devtools.processes import ManagedProcess, free_port
-from tests.gateway.integration.conftest import MOCK_CONTROL_HEADERS, deploy_event
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer
+from tests.support.gateway import (
+    CHAT,
+    MOCK_CONTROL_HEADERS,
+    PATH,
+    bearer,
+    deploy_event,
+    gateway_command,
+    gateway_subprocess,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -31,31 +36,19 @@ OVERSHOOT_BOUND = 3  # P - 1 = 1 call per crossing tick; a few crossings during 
 
 @pytest.fixture
 def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
-    processes = []
-    for index in range(2):
-        port = free_port()
-        env = {
-            "AIGW_SECRET_KEY": secret_key,
-            **infra.bus_env("gateway"),
-            "GATEWAY_PORT": str(port),
-            "GATEWAY_NAME": f"gw{index}",
-            "AIGW_LOG_LEVEL": "WARNING",
-            "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
-            "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
-        }
-        argv = [sys.executable, "-m", "aigw.gateway"]
-        processes.append(
-            ManagedProcess(
-                f"gateway-{index}",
-                argv,
-                port=port,
-                env={**os.environ, **env},
-                ready_url=f"http://127.0.0.1:{port}/health/ready",
-                log_path=tmp_path / f"gateway-{index}.log",
-            )
+    processes = [
+        gateway_command(
+            infra,
+            secret_key,
+            tmp_path / f"gateway-{index}.log",
+            GATEWAY_NAME=f"gw{index}",
+            AIGW_LOG_LEVEL="WARNING",
+            GATEWAY_FORWARD_HEADERS=MOCK_CONTROL_HEADERS,
         )
+        for index in range(2)
+    ]
     try:
-        for process in processes:
+        for process in processes:  # both start at once, then both must be ready
             process.start()
         for process in processes:
             process.wait_ready(30)
@@ -73,23 +66,25 @@ async def peers(client: httpx.AsyncClient, url: str) -> float:
 
 async def wait_for_peers(urls: list[str]) -> None:
     """Until each process knows the other (gateways of other tests may be live too)."""
-    deadline = asyncio.get_running_loop().time() + 10
     async with httpx.AsyncClient() as client:
         for url in urls:
-            while await peers(client, url) < 1:
-                assert asyncio.get_running_loop().time() < deadline, "gateways never met"
-                await asyncio.sleep(0.05)
+            await eventually(
+                lambda url=url: peers(client, url),
+                lambda n: n >= 1,
+                interval=0.05,
+                what=f"{url} meeting its peer",
+            )
 
 
 async def wait_routed(urls: list[str], prefix: str, key: str) -> None:
-    deadline = asyncio.get_running_loop().time() + 10
     async with httpx.AsyncClient() as client:
         for url in urls:
-            while (
-                await client.get(f"{url}/{prefix}/v1/models", headers=bearer(key))
-            ).status_code != 200:
-                assert asyncio.get_running_loop().time() < deadline, "not routed"
-                await asyncio.sleep(0.05)
+            await eventually(
+                lambda url=url: client.get(f"{url}/{prefix}/v1/models", headers=bearer(key)),
+                lambda response: response.status_code == 200,
+                interval=0.05,
+                what=f"{prefix} routed at {url}",
+            )
 
 
 @pytest.mark.parametrize("spread", [True, False], ids=["spread", "one-sided"])
@@ -138,43 +133,29 @@ async def test_two_processes_share_one_request_quota(events, mock_provider, two_
 
 @pytest.fixture
 def gateway_with_workers(infra, secret_key, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        "AIGW_SECRET_KEY": secret_key,
-        **infra.bus_env("gateway"),
-        "GATEWAY_PORT": str(port),
+    workers = {
         "GATEWAY_WORKERS": "2",
         "AIGW_LOG_LEVEL": "WARNING",
         "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
-        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
     }
-    process = ManagedProcess(
-        "gateway-workers",
-        [sys.executable, "-m", "aigw.gateway"],
-        port=port,
-        env={**os.environ, **env},
-        ready_url=f"http://127.0.0.1:{port}/health/ready",
-        log_path=tmp_path / "gateway-workers.log",
-    )
-    process.start()
-    try:
-        process.wait_ready(30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.stop()
+    log = tmp_path / "gateway-workers.log"
+    with gateway_subprocess(infra, secret_key, log, **workers) as process:
+        yield f"http://127.0.0.1:{process.port}"
 
 
 async def wait_workers_ready(url: str, fresh: httpx.Limits) -> None:
     """Until 20 fresh connections in a row (either worker) find a ready worker that knows its
     peer: the fixture's readiness check only saw whichever worker answered first."""
-    deadline = asyncio.get_running_loop().time() + 30
-    in_a_row = 0
     async with httpx.AsyncClient(limits=fresh) as client:
-        while in_a_row < 20:
-            assert asyncio.get_running_loop().time() < deadline, "workers never both ready"
-            ready = (await client.get(f"{url}/health/ready")).status_code == 200
-            in_a_row = in_a_row + 1 if ready and await peers(client, url) >= 1 else 0
-            await asyncio.sleep(0 if in_a_row else 0.05)
+
+        async def in_a_row() -> int:
+            for count in range(20):
+                ready = (await client.get(f"{url}/health/ready")).status_code == 200
+                if not ready or await peers(client, url) < 1:
+                    return count
+            return 20
+
+        await eventually(in_a_row, 20, timeout=30, interval=0.05)
 
 
 async def test_workers_of_one_gateway_share_one_request_quota(
@@ -203,12 +184,18 @@ async def test_workers_of_one_gateway_share_one_request_quota(
     target = f"{url}/{prefix}{PATH}"
     accepted = 0
     async with httpx.AsyncClient(timeout=30, limits=fresh) as client:
-        in_a_row = 0
-        while in_a_row < 4:  # routed in both workers (these calls count against the quota)
-            ok = (await client.post(target, json=CHAT, headers=bearer(key))).status_code == 200
-            accepted += ok
-            in_a_row = in_a_row + 1 if ok else 0
-            await asyncio.sleep(0 if ok else 0.05)
+
+        async def served_in_a_row() -> int:
+            """Calls until one is refused, up to 4 (each accepted one counts against the
+            quota): 4 in a row means both workers route the API."""
+            nonlocal accepted
+            for count in range(4):
+                if (await client.post(target, json=CHAT, headers=bearer(key))).status_code != 200:
+                    return count
+                accepted += 1
+            return 4
+
+        await eventually(served_in_a_row, 4, timeout=30, interval=0.05)
     headers = {**bearer(key), "x-mock-latency-ms": "100"}
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=4 * N)) as client:
         answers = await asyncio.gather(

@@ -9,9 +9,8 @@ import pytest
 from aigw.common.events import UsageRecord, UsageRecorded
 from aigw.common.messaging import DEFAULT_USAGE_MAX_AGE, STREAM_NAME, USAGE_STREAM_NAME
 from aigw.devtools.processes import free_port
-from tests.gateway.integration.conftest import run_gateway
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer
 from tests.support.bus import connected, emitted, publish
+from tests.support.gateway import CHAT, PATH, bearer, run_gateway
 
 pytestmark = pytest.mark.integration
 

@@ -10,20 +10,22 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.common.events import KeyIssued, PolicyUpdated, QuotaLimit, SubscriptionCreated
-from tests.gateway.integration.conftest import (
+from tests.support.gateway import (
+    CHAT,
+    PATH,
     Deployed,
-    Publisher,
+    Events,
     RunningGateway,
+    bearer,
     deploy_with_keys,
     run_gateway,
 )
-from tests.gateway.integration.usage_support import CHAT, PATH, bearer
 
 pytestmark = pytest.mark.integration
 
 
 async def issue_test_keys(
-    events: Publisher, gateway: RunningGateway, d: Deployed, user: str, count: int
+    events: Events, gateway: RunningGateway, d: Deployed, user: str, count: int
 ) -> list[str]:
     """`count` test keys of `user` for the deployed API, as devportal has keymanager issue them
     (application id `testkey:<user>`, the API bound)."""
@@ -50,10 +52,10 @@ async def clear_of_minute_end(margin: float = 8.0) -> None:
     every full minute)."""
     into = time.time() % 60
     if into > 60 - margin:
-        await asyncio.sleep(60 - into + 0.05)
+        await asyncio.sleep(60 - into + 0.05)  # the wall clock is the condition: no state to poll
 
 
-async def offer_only_trial(events: Publisher, gateway: RunningGateway, d: Deployed) -> None:
+async def offer_only_trial(events: Events, gateway: RunningGateway, d: Deployed) -> None:
     """The API's one subscription is on a one-call-a-day Trial plan."""
     trial = f"Trial-{d.unique}"
     await events.publish(

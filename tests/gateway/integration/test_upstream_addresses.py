@@ -15,12 +15,11 @@ import pytest
 
 from aigw.devtools.processes import free_port
 from aigw.gateway.settings import Settings
-from tests.gateway.integration.conftest import Publisher, deploy_with_keys, run_gateway
+from tests.support.gateway import PATH, Events, deploy_with_keys, run_gateway
 
 pytestmark = pytest.mark.integration
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-PATH = "/v1/chat/completions"
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
 
@@ -54,7 +53,7 @@ def outside_dev_mode(settings: Settings, **changes: object) -> Settings:
 
 
 async def test_outside_dev_mode_a_provider_on_this_machine_is_refused_without_a_connection(
-    events: Publisher, gateway_settings: Settings, caplog: pytest.LogCaptureFixture
+    events: Events, gateway_settings: Settings, caplog: pytest.LogCaptureFixture
 ):
     caplog.set_level(logging.WARNING, logger="aigw.gateway.client.pool")
     unique = uuid.uuid4().hex[:8]
@@ -90,7 +89,7 @@ async def test_outside_dev_mode_a_provider_on_this_machine_is_refused_without_a_
 
 
 async def test_outside_dev_mode_an_allow_listed_network_is_reachable(
-    events: Publisher, gateway_settings: Settings, mock_provider: str
+    events: Events, gateway_settings: Settings, mock_provider: str
 ):
     settings = outside_dev_mode(gateway_settings, upstream_allowed_networks="127.0.0.0/8")
     async with run_gateway(settings) as gateway, gateway.client() as client:
@@ -102,7 +101,7 @@ async def test_outside_dev_mode_an_allow_listed_network_is_reachable(
             assert response.status_code == 200, response.text
 
 
-async def test_a_provider_redirect_is_relayed_not_followed(events: Publisher, gateway):
+async def test_a_provider_redirect_is_relayed_not_followed(events: Events, gateway):
     async with listening() as elsewhere:
         location = f"http://127.0.0.1:{elsewhere.port}/latest-meta-data/"
         redirect = (

@@ -9,8 +9,8 @@ import anthropic
 import pytest
 
 from aigw.common.vendors import VendorDefinition
-from tests.gateway.integration.conftest import builtin, deploy_with_keys
-from tests.gateway.integration.usage_support import bearer, sse_data, usage_tap
+from tests.support.gateway import bearer, builtin, deploy_with_keys, sse_data
+from tests.support.usage import usage_tap
 from tests.support.vendors import ACME_VENDOR
 
 pytestmark = pytest.mark.integration

@@ -5,74 +5,52 @@ keep-alive and responses slower than the head timeout keep working."""
 
 import asyncio
 import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from aigw.devtools.processes import ManagedProcess, free_port
-from tests.gateway.integration.conftest import MOCK_CONTROL_HEADERS
-from tests.gateway.integration.test_tls import CHAT, provision, until_served
+from aigw.devtools.processes import ManagedProcess
 from tests.support import wire
+from tests.support.gateway import (
+    CHAT,
+    MOCK_CONTROL_HEADERS,
+    gateway_subprocess,
+    provision,
+    until_served,
+)
 
 pytestmark = pytest.mark.integration
 
 HEAD_TIMEOUT = 1.0
 MAX_CONNECTIONS = 60
-
-
-@dataclass
-class GatewayProcess:
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+HOST = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
-def gateway_process(infra, secret_key, tmp_path_factory) -> Iterator[GatewayProcess]:
-    port = free_port()
-    env = {
-        **infra.bus_env("gateway"),
-        "AIGW_SECRET_KEY": secret_key,
-        "GATEWAY_PORT": str(port),
+def gateway_process(infra, secret_key, tmp_path_factory) -> Iterator[ManagedProcess]:
+    limits = {
         "GATEWAY_HEAD_TIMEOUT": str(HEAD_TIMEOUT),
         "GATEWAY_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-        "AIGW_DEV_MODE": "true",  # the mock provider is on this machine
         "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
     }
-    proc = ManagedProcess(
-        "gateway",
-        [sys.executable, "-m", "aigw.gateway"],
-        port=port,
-        env=env,
-        ready_url=f"http://127.0.0.1:{port}/health/ready",
-        log_path=tmp_path_factory.mktemp("gateway") / "gateway.log",
-    )
-    proc.start()
-    try:
-        proc.wait_ready(30)
-        yield GatewayProcess("127.0.0.1", port)
-    finally:
-        proc.stop()
+    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    with gateway_subprocess(infra, secret_key, log, **limits) as process:
+        yield process
 
 
 async def test_slow_request_heads_are_cut_off(gateway_process):
-    await wire.assert_slow_heads_are_cut(gateway_process.host, gateway_process.port, HEAD_TIMEOUT)
+    await wire.assert_slow_heads_are_cut(HOST, gateway_process.port, HEAD_TIMEOUT)
 
 
 async def test_a_huge_unterminated_header_is_refused_without_buffering_it(gateway_process):
-    answer = await wire.assert_huge_header_is_refused(gateway_process.host, gateway_process.port)
+    answer = await wire.assert_huge_header_is_refused(HOST, gateway_process.port)
     if answer.status == 431:
         assert answer.json()["error"]["code"] == "request_header_fields_too_large"
 
 
 async def test_too_many_headers_get_431_in_the_openai_shape(gateway_process):
-    host, port = gateway_process.host, gateway_process.port
+    host, port = HOST, gateway_process.port
     assert (await wire.raw_request(host, port, wire.head_with(100))).status == 200
     answer = await wire.raw_request(host, port, wire.head_with(101))
     assert answer.status == 431
@@ -86,9 +64,7 @@ async def test_too_many_headers_get_431_in_the_openai_shape(gateway_process):
 
 
 async def test_connections_over_the_cap_are_refused(gateway_process):
-    answer = await wire.assert_connections_are_capped(
-        gateway_process.host, gateway_process.port, MAX_CONNECTIONS
-    )
+    answer = await wire.assert_connections_are_capped(HOST, gateway_process.port, MAX_CONNECTIONS)
     if answer.status == 503:
         assert answer.json()["error"]["code"] == "too_many_connections"
 
@@ -116,14 +92,17 @@ async def test_keep_alive_and_responses_slower_than_the_head_timeout_still_work(
     and it starts afresh for the next request on the same connection."""
     prefix, key = await provision(events, mock_provider)
     path = f"/{prefix}/v1/chat/completions"
-    async with httpx.AsyncClient(base_url=gateway_process.url, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=f"http://{HOST}:{gateway_process.port}", timeout=10
+    ) as client:
         assert (await until_served(client, path, key)).status_code == 200
     await mock.post("/_mock/config", json={"latencyMs": int(HEAD_TIMEOUT * 1000 * 1.5)})
-    reader, writer = await asyncio.open_connection(gateway_process.host, gateway_process.port)
+    reader, writer = await asyncio.open_connection(HOST, gateway_process.port)
     try:
         for _ in range(2):  # the same connection, each answer slower than the head timeout
             status, content = await _exchange(reader, writer, path, key)
             assert status == 200, content
+            # idle on purpose (a sleep is the point): the next head's timer starts afresh
             await asyncio.sleep(HEAD_TIMEOUT / 2)
     finally:
         writer.close()

@@ -5,8 +5,8 @@ import pytest
 
 from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import admin_token, km_settings, running
 from tests.support.infra import Infra
+from tests.support.keymanager import admin_token, km_settings, running
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 
 from aigw.common.crypto import sha256_hex
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import API, login_as, store_dump
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
 from tests.support.infra import Infra
+from tests.support.keymanager import API, login_as, store_dump
 
 Json = dict[str, Any]
 
@@ -39,7 +39,8 @@ async def test_regenerate_keeps_the_id_and_replaces_the_secret(
 ) -> None:
     old = await _issue(client, auth, as_devportal, expiresIn=600)
 
-    response = await _regenerate(client, old["id"], auth, as_devportal)
+    async with expect_event("aigw.key.regenerated", old["id"]) as regenerated:
+        response = await _regenerate(client, old["id"], auth, as_devportal)
 
     assert response.status_code == 201, response.text
     new = response.json()
@@ -49,7 +50,7 @@ async def test_regenerate_keeps_the_id_and_replaces_the_secret(
     assert (new["keyType"], new["applicationId"]) == ("PRODUCTION", "app-1")
     lifetime = datetime.fromisoformat(new["expiresAt"]) - datetime.now(UTC)
     assert 0 < lifetime.total_seconds() <= 600  # the original lifetime, counted anew
-    event = await wait_for_event(infra.nats_url, "aigw.key.regenerated", old["id"])
+    event = await regenerated
     assert event.data["key_hash"] == sha256_hex(new["apiKey"])
     assert event.data["expires_at"] is not None
     assert event.actor == "admin"

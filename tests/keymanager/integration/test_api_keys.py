@@ -9,9 +9,9 @@ from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.users.passwords import hash_password
 from aigw.keymanager.users.repository import UserRepository
-from tests.keymanager.integration.support import ADMIN_PASSWORD, API
-from tests.support.events import wait_for_event
+from tests.support.events import expect_event
 from tests.support.infra import Infra
+from tests.support.keymanager import ADMIN_PASSWORD, API
 from tests.support.tokens import TestSigner
 
 Json = dict[str, Any]
@@ -31,15 +31,17 @@ async def _issue(client, auth, as_devportal, **overrides) -> Json:
 
 
 async def test_issue_key_emits_hash_only(client, auth, as_devportal, infra: Infra) -> None:
-    issued = await _issue(
-        client, auth, as_devportal, apiId="api-9", expiresIn=300, keyType="SANDBOX"
-    )
+    async with expect_event("aigw.key.issued") as issued_event:
+        issued = await _issue(
+            client, auth, as_devportal, apiId="api-9", expiresIn=300, keyType="SANDBOX"
+        )
+        issued_event.about(issued["id"])
     assert issued.keys() == {"id", "apiKey", "keyType", "applicationId", "apiId", "expiresAt"}
     assert issued["apiKey"].startswith("aigw_")
     assert (issued["keyType"], issued["apiId"]) == ("SANDBOX", "api-9")
     assert issued["expiresAt"] is not None
 
-    event = await wait_for_event(infra.nats_url, "aigw.key.issued", issued["id"])
+    event = await issued_event
     assert event.actor == "admin"
     assert event.source == "keymanager"
     assert event.data["key_hash"] == sha256_hex(issued["apiKey"])
@@ -79,9 +81,10 @@ async def test_list_is_masked(client, auth, as_devportal) -> None:
 
 async def test_revoke(client, auth, as_devportal, infra: Infra) -> None:
     issued = await _issue(client, auth, as_devportal)
-    response = await client.delete(f"{API}/api-keys/{issued['id']}", headers=auth)
+    async with expect_event("aigw.key.revoked", issued["id"]) as revoked:
+        response = await client.delete(f"{API}/api-keys/{issued['id']}", headers=auth)
     assert response.status_code == 204
-    event = await wait_for_event(infra.nats_url, "aigw.key.revoked", issued["id"])
+    event = await revoked
     assert event.actor == "admin"
     [item] = (await client.get(f"{API}/api-keys", headers=auth)).json()["list"]
     assert item["revoked"] is True
@@ -113,8 +116,12 @@ async def test_foreign_signed_token_is_401(client) -> None:
 
 async def test_correlation_id_is_propagated(client, auth, as_devportal, infra: Infra) -> None:
     headers = {**auth, "X-Correlation-ID": "corr-123"}
-    response = await client.post(f"{API}/api-keys", json=BODY, headers=headers, auth=as_devportal)
-    event = await wait_for_event(infra.nats_url, "aigw.key.issued", response.json()["id"])
+    async with expect_event("aigw.key.issued") as issued:
+        response = await client.post(
+            f"{API}/api-keys", json=BODY, headers=headers, auth=as_devportal
+        )
+        issued.about(response.json()["id"])
+    event = await issued
     assert event.correlationid == "corr-123"
 
 
@@ -199,8 +206,10 @@ async def test_a_devportal_signed_request_issues_in_the_users_name(
     client, as_devportal, settings: Settings, infra: Infra
 ) -> None:
     bob = await _login_as(client, settings, "bob", ["subscriber"])
-    issued = await _issue(client, bob, as_devportal, applicationId="bobs-app")
-    event = await wait_for_event(infra.nats_url, "aigw.key.issued", issued["id"])
+    async with expect_event("aigw.key.issued") as issued_event:
+        issued = await _issue(client, bob, as_devportal, applicationId="bobs-app")
+        issued_event.about(issued["id"])
+    event = await issued_event
     assert event.actor == "bob"
     assert [k["id"] for k in await _keys_of(client, bob)] == [issued["id"]]
 

@@ -6,7 +6,7 @@ from pydantic import SecretStr
 
 from aigw.common.auth import ISSUER, MANAGEMENT_AUDIENCE
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import ADMIN_PASSWORD, API, admin_token, running
+from tests.support.keymanager import ADMIN_PASSWORD, API, admin_token, running
 
 pytestmark = pytest.mark.integration
 

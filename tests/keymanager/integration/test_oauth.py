@@ -14,15 +14,15 @@ import pytest
 from aigw.common.auth import GATEWAY_AUDIENCE, ISSUER
 from aigw.common.crypto import sha256_hex
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import (
+from tests.support.events import expect_event, stream_events, wait_for_event
+from tests.support.infra import Infra
+from tests.support.keymanager import (
     API,
     admin_token,
     login_as,
     running,
     store_dump,
 )
-from tests.support.events import stream_events, wait_for_event
-from tests.support.infra import Infra
 
 Json = dict[str, Any]
 
@@ -140,10 +140,11 @@ async def test_revoking_a_client_emits_and_stops_new_tokens(
     client, auth, creds: Json, infra: Infra
 ) -> None:
     url = f"{API}/oauth-clients/{creds['clientId']}"
-    assert (await client.delete(url, headers=auth)).status_code == 204
-    assert (await client.delete(url, headers=auth)).status_code == 204  # idempotent
+    async with expect_event("aigw.oauthclient.revoked", creds["clientId"]) as revoked_client:
+        assert (await client.delete(url, headers=auth)).status_code == 204
+        assert (await client.delete(url, headers=auth)).status_code == 204  # idempotent
 
-    event = await wait_for_event(infra.nats_url, "aigw.oauthclient.revoked", creds["clientId"])
+    event = await revoked_client
     assert event.data == {"client_id": creds["clientId"]}
     revoked = await stream_events(infra.nats_url, "aigw.oauthclient.revoked")
     assert [e.subject for e in revoked].count(creds["clientId"]) == 1
@@ -264,10 +265,11 @@ async def test_revoking_a_token_stages_its_jti(
     claims = await _verify(client, token)
     auth = basic(creds["clientId"], creds["clientSecret"])
 
-    response = await client.post(REVOKE, data={"token": token}, headers=auth)
+    async with expect_event("aigw.token.revoked", claims["jti"]) as revoked_token:
+        response = await client.post(REVOKE, data={"token": token}, headers=auth)
 
     assert response.status_code == 200, response.text
-    event = await wait_for_event(infra.nats_url, "aigw.token.revoked", claims["jti"])
+    event = await revoked_token
     assert event.data["jti"] == claims["jti"]
     assert event.data["client_id"] == creds["clientId"]
     assert datetime.fromisoformat(event.data["expires_at"]).timestamp() == claims["exp"]
@@ -288,8 +290,8 @@ async def test_revoke_with_credentials_in_the_form_body(client, creds: Json, inf
     token = await _token(client, creds)
     jti = (await _verify(client, token))["jti"]
     form = {"token": token, "client_id": creds["clientId"], "client_secret": creds["clientSecret"]}
-    assert (await client.post(REVOKE, data=form)).status_code == 200
-    await wait_for_event(infra.nats_url, "aigw.token.revoked", jti)
+    async with expect_event("aigw.token.revoked", jti):
+        assert (await client.post(REVOKE, data=form)).status_code == 200
 
 
 async def test_a_token_of_another_client_is_refused(
@@ -330,9 +332,9 @@ async def test_nothing_secret_in_store_or_stream(
 ) -> None:
     token = await _token(client, creds)
     auth = basic(creds["clientId"], creds["clientSecret"])
-    assert (await client.post(REVOKE, data={"token": token}, headers=auth)).status_code == 200
-    jti = (await _verify(client, token))["jti"]
-    await wait_for_event(infra.nats_url, "aigw.token.revoked", jti)
+    async with expect_event("aigw.token.revoked") as revoked:
+        assert (await client.post(REVOKE, data={"token": token}, headers=auth)).status_code == 200
+        revoked.about((await _verify(client, token))["jti"])
     stream = json.dumps([e.model_dump(mode="json") for e in await stream_events(infra.nats_url)])
     dump = await store_dump(settings)
     for secret in (creds["clientSecret"], token, auth["Authorization"].split()[1]):

@@ -5,9 +5,8 @@ rotation retires the previous key at once (gateways too, through `previous_valid
 The attacker holds the private half of a signing key (leaked while it was active) and mints
 long-lived admin tokens with it: rotating that key away must lock them out."""
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +21,10 @@ from aigw.keymanager.settings import Settings
 from aigw.keymanager.signing.tokens import mint_token
 from aigw.publisher.app import create_app as create_publisher
 from aigw.publisher.settings import Settings as PublisherSettings
-from tests.keymanager.integration.support import API, active_signing_key, admin_token, running
-from tests.support.events import wait_for_event
+from tests.support.events import expect_event
 from tests.support.infra import session_infra
+from tests.support.keymanager import API, active_signing_key, admin_token, running
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -98,20 +98,18 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         yield Services(http, settings)
 
 
-async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + DEADLINE_SECONDS
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, what
-        await asyncio.sleep(0.05)
-
-
 async def _refused_everywhere(services: Services, token: str) -> None:
     for service in ("publisher", "devportal"):
 
         async def refused(service: str = service) -> bool:
             return await services.status(service, token) == 401
 
-        await _eventually(refused, f"{service} still accepts a token of the retired key")
+        await eventually(
+            refused,
+            timeout=DEADLINE_SECONDS,
+            interval=0.05,
+            what=f"{service} refusing a token of the retired key",
+        )
 
 
 async def test_emergency_rotation_locks_out_the_previous_key_at_once(settings: Settings) -> None:
@@ -123,7 +121,9 @@ async def test_emergency_rotation_locks_out_the_previous_key_at_once(settings: S
             assert await services.status(service, forged) == 200, service
 
         before = datetime.now(UTC)
-        rotated = await services.rotate(legit, emergency=True)
+        async with expect_event("aigw.signingkey.rotated") as announced:
+            rotated = await services.rotate(legit, emergency=True)
+            announced.about(rotated["kid"])
         assert rotated["previousKid"] == leaked.kid
 
         jwks = (await services.http["keymanager"].get(f"{API}/jwks")).json()
@@ -135,7 +135,7 @@ async def test_emergency_rotation_locks_out_the_previous_key_at_once(settings: S
         for service in PROBES:
             assert await services.status(service, fresh) == 200, service
 
-        event = await wait_for_event(settings.nats_url, "aigw.signingkey.rotated", rotated["kid"])
+        event = await announced
         assert event.data["previous_kid"] == leaked.kid
         # gateways drop the key once this has passed: now, not after a grace period
         until = datetime.fromisoformat(event.data["previous_valid_until"])
@@ -166,7 +166,12 @@ async def test_after_a_normal_rotation_the_key_is_refused_once_it_left_the_jwks(
             jwks = (await services.http["keymanager"].get(f"{API}/jwks")).json()
             return [k["kid"] for k in jwks["keys"]] == [rotated["kid"]]
 
-        await _eventually(left_the_jwks, "the retired key never left the JWKS")
+        await eventually(
+            left_the_jwks,
+            timeout=DEADLINE_SECONDS,
+            interval=0.05,
+            what="the retired key leaving the JWKS",
+        )
         assert await services.status("keymanager", forged) == 401
         await _refused_everywhere(services, forged)
 

@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from aigw.common.service_auth import ServiceAuth
-from tests.keymanager.integration.support import ADMIN_PASSWORD, API
+from tests.support.keymanager import ADMIN_PASSWORD, API
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import ADMIN_PASSWORD, API
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event
 from tests.support.infra import Infra
+from tests.support.keymanager import ADMIN_PASSWORD, API
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,8 @@ async def test_role_change_applies_at_next_login_and_ends_old_tokens(
     await _create(client, auth, name, "subscriber")
     old = await _auth(client, name)
     headers = {**auth, "X-Correlation-ID": f"corr-{unique}"}
-    response = await _patch(client, headers, name, {"roles": ["publisher", "subscriber"]})
+    async with expect_event("aigw.user.updated", name) as updated:
+        response = await _patch(client, headers, name, {"roles": ["publisher", "subscriber"]})
     assert response.status_code == 200, response.text
     assert (response.json()["roles"], response.json()["disabled"]) == (
         ["publisher", "subscriber"],
@@ -71,7 +72,7 @@ async def test_role_change_applies_at_next_login_and_ends_old_tokens(
         "publisher",
         "subscriber",
     ]
-    event = await wait_for_event(infra.nats_url, "aigw.user.updated", name)
+    event = await updated
     assert event.actor == "admin"
     assert event.correlationid == f"corr-{unique}"
     assert event.data["changes"] == ["roles"]
@@ -105,7 +106,8 @@ async def test_deleted_user_is_gone_for_good(client, auth, unique: str, infra: I
     name = f"gone-{unique}"
     await _create(client, auth, name, "subscriber")
     token = await _auth(client, name)
-    assert (await client.delete(f"{API}/users/{name}", headers=auth)).status_code == 204
+    async with expect_event("aigw.user.deleted", name) as deleted:
+        assert (await client.delete(f"{API}/users/{name}", headers=auth)).status_code == 204
     refused, unknown = await _login(client, name), await _login(client, f"never-{unique}")
     assert refused.status_code == 401
     assert refused.json() == unknown.json()
@@ -116,7 +118,7 @@ async def test_deleted_user_is_gone_for_good(client, auth, unique: str, infra: I
     again = {"username": name, "password": PASSWORD, "roles": ["subscriber"]}
     assert (await client.post(f"{API}/users", json=again, headers=auth)).status_code == 409
     assert (await client.delete(f"{API}/users/{name}", headers=auth)).status_code == 404
-    event = await wait_for_event(infra.nats_url, "aigw.user.deleted", name)
+    event = await deleted
     assert (event.data, event.actor) == ({"username": name}, "admin")
 
 
@@ -154,12 +156,13 @@ async def test_admin_resets_a_password(client, auth, unique: str, infra: Infra) 
     token = await _auth(client, name)
     path = f"{API}/users/{name}/password"
     assert (await client.post(path, json={"password": "short"}, headers=auth)).status_code == 422
-    response = await client.post(path, json={"password": NEW_PASSWORD}, headers=auth)
+    async with expect_event("aigw.user.updated", name) as updated:
+        response = await client.post(path, json={"password": NEW_PASSWORD}, headers=auth)
     assert response.status_code == 204, response.text
     assert (await _login(client, name)).status_code == 401
     assert (await _me(client, token)).status_code == 401
     assert (await _me(client, await _auth(client, name, NEW_PASSWORD))).status_code == 200
-    event = await wait_for_event(infra.nats_url, "aigw.user.updated", name)
+    event = await updated
     assert event.data["changes"] == ["password"]
 
 
@@ -197,19 +200,21 @@ async def test_wrong_current_password_counts_as_a_failed_login(client, auth, uni
 
 async def test_user_events_carry_no_secret(client, auth, unique: str, infra: Infra) -> None:
     name = f"audit-{unique}"
-    await _create(client, auth, name, "subscriber")
-    user = await _auth(client, name)
-    await client.post(f"{API}/users/{name}/password", json={"password": NEW_PASSWORD}, headers=auth)
-    user = await _auth(client, name, NEW_PASSWORD)
-    third = "third-secret-pass"
-    body = {"currentPassword": NEW_PASSWORD, "newPassword": third}
-    assert (
-        await client.put(f"{API}/users/me/password", json=body, headers=user)
-    ).status_code == 200
-    await _patch(client, auth, name, {"disabled": True})
-    await client.delete(f"{API}/users/{name}", headers=auth)
-    await wait_for_event(infra.nats_url, "aigw.user.deleted", name)
-    events = [e for e in await stream_events(infra.nats_url, "aigw.user.>") if e.subject == name]
+    deleted = "aigw.user.deleted"
+    async with expect_event("aigw.user.>", name, where=lambda e: e.type == deleted) as user:
+        await _create(client, auth, name, "subscriber")
+        signed_in = await _auth(client, name)
+        password = {"password": NEW_PASSWORD}
+        await client.post(f"{API}/users/{name}/password", json=password, headers=auth)
+        signed_in = await _auth(client, name, NEW_PASSWORD)
+        third = "third-secret-pass"
+        body = {"currentPassword": NEW_PASSWORD, "newPassword": third}
+        assert (
+            await client.put(f"{API}/users/me/password", json=body, headers=signed_in)
+        ).status_code == 200
+        await _patch(client, auth, name, {"disabled": True})
+        await client.delete(f"{API}/users/{name}", headers=auth)
+    events = [e for e in user.seen if e.subject == name]
     assert [e.type for e in events] == [
         "aigw.user.created",
         "aigw.user.updated",

@@ -13,9 +13,11 @@ from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.apikeys.repository import ApiKeyRepository
 from aigw.keymanager.settings import Settings
 from aigw.keymanager.users.repository import UserRepository
-from tests.keymanager.integration.support import API, running
-from tests.support.events import wait_for_event
+from tests.support.events import expect_event
 from tests.support.infra import Infra
+from tests.support.keymanager import API, running
+
+pytestmark = pytest.mark.integration
 
 PASSWORD = "offboarding-pw-1"
 
@@ -58,13 +60,13 @@ async def test_deleting_a_user_revokes_their_keys_and_clients(
     client: httpx.AsyncClient, auth: dict[str, str], as_devportal: ServiceAuth, infra: Infra
 ) -> None:
     username, key, oauth = await _user_with_credentials(client, auth, as_devportal)
-    assert (await client.delete(f"{API}/users/{username}", headers=auth)).status_code == 204
+    async with (
+        expect_event("aigw.key.revoked", key["id"]) as revoked_key,
+        expect_event("aigw.oauthclient.revoked", oauth["clientId"]) as revoked_client,
+    ):
+        assert (await client.delete(f"{API}/users/{username}", headers=auth)).status_code == 204
 
-    revoked_key = await wait_for_event(infra.nats_url, "aigw.key.revoked", key["id"])
-    revoked_client = await wait_for_event(
-        infra.nats_url, "aigw.oauthclient.revoked", oauth["clientId"]
-    )
-    assert revoked_key.actor == revoked_client.actor == "admin"
+    assert (await revoked_key).actor == (await revoked_client).actor == "admin"
     token = await client.post(
         f"{API}/oauth2/token",
         data={"grant_type": "client_credentials"},
@@ -93,15 +95,17 @@ async def test_a_deletion_interrupted_before_the_revocations_is_finished_at_star
         assert await users.tombstone(doc, event)
         assert await users.pending_credential_revocations() == [username]
 
-        async with running(settings) as client:
+        async with (
+            expect_event("aigw.key.revoked", key["id"]),
+            expect_event("aigw.oauthclient.revoked", oauth["clientId"]),
+            running(settings) as client,
+        ):
             login = await client.post(
                 f"{API}/auth/login",
                 json={"username": "admin", "password": settings.admin_password.get_secret_value()},
             )
             auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
             assert await _revoked(client, auth) == (True, True)
-        await wait_for_event(infra.nats_url, "aigw.key.revoked", key["id"])
-        await wait_for_event(infra.nats_url, "aigw.oauthclient.revoked", oauth["clientId"])
         assert await users.pending_credential_revocations() == []
     finally:
         await mongo.close()
@@ -129,18 +133,19 @@ async def test_a_key_issued_while_its_user_is_deleted_does_not_live(
         await insert(self, doc, event)
 
     monkeypatch.setattr(ApiKeyRepository, "insert", deleted_meanwhile)
-    issued = await client.post(
-        f"{API}/api-keys",
-        json={"applicationId": "app-late", "keyType": "PRODUCTION"},
-        headers=user_auth,
-        auth=as_devportal,
-    )
-    assert issued.status_code == 401
-    assert "apiKey" not in issued.text
-    monkeypatch.undo()
-    keys = (
-        await client.get(f"{API}/api-keys", params={"applicationId": "app-late"}, headers=auth)
-    ).json()
-    assert keys["count"] == 1
-    assert keys["list"][0]["revoked"] is True
-    await wait_for_event(infra.nats_url, "aigw.key.revoked", keys["list"][0]["id"])
+    async with expect_event("aigw.key.revoked") as revoked:
+        issued = await client.post(
+            f"{API}/api-keys",
+            json={"applicationId": "app-late", "keyType": "PRODUCTION"},
+            headers=user_auth,
+            auth=as_devportal,
+        )
+        assert issued.status_code == 401
+        assert "apiKey" not in issued.text
+        monkeypatch.undo()
+        keys = (
+            await client.get(f"{API}/api-keys", params={"applicationId": "app-late"}, headers=auth)
+        ).json()
+        assert keys["count"] == 1
+        assert keys["list"][0]["revoked"] is True
+        revoked.about(keys["list"][0]["id"])

@@ -8,9 +8,9 @@ import pytest
 
 from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
-from tests.keymanager.integration.support import API, client_from, login_as, serving
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
 from tests.support.infra import Infra
+from tests.support.keymanager import API, client_from, login_as, serving
 
 pytestmark = pytest.mark.integration
 
@@ -99,8 +99,9 @@ async def test_users_endpoints_need_a_token(client) -> None:
 
 async def test_user_created_event_carries_no_secret(client, auth, infra: Infra, unique) -> None:
     name = f"audited-{unique}"
-    await _create(client, auth, name, ["publisher", "subscriber"])
-    event = await wait_for_event(infra.nats_url, "aigw.user.created", name)
+    async with expect_event("aigw.user.created", name) as created:
+        await _create(client, auth, name, ["publisher", "subscriber"])
+    event = await created
     assert event.data == {"username": name, "roles": ["publisher", "subscriber"]}
     assert event.actor == "admin"
     raw = json.dumps([e.model_dump(mode="json") for e in await stream_events(infra.nats_url)])
@@ -117,14 +118,15 @@ async def test_signup_creates_a_subscriber_only_for_devportal(
     assert response.status_code == 422  # a sign-up chooses no roles
     assert "roles: unknown field" in response.json()["description"]
     del body["roles"]
-    response = await client.post(f"{API}/users/signup", json=body, auth=as_devportal)
+    async with expect_event("aigw.user.created", name) as created:
+        response = await client.post(f"{API}/users/signup", json=body, auth=as_devportal)
     assert response.status_code == 201, response.text
     assert response.json()["roles"] == ["subscriber"]
     claims_me = await client.get(
         f"{API}/users/me", headers={"Authorization": await _login(client, name)}
     )
     assert claims_me.json()["roles"] == ["subscriber"]
-    event = await wait_for_event(infra.nats_url, "aigw.user.created", name)
+    event = await created
     assert event.data["roles"] == ["subscriber"]
 
 

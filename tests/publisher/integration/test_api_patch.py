@@ -8,8 +8,8 @@ import pytest
 
 from aigw.common.events import ApiDeployed
 from aigw.publisher.apis.lifecycle import TRANSITIONS
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
@@ -75,9 +75,9 @@ async def test_patching_the_plans_keeps_routing_the_additional_endpoint_and_its_
         "Gold",
     ]
 
-    assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
-    deployed = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
-    snapshot = ApiDeployed.from_envelope(deployed)
+    async with expect_event("aigw.api.deployed", api["id"]) as deployed:
+        assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
+    snapshot = ApiDeployed.from_envelope(await deployed)
     assert snapshot.endpoints["backup"].api_key_ciphertext is not None
     assert snapshot.routing.production is not None
     assert snapshot.backend_throttle.production == 50

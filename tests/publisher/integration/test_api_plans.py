@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from aigw.common.events import ApiDeployed, ApiPublished, ApiUpdated
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
 
@@ -56,19 +56,19 @@ async def test_malformed_plans_or_throttle_are_422(
 
 async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publisher) -> None:
     api = await publisher.create(policies=["Gold"])
-    updated = await publisher.client.put(
-        f"{APIS}/{api['id']}", json=publisher.body(policies=["Silver", "AITokensBronze"])
-    )
+    async with expect_event(ApiUpdated.TYPE, api["id"]) as update:
+        updated = await publisher.client.put(
+            f"{APIS}/{api['id']}", json=publisher.body(policies=["Silver", "AITokensBronze"])
+        )
     assert updated.json()["policies"] == ["Silver", "AITokensBronze"]
-    url = publisher.settings.nats_url
-    event = ApiUpdated.from_envelope(await wait_for_event(url, ApiUpdated.TYPE, api["id"]))
+    event = ApiUpdated.from_envelope(await update)
     assert event.policies == ["Silver", "AITokensBronze"]
 
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
-    event = await wait_for_event(url, ApiPublished.TYPE, api["id"])
-    assert ApiPublished.from_envelope(event).policies == ["Silver", "AITokensBronze"]
+    async with expect_event(ApiPublished.TYPE, api["id"]) as published:
+        await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
+    assert ApiPublished.from_envelope(await published).policies == ["Silver", "AITokensBronze"]
 
 
 async def test_deploy_carries_the_backend_throttle(publisher: Publisher) -> None:
@@ -77,9 +77,9 @@ async def test_deploy_carries_the_backend_throttle(publisher: Publisher) -> None
     assert api["backendThrottle"] == throttle
     await publisher.keyless(api["id"])
 
-    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    event = await wait_for_event(publisher.settings.nats_url, ApiDeployed.TYPE, api["id"])
-    snapshot = ApiDeployed.from_envelope(event)
+    async with expect_event(ApiDeployed.TYPE, api["id"]) as deployed:
+        await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    snapshot = ApiDeployed.from_envelope(await deployed)
     assert (snapshot.backend_throttle.production, snapshot.backend_throttle.sandbox) == (50, None)
 
     await publisher.client.put(

@@ -3,8 +3,8 @@ import asyncio
 import pytest
 
 from aigw.common.events import Envelope
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,9 @@ async def _events_named(publisher: Publisher, event_type: str) -> list[Envelope]
 
 
 async def test_create_the_getting_started_api(publisher: Publisher):
-    created = await publisher.create()
+    async with expect_event("aigw.api.created") as created_event:
+        created = await publisher.create()
+        created_event.about(created["id"])
     assert created["lifecycleStatus"] == "CREATED"
     assert created["context"] == "mistralaiapi"
     assert created["version"] == "0.0.2"
@@ -28,7 +30,7 @@ async def test_create_the_getting_started_api(publisher: Publisher):
     assert created["deployedRevision"] is None
     assert "createdTime" in created
 
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.created", created["id"])
+    event = await created_event
     assert event.actor == "admin"
     assert event.source == "publisher"
     assert event.data["context"] == "mistralaiapi"
@@ -126,7 +128,8 @@ async def test_update_changes_the_definition_and_keeps_routes_unique(publisher: 
     second = await publisher.create(context="otherapi")
 
     changed = publisher.body(version="0.0.3", description="new", context="/mistralaiapi")
-    response = await publisher.client.put(f"{APIS}/{first['id']}", json=changed)
+    async with expect_event("aigw.api.updated", first["id"]) as updated_event:
+        response = await publisher.client.put(f"{APIS}/{first['id']}", json=changed)
     assert response.status_code == 200
     updated = response.json()
     assert updated["routePrefix"] == "mistralaiapi/0.0.3"
@@ -138,18 +141,18 @@ async def test_update_changes_the_definition_and_keeps_routes_unique(publisher: 
     unchanged = (await publisher.client.get(f"{APIS}/{second['id']}")).json()
     assert unchanged["routePrefix"] == "otherapi/0.0.2"
 
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.updated", first["id"])
+    event = await updated_event
     assert event.data["version"] == "0.0.3"
     assert event.data["lifecycle_status"] == "CREATED"
 
 
 async def test_delete_frees_the_context(publisher: Publisher):
     created = await publisher.create()
-    response = await publisher.client.delete(f"{APIS}/{created['id']}")
-    assert response.status_code == 204
-    assert (await publisher.client.get(f"{APIS}/{created['id']}")).status_code == 404
-    assert (await publisher.client.delete(f"{APIS}/{created['id']}")).status_code == 404
-    await wait_for_event(publisher.settings.nats_url, "aigw.api.deleted", created["id"])
+    async with expect_event("aigw.api.deleted", created["id"]):
+        response = await publisher.client.delete(f"{APIS}/{created['id']}")
+        assert response.status_code == 204
+        assert (await publisher.client.get(f"{APIS}/{created['id']}")).status_code == 404
+        assert (await publisher.client.delete(f"{APIS}/{created['id']}")).status_code == 404
 
     again = await publisher.create()
     assert again["id"] != created["id"]

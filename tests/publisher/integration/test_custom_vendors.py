@@ -5,38 +5,17 @@ from typing import Any
 
 import pytest
 
-from aigw.common.events import ApiDeployed, VendorChanged
+from aigw.common.events import ApiDeployed, Envelope, VendorChanged
 from aigw.common.vendors import VendorDefinition
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
+from tests.support.vendors import vendor_body
 
 pytestmark = pytest.mark.integration
 
 VENDORS = f"{API_PREFIX}/ai-vendors"
 APIS = f"{API_PREFIX}/apis"
-
-
-def vendor_body(name: str, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "name": name,
-        "version": "v1",
-        "description": "An in-house model server",
-        "auth": {"type": "header", "name": "x-acme-key"},
-        "defaultHeaders": {"acme-version": "2025-01-01"},
-        "metadata": {
-            "requestModel": {"inputSource": "payload", "attributeIdentifier": "$.model"},
-            "promptTokenCount": {"inputSource": "payload", "attributeIdentifier": "$.usage.in"},
-            "completionTokenCount": {
-                "inputSource": "payload",
-                "attributeIdentifier": "$.usage.out",
-            },
-            "remainingTokenCount": {"inputSource": "header", "attributeIdentifier": "x-left"},
-        },
-        "stream": {"completionTokenCount": "$.usage.out", "content": "$.delta.text"},
-        "apiDefinition": {"openapi": "3.0.3", "paths": {"/v1/generate": {"post": {}}}},
-    }
-    return {**body, **overrides}
 
 
 @pytest.fixture
@@ -61,7 +40,8 @@ async def test_an_admin_creates_a_vendor_that_is_listed_after_the_built_ins(
     publisher: Publisher, acme: str
 ):
     body = vendor_body(acme)
-    response = await publisher.client.post(VENDORS, json=body)
+    async with expect_event("aigw.vendor.changed", f"{acme}/v1") as changed_event:
+        response = await publisher.client.post(VENDORS, json=body)
     assert response.status_code == 201, response.text
     assert response.headers["location"] == f"{VENDORS}/{acme}/v1"
     created = response.json()
@@ -77,7 +57,7 @@ async def test_an_admin_creates_a_vendor_that_is_listed_after_the_built_ins(
     assert listed["list"][-1] == created
     assert (await publisher.client.get(f"{VENDORS}/{acme}/v1")).json() == created
 
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.vendor.changed", f"{acme}/v1")
+    event = await changed_event
     changed = VendorChanged.from_envelope(event)
     assert changed.action == "created"
     assert changed.vendor == definition.spec()
@@ -191,16 +171,21 @@ async def test_a_vendor_cannot_be_changed_to_one_without_operations(
 
 
 async def test_an_admin_replaces_a_custom_vendor(publisher: Publisher, acme: str):
-    await _create(publisher, vendor_body(acme))
-    changed = vendor_body(acme, description="v2", auth={"type": "queryParameter", "name": "key"})
-    response = await publisher.client.put(f"{VENDORS}/{acme}/v1", json=changed)
+    def replaced(event: Envelope) -> bool:
+        return VendorChanged.from_envelope(event).action == "updated"
+
+    async with expect_event("aigw.vendor.changed", f"{acme}/v1", where=replaced) as changes:
+        await _create(publisher, vendor_body(acme))
+        changed = vendor_body(
+            acme, description="v2", auth={"type": "queryParameter", "name": "key"}
+        )
+        response = await publisher.client.put(f"{VENDORS}/{acme}/v1", json=changed)
     assert response.status_code == 200, response.text
     assert response.json()["description"] == "v2"
     assert response.json()["auth"] == {"type": "queryParameter", "name": "key", "valuePrefix": ""}
     assert (await publisher.client.get(f"{VENDORS}/{acme}/v1")).json() == response.json()
 
-    await wait_for_event(publisher.settings.nats_url, "aigw.vendor.changed", f"{acme}/v1")
-    events = await _vendor_events(publisher, f"{acme}/v1")
+    events = [VendorChanged.from_envelope(e) for e in changes.seen if e.subject == f"{acme}/v1"]
     assert [e.action for e in events] == ["created", "updated"]
     assert events[-1].vendor.auth.type == "queryParameter"
 

@@ -3,12 +3,12 @@ import asyncio
 import pytest
 
 from aigw.common.crypto import SecretBox, provider_key_context
-from aigw.common.events import ApiDeployed, ApiPublished
+from aigw.common.events import ApiDeployed, ApiPublished, Envelope
 from aigw.common.model_routing import ApiRouting
 from aigw.common.vendors import builtin_spec
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.publisher.integration.test_custom_vendors import vendor_body
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
+from tests.support.vendors import vendor_body
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +38,10 @@ async def test_backend_keys_are_masked_and_only_ciphertext_is_stored_or_sent(
     assert PROD_KEY not in str(doc)
     assert SANDBOX_KEY not in str(doc)
 
-    deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    async with expect_event("aigw.api.deployed", api["id"]) as deployed_event:
+        deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert deployed.status_code == 201
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
+    event = await deployed_event
     assert PROD_KEY not in event.model_dump_json()
     snapshot = ApiDeployed.from_envelope(event)
     assert snapshot.production is not None
@@ -102,31 +103,35 @@ async def test_undeploy(publisher: Publisher):
     assert not_deployed.status_code == 409
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
+    async with expect_event("aigw.api.undeployed", api["id"]) as undeployed:
+        response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
     assert response.status_code == 200
     assert response.json()["undeployedRevision"] == 1
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.undeployed", api["id"])
+    event = await undeployed
     assert event.data["revision"] == 1  # the gateway drops this revision, not a later one
     fetched = (await publisher.client.get(f"{APIS}/{api['id']}")).json()
     assert fetched["hasDeployment"] is False
 
 
 async def test_publish_puts_created_deployed_published_on_the_stream(publisher: Publisher):
-    api = await publisher.create(context="{version}/mistralaiapi")
-    await publisher.keyless(api["id"])
-    await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    response = await publisher.client.post(
-        f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"}
-    )
+    def published(event: Envelope) -> bool:
+        return event.type == "aigw.api.published"
+
+    async with expect_event("aigw.api.*", where=published) as api_events:
+        api = await publisher.create(context="{version}/mistralaiapi")
+        api_events.about(api["id"])
+        await publisher.keyless(api["id"])
+        await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+        response = await publisher.client.post(
+            f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"}
+        )
     assert response.status_code == 200
     assert response.json()["lifecycleStatus"] == "PUBLISHED"
     assert (await publisher.client.get(f"{APIS}/{api['id']}")).json()[
         "lifecycleStatus"
     ] == "PUBLISHED"
 
-    await wait_for_event(publisher.settings.nats_url, "aigw.api.published", api["id"])
-    events = await stream_events(publisher.settings.nats_url, "aigw.api.*")
-    mine = [e for e in events if e.subject == api["id"]]
+    mine = [e for e in api_events.seen if e.subject == api["id"]]
     assert [e.type for e in mine] == [
         "aigw.api.created",
         "aigw.api.updated",  # the provider keys set to null
@@ -144,10 +149,9 @@ async def test_updating_a_published_api_keeps_it_published_in_the_event(publishe
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
-    await publisher.client.put(f"{APIS}/{api['id']}", json=publisher.body(description="v2"))
-    await wait_for_event(publisher.settings.nats_url, "aigw.api.published", api["id"])
-    updates = await stream_events(publisher.settings.nats_url, "aigw.api.updated")
-    event = [e for e in updates if e.subject == api["id"]][-1]  # the keys' update comes first
+    async with expect_event("aigw.api.updated", api["id"]) as updated:
+        await publisher.client.put(f"{APIS}/{api['id']}", json=publisher.body(description="v2"))
+    event = await updated
     assert event.data["lifecycle_status"] == "PUBLISHED"
     assert event.data["description"] == "v2"
     assert event.data["context"] == "mistralaiapi"
@@ -205,9 +209,10 @@ async def test_deploy_without_a_provider_key_is_refused_naming_the_endpoints(
     # A key for one and a deliberate null (no provider key) for the other: deployable.
     await publisher.client.put(security, json={"backup": {"apiKey": SANDBOX_KEY}, "sandbox": None})
     assert (await publisher.client.get(security)).json()["sandbox"] == {"keyless": True}
-    deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
+    async with expect_event("aigw.api.deployed", api["id"]) as deployed_event:
+        deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert deployed.status_code == 201, deployed.text
-    event = await wait_for_event(publisher.settings.nats_url, "aigw.api.deployed", api["id"])
+    event = await deployed_event
     snapshot = ApiDeployed.from_envelope(event)
     assert snapshot.sandbox is not None
     assert snapshot.sandbox.api_key_ciphertext is None

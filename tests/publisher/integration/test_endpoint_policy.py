@@ -3,8 +3,8 @@
 import pytest
 
 from aigw.common.requests import MAX_CORRELATION_ID
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import wait_for_event
+from tests.support.events import expect_event
+from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
 
@@ -106,13 +106,13 @@ async def test_reserved_words_elsewhere_in_a_context_are_fine(publisher: Publish
 
 
 async def test_a_well_formed_correlation_id_reaches_the_event(publisher: Publisher):
-    response = await publisher.client.post(
-        APIS, json=publisher.body(), headers={"X-Correlation-ID": "corr-pub-1"}
-    )
-    assert response.status_code == 201
-    event = await wait_for_event(
-        publisher.settings.nats_url, "aigw.api.created", response.json()["id"]
-    )
+    async with expect_event("aigw.api.created") as created:
+        response = await publisher.client.post(
+            APIS, json=publisher.body(), headers={"X-Correlation-ID": "corr-pub-1"}
+        )
+        assert response.status_code == 201
+        created.about(response.json()["id"])
+    event = await created
     assert event.correlationid == "corr-pub-1"
 
 
@@ -122,12 +122,12 @@ async def test_a_well_formed_correlation_id_reaches_the_event(publisher: Publish
 async def test_an_over_long_or_malformed_correlation_id_is_replaced(
     publisher: Publisher, header: str
 ):
-    response = await publisher.client.post(
-        APIS, json=publisher.body(), headers={"X-Correlation-ID": header}
-    )
-    assert response.status_code == 201, response.text
-    event = await wait_for_event(
-        publisher.settings.nats_url, "aigw.api.created", response.json()["id"]
-    )
+    async with expect_event("aigw.api.created") as created:
+        response = await publisher.client.post(
+            APIS, json=publisher.body(), headers={"X-Correlation-ID": header}
+        )
+        assert response.status_code == 201, response.text
+        created.about(response.json()["id"])
+    event = await created
     assert event.correlationid != header
     assert len(event.correlationid) == 32  # a fresh uuid4 hex

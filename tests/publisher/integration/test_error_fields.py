@@ -3,7 +3,7 @@ field; and backend security tells a deliberately keyless endpoint from one never
 
 import pytest
 
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
+from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
 

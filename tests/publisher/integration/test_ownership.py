@@ -7,8 +7,8 @@ import pytest
 
 from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
 from tests.support.events import stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from aigw.common.events import PolicyUpdated
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.support.events import stream_events, wait_for_event
+from tests.support.events import expect_event, stream_events
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,8 @@ def name(unique: str) -> str:
 
 
 async def test_create_get_list_and_the_event(publisher: Publisher, name: str) -> None:
-    response = await publisher.client.post(POLICIES, json=plan(name))
+    async with expect_event(PolicyUpdated.TYPE, name) as updated:
+        response = await publisher.client.post(POLICIES, json=plan(name))
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["limits"][0] == {
@@ -58,9 +59,7 @@ async def test_create_get_list_and_the_event(publisher: Publisher, name: str) ->
     listed = (await publisher.client.get(POLICIES)).json()
     assert {p["name"] for p in listed["list"]} == DEFAULTS | {name}
 
-    event = PolicyUpdated.from_envelope(
-        await wait_for_event(publisher.settings.nats_url, PolicyUpdated.TYPE, name)
-    )
+    event = PolicyUpdated.from_envelope(await updated)
     assert event.deleted is False
     assert event.default_completion_tokens == 128
     assert [(q.unit, q.requests, q.total_tokens, q.completion_tokens) for q in event.limits] == [

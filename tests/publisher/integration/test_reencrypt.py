@@ -7,11 +7,11 @@ from aigw.common.crypto import SecretBox, generate_master_key, provider_key_cont
 from aigw.common.events import ApiDeployed
 from aigw.common.vendors import VendorDefinition
 from aigw.devtools.rotate_secret_key import RotateSettings, rotate
-from tests.publisher.integration.conftest import API_PREFIX, running_publisher
-from tests.publisher.integration.test_custom_vendors import vendor_body
 from tests.support.events import stream_events
 from tests.support.infra import Infra
+from tests.support.publisher import API_PREFIX, running_publisher
 from tests.support.tokens import TestSigner
+from tests.support.vendors import vendor_body
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.publisher.integration.test_custom_vendors import vendor_body
 from tests.support.events import stream_events
+from tests.support.publisher import API_PREFIX, Publisher
+from tests.support.vendors import vendor_body
 
 pytestmark = pytest.mark.integration
 

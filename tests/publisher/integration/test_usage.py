@@ -1,6 +1,5 @@
 """Usage analytics: gateway batches from the stream, stored once per request, reported per API."""
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -8,10 +7,11 @@ from typing import Any
 import pytest
 
 from aigw.common.messaging import USAGE_STREAM_NAME
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
-from tests.publisher.usage_events import batch, publish_batch, record
 from tests.support.bus import connected
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
+from tests.support.usage import batch, publish_batch, record
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +32,12 @@ async def report(publisher: Publisher, api_id: str, **params: str) -> dict[str, 
 async def wait_for_requests(
     publisher: Publisher, api_id: str, requests: int, **params: str
 ) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 10
-    while True:
-        body = await report(publisher, api_id, **params)
-        if body["totals"]["requests"] >= requests:
-            return body
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
+    return await eventually(
+        lambda: report(publisher, api_id, **params),
+        lambda body: body["totals"]["requests"] >= requests,
+        interval=0.05,
+        what=f"{requests} requests in the usage report of {api_id}",
+    )
 
 
 def window(**params: str) -> dict[str, str]:

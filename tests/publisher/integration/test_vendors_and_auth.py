@@ -1,6 +1,6 @@
 import pytest
 
-from tests.publisher.integration.conftest import API_PREFIX, Publisher
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration

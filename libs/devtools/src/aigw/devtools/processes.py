@@ -72,6 +72,8 @@ class ManagedProcess:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks taken
         )
+        if not isinstance(out, int):
+            out.close()  # the child writes to its own copy; ours would leak (ResourceWarning)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

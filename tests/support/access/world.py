@@ -2,7 +2,6 @@
 production: every token comes from keymanager's login, publisher and devportal verify it with
 keymanager's JWKS, and devportal asks keymanager for keys."""
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -21,9 +20,10 @@ from aigw.keymanager.app import create_app as create_keymanager
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as create_publisher
 from aigw.publisher.settings import Settings as PublisherSettings
-from tests.access.rules import DP, KM, PUB, RouteKey
+from tests.support.access.rule import DP, KM, PUB, RouteKey
 from tests.support.infra import Infra
 from tests.support.offline import offline_bus_settings
+from tests.support.waiting import eventually
 
 ADMIN_PASSWORD = "admin-access-matrix"
 PASSWORD = "pw-access-matrix"
@@ -175,8 +175,9 @@ async def _published_api(http: dict[str, httpx.AsyncClient], accounts: dict[str,
 
 
 async def _until_listed(devportal: httpx.AsyncClient, api_id: str, auth: dict[str, str]) -> None:
-    for _ in range(200):
-        if (await devportal.get(f"{DP}/apis/{api_id}", headers=auth)).status_code == 200:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"API {api_id} never reached devportal's catalogue")
+    await eventually(
+        lambda: devportal.get(f"{DP}/apis/{api_id}", headers=auth),
+        lambda response: response.status_code == 200,
+        interval=0.05,
+        what=f"API {api_id} in devportal's catalogue",
+    )

@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.access.resources import KEY, Resources, credentials, path_params, unique
-from tests.access.rules import RouteKey, dp, km, pub
-from tests.access.world import PASSWORD, api_body, vendor_body
+from tests.support.access.resources import KEY, Resources, credentials, path_params, unique
+from tests.support.access.rule import RouteKey, dp, km, pub
+from tests.support.access.world import PASSWORD, api_body, vendor_body
 
 
 @dataclass

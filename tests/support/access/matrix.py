@@ -6,10 +6,10 @@ from enum import Enum
 
 import httpx
 
-from tests.access.calls import prepare
-from tests.access.resources import Resources
-from tests.access.rules import ADMIN, PUBLISHER, SUBSCRIBER, Owned, RouteKey, Rule
-from tests.access.world import Account, World
+from tests.support.access.calls import prepare
+from tests.support.access.resources import Resources
+from tests.support.access.rule import ADMIN, PUBLISHER, SUBSCRIBER, Owned, RouteKey, Rule
+from tests.support.access.world import Account, World
 
 ANONYMOUS = "anonymous"
 UNSIGNED = "subscriber-without-devportal-signature"

@@ -17,6 +17,10 @@ from tests.support.bus import connected
 PROVIDER_STAND_IN_LOG = "mock-provider.log"
 
 
+class StackSecrets(dict[str, str]):
+    """name -> secret value, filled in as the walkthrough creates them."""
+
+
 @dataclass(frozen=True)
 class Finding:
     secret_name: str

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.access.rules import DP, KM, PUB
-from tests.access.world import PASSWORD, Account, World, api_body, vendor_body
+from tests.support.access.rule import DP, KM, PUB
+from tests.support.access.world import PASSWORD, Account, World, api_body, vendor_body
 
 KEY = {"keyType": "PRODUCTION"}
 

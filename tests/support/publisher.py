@@ -1,0 +1,77 @@
+"""publisher for tests: its app run in-process (its lifespan too) against the real NATS
+server and store, with a client signed in as an admin of the `TestSigner`."""
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from aigw.publisher.app import create_app
+from aigw.publisher.settings import Settings
+from tests.support.infra import Infra
+from tests.support.tokens import TestSigner
+
+API_PREFIX = "/api/publisher/v1"
+
+
+@dataclass
+class Publisher:
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+    name: str  # unique per test: tells this test's events apart on the shared stream
+
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "name": self.name,
+            "context": "mistralaiapi",
+            "version": "0.0.2",
+            "description": "Mistral through the gateway",
+            "aiVendor": {"name": "MistralAI", "version": "v1"},
+            "endpoints": {
+                "production": "https://api.mistral.ai",
+                "sandbox": "http://127.0.0.1:8090",
+            },
+        }
+        return {**body, **overrides}
+
+    async def create(self, **overrides: Any) -> dict[str, Any]:
+        response = await self.client.post(f"{API_PREFIX}/apis", json=self.body(**overrides))
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def keyless(self, api_id: str, *names: str) -> None:
+        """Sets the provider key of endpoints `names` (production and sandbox by default) to
+        null: a deploy then calls them without a key rather than being refused for it."""
+        keys = dict.fromkeys(names or ("production", "sandbox"))
+        url = f"{API_PREFIX}/apis/{api_id}/backend-security"
+        response = await self.client.put(url, json=keys)
+        assert response.status_code == 200, response.text
+
+
+@contextlib.asynccontextmanager
+async def running_publisher(
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str, *, dev_mode: bool
+) -> AsyncIterator[Publisher]:
+    settings = Settings(
+        **infra.bus_settings("publisher"),
+        mongodb_url=infra.mongodb_url,
+        secret_key=secret_key,
+        mongodb_db=f"pub_{unique}",
+        dev_mode=dev_mode,
+    )
+    app = create_app(settings, jwks_fetcher=signer.fetch_jwks)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://publisher",
+            headers=signer.auth(),
+        ) as client,
+    ):
+        yield Publisher(client, app, settings, name=f"MistralAIAPI-{unique}")
