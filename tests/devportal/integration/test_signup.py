@@ -14,10 +14,10 @@ from aigw.common.crypto import generate_master_key
 from aigw.devportal.app import API_PREFIX, create_app
 from aigw.devportal.settings import Settings
 from aigw.keymanager.app import create_app as create_keymanager
-from tests.keymanager.integration.support import API as KM_API
-from tests.keymanager.integration.support import km_settings
 from tests.support.events import wait_for_event
 from tests.support.infra import Infra
+from tests.support.keymanager import API as KM_API
+from tests.support.keymanager import km_settings
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.publisher.usage_events import batch, publish_batch, record
 from tests.support.devportal import wait_until
 from tests.support.infra import Infra
+from tests.support.usage import batch, publish_batch, record
 
 pytestmark = pytest.mark.integration
 

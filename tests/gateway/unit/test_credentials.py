@@ -19,7 +19,7 @@ from aigw.gateway.errors import Refused
 from aigw.gateway.proxy.tokens import AccessTokens, looks_like_jwt
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.table import RoutingTable
-from tests.gateway.integration.access_tokens import AccessTokenSigner
+from tests.support.access_tokens import AccessTokenSigner
 
 CLIENT = OAuthClientCreated(client_id="c1", application_id="app1", key_type="SANDBOX")
 
