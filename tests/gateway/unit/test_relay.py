@@ -21,8 +21,8 @@ from aigw.gateway.policies.stream_usage import with_include_usage
 from aigw.gateway.proxy.attempt import ProviderAnswer, UpstreamRequest
 from aigw.gateway.proxy.body import parse_json
 from aigw.gateway.proxy.disconnect import DisconnectWatch
-from aigw.gateway.proxy.invoker import BUILT_IN_POLICIES
 from aigw.gateway.proxy.relay import relay
+from aigw.gateway.proxy.route_policies import BUILT_IN_POLICIES
 from aigw.gateway.routing.table import Route
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile

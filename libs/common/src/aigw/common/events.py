@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigw.common import upcasts
+from aigw.common.guardrails import Guardrails
 from aigw.common.model_routing import ApiRouting
+from aigw.common.response_cache import CacheOutcome, ResponseCache
 from aigw.common.vendors import VendorSpec
 
 KeyType = Literal["PRODUCTION", "SANDBOX"]
@@ -166,6 +168,10 @@ class ApiDeployed(_ApiEvent):
     )
     routing: ApiRouting = ApiRouting()
     backend_throttle: BackendThrottle = BackendThrottle()
+    guardrails: Guardrails = Field(
+        default_factory=list, description="guardrails and prompt transformations, in order"
+    )
+    cache: ResponseCache | None = Field(None, description="the response cache (null: none)")
 
     @staticmethod
     def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -419,6 +425,13 @@ class UsageRecord(BaseModel):
     target: str | None = Field(None, description="the endpoint that answered, when routed")
     remaining_tokens: int | None = Field(None, description="the provider's remaining tokens")
     estimated: bool = Field(False, description="counts estimated: the provider reported none")
+    guardrail: str | None = Field(None, description="the guardrail that intervened, if one did")
+    guardrail_direction: Literal["REQUEST", "RESPONSE"] | None = None
+    cache: CacheOutcome | None = Field(
+        None, description="the response cache's outcome (null: the API has no cache)"
+    )
+    cached: bool = Field(False, description="answered from the response cache")
+    tokens_saved: int = Field(0, description="a cache hit: the tokens the cached answer cost")
 
 
 class UsageRecorded(EventPayload):

@@ -10,8 +10,9 @@ usage record). Each stage reads what the earlier ones wrote; nothing here does I
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from aigw.common.response_cache import CacheOutcome
 from aigw.gateway.asgi import RawHeaders
 from aigw.gateway.metering.meter import Usage
 from aigw.gateway.metering.request import NO_FACTS, RequestFacts
@@ -29,6 +30,14 @@ class StreamStats:
     usage: Usage = field(default_factory=Usage)
     first_token_at: float | None = None  # perf_counter time of the first generated text
     content_chars: int = 0  # generated text relayed (estimates when the stream ends early)
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    """A guardrail stopped the call (the usage record and metrics say which, and where)."""
+
+    guardrail: str  # its name
+    direction: Literal["REQUEST", "RESPONSE"]
 
 
 @dataclass(slots=True)
@@ -63,6 +72,9 @@ class Invocation:
     client_gone: bool = False
     usage: Usage | None = None  # a whole answer's usage
     stream: StreamStats | None = None  # a relayed event stream's
+    intervention: Intervention | None = None  # the guardrail that stopped the call
+    cache: CacheOutcome | None = None  # the response cache's outcome (None: no cache)
+    tokens_saved: int = 0  # a cache hit: what the cached answer cost when it was made
 
     @property
     def routed(self) -> bool:

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from nats.aio.client import Client as NatsClient
 
 from aigw.common.event_trust import EventSigner
 from aigw.common.events import KeyType, UsageRecord, UsageRecorded, new_event
 from aigw.common.messaging import signed_message, stream_for
+from aigw.common.response_cache import CacheOutcome
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ class CallRecord:
     target: str | None = None
     remaining_tokens: int | None = None
     estimated: bool = False
+    guardrail: str | None = None
+    guardrail_direction: Literal["REQUEST", "RESPONSE"] | None = None
+    cache: CacheOutcome | None = None
+    tokens_saved: int = 0
 
     def to_record(self) -> UsageRecord:
         return UsageRecord(
@@ -68,6 +74,11 @@ class CallRecord:
             target=self.target,
             remaining_tokens=self.remaining_tokens,
             estimated=self.estimated,
+            guardrail=self.guardrail,
+            guardrail_direction=self.guardrail_direction,
+            cache=self.cache,
+            cached=self.cache == "hit",
+            tokens_saved=self.tokens_saved,
         )
 
 

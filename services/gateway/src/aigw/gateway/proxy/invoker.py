@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 
 from aigw.gateway.asgi import CLIENT_CLOSED, RawHeaders, Receive, Scope, Send
 from aigw.gateway.client import Pool
-from aigw.gateway.errors import Refused, send_error
+from aigw.gateway.errors import Refused, send_error, send_refusal
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies.base import Answered, Policy, PolicyRun, run_requests, start_runs
-from aigw.gateway.policies.metering import MeteringPolicy
-from aigw.gateway.policies.stream_usage import StreamUsagePolicy
 from aigw.gateway.proxy.admit import admit
 from aigw.gateway.proxy.authenticate import Authenticator
 from aigw.gateway.proxy.authorise import authorise, choose_endpoints
@@ -37,13 +35,10 @@ from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.plan import Planner
 from aigw.gateway.proxy.relay import relay
 from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
+from aigw.gateway.proxy.route_policies import PolicyCompiler, RoutePolicies
 from aigw.gateway.proxy.settle import Settlement
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import RoutingTable
-
-# The policies every call goes through, in request order (responses see them reversed):
-# metering last, so it reads the provider's answer before any other policy changes it.
-BUILT_IN_POLICIES: tuple[Policy, ...] = (StreamUsagePolicy(), MeteringPolicy())
 
 
 @dataclass
@@ -55,7 +50,8 @@ class GatewayState:
 
 
 class Invoker:
-    """The raw-ASGI invocation handler; `policies` run before the built-in ones."""
+    """The raw-ASGI invocation handler; `policies` run before the API's own ones (which
+    `compilers` compile per revision) and the built-in ones (`proxy.route_policies`)."""
 
     def __init__(
         self,
@@ -69,6 +65,7 @@ class Invoker:
         planner: Planner | None = None,
         authenticator: Authenticator | None = None,
         policies: Sequence[Policy] = (),
+        compilers: Sequence[PolicyCompiler] = (),
     ) -> None:
         self.state = state
         self.metrics = metrics
@@ -79,7 +76,7 @@ class Invoker:
         self.planner = planner or Planner()
         self.authenticator = authenticator or Authenticator(state.table)
         self.settlement = settlement or Settlement(state.table, metrics, quota, None)
-        self.policies = (*policies, *BUILT_IN_POLICIES)
+        self.policies = RoutePolicies(policies, compilers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
@@ -106,7 +103,8 @@ class Invoker:
             return await self._refuse(call, refused, send)
         except ClientGone:
             return CLIENT_CLOSED
-        runs += start_runs(self.policies, call)
+        assert call.route is not None  # matched in `_prepare`
+        runs += start_runs(self.policies.for_route(call.route), call)
         if call.admission is not None:  # what the caller's plan has left, on answered calls
             call.answer_headers = [*call.admission.headers, *call.answer_headers]
         return await self._exchange(call, pool, runs, receive, send)
@@ -173,7 +171,7 @@ class Invoker:
         if isinstance(refused, QuotaRefused):
             self.metrics.rejected(call.api, refused.kind)
         extra = [*refused.headers, *self._cors_only(call)]
-        await send_error(send, refused.status, refused.message, refused.code, extra)
+        await send_refusal(send, refused, extra)
         return refused.status
 
     def _cors_only(self, call: Invocation) -> RawHeaders:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from aigw.gateway.asgi import RawHeaders, Send
 from aigw.gateway.client import Response, UpstreamError
-from aigw.gateway.errors import Refused, error_body, send_error
+from aigw.gateway.errors import Refused, send_error, send_refusal
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies import chain
 from aigw.gateway.policies.base import PolicyRun
@@ -189,9 +189,9 @@ class _Relay:
         self.ended()
         if not self.answer.head_sent:
             extra = [*refused.headers, *self.call.answer_headers]
-            await send_error(self.send, refused.status, refused.message, refused.code, extra)
+            await send_refusal(self.send, refused, extra)
             return refused.status
-        event = b"event: error\ndata: " + error_body(refused.status, refused.message, refused.code)
+        event = b"event: error\ndata: " + refused.body()
         await self.send({"type": "http.response.body", "body": event + b"\n\n"})
         return self.status
 

@@ -73,6 +73,10 @@ class Settlement:
             target=call.target.endpoint if call.target is not None else None,
             remaining_tokens=usage.remaining_tokens,
             estimated=usage.estimated,
+            guardrail=call.intervention.guardrail if call.intervention else None,
+            guardrail_direction=call.intervention.direction if call.intervention else None,
+            cache=call.cache,
+            tokens_saved=call.tokens_saved,
         )
 
 

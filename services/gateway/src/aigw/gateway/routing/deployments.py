@@ -141,6 +141,8 @@ def _route(event: ApiDeployed, prefix: str, box: SecretBox | None) -> Route:
         sandbox_routing=_routing(event, event.routing.sandbox, upstreams),
         throttle_production=event.backend_throttle.production,
         throttle_sandbox=event.backend_throttle.sandbox,
+        guardrails=tuple(event.guardrails),
+        cache=event.cache,
     )
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import jwt
 
 from aigw.common.events import KeyType
+from aigw.common.guardrails import Guardrail
+from aigw.common.response_cache import ResponseCache
 from aigw.gateway.routing.plans import Plan
 from aigw.gateway.routing.targets import TargetPolicy
 from aigw.gateway.routing.upstream import Upstream
@@ -42,6 +44,13 @@ class Route:
     # backend protection: most requests per second to the provider per key type (None = any)
     throttle_production: int | None = None
     throttle_sandbox: int | None = None
+    # the API's own policies, as data: compiled (per revision) by `proxy.route_policies`
+    guardrails: tuple[Guardrail, ...] = ()
+    cache: ResponseCache | None = None
+
+    @property
+    def has_policies(self) -> bool:
+        return bool(self.guardrails) or self.cache is not None
 
     def upstream_for(self, key_type: KeyType) -> Upstream | None:
         return self.production if key_type == "PRODUCTION" else self.sandbox

@@ -1,0 +1,43 @@
+"""An API's response cache: the publisher validates it, deployed revisions carry it, every
+gateway serves from the one shared cache (NATS key-value, `aigw.gateway.cache`).
+
+- `mode`: `exact` (the same request) or `semantic` (the same conversation up to a last user
+  message similar to a cached one, by embedding cosine similarity of at least `threshold`);
+- `ttlSeconds`: how long an answer is served;
+- `scope`: `application` (an answer is only served to the application that paid for it) or
+  `api` (shared by every caller of the API).
+
+An entry is only a candidate when the model, the system prompt, the tools and response format
+and every earlier message are the same (a hash partition): a semantic cache never answers one
+conversation with another's turn.
+"""
+
+from typing import Literal, Self
+
+from pydantic import ConfigDict, Field, model_validator
+
+from aigw.common.schemas import RequestModel
+
+MAX_TTL_SECONDS = 7 * 86_400
+CacheOutcome = Literal["hit", "miss", "bypass"]  # also the answer's `x-aigw-cache`
+
+
+class ResponseCache(RequestModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["exact", "semantic"]
+    ttl_seconds: int = Field(300, ge=1, le=MAX_TTL_SECONDS)
+    threshold: float | None = Field(
+        None, gt=0, le=1, description="semantic mode: least cosine similarity (default 0.9)"
+    )
+    scope: Literal["api", "application"] = "application"
+
+    @model_validator(mode="after")
+    def _threshold_for_semantic(self) -> Self:
+        if self.mode == "exact" and self.threshold is not None:
+            raise ValueError("threshold applies to semantic mode only")
+        return self
+
+    @property
+    def similarity(self) -> float:
+        return 0.9 if self.threshold is None else self.threshold

@@ -1,0 +1,1 @@
+"""AI guardrails and prompt transformations as request/response policies (`aigw.common.guardrails` says what each does)."""
