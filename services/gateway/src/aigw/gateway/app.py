@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
 from aigw.gateway.client import AddressPolicy, Pool
+from aigw.gateway.embeddings.http import HttpEmbedder
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
@@ -62,6 +63,19 @@ keys (`GATEWAY_TEST_KEY_*` settings). Limited calls carry `x-ratelimit-limit-*`,
 `x-ratelimit-remaining-*` and `x-ratelimit-reset-*` headers for requests and tokens; an
 exhausted quota answers 429 `quota_exceeded` with `Retry-After`.
 """
+
+
+def new_embedder(settings: Settings) -> HttpEmbedder | None:
+    """The embeddings endpoint the semantic guardrail and cache use, if one is configured."""
+    if settings.embeddings_url is None:
+        return None
+    key = settings.embeddings_api_key
+    return HttpEmbedder(
+        settings.embeddings_url,
+        settings.embeddings_model,
+        key.get_secret_value() if key is not None else None,
+        settings.embeddings_timeout,
+    )
 
 
 def new_upstream_pool(settings: Settings) -> Pool:

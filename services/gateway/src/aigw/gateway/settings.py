@@ -5,7 +5,7 @@ import os
 import re
 import socket
 
-from pydantic import FilePath, field_validator
+from pydantic import FilePath, SecretStr, field_validator
 
 from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.settings import DevModeSettings, setting
@@ -53,6 +53,18 @@ class Settings(DevModeSettings):
         "in outside dev mode (e.g. an organisation's own model server: 10.0.0.0/8,fd00::/8); "
         "other loopback, private, link-local and reserved addresses are refused",
     )
+    embeddings_url: str | None = setting(
+        None,
+        "GATEWAY_EMBEDDINGS_URL",
+        description="an OpenAI-compatible embeddings endpoint (e.g. "
+        "https://api.openai.com/v1/embeddings) for the semantic guardrail and the semantic "
+        "cache; unset: APIs that need one answer 503",
+    )
+    embeddings_api_key: SecretStr | None = setting(
+        None, "GATEWAY_EMBEDDINGS_API_KEY", description="sent as `Authorization: Bearer`"
+    )
+    embeddings_model: str = setting("multilingual-e5-small", "GATEWAY_EMBEDDINGS_MODEL")
+    embeddings_timeout: float = setting(5.0, "GATEWAY_EMBEDDINGS_TIMEOUT", gt=0)
     max_body_bytes: int = setting(
         10 * 1_048_576,
         "GATEWAY_MAX_BODY_BYTES",
