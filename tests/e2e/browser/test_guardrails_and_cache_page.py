@@ -1,11 +1,14 @@
 """The API's Policies page in the Publisher Portal: a guardrail and a response cache set there
 are stored (checked through the REST API); an invalid regex shows the API's error next to the
-editor, naming the field, and changes nothing."""
+editor, naming the field, and changes nothing. The Usage page shows the cache's and the
+guardrails' counters."""
 
+import asyncio
 import json
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -14,6 +17,8 @@ from playwright.sync_api import Page, expect
 
 from aigw.devtools.stack import Stack
 from tests.support.browser import Shots, assert_accessible, sign_in
+from tests.support.usage import batch, publish_batch, record
+from tests.support.waiting import eventually_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -137,3 +142,32 @@ def test_an_invalid_regex_shows_the_apis_error_next_to_the_editor(
     editor.fill('[{"type": ')
     page.get_by_role("button", name="Save guardrails").click()
     expect(editor).to_have_accessible_description(re.compile("Not valid JSON"))
+
+
+def test_the_usage_page_shows_cache_hits_tokens_saved_and_interventions(
+    page: Page, stack: Stack, users: Any, rest: httpx.Client, api: dict[str, Any]
+) -> None:
+    records = [
+        record(api["id"], "app", cache="hit", cached=True, tokens_saved=1234),
+        record(api["id"], "app", cache="miss", prompt_tokens=1000, completion_tokens=234),
+        record(api["id"], "app", status=446, guardrail="g", guardrail_direction="REQUEST"),
+    ]
+    # the usage batch as a gateway publishes it, from a thread: Playwright's loop runs here
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, publish_batch(stack.config.nats_url, batch(*records))).result()
+    eventually_sync(
+        lambda: rest.get(f"/apis/{api['id']}/usage").json()["totals"]["requests"], 3, timeout=10
+    )
+
+    sign_in(page, f"{stack.url('publisher')}/publisher/apis/{api['id']}/usage", *users["publisher"])
+    shown = page.get_by_role("list", name="Cache and guardrails")
+    for text in (
+        "1 cache hits",
+        "1 cache misses",
+        "1,234 tokens saved",
+        "1 guardrail interventions",
+    ):
+        expect(shown.get_by_role("listitem").filter(has_text=text.partition(" ")[2])).to_have_text(
+            re.compile(rf"^\s*{re.escape(text.partition(' ')[0])}\s+{text.partition(' ')[2]}\s*$")
+        )
+    assert_accessible(page)
