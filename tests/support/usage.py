@@ -43,6 +43,21 @@ def record(api_id: str, application_id: str, **fields: Any) -> UsageRecord:
     return UsageRecord(**values)
 
 
+CACHE_AND_GUARDRAIL_COUNTERS = (
+    "cacheHits",
+    "cacheMisses",
+    "cacheBypasses",
+    "tokensSaved",
+    "guardrailInterventions",
+)
+
+
+def counters(**counts: Any) -> dict[str, Any]:
+    """A usage report's counters as the API answers them: `counts` (camelCase) and zero for
+    the cache and guardrail counters it leaves out."""
+    return {**dict.fromkeys(CACHE_AND_GUARDRAIL_COUNTERS, 0), **counts}
+
+
 def batch(*records: UsageRecord) -> Envelope:
     """A gateway's usage batch (aigw.usage.recorded)."""
     payload = UsageRecorded(batch_id=uuid.uuid4().hex, gateway="gw-test", records=list(records))

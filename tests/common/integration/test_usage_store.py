@@ -62,3 +62,40 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()
+
+
+async def test_the_totals_count_cache_outcomes_tokens_saved_and_interventions(infra, unique):
+    """Per group, as the reports show them; records stored before these fields existed (no
+    `cache`, `guardrail` nor `tokens_saved`) count as none."""
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"usage_{unique}"]
+    now = datetime.now(UTC)
+    try:
+        await store.store_records(
+            db,
+            [
+                record("api", "a", cache="hit", cached=True, tokens_saved=40),
+                record("api", "a", cache="hit", cached=True, tokens_saved=2),
+                record("api", "a", cache="miss", prompt_tokens=30, completion_tokens=12),
+                record("api", "b", cache="bypass", prompt_tokens=5),
+                record("api", "b", guardrail="no-secrets", guardrail_direction="REQUEST"),
+                record("api", "b", guardrail="json", guardrail_direction="RESPONSE", cache="miss"),
+                record("other", "a", cache="hit", tokens_saved=1000, guardrail="x"),
+            ],
+        )
+        old = store.to_doc(record("api", "b", prompt_tokens=1))
+        for field in ("cache", "cached", "tokens_saved", "guardrail", "guardrail_direction"):
+            old.pop(field)
+        await db[store.COLLECTION].insert_one({"_id": "before", **old})
+        start, end = now - timedelta(minutes=1), now + timedelta(minutes=1)
+
+        groups = await store.grouped_totals(db, {"api_id": "api"}, start, end, "application")
+
+        counted = ["key", "requests", "tokens_saved", *store.COUNTED]
+        assert [[group[name] for name in counted] for group in groups] == [
+            ["a", 3, 42, 2, 1, 0, 0],
+            ["b", 4, 0, 0, 1, 1, 2],
+        ]
+    finally:
+        await mongo.drop_database(f"usage_{unique}")
+        await mongo.close()

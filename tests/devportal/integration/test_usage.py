@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.devportal import wait_until
 from tests.support.infra import Infra
-from tests.support.usage import batch, publish_batch, record
+from tests.support.usage import batch, counters, publish_batch, record
 
 pytestmark = pytest.mark.integration
 
@@ -63,27 +63,27 @@ async def test_totals_per_api_match_the_records_and_replays_count_once(
 
     body = await usage(devportal, app_id, groupBy="api")
     assert body["applicationId"] == app_id
-    assert body["totals"] == {
-        "requests": 3,
-        "promptTokens": 18,
-        "completionTokens": 33,
-        "totalTokens": 51,
-    }
+    assert body["totals"] == counters(
+        requests=3,
+        promptTokens=18,
+        completionTokens=33,
+        totalTokens=51,
+    )
     expected = {
-        api_a: {
-            "key": api_a,
-            "requests": 2,
-            "promptTokens": 13,
-            "completionTokens": 32,
-            "totalTokens": 45,
-        },
-        api_b: {
-            "key": api_b,
-            "requests": 1,
-            "promptTokens": 5,
-            "completionTokens": 1,
-            "totalTokens": 6,
-        },
+        api_a: counters(
+            key=api_a,
+            requests=2,
+            promptTokens=13,
+            completionTokens=32,
+            totalTokens=45,
+        ),
+        api_b: counters(
+            key=api_b,
+            requests=1,
+            promptTokens=5,
+            completionTokens=1,
+            totalTokens=6,
+        ),
     }
     assert body["groups"] == sorted(expected.values(), key=lambda g: g["key"])
     by_hour = await usage(devportal, app_id, groupBy="hour")
@@ -91,6 +91,34 @@ async def test_totals_per_api_match_the_records_and_replays_count_once(
         ("2026-03-01T10:00:00Z", 45),
         ("2026-03-01T11:00:00Z", 6),
     ]
+
+
+async def test_an_applications_report_counts_its_cache_hits_and_interventions(
+    devportal: httpx.AsyncClient, infra: Infra, app_id: str
+) -> None:
+    api = str(uuid.uuid4())
+    records = [
+        record(api, app_id, time=HOUR, cache="hit", cached=True, tokens_saved=25),
+        record(api, app_id, time=HOUR, cache="miss", prompt_tokens=20, completion_tokens=5),
+        record(api, app_id, time=HOUR, status=446, guardrail="g", guardrail_direction="REQUEST"),
+        record(api, "another-app", time=HOUR, cache="hit", tokens_saved=1000),
+    ]
+    await publish_batch(infra.nats_url, batch(*records))
+    await wait_for_requests(devportal, app_id, 3)
+
+    body = await usage(devportal, app_id, groupBy="api")
+    expected = counters(
+        requests=3,
+        promptTokens=20,
+        completionTokens=5,
+        totalTokens=25,
+        cacheHits=1,
+        cacheMisses=1,
+        tokensSaved=25,
+        guardrailInterventions=1,
+    )
+    assert body["totals"] == expected
+    assert body["groups"] == [{**expected, "key": api}]
 
 
 async def test_someone_elses_application_is_404(

@@ -162,7 +162,7 @@ def test_the_seed_walkthrough_in_the_publisher_portal(
     page.get_by_role("checkbox", name="Gold", exact=True).check()
     assert_accessible(page)
     shots.take(page, "09-policies")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Saved.")).to_be_visible()
     assert rest.get(f"/apis/{api['id']}").json()["policies"] == ["Unlimited", "Gold"]
     shots.take(page, "10-policies-saved")

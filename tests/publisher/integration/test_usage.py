@@ -10,7 +10,7 @@ from aigw.common.messaging import USAGE_STREAM_NAME
 from tests.support.bus import connected
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
-from tests.support.usage import batch, publish_batch, record
+from tests.support.usage import batch, counters, publish_batch, record
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -86,27 +86,27 @@ async def test_totals_and_groups_match_the_records_exactly(publisher: Publisher)
     assert body["apiId"] == api_id
     assert body["groupBy"] == "application"
     assert datetime.fromisoformat(body["from"]) == HOUR
-    assert body["totals"] == {
-        "requests": 3,
-        "promptTokens": 118,
-        "completionTokens": 32,
-        "totalTokens": 150,
-    }
+    assert body["totals"] == counters(
+        requests=3,
+        promptTokens=118,
+        completionTokens=32,
+        totalTokens=150,
+    )
     assert body["groups"] == [
-        {
-            "key": "app-a",
-            "requests": 2,
-            "promptTokens": 18,
-            "completionTokens": 32,
-            "totalTokens": 50,
-        },
-        {
-            "key": "app-b",
-            "requests": 1,
-            "promptTokens": 100,
-            "completionTokens": 0,
-            "totalTokens": 100,
-        },
+        counters(
+            key="app-a",
+            requests=2,
+            promptTokens=18,
+            completionTokens=32,
+            totalTokens=50,
+        ),
+        counters(
+            key="app-b",
+            requests=1,
+            promptTokens=100,
+            completionTokens=0,
+            totalTokens=100,
+        ),
     ]
 
     by_model = await report(publisher, api_id, **window(groupBy="model"))
@@ -137,12 +137,12 @@ async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) ->
     marker = batch(record(api_id, "app", time=HOUR, prompt_tokens=1, completion_tokens=1))
     await publish_batch(url, marker)
     body = await wait_for_requests(publisher, api_id, 3, **window())
-    assert body["totals"] == {
-        "requests": 3,
-        "promptTokens": 14,
-        "completionTokens": 25,
-        "totalTokens": 39,
-    }
+    assert body["totals"] == counters(
+        requests=3,
+        promptTokens=14,
+        completionTokens=25,
+        totalTokens=39,
+    )
     assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
 
 
@@ -168,12 +168,12 @@ async def test_an_api_without_usage_reports_zeros(publisher: Publisher) -> None:
     body = await report(publisher, api_id)
     assert body["groupBy"] == "model"
     assert body["groups"] == []
-    assert body["totals"] == {
-        "requests": 0,
-        "promptTokens": 0,
-        "completionTokens": 0,
-        "totalTokens": 0,
-    }
+    assert body["totals"] == counters(
+        requests=0,
+        promptTokens=0,
+        completionTokens=0,
+        totalTokens=0,
+    )
     assert datetime.fromisoformat(body["to"]) - datetime.fromisoformat(body["from"]) == (
         timedelta(days=30)
     )
@@ -191,3 +191,79 @@ async def test_usage_errors(publisher: Publisher, signer: TestSigner) -> None:
     assert (await client.get(usage_url(api_id), headers=as_subscriber)).status_code == 403
     as_publisher = signer.auth("pat", ("publisher",))  # the admin's API, not pat's
     assert (await client.get(usage_url(api_id), headers=as_publisher)).status_code == 404
+
+
+async def test_the_report_counts_cache_hits_misses_tokens_saved_and_interventions(
+    publisher: Publisher,
+) -> None:
+    """Records as a gateway with a cache and guardrails writes them: a hit spends no tokens
+    and says what it saved, a request-side intervention none either, a response-side one
+    was paid for."""
+    api_id = (await publisher.create())["id"]
+    at = HOUR + timedelta(minutes=5)
+    records = [
+        record(api_id, "app-a", time=at, cache="miss", prompt_tokens=30, completion_tokens=10),
+        record(api_id, "app-a", time=at, cache="hit", cached=True, tokens_saved=40),
+        record(api_id, "app-a", time=at, cache="hit", cached=True, tokens_saved=40),
+        record(api_id, "app-b", time=at, cache="bypass", prompt_tokens=30, completion_tokens=9),
+        record(
+            api_id,
+            "app-b",
+            time=at,
+            status=446,
+            guardrail="no-secrets",
+            guardrail_direction="REQUEST",
+        ),
+        record(
+            api_id,
+            "app-b",
+            time=at,
+            status=446,
+            cache="miss",
+            guardrail="json-answers",
+            guardrail_direction="RESPONSE",
+            prompt_tokens=8,
+            completion_tokens=2,
+        ),
+    ]
+    await publish_batch(publisher.settings.nats_url, batch(*records))
+
+    body = await wait_for_requests(publisher, api_id, 6, **window(groupBy="application"))
+    assert body["totals"] == counters(
+        requests=6,
+        promptTokens=68,
+        completionTokens=21,
+        totalTokens=89,
+        cacheHits=2,
+        cacheMisses=2,
+        cacheBypasses=1,
+        tokensSaved=80,
+        guardrailInterventions=2,
+    )
+    assert body["groups"] == [
+        counters(
+            key="app-a",
+            requests=3,
+            promptTokens=30,
+            completionTokens=10,
+            totalTokens=40,
+            cacheHits=2,
+            cacheMisses=1,
+            tokensSaved=80,
+        ),
+        counters(
+            key="app-b",
+            requests=3,
+            promptTokens=38,
+            completionTokens=11,
+            totalTokens=49,
+            cacheMisses=1,
+            cacheBypasses=1,
+            guardrailInterventions=2,
+        ),
+    ]
+    stored = await publisher.app.state.runtime.db["usage"].find_one(
+        {"api_id": api_id, "guardrail": "no-secrets"}
+    )
+    assert stored is not None
+    assert stored["guardrail_direction"] == "REQUEST"

@@ -1,8 +1,10 @@
-// The Policies page: the business plans the API offers subscribers, and the backend throttle
-// (requests per second to the provider per key type, all applications together).
+// The Policies page: the business plans the API offers subscribers, the backend throttle
+// (requests per second to the provider per key type, all applications together), and the
+// guardrails and response cache (api-guardrails.tsx), each section saved on its own.
 import { useState } from "preact/hooks";
 import { publisher, unwrap } from "../shared/api";
 import { Button, Checkbox, ErrorMessage, Loaded, Notice, Section, TextField, useAction, useLoad } from "../shared/ui";
+import { CacheSection, GuardrailsSection } from "./api-guardrails";
 import type { TabProps } from "./api-page";
 import { type Api, KEY_TYPES, type KeyType, namesAnyField, patchApi, type Policy, throttleValue } from "./model";
 
@@ -10,7 +12,13 @@ export function ApiPolicies({ api, onChange }: TabProps) {
   const [load] = useLoad(() => unwrap(publisher.GET("/api/publisher/v1/subscription-policies")));
   return (
     <Loaded load={load} label="business plans">
-      {(plans) => <PoliciesForm api={api} plans={plans.list} onChange={onChange} />}
+      {(plans) => (
+        <>
+          <PoliciesForm api={api} plans={plans.list} onChange={onChange} />
+          <GuardrailsSection api={api} onChange={onChange} />
+          <CacheSection api={api} onChange={onChange} />
+        </>
+      )}
     </Loaded>
   );
 }

@@ -9,10 +9,18 @@ import { Button, Empty, ErrorMessage, Loading, Section, TextField, useLoad } fro
 
 const DAY_MS = 86_400_000;
 
+/** What the response cache and the guardrails did (the usage report's other counters). */
+export interface CacheAndGuardrailCounters {
+  cacheHits: number;
+  cacheMisses: number;
+  tokensSaved: number;
+  guardrailInterventions: number;
+}
+
 export interface UsageReportLike {
   from: string;
   to: string;
-  totals: Partial<Counters>;
+  totals: Partial<Counters> & Partial<CacheAndGuardrailCounters>;
   groups: HourGroup[];
 }
 
@@ -135,6 +143,14 @@ function UsageView({
         <Stat value={totals.completionTokens} label="completion tokens" />
         <Stat value={totals.totalTokens} label="total tokens" />
       </ul>
+      {(totals.cacheHits || totals.cacheMisses || totals.guardrailInterventions) ? (
+        <ul class="usage-totals" aria-label="Cache and guardrails">
+          <Stat value={totals.cacheHits ?? 0} label="cache hits" />
+          <Stat value={totals.cacheMisses ?? 0} label="cache misses" />
+          <Stat value={totals.tokensSaved ?? 0} label="tokens saved" />
+          <Stat value={totals.guardrailInterventions ?? 0} label="guardrail interventions" />
+        </ul>
+      ) : null}
       {totals.requests === 0 ? (
         <Empty title="No calls in this period">Calls through the gateway show up here within seconds; pick a longer period to look further back.</Empty>
       ) : (

@@ -98,7 +98,8 @@ class ErrorBody(BaseModel):
         None,
         description=(
             "the request fields the error is about, by path as the request names them "
-            '(e.g. `"context"`, `"endpoints.production"`, `"routing.production.targets.0.weight"`), '
+            '(e.g. `"context"`, `"endpoints.production"`, `"routing.production.targets.0.weight"`, '
+            '`"guardrails.0.params.regex"`), '
             "each with its message; only present when the error names fields"
         ),
     )
@@ -143,36 +144,75 @@ def error_response(
 _UNKNOWN_FIELD = "unknown field (not part of this request; check its spelling)"
 
 
-def describe_validation_errors(errors: Sequence[Any]) -> str:
+def describe_validation_errors(errors: Sequence[Any], body: Any = None) -> str:
     """pydantic's errors as the 422 description names them: `field.path: what is wrong; ...`
-    (also for bodies validated after the request was parsed, e.g. a merged PATCH)."""
-    return "; ".join(f"{path}: {message}" for path, message in _located(errors))
+    (also for bodies validated after the request was parsed, e.g. a merged PATCH). `body`, the
+    input as validated, lets the paths leave out the tags of discriminated unions."""
+    return "; ".join(f"{path}: {message}" for path, message in _located(errors, body))
 
 
-def validation_fields(errors: Sequence[Any]) -> dict[str, str]:
+def validation_fields(errors: Sequence[Any], body: Any = None) -> dict[str, str]:
     """pydantic's errors by field path (`endpoints.production`; `body` for the body as a
     whole), several messages for one path joined with "; "."""
     fields: dict[str, str] = {}
-    for path, message in _located(errors):
+    for path, message in _located(errors, body):
         fields[path] = f"{fields[path]}; {message}" if path in fields else message
     return fields
 
 
-def _located(errors: Sequence[Any]) -> list[tuple[str, str]]:
+def _located(errors: Sequence[Any], body: Any) -> list[tuple[str, str]]:
     located = []
     for err in errors:
-        # where the request put the field: the body's own fields without the `body` prefix
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        loc = ".".join(str(part) for part in field_path(err, body))
         message = _UNKNOWN_FIELD if err.get("type") == "extra_forbidden" else err.get("msg")
         located.append((loc or "body", str(message)))
     return located
+
+
+_UNION_TAG_ERRORS = {"union_tag_invalid", "union_tag_not_found"}
+
+
+def field_path(err: Any, body: Any) -> list[str | int]:
+    """Where the request put the field an error is about: the body's own fields without the
+    `body` prefix, and without the tag pydantic adds after a discriminated union's position
+    (`guardrails.0.REGEX_GUARDRAIL.params.regex` is `guardrails.0.params.regex`: the tag is
+    the value of the member's discriminator in `body`, not a field). A tag that is missing or
+    unknown is about the discriminator field itself (`guardrails.0.type`)."""
+    loc = [part for part in err.get("loc", ()) if part != "body"]
+    path: list[str | int] = []
+    node = body
+    for index, part in enumerate(loc):
+        if _is_union_tag(node, part, last=index == len(loc) - 1):
+            continue
+        path.append(part)
+        node = _child(node, part)
+    if err.get("type") in _UNION_TAG_ERRORS:
+        discriminator = str((err.get("ctx") or {}).get("discriminator", "")).strip("'")
+        if discriminator.isidentifier():
+            path.append(discriminator)
+    return path
+
+
+def _is_union_tag(node: Any, part: Any, *, last: bool) -> bool:
+    # a member's tag is never the last part: the error is about one of the member's fields
+    if last or not isinstance(node, dict) or not isinstance(part, str) or part in node:
+        return False
+    return any(isinstance(value, str) and value == part for value in node.values())
+
+
+def _child(node: Any, part: Any) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and -len(node) <= part < len(node):
+        return node[part]
+    return None
 
 
 def _describe_validation(exc: RequestValidationError) -> tuple[int, str, dict[str, str] | None]:
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return 400, "Request body is not valid JSON", None
-    return 422, describe_validation_errors(errors), validation_fields(errors)
+    return 422, describe_validation_errors(errors, exc.body), validation_fields(errors, exc.body)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

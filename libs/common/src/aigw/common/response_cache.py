@@ -12,9 +12,9 @@ and every earlier message are the same (a hash partition): a semantic cache neve
 conversation with another's turn.
 """
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from aigw.common.schemas import RequestModel
 
@@ -32,11 +32,13 @@ class ResponseCache(RequestModel):
     )
     scope: Literal["api", "application"] = "application"
 
-    @model_validator(mode="after")
-    def _threshold_for_semantic(self) -> Self:
-        if self.mode == "exact" and self.threshold is not None:
+    @field_validator("threshold")
+    @classmethod
+    def _threshold_for_semantic(cls, threshold: float | None, info: ValidationInfo) -> float | None:
+        # a field validator, so the 422 names `cache.threshold` (mode is validated before it)
+        if threshold is not None and info.data.get("mode") == "exact":
             raise ValueError("threshold applies to semantic mode only")
-        return self
+        return threshold
 
     @property
     def similarity(self) -> float:

@@ -13,6 +13,14 @@ from aigw.common.schemas import CamelModel
 from aigw.common.usage import store
 
 DEFAULT_WINDOW = timedelta(days=30)
+# What every usage endpoint's description says of the counters beyond requests and tokens.
+COUNTERS_DESCRIPTION = (
+    " Beside requests and tokens, the counters say how the response cache did (`cacheHits`: "
+    "answered from the cache, spending no tokens, `tokensSaved` being what the cached answers "
+    "cost when first served; `cacheMisses`; `cacheBypasses`: `Cache-Control: no-cache`) and "
+    "how often a guardrail intervened (`guardrailInterventions`, the 446 answers, request or "
+    "response side)."
+)
 
 # The window's query parameters, spelled the same on every usage endpoint.
 From = Annotated[datetime | None, Query(alias="from")]
@@ -24,6 +32,13 @@ class UsageCounters(CamelModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cache_hits: int = Field(0, description="calls answered from the response cache")
+    cache_misses: int = Field(0, description="calls the cache could not answer (then stored)")
+    cache_bypasses: int = Field(0, description="calls that skipped the cache (no-cache)")
+    tokens_saved: int = Field(0, description="tokens the cache hits did not spend again")
+    guardrail_interventions: int = Field(
+        0, description="calls a guardrail refused (446), on the request or the response"
+    )
 
     @classmethod
     def total_of(cls, groups: list["UsageGroup"]) -> Self:

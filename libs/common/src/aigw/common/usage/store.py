@@ -20,7 +20,14 @@ from aigw.common.events import UsageRecord
 COLLECTION = "usage"
 DUPLICATE_KEY = 11000  # MongoDB's error code
 RETENTION_INDEX = "usage_retention"
-COUNTERS = ("prompt_tokens", "completion_tokens", "total_tokens")
+COUNTERS = ("prompt_tokens", "completion_tokens", "total_tokens", "tokens_saved")
+# counter -> the records it counts (records stored before a field existed lack it: not counted)
+COUNTED = {
+    "cache_hits": {"$eq": ["$cache", "hit"]},
+    "cache_misses": {"$eq": ["$cache", "miss"]},
+    "cache_bypasses": {"$eq": ["$cache", "bypass"]},
+    "guardrail_interventions": {"$ne": [{"$ifNull": ["$guardrail", None]}, None]},
+}
 # groupBy value -> the stored field it groups on
 GROUP_FIELDS = {"model": "model", "application": "application_id", "api": "api_id", "hour": "hour"}
 
@@ -83,7 +90,8 @@ async def store_records(db: Db, records: list[UsageRecord]) -> int:
 async def grouped_totals(
     db: Db, match: dict[str, Any], start: datetime, end: datetime, group_by: str
 ) -> list[dict[str, Any]]:
-    """Per group: `key`, `requests` and the token counters of the records in [start, end)."""
+    """Per group: `key`, `requests`, the token counters (`COUNTERS`) and the counts of
+    `COUNTED` of the records in [start, end)."""
     pipeline = [
         {"$match": {**match, "time": {"$gte": start, "$lt": end}}},
         {
@@ -91,6 +99,7 @@ async def grouped_totals(
                 "_id": f"${GROUP_FIELDS[group_by]}",
                 "requests": {"$sum": 1},
                 **{name: {"$sum": f"${name}"} for name in COUNTERS},
+                **{name: {"$sum": {"$cond": [test, 1, 0]}} for name, test in COUNTED.items()},
             }
         },
     ]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aigw.common.usage.report import From, To
+from aigw.common.usage.report import COUNTERS_DESCRIPTION, From, To
 from aigw.devportal.deps import CurrentActor, Usage
 from aigw.devportal.usage.schemas import GroupBy, UsageReport
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/applications", tags=["usage"])
         "window [from, to) (default: the 30 days before now; times without a zone are UTC): the "
         "totals, and the same counters per `groupBy` group: `model`, `api` (the API's id) or "
         "`hour` (the UTC hour the call started, e.g. `2026-03-01T10:00:00Z`; hours without "
-        "calls are left out)."
+        "calls are left out)." + COUNTERS_DESCRIPTION
     ),
 )
 async def application_usage(

@@ -21,7 +21,14 @@ from aigw.publisher.apis.lifecycle import CREATED
 from aigw.publisher.apis.ownership import co_owners_set
 from aigw.publisher.apis.repository import COLLECTION, ApiDefinition, ApiDoc, StoredApi
 from aigw.publisher.apis.routing import route_prefix
-from aigw.publisher.apis.schemas import ENDPOINT_TYPES, ApiIn, dev_only_endpoint, patched
+from aigw.publisher.apis.schemas import (
+    ENDPOINT_TYPES,
+    GUARDRAIL_LIST,
+    ApiIn,
+    ApiUpdate,
+    dev_only_endpoint,
+    patch_target,
+)
 from aigw.publisher.events import SOURCE
 
 DEV_ONLY_ENDPOINTS = (
@@ -62,12 +69,14 @@ class ApiDefinitions(ApiChanges):
         provider key with it: the removal is explicit, so it is what the caller meant."""
 
         def body_for(doc: StoredApi) -> ApiIn:
+            target = patch_target(doc, patch)
             try:
-                return patched(doc, patch)
+                return ApiUpdate.model_validate(target)
             except ValidationError as exc:
                 errors = exc.errors()
                 raise InvalidInput(
-                    describe_validation_errors(errors), fields=validation_fields(errors)
+                    describe_validation_errors(errors, target),
+                    fields=validation_fields(errors, target),
                 ) from exc
 
         return await self._redefine(api_id, body_for, actor, drops_keys=True)
@@ -150,6 +159,8 @@ def _definition(body: ApiIn) -> ApiDefinition:
         },
         "additional_endpoints": dict(body.additional_endpoints),
         "routing": body.routing.model_dump(mode="json"),
+        "guardrails": GUARDRAIL_LIST.dump_python(body.guardrails, mode="json", by_alias=True),
+        "cache": None if body.cache is None else body.cache.model_dump(mode="json", by_alias=True),
         "route_prefix": prefix,
         "route_key": prefix,
     }

@@ -12,7 +12,14 @@ from aigw.common.events import (
 from aigw.common.vendors import VendorSpec
 from aigw.publisher.apis.lifecycle import PUBLISHED
 from aigw.publisher.apis.repository import ApiDoc
-from aigw.publisher.apis.schemas import additional_endpoints, offered_policies, routing, sealed_key
+from aigw.publisher.apis.schemas import (
+    additional_endpoints,
+    guardrails,
+    offered_policies,
+    response_cache,
+    routing,
+    sealed_key,
+)
 
 
 def described[E: (ApiCreated, ApiUpdated, ApiPublished)](kind: type[E], api: ApiDoc) -> E:
@@ -60,6 +67,8 @@ def deployed(api: ApiDoc, revision: int, vendor: VendorSpec) -> ApiDeployed:
         },
         routing=routing(api),
         backend_throttle=BackendThrottle.model_validate(api.get("backend_throttle") or {}),
+        guardrails=guardrails(api),
+        cache=response_cache(api),
     )
 
 

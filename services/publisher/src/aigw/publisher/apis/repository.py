@@ -63,6 +63,8 @@ class ApiDefinition(TypedDict):
     backend_throttle: NotRequired[ThrottleDoc]
     additional_endpoints: NotRequired[dict[str, str]]
     routing: NotRequired[dict[str, Any]]  # ApiRouting's JSON (read back with model_validate)
+    guardrails: NotRequired[list[dict[str, Any]]]  # as on the wire (camelCase, `schema`)
+    cache: NotRequired[dict[str, Any] | None]  # ResponseCache's JSON, None: no cache
     route_prefix: str
     route_key: str
 

@@ -6,10 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, RootModel, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    RootModel,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 
 from aigw.common.addresses import non_public_kind
+from aigw.common.guardrails import GUARDRAIL_TYPES, Guardrail, Guardrails
 from aigw.common.model_routing import ApiRouting, EndpointName
+from aigw.common.response_cache import ResponseCache
 from aigw.common.schemas import CamelModel, Collection, RequestModel, read_only
 from aigw.publisher.apis.lifecycle import LifecycleAction, describe_actions
 from aigw.publisher.apis.merge_patch import merge_patch
@@ -119,6 +128,52 @@ class BackendThrottleBody(RequestModel):
     sandbox: RequestsPerSecond | None = None
 
 
+GUARDRAILS_DESCRIPTION = (
+    "guardrails and prompt transformations, applied in this order on the flow each names "
+    "(`request`, `response` or `both`); names are distinct (a 446 names the guardrail that "
+    f"intervened). Types: {', '.join(GUARDRAIL_TYPES)}, with WSO2's parameters (see the "
+    'README\'s "Guardrails"). Invalid regexes, JSONPaths, JSON Schemas or missing parameters '
+    "are a 422 naming the field, e.g. `guardrails.0.params.regex`. Applied by the gateways "
+    "from the next deploy"
+)
+GUARDRAILS_EXAMPLE: list[dict[str, Any]] = [
+    {
+        "type": "REGEX_GUARDRAIL",
+        "name": "no-card-numbers",
+        "flow": "both",
+        "params": {"regex": "\\b(?:\\d[ -]?){13,16}\\b", "invert": True, "showAssessment": True},
+    },
+    {
+        "type": "PII_MASKING_REGEX",
+        "name": "mask-emails",
+        "flow": "both",
+        "params": {
+            "piiEntities": [{"piiEntity": "EMAIL", "piiRegex": "[\\w.+-]+@[\\w-]+\\.[\\w.]+"}]
+        },
+    },
+    {
+        "type": "WORD_COUNT_GUARDRAIL",
+        "name": "short-prompts",
+        "flow": "request",
+        "params": {"min": 1, "max": 500},
+    },
+]
+CACHE_DESCRIPTION = (
+    "the response cache (null: none): `exact` answers the same request again, `semantic` a "
+    "request whose last user message is similar (cosine similarity of at least `threshold`, "
+    "default 0.9; semantic mode only) in the same conversation; `ttlSeconds` how long an "
+    "answer is served; `scope` `application` (an answer is only served to the application "
+    "that paid for it) or `api` (shared by every caller). Applied from the next deploy"
+)
+CACHE_EXAMPLE: dict[str, Any] = {
+    "mode": "semantic",
+    "ttlSeconds": 600,
+    "threshold": 0.92,
+    "scope": "application",
+}
+GUARDRAIL_LIST: TypeAdapter[list[Guardrail]] = TypeAdapter(Guardrails)
+
+
 class ApiIn(RequestModel):
     name: Name
     context: Context
@@ -144,6 +199,12 @@ class ApiIn(RequestModel):
             "multi-model routing per key type (null: the key type's endpoint, no routing); "
             "targets and fallbacks name endpoints of this API"
         ),
+    )
+    guardrails: Guardrails = Field(
+        default_factory=list, description=GUARDRAILS_DESCRIPTION, examples=[GUARDRAILS_EXAMPLE]
+    )
+    cache: ResponseCache | None = Field(
+        None, description=CACHE_DESCRIPTION, examples=[CACHE_EXAMPLE]
     )
     co_owners: list[Username] | None = Field(
         None,
@@ -234,6 +295,10 @@ class ApiOut(CamelModel):
     backend_throttle: BackendThrottleBody
     additional_endpoints: dict[str, str]
     routing: ApiRouting
+    guardrails: list[Guardrail] = Field(
+        description=GUARDRAILS_DESCRIPTION, examples=[GUARDRAILS_EXAMPLE]
+    )
+    cache: ResponseCache | None = Field(description=CACHE_DESCRIPTION, examples=[CACHE_EXAMPLE])
     route_prefix: str
     owner: str | None  # None: created before owners existed, the admins' alone
     co_owners: list[str]
@@ -260,6 +325,8 @@ class ApiOut(CamelModel):
             backend_throttle=BackendThrottleBody.model_validate(doc.get("backend_throttle") or {}),
             additional_endpoints=additional_endpoints(doc),
             routing=routing(doc),
+            guardrails=guardrails(doc),
+            cache=response_cache(doc),
             route_prefix=doc["route_prefix"],
             owner=doc.get("owner"),
             co_owners=list(doc.get("co_owners") or []),
@@ -276,12 +343,12 @@ class ApiOut(CamelModel):
 _WRITABLE = set(ApiIn.model_fields)
 
 
-def patched(doc: ApiDoc, patch: dict[str, Any]) -> ApiUpdate:
-    """The PUT body a merge patch (RFC 7396) of the API makes: the API as GET answers it (its
-    writable fields), with `patch` merged in, validated as a PUT body is. Raises pydantic's
-    ValidationError as a PUT body would fail; read-only fields in `patch` are ignored."""
+def patch_target(doc: ApiDoc, patch: dict[str, Any]) -> Any:
+    """The PUT body a merge patch (RFC 7396) of the API makes, to validate as `ApiUpdate`
+    (read-only fields in `patch` are then ignored): the API as GET answers it (its writable
+    fields), with `patch` merged in."""
     current = ApiOut.from_doc(doc).model_dump(mode="json", by_alias=True, include=_WRITABLE)
-    return ApiUpdate.model_validate(merge_patch(current, patch))
+    return merge_patch(current, patch)
 
 
 def offered_policies(doc: ApiDoc) -> list[str]:
@@ -297,6 +364,17 @@ def additional_endpoints(doc: ApiDoc) -> dict[str, str]:
 def routing(doc: ApiDoc) -> ApiRouting:
     """The API's routing policies (none for APIs created before routing existed)."""
     return ApiRouting.model_validate(doc.get("routing") or {})
+
+
+def guardrails(doc: ApiDoc) -> list[Guardrail]:
+    """The API's guardrails, in order (none for APIs created before guardrails existed)."""
+    return GUARDRAIL_LIST.validate_python(doc.get("guardrails") or [])
+
+
+def response_cache(doc: ApiDoc) -> ResponseCache | None:
+    """The API's response cache (none for APIs created before the cache existed)."""
+    stored = doc.get("cache")
+    return None if stored is None else ResponseCache.model_validate(stored)
 
 
 def endpoint_url(doc: ApiDoc, name: str) -> str | None:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from aigw.common.requests import Runtime
-from aigw.common.usage.report import From, To, usage_report
+from aigw.common.usage.report import COUNTERS_DESCRIPTION, From, To, usage_report
 from aigw.publisher.deps import Apis, CurrentActor
 from aigw.publisher.usage.schemas import GroupBy, UsageReport
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/apis", tags=["usage"])
         "[from, to) (default: the 30 days before now; times without a zone are UTC): the totals, "
         "and the same counters per `groupBy` group: `model` (the model that served the call), "
         "`application` (the calling application's id) or `hour` (the UTC hour the call started, "
-        "e.g. `2026-03-01T10:00:00Z`; hours without calls are left out)."
+        "e.g. `2026-03-01T10:00:00Z`; hours without calls are left out)." + COUNTERS_DESCRIPTION
     ),
 )
 async def api_usage(
