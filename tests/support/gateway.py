@@ -8,7 +8,7 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,6 +201,7 @@ def deploy_event(
     endpoints: dict[str, str] | None = None,
     routing: ApiRouting | None = None,
     production_key: str | None = "mock-provider-key",
+    guardrails: Sequence[Any] = (),
 ) -> ApiDeployed:
     """A deploy of the mock: production and (unless `sandbox=False`) sandbox endpoints, plus
     additional `endpoints` (name → URL, all with the mock's production key) and `routing`.
@@ -233,6 +234,7 @@ def deploy_event(
             for name, url in (endpoints or {}).items()
         },
         routing=routing or ApiRouting(),
+        guardrails=list(guardrails),
     )
 
 

@@ -28,15 +28,18 @@ from aigw.devtools.processes import free_port
 from aigw.gateway.asgi import Message
 from aigw.gateway.client import ANY_ADDRESS, Pool
 from aigw.gateway.errors import Refused
+from aigw.gateway.guardrails.compiler import GuardrailCompiler
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies.base import Answered, Policy, PolicyRun
 from aigw.gateway.proxy.authenticate import Authenticator
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.plan import Planner
+from aigw.gateway.proxy.route_policies import PolicyCompiler
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.routing.builder import apply
+from tests.support.guardrails import guardrail
 
 BOX = SecretBox(generate_master_key())
 OPENAI = builtin_spec("OpenAI", "v1")
@@ -154,7 +157,11 @@ class Pipeline:
         return sent[0]["status"], json.loads(payload), dict(sent[0]["headers"])
 
 
-def pipeline(events: Sequence[EventPayload], policies: Sequence[Policy] = ()) -> Pipeline:
+def pipeline(
+    events: Sequence[EventPayload],
+    policies: Sequence[Policy] = (),
+    compilers: Sequence[PolicyCompiler] = (),
+) -> Pipeline:
     state = GatewayState()
     for event in events:
         apply(state.table, event, BOX)
@@ -169,6 +176,7 @@ def pipeline(events: Sequence[EventPayload], policies: Sequence[Policy] = ()) ->
             planner=Planner(clock=steady),
             authenticator=Authenticator(state.table, clock=wall),
             policies=policies,
+            compilers=compilers,
         ),
         wall,
         steady,
@@ -295,3 +303,28 @@ async def test_a_request_policy_answers_or_stops_a_call_before_the_provider(upst
     assert not any(name.startswith(b"x-ratelimit") for name in headers)  # a refusal does not
     assert upstream.requests == []
     assert FINISHED == [200, 446]  # every run is told how its call ended
+
+
+async def test_a_guardrail_intervention_counts_a_request_but_no_tokens_and_is_counted(upstream):
+    params = {"regex": "forbidden", "invert": True}
+    deny = guardrail("REGEX_GUARDRAIL", params, name="no-forbidden", flow="request")
+    api = deployed(upstream.url).model_copy(update={"guardrails": [deny]})
+    plan = PolicyUpdated(
+        name="Ten", limits=[QuotaLimit(unit="minute", requests=10, total_tokens=100)]
+    )
+    line = pipeline([api, plan, *caller("Ten")], compilers=[GuardrailCompiler()])
+    BODY["messages"][0]["content"] = "forbidden"
+    try:
+        status, body, _ = await line.call()
+    finally:
+        BODY["messages"][0]["content"] = "hi"
+    assert (status, body["guardrail"]["interveningGuardrail"]) == (446, "no-forbidden")
+    assert upstream.requests == []  # never reached the provider
+    tokens = [s for m in line.invoker.metrics.tokens.collect() for s in m.samples]
+    assert [s for s in tokens if s.name.endswith("_total")] == []  # it charged no tokens
+    status, _, headers = await line.call()
+    assert status == 200
+    assert headers[b"x-ratelimit-remaining-requests"] == b"8"  # the intervened call counted
+    metrics = line.invoker.metrics.interventions
+    labels = {"api": "api1", "guardrail": "no-forbidden", "direction": "REQUEST"}
+    assert metrics.labels(**labels)._value.get() == 1

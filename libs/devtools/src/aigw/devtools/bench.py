@@ -13,7 +13,9 @@ README way, then:
 - a routed call: an API with a routing policy (two targets, weighted round robin, model
   rewritten, a fallback), sequential against the same direct calls, next to the plain call;
 - credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
-  how long a key revoked through the developer portal keeps working at the gateway.
+  how long a key revoked through the developer portal keeps working at the gateway;
+- guardrails (`bench_guardrails`): a regex on request and response, PII masking, and the
+  time to first token with an incremental response guardrail.
 """
 
 import argparse
@@ -533,6 +535,9 @@ async def measure(
     lines += [""] + await throughput_costs(stack, direct, gateway, args)
     mint = await bench_token_minter(stack, api)
     lines += [""] + await credential_costs(gateway, mint, args.requests)
+    from aigw.devtools.bench_guardrails import guardrail_costs  # it imports this module
+
+    lines += [""] + await guardrail_costs(stack, direct, gateway, password, args.requests // 2)
     if revocations:
         lines += [""] + revocations
     return lines + [""] + await client_costs(direct, args.requests)

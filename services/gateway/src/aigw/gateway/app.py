@@ -20,6 +20,7 @@ from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
 from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.embeddings.http import HttpEmbedder
+from aigw.gateway.guardrails.compiler import GuardrailCompiler
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
@@ -201,6 +202,11 @@ def _invoker(
         quota,
         Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
+        compilers=[
+            GuardrailCompiler(
+                settings.guardrail_regex_timeout_ms, settings.guardrail_stream_holdback
+            )
+        ],
     )
 
 

@@ -65,6 +65,22 @@ class Settings(DevModeSettings):
     )
     embeddings_model: str = setting("multilingual-e5-small", "GATEWAY_EMBEDDINGS_MODEL")
     embeddings_timeout: float = setting(5.0, "GATEWAY_EMBEDDINGS_TIMEOUT", gt=0)
+    guardrail_regex_timeout_ms: int = setting(
+        100,
+        "GATEWAY_GUARDRAIL_REGEX_TIMEOUT_MS",
+        ge=1,
+        le=10_000,
+        description="longest a guardrail's regex may run on one text; past it the guardrail "
+        "intervenes (fails closed)",
+    )
+    guardrail_stream_holdback: int = setting(
+        256,
+        "GATEWAY_GUARDRAIL_STREAM_HOLDBACK",
+        ge=16,
+        le=65_536,
+        description="most characters a deny-list regex guardrail holds back on a stream (text "
+        "that may still start a match)",
+    )
     max_body_bytes: int = setting(
         10 * 1_048_576,
         "GATEWAY_MAX_BODY_BYTES",

@@ -26,7 +26,9 @@ configured per API travel in the deployed revision and are compiled per revision
      Otherwise `on_event` only observes, and the stream is relayed byte for byte as it comes.
      `on_event` is synchronous (it runs per event on the hot path): a check that needs I/O
      holds events back and decides in `on_end`, or works on whole answers.
-3. `on_end()` when a stream ended complete (not when it broke), for every run that took it.
+3. `on_end()` when a stream ended complete (not when it broke), for every run that took it;
+   it may await (a held-back answer's check that needs I/O, e.g. a URL lookup) and refuse
+   (before the first byte: the run's status, as from `on_event`).
 4. `on_finish(call)` once for every started run, however the call ended (answered, refused,
    failed, the client gone): release what the run holds (a cache's in-flight lock).
 Runs see the API's own wire format: translating to another vendor's format belongs to the
@@ -83,7 +85,7 @@ class PolicyRun:
         """The events to let out for `event`; None: `event` itself, unchanged."""
         return None
 
-    def on_end(self) -> Sequence[SseEvent]:
+    async def on_end(self) -> Sequence[SseEvent]:
         return ()
 
     def on_finish(self, call: Invocation) -> None:

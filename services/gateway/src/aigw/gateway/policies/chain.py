@@ -24,6 +24,14 @@ def through(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> Sequence[S
     return events
 
 
+async def end_observed(runs: Sequence[PolicyRun]) -> None:
+    """Tell runs that only observe that the stream is complete (they hold nothing); runs that
+    keep the default `on_end` are skipped (an await costs more than the check)."""
+    for run in runs:
+        if type(run).on_end is not PolicyRun.on_end:
+            await run.on_end()
+
+
 def observe(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> None:
     """Show `events` to runs that only observe (the stream goes out as it came)."""
     for event in events:
@@ -31,11 +39,11 @@ def observe(runs: Sequence[PolicyRun], events: Sequence[SseEvent]) -> None:
             run.on_event(event)
 
 
-def end(runs: Sequence[PolicyRun]) -> list[SseEvent]:
+async def end(runs: Sequence[PolicyRun]) -> list[SseEvent]:
     """At the stream's end: what each run still held, passed through the runs after it."""
     out: list[SseEvent] = []
     for index, run in enumerate(runs):
-        held = run.on_end()
+        held = await run.on_end()
         if held:
             out.extend(through(runs[index + 1 :], held))
     return out

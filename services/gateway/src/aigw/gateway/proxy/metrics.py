@@ -11,6 +11,8 @@
   prompt_tokens, completion_tokens, total_tokens) and 503s of backend protection (backend);
 - `aigw_gateway_target_failures_total{api,endpoint,reason}`: routed calls' failed attempts
   (reason: status (429/5xx), timeout, connection), each followed by a suspension;
+- `aigw_gateway_guardrail_interventions_total{api,guardrail,direction}`: calls a guardrail
+  stopped (guardrail: its name, at most 16 per API; direction: REQUEST or RESPONSE);
 - `aigw_gateway_quota_peers`: other gateway processes sharing quota counts with this one.
 
 Label children are cached, so recording costs a dict lookup per metric.
@@ -52,6 +54,11 @@ class GatewayMetrics:
             "aigw_gateway_target_failures",
             "Failed attempts of routed calls by API, endpoint and reason",
             *("endpoint", "reason"),
+        )
+        self.interventions = counter(
+            "aigw_gateway_guardrail_interventions",
+            "Calls a guardrail stopped, by API, guardrail name and direction",
+            *("guardrail", "direction"),
         )
         self._latencies(histogram)
         self.peers = Gauge(
@@ -105,6 +112,9 @@ class GatewayMetrics:
 
     def rejected(self, api: str, kind: str) -> None:
         self._child(self.rejections, api, kind).inc()
+
+    def intervened(self, api: str, guardrail: str, direction: str) -> None:
+        self._child(self.interventions, api, guardrail, direction).inc()
 
     def failed_target(self, api: str, endpoint: str, reason: str) -> None:
         self._child(self.target_failures, api, endpoint, reason).inc()

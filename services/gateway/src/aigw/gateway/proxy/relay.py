@@ -173,11 +173,10 @@ class _Relay:
         events = [tail] if tail is not None else []
         out = b""
         if rewriting:
-            out = _joined([*chain.through(self.runs, events), *chain.end(self.runs)])
+            out = _joined([*chain.through(self.runs, events), *await chain.end(self.runs)])
         else:
             chain.observe(self.runs, events)
-            for run in self.runs:
-                run.on_end()  # observers hold nothing: they learn the stream is complete
+            await chain.end_observed(self.runs)
         if not self.answer.head_sent:
             await self.start()
         await self.send({"type": "http.response.body", "body": out})

@@ -38,9 +38,12 @@ class Settlement:
         metrics = self.metrics
         metrics.observe(call.api, model, call.status, ended - call.started, provider)
         metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
+        if call.intervention is not None:
+            metrics.intervened(call.api, call.intervention.guardrail, call.intervention.direction)
         if call.admission is not None and self.quota is not None:
             book = self.quota.book
-            if call.provider_status or call.abandoned_attempts:
+            # a guardrail's intervention counts against the quota (no tokens if before the call)
+            if call.provider_status or call.abandoned_attempts or call.intervention:
                 prompt, completion = usage.prompt_tokens, usage.completion_tokens
                 book.settle(call.admission, prompt, completion, usage.total_tokens)
             else:
