@@ -40,7 +40,7 @@ class Settlement:
         metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
         if call.admission is not None and self.quota is not None:
             book = self.quota.book
-            if call.provider_status or call.abandoned_attempts:
+            if call.provider_status or call.abandoned_attempts or call.cache == "hit":
                 prompt, completion = usage.prompt_tokens, usage.completion_tokens
                 book.settle(call.admission, prompt, completion, usage.total_tokens)
             else:
