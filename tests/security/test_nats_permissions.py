@@ -30,6 +30,7 @@ SAMPLES = [
     "aigw.user.created",
     "aigw.usage.recorded",
     "aigwq.usage",
+    "$KV.AIGW_CACHE.x.probe",  # the gateways' response cache: only they write it
 ]
 FORBIDDEN = [
     (identity, subject)
@@ -143,6 +144,13 @@ async def test_a_service_may_not_read_another_services_replies(infra):
         ("devportal", "$JS.API.STREAM.MSG.GET.AIGW_EVENTS"),
         ("devportal", "$JS.API.STREAM.MSG.DELETE.AIGW_EVENTS"),
         ("devportal", "$JS.API.CONSUMER.DELETE.AIGW_USAGE.publisher-usage-aigw_publisher"),
+        # the response cache's bucket: read (watched) by gateways only, purged by nobody
+        ("publisher", "$JS.API.CONSUMER.CREATE.KV_AIGW_CACHE"),
+        ("keymanager", "$JS.API.STREAM.INFO.KV_AIGW_CACHE"),
+        ("devportal", "$JS.API.DIRECT.GET.KV_AIGW_CACHE.$KV.AIGW_CACHE.x.probe"),
+        ("devportal", "$JS.API.STREAM.MSG.GET.KV_AIGW_CACHE"),
+        ("gateway", "$JS.API.STREAM.PURGE.KV_AIGW_CACHE"),
+        ("gateway", "$JS.API.CONSUMER.DURABLE.CREATE.KV_AIGW_CACHE.mine"),
     ],
 )
 async def test_an_identity_may_not_touch_consumers_it_does_not_own(infra, identity, subject):

@@ -33,6 +33,10 @@ IDENTITIES = (*SERVICES, PROVISIONER)
 
 QUOTA_SYNC_SUBJECT = "aigwq.usage"
 USAGE_SUBJECT = "aigw.usage.recorded"
+# The gateways' shared response cache: a JetStream key-value bucket (aigw.gateway.cache) whose
+# entries only gateways write (and sign) and read
+CACHE_BUCKET = "AIGW_CACHE"
+CACHE_SUBJECTS = f"$KV.{CACHE_BUCKET}.>"
 
 PUBLISHES: Mapping[str, tuple[str, ...]] = {
     "publisher": ("aigw.api.>", "aigw.vendor.>", "aigw.policy.>"),
@@ -44,7 +48,7 @@ PUBLISHES: Mapping[str, tuple[str, ...]] = {
         "aigw.token.>",
         "aigw.user.>",
     ),
-    "gateway": (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT),
+    "gateway": (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT, CACHE_SUBJECTS),
     PROVISIONER: (),
 }
 

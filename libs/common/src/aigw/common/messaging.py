@@ -1,11 +1,15 @@
 """NATS JetStream wiring: the streams that hold the events, and publishing signed events.
 
-Two streams, so that the gateway's replay never reads the bulk of the traffic:
+Two event streams, so that the gateway's replay never reads the bulk of the traffic:
 
 - `AIGW_EVENTS`: every management event (`aigw.api.>`, `aigw.key.>`...), kept for good: it is
   what the gateway folds into its routing table and the audit trail;
 - `AIGW_USAGE`: the gateways' usage batches (`aigw.usage.recorded`), read by publisher and
   devportal through durable consumers and kept `usage_max_age` (default 7 days).
+
+And one key-value bucket, `AIGW_CACHE` (its stream `KV_AIGW_CACHE`): the gateways' shared
+response cache (aigw.gateway.cache), one entry per key (the latest), nothing older than the
+longest TTL an API may set, bounded in bytes (the oldest entries go first).
 
 Services never create or reconfigure streams (their NATS identities may not): `provision`,
 run with the provisioner identity by `make run`, the tests and a deployment's set-up job, does.
@@ -15,33 +19,40 @@ from datetime import timedelta
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from aigw.common.event_trust import EventSigner
 from aigw.common.events import Envelope
 from aigw.common.identity import (
+    CACHE_BUCKET,
+    CACHE_SUBJECTS,
     PUBLISHES,
     QUOTA_SYNC_SUBJECT,
     USAGE_SUBJECT,
 )
+from aigw.common.response_cache import MAX_TTL_SECONDS
 
 STREAM_NAME = "AIGW_EVENTS"
 USAGE_STREAM_NAME = "AIGW_USAGE"
-# every event subject a service may publish, but usage (its own stream) and quota sync (core
-# NATS, outside any stream: ephemeral and high rate)
+CACHE_STREAM_NAME = f"KV_{CACHE_BUCKET}"  # how JetStream names a key-value bucket's stream
+# every event subject a service may publish, but usage (its own stream), quota sync (core
+# NATS, outside any stream: ephemeral and high rate) and the cache's keys (its bucket)
 STREAM_SUBJECTS = [
     subject
     for subjects in PUBLISHES.values()
     for subject in subjects
-    if subject not in (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT)
+    if subject not in (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT, CACHE_SUBJECTS)
 ]
 USAGE_STREAM_SUBJECTS = ["aigw.usage.>"]
 STREAMS = (STREAM_NAME, USAGE_STREAM_NAME)
+DEFAULT_CACHE_MAX_BYTES = 1 << 30
+CACHE_MAX_ENTRY_BYTES = 4 * 1_048_576
 DUPLICATE_WINDOW_SECONDS = 120.0
 DEFAULT_USAGE_MAX_AGE = timedelta(days=7)
 
 __all__ = [
+    "CACHE_STREAM_NAME",
     "QUOTA_SYNC_SUBJECT",
     "STREAMS",
     "STREAM_NAME",
@@ -59,6 +70,29 @@ def stream_for(subject: str) -> str:
 
 
 def stream_configs(usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> list[StreamConfig]:
+    return [*event_stream_configs(usage_max_age), cache_bucket_config()]
+
+
+def cache_bucket_config(max_bytes: int = DEFAULT_CACHE_MAX_BYTES) -> StreamConfig:
+    """The cache bucket's stream, as nats-py's `create_key_value` makes one (history 1), but
+    discarding the oldest entries when full (a cache, not a record) and without rollups
+    or deletes (entries expire; nothing else removes one)."""
+    return StreamConfig(
+        name=CACHE_STREAM_NAME,
+        subjects=[CACHE_SUBJECTS],
+        storage=StorageType.FILE,
+        max_msgs_per_subject=1,
+        max_age=float(MAX_TTL_SECONDS),
+        max_bytes=max_bytes,
+        max_msg_size=CACHE_MAX_ENTRY_BYTES,
+        discard=DiscardPolicy.OLD,
+        deny_delete=True,
+        allow_direct=True,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def event_stream_configs(usage_max_age: timedelta) -> list[StreamConfig]:
     return [
         StreamConfig(
             name=STREAM_NAME,

@@ -30,7 +30,7 @@ from aigw.common.identity import (
     Identity,
     write_trust_file,
 )
-from aigw.common.messaging import STREAM_NAME, USAGE_STREAM_NAME
+from aigw.common.messaging import CACHE_STREAM_NAME, STREAM_NAME, USAGE_STREAM_NAME
 
 TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
@@ -41,9 +41,10 @@ SERVER_CONFIG = "nats-auth.conf"
 # (unnamed: `CONSUMER.CREATE.<stream>` exactly) and answer flow control, nothing else, so
 # none of them can pull, acknowledge or delete a durable consumer through it. Publisher and
 # devportal also read through durable pull consumers named after their databases, which they
-# create and drive.
+# create and drive. The gateways watch the response cache's bucket the same way (and write it:
+# `$KV.AIGW_CACHE.>` is theirs in PUBLISHES); no other identity may read or write it.
 ORDERED_READS: dict[str, tuple[str, ...]] = {
-    "gateway": (STREAM_NAME,),
+    "gateway": (STREAM_NAME, CACHE_STREAM_NAME),
     "publisher": (STREAM_NAME,),
     "devportal": (STREAM_NAME,),
 }

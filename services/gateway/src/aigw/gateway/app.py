@@ -11,13 +11,18 @@ provider call and the event follower that keeps the routing table up to date.
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
+from aigw.gateway.cache.index import CacheIndex
+from aigw.gateway.cache.metrics import CacheCollector
+from aigw.gateway.cache.policy import CacheOutcomes, cache_compiler
+from aigw.gateway.cache.shared import SharedCache
 from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.embeddings.http import HttpEmbedder
 from aigw.gateway.guardrails.compiler import GuardrailCompiler
@@ -25,6 +30,7 @@ from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
+from aigw.gateway.proxy.route_policies import PolicyCompiler
 from aigw.gateway.proxy.settle import Settlement
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
@@ -100,12 +106,18 @@ class Gateway:
     """The ASGI callable `create_app` returns; `state` and `follower` are there for tests."""
 
     def __init__(
-        self, management: FastAPI, invoker: Invoker, state: GatewayState, follower: EventFollower
+        self,
+        management: FastAPI,
+        invoker: Invoker,
+        state: GatewayState,
+        follower: EventFollower,
+        cache: SharedCache,
     ) -> None:
         self.management = management
         self.invoker = invoker
         self.state = state
         self.follower = follower
+        self.cache = cache
         self.quota = invoker.quota
         self.recorder = invoker.settlement.recorder
 
@@ -137,7 +149,19 @@ def create_app(settings: Settings) -> Gateway:
         settings.usage_batch_size,
     )
 
-    lifespan = _lifespan(settings, state, follower, sync, recorder)
+    # the response cache: entries signed and verified as usage messages are, with a verifier
+    # of its own so that its rejections are counted apart from the events'
+    cache = SharedCache(
+        follower.connection, signer, settings.event_verifier(), CacheIndex(time.time)
+    )
+    embedder = new_embedder(settings)
+    outcomes = CacheOutcomes()
+    guardrails = GuardrailCompiler(
+        settings.guardrail_regex_timeout_ms, settings.guardrail_stream_holdback
+    )
+    # guardrails before the cache: a cached answer passes back through them
+    compilers = [guardrails, cache_compiler(cache, embedder, settings.embeddings_model, outcomes)]
+    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder)
 
     async def ready(app: FastAPI) -> bool:
         return gateway.ready()
@@ -153,9 +177,9 @@ def create_app(settings: Settings) -> Gateway:
     )
     registry = management.state.metrics_registry
     registry.register(verifier.collector())
-    gateway = Gateway(
-        management, _invoker(settings, state, registry, sync, recorder), state, follower
-    )
+    registry.register(CacheCollector(outcomes, cache))
+    invoker = _invoker(settings, state, registry, sync, recorder, compilers)
+    gateway = Gateway(management, invoker, state, follower, cache)
     return gateway
 
 
@@ -165,6 +189,8 @@ def _lifespan(
     follower: EventFollower,
     sync: QuotaSync,
     recorder: UsageRecorder,
+    cache: SharedCache,
+    embedder: HttpEmbedder | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -172,11 +198,15 @@ def _lifespan(
         follower.start()
         sync.start()
         recorder.start()
+        cache.start()
         try:
             yield
         finally:
             await sync.stop()
             await recorder.stop()  # flushes what is queued while NATS is still connected
+            await cache.stop()  # waits briefly for the writes in flight
+            if embedder is not None:
+                await embedder.close()
             await follower.stop()
             pool, state.upstream = state.upstream, None
             await pool.close()
@@ -190,6 +220,7 @@ def _invoker(
     registry: CollectorRegistry,
     sync: QuotaSync,
     recorder: UsageRecorder,
+    compilers: Sequence[PolicyCompiler],
 ) -> Invoker:
     metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
@@ -202,11 +233,7 @@ def _invoker(
         quota,
         Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
-        compilers=[
-            GuardrailCompiler(
-                settings.guardrail_regex_timeout_ms, settings.guardrail_stream_holdback
-            )
-        ],
+        compilers=compilers,
     )
 
 

@@ -52,6 +52,7 @@ class Invocation:
     headers: list[tuple[str, str]] = field(default_factory=list)
     credential: str | None = None
     content_type: bytes | None = None
+    no_cache: bool = False  # the caller sent `Cache-Control: no-cache` (the response cache's)
     entry: KeyEntry | None = None  # the authenticated key (or access token's client)
     # what the key may call: its key type's routing policy, else its endpoint
     routing: TargetPolicy | None = None

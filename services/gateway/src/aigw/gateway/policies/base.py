@@ -11,6 +11,11 @@ configured per API travel in the deployed revision and are compiled per revision
    inspect and change the request (`call.replace_json` keeps the body and its parsed form in
    step; `call.headers`), stop the call with its own status by raising `Refused` (a
    guardrail's refusal), or answer it without the provider by raising `Answered` (a cache hit).
+   That answer goes back through the runs before the one that raised it, as a provider's
+   answer would (steps 2 and 3: a JSON answer through `on_body`, an event stream through
+   `on_event` and `on_end`; a run may change or refuse it), as Envoy's local replies pass
+   back through the encoder filters: a PII masker before a cache restores its placeholders in
+   a cached answer, a response guardrail checks it. The runs after it see nothing of it.
 2. `on_response(call, head)` once the provider's status and headers arrived, in the reverse
    order (the policy nearest the provider sees its answer first, as in Envoy's filter chain);
    True means the run wants this answer (it may refuse it here, by status or header; this
@@ -56,13 +61,16 @@ class ResponseHead(Protocol):
 
 
 class Answered(Exception):
-    """Raised by a request policy to answer the call itself (the provider is not called)."""
+    """Raised by a request policy to answer the call itself (the provider is not called).
+    `headers` name its content type (`text/event-stream` for a stream); `before` is set by
+    `run_requests`: the runs the answer passes back through."""
 
     def __init__(self, status: int, headers: RawHeaders, body: bytes) -> None:
         super().__init__(status)
         self.status = status
         self.headers = headers
         self.body = body
+        self.before: Sequence[PolicyRun] = ()
 
 
 class PolicyRun:
@@ -106,6 +114,10 @@ def start_runs(policies: Sequence[Policy], call: Invocation) -> list[PolicyRun]:
 async def run_requests(runs: Sequence[PolicyRun], call: Invocation) -> None:
     """Each run's `on_request`, in order (skipping runs that keep the default: an await
     costs more on the hot path than the check)."""
-    for run in runs:
+    for index, run in enumerate(runs):
         if type(run).on_request is not PolicyRun.on_request:
-            await run.on_request(call)
+            try:
+                await run.on_request(call)
+            except Answered as answered:
+                answered.before = runs[:index]
+                raise

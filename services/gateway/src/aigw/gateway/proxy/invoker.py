@@ -33,7 +33,7 @@ from aigw.gateway.proxy.failover import ProviderFailed, first_answer
 from aigw.gateway.proxy.match import check_operation, match
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.plan import Planner
-from aigw.gateway.proxy.relay import relay
+from aigw.gateway.proxy.relay import relay, relay_answered
 from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
 from aigw.gateway.proxy.route_policies import PolicyCompiler, RoutePolicies
 from aigw.gateway.proxy.settle import Settlement
@@ -144,7 +144,7 @@ class Invoker:
             return await self._refuse(call, refused, send)
         except Answered as answered:
             watch.stop()
-            return await self._answered(call, answered, send)
+            return await relay_answered(call, answered, send)
         except ProviderFailed as failed:
             watch.stop()
             await send_error(send, failed.status, failed.message, failed.code, call.answer_headers)
@@ -180,14 +180,6 @@ class Invoker:
             return call.answer_headers
         admitted = set(call.admission.headers)
         return [header for header in call.answer_headers if header not in admitted]
-
-    @staticmethod
-    async def _answered(call: Invocation, answered: Answered, send: Send) -> int:
-        length = (b"content-length", str(len(answered.body)).encode())
-        headers = [*answered.headers, length, *call.answer_headers]
-        await send({"type": "http.response.start", "status": answered.status, "headers": headers})
-        await send({"type": "http.response.body", "body": answered.body})
-        return answered.status
 
     async def _preflight(self, origin: bytes, send: Send) -> int:
         """Answer a CORS preflight without credentials: browsers send none with it."""

@@ -8,18 +8,24 @@ length is relayed chunk by chunk as it arrives (read whole first only if a run h
 and every `text/event-stream` event by event through the runs that rewrite streams, or byte
 for byte when none does. A provider that fails mid-answer leaves the response unfinished, so
 the caller sees a truncated body.
+
+A request policy's own answer (`Answered`, a cache hit) is relayed by `relay_answered` through
+the runs before that policy only, whole (it is all there): a JSON body through `on_body`, an
+event stream event by event through `on_event` and `on_end`; a run that refuses it replaces
+it with the refusal.
 """
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from aigw.gateway.asgi import RawHeaders, Send
 from aigw.gateway.client import Response, UpstreamError
 from aigw.gateway.errors import Refused, send_error, send_refusal
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies import chain
-from aigw.gateway.policies.base import PolicyRun
+from aigw.gateway.policies.base import Answered, PolicyRun
 from aigw.gateway.policies.sse import EventReader, SseEvent
 from aigw.gateway.proxy.attempt import ProviderAnswer
 from aigw.gateway.proxy.disconnect import DisconnectWatch
@@ -193,6 +199,45 @@ class _Relay:
         event = b"event: error\ndata: " + refused.body()
         await self.send({"type": "http.response.body", "body": event + b"\n\n"})
         return self.status
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalHead:
+    """A policy's own answer's head, as the runs before it read a provider's."""
+
+    status: int
+    headers: Mapping[str, str]
+    content_type: str
+
+    @classmethod
+    def of(cls, answered: Answered) -> "_LocalHead":
+        headers = {n.decode("latin-1").lower(): v.decode("latin-1") for n, v in answered.headers}
+        media = headers.get("content-type", "").partition(";")[0].strip().lower()
+        return cls(answered.status, headers, media)
+
+
+async def relay_answered(call: Invocation, answered: Answered, send: Send) -> int:
+    """A request policy's own answer, through the runs before it (see the module's docstring)."""
+    head = _LocalHead.of(answered)
+    runs = [run for run in reversed(answered.before) if run.on_response(call, head)]
+    body = answered.body
+    try:
+        if runs and head.content_type == "text/event-stream":
+            reader = EventReader()
+            events = reader.feed(body)
+            tail = reader.tail()
+            events = [*events, tail] if tail is not None else events
+            body = _joined([*chain.through(runs, events), *chain.end(runs)])
+        elif runs:
+            body = await chain.body_through(runs, body)
+    except Refused as refused:
+        await send_refusal(send, refused, [*refused.headers, *call.answer_headers])
+        return refused.status
+    own = [(name, value) for name, value in answered.headers if name.lower() != b"content-length"]
+    headers = [*own, (b"content-length", str(len(body)).encode()), *call.answer_headers]
+    await send({"type": "http.response.start", "status": answered.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return answered.status
 
 
 def _joined(events: Sequence[SseEvent]) -> bytes:

@@ -43,6 +43,9 @@ class CallerCredentials:
     authorization: bytes | None = None
     api_key: bytes | None = None
     vendor_header: bytes | None = None
+    # not a credential, but also the caller's word to the gateway rather than the provider's:
+    # `Cache-Control: no-cache` bypasses (and refreshes) an API's response cache
+    no_cache: bool = False
 
     def key(self) -> str | None:
         if self.authorization is not None:
@@ -64,6 +67,7 @@ def read_request_headers(
     headers, credentials, call.content_type = filter_headers(raw, call.route.vendor, forwarded)
     call.headers = headers
     call.credential = credentials.key()
+    call.no_cache = credentials.no_cache
 
 
 def filter_headers(
@@ -92,6 +96,8 @@ def filter_headers(
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
         elif name == b"connection":
             connection = value if connection is None else connection + b"," + value
+        elif name == b"cache-control":
+            credentials.no_cache = b"no-cache" in value.lower()
     if connection is not None and connection.lower() not in _PERSISTENT:
         headers = _without_hop_by_hop(headers, connection)
     headers.append(_IDENTITY)

@@ -42,8 +42,10 @@ class Settlement:
             metrics.intervened(call.api, call.intervention.guardrail, call.intervention.direction)
         if call.admission is not None and self.quota is not None:
             book = self.quota.book
-            # a guardrail's intervention counts against the quota (no tokens if before the call)
-            if call.provider_status or call.abandoned_attempts or call.intervention:
+            # a guardrail's intervention and a cache hit count a request (with no tokens when
+            # the provider was not called)
+            answered_here = call.intervention is not None or call.cache == "hit"
+            if call.provider_status or call.abandoned_attempts or answered_here:
                 prompt, completion = usage.prompt_tokens, usage.completion_tokens
                 book.settle(call.admission, prompt, completion, usage.total_tokens)
             else:
