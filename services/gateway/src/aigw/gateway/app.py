@@ -20,6 +20,7 @@ from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
 from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.embeddings.http import HttpEmbedder
+from aigw.gateway.guardrails.semantic import semantic_guards
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
@@ -96,15 +97,22 @@ def new_upstream_pool(settings: Settings) -> Pool:
 
 
 class Gateway:
-    """The ASGI callable `create_app` returns; `state` and `follower` are there for tests."""
+    """The ASGI callable `create_app` returns; `state` and `follower` are there for tests;
+    `embedder` is what the semantic guardrail and cache embed with (None: not configured)."""
 
     def __init__(
-        self, management: FastAPI, invoker: Invoker, state: GatewayState, follower: EventFollower
+        self,
+        management: FastAPI,
+        invoker: Invoker,
+        state: GatewayState,
+        follower: EventFollower,
+        embedder: HttpEmbedder | None = None,
     ) -> None:
         self.management = management
         self.invoker = invoker
         self.state = state
         self.follower = follower
+        self.embedder = embedder
         self.quota = invoker.quota
         self.recorder = invoker.settlement.recorder
 
@@ -136,7 +144,8 @@ def create_app(settings: Settings) -> Gateway:
         settings.usage_batch_size,
     )
 
-    lifespan = _lifespan(settings, state, follower, sync, recorder)
+    embedder = new_embedder(settings)
+    lifespan = _lifespan(settings, state, follower, sync, recorder, embedder)
 
     async def ready(app: FastAPI) -> bool:
         return gateway.ready()
@@ -152,9 +161,8 @@ def create_app(settings: Settings) -> Gateway:
     )
     registry = management.state.metrics_registry
     registry.register(verifier.collector())
-    gateway = Gateway(
-        management, _invoker(settings, state, registry, sync, recorder), state, follower
-    )
+    invoker = _invoker(settings, state, registry, sync, recorder, embedder)
+    gateway = Gateway(management, invoker, state, follower, embedder)
     return gateway
 
 
@@ -164,6 +172,7 @@ def _lifespan(
     follower: EventFollower,
     sync: QuotaSync,
     recorder: UsageRecorder,
+    embedder: HttpEmbedder | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -179,6 +188,8 @@ def _lifespan(
             await follower.stop()
             pool, state.upstream = state.upstream, None
             await pool.close()
+            if embedder is not None:
+                await embedder.close()
 
     return lifespan
 
@@ -189,6 +200,7 @@ def _invoker(
     registry: CollectorRegistry,
     sync: QuotaSync,
     recorder: UsageRecorder,
+    embedder: HttpEmbedder | None,
 ) -> Invoker:
     metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
@@ -201,6 +213,7 @@ def _invoker(
         quota,
         Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
+        compilers=[semantic_guards(embedder)],
     )
 
 
