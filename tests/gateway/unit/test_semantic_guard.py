@@ -12,12 +12,12 @@ import pytest
 
 from aigw.common.events import ApiDeployed
 from aigw.common.guardrails import SemanticPromptGuard
+from aigw.common.vendors import builtin_spec
 from aigw.gateway.embeddings import EmbeddingError, Vectors
 from aigw.gateway.errors import Refused
 from aigw.gateway.guardrails.semantic import SemanticGuard, semantic_guard_factory, semantic_guards
 from aigw.gateway.invocation import Intervention, Invocation
 from aigw.gateway.proxy.route_policies import RoutePolicies
-from aigw.common.vendors import builtin_spec
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.table import Route, RoutingTable
 from tests.support.waiting import eventually

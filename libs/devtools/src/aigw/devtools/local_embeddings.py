@@ -16,8 +16,10 @@ import base64
 import ipaddress
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,6 +33,7 @@ from aigw.devtools.mock_provider.asgi import (
     lifespan,
     read_body,
 )
+from aigw.devtools.processes import ManagedProcess
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_INPUTS = 256
@@ -114,7 +117,9 @@ class LocalEmbeddings:
             {
                 "object": "embedding",
                 "index": index,
-                "embedding": base64.b64encode(row.tobytes()).decode() if as_base64 else row.tolist(),
+                "embedding": base64.b64encode(row.tobytes()).decode()
+                if as_base64
+                else row.tolist(),
             }
             for index, row in enumerate(rows)
         ]
@@ -126,6 +131,13 @@ class LocalEmbeddings:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
         await json_response(send, 200, json.dumps(answer).encode())
+
+
+def process(port: int, log_path: Path | None = None) -> ManagedProcess:
+    """This server as a child process on loopback (not started yet): `make run`, the tests."""
+    argv = [sys.executable, "-m", "aigw.devtools.local_embeddings", "--port", str(port)]
+    ready = f"http://127.0.0.1:{port}/health"
+    return ManagedProcess("embeddings", argv, port=port, ready_url=ready, log_path=log_path)
 
 
 def _loopback(host: str) -> bool:

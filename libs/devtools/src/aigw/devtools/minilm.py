@@ -47,15 +47,15 @@ def safetensors(raw: bytes) -> dict[str, Array]:
 def _layer_norm(x: Array, weight: Array, bias: Array) -> Array:
     mean = x.mean(-1, keepdims=True)
     variance = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(variance + EPSILON) * weight + bias
+    normed = (x - mean) / np.sqrt(variance + EPSILON) * weight + bias
+    return normed.astype(np.float32, copy=False)
 
 
 def _erf(x: Array) -> Array:
     """Abramowitz and Stegun 7.1.26 (error below 1.5e-7): BERT's GELU is the exact one."""
     t = 1 / (1 + 0.3275911 * np.abs(x))
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))  # fmt: skip
-    result: Array = np.sign(x) * (1 - poly * np.exp(-x * x))
-    return result
+    return (np.sign(x) * (1 - poly * np.exp(-x * x))).astype(np.float32, copy=False)
 
 
 def _gelu(x: Array) -> Array:
@@ -94,6 +94,12 @@ class MiniLM:
         unit: Array = (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
         return unit
 
+    def _heads(self, x: Array, at: str, name: str) -> Array:
+        """One of a layer's attention projections, split into heads: (batch, head, token, size)."""
+        batch, length, width = x.shape
+        projected = self._linear(x, f"{at}.attention.self.{name}")
+        return projected.reshape(batch, length, HEADS, width // HEADS).transpose(0, 2, 1, 3)
+
     def _encoder(self, ids: npt.NDArray[np.int64], mask: Array) -> Array:
         w, (batch, length) = self._w, ids.shape
         x = (
@@ -107,21 +113,28 @@ class MiniLM:
         for layer in range(LAYERS):
             at = f"encoder.layer.{layer}"
 
-            def heads(name: str, at: str = at) -> Array:
-                projected = self._linear(x, f"{at}.attention.self.{name}")
-                return projected.reshape(batch, length, HEADS, size).transpose(0, 2, 1, 3)
-
-            scores = heads("query") @ heads("key").transpose(0, 1, 3, 2) / np.sqrt(size)
+            scores = (
+                self._heads(x, at, "query")
+                @ self._heads(x, at, "key").transpose(0, 1, 3, 2)
+                / np.sqrt(size)
+            )
             scores = np.exp(scores + ignored - (scores + ignored).max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ heads("value")).transpose(0, 2, 1, 3).reshape(batch, length, -1)
+            context = (
+                (scores @ self._heads(x, at, "value"))
+                .transpose(0, 2, 1, 3)
+                .reshape(batch, length, -1)
+            )
             attended = self._linear(context, f"{at}.attention.output.dense")
             x = _layer_norm(
                 x + attended,
                 w[f"{at}.attention.output.LayerNorm.weight"],
                 w[f"{at}.attention.output.LayerNorm.bias"],
             )
-            fed = self._linear(_gelu(self._linear(x, f"{at}.intermediate.dense")), f"{at}.output.dense")
-            x = _layer_norm(x + fed, w[f"{at}.output.LayerNorm.weight"], w[f"{at}.output.LayerNorm.bias"])
+            fed = self._linear(
+                _gelu(self._linear(x, f"{at}.intermediate.dense")), f"{at}.output.dense"
+            )
+            x = _layer_norm(
+                x + fed, w[f"{at}.output.LayerNorm.weight"], w[f"{at}.output.LayerNorm.bias"]
+            )
         return x.astype(np.float32)
-

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from aigw.common.response_cache import ResponseCache
-from aigw.devtools.processes import ManagedProcess, free_port
+from aigw.devtools import local_embeddings
+from aigw.devtools.processes import free_port
 from aigw.gateway.embeddings import Embedder
 from aigw.gateway.embeddings.http import HttpEmbedder
 
@@ -48,13 +48,15 @@ class Scored:
     pairs: tuple[Pair, ...]
     similarities: tuple[float, ...]
 
+    def of(self, hit: bool) -> list[float]:
+        """The similarities of the paraphrase pairs (`hit`) or of the near misses."""
+        return [s for p, s in zip(self.pairs, self.similarities, strict=True) if p.hit == hit]
+
     def rates(self, threshold: float) -> tuple[float, float]:
         """(hit rate, false-hit rate) at `threshold`."""
-        hits = [s >= threshold for p, s in zip(self.pairs, self.similarities, strict=True) if p.hit]
-        false = [
-            s >= threshold for p, s in zip(self.pairs, self.similarities, strict=True) if not p.hit
-        ]
-        return sum(hits) / len(hits), sum(false) / len(false)
+        hits, misses = self.of(True), self.of(False)
+        above = sum(s >= threshold for s in hits), sum(s >= threshold for s in misses)
+        return above[0] / len(hits), above[1] / len(misses)
 
     def best(self) -> tuple[float, float, float]:
         """The threshold (of 0.50 to 0.99 by 0.01) with the largest hit minus false-hit rate
@@ -88,12 +90,15 @@ def report(scored: Scored, threshold: float) -> str:
     best, best_hit, best_false = scored.best()
     count = sum(p.hit for p in scored.pairs)
     spread = {
-        kind: np.percentile([s for p, s in zip(scored.pairs, scored.similarities, strict=True) if p.hit == want], [0, 50, 100]).round(3).tolist()  # fmt: skip
+        kind: np.percentile(scored.of(want), [0, 50, 100]).round(3).tolist()
         for kind, want in (("paraphrases", True), ("near misses", False))
     }
     lines = [
         f"{count} paraphrase pairs, {len(scored.pairs) - count} near-miss pairs",
-        *(f"similarity of {kind}: min {v[0]}, median {v[1]}, max {v[2]}" for kind, v in spread.items()),
+        *(
+            f"similarity of {kind}: min {v[0]}, median {v[1]}, max {v[2]}"
+            for kind, v in spread.items()
+        ),
         f"at threshold {threshold}: hit rate {hit:.3f}, false-hit rate {false:.3f}",
         f"best threshold {best}: hit rate {best_hit:.3f}, false-hit rate {best_false:.3f}",
         "threshold  hit    false-hit",
@@ -111,16 +116,13 @@ def report(scored: Scored, threshold: float) -> str:
 def local_model() -> Iterator[str]:
     """The local embedding model as its own process, for this run: its URL."""
     port = free_port()
-    log = Path(tempfile.mkdtemp()) / "embeddings.log"
-    argv = [sys.executable, "-m", "aigw.devtools.local_embeddings", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    process = ManagedProcess("embeddings", argv, port=port, ready_url=f"{url}/health", log_path=log)
-    process.start()
+    server = local_embeddings.process(port, Path(tempfile.mkdtemp()) / "embeddings.log")
+    server.start()
     try:
-        process.wait_ready(60)
-        yield f"{url}/v1/embeddings"
+        server.wait_ready(60)
+        yield f"http://127.0.0.1:{port}/v1/embeddings"
     finally:
-        process.stop()
+        server.stop()
 
 
 async def evaluate(url: str, model: str, key: str | None, pairs: Sequence[Pair]) -> Scored:

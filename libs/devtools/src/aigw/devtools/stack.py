@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Self
 
-from aigw.devtools import nats_auth
+from aigw.devtools import local_embeddings, nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
 
 SERVICES = ("keymanager", "publisher", "devportal", "gateway")
@@ -96,15 +96,7 @@ class Stack:
         return f"{self.url('embeddings')}/v1/embeddings"
 
     def _embeddings(self) -> ManagedProcess:
-        port = self.config.ports.embeddings
-        argv = [sys.executable, "-m", "aigw.devtools.local_embeddings", "--port", str(port)]
-        return ManagedProcess(
-            "embeddings",
-            argv,
-            port=port,
-            ready_url=f"{self.url('embeddings')}/health",
-            log_path=self.logs / "embeddings.log",
-        )
+        return local_embeddings.process(self.config.ports.embeddings, self.logs / "embeddings.log")
 
     def _services(self) -> list[ManagedProcess]:
         c = self.config

@@ -26,9 +26,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/acme/generate", acme_generate.error_body, acme_generate.handle),
     Route("/chat/completions", openai_api.error_body, openai_api.with_key(openai_chat.handle)),
     Route("/models", openai_api.error_body, openai_api.with_key(openai_api.models)),
-    Route(
-        "/embeddings", openai_api.error_body, openai_api.with_key(openai_embeddings.handle)
-    ),
+    Route("/embeddings", openai_api.error_body, openai_api.with_key(openai_embeddings.handle)),
 )
 """The first route whose suffix ends the path answers (any prefix: `/production/v1/...`)."""
 

@@ -28,7 +28,7 @@ def embedding(text: str, dimensions: int) -> list[float]:
     total = np.zeros(dimensions)
     for word in text.lower().split():
         total += word_vector(word.strip(".,;:!?\"'()"), dimensions)
-    norm = np.linalg.norm(total)
+    norm = float(np.linalg.norm(total))
     if norm == 0:  # no words: a fixed direction, still of length 1
         total[0], norm = 1.0, 1.0
     return [float(x) for x in total / norm]
