@@ -74,7 +74,7 @@ def _banner(stack: Stack, notes: list[str]) -> str:
         f"  keymanager     {stack.url('keymanager')}/api/keymanager/v1",
         f"  gateway        {stack.url('gateway')}",
         f"  mock provider  {stack.url('mock_provider')}  (keys: {c.mock_provider_keys})",
-        f"  embeddings     {stack.embeddings_url}  (multilingual-e5-small, local, loopback only)",
+        f"  embeddings     {stack.embeddings_url}  (all-MiniLM-L6-v2 on this machine, loopback only)",
         f"  NATS           {stack.nats_url}"
         + ("" if c.nats_url else "  (started here)")
         + f"  authenticated: one nkey per service in {stack.credentials}/",
