@@ -17,7 +17,8 @@ def test_the_labelled_set_has_fifty_pairs_of_each_kind_on_shared_topics():
     pairs = load_pairs(PAIRS)
     hits = [p for p in pairs if p.hit]
     misses = [p for p in pairs if not p.hit]
-    assert len(hits) >= 50 and len(misses) >= 50
+    assert len(hits) >= 50
+    assert len(misses) >= 50
     assert {p.topic for p in misses} <= {p.topic for p in hits}  # near misses: same topics
     assert len({(p.a, p.b) for p in pairs}) == len(pairs)
 
