@@ -52,6 +52,9 @@ test: install web chromium ## Run the whole suite: portal unit tests (Vitest), t
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
 	$(UV) run --frozen python -m aigw.devtools.bench
 
+semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
+	$(UV) run --frozen python -m aigw.devtools.semantic_eval
+
 page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
 	$(UV) run --frozen python -m aigw.devtools.page_weight
 
@@ -77,4 +80,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install web chromium run test bench page-weight rotate-secret-key nats-credentials lint format clean help
+.PHONY: install web chromium run test bench semantic-eval page-weight rotate-secret-key nats-credentials lint format clean help

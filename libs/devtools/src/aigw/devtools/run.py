@@ -74,6 +74,7 @@ def _banner(stack: Stack, notes: list[str]) -> str:
         f"  keymanager     {stack.url('keymanager')}/api/keymanager/v1",
         f"  gateway        {stack.url('gateway')}",
         f"  mock provider  {stack.url('mock_provider')}  (keys: {c.mock_provider_keys})",
+        f"  embeddings     {stack.embeddings_url}  (all-MiniLM-L6-v2 on this machine, loopback only)",
         f"  NATS           {stack.nats_url}"
         + ("" if c.nats_url else "  (started here)")
         + f"  authenticated: one nkey per service in {stack.credentials}/",
@@ -110,7 +111,11 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored from a shell
         signal.signal(sig, _stop)
     try:
-        print("starting NATS, the store, the mock provider and the four services ...", flush=True)
+        print(
+            "starting NATS, the store, the mock provider, the embedding model and the four "
+            "services ...",
+            flush=True,
+        )
         stack.start()
         print(_banner(stack, notes), flush=True)
         last = ""

@@ -1,15 +1,17 @@
-"""The whole platform as child processes: NATS, the store, the mock provider, four services.
+"""The whole platform as child processes: NATS, the store, the mock provider, the local
+embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL) and the
+four services.
 
 Shared by `make run` (fixed, documented ports; data under .data/), the end-to-end tests and
 the benchmark (free ports; their own NATS and store, or ones they are given).
 """
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Self
 
-from aigw.devtools import nats_auth
+from aigw.devtools import local_embeddings, nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
 
 SERVICES = ("keymanager", "publisher", "devportal", "gateway")
@@ -23,12 +25,13 @@ class Ports:
     keymanager: int = 8003
     gateway: int = 8280
     mock_provider: int = 8090
+    embeddings: int = 8091
     nats: int = 4222
     mongodb: int = 27017
 
     @classmethod
     def free(cls) -> "Ports":
-        return cls(*(free_port() for _ in range(7)))
+        return cls(*(free_port() for _ in fields(cls)))
 
 
 @dataclass
@@ -59,7 +62,12 @@ class Stack:
         self.mongodb_url = (
             config.mongodb_url or f"mongodb://127.0.0.1:{ports.mongodb}/?directConnection=true"
         )
-        self.processes: list[ManagedProcess] = [*self._infra(), self._mock(), *self._services()]
+        self.processes: list[ManagedProcess] = [
+            *self._infra(),
+            self._mock(),
+            self._embeddings(),
+            *self._services(),
+        ]
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{getattr(self.config.ports, name)}"
@@ -83,6 +91,13 @@ class Stack:
             "mock-provider", argv, port=port, log_path=self.logs / "mock-provider.log"
         )
 
+    @property
+    def embeddings_url(self) -> str:
+        return f"{self.url('embeddings')}/v1/embeddings"
+
+    def _embeddings(self) -> ManagedProcess:
+        return local_embeddings.process(self.config.ports.embeddings, self.logs / "embeddings.log")
+
     def _services(self) -> list[ManagedProcess]:
         c = self.config
         env = {
@@ -93,6 +108,7 @@ class Stack:
             "AIGW_DEV_MODE": "true",
             "AIGW_TRUST_FILE": str(self.credentials / nats_auth.TRUST_FILE),
             "KEYMANAGER_URL": self.url("keymanager"),
+            "GATEWAY_EMBEDDINGS_URL": self.embeddings_url,
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
             **self._browser_env(),
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},

@@ -26,6 +26,7 @@ from aigw.gateway.cache.shared import SharedCache
 from aigw.gateway.client import AddressPolicy, Pool
 from aigw.gateway.embeddings.http import HttpEmbedder
 from aigw.gateway.guardrails.compiler import GuardrailCompiler
+from aigw.gateway.guardrails.semantic import semantic_guard_factory
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
@@ -112,12 +113,14 @@ class Gateway:
         state: GatewayState,
         follower: EventFollower,
         cache: SharedCache,
+        embedder: HttpEmbedder | None = None,
     ) -> None:
         self.management = management
         self.invoker = invoker
         self.state = state
         self.follower = follower
         self.cache = cache
+        self.embedder = embedder
         self.quota = invoker.quota
         self.recorder = invoker.settlement.recorder
 
@@ -156,8 +159,11 @@ def create_app(settings: Settings) -> Gateway:
     )
     embedder = new_embedder(settings)
     outcomes = CacheOutcomes()
+    semantic = semantic_guard_factory(embedder)
     guardrails = GuardrailCompiler(
-        settings.guardrail_regex_timeout_ms, settings.guardrail_stream_holdback
+        settings.guardrail_regex_timeout_ms,
+        settings.guardrail_stream_holdback,
+        factories={"SEMANTIC_PROMPT_GUARD": lambda guardrail, route: semantic(guardrail)},
     )
     # guardrails before the cache: a cached answer passes back through them
     compilers = [guardrails, cache_compiler(cache, embedder, settings.embeddings_model, outcomes)]
@@ -179,7 +185,7 @@ def create_app(settings: Settings) -> Gateway:
     registry.register(verifier.collector())
     registry.register(CacheCollector(outcomes, cache))
     invoker = _invoker(settings, state, registry, sync, recorder, compilers)
-    gateway = Gateway(management, invoker, state, follower, cache)
+    gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
 
 

@@ -13,6 +13,9 @@ Every answer names the first path segment (`[production]`) so callers can tell w
   then `data: [DONE]`. Header `x-ratelimit-remaining-tokens: <1_000_000 - total tokens>`.
   Auth: `Authorization: Bearer <key>` or `api-key: <key>`, else 401.
 - `GET <any prefix>/models`: a model list (same auth).
+- `POST <any prefix>/embeddings` (OpenAI; same auth): body `{"model", "input": str | [str],
+  "dimensions"?}`; deterministic unit vectors (feature hashing of the words: texts sharing
+  words are close, texts sharing none nearly orthogonal), in input order, with usage.
 - `POST <any prefix>/v1/messages` (Anthropic): auth `x-api-key: <key>` (or
   `Authorization: Bearer <key>`) else 401 `authentication_error`; header `anthropic-version`
   and a body with `model` (str), `max_tokens` (int > 0) and `messages` (non-empty list) are
@@ -52,7 +55,7 @@ Run: `python -m aigw.devtools.mock_provider --port 8090 [--api-keys k1,k2] [--la
 (keys also from `MOCK_PROVIDER_API_KEYS`).
 
 Layout: `app` (the ASGI app and its table of routes), one module per wire format
-(`openai_api` + `openai_chat`, `anthropic_messages`, `acme_generate`), and the shared parts:
+(`openai_api` + `openai_chat` + `openai_embeddings`, `anthropic_messages`, `acme_generate`), and the shared parts:
 `control` (`/_mock/...` and the per-request controls), `config` (settings and their checks),
 `faults` (latency, failures, broken streams), `sse` (paced event streams), `encoding` (gzip),
 `content` (the deterministic replies and token counts), `asgi` (types and plain responses).

@@ -12,6 +12,7 @@ from aigw.devtools.mock_provider import (
     faults,
     openai_api,
     openai_chat,
+    openai_embeddings,
 )
 from aigw.devtools.mock_provider.asgi import Receive, Scope, Send, lifespan, read_body
 from aigw.devtools.mock_provider.call import Call, Request, Route
@@ -25,6 +26,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/acme/generate", acme_generate.error_body, acme_generate.handle),
     Route("/chat/completions", openai_api.error_body, openai_api.with_key(openai_chat.handle)),
     Route("/models", openai_api.error_body, openai_api.with_key(openai_api.models)),
+    Route("/embeddings", openai_api.error_body, openai_api.with_key(openai_embeddings.handle)),
 )
 """The first route whose suffix ends the path answers (any prefix: `/production/v1/...`)."""
 
