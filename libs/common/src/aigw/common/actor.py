@@ -2,11 +2,15 @@
 so each event it emits carries the acting subject and the request's correlation id (the audit
 trail joins a request's events across services by that id)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Annotated, Self
 
-from aigw.common.auth import Principal
+from fastapi import Depends
+
+from aigw.common.auth import Principal, current_principal, require_roles
 from aigw.common.events import Envelope, EventPayload, new_event
+from aigw.common.requests import CorrelationId
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +33,17 @@ class Actor:
         return new_event(
             payload, source=source, actor=self.subject, correlation_id=self.correlation_id
         )
+
+
+def acting_caller(*roles: str) -> Callable[[Principal, str], Actor]:
+    """A dependency: the verified caller as the `Actor` of this request (its correlation id,
+    which ties the request's events together in the audit trail); 403 unless the caller
+    holds one of `roles`, any signed-in caller when none are named."""
+    allowed = require_roles(*roles) if roles else current_principal
+
+    def actor(
+        principal: Annotated[Principal, Depends(allowed)], correlation_id: CorrelationId
+    ) -> Actor:
+        return Actor.of(principal, correlation_id)
+
+    return actor

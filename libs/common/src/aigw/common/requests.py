@@ -3,6 +3,7 @@ service: the runtime, the settings, and the caller's correlation id."""
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -23,6 +24,17 @@ def get_settings(request: Request) -> ServiceSettings:
     """The app's settings; a service narrows the type in its own `Annotated` alias."""
     settings: ServiceSettings = request.app.state.settings
     return settings
+
+
+def from_state[T](attribute: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency handing out the lifespan's `app.state.<attribute>` (a use case built once
+    per app, shared by every request); `kind` types it for the endpoints."""
+
+    def get(request: Request) -> T:
+        value: T = getattr(request.app.state, attribute)
+        return value
+
+    return get
 
 
 def valid_correlation_id(value: str | None) -> str:

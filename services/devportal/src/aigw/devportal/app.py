@@ -1,8 +1,7 @@
 """devportal's FastAPI app: the published-API catalogue (built from events), applications,
 subscriptions, and API keys issued through keymanager."""
 
-from collections.abc import AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing
 
 import httpx
 from fastapi import APIRouter, FastAPI
@@ -10,12 +9,8 @@ from faststream.nats import NatsRouter
 from starlette.datastructures import State
 
 from aigw.common.auth import FetchJwks
+from aigw.common.portal_service import PortalService, create_portal_app
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.service_app import Lifespan, create_service_app
-from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
-from aigw.common.usage import store as usage_store
-from aigw.common.usage.consumer import usage_router
-from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 from aigw.devportal.applications import endpoints as applications_endpoints
 from aigw.devportal.applications import repository as application_repository
 from aigw.devportal.applications.service import ApplicationService
@@ -66,13 +61,12 @@ def api_router() -> APIRouter:
 
 
 def event_router(database: str) -> NatsRouter:
-    """The portal's event consumers: the catalogue, the vendors' API definitions, the
-    business plans and usage records."""
+    """The read models' consumers: the catalogue, the vendors' API definitions, the business
+    plans (usage records are every portal service's: aigw.common.portal_service)."""
     router = NatsRouter()
     router.include_router(catalog_router(database))
     router.include_router(vendors_router(database))
     router.include_router(policies_router(database))
-    router.include_router(usage_router("devportal", database))
     return router
 
 
@@ -112,54 +106,21 @@ def create_app(
     jwks_fetcher: FetchJwks | None = None,
     keymanager_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    standings = AccountStandings()  # who may still use a token: from the user events
-    app = create_service_app(
+    async def build(state: State, runtime: ServiceRuntime, held: AsyncExitStack) -> None:
+        secret = settings.secret_key.get_secret_value()
+        client = KeymanagerClient.connect(settings.keymanager_url, secret, keymanager_transport)
+        keymanager = await held.enter_async_context(aclosing(client))
+        state.keymanager = keymanager
+        await build_use_cases(state, runtime, keymanager, settings)
+
+    service = PortalService(
         title="aigw devportal",
         description=__doc__ or "",
-        lifespan=_lifespan(settings, standings, keymanager_transport),
+        database=settings.mongodb_db,
+        outbox_collections=OUTBOX_COLLECTIONS,
         routers=[api_router()],
-        ready=standing_ready,
-        max_body_bytes=settings.max_body_bytes,
-        cors_origins=settings.cors_origin_list,
-        web_dir=settings.web_dir,
+        portals={"devportal": "devportal.html"},
+        build=build,
+        consumers=event_router,
     )
-    app.state.settings = settings
-    app.state.standings = standings
-    mount_portals(
-        app,
-        settings.web_dir or DEFAULT_WEB_DIR,
-        Portals({"devportal": "devportal.html"}, public_apis(settings)),
-    )
-    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher)
-    return app
-
-
-def _lifespan(
-    settings: Settings,
-    standings: AccountStandings,
-    keymanager_transport: httpx.AsyncBaseTransport | None,
-) -> Lifespan:
-    """The app's runtime (NATS, the store, the outbox relay, the read models' consumers), its
-    keymanager client and its services, built once when it starts; the account standings
-    followed while it runs."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(
-            settings,
-            database=settings.mongodb_db,
-            outbox_collections=OUTBOX_COLLECTIONS,
-            router=event_router(settings.mongodb_db),
-            registry=app.state.metrics_registry,
-        )
-        keymanager = KeymanagerClient.connect(
-            settings.keymanager_url, settings.secret_key.get_secret_value(), keymanager_transport
-        )
-        async with runtime, aclosing(keymanager), followed(runtime, standings):
-            await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
-            await build_use_cases(app.state, runtime, keymanager, settings)
-            app.state.runtime = runtime
-            app.state.keymanager = keymanager
-            yield
-
-    return lifespan
+    return create_portal_app(settings, service, jwks_fetcher=jwks_fetcher)

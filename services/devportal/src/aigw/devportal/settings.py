@@ -1,15 +1,10 @@
 """devportal's settings: the shared ones plus its port, database and test-key lifetime."""
 
-from aigw.common.settings import (
-    ClientAddressSettings,
-    KeymanagerClientSettings,
-    PortalSettings,
-    UsageStoreSettings,
-    setting,
-)
+from aigw.common.portal_service import PortalServiceSettings
+from aigw.common.settings import ClientAddressSettings, setting
 
 
-class Settings(UsageStoreSettings, KeymanagerClientSettings, PortalSettings, ClientAddressSettings):
+class Settings(PortalServiceSettings, ClientAddressSettings):
     IDENTITY = "devportal"
 
     port: int = setting(8002, "DEVPORTAL_PORT")

@@ -4,11 +4,10 @@ by any keymanager process applies here at once)."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from aigw.common.actor import Actor
-from aigw.common.auth import CurrentPrincipal, Principal, require_roles
-from aigw.common.requests import CorrelationId, Runtime, get_settings
+from aigw.common.actor import Actor, acting_caller
+from aigw.common.requests import CorrelationId, Runtime, from_state, get_settings
 from aigw.keymanager.apikeys.service import ApiKeyService
 from aigw.keymanager.oauth.service import OAuthService
 from aigw.keymanager.settings import Settings
@@ -30,47 +29,17 @@ __all__ = [
 ]
 
 
-# A client-supplied correlation id ties the request's events together in the audit trail.
-def _actor(principal: CurrentPrincipal, correlation_id: CorrelationId) -> Actor:
-    return Actor.of(principal, correlation_id)
+Signing = Annotated[SigningKeyService, Depends(from_state("signing", SigningKeyService))]
 
 
-def _admin(
-    principal: Annotated[Principal, Depends(require_roles("admin"))],
-    correlation_id: CorrelationId,
-) -> Actor:
-    return Actor.of(principal, correlation_id)
-
-
-def _signing(request: Request) -> SigningKeyService:
-    service: SigningKeyService = request.app.state.signing
-    return service
-
-
-async def _keyring(signing: Annotated[SigningKeyService, Depends(_signing)]) -> KeyRing:
+async def _keyring(signing: Signing) -> KeyRing:
     return await signing.current()
 
 
-def _users(request: Request) -> UserService:
-    service: UserService = request.app.state.users
-    return service
-
-
-def _api_keys(request: Request) -> ApiKeyService:
-    service: ApiKeyService = request.app.state.api_keys
-    return service
-
-
-def _oauth(request: Request) -> OAuthService:
-    service: OAuthService = request.app.state.oauth
-    return service
-
-
-CurrentActor = Annotated[Actor, Depends(_actor)]  # any signed-in user
-AdminActor = Annotated[Actor, Depends(_admin)]
+CurrentActor = Annotated[Actor, Depends(acting_caller())]  # any signed-in user
+AdminActor = Annotated[Actor, Depends(acting_caller("admin"))]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Keys = Annotated[KeyRing, Depends(_keyring)]
-Signing = Annotated[SigningKeyService, Depends(_signing)]
-Users = Annotated[UserService, Depends(_users)]
-ApiKeys = Annotated[ApiKeyService, Depends(_api_keys)]
-OAuth = Annotated[OAuthService, Depends(_oauth)]
+Users = Annotated[UserService, Depends(from_state("users", UserService))]
+ApiKeys = Annotated[ApiKeyService, Depends(from_state("api_keys", ApiKeyService))]
+OAuth = Annotated[OAuthService, Depends(from_state("oauth", OAuthService))]

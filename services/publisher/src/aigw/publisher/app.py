@@ -1,18 +1,13 @@
 """The publisher's FastAPI app: AI vendors and AI APIs, on the shared service skeleton."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, FastAPI
 from starlette.datastructures import State
 
 from aigw.common.auth import FetchJwks
+from aigw.common.portal_service import PortalService, create_portal_app
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.service_app import Lifespan, create_service_app
-from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
-from aigw.common.usage import store as usage_store
-from aigw.common.usage.consumer import usage_router
-from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 from aigw.publisher.apis import endpoints as api_endpoints
 from aigw.publisher.apis.repository import COLLECTION, ApiRepository
 from aigw.publisher.apis.service import ApiService
@@ -39,47 +34,19 @@ def _api_router() -> APIRouter:
 
 
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
-    standings = AccountStandings()  # who may still use a token: from the user events
-    app = create_service_app(
+    async def build(state: State, runtime: ServiceRuntime, _: AsyncExitStack) -> None:
+        await build_use_cases(state, runtime, settings)
+
+    service = PortalService(
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
-        lifespan=_lifespan(settings, standings),
+        database=settings.mongodb_db,
+        outbox_collections=OUTBOX_COLLECTIONS,
         routers=[_api_router()],
-        ready=standing_ready,
-        max_body_bytes=settings.max_body_bytes,
-        cors_origins=settings.cors_origin_list,
-        web_dir=settings.web_dir,
+        portals={"publisher": "publisher.html", "admin": "admin.html"},
+        build=build,
     )
-    app.state.settings = settings
-    app.state.standings = standings
-    mount_portals(
-        app,
-        settings.web_dir or DEFAULT_WEB_DIR,
-        Portals({"publisher": "publisher.html", "admin": "admin.html"}, public_apis(settings)),
-    )
-    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher)
-    return app
-
-
-def _lifespan(settings: Settings, standings: AccountStandings) -> Lifespan:
-    """The app's runtime (NATS, the store, the outbox relay, the usage consumer) and its
-    services, built once when it starts; the account standings followed while it runs."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = ServiceRuntime(
-            settings,
-            database=settings.mongodb_db,
-            outbox_collections=OUTBOX_COLLECTIONS,
-            router=usage_router("publisher", settings.mongodb_db),
-            registry=app.state.metrics_registry,
-        )
-        async with runtime, followed(runtime, standings):
-            await build_use_cases(app.state, runtime, settings)
-            app.state.runtime = runtime
-            yield
-
-    return lifespan
+    return create_portal_app(settings, service, jwks_fetcher=jwks_fetcher)
 
 
 async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Settings) -> None:
@@ -87,7 +54,6 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
     hands them to the endpoints), with the collections' indexes in place."""
     repo = ApiRepository(runtime.db)
     await repo.ensure_indexes()
-    await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
     policies = await _policies(runtime, repo)
     vendors = await _vendors(runtime, repo)
     state.policies = policies

@@ -5,50 +5,20 @@ and the services the lifespan built."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from aigw.common.actor import Actor
+from aigw.common.actor import Actor, acting_caller
 from aigw.common.auth import Principal, require_roles
-from aigw.common.requests import CorrelationId
+from aigw.common.requests import from_state
 from aigw.publisher.apis.service import ApiService
 from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.vendors.service import VendorService
 
-_require_publisher = require_roles("admin", "publisher")
-_require_admin = require_roles("admin")
+PUBLISHER_ROLES = ("admin", "publisher")
 
-
-# A client-supplied correlation id ties the request's events together in the audit trail.
-def _publisher(
-    principal: Annotated[Principal, Depends(_require_publisher)], correlation_id: CorrelationId
-) -> Actor:
-    return Actor.of(principal, correlation_id)
-
-
-def _admin(
-    principal: Annotated[Principal, Depends(_require_admin)], correlation_id: CorrelationId
-) -> Actor:
-    return Actor.of(principal, correlation_id)
-
-
-def _apis(request: Request) -> ApiService:
-    service: ApiService = request.app.state.apis
-    return service
-
-
-def _policies(request: Request) -> PolicyService:
-    service: PolicyService = request.app.state.policies
-    return service
-
-
-def _vendors(request: Request) -> VendorService:
-    service: VendorService = request.app.state.vendors
-    return service
-
-
-Reader = Annotated[Principal, Depends(_require_publisher)]
-CurrentActor = Annotated[Actor, Depends(_publisher)]  # a publisher or an admin
-AdminActor = Annotated[Actor, Depends(_admin)]
-Apis = Annotated[ApiService, Depends(_apis)]
-Policies = Annotated[PolicyService, Depends(_policies)]
-Vendors = Annotated[VendorService, Depends(_vendors)]
+Reader = Annotated[Principal, Depends(require_roles(*PUBLISHER_ROLES))]
+CurrentActor = Annotated[Actor, Depends(acting_caller(*PUBLISHER_ROLES))]
+AdminActor = Annotated[Actor, Depends(acting_caller("admin"))]
+Apis = Annotated[ApiService, Depends(from_state("apis", ApiService))]
+Policies = Annotated[PolicyService, Depends(from_state("policies", PolicyService))]
+Vendors = Annotated[VendorService, Depends(from_state("vendors", VendorService))]

@@ -1,15 +1,10 @@
 """Publisher settings: the shared service settings plus its own port and database."""
 
-from aigw.common.settings import (
-    DevModeSettings,
-    KeymanagerClientSettings,
-    PortalSettings,
-    UsageStoreSettings,
-    setting,
-)
+from aigw.common.portal_service import PortalServiceSettings
+from aigw.common.settings import DevModeSettings, setting
 
 
-class Settings(UsageStoreSettings, KeymanagerClientSettings, PortalSettings, DevModeSettings):
+class Settings(PortalServiceSettings, DevModeSettings):
     IDENTITY = "publisher"
 
     port: int = setting(8001, "PUBLISHER_PORT")
