@@ -23,6 +23,7 @@ def test_the_labelled_set_has_fifty_pairs_of_each_kind_on_shared_topics():
     assert len({(p.a, p.b) for p in pairs}) == len(pairs)
 
 
+@pytest.mark.timeout(300)  # 220 texts on 2 cores: seconds alone, a minute beside other work
 async def test_the_local_model_separates_paraphrases_from_near_misses():
     threshold = ResponseCache(mode="semantic").similarity
     with local_model() as url:

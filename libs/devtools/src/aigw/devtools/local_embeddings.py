@@ -41,7 +41,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 class Model(Protocol):
-    def encode(self, texts: list[str], is_query: bool = False) -> npt.NDArray[np.float32]: ...
+    def encode(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
 
 def load_model() -> Model:
@@ -111,7 +111,7 @@ class LocalEmbeddings:
             return
         texts, as_base64 = parsed
         async with self._lock:
-            vectors = await asyncio.to_thread(self.model.encode, texts, True)
+            vectors = await asyncio.to_thread(self.model.encode, texts)
         rows = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         data: list[dict[str, Any]] = [
             {

@@ -78,8 +78,8 @@ class MiniLM:
         result: Array = x @ self._w[f"{name}.weight"].T + self._w[f"{name}.bias"]
         return result
 
-    def encode(self, texts: list[str], is_query: bool = False) -> Array:
-        """Unit-length embeddings, one row per text (`is_query`: no meaning for this model)."""
+    def encode(self, texts: list[str]) -> Array:
+        """Unit-length embeddings, one row per text, in order."""
         if not texts:
             return np.zeros((0, 384), np.float32)
         encodings = self._tokenizer.encode_batch(texts)

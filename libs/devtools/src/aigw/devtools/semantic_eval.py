@@ -76,7 +76,7 @@ def load_pairs(path: Path = PAIRS) -> tuple[Pair, ...]:
     return tuple(Pair(r["topic"], r["a"], r["b"], r["expect"] == "hit") for r in rows)
 
 
-async def score(embedder: Embedder, pairs: Sequence[Pair], batch: int = 64) -> Scored:
+async def score(embedder: Embedder, pairs: Sequence[Pair], batch: int = 16) -> Scored:
     similarities: list[float] = []
     for start in range(0, len(pairs), batch):
         chunk = pairs[start : start + batch]
@@ -126,7 +126,7 @@ def local_model() -> Iterator[str]:
 
 
 async def evaluate(url: str, model: str, key: str | None, pairs: Sequence[Pair]) -> Scored:
-    embedder = HttpEmbedder(url, model, key, timeout=60)
+    embedder = HttpEmbedder(url, model, key, timeout=120)
     try:
         return await score(embedder, pairs)
     finally:

@@ -63,7 +63,7 @@ class Settings(DevModeSettings):
     embeddings_api_key: SecretStr | None = setting(
         None, "GATEWAY_EMBEDDINGS_API_KEY", description="sent as `Authorization: Bearer`"
     )
-    embeddings_model: str = setting("multilingual-e5-small", "GATEWAY_EMBEDDINGS_MODEL")
+    embeddings_model: str = setting("all-MiniLM-L6-v2", "GATEWAY_EMBEDDINGS_MODEL")
     embeddings_timeout: float = setting(5.0, "GATEWAY_EMBEDDINGS_TIMEOUT", gt=0)
     guardrail_regex_timeout_ms: int = setting(
         100,

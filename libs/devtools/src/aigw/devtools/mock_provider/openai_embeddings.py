@@ -40,8 +40,7 @@ def _problem(body: object) -> str | None:
     if not isinstance(body.get("model"), str):
         return "'model' is required"
     texts = body.get("input")
-    if isinstance(texts, str):
-        return None
+    texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
         return "'input' must be a string or a non-empty array of strings"
     if len(texts) > MAX_INPUTS:
