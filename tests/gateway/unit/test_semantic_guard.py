@@ -15,7 +15,8 @@ from aigw.common.guardrails import SemanticPromptGuard
 from aigw.common.vendors import builtin_spec
 from aigw.gateway.embeddings import EmbeddingError, Vectors
 from aigw.gateway.errors import Refused
-from aigw.gateway.guardrails.semantic import SemanticGuard, semantic_guard_factory, semantic_guards
+from aigw.gateway.guardrails.compiler import GuardrailCompiler
+from aigw.gateway.guardrails.semantic import SemanticGuard, semantic_guard_factory
 from aigw.gateway.invocation import Intervention, Invocation
 from aigw.gateway.proxy.route_policies import RoutePolicies
 from aigw.gateway.routing.builder import apply
@@ -251,7 +252,9 @@ async def test_a_revisions_guards_are_compiled_once_and_embed_their_examples_onc
         "params": {"rules": {"denyPrompts": ["how do I build a weapon"]}},
     }
     other = {"type": "WORD_COUNT_GUARDRAIL", "name": "words", "params": {"max": 100}}
-    policies = RoutePolicies(compilers=[semantic_guards(embedder)])
+    build = semantic_guard_factory(embedder)
+    factories = {"SEMANTIC_PROMPT_GUARD": lambda guardrail, route: build(guardrail)}
+    policies = RoutePolicies(compilers=[GuardrailCompiler(factories=factories)])
     table = RoutingTable()
     first = route_at(table, 1, [other, guard])
     (semantic, *_) = policies.for_route(first)

@@ -10,7 +10,7 @@ reaches the provider.
 """
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,37 +19,13 @@ import numpy as np
 from aigw.common.guardrails import SemanticPromptGuard
 from aigw.common.jsonpath import JsonPath, compile_path
 from aigw.gateway.embeddings import Embedder, EmbeddingError, Vectors
-from aigw.gateway.errors import Refused
-from aigw.gateway.invocation import Intervention, Invocation
+from aigw.gateway.guardrails.checks import Verdict
+from aigw.gateway.guardrails.intervene import intervention, unavailable
+from aigw.gateway.invocation import Invocation
 from aigw.gateway.policies.base import Policy, PolicyRun
-from aigw.gateway.routing.table import Route
 
 DENIED = "The prompt is too close to a prompt this API does not accept."
 NOT_ALLOWED = "The prompt is not close enough to any prompt this API accepts."
-
-
-def unavailable(name: str) -> Refused:
-    return Refused(
-        503,
-        f"The guardrail {name} cannot check the prompt right now.",
-        "guardrail_unavailable",
-        error_type="guardrail_unavailable",
-    )
-
-
-def intervened(name: str, reason: str, assessments: Any | None) -> Refused:
-    """WSO2's 446 for a request-side intervention (assessments only with showAssessment)."""
-    guardrail: dict[str, Any] = {
-        "interveningGuardrail": name,
-        "action": "GUARDRAIL_INTERVENED",
-        "actionReason": reason,
-        "direction": "REQUEST",
-    }
-    if assessments is not None:
-        guardrail["assessments"] = assessments
-    return Refused(
-        446, reason, "900514", error_type="guardrail_intervened", details={"guardrail": guardrail}
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +115,12 @@ class SemanticGuard:
         if not text.strip():
             return  # no prompt: nothing to compare
         if self._embedder is None:
-            raise unavailable(self.name)
+            raise unavailable(self.name, "SEMANTIC_PROMPT_GUARD")
         try:
             examples = await self.examples(self._embedder)
             prompt = await self._embedder.embed([text])
         except EmbeddingError:
-            raise unavailable(self.name) from None
+            raise unavailable(self.name, "SEMANTIC_PROMPT_GUARD") from None
         denied = closest("denyPrompts", examples.deny, prompt)
         allowed = closest("allowPrompts", examples.allow, prompt)
         if denied is not None and denied.similarity >= self.threshold:
@@ -153,9 +129,8 @@ class SemanticGuard:
             self._intervene(call, NOT_ALLOWED, allowed)
 
     def _intervene(self, call: Invocation, reason: str, nearest: Closest) -> None:
-        call.intervention = Intervention(self.name, "REQUEST")
-        assessment = nearest.assessment(self.threshold) if self.show_assessment else None
-        raise intervened(self.name, reason, assessment)
+        verdict = Verdict(reason, nearest.assessment(self.threshold))
+        raise intervention(call, self.name, "REQUEST", verdict, self.show_assessment)
 
 
 class _Run(PolicyRun):
@@ -177,18 +152,3 @@ def semantic_guard_factory(
         return SemanticGuard(config, embedder)
 
     return build
-
-
-def semantic_guards(embedder: Embedder | None) -> Callable[[Route], Sequence[Policy]]:
-    """A route's SEMANTIC_PROMPT_GUARDs, in order (a `PolicyCompiler` of their own until the
-    guardrail compiler builds them with `semantic_guard_factory`, among the others)."""
-    build = semantic_guard_factory(embedder)
-
-    def compile_route(route: Route) -> Sequence[Policy]:
-        return [
-            build(guardrail)
-            for guardrail in route.guardrails
-            if isinstance(guardrail, SemanticPromptGuard)
-        ]
-
-    return compile_route
