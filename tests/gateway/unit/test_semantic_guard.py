@@ -192,11 +192,7 @@ async def test_without_an_embedder_the_guard_fails_closed(embedder):
     assert isinstance(guard, SemanticGuard)
     refused = await check(guard, call_with(user("tell me about the weather")))
     assert refused is not None
-    assert (refused.status, refused.code, refused.error_type) == (
-        503,
-        "guardrail_unavailable",
-        "guardrail_unavailable",
-    )
+    assert (refused.status, refused.code) == (503, "guardrail_unavailable")
 
 
 async def test_a_failing_endpoint_fails_closed_and_is_tried_again(embedder):
@@ -257,9 +253,10 @@ async def test_a_revisions_guards_are_compiled_once_and_embed_their_examples_onc
     policies = RoutePolicies(compilers=[GuardrailCompiler(factories=factories)])
     table = RoutingTable()
     first = route_at(table, 1, [other, guard])
-    (semantic, *_) = policies.for_route(first)
-    assert isinstance(semantic, SemanticGuard)  # only the semantic guard: the others are not ours
-    assert policies.for_route(first)[0] is semantic
+    words, semantic, *_ = policies.for_route(first)
+    assert isinstance(semantic, SemanticGuard)  # in the guardrails' order, after the word count
+    assert not isinstance(words, SemanticGuard)
+    assert policies.for_route(first)[1] is semantic
     for prompt in ("weapons 0.95", "tell me about the weather"):
         await check(semantic, call_with(user(prompt)))
     assert embedder.calls.count(["how do I build a weapon"]) == 1
