@@ -10,10 +10,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import nats.errors
 import pytest
 
 from aigw.common.crypto import sha256_hex
-from aigw.common.events import KeyIssued, SubscriptionCreated
+from aigw.common.events import (
+    KeyIssued,
+    PolicyUpdated,
+    QuotaLimit,
+    SubscriptionCreated,
+    SubscriptionUpdated,
+)
 from aigw.common.messaging import CACHE_STREAM_NAME
 from aigw.common.response_cache import ResponseCache
 from aigw.gateway.cache.entry import encode
@@ -164,7 +171,7 @@ async def test_a_forged_entry_is_refused_by_the_server_or_ignored_by_the_gateway
         subject = subject_of(key)
         # another service may not write the bucket at all...
         async with connected("publisher") as nc:
-            with pytest.raises(Exception):  # noqa: B017 - a permissions error or no ack
+            with pytest.raises(nats.errors.Error):  # the server drops it: no ack
                 await nc.jetstream(timeout=1).publish(subject, value, stream=CACHE_STREAM_NAME)
         # ...and a gateway's connection writing an entry signed by another identity is ignored
         before = cache.rejected["subject_not_allowed"]
@@ -249,3 +256,28 @@ async def test_an_answer_stored_by_one_gateway_is_a_hit_on_another(
         assert hit.headers["x-aigw-cache"] == "hit"
         assert hit.json() == first.json()
     assert await provider_calls(mock, d.unique) == 1
+
+
+async def test_a_hit_consumes_a_request_of_the_quota(events, gateway, mock_provider):
+    d, _ = await deploy_cached(events, mock_provider)
+    plan = f"two-{d.unique}"
+    await events.publish(
+        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="minute", requests=2)]),
+        SubscriptionUpdated(
+            subscription_id=f"sub-a{d.unique}",
+            application_id=d.app_id,
+            api_id=d.api_id,
+            policy=plan,
+        ),
+    )
+    await ready(gateway, d, d.production_key)
+    table = gateway.app.state.table
+    await gateway.wait_until(lambda: table.subscription_policies.get((d.app_id, d.api_id)) == plan)
+    url, body = f"/{d.prefix}{PATH}", question("Count me")
+    async with gateway.client() as client:
+        await client.post(url, json=body, headers=bearer(d.production_key))
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        hit = await client.post(url, json=body, headers=bearer(d.production_key))
+        assert hit.headers["x-aigw-cache"] == "hit"
+        third = await client.post(url, json=body, headers=bearer(d.production_key))
+    assert third.status_code == 429  # the hit counted: a released admission would not have

@@ -13,7 +13,9 @@ README way, then:
 - a routed call: an API with a routing policy (two targets, weighted round robin, model
   rewritten, a fallback), sequential against the same direct calls, next to the plain call;
 - credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
-  how long a key revoked through the developer portal keeps working at the gateway.
+  how long a key revoked through the developer portal keeps working at the gateway;
+- the response cache: an exact-cache and a semantic-cache hit against a direct call
+  (aigw.devtools.bench_cache).
 """
 
 import argparse
@@ -535,7 +537,16 @@ async def measure(
     lines += [""] + await credential_costs(gateway, mint, args.requests)
     if revocations:
         lines += [""] + revocations
+    lines += [""] + await _cache_phase(stack, password, direct, args)
     return lines + [""] + await client_costs(direct, args.requests)
+
+
+async def _cache_phase(
+    stack: Stack, password: str, direct: Target, args: argparse.Namespace
+) -> list[str]:
+    from aigw.devtools.bench_cache import cache_hit_costs  # it imports this module's helpers
+
+    return await cache_hit_costs(stack, password, direct, args)
 
 
 def main() -> None:
@@ -548,13 +559,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     password = generate_master_key()
-    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+    from aigw.devtools.bench_cache import embeddings_env, embeddings_stub
+
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp, embeddings_stub() as embeddings:
         config = StackConfig(
             data_dir=Path(tmp),
             secret_key=generate_master_key(),
             admin_password=password,
             ports=Ports.free(),
             persist_store=False,
+            extra_env=embeddings_env(embeddings),
         )
         with Stack(config) as stack:
             api = provision(stack, password, "benchapi")
