@@ -5,7 +5,7 @@ gateway process than the one that stored the answer."""
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from aigw.common.events import (
 )
 from aigw.common.messaging import CACHE_STREAM_NAME
 from aigw.common.response_cache import ResponseCache
+from aigw.devtools.bench_cache import embeddings_stub
 from aigw.gateway.cache.entry import encode
 from aigw.gateway.cache.keys import cache_key
 from aigw.gateway.cache.shared import subject_of
@@ -39,6 +40,7 @@ from tests.support.gateway import (
     bearer,
     deploy_event,
     gateway_command,
+    run_gateway,
     sse_data,
 )
 from tests.support.infra import Infra
@@ -281,3 +283,69 @@ async def test_a_hit_consumes_a_request_of_the_quota(events, gateway, mock_provi
         assert hit.headers["x-aigw-cache"] == "hit"
         third = await client.post(url, json=body, headers=bearer(d.production_key))
     assert third.status_code == 429  # the hit counted: a released admission would not have
+
+
+async def test_a_streamed_answer_is_stored_and_served_to_a_json_request(
+    events, gateway, mock, mock_provider
+):
+    d, _ = await deploy_cached(events, mock_provider)
+    await ready(gateway, d, d.production_key)
+    url, body = f"/{d.prefix}{PATH}", question("Stream me")
+    async with gateway.client() as client:
+        streamed = await client.post(
+            url, json={**body, "stream": True}, headers=bearer(d.production_key)
+        )
+        assert streamed.headers["x-aigw-cache"] == "miss"
+        chunks = [json.loads(c) for c in sse_data(streamed.content) if c != "[DONE]"]
+        text = "".join(
+            c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
+        )
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        hit = await client.post(url, json=body, headers=bearer(d.production_key))
+    assert hit.headers["x-aigw-cache"] == "hit"
+    assert hit.json()["choices"][0]["message"]["content"] == text
+    assert hit.json()["usage"]["total_tokens"] > 0  # the hidden usage chunk's counts
+    assert await provider_calls(mock, d.unique) == 1
+
+
+@pytest.fixture
+async def semantic_gateway(gateway_settings) -> AsyncIterator[RunningGateway]:
+    """A gateway whose embeddings endpoint is the bench's bag-of-words stand-in (the plumbing
+    is what is tested here; similarity quality is the embedding model's)."""
+    with embeddings_stub() as url:
+        settings = gateway_settings.model_copy(
+            update={"embeddings_url": url, "embeddings_model": "bench-words"}
+        )
+        async with run_gateway(settings) as running:
+            yield running
+
+
+async def test_semantic_hit_for_a_rephrasing_and_a_miss_in_another_conversation(
+    events, semantic_gateway, mock, mock_provider
+):
+    gateway = semantic_gateway
+    cache = ResponseCache(mode="semantic", ttl_seconds=300, threshold=0.9, scope="api")
+    d, _ = await deploy_cached(events, mock_provider, cache)
+    await ready(gateway, d, d.production_key)
+    url = f"/{d.prefix}{PATH}"
+    async with gateway.client() as client:
+        first = await client.post(
+            url, json=question("What is the capital of France?"), headers=bearer(d.production_key)
+        )
+        assert first.headers["x-aigw-cache"] == "miss"
+        await gateway.wait_until(lambda: len(gateway.app.cache.index) >= 1)
+        rephrased = question("the capital of France: what is it?")
+        hit = await client.post(url, json=rephrased, headers=bearer(d.production_key))
+        assert hit.headers["x-aigw-cache"] == "hit"
+        assert hit.json() == first.json()
+        other_turn = {
+            **CHAT,
+            "messages": [
+                {"role": "user", "content": "Name a city in Texas"},
+                {"role": "assistant", "content": "Paris, Texas."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ],
+        }
+        elsewhere = await client.post(url, json=other_turn, headers=bearer(d.production_key))
+        assert elsewhere.headers["x-aigw-cache"] == "miss"
+    assert await provider_calls(mock, d.unique) == 2
