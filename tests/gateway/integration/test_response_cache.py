@@ -5,15 +5,23 @@ gateway process than the one that stored the answer."""
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import nats.errors
 import pytest
+from pydantic import SecretStr
 
 from aigw.common.crypto import sha256_hex
-from aigw.common.events import KeyIssued, SubscriptionCreated
+from aigw.common.events import (
+    KeyIssued,
+    PolicyUpdated,
+    QuotaLimit,
+    SubscriptionCreated,
+    SubscriptionUpdated,
+)
 from aigw.common.messaging import CACHE_STREAM_NAME
 from aigw.common.response_cache import ResponseCache
 from aigw.gateway.cache.entry import encode
@@ -32,6 +40,7 @@ from tests.support.gateway import (
     bearer,
     deploy_event,
     gateway_command,
+    run_gateway,
     sse_data,
 )
 from tests.support.infra import Infra
@@ -164,7 +173,7 @@ async def test_a_forged_entry_is_refused_by_the_server_or_ignored_by_the_gateway
         subject = subject_of(key)
         # another service may not write the bucket at all...
         async with connected("publisher") as nc:
-            with pytest.raises(Exception):  # noqa: B017 - a permissions error or no ack
+            with pytest.raises(nats.errors.Error):  # the server drops it: no ack
                 await nc.jetstream(timeout=1).publish(subject, value, stream=CACHE_STREAM_NAME)
         # ...and a gateway's connection writing an entry signed by another identity is ignored
         before = cache.rejected["subject_not_allowed"]
@@ -249,3 +258,96 @@ async def test_an_answer_stored_by_one_gateway_is_a_hit_on_another(
         assert hit.headers["x-aigw-cache"] == "hit"
         assert hit.json() == first.json()
     assert await provider_calls(mock, d.unique) == 1
+
+
+async def test_a_hit_consumes_a_request_of_the_quota(events, gateway, mock_provider):
+    d, _ = await deploy_cached(events, mock_provider)
+    plan = f"two-{d.unique}"
+    await events.publish(
+        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="minute", requests=2)]),
+        SubscriptionUpdated(
+            subscription_id=f"sub-a{d.unique}",
+            application_id=d.app_id,
+            api_id=d.api_id,
+            policy=plan,
+        ),
+    )
+    await ready(gateway, d, d.production_key)
+    table = gateway.app.state.table
+    await gateway.wait_until(lambda: table.subscription_policies.get((d.app_id, d.api_id)) == plan)
+    url, body = f"/{d.prefix}{PATH}", question("Count me")
+    async with gateway.client() as client:
+        await client.post(url, json=body, headers=bearer(d.production_key))
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        hit = await client.post(url, json=body, headers=bearer(d.production_key))
+        assert hit.headers["x-aigw-cache"] == "hit"
+        third = await client.post(url, json=body, headers=bearer(d.production_key))
+    assert third.status_code == 429  # the hit counted: a released admission would not have
+
+
+async def test_a_streamed_answer_is_stored_and_served_to_a_json_request(
+    events, gateway, mock, mock_provider
+):
+    d, _ = await deploy_cached(events, mock_provider)
+    await ready(gateway, d, d.production_key)
+    url, body = f"/{d.prefix}{PATH}", question("Stream me")
+    async with gateway.client() as client:
+        streamed = await client.post(
+            url, json={**body, "stream": True}, headers=bearer(d.production_key)
+        )
+        assert streamed.headers["x-aigw-cache"] == "miss"
+        chunks = [json.loads(c) for c in sse_data(streamed.content) if c != "[DONE]"]
+        text = "".join(
+            c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
+        )
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        hit = await client.post(url, json=body, headers=bearer(d.production_key))
+    assert hit.headers["x-aigw-cache"] == "hit"
+    assert hit.json()["choices"][0]["message"]["content"] == text
+    assert hit.json()["usage"]["total_tokens"] > 0  # the hidden usage chunk's counts
+    assert await provider_calls(mock, d.unique) == 1
+
+
+@pytest.fixture
+async def semantic_gateway(gateway_settings, mock_provider) -> AsyncIterator[RunningGateway]:
+    """A gateway whose embeddings endpoint is the mock provider's word-hashed `/v1/embeddings`
+    (the plumbing is what is tested here; similarity quality is the embedding model's)."""
+    settings = gateway_settings.model_copy(
+        update={
+            "embeddings_url": f"{mock_provider}/v1/embeddings",
+            "embeddings_api_key": SecretStr("mock-provider-key"),
+        }
+    )
+    async with run_gateway(settings) as running:
+        yield running
+
+
+async def test_semantic_hit_for_a_rephrasing_and_a_miss_in_another_conversation(
+    events, semantic_gateway, mock, mock_provider
+):
+    gateway = semantic_gateway
+    cache = ResponseCache(mode="semantic", ttl_seconds=300, threshold=0.9, scope="api")
+    d, _ = await deploy_cached(events, mock_provider, cache)
+    await ready(gateway, d, d.production_key)
+    url = f"/{d.prefix}{PATH}"
+    async with gateway.client() as client:
+        first = await client.post(
+            url, json=question("What is the capital of France?"), headers=bearer(d.production_key)
+        )
+        assert first.headers["x-aigw-cache"] == "miss"
+        await gateway.wait_until(lambda: len(gateway.app.cache.index) >= 1)
+        rephrased = question("the capital of France: what is it?")
+        hit = await client.post(url, json=rephrased, headers=bearer(d.production_key))
+        assert hit.headers["x-aigw-cache"] == "hit"
+        assert hit.json() == first.json()
+        other_turn = {
+            **CHAT,
+            "messages": [
+                {"role": "user", "content": "Name a city in Texas"},
+                {"role": "assistant", "content": "Paris, Texas."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ],
+        }
+        elsewhere = await client.post(url, json=other_turn, headers=bearer(d.production_key))
+        assert elsewhere.headers["x-aigw-cache"] == "miss"
+    assert await provider_calls(mock, d.unique) == 2

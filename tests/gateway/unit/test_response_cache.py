@@ -35,8 +35,12 @@ ANSWER = {
     "created": 1,
     "model": "m",
     "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}
-    ],  # fmt: skip
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "Paris."},
+            "finish_reason": "stop",
+        }
+    ],
     "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
 }
 
@@ -81,7 +85,8 @@ def user(text: str) -> list[dict[str, Any]]:
 def test_exact_keys_ignore_delivery_fields_and_split_by_application():
     plain = cache_key(call(user("hi")), EXACT, "")
     streamed = cache_key(call(user("hi"), stream=True, stream_options={"include_usage": True}, user="u"), EXACT, "")  # fmt: skip
-    assert plain is not None and streamed is not None
+    assert plain is not None
+    assert streamed is not None
     assert plain.key == streamed.key
     assert cache_key(call(user("hi"), app="app2"), EXACT, "") != plain
     assert cache_key(call(user("hi"), temperature=0), EXACT, "") != plain
@@ -93,7 +98,8 @@ def test_semantic_partition_is_the_conversation_before_the_last_user_message():
     one = [{"role": "system", "content": "Be brief"}, *user("And its capital?")]
     other = [*user("Tell me about France"), {"role": "assistant", "content": "..."}, *user("And its capital?")]  # fmt: skip
     a, b = cache_key(call(one), SEMANTIC, "e5"), cache_key(call(other), SEMANTIC, "e5")
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert a.text == b.text == "And its capital?"
     assert a.partition != b.partition  # same last message, another conversation
     again = cache_key(call(one), SEMANTIC, "e5")
@@ -156,7 +162,8 @@ def test_nearest_needs_the_threshold_within_the_partition():
     index.add(entry("s.q.1", partition="q", vector=near))
     query = unit_rows(np.array([[0.9, 0.1]], dtype=np.float32))[0]
     found = index.nearest("p", query, 0.95, 60)
-    assert found is not None and found.key == "s.p.1"
+    assert found is not None
+    assert found.key == "s.p.1"
     assert index.nearest("p", query, 0.999, 60) is None
     assert index.nearest("r", query, 0.1, 60) is None
 
@@ -165,7 +172,8 @@ def test_an_entry_round_trips_and_must_belong_to_its_key():
     vector = np.array([0.6, 0.8], dtype=np.float32)
     semantic = entry("s.p.1", partition="p", vector=vector)
     back = decode("s.p.1", encode(semantic))
-    assert back.body == semantic.body and back.vector is not None
+    assert back.body == semantic.body
+    assert back.vector is not None
     assert np.allclose(back.vector, vector)
     assert decode("x.1", encode(entry())).total_tokens == 11
     with pytest.raises(ValueError, match="partition"):
@@ -176,7 +184,8 @@ def test_an_entry_round_trips_and_must_belong_to_its_key():
 
 def test_a_stream_adds_up_to_the_answer_it_replays():
     stream = chunks_of_completion(json.dumps(ANSWER).encode(), with_usage=True)
-    assert stream is not None and stream.endswith(b"data: [DONE]\n\n")
+    assert stream is not None
+    assert stream.endswith(b"data: [DONE]\n\n")
     chunks = [json.loads(line[6:]) for line in stream.split(b"\n\n") if line[6:] not in (b"", b"[DONE]")]  # fmt: skip
     assert chunks[-1]["usage"] == ANSWER["usage"]
     assert json.loads(completion_of_chunks(chunks) or b"") == ANSWER
@@ -222,7 +231,8 @@ async def test_semantic_miss_then_a_paraphrase_hits_and_another_conversation_mis
     paraphrase = call(user("the capital of France is what"), stream=True)
     with pytest.raises(Answered) as hit:
         await policy.start(paraphrase).on_request(paraphrase)  # type: ignore[union-attr]
-    assert outcome(paraphrase) == b"hit" and paraphrase.tokens_saved == 11
+    assert outcome(paraphrase) == b"hit"
+    assert paraphrase.tokens_saved == 11
     assert b'"content":"Paris."' in hit.value.body  # replayed as a stream
     assert dict(hit.value.headers)[b"content-type"] == b"text/event-stream"
 

@@ -15,7 +15,9 @@ README way, then:
 - credentials: an OAuth2 access token (JWT, verified at the gateway) against an API key, and
   how long a key revoked through the developer portal keeps working at the gateway;
 - guardrails (`bench_guardrails`): a regex on request and response, PII masking, and the
-  time to first token with an incremental response guardrail.
+  time to first token with an incremental response guardrail;
+- the response cache (`bench_cache`): an exact-cache and a semantic-cache hit against a direct
+  call.
 """
 
 import argparse
@@ -540,7 +542,16 @@ async def measure(
     lines += [""] + await guardrail_costs(stack, direct, gateway, password, args.requests // 2)
     if revocations:
         lines += [""] + revocations
+    lines += [""] + await _cache_phase(stack, password, direct, args)
     return lines + [""] + await client_costs(direct, args.requests)
+
+
+async def _cache_phase(
+    stack: Stack, password: str, direct: Target, args: argparse.Namespace
+) -> list[str]:
+    from aigw.devtools.bench_cache import cache_hit_costs  # it imports this module's helpers
+
+    return await cache_hit_costs(stack, password, direct, args)
 
 
 def main() -> None:

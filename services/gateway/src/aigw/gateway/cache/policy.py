@@ -139,7 +139,7 @@ class _CacheRun(PolicyRun):
             return
         body = self._body
         if self._chunks is not None:
-            body = completion_of_chunks(self._chunks) if self._complete else None
+            body = completion_of_chunks(self._chunks, _metered(call)) if self._complete else None
         if body is not None:
             self._policy.shared.store(self._entry(call, key, body))
 
@@ -162,6 +162,17 @@ class _CacheRun(PolicyRun):
             expires_at=now + ttl,
             vector=self._vector,
         )
+
+
+def _metered(call: Invocation) -> dict[str, int] | None:
+    usage = call.stream.usage if call.stream is not None else None
+    if usage is None or not usage.reported:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
 
 
 def _answer(hit: CachedAnswer, call: Invocation) -> Answered | None:

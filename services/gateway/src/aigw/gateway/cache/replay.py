@@ -16,9 +16,10 @@ from typing import Any
 _PLAIN_DELTA = frozenset({"role", "content", "refusal"})
 
 
-def completion_of_chunks(chunks: list[Any]) -> bytes | None:
+def completion_of_chunks(chunks: list[Any], metered: dict[str, int] | None = None) -> bytes | None:
     """The `chat.completion` a complete stream of `chat.completion.chunk`s adds up to, or None
-    if the stream has another shape."""
+    if the stream has another shape. `metered`: the usage metering read, for a stream whose
+    usage chunk the gateway asked for and hid from the caller (and so from this run)."""
     texts: dict[int, list[str]] = {}
     finish: dict[int, Any] = {}
     head: dict[str, Any] | None = None
@@ -56,8 +57,8 @@ def completion_of_chunks(chunks: list[Any]) -> bytes | None:
         "model": head.get("model"),
         "choices": choices,
     }
-    if usage is not None:
-        answer["usage"] = usage
+    if (usage or metered) is not None:
+        answer["usage"] = usage or metered
     return json.dumps(answer, separators=(",", ":")).encode()
 
 

@@ -6,6 +6,10 @@ a successful answer carried none (the client left mid-stream, or the vendor does
 usage), they are estimated: completion tokens from the content relayed (about four characters
 per token), prompt tokens from the request size. Such records have status 499 (client left)
 or a 2xx status with estimated counts.
+
+A response-cache hit (no provider call) settles its admission like an answered call, with no
+tokens: it consumes a request of the quota; its record says `cache: hit` and the tokens the
+cached answer cost (`tokens_saved`).
 """
 
 import time
