@@ -70,6 +70,18 @@ async def test_pii_on_the_response_flow_redacts_the_answer():
     assert json.loads(body_of(out))["choices"][0]["message"]["content"] == "reach EMAIL_0001"
 
 
+@pytest.mark.parametrize("size", [None, 1, 3])
+async def test_pii_on_the_response_flow_redacts_a_stream_even_across_chunks(size):
+    (policy,) = policies([guardrail("PII_MASKING_REGEX", PII, flow="response")])
+    call = call_for({**chat("q"), "stream": True})
+    runs = await requested(call, [policy])
+    raw = b"".join(openai_stream("mail bo", "b@y.", "io or +33", "1234567 or bob@y.io", " now"))
+    chunks = [raw[i : i + size] for i in range(0, len(raw), size)] if size else [raw]
+    _, sent = await answered(call, runs, chunks)
+    seen = streamed_text(body_of(sent))
+    assert seen == "mail EMAIL_0001 or PHONE_0002 or EMAIL_0001 now"
+
+
 def answered_head():
     from tests.support.guardrails import ProviderStub
 

@@ -66,8 +66,8 @@ class GuardrailCompiler:
         if isinstance(guardrail, PiiMaskingGuardrail):
             params = guardrail.params
             chosen = selectors(route, params.json_path)
-            flow, timeout = guardrail.flow, self.regex_timeout_ms
-            return PiiPolicy.compile(guardrail.name, params, chosen, flow, timeout)
+            limits = (self.regex_timeout_ms, self.holdback)
+            return PiiPolicy.compile(guardrail.name, params, chosen, guardrail.flow, limits)
         check = self._check(guardrail)
         if check is None:
             return UnavailablePolicy(guardrail.name, guardrail.type)

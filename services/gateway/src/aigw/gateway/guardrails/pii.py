@@ -4,7 +4,9 @@ answer gets the originals back, JSON or stream; with `redact` the request's matc
 `*****` for good. On a response-only flow the answer's matches are redacted.
 
 Restoring a stream holds back at most one placeholder's length (a placeholder split across
-two events is restored whole); what is held goes out before the next event without text.
+two events is restored whole); redacting one holds back what may still become a match (partial
+matching, at most the stream hold-back). What is held goes out before the next event without
+text.
 """
 
 import json
@@ -34,14 +36,33 @@ class PiiPolicy:
     redact: bool
     on_requests: bool
     timeout_ms: int
+    holdback: int  # most characters held on a stream that is redacted (a match may go on)
 
     @classmethod
     def compile(
-        cls, name: str, params: PiiMaskingParams, selectors: Selectors, flow: str, timeout_ms: int
+        cls,
+        name: str,
+        params: PiiMaskingParams,
+        selectors: Selectors,
+        flow: str,
+        limits: tuple[int, int],  # the regex time bound (ms), the stream hold-back
     ) -> "PiiPolicy":
         entities = tuple((e.pii_entity, regex.compile(e.pii_regex)) for e in params.pii_entities)
         on_requests = flow != "response"
-        return cls(name, entities, selectors, params.redact, on_requests, timeout_ms)
+        return cls(name, entities, selectors, params.redact, on_requests, *limits)
+
+    def open_tail(self, call: Invocation, text: str) -> int:
+        """Where the earliest match that may still go on past `text`'s end starts (partial
+        matching), held back at most `holdback` characters; len(text) if none."""
+        start = len(text)
+        try:
+            for _, pattern in self.entities:
+                for match in pattern.finditer(text, partial=True, timeout=self.timeout_ms / 1000):
+                    if match.end() == len(text):
+                        start = min(start, match.start())
+        except TimeoutError:
+            raise self._timed_out(call) from None
+        return max(start, len(text) - self.holdback)
 
     def start(self, call: Invocation) -> PolicyRun | None:
         return _PiiRun(self, call)
@@ -70,13 +91,14 @@ class PiiPolicy:
 
 
 class _PiiRun(PolicyRun):
-    __slots__ = ("call", "held", "originals", "pattern", "policy", "template")
+    __slots__ = ("call", "held", "masks", "originals", "pattern", "policy", "template")
     holds_body = True
     rewrites_stream = True
 
     def __init__(self, policy: PiiPolicy, call: Invocation) -> None:
         self.policy, self.call = policy, call
         self.originals: dict[str, str] = {}  # placeholder -> original
+        self.masks: dict[str, str] = {}  # an answer's matches (response flow) -> placeholders
         self.pattern: regex.Pattern[str] | None = None  # any placeholder
         self.held = ""
         self.template: SseEvent | None = None
@@ -103,7 +125,7 @@ class _PiiRun(PolicyRun):
     def rewrite(self, text: str) -> str:
         if self.pattern is not None:
             return self.pattern.sub(lambda match: self.originals[match.group(0)], text)
-        return self.policy.mask(self.call, text, {})
+        return self.policy.mask(self.call, text, self.masks)
 
     async def on_body(self, body: bytes) -> bytes:
         try:
@@ -123,9 +145,11 @@ class _PiiRun(PolicyRun):
         return [with_text(selector, event, self.rewrite(text))]
 
     def _split(self, text: str) -> tuple[str, str]:
-        """What can go out, and a tail that may be the start of a placeholder."""
+        """What can go out, and a tail that may be the start of a placeholder (restoring) or
+        of a match (redacting an answer)."""
         if self.pattern is None:
-            return text, ""  # redacting: a match split across events is not caught
+            start = self.policy.open_tail(self.call, text)
+            return text[:start], text[start:]
         longest = max(map(len, self.originals))
         for start in range(max(0, len(text) - longest + 1), len(text)):
             tail = text[start:]
