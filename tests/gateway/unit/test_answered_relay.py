@@ -40,7 +40,7 @@ class Restorer(PolicyRun):
             raise Refused(446, "The answer did not pass the guardrail.", "guardrail_intervened")
         return [SseEvent(event.raw.replace(b"PH_1", b"secret"))]
 
-    def on_end(self) -> Sequence[SseEvent]:
+    async def on_end(self) -> Sequence[SseEvent]:
         self.seen.append("end")
         return [SseEvent(b"data: held back\n\n")]
 

@@ -159,14 +159,7 @@ def create_app(settings: Settings) -> Gateway:
     )
     embedder = new_embedder(settings)
     outcomes = CacheOutcomes()
-    semantic = semantic_guard_factory(embedder)
-    guardrails = GuardrailCompiler(
-        settings.guardrail_regex_timeout_ms,
-        settings.guardrail_stream_holdback,
-        factories={"SEMANTIC_PROMPT_GUARD": lambda guardrail, route: semantic(guardrail)},
-    )
-    # guardrails before the cache: a cached answer passes back through them
-    compilers = [guardrails, cache_compiler(cache, embedder, settings.embeddings_model, outcomes)]
+    compilers = _api_policies(settings, cache, embedder, outcomes)
     lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder)
 
     async def ready(app: FastAPI) -> bool:
@@ -187,6 +180,20 @@ def create_app(settings: Settings) -> Gateway:
     invoker = _invoker(settings, state, registry, sync, recorder, compilers)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
+
+
+def _api_policies(
+    settings: Settings, cache: SharedCache, embedder: HttpEmbedder | None, outcomes: CacheOutcomes
+) -> list[PolicyCompiler]:
+    """The compilers of an API's own policies, in their order: guardrails before the cache,
+    so that a cached answer passes back through them."""
+    semantic = semantic_guard_factory(embedder)
+    guardrails = GuardrailCompiler(
+        settings.guardrail_regex_timeout_ms,
+        settings.guardrail_stream_holdback,
+        factories={"SEMANTIC_PROMPT_GUARD": lambda guardrail, route: semantic(guardrail)},
+    )
+    return [guardrails, cache_compiler(cache, embedder, settings.embeddings_model, outcomes)]
 
 
 def _lifespan(

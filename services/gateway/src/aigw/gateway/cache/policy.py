@@ -127,7 +127,7 @@ class _CacheRun(PolicyRun):
                     self._chunks = None
         return None
 
-    def on_end(self) -> Sequence[SseEvent]:
+    async def on_end(self) -> Sequence[SseEvent]:
         self._complete = True
         return ()
 

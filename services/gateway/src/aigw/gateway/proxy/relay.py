@@ -227,7 +227,7 @@ async def relay_answered(call: Invocation, answered: Answered, send: Send) -> in
             events = reader.feed(body)
             tail = reader.tail()
             events = [*events, tail] if tail is not None else events
-            body = _joined([*chain.through(runs, events), *chain.end(runs)])
+            body = _joined([*chain.through(runs, events), *await chain.end(runs)])
         elif runs:
             body = await chain.body_through(runs, body)
     except Refused as refused:
