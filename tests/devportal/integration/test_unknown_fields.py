@@ -6,16 +6,9 @@ import pytest
 
 from tests.support.devportal import publish_api
 from tests.support.infra import Infra
+from tests.support.refusals import assert_unknown
 
 pytestmark = pytest.mark.integration
-
-
-def assert_unknown(response: httpx.Response, field: str) -> None:
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body.keys() == {"code", "message", "description", "fields"}
-    assert f"{field}: unknown field" in body["description"], body
-    assert "unknown field" in body["fields"][field], body
 
 
 async def test_a_misspelt_application_field_is_refused_and_nothing_is_stored(

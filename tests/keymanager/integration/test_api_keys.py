@@ -7,11 +7,9 @@ from pymongo import AsyncMongoClient
 from aigw.common.crypto import generate_master_key, sha256_hex
 from aigw.common.service_auth import ServiceAuth
 from aigw.keymanager.settings import Settings
-from aigw.keymanager.users.passwords import hash_password
-from aigw.keymanager.users.repository import UserRepository
 from tests.support.events import expect_event
 from tests.support.infra import Infra
-from tests.support.keymanager import ADMIN_PASSWORD, API
+from tests.support.keymanager import ADMIN_PASSWORD, API, login_as
 from tests.support.tokens import TestSigner
 
 Json = dict[str, Any]
@@ -142,23 +140,10 @@ async def test_no_plaintext_secrets_at_rest(client, auth, as_devportal, settings
     assert '"sealed_private_key": "v1.' in dump  # the signing key only as a SecretBox ciphertext
 
 
-async def _login_as(client, settings: Settings, username: str, roles: list[str]) -> Json:
-    """Adds a user straight to the store: keymanager has no user-management endpoint yet."""
-    mongo: AsyncMongoClient[Json] = AsyncMongoClient(settings.mongodb_url)
-    try:
-        repo = UserRepository(mongo[settings.mongodb_db])
-        assert await repo.insert_if_absent(username, hash_password("pw-" + username), roles)
-    finally:
-        await mongo.close()
-    body = {"username": username, "password": "pw-" + username}
-    token = (await client.post(f"{API}/auth/login", json=body)).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def test_keys_are_private_to_their_owner(
     client, auth, as_devportal, settings: Settings
 ) -> None:
-    bob = await _login_as(client, settings, "bob", ["subscriber"])
+    bob = await login_as(client, settings, "bob", ["subscriber"])
     admins = await _issue(client, auth, as_devportal)
     bobs = await _issue(client, bob, as_devportal)
     listed = (await client.get(f"{API}/api-keys", headers=bob)).json()
@@ -186,7 +171,7 @@ async def test_a_user_token_alone_cannot_issue_keys(
 ) -> None:
     """The finding: any user could call keymanager directly, naming someone else's
     application (riding on its subscriptions) or any API (a test key needs no subscription)."""
-    bob = await _login_as(client, settings, "bob", ["subscriber"])
+    bob = await login_as(client, settings, "bob", ["subscriber"])
     existing = await _issue(client, auth, as_devportal)  # app-1 exists and has keys
 
     for who in (bob, auth):  # not even an admin token suffices
@@ -205,7 +190,7 @@ async def test_a_user_token_alone_cannot_issue_keys(
 async def test_a_devportal_signed_request_issues_in_the_users_name(
     client, as_devportal, settings: Settings, infra: Infra
 ) -> None:
-    bob = await _login_as(client, settings, "bob", ["subscriber"])
+    bob = await login_as(client, settings, "bob", ["subscriber"])
     async with expect_event("aigw.key.issued") as issued_event:
         issued = await _issue(client, bob, as_devportal, applicationId="bobs-app")
         issued_event.about(issued["id"])
@@ -217,7 +202,7 @@ async def test_a_devportal_signed_request_issues_in_the_users_name(
 async def test_a_signature_does_not_carry_over_to_another_request(
     client, auth, as_devportal, secret_key: str, settings: Settings
 ) -> None:
-    bob = await _login_as(client, settings, "bob", ["subscriber"])
+    bob = await login_as(client, settings, "bob", ["subscriber"])
     url = f"{API}/api-keys"
     request = client.build_request("POST", url, json=BODY, headers=auth)
     signed = next(as_devportal.auth_flow(request))

@@ -6,16 +6,9 @@ import pytest
 
 from aigw.common.service_auth import ServiceAuth
 from tests.support.keymanager import ADMIN_PASSWORD, API
+from tests.support.refusals import assert_unknown
 
 pytestmark = pytest.mark.integration
-
-
-def assert_unknown(response: httpx.Response, field: str) -> None:
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body.keys() == {"code", "message", "description", "fields"}
-    assert f"{field}: unknown field" in body["description"], body
-    assert "unknown field" in body["fields"][field], body
 
 
 async def test_a_misspelt_user_field_is_refused_and_no_user_is_created(

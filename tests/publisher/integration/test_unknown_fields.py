@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
+from tests.support.refusals import assert_unknown
 from tests.support.vendors import vendor_body
 
 pytestmark = pytest.mark.integration
@@ -15,14 +16,6 @@ pytestmark = pytest.mark.integration
 APIS = f"{API_PREFIX}/apis"
 POLICIES = f"{API_PREFIX}/subscription-policies"
 VENDORS = f"{API_PREFIX}/ai-vendors"
-
-
-def assert_unknown(response: Any, *fields: str) -> None:
-    assert response.status_code == 422, response.text
-    body = response.json()
-    assert body.keys() <= {"code", "message", "description", "fields"}
-    for field in fields:
-        assert f"{field}: unknown field" in body["description"], body
 
 
 async def _api_events(publisher: Publisher) -> list[dict[str, Any]]:

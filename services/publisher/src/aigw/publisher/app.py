@@ -16,6 +16,7 @@ from aigw.publisher.policies import repository as policy_repository
 from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.settings import Settings
 from aigw.publisher.usage import endpoints as usage_endpoints
+from aigw.publisher.usage.service import UsageService
 from aigw.publisher.vendors import endpoints as vendor_endpoints
 from aigw.publisher.vendors import repository as vendor_repository
 from aigw.publisher.vendors.catalog import VendorCatalog
@@ -58,7 +59,7 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
     vendors = await _vendors(runtime, repo)
     state.policies = policies
     state.vendors = vendors
-    state.apis = ApiService(
+    state.apis = apis = ApiService(
         repo,
         runtime.outbox,
         settings.secret_box(),
@@ -66,6 +67,7 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
         dev_mode=settings.dev_mode,
         check_policies=policies.check_exist,
     )
+    state.usage = UsageService(apis, runtime.db)
 
 
 async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyService:

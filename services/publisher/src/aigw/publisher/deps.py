@@ -12,6 +12,7 @@ from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import from_state
 from aigw.publisher.apis.service import ApiService
 from aigw.publisher.policies.service import PolicyService
+from aigw.publisher.usage.service import UsageService
 from aigw.publisher.vendors.service import VendorService
 
 PUBLISHER_ROLES = ("admin", "publisher")
@@ -22,3 +23,4 @@ AdminActor = Annotated[Actor, Depends(acting_caller("admin"))]
 Apis = Annotated[ApiService, Depends(from_state("apis", ApiService))]
 Policies = Annotated[PolicyService, Depends(from_state("policies", PolicyService))]
 Vendors = Annotated[VendorService, Depends(from_state("vendors", VendorService))]
+Usage = Annotated[UsageService, Depends(from_state("usage", UsageService))]

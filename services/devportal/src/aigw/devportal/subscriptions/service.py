@@ -48,7 +48,8 @@ class SubscriptionService:
             owner=actor.subject,
             created_time=utcnow_ms(),
         )
-        if not await self._repo.insert(doc, actor.event(_created(doc), SOURCE)):
+        created = actor.event(_changed(SubscriptionCreated, doc), SOURCE)
+        if not await self._repo.insert(doc, created):
             raise Conflict("This application is already subscribed to this API")
         if await self._applications.find_owned(actor.subject, body.application_id) is None:
             # The application was deleted between the check above and the insert, and its
@@ -70,7 +71,7 @@ class SubscriptionService:
         await self._check_offered(doc["api_id"], body.policy)
         if doc["policy"] == body.policy:
             return Subscription.from_doc(doc)  # nothing changes, nothing to announce
-        event = actor.event(_updated({**doc, "policy": body.policy}), SOURCE)
+        event = actor.event(_changed(SubscriptionUpdated, {**doc, "policy": body.policy}), SOURCE)
         changed = await self._repo.change_policy(sub_id, body.policy, event)
         if changed is None:
             raise NotFound(f"Subscription {sub_id!r} does not exist")
@@ -120,17 +121,11 @@ class SubscriptionService:
 # The subscription events, each built from the document it describes.
 
 
-def _created(doc: SubscriptionDoc) -> SubscriptionCreated:
-    return SubscriptionCreated(
-        subscription_id=doc["_id"],
-        application_id=doc["application_id"],
-        api_id=doc["api_id"],
-        policy=doc["policy"],
-    )
-
-
-def _updated(doc: SubscriptionDoc) -> SubscriptionUpdated:
-    return SubscriptionUpdated(
+def _changed[E: (SubscriptionCreated, SubscriptionUpdated)](
+    kind: type[E], doc: SubscriptionDoc
+) -> E:
+    """A subscription's created or updated event: the same fields, from its document."""
+    return kind(
         subscription_id=doc["_id"],
         application_id=doc["application_id"],
         api_id=doc["api_id"],

@@ -4,9 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aigw.common.requests import Runtime
-from aigw.common.usage.report import COUNTERS_DESCRIPTION, From, To, usage_report
-from aigw.publisher.deps import Apis, CurrentActor
+from aigw.common.usage.report import COUNTERS_DESCRIPTION, From, To
+from aigw.publisher.deps import CurrentActor, Usage
 from aigw.publisher.usage.schemas import GroupBy, UsageReport
 
 router = APIRouter(prefix="/apis", tags=["usage"])
@@ -26,11 +25,9 @@ router = APIRouter(prefix="/apis", tags=["usage"])
 async def api_usage(
     api_id: str,
     actor: CurrentActor,
-    apis: Apis,
-    runtime: Runtime,
+    usage: Usage,
     from_: From = None,
     to: To = None,
     group_by: Annotated[GroupBy, Query(alias="groupBy")] = "model",
 ) -> UsageReport:
-    await apis.get(api_id, actor)  # 404 for an unknown API, or one the caller may not manage
-    return await usage_report(UsageReport, runtime.db, {"api_id": api_id}, from_, to, group_by)
+    return await usage.report(actor, api_id, from_, to, group_by)
