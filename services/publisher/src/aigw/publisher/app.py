@@ -16,6 +16,10 @@ from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 from aigw.publisher.apis import endpoints as api_endpoints
 from aigw.publisher.apis.repository import COLLECTION, ApiRepository
 from aigw.publisher.apis.service import ApiService
+from aigw.publisher.audit import endpoints as audit_endpoints
+from aigw.publisher.audit.follower import AuditFollower
+from aigw.publisher.audit.repository import AuditRepository
+from aigw.publisher.audit.service import AuditService
 from aigw.publisher.policies import endpoints as policy_endpoints
 from aigw.publisher.policies import repository as policy_repository
 from aigw.publisher.policies.service import PolicyService
@@ -38,13 +42,20 @@ def _api_router() -> APIRouter:
     return api
 
 
+def _audit_router() -> APIRouter:
+    """The audit trail: its own API (every signed-in user reads part of it), served here."""
+    audit = APIRouter(prefix=audit_endpoints.PREFIX)
+    audit.include_router(audit_endpoints.router)
+    return audit
+
+
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
     standings = AccountStandings()  # who may still use a token: from the user events
     app = create_service_app(
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
         lifespan=_lifespan(settings, standings),
-        routers=[_api_router()],
+        routers=[_api_router(), _audit_router()],
         ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
@@ -76,8 +87,9 @@ def _lifespan(settings: Settings, standings: AccountStandings) -> Lifespan:
         )
         async with runtime, followed(runtime, standings):
             await build_use_cases(app.state, runtime, settings)
-            app.state.runtime = runtime
-            yield
+            async with audit_followed(app.state, runtime):
+                app.state.runtime = runtime
+                yield
 
     return lifespan
 
@@ -100,6 +112,21 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
         dev_mode=settings.dev_mode,
         check_policies=policies.check_exist,
     )
+
+
+@asynccontextmanager
+async def audit_followed(state: State, runtime: ServiceRuntime) -> AsyncIterator[None]:
+    """The audit trail's service, its projection folded from the events stream while the app
+    runs (in the background: only the audit API waits for it)."""
+    repo = AuditRepository(runtime.db)
+    await repo.ensure_indexes()
+    follower = AuditFollower(runtime.broker.connection, runtime.verifier, repo)
+    state.audit = AuditService(repo, ApiRepository(runtime.db), follower)
+    follower.start()
+    try:
+        yield
+    finally:
+        await follower.stop()
 
 
 async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyService:

@@ -11,11 +11,14 @@ from aigw.common.actor import Actor
 from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import CorrelationId
 from aigw.publisher.apis.service import ApiService
+from aigw.publisher.audit.service import AuditService
 from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.vendors.service import VendorService
 
 _require_publisher = require_roles("admin", "publisher")
 _require_admin = require_roles("admin")
+# the audit trail serves every signed-in user, each the part it may see
+_require_signed_in = require_roles("admin", "publisher", "subscriber")
 
 
 # A client-supplied correlation id ties the request's events together in the audit trail.
@@ -46,9 +49,16 @@ def _vendors(request: Request) -> VendorService:
     return service
 
 
+def _audit(request: Request) -> AuditService:
+    service: AuditService = request.app.state.audit
+    return service
+
+
 Reader = Annotated[Principal, Depends(_require_publisher)]
 CurrentActor = Annotated[Actor, Depends(_publisher)]  # a publisher or an admin
 AdminActor = Annotated[Actor, Depends(_admin)]
 Apis = Annotated[ApiService, Depends(_apis)]
 Policies = Annotated[PolicyService, Depends(_policies)]
 Vendors = Annotated[VendorService, Depends(_vendors)]
+Viewer = Annotated[Principal, Depends(_require_signed_in)]  # any signed-in user
+Audit = Annotated[AuditService, Depends(_audit)]
