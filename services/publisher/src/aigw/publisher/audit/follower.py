@@ -15,6 +15,7 @@ a trail that is still being rebuilt would answer with a partial history.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats.errors
@@ -123,10 +124,10 @@ class AuditFollower:
         await self._until_stored(lambda: self._repo.write(docs, new_links, checkpoint))
         return checkpoint
 
-    async def _until_stored[T](self, write: Any) -> T:
+    async def _until_stored[T](self, write: Callable[[], Awaitable[T]]) -> T:
         while True:
             try:
-                result: T = await write()
+                result = await write()
             except PyMongoError as exc:
                 log.warning("audit projection: the store failed (%s); retrying", exc)
                 await asyncio.sleep(_STORE_RETRY_SECONDS)
