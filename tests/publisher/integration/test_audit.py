@@ -160,8 +160,15 @@ async def test_a_subscriber_sees_its_own_applications_history_only(
     own = await trail(publisher, alice, correlationId=correlation)
     assert [e["id"] for e in own["list"]] == [e.id for e in reversed(events)]
     assert (await trail(publisher, alice, subject=app_id))["count"] == 1  # its creation
+    whole = await trail(publisher, alice, applicationId=app_id)
+    assert [e["id"] for e in whole["list"]] == [e.id for e in reversed(events)]
     bob = signer.auth("bob", ("subscriber",))
-    for params in ({"correlationId": correlation}, {"subject": app_id}, {"actor": "alice"}):
+    for params in (
+        {"correlationId": correlation},
+        {"subject": app_id},
+        {"applicationId": app_id},
+        {"actor": "alice"},
+    ):
         assert (await trail(publisher, bob, **params))["list"] == [], params
     bobs_view = await trail(publisher, bob, limit=500)
     assert {e["id"] for e in bobs_view["list"]} >= {e.id for e in bobs}

@@ -22,7 +22,8 @@ _DESCRIPTION = (
     "(`subject`) and for which request (`correlationid`). Events never carry a secret in "
     "plaintext.\n\n"
     "Filters are exact and combine: `subject` gives one entity's whole history (an API id, "
-    "an application id, a key id), `correlationId` everything one request caused across the "
+    "an application id, a key id), `applicationId` an application's with its subscriptions', "
+    "keys' and OAuth2 clients', `correlationId` everything one request caused across the "
     "services. The window [from, to) is half-open; times without a zone are UTC.\n\n"
     "With `format=json` (the default) a page, newest first (in the order the stream recorded "
     "the events); `nextCursor` fetches the next, older, page. With `format=ndjson` every "
@@ -63,6 +64,14 @@ async def events(
         str | None,
         Query(alias="correlationId", description="Every event of one request, in any service"),
     ] = None,
+    application_id: Annotated[
+        str | None,
+        Query(
+            alias="applicationId",
+            description="An application's whole history: its own events and those of its "
+            "subscriptions, keys and OAuth2 clients",
+        ),
+    ] = None,
     from_: Annotated[
         datetime | None, Query(alias="from", description="Events at or after this time")
     ] = None,
@@ -78,7 +87,7 @@ async def events(
         Query(alias="format", description="`json`: a page; `ndjson`: the whole range, streamed"),
     ] = "json",
 ) -> AuditPage | StreamingResponse:
-    query = AuditQuery(type_, subject, actor, correlation_id, from_, to)
+    query = AuditQuery(type_, subject, actor, correlation_id, application_id, from_, to)
     if format_ == "ndjson":
         return StreamingResponse(await audit.export(viewer, query), media_type=NDJSON)
     return await audit.page(viewer, query, cursor, limit)

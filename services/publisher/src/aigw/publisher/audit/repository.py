@@ -31,6 +31,7 @@ FILTER_FIELDS = (
     "correlationid",
     "owner",
     "api_owner",
+    "application_id",
     "entity",
 )
 

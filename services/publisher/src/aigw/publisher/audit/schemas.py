@@ -53,5 +53,6 @@ class AuditQuery:
     subject: str | None = None
     actor: str | None = None
     correlation_id: str | None = None
+    application_id: str | None = None
     start: datetime | None = None
     end: datetime | None = None

@@ -64,6 +64,7 @@ def _filters(query: AuditQuery) -> list[Document]:
         "subject": query.subject,
         "actor": query.actor,
         "correlationid": query.correlation_id,
+        "application_id": query.application_id,
     }
     conditions: list[Document] = [{name: value} for name, value in exact.items() if value]
     start, end = _utc(query.start), _utc(query.end)
