@@ -60,5 +60,5 @@ AdminActor = Annotated[Actor, Depends(_admin)]
 Apis = Annotated[ApiService, Depends(_apis)]
 Policies = Annotated[PolicyService, Depends(_policies)]
 Vendors = Annotated[VendorService, Depends(_vendors)]
-Viewer = Annotated[Principal, Depends(_require_signed_in)]  # any signed-in user
+SignedIn = Annotated[Principal, Depends(_require_signed_in)]  # any signed-in user
 Audit = Annotated[AuditService, Depends(_audit)]

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from aigw.common.errors import ErrorBody
 from aigw.publisher.audit.schemas import NDJSON, AuditPage, AuditQuery, Format
-from aigw.publisher.deps import Audit, Viewer
+from aigw.publisher.deps import Audit, SignedIn
 
 PREFIX = "/api/audit/v1"
 MAX_LIMIT = 500
@@ -51,7 +51,7 @@ _DESCRIPTION = (
     },
 )
 async def events(
-    viewer: Viewer,
+    caller: SignedIn,
     audit: Audit,
     type_: Annotated[
         str | None, Query(alias="type", description="Event type, e.g. `aigw.api.deployed`")
@@ -89,5 +89,5 @@ async def events(
 ) -> AuditPage | StreamingResponse:
     query = AuditQuery(type_, subject, actor, correlation_id, application_id, from_, to)
     if format_ == "ndjson":
-        return StreamingResponse(await audit.export(viewer, query), media_type=NDJSON)
-    return await audit.page(viewer, query, cursor, limit)
+        return StreamingResponse(await audit.export(caller, query), media_type=NDJSON)
+    return await audit.page(caller, query, cursor, limit)

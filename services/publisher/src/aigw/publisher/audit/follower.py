@@ -98,7 +98,7 @@ class AuditFollower:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             checkpoint = await self._write(batch, links, checkpoint)
-            if checkpoint >= self._target:
+            if checkpoint >= self._target or _pending(batch[-1]) == 0:
                 self._mark_caught_up(checkpoint)
 
     async def _write(self, batch: list[Msg], links: Links, checkpoint: int) -> int:
@@ -138,6 +138,13 @@ class AuditFollower:
         if not self._caught_up.is_set():
             log.info("audit trail caught up with the events stream (sequence %d)", checkpoint)
         self._caught_up.set()
+
+
+def _pending(msg: Msg) -> int | None:
+    """How many events the stream held after this one when it was delivered."""
+    with contextlib.suppress(nats.errors.Error, AttributeError, ValueError):
+        return int(msg.metadata.num_pending)
+    return None
 
 
 def _sequence(msg: Msg) -> int | None:
