@@ -10,6 +10,7 @@ import { OAuthSection } from "./application-oauth";
 import { loadCatalogue } from "./catalogue";
 import { SubscribeForm } from "./subscribe-form";
 import type { Application, CatalogApi, Subscription } from "./types";
+import { ApplicationActivity } from "./activity";
 import { ApplicationUsage } from "./usage";
 
 export function ApplicationPage({ appId }: { appId: string }) {
@@ -65,6 +66,7 @@ function ApplicationView({ app }: { app: Application }) {
       </Loaded>
       <OAuthSection appId={app.id} />
       <ApplicationUsage appId={app.id} />
+      <ApplicationActivity appId={app.id} />
     </div>
   );
 }
