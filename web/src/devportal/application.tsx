@@ -2,6 +2,7 @@
 // Sandbox keys, its OAuth2 consumer keys, its usage, and Delete.
 import { useState } from "preact/hooks";
 import { devportal, unwrap } from "../shared/api";
+import { AuditTrail } from "../shared/audit-trail";
 import { navigate } from "../shared/router";
 import { Link, PageHeader, usePageTitle } from "../shared/portal";
 import { ConfirmButton, Empty, ErrorMessage, formatDate, Loaded, Section, SelectField, useAction, useLoad } from "../shared/ui";
@@ -10,7 +11,6 @@ import { OAuthSection } from "./application-oauth";
 import { loadCatalogue } from "./catalogue";
 import { SubscribeForm } from "./subscribe-form";
 import type { Application, CatalogApi, Subscription } from "./types";
-import { ApplicationActivity } from "./activity";
 import { ApplicationUsage } from "./usage";
 
 export function ApplicationPage({ appId }: { appId: string }) {
@@ -66,7 +66,7 @@ function ApplicationView({ app }: { app: Application }) {
       </Loaded>
       <OAuthSection appId={app.id} />
       <ApplicationUsage appId={app.id} />
-      <ApplicationActivity appId={app.id} />
+      <AuditTrail title="Activity" of="application" filter={{ applicationId: app.id }} />
     </div>
   );
 }
