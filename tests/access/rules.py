@@ -11,6 +11,7 @@ from tests.support.access.rule import (
     Owned,
     RouteKey,
     Rule,
+    audit,
     dp,
     km,
     pub,
@@ -36,6 +37,11 @@ PUBLISHER_ITEM = Rule(
 PUBLISHER_LIST = Rule(
     roles=PUBLISHER_API.roles, owned=Owned.LIST, admin_sees_all=True, rival=PUBLISHER
 )
+
+# the audit trail: everyone signed in reads the part that is theirs (an admin all of it); a
+# publisher's API's events are not in another publisher's list. A subscriber's applications
+# against another subscriber: tests/publisher/integration/test_audit.py
+AUDIT_TRAIL = Rule(roles=EVERY_ROLE, owned=Owned.LIST, admin_sees_all=True, rival=PUBLISHER)
 
 
 def _shared(service: str) -> dict[RouteKey, Rule]:
@@ -79,6 +85,10 @@ PUBLISHER_RULES: dict[RouteKey, Rule] = {
     pub("GET", "/subscription-policies/{name}"): PUBLISHER_API,
     pub("PUT", "/subscription-policies/{name}"): ADMIN_ONLY,
     pub("DELETE", "/subscription-policies/{name}"): ADMIN_ONLY,
+}
+
+AUDIT_RULES: dict[RouteKey, Rule] = {
+    audit("GET", "/events"): AUDIT_TRAIL,
 }
 
 DEVPORTAL_RULES: dict[RouteKey, Rule] = {
@@ -138,6 +148,7 @@ RULES: dict[RouteKey, Rule] = {
     **_portal_pages("publisher", "publisher", "admin"),
     **_portal_pages("devportal", "devportal"),
     **PUBLISHER_RULES,
+    **AUDIT_RULES,
     **DEVPORTAL_RULES,
     **KEYMANAGER_RULES,
 }

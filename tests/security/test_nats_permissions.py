@@ -6,7 +6,7 @@ import contextlib
 import nats
 import nats.errors
 import pytest
-from nats.js.api import DeliverPolicy, StreamConfig
+from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig
 
 from aigw.common.events import UserCreated, new_event
 from aigw.common.identity import PUBLISHES, SERVICES, Identity, emitter_of
@@ -137,8 +137,11 @@ async def test_a_service_may_not_read_another_services_replies(infra):
         ("gateway", "$JS.API.CONSUMER.DELETE.AIGW_EVENTS.devportal-catalog-aigw_devportal"),
         ("gateway", "$JS.API.CONSUMER.DURABLE.CREATE.AIGW_EVENTS.mine"),
         ("gateway", "$JS.API.CONSUMER.CREATE.AIGW_USAGE"),
-        # ...and publisher reads only the usage stream
+        # ...and publisher reads the events stream (account standing, the audit trail) only
+        # through ordered consumers of its own: no durable there, nor devportal's
         ("publisher", "$JS.API.CONSUMER.MSG.NEXT.AIGW_EVENTS.devportal-catalog-aigw_devportal"),
+        ("publisher", "$JS.API.CONSUMER.DURABLE.CREATE.AIGW_EVENTS.audit"),
+        ("publisher", "$JS.ACK.AIGW_EVENTS.devportal-catalog-aigw_devportal.1.1.1.1.1"),
         ("keymanager", "$JS.API.CONSUMER.CREATE.AIGW_EVENTS"),
         # nobody but the provisioner reads single messages or deletes them
         ("devportal", "$JS.API.STREAM.MSG.GET.AIGW_EVENTS"),
@@ -178,4 +181,25 @@ async def test_the_portals_may_replay_user_events_for_account_standing(infra, id
         while event.id not in seen:  # other tests put user subjects on the stream too
             msg = await sub.next_msg(timeout=5)
             seen.append(msg.headers.get("Nats-Msg-Id") if msg.headers else None)
+        await sub.unsubscribe()
+
+
+async def test_publisher_may_fold_the_whole_events_stream_for_the_audit_trail(infra):
+    """aigw.publisher.audit: an ordered consumer over every subject, from a stream position."""
+    event = new_event(UserCreated(username="probe-audit", roles=[]), source="keymanager", actor="t")
+    async with connected("keymanager") as keymanager:
+        await publish_signed(keymanager, event)
+    async with connected("publisher") as nc:
+        js = nc.jetstream(timeout=2)
+        last = (await js.stream_info(STREAM_NAME)).state.last_seq
+        sub = await js.subscribe(
+            "aigw.>",
+            stream=STREAM_NAME,
+            ordered_consumer=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last
+            ),
+        )
+        msg = await sub.next_msg(timeout=5)
+        assert msg.metadata.sequence.stream == last
         await sub.unsubscribe()

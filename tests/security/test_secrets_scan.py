@@ -15,7 +15,7 @@ from pymongo import MongoClient
 from aigw.devtools.stack import Stack
 from tests.support.bus import connected
 from tests.support.portal import CHAT_BODY
-from tests.support.secrets_scan import StackSecrets, scan
+from tests.support.secrets_scan import StackSecrets, find, scan
 from tests.support.waiting import eventually_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -178,3 +178,59 @@ async def _publish(nats_url: str, data: bytes) -> None:
         await nc.jetstream().publish(
             "aigw.api.canary", json.dumps({"blob": data.decode()}).encode()
         )
+
+
+def _audit(stack: Stack, token: str) -> httpx.Client:
+    """The audit trail (served by publisher) as the holder of `token`."""
+    base = f"{stack.url('publisher')}/api/audit/v1"
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def test_the_audit_trail_shows_no_secret(walked: StackSecrets, secure_stack: Stack) -> None:
+    """The whole trail, exported as the admin, once it holds the walkthrough's last event."""
+    audit = _audit(secure_stack, walked["admin_token"])
+    export = eventually_sync(
+        lambda: audit.get("/events", params={"format": "ndjson"}),
+        lambda answer: answer.status_code == 200 and "aigw.oauthclient.created" in answer.text,
+        what="the walkthrough's events in the audit export",
+    )
+    lines = export.text.splitlines()
+    types = {json.loads(line)["type"] for line in lines}
+    assert {"aigw.api.deployed", "aigw.key.issued", "aigw.application.created"} <= types
+    findings = find(dict(walked), [("audit export", export.content)])
+    assert findings == [], "\n".join(f"{f.secret_name} in {f.where}" for f in findings)
+
+
+def test_one_request_is_followed_across_services(walked: StackSecrets, secure_stack: Stack) -> None:
+    """A devportal request's correlation id reaches the keymanager event it causes; a client's
+    own id joins its requests' events in both services."""
+    token = walked.get("subscriber_token") or walked["admin_token"]
+    portal = httpx.Client(
+        base_url=f"{secure_stack.url('devportal')}/api/devportal/v1",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    audit = _audit(secure_stack, token)
+    mine = {"X-Correlation-ID": f"walk-{uuid.uuid4().hex}"}
+    app = portal.post("/applications", json={"name": f"audit-{uuid.uuid4().hex[:6]}"}, headers=mine)
+    assert app.status_code == 201, app.text
+    keys = f"/applications/{app.json()['id']}/api-keys"
+    assert portal.post(keys, json={"keyType": "SANDBOX"}, headers=mine).status_code == 201
+    joined = eventually_sync(
+        lambda: audit.get("/events", params={"correlationId": mine["X-Correlation-ID"]}).json(),
+        lambda body: body.get("count") == 2,
+        what="both events of the client's correlation id",
+    )
+    assert [(e["type"], e["source"]) for e in joined["list"]] == [
+        ("aigw.key.issued", "keymanager"),
+        ("aigw.application.created", "devportal"),
+    ]
+    issued = portal.post(keys, json={"keyType": "PRODUCTION"})  # devportal picks the id
+    assert issued.status_code == 201, issued.text
+    [event] = eventually_sync(
+        lambda: audit.get("/events", params={"subject": issued.json()["id"]}).json()["list"],
+        lambda found: len(found) == 1,
+        what="the new key's history",
+    )
+    assert event["source"] == "keymanager"
+    caused = audit.get("/events", params={"correlationId": event["correlationid"]}).json()
+    assert [e["id"] for e in caused["list"]] == [event["id"]]

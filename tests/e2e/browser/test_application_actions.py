@@ -315,3 +315,28 @@ def test_too_many_sign_ups_from_one_address(page: Page, stack: Stack, shots: Sho
     from_address(page, an_address())
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_text(f"Your account {username} is ready")).to_be_visible()
+
+
+def test_the_activity_list_shows_the_applications_history(
+    page: Page, stack: Stack, metered: dict[str, Any], developer: Developer, shots: Shots
+) -> None:
+    """The application page's Activity, read across origins from publisher's audit trail."""
+    app_id = subscribed_app(developer, metered["id"])
+    new_key(developer, app_id)
+    audit = httpx.Client(
+        base_url=f"{stack.url('publisher')}/api/audit/v1",
+        headers={"Authorization": developer.rest.headers["Authorization"]},
+    )
+    eventually_sync(
+        lambda: audit.get("/events", params={"applicationId": app_id}).json().get("count"), 3
+    )
+    open_application(page, stack, app_id)
+    activity = page.get_by_role("region", name="Activity")
+    rows = activity.get_by_role("row")
+    expect(rows).to_have_count(4)  # the header and three events, newest first
+    expect(rows.nth(1)).to_contain_text("API key generated")
+    expect(rows.nth(2)).to_contain_text("Subscribed")
+    expect(rows.nth(3)).to_contain_text("Application created")
+    expect(rows.nth(3)).to_contain_text(developer.username)
+    assert_accessible(page)
+    shots.take(page, "37-devportal-application-activity")

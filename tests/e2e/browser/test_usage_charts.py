@@ -214,3 +214,27 @@ def test_someone_elses_application_usage_is_an_error_not_a_chart(
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.get_by_role("figure")).to_have_count(0)
     expect(page.get_by_role("list", name="Totals")).to_have_count(0)
+
+
+def test_publisher_api_history_shows_its_audit_trail(
+    page: Page, stack: Stack, portal: Portal, users: dict[str, tuple[str, str]], metered, shots
+) -> None:
+    """The API's History tab: its events from the audit trail, newest first, as the API says."""
+    api_id = metered["api"]["id"]
+    audit = httpx.Client(
+        base_url=f"{stack.url('publisher')}/api/audit/v1",
+        headers={"Authorization": portal.pub.headers["Authorization"]},
+    )
+    events = eventually_sync(
+        lambda: audit.get("/events", params={"subject": api_id}).json().get("list", []),
+        lambda found: "aigw.api.published" in [e["type"] for e in found],
+    )
+    sign_in(page, f"{stack.url('publisher')}/publisher", *users["admin"])
+    page.goto(f"{stack.url('publisher')}/publisher/apis/{api_id}/history")
+    rows = page.get_by_role("region", name="History").get_by_role("row")
+    expect(rows).to_have_count(len(events) + 1)  # the header, then one row per event
+    expect(rows.nth(1).get_by_role("cell").nth(1)).to_have_attribute("title", events[0]["type"])
+    expect(rows.nth(len(events)).get_by_role("cell").nth(1)).to_have_text("API created")
+    expect(page.get_by_role("region", name="History")).to_contain_text("Published")
+    assert_accessible(page)
+    shots.take(page, "62-publisher-api-history")

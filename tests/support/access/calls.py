@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.support.access.resources import KEY, Resources, credentials, path_params, unique
-from tests.support.access.rule import RouteKey, dp, km, pub
+from tests.support.access.rule import RouteKey, audit, dp, km, pub
 from tests.support.access.world import PASSWORD, api_body, vendor_body
 
 
@@ -144,7 +144,13 @@ async def _revoke_token(res: Resources) -> Extra:
     return Extra(data={"token": await res.access_token()}, client=await res.client())
 
 
+async def _audit_trail(res: Resources) -> Extra:
+    """A publisher owner's API, once its creation is in the owner's own view of the trail."""
+    return Extra(marker=await res.audited_api()) if res.owner.username == "publisher" else Extra()
+
+
 EXTRAS: dict[RouteKey, Build] = {
+    audit("GET", "/events"): _audit_trail,
     pub("POST", "/ai-vendors"): _new_vendor,
     pub("PUT", "/ai-vendors/{name}/{version}"): _vendor_change,
     pub("POST", "/apis"): _new_api,

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.access.rule import DP, KM, PUB
+from tests.support.access.rule import AUDIT, DP, KM, PUB
 from tests.support.access.world import PASSWORD, Account, World, api_body, vendor_body
+from tests.support.waiting import eventually
 
 KEY = {"keyType": "PRODUCTION"}
 
@@ -88,6 +89,19 @@ class Resources:
             "endpoints": {"production": "https://api.mistral.ai"},
             "description": "changed by the access matrix",
         }
+
+    async def audited_api(self) -> str:
+        """The owner's API, once the audit trail shows its creation to the owner."""
+        api_id = await self.publisher_api()
+
+        async def seen() -> int:
+            response = await self.world.http["publisher"].get(
+                f"{AUDIT}/events", params={"subject": api_id}, headers=self.owner.auth
+            )
+            return int(response.json().get("count", 0)) if response.status_code == 200 else 0
+
+        await eventually(seen, what=f"API {api_id} in the audit trail")
+        return api_id
 
     async def deployed_api(self) -> str:
         api_id = await self.publisher_api()

@@ -10,6 +10,7 @@ EVERY_ROLE = frozenset({ADMIN, PUBLISHER, SUBSCRIBER})
 PUB = "/api/publisher/v1"
 DP = "/api/devportal/v1"
 KM = "/api/keymanager/v1"
+AUDIT = "/api/audit/v1"  # served by publisher
 
 RouteKey = tuple[str, str, str]  # (service, method, path template)
 
@@ -45,3 +46,7 @@ def dp(method: str, path: str) -> RouteKey:
 
 def km(method: str, path: str) -> RouteKey:
     return ("keymanager", method, KM + path)
+
+
+def audit(method: str, path: str) -> RouteKey:
+    return ("publisher", method, AUDIT + path)

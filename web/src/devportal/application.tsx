@@ -2,6 +2,7 @@
 // Sandbox keys, its OAuth2 consumer keys, its usage, and Delete.
 import { useState } from "preact/hooks";
 import { devportal, unwrap } from "../shared/api";
+import { AuditTrail } from "../shared/audit-trail";
 import { navigate } from "../shared/router";
 import { Link, PageHeader, usePageTitle } from "../shared/portal";
 import { ConfirmButton, Empty, ErrorMessage, formatDate, Loaded, Section, SelectField, useAction, useLoad } from "../shared/ui";
@@ -65,6 +66,7 @@ function ApplicationView({ app }: { app: Application }) {
       </Loaded>
       <OAuthSection appId={app.id} />
       <ApplicationUsage appId={app.id} />
+      <AuditTrail title="Activity" of="application" filter={{ applicationId: app.id }} />
     </div>
   );
 }

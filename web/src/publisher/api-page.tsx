@@ -1,5 +1,6 @@
 // One API's pages under /apis/:id/:tab, with the side menu the seed's Publisher Portal has.
 import type { ComponentChildren } from "preact";
+import { AuditTrail } from "../shared/audit-trail";
 import { follow, NotFoundPage, usePageTitle } from "../shared/portal";
 import { href } from "../shared/router";
 import { Loaded, useLoad } from "../shared/ui";
@@ -27,6 +28,7 @@ const TABS: { tab: string; label: string; page: (props: TabProps) => ComponentCh
   { tab: "deployments", label: "Deployments", page: (props) => <ApiDeployments {...props} /> },
   { tab: "lifecycle", label: "Lifecycle", page: (props) => <ApiLifecycle {...props} /> },
   { tab: "usage", label: "Usage", page: ({ api }) => <ApiUsage apiId={api.id} /> },
+  { tab: "history", label: "History", page: ({ api }) => <AuditTrail title="History" of="API" filter={{ subject: api.id }} /> },
 ];
 
 export function ApiPage({ apiId, tab }: { apiId: string; tab: string }) {

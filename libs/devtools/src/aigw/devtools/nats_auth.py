@@ -36,8 +36,9 @@ TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
 
 # How each identity reads the streams. The gateway replays the events stream into its routing
-# table, and publisher and devportal replay its user events into their account standing
-# (aigw.common.standing), each with an ephemeral ordered push consumer: they may create one
+# table, publisher and devportal replay its user events into their account standing
+# (aigw.common.standing) and publisher folds all of it into its audit trail
+# (aigw.publisher.audit), each with an ephemeral ordered push consumer: they may create one
 # (unnamed: `CONSUMER.CREATE.<stream>` exactly) and answer flow control, nothing else, so
 # none of them can pull, acknowledge or delete a durable consumer through it. Publisher and
 # devportal also read through durable pull consumers named after their databases, which they

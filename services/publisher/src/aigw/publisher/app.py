@@ -1,6 +1,7 @@
 """The publisher's FastAPI app: AI vendors and AI APIs, on the shared service skeleton."""
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from starlette.datastructures import State
@@ -11,6 +12,10 @@ from aigw.common.runtime import ServiceRuntime
 from aigw.publisher.apis import endpoints as api_endpoints
 from aigw.publisher.apis.repository import COLLECTION, ApiRepository
 from aigw.publisher.apis.service import ApiService
+from aigw.publisher.audit import endpoints as audit_endpoints
+from aigw.publisher.audit.follower import AuditFollower
+from aigw.publisher.audit.repository import AuditRepository
+from aigw.publisher.audit.service import AuditService
 from aigw.publisher.policies import endpoints as policy_endpoints
 from aigw.publisher.policies import repository as policy_repository
 from aigw.publisher.policies.service import PolicyService
@@ -34,16 +39,24 @@ def _api_router() -> APIRouter:
     return api
 
 
+def _audit_router() -> APIRouter:
+    """The audit trail: its own API (every signed-in user reads part of it), served here."""
+    audit = APIRouter(prefix=audit_endpoints.PREFIX)
+    audit.include_router(audit_endpoints.router)
+    return audit
+
+
 def create_app(settings: Settings, *, jwks_fetcher: FetchJwks | None = None) -> FastAPI:
-    async def build(state: State, runtime: ServiceRuntime, _: AsyncExitStack) -> None:
+    async def build(state: State, runtime: ServiceRuntime, stack: AsyncExitStack) -> None:
         await build_use_cases(state, runtime, settings)
+        await stack.enter_async_context(audit_followed(state, runtime))
 
     service = PortalService(
         title="aigw publisher",
         description="AI vendors and AI APIs: create, secure, deploy and publish.",
         database=settings.mongodb_db,
         outbox_collections=OUTBOX_COLLECTIONS,
-        routers=[_api_router()],
+        routers=[_api_router(), _audit_router()],
         portals={"publisher": "publisher.html", "admin": "admin.html"},
         build=build,
     )
@@ -68,6 +81,21 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
         check_policies=policies.check_exist,
     )
     state.usage = UsageService(apis, runtime.db)
+
+
+@asynccontextmanager
+async def audit_followed(state: State, runtime: ServiceRuntime) -> AsyncIterator[None]:
+    """The audit trail's service, its projection folded from the events stream while the app
+    runs (in the background: only the audit API waits for it)."""
+    repo = AuditRepository(runtime.db)
+    await repo.ensure_indexes()
+    follower = AuditFollower(runtime.broker.connection, runtime.verifier, repo)
+    state.audit = AuditService(repo, ApiRepository(runtime.db), follower)
+    follower.start()
+    try:
+        yield
+    finally:
+        await follower.stop()
 
 
 async def _policies(runtime: ServiceRuntime, apis: ApiRepository) -> PolicyService:

@@ -11,6 +11,7 @@ from aigw.common.actor import Actor, acting_caller
 from aigw.common.auth import Principal, require_roles
 from aigw.common.requests import from_state
 from aigw.publisher.apis.service import ApiService
+from aigw.publisher.audit.service import AuditService
 from aigw.publisher.policies.service import PolicyService
 from aigw.publisher.usage.service import UsageService
 from aigw.publisher.vendors.service import VendorService
@@ -24,3 +25,6 @@ Apis = Annotated[ApiService, Depends(from_state("apis", ApiService))]
 Policies = Annotated[PolicyService, Depends(from_state("policies", PolicyService))]
 Vendors = Annotated[VendorService, Depends(from_state("vendors", VendorService))]
 Usage = Annotated[UsageService, Depends(from_state("usage", UsageService))]
+# the audit trail serves every signed-in user, each the part it may see
+SignedIn = Annotated[Principal, Depends(require_roles("admin", "publisher", "subscriber"))]
+Audit = Annotated[AuditService, Depends(from_state("audit", AuditService))]
