@@ -7,13 +7,15 @@ import json
 import uuid
 import warnings
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nats
 import pytest
 from pymongo import MongoClient
 
+from aigw.devtools import nats_auth
 from aigw.devtools.stack import Stack
-from tests.support.bus import connected
 from tests.support.portal import CHAT_BODY
 from tests.support.secrets_scan import StackSecrets, find, scan
 from tests.support.waiting import eventually_sync
@@ -151,7 +153,11 @@ async def test_no_secret_is_stored_published_or_logged(
     # started, and the scan looks for what must never appear
     await asyncio.sleep(1.0)
     findings = await scan(
-        dict(walked), secure_stack.mongodb_url, secure_stack.nats_url, secure_stack.logs
+        dict(walked),
+        secure_stack.mongodb_url,
+        secure_stack.nats_url,
+        provisioner(secure_stack),
+        secure_stack.logs,
     )
     assert findings == [], "\n".join(f"{f.secret_name} in {f.where}" for f in findings)
     assert {"admin_token", "production_api_key", "test_key"} <= walked.keys()
@@ -163,21 +169,35 @@ async def test_the_scan_finds_a_planted_secret_in_each_place(secure_stack: Stack
     canary = f"canary-{uuid.uuid4().hex}"
     with MongoClient(secure_stack.mongodb_url) as client:
         client["scan_canary"]["docs"].insert_one({"nested": {"value": f"x{canary}y"}})
-    await _publish(secure_stack.nats_url, base64.b64encode(b"a:" + canary.encode()))
+    await _publish(secure_stack, base64.b64encode(b"a:" + canary.encode()))
     Path(secure_stack.logs / "canary.log").write_text(f"INFO something {canary}\n")
     findings = await scan(
-        {"canary": canary}, secure_stack.mongodb_url, secure_stack.nats_url, secure_stack.logs
+        {"canary": canary},
+        secure_stack.mongodb_url,
+        secure_stack.nats_url,
+        provisioner(secure_stack),
+        secure_stack.logs,
     )
     places = {f.where.split()[0] for f in findings}
     assert places == {"mongodb", "stream", "log"}
 
 
-async def _publish(nats_url: str, data: bytes) -> None:
-    """A message no consumer acts on (not a valid event), carrying the canary in base64."""
-    async with connected("publisher") as nc:
+def provisioner(stack: Stack) -> dict[str, Any]:
+    """The stack's own provisioner login (the scan reads that stack's streams)."""
+    return nats_auth.connect_options(stack.credentials, "provisioner")
+
+
+async def _publish(stack: Stack, data: bytes) -> None:
+    """A message no consumer acts on (not a valid event), carrying the canary in base64, on
+    the stack's own NATS (as its publisher)."""
+    options = nats_auth.connect_options(stack.credentials, "publisher")
+    nc = await nats.connect(stack.nats_url, **options)
+    try:
         await nc.jetstream().publish(
             "aigw.api.canary", json.dumps({"blob": data.decode()}).encode()
         )
+    finally:
+        await nc.close()
 
 
 def _audit(stack: Stack, token: str) -> httpx.Client:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nats
 from bson import encode, json_util
 from pymongo import AsyncMongoClient
 
 from aigw.common.messaging import STREAMS
-from tests.support.bus import connected
 
 # The stand-in AI provider is meant to receive the provider keys: it is not scanned.
 PROVIDER_STAND_IN_LOG = "mock-provider.log"
@@ -69,18 +69,24 @@ async def mongo_blobs(mongodb_url: str) -> list[tuple[str, bytes]]:
     return blobs
 
 
-async def stream_blobs(nats_url: str) -> list[tuple[str, bytes]]:
-    """Every message on the event streams: subject, headers and data."""
+async def stream_blobs(nats_url: str, options: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Every message on the event streams of the NATS at `nats_url` (connected with
+    `options`, the provisioner's): subject, headers and data."""
     blobs = []
-    async with connected() as nc:
+    nc = await nats.connect(nats_url, **options)
+    try:
         js = nc.jetstream()
         for stream in STREAMS:
             state = (await js.stream_info(stream)).state
+            if state.messages == 0:
+                continue
             for seq in range(state.first_seq, state.last_seq + 1):
                 msg = await js.get_msg(stream, seq)
                 headers = repr(msg.headers or {}).encode()
                 where = f"stream {stream} seq {seq} {msg.subject}"
                 blobs.append((where, headers + (msg.data or b"")))
+    finally:
+        await nc.close()
     return blobs
 
 
@@ -91,11 +97,15 @@ def log_blobs(logs_dir: Path) -> Iterator[tuple[str, bytes]]:
 
 
 async def scan(
-    secrets: dict[str, str], mongodb_url: str, nats_url: str, logs_dir: Path
+    secrets: dict[str, str],
+    mongodb_url: str,
+    nats_url: str,
+    nats_options: dict[str, Any],
+    logs_dir: Path,
 ) -> list[Finding]:
     blobs = [
         *await mongo_blobs(mongodb_url),
-        *await stream_blobs(nats_url),
+        *await stream_blobs(nats_url, nats_options),
         *log_blobs(logs_dir),
     ]
     return find(secrets, blobs)
