@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from aigw.devtools.mock_provider.openai_embeddings import DEFAULT_DIMENSIONS, embedding
+from aigw.gateway.client import ANY_ADDRESS, Pool
 from aigw.gateway.embeddings import EmbeddingError
-from aigw.gateway.embeddings.http import HttpEmbedder
+from aigw.gateway.embeddings.http import MAX_CHARS, HttpEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +109,28 @@ async def test_an_unusable_answer_is_an_embedding_error(embedder_for, answer, pr
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_many_more_calls_than_pool_slots_each_free_their_slot(mock_provider):
+    """Every answer gives its connection back: more calls than the pool has slots all work
+    (a leaked slot made the 33rd call of a 32-slot pool wait for ever), refusals included."""
+    pool = Pool(limit=2, addresses=ANY_ADDRESS)
+    embedder = HttpEmbedder(f"{mock_provider}/v1/embeddings", "m", "mock-provider-key", 5.0, pool)
+    refused = HttpEmbedder(f"{mock_provider}/v1/embeddings", "m", "wrong-key", 5.0, pool)
+    try:
+        for index in range(6):
+            assert (await embedder.embed([f"text number {index}"])).shape[0] == 1
+            with pytest.raises(EmbeddingError, match="answered 401"):
+                await refused.embed([f"refused {index}"])
+    finally:
+        await embedder.close()
+
+
+async def test_a_long_text_is_embedded_by_its_start(embedder_for, mock):
+    embedder = embedder_for()
+    long_text = "word " * 10_000
+    await embedder.embed([long_text])
+    (sent,) = await sent_inputs(mock)
+    assert sent == [long_text[:MAX_CHARS]]
+    await embedder.embed([long_text + "different ending"])  # the same start: remembered
+    assert len(await sent_inputs(mock)) == 1

@@ -3,6 +3,7 @@
 partition that is not its key's), stream <-> JSON replay, and the policy's runs (miss, store,
 hit, bypass) with a small deterministic embedder of the test's own."""
 
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -12,8 +13,10 @@ import numpy as np
 import pytest
 
 from aigw.common.event_trust import EventSigner, EventVerifier
+from aigw.common.events import ApiDeployed
 from aigw.common.identity import Identity
 from aigw.common.response_cache import ResponseCache
+from aigw.common.vendors import builtin_spec
 from aigw.gateway.cache.entry import CachedAnswer, decode, encode
 from aigw.gateway.cache.index import CacheIndex
 from aigw.gateway.cache.keys import cache_key
@@ -25,7 +28,8 @@ from aigw.gateway.invocation import Intervention, Invocation
 from aigw.gateway.metering.meter import Usage
 from aigw.gateway.metering.request import facts
 from aigw.gateway.policies.base import Answered, PolicyRun
-from aigw.gateway.routing.table import KeyEntry
+from aigw.gateway.routing.builder import apply
+from aigw.gateway.routing.table import KeyEntry, RoutingTable
 
 EXACT = ResponseCache(mode="exact", ttl_seconds=60)
 SEMANTIC = ResponseCache(mode="semantic", ttl_seconds=60, threshold=0.8, scope="api")
@@ -291,3 +295,33 @@ def test_the_watch_ignores_unsigned_and_forged_entries_and_counts_them():
     assert cache.rejected == {"unsigned": 1, "bad_signature": 2}
     cache.learn(subject, body, cache._signer.headers(subject, body))
     assert len(cache.index) == 1
+
+
+def test_keys_split_by_key_type_revision_and_the_vendors_caller_headers():
+    """A sandbox key's answer (another endpoint, maybe another model) is never a production
+    key's; a redeploy starts afresh; an `anthropic-version` the caller set changes the shape."""
+    table = RoutingTable()
+    event = {"api_id": "api1", "revision": 1, "name": "Msg", "version": "1.0"}
+    vendor = builtin_spec("Anthropic", "2023-06-01")
+    apply(table, ApiDeployed.model_validate({**event, "route_prefix": "msg/1.0", "vendor": vendor}))
+    route = table.routes["msg/1.0"]
+
+    def keyed(key_type: str = "PRODUCTION", revision: int = 1, headers=()) -> str:
+        invocation = call(user("hi"))
+        invocation.route = dataclasses.replace(route, revision=revision)
+        invocation.entry = KeyEntry("k", "app1", key_type)  # type: ignore[arg-type]
+        invocation.headers = list(headers)
+        found = cache_key(invocation, EXACT, "")
+        assert found is not None
+        return found.key
+
+    base = keyed()
+    assert keyed("SANDBOX") != base
+    assert keyed(revision=2) != base
+    assert b"anthropic-version" in route.vendor.caller_headers
+    assert keyed(headers=[("anthropic-version", "2023-06-01")]) != base
+    assert keyed(headers=[("user-agent", "sdk/2")]) == base  # generic headers do not split
+
+
+def test_a_lone_surrogate_in_the_body_is_keyed_not_an_error():
+    assert cache_key(call(user("\ud800 hi")), EXACT, "") is not None

@@ -1,8 +1,9 @@
 """When two requests may share an answer.
 
 Exact mode: the hash of the canonical request (method, provider path and query, the JSON body
-without the fields that do not change the answer), partitioned by API and, for scope
-`application`, by the calling application.
+without the fields that do not change the answer, the vendor headers the caller set),
+partitioned by API, revision and key type and, for scope `application`, by the calling
+application.
 
 Semantic mode: the partition is the hash of everything but the last user message (the model,
 the system prompt, the tools and response format, every earlier message, the embedding model
@@ -32,7 +33,8 @@ class CacheKey:
 
 
 def digest(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ASCII: a lone surrogate in a caller's JSON (valid JSON, not UTF-8) is escaped, not an error
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:_DIGEST_CHARS]
 
 
@@ -50,7 +52,7 @@ def cache_key(call: Invocation, config: ResponseCache, embedding_model: str) -> 
     if call.method != "POST" or not isinstance(body, dict):
         return None
     request = {name: value for name, value in body.items() if name not in IGNORED_FIELDS}
-    where = [call.api, scope_of(call, config), call.method, call.rest, call.query]
+    where = [*_answered_by(call), scope_of(call, config), call.method, call.rest, call.query]
     if config.mode == "exact":
         key = "x." + digest(["exact", *where, request])
         return CacheKey(key, key)
@@ -60,6 +62,19 @@ def cache_key(call: Invocation, config: ResponseCache, embedding_model: str) -> 
     earlier, text = split
     partition = digest(["semantic", embedding_model, *where, earlier])
     return CacheKey(f"s.{partition}.{digest(text)[:32]}", partition, text)
+
+
+def _answered_by(call: Invocation) -> list[Any]:
+    """What decides who answers and in which shape, besides the body: the API's revision (a
+    redeploy may move its endpoints or models), the key type (production and sandbox go to
+    different endpoints and routing), and the vendor headers the caller set (an
+    `anthropic-version` or a beta flag changes the answer's shape)."""
+    route = call.route
+    revision = route.revision if route is not None else 0
+    key_type = call.entry.key_type if call.entry is not None else "-"
+    vendor = route.vendor.caller_headers if route is not None else frozenset()
+    headers = sorted([n, v] for n, v in call.headers if n.encode("latin-1") in vendor)
+    return [call.api, revision, key_type, headers]
 
 
 def last_user_text(request: dict[str, Any]) -> tuple[dict[str, Any], str] | None:

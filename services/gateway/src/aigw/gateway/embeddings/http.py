@@ -3,11 +3,13 @@ an AI API on this platform, or the local model `make run` starts).
 
 The endpoint is the operator's choice (a setting, not a publisher's), so its connections may go
 to any address; they use their own small pool, apart from the providers'. Vectors of recent
-texts are kept (bounded), since a guard and a cache often embed the same prompt.
+texts are kept (bounded, by digest), since a guard and a cache often embed the same prompt;
+a text's first `MAX_CHARS` characters are embedded.
 """
 
 import asyncio
 import collections
+import hashlib
 import json
 from collections.abc import Sequence
 
@@ -17,6 +19,9 @@ from aigw.gateway.client import ANY_ADDRESS, Pool, UpstreamError
 from aigw.gateway.embeddings import EmbeddingError, Vectors, unit_rows
 
 MAX_REMEMBERED = 4_096
+# what is embedded of a text: embedding models read a few hundred tokens (MiniLM 256), and a
+# caller's huge prompt must not become a huge request to a paid endpoint
+MAX_CHARS = 8_000
 
 
 class HttpEmbedder:
@@ -33,35 +38,53 @@ class HttpEmbedder:
         if api_key:
             self._headers.append(("authorization", f"Bearer {api_key}"))
         self._pool = pool or Pool(limit=32, connect_timeout=timeout, addresses=ANY_ADDRESS)
-        self._known: collections.OrderedDict[str, np.ndarray] = collections.OrderedDict()
+        # by the text's digest, so a long text costs 32 bytes here, not its length
+        self._known: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._known))
+        if not texts:
+            return _EMPTY
+        clipped = [text[:MAX_CHARS] for text in texts]
+        digests = [_digest(text) for text in clipped]
+        known = self._known
+        missing = {d: text for d, text in zip(digests, clipped, strict=True) if d not in known}
         if missing:
-            for text, vector in zip(missing, await self._fetch(missing), strict=True):
-                self._remember(text, vector)
-        return np.stack([self._known[text] for text in texts]) if texts else _EMPTY
+            vectors = await self._fetch(list(missing.values()))
+            for digest, vector in zip(missing, vectors, strict=True):
+                self._remember(digest, vector)
+        return np.stack([known[digest] for digest in digests])
 
-    def _remember(self, text: str, vector: np.ndarray) -> None:
-        self._known[text] = vector
-        self._known.move_to_end(text)
+    def _remember(self, digest: bytes, vector: np.ndarray) -> None:
+        self._known[digest] = vector
+        self._known.move_to_end(digest)
         while len(self._known) > MAX_REMEMBERED:
             self._known.popitem(last=False)
 
     async def _fetch(self, texts: list[str]) -> Vectors:
         body = json.dumps({"model": self.model, "input": texts}).encode()
+        resp = None
         try:
             async with asyncio.timeout(self.timeout):
                 resp = await self._pool.request("POST", self.url, self._headers, body)
                 data = await resp.read()
-        except (UpstreamError, TimeoutError, OSError) as exc:
-            raise EmbeddingError(f"the embedding endpoint failed: {type(exc).__name__}") from None
+        except BaseException as exc:
+            if resp is not None:
+                resp.close()  # its pool slot is free again (a partly read answer: not reused)
+            if isinstance(exc, UpstreamError | TimeoutError | OSError):
+                failed = type(exc).__name__
+                raise EmbeddingError(f"the embedding endpoint failed: {failed}") from None
+            raise
+        resp.release()
         if resp.status != 200:
             raise EmbeddingError(f"the embedding endpoint answered {resp.status}")
         return unit_rows(_vectors(data, len(texts)))
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def _vectors(data: bytes, count: int) -> Vectors:
