@@ -8,6 +8,7 @@ import json
 import pytest
 
 from aigw.devtools.processes import free_port
+from aigw.gateway.client import ANY_ADDRESS
 from aigw.gateway.errors import Refused
 from tests.support.guardrails import (
     answer,
@@ -159,7 +160,8 @@ async def listening():
 
 async def test_a_url_must_accept_a_connection_and_is_remembered(listening):
     port, accepted = listening
-    (policy,) = policies([guardrail("URL_GUARDRAIL", {"timeout": 500, "showAssessment": True})])
+    url_guardrail = guardrail("URL_GUARDRAIL", {"timeout": 500, "showAssessment": True})
+    (policy,) = policies([url_guardrail], addresses=ANY_ADDRESS)  # dev mode: loopback allowed
     good = f"see http://127.0.0.1:{port}/docs."
     await requested(call_for(chat(good)), [policy])
     await eventually(lambda: len(accepted), until=1)
@@ -174,10 +176,31 @@ async def test_a_url_must_accept_a_connection_and_is_remembered(listening):
 
 async def test_a_dns_only_url_check_looks_the_name_up_without_connecting(listening):
     _, accepted = listening
-    (policy,) = policies([guardrail("URL_GUARDRAIL", {"onlyDNS": True, "timeout": 500})])
+    url_guardrail = guardrail("URL_GUARDRAIL", {"onlyDNS": True, "timeout": 500})
+    (policy,) = policies([url_guardrail], addresses=ANY_ADDRESS)
     await requested(call_for(chat("http://localhost:1/")), [policy])  # resolves; never dialled
     with pytest.raises(Refused):
         await requested(call_for(chat("http://no-such-host.invalid/")), [policy])
+    assert accepted == []
+
+
+@pytest.mark.parametrize("only_dns", [False, True])
+async def test_a_url_to_an_internal_address_is_invalid_and_never_dialled(listening, only_dns):
+    """Outside dev mode the check keeps to the providers' address policy: a caller's text
+    cannot make the gateway probe its own network (loopback, private, link-local)."""
+    port, accepted = listening
+    params = {"onlyDNS": only_dns, "timeout": 500, "showAssessment": True}
+    (policy,) = policies([guardrail("URL_GUARDRAIL", params)])  # PUBLIC_ONLY by default
+    for url in (
+        f"http://127.0.0.1:{port}/",
+        f"http://localhost:{port}/",
+        "http://169.254.169.254/",
+    ):
+        with pytest.raises(Refused) as refused:
+            await requested(call_for(chat(f"see {url}")), [policy])
+        assert json.loads(refused.value.body())["guardrail"]["assessments"] == {
+            "invalidUrls": [url]
+        }
     assert accepted == []
 
 

@@ -90,17 +90,18 @@ def new_upstream_pool(settings: Settings) -> Pool:
     """The provider connections; outside dev mode they go only to public addresses and the
     allow-listed networks."""
     ca_file = settings.upstream_ca_file
-    addresses = AddressPolicy(
-        anywhere=settings.dev_mode, allowed=settings.upstream_allowed_network_list
-    )
     return Pool(
         limit=settings.upstream_pool_size,
         keepalive=settings.upstream_keepalive,
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_timeout,
         ssl_context=ssl.create_default_context(cafile=str(ca_file)) if ca_file else None,
-        addresses=addresses,
+        addresses=address_policy(settings),
     )
+
+
+def address_policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy(anywhere=settings.dev_mode, allowed=settings.upstream_allowed_network_list)
 
 
 class Gateway:
@@ -192,6 +193,7 @@ def _api_policies(
         settings.guardrail_regex_timeout_ms,
         settings.guardrail_stream_holdback,
         factories={"SEMANTIC_PROMPT_GUARD": lambda guardrail, route: semantic(guardrail)},
+        addresses=address_policy(settings),
     )
     return [guardrails, cache_compiler(cache, embedder, settings.embeddings_model, outcomes)]
 

@@ -18,6 +18,7 @@ from aigw.common.guardrails import (
     UrlGuardrail,
     WordCountGuardrail,
 )
+from aigw.gateway.client import PUBLIC_ONLY, AddressPolicy
 from aigw.gateway.guardrails.checks import Check, CountCheck, JsonSchemaCheck, RegexCheck
 from aigw.gateway.guardrails.intervene import unavailable
 from aigw.gateway.guardrails.pii import PiiPolicy
@@ -46,10 +47,12 @@ class GuardrailCompiler:
         holdback: int = 256,
         factories: Mapping[str, GuardrailFactory] | None = None,
         resolutions: Resolutions | None = None,
+        addresses: AddressPolicy = PUBLIC_ONLY,
     ) -> None:
         self.regex_timeout_ms, self.holdback = regex_timeout_ms, holdback
         self.factories = dict(factories or {})
         self.resolutions = resolutions or Resolutions()
+        self.addresses = addresses  # where URL_GUARDRAIL may connect (the providers' policy)
 
     def __call__(self, route: Route) -> Sequence[Policy]:
         return [self.compile(guardrail, route) for guardrail in route.guardrails]
@@ -92,7 +95,7 @@ class GuardrailCompiler:
         if isinstance(guardrail, JsonSchemaGuardrail):
             return JsonSchemaCheck(params)
         if isinstance(guardrail, UrlGuardrail):
-            return UrlCheck(params, self.resolutions)
+            return UrlCheck(params, self.resolutions, self.addresses)
         return None
 
     def _watcher(self, check: Check, selector: Selector) -> WatcherFactory:

@@ -1,15 +1,23 @@
 """URL_GUARDRAIL: every URL in the text must resolve within `timeout` ms: a DNS lookup
 (`onlyDNS`, the loop's getaddrinfo: in a thread, never blocking the loop) or a TCP connection
 attempt to the URL's host and port. Results are remembered briefly (a bounded map shared by
-the gateway's URL guardrails), so a popular link is looked up once a minute, not per call."""
+the gateway's URL guardrails), so a popular link is looked up once a minute, not per call.
+
+A URL counts as valid only if its host resolves to addresses the gateway's address policy
+allows (public ones, outside dev mode), and the connection goes to such an address: a
+caller's text must not turn the gateway into a port scanner of its own network. At most
+`MAX_LOOKUPS` lookups run at once, so texts full of slow names cannot take the threads the
+provider connections resolve with."""
 
 import asyncio
 import re
+import socket
 import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from aigw.common.guardrails import UrlParams
+from aigw.gateway.client import PUBLIC_ONLY, AddressPolicy
 from aigw.gateway.guardrails.checks import Verdict
 
 _URL = re.compile(r"https?://[^\s<>\"'`)\]}]+", re.IGNORECASE)
@@ -17,12 +25,17 @@ MAX_URLS = 32  # distinct hosts per text; more intervenes (a text cannot make us
 Host = tuple[str, int, bool]  # host, port, DNS only
 
 
+MAX_LOOKUPS = 4
+
+
 class Resolutions:
-    """Recent lookups' outcomes, bounded (least recently used go first)."""
+    """Recent lookups' outcomes, bounded (least recently used go first), and the bound on
+    lookups in flight."""
 
     def __init__(self, ttl: float = 60.0, size: int = 4_096) -> None:
         self.ttl, self.size = ttl, size
         self._known: OrderedDict[Host, tuple[bool, float]] = OrderedDict()
+        self.lookups = asyncio.Semaphore(MAX_LOOKUPS)
 
     def get(self, host: Host) -> bool | None:
         known = self._known.get(host)
@@ -56,9 +69,11 @@ def hosts_of(text: str, only_dns: bool) -> dict[Host, str] | None:
 
 
 class UrlCheck:
-    def __init__(self, params: UrlParams, resolutions: Resolutions) -> None:
+    def __init__(
+        self, params: UrlParams, resolutions: Resolutions, addresses: AddressPolicy = PUBLIC_ONLY
+    ) -> None:
         self.only_dns, self.timeout = params.only_dns, params.timeout / 1000
-        self.resolutions = resolutions
+        self.resolutions, self.addresses = resolutions, addresses
 
     async def judge(self, text: str) -> Verdict | None:
         hosts = hosts_of(text, self.only_dns)
@@ -78,18 +93,25 @@ class UrlCheck:
             return known
         try:
             async with asyncio.timeout(self.timeout):
-                await self._attempt(host)
-            ok = True
+                ok = await self._attempt(host)
         except (OSError, TimeoutError, UnicodeError):
             ok = False
         self.resolutions.put(host, ok)
         return ok
 
-    @staticmethod
-    async def _attempt(host: Host) -> None:
+    async def _attempt(self, host: Host) -> bool:
         name, port, only_dns = host
-        if only_dns:
-            await asyncio.get_running_loop().getaddrinfo(name, port)
-            return
-        _, writer = await asyncio.open_connection(name, port)
-        writer.close()
+        async with self.resolutions.lookups:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                name, port, type=socket.SOCK_STREAM
+            )
+        addresses = [str(info[4][0]) for info in found]
+        if not addresses or not all(self._allowed(address) for address in addresses):
+            return False
+        if not only_dns:
+            _, writer = await asyncio.open_connection(addresses[0], port)
+            writer.close()
+        return True
+
+    def _allowed(self, address: str) -> bool:
+        return self.addresses.anywhere or self.addresses.refusal(address) is None
