@@ -33,7 +33,22 @@ CASES = [  # type, params, a text that passes, one that intervenes
     ("JSON_SCHEMA_GUARDRAIL", {"schema": {"type": "object", "required": ["a"]}}, '{"a": 1}', '{"b": 1}'),
     ("JSON_SCHEMA_GUARDRAIL", {"schema": {"type": "object"}}, '```json\n{"a": 1}\n```', "not json"),
     ("JSON_SCHEMA_GUARDRAIL", {"schema": {"type": "object"}, "invert": True}, "[1]", "{}"),
+    # the schema's own regexes run with the time bound: a caller's text cannot stall the loop
+    ("JSON_SCHEMA_GUARDRAIL", {"schema": {"type": "string", "pattern": "^(a|aa)+$"}}, '"aaaa"', '"' + "a" * 40 + 'b"'),
+    ("JSON_SCHEMA_GUARDRAIL", {"schema": {"patternProperties": {"^(a|aa)+$": {"type": "integer"}}}}, '{"aa": 1}', '{"' + "a" * 40 + 'b": 1, "aa": "x"}'),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("ref", ["#/$defs/nope", "http://schemas.example/elsewhere"])
+async def test_a_schema_reference_that_resolves_nowhere_intervenes_never_fails(ref):
+    """Nothing is fetched, and nothing validates: a 446 naming the schema, never a 500."""
+    params = {"schema": {"$ref": ref}, "showAssessment": True}
+    (policy,) = policies([guardrail("JSON_SCHEMA_GUARDRAIL", params, flow="request")])
+    with pytest.raises(Refused) as refused:
+        await requested(call_for(chat("{}")), [policy])
+    assert refused.value.status == 446
+    (problem,) = json.loads(refused.value.body())["guardrail"]["assessments"]
+    assert problem.startswith("The schema cannot be evaluated")
 
 
 @pytest.mark.parametrize(("kind", "params", "passing", "failing"), CASES)

@@ -4,11 +4,13 @@ assessment (shown only with `showAssessment`)."""
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import regex
-from jsonschema import validators
+from jsonschema import ValidationError, validators
+from referencing.exceptions import Unresolvable
 
 from aigw.common.guardrails import CountParams, JsonSchemaParams, RegexParams
 
@@ -99,13 +101,52 @@ class CountCheck:
         )
 
 
+def _timed_validator(schema: dict[str, Any], timeout: float) -> Any:
+    base = validators.validator_for(schema)
+
+    def search(pattern: str, text: str) -> bool | None:  # None: it ran out of time
+        try:
+            return regex.search(pattern, text, timeout=timeout) is not None
+        except TimeoutError:
+            return None
+
+    def too_slow(pattern: str) -> ValidationError:
+        return ValidationError(f"{pattern!r} did not finish within the time bound")
+
+    def pattern(validator: Any, patrn: str, instance: Any, _: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string"):
+            found = search(patrn, instance)
+            if found is None:
+                yield too_slow(patrn)
+            elif not found:
+                yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    def pattern_properties(
+        validator: Any, properties: dict[str, Any], instance: Any, _: Any
+    ) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        for patrn, subschema in properties.items():
+            for name, value in instance.items():
+                found = search(patrn, name)
+                if found is None:
+                    yield too_slow(patrn)
+                elif found:
+                    yield from validator.descend(value, subschema, path=name, schema_path=patrn)
+
+    timed = {"pattern": pattern, "patternProperties": pattern_properties}
+    return validators.extend(base, timed)  # type: ignore[no-untyped-call]
+
+
 class JsonSchemaCheck:
     """The text, parsed as JSON (a Markdown code fence around it is allowed), must validate
     (invert: must not)."""
 
-    def __init__(self, params: JsonSchemaParams) -> None:
+    def __init__(self, params: JsonSchemaParams, timeout_ms: int = 100) -> None:
         schema = params.json_schema
-        self.validator = validators.validator_for(schema)(schema)  # compiled once per revision
+        # compiled once per revision; `pattern` and `patternProperties` with the time-bound
+        # `regex` engine (jsonschema's own use `re`, which a caller's text can stall)
+        self.validator = _timed_validator(schema, timeout_ms / 1000)(schema)
         self.invert = params.invert
 
     def problems(self, text: str) -> list[str]:
@@ -114,8 +155,13 @@ class JsonSchemaCheck:
             value = json.loads(fenced.group(1) if fenced else text)
         except (ValueError, RecursionError):
             return ["The text is not JSON."]
-        errors = self.validator.iter_errors(value)
-        return [error.message for _, error in zip(range(MAX_SCHEMA_ERRORS), errors, strict=False)]
+        try:
+            errors = self.validator.iter_errors(value)
+            return [
+                error.message for _, error in zip(range(MAX_SCHEMA_ERRORS), errors, strict=False)
+            ]
+        except Unresolvable as exc:  # a `$ref` that resolves nowhere: nothing validates
+            return [f"The schema cannot be evaluated: {exc}."]
 
     async def judge(self, text: str) -> Verdict | None:
         problems = self.problems(text)

@@ -93,7 +93,7 @@ class GuardrailCompiler:
         if unit is not None:
             return CountCheck(params, unit)
         if isinstance(guardrail, JsonSchemaGuardrail):
-            return JsonSchemaCheck(params)
+            return JsonSchemaCheck(params, self.regex_timeout_ms)
         if isinstance(guardrail, UrlGuardrail):
             return UrlCheck(params, self.resolutions, self.addresses)
         return None
