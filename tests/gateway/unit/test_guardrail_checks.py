@@ -155,3 +155,29 @@ async def test_a_guardrail_type_without_a_factory_refuses_every_call_with_503():
     (policy,) = policies([semantic], factories={"SEMANTIC_PROMPT_GUARD": factory})
     await requested(call_for(chat("hello")), [policy])
     assert made == [("g1", "api")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "m", "prompt": "please say FORBIDDEN"},  # completions
+        {"model": "m", "prompt": ["fine", "say FORBIDDEN"]},
+        {"model": "m", "prompt": "def f(", "suffix": "FORBIDDEN"},  # fill in the middle
+        {"model": "m", "input": ["FORBIDDEN text to embed"]},  # embeddings, moderations
+    ],
+)
+async def test_another_operation_of_the_api_is_no_way_around_a_guardrail(body):
+    deny = {"regex": "FORBIDDEN", "invert": True}
+    (policy,) = policies([guardrail("REGEX_GUARDRAIL", deny, flow="request")])
+    with pytest.raises(Refused) as refused:
+        await requested(call_for(body), [policy])
+    assert refused.value.status == 446
+
+
+async def test_an_anthropic_tool_result_is_checked_like_any_text():
+    deny = {"regex": "FORBIDDEN", "invert": True}
+    (policy,) = policies([guardrail("REGEX_GUARDRAIL", deny, flow="request")], "anthropic")
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "FORBIDDEN"}]}  # fmt: skip
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [result]}]}
+    with pytest.raises(Refused):
+        await requested(call_for(body, "anthropic"), [policy])

@@ -215,3 +215,16 @@ async def test_a_url_check_on_a_stream_holds_the_answer_and_refuses_before_any_b
     )
     assert status == 446
     assert b"no-such-host" not in body_of(sent)
+
+
+async def test_pii_in_an_embeddings_input_and_a_tool_result_is_masked():
+    (policy,) = policies([guardrail("PII_MASKING_REGEX", PII)])
+    call = call_for({"model": "m", "input": ["mail ann@example.com", "no pii"]})
+    await requested(call, [policy])
+    assert call.parsed["input"] == ["mail EMAIL_0001", "no pii"]
+    (anthropic,) = policies([guardrail("PII_MASKING_REGEX", PII)], "anthropic")
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "ann@example.com"}
+    body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [result]}]}
+    call = call_for(body, "anthropic")
+    await requested(call, [anthropic])
+    assert call.parsed["messages"][0]["content"][0]["content"] == "EMAIL_0001"

@@ -6,11 +6,13 @@ request's or the JSON answer's; streams always read the format's delta text):
 
 | format    | request                                 | answer                        | stream delta                  |
 |-----------|-----------------------------------------|-------------------------------|-------------------------------|
-| OpenAI    | `$.messages[*].content`                 | `$.choices[*].message.content`| `$.choices[*].delta.content`  |
+| OpenAI    | `$.messages[*].content`, `$.prompt`,    | `$.choices[*].message.content`| `$.choices[*].delta.content`, |
+|           | `$.suffix`, `$.input`                   | `$.choices[*].text`           | `$.choices[*].text`           |
 | Anthropic | `$.system`, `$.messages[*].content`     | `$.content[*].text`           | `$.delta.text`                |
 
-A selected value that is a string is text; a list's text parts (`{"type": "text", "text"}`,
-as both formats' multi-part content has them) are too; anything else is not text.
+A selected value that is a string is text; in a list, strings, text parts (`{"type": "text",
+"text"}`, as both formats' multi-part content has them) and the content of tool results are
+too; anything else is not text.
 """
 
 from collections.abc import Callable, Iterator
@@ -24,10 +26,13 @@ WireFormat = Literal["openai", "anthropic"]
 Rewrite = Callable[[str], str]
 
 _DEFAULTS: dict[WireFormat, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # besides chat: the completions (`prompt`, `suffix`: FIM), embeddings and moderations
+    # (`input`) bodies and the completions answer (`choices[*].text`), so another operation
+    # of the same API is no way around a guardrail
     "openai": (
-        ("$.messages[*].content",),
-        ("$.choices[*].message.content",),
-        ("$.choices[*].delta.content",),
+        ("$.messages[*].content", "$.prompt", "$.suffix", "$.input"),
+        ("$.choices[*].message.content", "$.choices[*].text"),
+        ("$.choices[*].delta.content", "$.choices[*].text"),
     ),
     "anthropic": (("$.system", "$.messages[*].content"), ("$.content[*].text",), ("$.delta.text",)),
 }
@@ -92,8 +97,12 @@ def _texts(value: Any) -> Iterator[str]:
         yield value
     elif isinstance(value, list):
         for part in value:
-            if _is_text_part(part):
+            if isinstance(part, str):  # `prompt` / `input` as a list of strings
+                yield part
+            elif _is_text_part(part):
                 yield part["text"]
+            elif _is_tool_result(part):  # what a tool answered goes to the model too
+                yield from _texts(part["content"])
 
 
 def _is_text_part(part: Any) -> bool:
@@ -104,12 +113,30 @@ def _is_text_part(part: Any) -> bool:
     )
 
 
+def _is_tool_result(part: Any) -> bool:
+    return (
+        isinstance(part, dict)
+        and part.get("type") == "tool_result"
+        and isinstance(part.get("content"), str | list)
+    )
+
+
 def _rewritten(value: Any, rewrite: Rewrite) -> Any:
     if isinstance(value, str):
         return rewrite(value)
     if isinstance(value, list):
-        return [{**p, "text": rewrite(p["text"])} if _is_text_part(p) else p for p in value]
+        return [_rewritten_part(part, rewrite) for part in value]
     return value
+
+
+def _rewritten_part(part: Any, rewrite: Rewrite) -> Any:
+    if isinstance(part, str):
+        return rewrite(part)
+    if _is_text_part(part):
+        return {**part, "text": rewrite(part["text"])}
+    if _is_tool_result(part):
+        return {**part, "content": _rewritten(part["content"], rewrite)}
+    return part
 
 
 def _replace(node: Any, steps: tuple[Step, ...], rewrite: Rewrite) -> Any:
