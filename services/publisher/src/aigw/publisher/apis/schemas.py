@@ -161,7 +161,7 @@ GUARDRAILS_EXAMPLE: list[dict[str, Any]] = [
 CACHE_DESCRIPTION = (
     "the response cache (null: none): `exact` answers the same request again, `semantic` a "
     "request whose last user message is similar (cosine similarity of at least `threshold`, "
-    "default 0.9; semantic mode only) in the same conversation; `ttlSeconds` how long an "
+    "default 0.8; semantic mode only) in the same conversation; `ttlSeconds` how long an "
     "answer is served; `scope` `application` (an answer is only served to the application "
     "that paid for it) or `api` (shared by every caller). Applied from the next deploy"
 )
