@@ -165,7 +165,7 @@ async def test_a_forged_entry_is_refused_by_the_server_or_ignored_by_the_gateway
     cache = gateway.app.cache
     async with gateway.client() as client:
         await client.post(url, json=body, headers=bearer(d.production_key))
-        key = key_of(d, body)
+        key = key_of(gateway, d, body)
         await gateway.wait_until(lambda: cache.index.exact(key, 300))
         real = cache.index.exact(key, 300)
         assert real is not None
@@ -186,10 +186,11 @@ async def test_a_forged_entry_is_refused_by_the_server_or_ignored_by_the_gateway
         assert b"attacker" not in answer.content
 
 
-def key_of(d: Deployed, body: dict[str, object]) -> str:
-    """The bucket key of `body` sent to `d` by its first application."""
+def key_of(gateway: RunningGateway, d: Deployed, body: dict[str, object]) -> str:
+    """The bucket key of `body` sent to `d` by its first application's production key."""
     call = Invocation(0.0, "POST", "")
     call.api, call.rest, call.parsed = d.api_id, PATH, body
+    call.route = gateway.app.state.table.api_routes[d.api_id]
     call.entry = KeyEntry("k", d.app_id, "PRODUCTION")
     key = cache_key(call, CACHE, "")
     assert key is not None
@@ -278,7 +279,7 @@ async def test_a_hit_consumes_a_request_of_the_quota(events, gateway, mock_provi
     url, body = f"/{d.prefix}{PATH}", question("Count me")
     async with gateway.client() as client:
         await client.post(url, json=body, headers=bearer(d.production_key))
-        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300))
         hit = await client.post(url, json=body, headers=bearer(d.production_key))
         assert hit.headers["x-aigw-cache"] == "hit"
         third = await client.post(url, json=body, headers=bearer(d.production_key))
@@ -300,7 +301,7 @@ async def test_a_streamed_answer_is_stored_and_served_to_a_json_request(
         text = "".join(
             c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
         )
-        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(d, body), 300))
+        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300))
         hit = await client.post(url, json=body, headers=bearer(d.production_key))
     assert hit.headers["x-aigw-cache"] == "hit"
     assert hit.json()["choices"][0]["message"]["content"] == text
