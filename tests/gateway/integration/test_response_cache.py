@@ -279,7 +279,9 @@ async def test_a_hit_consumes_a_request_of_the_quota(events, gateway, mock_provi
     url, body = f"/{d.prefix}{PATH}", question("Count me")
     async with gateway.client() as client:
         await client.post(url, json=body, headers=bearer(d.production_key))
-        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300))
+        await gateway.wait_until(
+            lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300)
+        )
         hit = await client.post(url, json=body, headers=bearer(d.production_key))
         assert hit.headers["x-aigw-cache"] == "hit"
         third = await client.post(url, json=body, headers=bearer(d.production_key))
@@ -301,7 +303,9 @@ async def test_a_streamed_answer_is_stored_and_served_to_a_json_request(
         text = "".join(
             c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
         )
-        await gateway.wait_until(lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300))
+        await gateway.wait_until(
+            lambda: gateway.app.cache.index.exact(key_of(gateway, d, body), 300)
+        )
         hit = await client.post(url, json=body, headers=bearer(d.production_key))
     assert hit.headers["x-aigw-cache"] == "hit"
     assert hit.json()["choices"][0]["message"]["content"] == text
