@@ -17,6 +17,7 @@ from aigw.common.events import ApiDeployed
 from aigw.common.identity import Identity
 from aigw.common.response_cache import ResponseCache
 from aigw.common.vendors import builtin_spec
+from aigw.gateway.cache import index as index_module
 from aigw.gateway.cache.entry import CachedAnswer, decode, encode
 from aigw.gateway.cache.index import CacheIndex
 from aigw.gateway.cache.keys import cache_key
@@ -325,3 +326,14 @@ def test_keys_split_by_key_type_revision_and_the_vendors_caller_headers():
 
 def test_a_lone_surrogate_in_the_body_is_keyed_not_an_error():
     assert cache_key(call(user("\ud800 hi")), EXACT, "") is not None
+
+
+def test_a_semantic_partition_keeps_its_newest_entries_only(monkeypatch):
+    monkeypatch.setattr(index_module, "MAX_PER_PARTITION", 3)
+    index = CacheIndex(Clock())
+    for number in range(5):
+        vector = unit_rows(np.array([[1.0, number / 10]], dtype=np.float32))[0]
+        index.add(entry(f"s.p.{number}", partition="p", vector=vector))
+    assert len(index) == 3
+    assert index.exact("s.p.0", 60) is None
+    assert index.exact("s.p.4", 60) is not None

@@ -1,8 +1,8 @@
 """What one gateway knows of the shared cache: every entry it has seen (its own and the other
 gateways', learnt from the bucket's watch), in memory, least recently used first out past a
 byte budget. A lookup does no I/O. Semantic entries are also grouped by partition, their
-vectors stacked in a matrix (rebuilt when the partition changes) so that a lookup is one
-matrix-vector product."""
+vectors stacked in a matrix (rebuilt when the partition changes, at most `MAX_PER_PARTITION`
+rows) so that a lookup is one matrix-vector product."""
 
 import collections
 from collections.abc import Callable
@@ -13,6 +13,9 @@ from aigw.gateway.cache.entry import CachedAnswer
 from aigw.gateway.embeddings import Vectors
 
 DEFAULT_MAX_BYTES = 256 * 1_048_576
+# Entries per semantic partition (the oldest go first past it): a lookup after a write
+# restacks the partition's matrix, which must stay a matter of a millisecond or so.
+MAX_PER_PARTITION = 2_048
 
 
 class _Partition:
@@ -41,6 +44,8 @@ class CacheIndex:
             partition = self._partitions.setdefault(answer.partition, _Partition())
             partition.keys.append(answer.key)
             partition.matrix = None
+            if len(partition.keys) > MAX_PER_PARTITION:
+                self.remove(partition.keys[0])
         while self.bytes > self.max_bytes and self._entries:
             self.remove(next(iter(self._entries)))
 
@@ -79,9 +84,8 @@ class CacheIndex:
             return None
         scores = group.matrix @ vector
         now = self._clock()
-        for row in np.argsort(-scores):
-            if scores[row] < threshold:
-                return None
+        close = np.flatnonzero(scores >= threshold)  # usually none or a few: sort only those
+        for row in close[np.argsort(-scores[close])]:
             answer = self._entries[group.keys[row]]
             if answer.fresh(now, ttl_seconds):
                 self._entries.move_to_end(answer.key)
