@@ -22,6 +22,7 @@ from aigw.devportal.vendors.repository import COLLECTION as VENDOR_DEFINITIONS
 from aigw.keymanager.app import create_app as keymanager_app
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.app import create_app as publisher_app
+from aigw.publisher.audit.repository import EVENTS, LINKS, STATE
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.support.bus import connected
 from tests.support.fake_keymanager import FakeKeymanager
@@ -29,11 +30,12 @@ from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
 
 pytestmark = pytest.mark.integration
+AUDIT_PROJECTION = (EVENTS, LINKS, STATE)  # the publisher's audit trail, folded from the stream
 
 MAX_BODY = 2048
 # Read models a service builds from other services' events, replayed from the whole shared
 # stream in the background: they change on their own, never because of a request.
-EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE, VENDOR_DEFINITIONS}
+EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE, VENDOR_DEFINITIONS, *AUDIT_PROJECTION}
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
