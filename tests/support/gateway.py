@@ -142,6 +142,40 @@ async def run_gateway(settings: Settings) -> AsyncIterator[RunningGateway]:
         await asyncio.wait_for(task, 10)
 
 
+@contextlib.contextmanager
+def gateway_processes(
+    infra: Infra, secret_key: str, logs: Path, name: str, count: int = 2
+) -> Iterator[list[str]]:
+    """`count` gateway processes on one bus, started at once, their URLs once all are ready."""
+    processes = [
+        gateway_command(
+            infra,
+            secret_key,
+            logs / f"{name}-{index}.log",
+            GATEWAY_NAME=f"{name}{index}",
+            AIGW_LOG_LEVEL="WARNING",
+            GATEWAY_FORWARD_HEADERS=MOCK_CONTROL_HEADERS,
+        )
+        for index in range(count)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_ready(30)
+        yield [f"http://127.0.0.1:{p.port}" for p in processes]
+    finally:
+        for process in processes:
+            process.stop()
+
+
+async def metric(client: httpx.AsyncClient, url: str, name: str) -> float:
+    """The value of an unlabelled metric on a gateway's `/metrics`."""
+    text = (await client.get(f"{url}/metrics")).text
+    [line] = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
 def gateway_command(infra: Infra, secret_key: str, log_path: Path, **env: str) -> ManagedProcess:
     """`python -m aigw.gateway` (not started yet) on a free GATEWAY_PORT (or the one in `env`),
     in dev mode (the mock provider is on this machine); `env`: more of its environment."""

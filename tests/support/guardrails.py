@@ -1,9 +1,8 @@
 """Guardrail policies driven directly: a route with guardrails, its compiled policies, a call's
 request side, and the real relay over a provider answer given chunk by chunk."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -11,18 +10,15 @@ from pydantic import TypeAdapter
 from aigw.common.guardrails import Guardrail
 from aigw.common.vendors import builtin_spec
 from aigw.gateway.asgi import Message
-from aigw.gateway.client import ResponseHeaders
 from aigw.gateway.guardrails.compiler import GuardrailCompiler
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.request import facts
 from aigw.gateway.policies.base import Policy, PolicyRun, run_requests, start_runs
-from aigw.gateway.proxy.attempt import ProviderAnswer, UpstreamRequest
 from aigw.gateway.proxy.body import parse_json
-from aigw.gateway.proxy.disconnect import DisconnectWatch
-from aigw.gateway.proxy.relay import relay
 from aigw.gateway.routing.table import Route
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
+from tests.support.relay import relay_chunks
 
 _GUARDRAIL: TypeAdapter[Any] = TypeAdapter(Guardrail)
 VENDORS = {"openai": ("OpenAI", "v1"), "anthropic": ("Anthropic", "2023-06-01")}
@@ -54,23 +50,6 @@ def call_for(body: dict[str, Any], vendor: str = "openai") -> Invocation:
     return call
 
 
-class ProviderStub:
-    def __init__(self, chunks: Sequence[bytes], content_type: str, status: int = 200) -> None:
-        self.status = status
-        self.raw_headers = [(b"content-type", content_type.encode())]
-        self.headers = ResponseHeaders(self.raw_headers)
-        self.content_type = content_type
-        self.content_length = None
-        self._chunks = list(chunks)
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-
-    def release(self) -> None: ...
-    def close(self) -> None: ...
-
-
 async def requested(call: Invocation, policies: Sequence[Policy]) -> list[PolicyRun]:
     runs = start_runs(policies, call)
     await run_requests(runs, call)
@@ -84,22 +63,7 @@ async def answered(
     content_type: str = "text/event-stream",
     status: int = 200,
 ) -> tuple[int, list[Message]]:
-    resp = ProviderStub(chunks, content_type, status)
-    answer = ProviderAnswer(resp, UpstreamRequest("http://p", [], call.body))  # type: ignore[arg-type]
-    sent: list[Message] = []
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    async def never() -> Message:
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    watch = DisconnectWatch(never)
-    try:
-        return await relay(call, answer, runs, watch, send), sent
-    finally:
-        watch.stop()
+    return await relay_chunks(call, runs, chunks, content_type, status)
 
 
 def body_of(sent: list[Message]) -> bytes:

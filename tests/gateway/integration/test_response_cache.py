@@ -32,14 +32,14 @@ from aigw.gateway.routing.table import KeyEntry
 from tests.support.bus import connected
 from tests.support.gateway import (
     CHAT,
-    MOCK_CONTROL_HEADERS,
     PATH,
     Deployed,
     Events,
     RunningGateway,
     bearer,
     deploy_event,
-    gateway_command,
+    gateway_processes,
+    metric,
     run_gateway,
     sse_data,
 )
@@ -199,32 +199,12 @@ def key_of(gateway: RunningGateway, d: Deployed, body: dict[str, object]) -> str
 
 @pytest.fixture
 def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
-    processes = [
-        gateway_command(
-            infra,
-            secret_key,
-            tmp_path / f"cache-gateway-{index}.log",
-            GATEWAY_NAME=f"cache-gw{index}",
-            AIGW_LOG_LEVEL="WARNING",
-            GATEWAY_FORWARD_HEADERS=MOCK_CONTROL_HEADERS,
-        )
-        for index in range(2)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.wait_ready(30)
-        yield [f"http://127.0.0.1:{p.port}" for p in processes]
-    finally:
-        for process in processes:
-            process.stop()
+    with gateway_processes(infra, secret_key, tmp_path, "cache-gw") as urls:
+        yield urls
 
 
 async def cache_entries(client: httpx.AsyncClient, url: str) -> float:
-    text = (await client.get(f"{url}/metrics")).text
-    [line] = [line for line in text.splitlines() if line.startswith("aigw_gateway_cache_entries ")]
-    return float(line.split()[1])
+    return await metric(client, url, "aigw_gateway_cache_entries")
 
 
 async def test_an_answer_stored_by_one_gateway_is_a_hit_on_another(

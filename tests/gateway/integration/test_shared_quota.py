@@ -23,8 +23,9 @@ from tests.support.gateway import (
     PATH,
     bearer,
     deploy_event,
-    gateway_command,
+    gateway_processes,
     gateway_subprocess,
+    metric,
 )
 from tests.support.waiting import eventually
 
@@ -36,32 +37,12 @@ OVERSHOOT_BOUND = 3  # P - 1 = 1 call per crossing tick; a few crossings during 
 
 @pytest.fixture
 def two_gateways(infra, secret_key, tmp_path: Path) -> Iterator[list[str]]:
-    processes = [
-        gateway_command(
-            infra,
-            secret_key,
-            tmp_path / f"gateway-{index}.log",
-            GATEWAY_NAME=f"gw{index}",
-            AIGW_LOG_LEVEL="WARNING",
-            GATEWAY_FORWARD_HEADERS=MOCK_CONTROL_HEADERS,
-        )
-        for index in range(2)
-    ]
-    try:
-        for process in processes:  # both start at once, then both must be ready
-            process.start()
-        for process in processes:
-            process.wait_ready(30)
-        yield [f"http://127.0.0.1:{p.port}" for p in processes]
-    finally:
-        for process in processes:
-            process.stop()
+    with gateway_processes(infra, secret_key, tmp_path, "gw") as urls:
+        yield urls
 
 
 async def peers(client: httpx.AsyncClient, url: str) -> float:
-    text = (await client.get(f"{url}/metrics")).text
-    [line] = [line for line in text.splitlines() if line.startswith("aigw_gateway_quota_peers ")]
-    return float(line.split()[1])
+    return await metric(client, url, "aigw_gateway_quota_peers")
 
 
 async def wait_for_peers(urls: list[str]) -> None:

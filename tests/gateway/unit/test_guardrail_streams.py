@@ -10,7 +10,6 @@ import pytest
 from aigw.gateway.invocation import Intervention
 from aigw.gateway.policies.sse import SseEvent
 from tests.support.guardrails import (
-    ProviderStub,
     answered,
     anthropic_stream,
     body_of,
@@ -24,6 +23,7 @@ from tests.support.guardrails import (
     status_of,
     streamed_text,
 )
+from tests.support.relay import ProviderStub
 
 DENY = {"regex": r"secret-\d+", "invert": True}
 

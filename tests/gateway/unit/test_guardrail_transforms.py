@@ -23,6 +23,7 @@ from tests.support.guardrails import (
     requested,
     streamed_text,
 )
+from tests.support.relay import ProviderStub
 from tests.support.waiting import eventually
 
 PII = {"piiEntities": [{"piiEntity": "EMAIL", "piiRegex": r"[\w.]+@[\w.]+\.\w+"}, {"piiEntity": "PHONE", "piiRegex": r"\+\d{6,}"}]}  # fmt: skip
@@ -84,8 +85,6 @@ async def test_pii_on_the_response_flow_redacts_a_stream_even_across_chunks(size
 
 
 def answered_head():
-    from tests.support.guardrails import ProviderStub
-
     return ProviderStub([], "application/json")
 
 

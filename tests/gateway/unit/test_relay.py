@@ -3,29 +3,25 @@
 chunk, and a policy of a test's own on the same interface (refusing before and during a stream,
 changing a whole body)."""
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 from aigw.common.vendors import builtin_spec
 from aigw.gateway.asgi import Message
-from aigw.gateway.client import ResponseHeaders, UpstreamError
 from aigw.gateway.errors import Refused
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.request import facts
 from aigw.gateway.policies.base import Policy, PolicyRun, ResponseHead, start_runs
 from aigw.gateway.policies.sse import SseEvent
 from aigw.gateway.policies.stream_usage import with_include_usage
-from aigw.gateway.proxy.attempt import ProviderAnswer, UpstreamRequest
 from aigw.gateway.proxy.body import parse_json
-from aigw.gateway.proxy.disconnect import DisconnectWatch
-from aigw.gateway.proxy.relay import relay
 from aigw.gateway.proxy.route_policies import BUILT_IN_POLICIES
 from aigw.gateway.routing.table import Route
 from aigw.gateway.routing.upstream import Upstream
 from aigw.gateway.routing.vendor import VendorProfile
+from tests.support.relay import relay_chunks
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}
 
@@ -46,35 +42,6 @@ STREAM = [
     event({"model": "served-1", "choices": [], "usage": USAGE}),
     b"data: [DONE]\n\n",
 ]
-
-
-class ProviderStub:
-    """A provider answer whose body arrives in the given chunks (what `client.Response` offers);
-    it breaks off after them if `breaks`."""
-
-    def __init__(
-        self,
-        chunks: Sequence[bytes],
-        content_type: str = "text/event-stream",
-        status: int = 200,
-        breaks: bool = False,
-    ) -> None:
-        self.breaks = breaks
-        self.status = status
-        self.raw_headers = [(b"content-type", content_type.encode())]
-        self.headers = ResponseHeaders(self.raw_headers)
-        self.content_type = content_type
-        self.content_length = None
-        self._chunks = list(chunks)
-
-    async def iter_any(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-        if self.breaks:
-            raise UpstreamError("the provider closed the connection")
-
-    def release(self) -> None: ...
-    def close(self) -> None: ...
 
 
 def invocation(vendor: str, version: str, body: dict) -> Invocation:
@@ -100,23 +67,7 @@ async def relayed(
     runs = start_runs(policies, call)
     for run in runs:
         await run.on_request(call)
-    resp = ProviderStub(chunks, content_type, status, breaks)
-    answer = ProviderAnswer(resp, UpstreamRequest("http://p", [], call.body))  # type: ignore[arg-type]
-    sent: list[Message] = []
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    async def never() -> Message:
-        await asyncio.Event().wait()
-        raise AssertionError
-
-    watch = DisconnectWatch(never)
-    try:
-        status = await relay(call, answer, runs, watch, send)
-    finally:
-        watch.stop()
-    return status, sent
+    return await relay_chunks(call, runs, chunks, content_type, status, breaks)
 
 
 def body_of(sent: list[Message]) -> bytes:
