@@ -22,12 +22,13 @@ README way, then:
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -509,9 +510,8 @@ def spread_row(name: str, samples: list[float]) -> str:
     return f"| {name} | {ms(p50)} | {ms(p99)} | {ms(max(samples))} |"
 
 
-async def measure(
-    stack: Stack, api: Provisioned, args: argparse.Namespace, password: str
-) -> list[str]:
+def direct_and_gateway(stack: Stack, api: Provisioned) -> tuple[Target, Target]:
+    """The same chat completions, called on the mock provider and through the gateway."""
     direct = Target(
         f"{stack.url('mock_provider')}/production/v1/chat/completions",
         {"Authorization": "Bearer mock-provider-key"},
@@ -520,6 +520,30 @@ async def measure(
         f"{stack.url('gateway')}/{api.route_prefix}/v1/chat/completions",
         {"Authorization": f"Bearer {api.production_key}"},
     )
+    return direct, gateway
+
+
+@contextlib.contextmanager
+def bench_stack() -> Iterator[tuple[Stack, Provisioned, str]]:
+    """The stack on free ports in a temporary folder, with the README's API provisioned:
+    (the stack, the API, the admin's password)."""
+    password = generate_master_key()
+    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+        config = StackConfig(
+            data_dir=Path(tmp),
+            secret_key=generate_master_key(),
+            admin_password=password,
+            ports=Ports.free(),
+            persist_store=False,
+        )
+        with Stack(config) as stack:
+            yield stack, provision(stack, password, "benchapi"), password
+
+
+async def measure(
+    stack: Stack, api: Provisioned, args: argparse.Namespace, password: str
+) -> list[str]:
+    direct, gateway = direct_and_gateway(stack, api)
     # revocation first, on a quiet system: the load phases below leave the embedded store busy
     # storing their usage records for a while, which would measure the store, not propagation
     revocations: list[str] = []
@@ -563,18 +587,8 @@ def main() -> None:
         "--revocations", type=int, default=50, help="keys revoked and timed (0: skip)"
     )
     args = parser.parse_args()
-    password = generate_master_key()
-    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp),
-            secret_key=generate_master_key(),
-            admin_password=password,
-            ports=Ports.free(),
-            persist_store=False,
-        )
-        with Stack(config) as stack:
-            api = provision(stack, password, "benchapi")
-            lines = asyncio.run(measure(stack, api, args, password))
+    with bench_stack() as (stack, api, password):
+        lines = asyncio.run(measure(stack, api, args, password))
     print(f"\naigw gateway benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
     print("\n".join(lines))
 

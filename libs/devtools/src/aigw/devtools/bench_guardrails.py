@@ -11,20 +11,28 @@ import asyncio
 import os
 import re
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from pydantic import TypeAdapter
 
-from aigw.common.crypto import SecretBox, generate_master_key, provider_key_context
+from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed, DeployedEndpoint
 from aigw.common.guardrails import Guardrail
 from aigw.common.vendors import builtin_spec
-from aigw.devtools.bench import BODY, STREAM_BODY, Target, ms, percentile, publish, times
-from aigw.devtools.stack import Ports, Stack, StackConfig
+from aigw.devtools.bench import (
+    BODY,
+    STREAM_BODY,
+    Target,
+    bench_stack,
+    direct_and_gateway,
+    ms,
+    percentile,
+    publish,
+    times,
+)
+from aigw.devtools.stack import Stack
 from aigw.devtools.walkthrough import Provisioned, provision
 
 PII_BODY = (
@@ -135,8 +143,8 @@ async def guardrail_costs(stack: Stack, direct: Target, gateway: Target, passwor
     pii_api = await asyncio.to_thread(provision, stack, password, "benchpii")
     await guard(stack, regex_api, [REGEX])
     await guard(stack, pii_api, [{**REGEX, "flow": "request"}, PII])  # the probe only
-    regex = _target(stack, regex_api)
-    pii = _target(stack, pii_api)
+    regex = direct_and_gateway(stack, regex_api)[1]
+    pii = direct_and_gateway(stack, pii_api)[1]
     await until(regex, PROBE, 446)
     await until(pii, PROBE, 446)
     targets = {
@@ -152,32 +160,13 @@ async def guardrail_costs(stack: Stack, direct: Target, gateway: Target, passwor
     return [*rows, "", *await ttft_rows(streams, max(50, n // 4))]
 
 
-def _target(stack: Stack, api: Provisioned) -> Target:
-    url = f"{stack.url('gateway')}/{api.route_prefix}/v1/chat/completions"
-    return Target(url, {"Authorization": f"Bearer {api.production_key}"})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000, help="sequential rounds")
     args = parser.parse_args()
-    password = generate_master_key()
-    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp),
-            secret_key=generate_master_key(),
-            admin_password=password,
-            ports=Ports.free(),
-            persist_store=False,
-        )
-        with Stack(config) as stack:
-            api = provision(stack, password, "benchapi")
-            direct = Target(
-                f"{stack.url('mock_provider')}/production/v1/chat/completions",
-                {"Authorization": "Bearer mock-provider-key"},
-            )
-            gateway = _target(stack, api)
-            lines = asyncio.run(guardrail_costs(stack, direct, gateway, password, args.requests))
+    with bench_stack() as (stack, api, password):
+        direct, gateway = direct_and_gateway(stack, api)
+        lines = asyncio.run(guardrail_costs(stack, direct, gateway, password, args.requests))
     print(f"\naigw guardrail benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
     print("\n".join(lines))
 
