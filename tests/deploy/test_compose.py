@@ -91,7 +91,7 @@ def test_each_service_checks_its_own_readiness_path(config) -> None:
         test = service["healthcheck"]["test"]
         assert test[:3] == ["CMD", "aigw-entrypoint", "health"], name
         assert test[3] == str(PORTS[process]), name  # the port the service listens on
-        assert len(test) == 4, f"{name}: the default path, /health/ready"  # noqa: PLR2004
+        assert len(test) == 4, f"{name}: the default path, /health/ready"
 
 
 def test_the_services_use_the_three_servers_and_three_stream_replicas(config) -> None:
