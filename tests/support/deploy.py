@@ -97,4 +97,3 @@ def tracked_files(under: Path) -> Iterator[Path]:
     for name in out.split("\0"):
         if name:
             yield REPO / name
-

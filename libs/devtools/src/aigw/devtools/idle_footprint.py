@@ -46,7 +46,7 @@ def measure(seconds: float) -> dict[str, tuple[Sample, Sample, float]]:
             persist_store=False,
         )
         with Stack(config) as stack:
-            pids = {p.name: p.proc.pid for p in stack.processes if p.name in SERVICES}
+            pids = {p.name: p.proc.pid for p in stack.processes if p.name in SERVICES and p.proc}
             first = {name: sample(pid) for name, pid in pids.items()}
             started = time.monotonic()
             time.sleep(seconds)  # idle is the point: nothing calls the services meanwhile
