@@ -69,6 +69,9 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
+idle-footprint: install ## Each service's RSS and CPU at rest (DURATION=60 seconds), what deploy/k8s requests
+	$(UV) run --frozen python -m aigw.devtools.idle_footprint $(or $(DURATION),60)
+
 page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
 	$(UV) run --frozen python -m aigw.devtools.page_weight
 
@@ -97,4 +100,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install web chromium deploy-tools run test bench semantic-eval page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help
+.PHONY: install web chromium deploy-tools run test bench semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help
