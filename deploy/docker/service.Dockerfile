@@ -6,7 +6,8 @@
 #   docker build -f deploy/docker/service.Dockerfile --build-arg WITH_DEVTOOLS=1 -t aigw-dev .
 #
 # Stages: `wheels` builds aigw's wheels and installs them, with the third-party packages pinned
-# and hash-checked from uv.lock, into a venv; `web` builds the portals and the /docs assets;
+# and hash-checked from uv.lock, into a venv (deploy/docker/build-venv.sh, which tests/deploy
+# runs too); `web` builds the portals and the /docs assets;
 # the runtime stage is python:3.13-slim with that venv and web/dist, running as a non-root user
 # on a read-only root file system (only /tmp is written). tests/deploy checks this file's
 # shape and runs deploy/entrypoint.sh outside Docker.
@@ -25,15 +26,9 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY libs libs
 COPY services services
-RUN set -eu; \
-    packages="--package aigw-publisher --package aigw-devportal --package aigw-keymanager --package aigw-gateway"; \
-    if [ "$WITH_DEVTOOLS" = 1 ]; then packages="$packages --package aigw-devtools"; fi; \
-    uv export --frozen --no-dev --no-emit-workspace $packages -o /tmp/requirements.txt; \
-    uv build --all-packages --wheel -o /wheels; \
-    if [ "$WITH_DEVTOOLS" != 1 ]; then rm /wheels/aigw_devtools-*.whl; fi; \
-    uv venv /opt/aigw; \
-    VIRTUAL_ENV=/opt/aigw uv pip install --require-hashes --no-deps -r /tmp/requirements.txt; \
-    VIRTUAL_ENV=/opt/aigw uv pip install --no-deps /wheels/*.whl
+COPY deploy/docker/build-venv.sh deploy/docker/build-venv.sh
+RUN if [ "$WITH_DEVTOOLS" = 1 ]; then set -- devtools; fi; \
+    sh deploy/docker/build-venv.sh /opt/aigw "$@"
 
 # ---- the portals and every service's /docs assets (web/dist); the API types come from the
 # services' OpenAPI documents, exported by aigw.devtools (in this stage only)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.deploy import DOCKERFILE, REPO
+from tests.support.deploy import BUILD_VENV, DOCKERFILE, REPO
 
 IMAGE_PACKAGES = ("aigw-publisher", "aigw-devportal", "aigw-keymanager", "aigw-gateway")
 
@@ -48,9 +48,10 @@ def test_the_runtime_runs_the_entrypoint_as_a_non_root_user() -> None:
 
 
 def test_the_wheels_stage_installs_exactly_what_uv_lock_pins() -> None:
-    text = DOCKERFILE.read_text()
-    assert "uv export --frozen --no-dev --no-emit-workspace" in text
-    assert "uv pip install --require-hashes --no-deps" in text
+    assert "sh deploy/docker/build-venv.sh /opt/aigw" in DOCKERFILE.read_text()
+    script = BUILD_VENV.read_text()
+    assert "export --quiet --frozen --no-dev --no-emit-workspace" in script
+    assert "--require-hashes --no-deps" in script
 
 
 def test_the_locked_requirements_of_the_image_hold_no_dev_package() -> None:

@@ -97,3 +97,33 @@ def tracked_files(under: Path) -> Iterator[Path]:
     for name in out.split("\0"):
         if name:
             yield REPO / name
+
+
+BUILD_VENV = DEPLOY / "docker" / "build-venv.sh"
+
+
+def build_image_venv(target: Path) -> Path:
+    """The image's Python environment, built by the script its Dockerfile runs (the locked
+    packages from uv's cache, offline; aigw's own as wheels): `target/bin` goes first on PATH
+    for the entrypoint, as in the image."""
+    uv = REPO / ".tools" / "bin" / "uv"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(REPO)),
+        "UV": str(uv),
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        ["sh", str(BUILD_VENV), str(target)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"build-venv.sh failed:\n{result.stdout}{result.stderr}")
+    return target
