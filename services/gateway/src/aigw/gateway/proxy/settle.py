@@ -40,10 +40,10 @@ class Settlement:
         answered = call.provider_started > 0.0
         provider = call.provider_ended - call.provider_started if answered else None
         metrics = self.metrics
-        metrics.observe(call.api, model, call.status, ended - call.started, provider)
-        metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
+        metrics.observe(call.label, model, call.status, ended - call.started, provider)
+        metrics.count_tokens(call.label, model, usage.prompt_tokens, usage.completion_tokens)
         if call.intervention is not None:
-            metrics.intervened(call.api, call.intervention.guardrail, call.intervention.direction)
+            metrics.intervened(call.label, call.intervention.guardrail, call.intervention.direction)
         if call.admission is not None and self.quota is not None:
             book = self.quota.book
             # a guardrail's intervention and a cache hit count a request (with no tokens when
@@ -65,6 +65,7 @@ class Settlement:
         first = call.stream.first_token_at if call.stream is not None else None
         return CallRecord(
             at=time.time(),
+            request_id=call.request_id,
             api_id=call.api,
             application_id=entry.application_id,
             subscriber=self.table.application_owners.get(entry.application_id, ""),
