@@ -238,7 +238,10 @@ class _VendorFields(_Frozen):
         lowered = name.lower()
         if self.auth.type == "header" and self.auth.name.lower() == lowered:
             raise ValueError("requestIdHeader must not be the header that carries the key")
-        others = {*(n.lower() for n in self.default_headers), *(n.lower() for n in self.caller_headers)}
+        others = {
+            *(n.lower() for n in self.default_headers),
+            *(n.lower() for n in self.caller_headers),
+        }
         if lowered in others:
             raise ValueError("requestIdHeader must not be in defaultHeaders or callerHeaders")
         return self

@@ -14,7 +14,6 @@ request id (`proxy.request_id`: the caller's if valid, else a new one) in the ve
 from dataclasses import dataclass
 
 from aigw.gateway.invocation import Invocation
-from aigw.gateway.proxy.request_id import HEADER as REQUEST_ID
 from aigw.gateway.routing.vendor import VendorProfile
 
 # The request headers a caller may send to the provider, besides the vendor's `callerHeaders`
@@ -91,7 +90,7 @@ def filter_headers(
     connection: bytes | None = None
     headers: list[tuple[str, str]] = []
     vendor_header, allowed = vendor.auth_header_raw, vendor.caller_headers
-    request_id = vendor.request_id_header_raw
+    own = vendor.request_id_headers_raw
     for name, value in raw:
         if name == b"authorization":
             credentials.authorization = value
@@ -99,7 +98,7 @@ def filter_headers(
             credentials.api_key = value
         elif name == vendor_header:
             credentials.vendor_header = value
-        elif name == REQUEST_ID or name == request_id:
+        elif name in own:
             continue  # the call's checked request id is sent instead
         elif name in forwarded or name in allowed or name.startswith(_SDK_PREFIX):
             if name == b"content-type":

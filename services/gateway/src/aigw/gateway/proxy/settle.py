@@ -1,5 +1,5 @@
-"""What happens once a call is answered: metrics, quota settlement and the usage record
-(queued; published later off the hot path).
+"""What happens once a call is answered: metrics, quota settlement, the usage record and the
+access log line (both queued; published and written later off the hot path).
 
 Token counts are the provider's (`usage` of a JSON answer, the usage chunk of a stream). When
 a successful answer carried none (the client left mid-stream, or the vendor does not report
@@ -18,6 +18,7 @@ from aigw.gateway.asgi import CLIENT_CLOSED
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.meter import Usage, estimate_tokens
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
+from aigw.gateway.proxy.access_log import AccessLog, entry
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.routing.table import RoutingTable
@@ -30,8 +31,10 @@ class Settlement:
         metrics: GatewayMetrics,
         quota: QuotaEnforcer | None,
         recorder: UsageRecorder | None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.table, self.metrics, self.quota, self.recorder = table, metrics, quota, recorder
+        self.access_log = access_log
 
     def settle(self, call: Invocation) -> None:
         ended = time.perf_counter()
@@ -56,6 +59,8 @@ class Settlement:
                 book.release(call.admission)
         if self.recorder is not None and call.entry is not None:
             self.recorder.add(self._record(call, usage, ended - call.started, provider))
+        if self.access_log is not None:
+            self.access_log.add(entry(call, usage, ended - call.started, provider))
 
     def _record(
         self, call: Invocation, usage: Usage, seconds: float, provider: float | None

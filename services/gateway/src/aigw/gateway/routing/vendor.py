@@ -25,16 +25,17 @@ class VendorProfile:
     caller_headers: frozenset[bytes] = frozenset()
     # the header the call's request id goes to the provider in (lower-case; None: not sent)
     request_id_header: str | None = "x-request-id"
-    # `auth_header` and `request_id_header` as the hot path compares them with ASGI header
-    # names (derived)
+    # `auth_header` as the hot path compares it with ASGI header names, and the request-id
+    # headers a caller's copy of is never forwarded (x-request-id and `request_id_header`)
     auth_header_raw: bytes | None = field(init=False, repr=False, compare=False)
-    request_id_header_raw: bytes | None = field(init=False, repr=False, compare=False)
+    request_id_headers_raw: frozenset[bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         raw = self.auth_header.encode("latin-1") if self.auth_header else None
         object.__setattr__(self, "auth_header_raw", raw)
         rid = self.request_id_header
-        object.__setattr__(self, "request_id_header_raw", rid.encode("latin-1") if rid else None)
+        own = {b"x-request-id", *([rid.encode("latin-1")] if rid else [])}
+        object.__setattr__(self, "request_id_headers_raw", frozenset(own))
 
     @classmethod
     def compile(cls, spec: VendorSpec) -> "VendorProfile":
