@@ -64,7 +64,8 @@ async def test_each_call_is_one_line_with_its_request_id_and_outcome(
     assert served["api"] == d.label
     assert (served["application"], served["key_type"]) == (d.app_id, "PRODUCTION")
     assert (served["status"], served["model"], served["target"]) == (200, "mistral-small", "production")  # fmt: skip
-    assert served["input_tokens"] > 0 and served["output_tokens"] > 0
+    assert served["input_tokens"] > 0
+    assert served["output_tokens"] > 0
     assert served["latency_ms"] >= served["upstream_ms"] > 0
     assert served["time"].endswith("Z")
     assert (served["cache"], served["guardrail"]) == (None, None)
