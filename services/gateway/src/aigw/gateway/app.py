@@ -57,6 +57,12 @@ endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body 
 type come back unchanged, and `stream: true` answers arrive as server-sent events.
 Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
 
+Every answer (refusals and provider errors too) carries `x-request-id`: the caller's, if it
+sent a valid one (1 to 128 of `A-Z a-z 0-9 . _ : -`), else a new one. The same id is in the
+call's usage record and access-log line and goes to the provider (as `x-request-id`, or the
+header the vendor definition names in `requestIdHeader`); the provider's own `x-request-id`
+comes back as `x-provider-request-id`.
+
 Only the operations of the API's vendor definition are forwarded: another path is the
 gateway's 404 `unknown_operation`, another method 405 `method_not_allowed` with `Allow`.
 Request headers are an allow-list (generic ones such as content-type, accept, user-agent,
