@@ -1,16 +1,19 @@
 """The access log's phase of `make bench`: what `GATEWAY_ACCESS_LOG` costs a call.
 
 (bench.py imports this module when it runs the phase, so the helpers it shares come from there.)
-The stack's gateway (log off) and a second gateway on the same bus with the log on (a file in
-the bench's folder) serve the same API and key: sequential calls, interleaved with direct ones,
+Two more gateways on the stack's bus, alike but for the setting (log off; log on, to a file in
+the bench's folder), serve the same API and key: sequential calls, interleaved with direct ones,
 give each one's added latency (p50, p99), then a throughput run against each gives its CPU per
-request (from /proc), the background writer's work included. Run alone with
-`python -m aigw.devtools.bench_access_log`.
+request (from /proc), the background writer's work included. Last, the writer's own cost per
+line, in this process: queueing an entry (what the request path pays) and formatting and writing
+it (what the background task pays). Run alone with `python -m aigw.devtools.bench_access_log`.
 """
 
 import argparse
 import asyncio
 import os
+import time
+from pathlib import Path
 
 import aiohttp
 
@@ -26,6 +29,11 @@ from aigw.devtools.bench import (
 )
 from aigw.devtools.stack import Stack
 from aigw.devtools.walkthrough import Provisioned
+from aigw.gateway.invocation import Invocation
+from aigw.gateway.metering.meter import Usage
+from aigw.gateway.proxy.access_log import AccessLog, entry
+
+LINES = 20_000
 
 
 async def _interleaved(targets: dict[str, Target], n: int) -> dict[str, list[float]]:
@@ -47,24 +55,42 @@ async def _cpu_per_request(target: Target, pid: int, args: argparse.Namespace) -
     return (cpu_seconds(pid) - before) / count
 
 
+async def _writer_costs(path: Path) -> tuple[float, float]:
+    """Seconds per line: making and queueing an entry of a call (what the request path pays),
+    and formatting and writing it (to `path`)."""
+    log = AccessLog.open(str(path))
+    assert log is not None
+    call = Invocation(0.0, "POST", "", "0e3c9ab15c2f4d7e8a1b6c3d9e0f2a4b", label="Chat:1.0")
+    usage = Usage(served_model="mistral-small-latest", prompt_tokens=21, completion_tokens=48)
+    started = time.perf_counter()
+    for _ in range(LINES):
+        log.add(entry(call, usage, 0.0842, 0.0837))
+    queued = time.perf_counter()
+    await log.stop()  # formats and writes what is queued, then closes the file
+    return (queued - started) / LINES, (time.perf_counter() - queued) / LINES
+
+
 async def access_log_costs(
     stack: Stack, api: Provisioned, direct: Target, args: argparse.Namespace
 ) -> list[str]:
-    _, off = direct_and_gateway(stack, api)
+    _, stacks = direct_and_gateway(stack, api)
     path = stack.config.data_dir / "access.log"
-    with stack.another_gateway("gateway-access-log", GATEWAY_ACCESS_LOG=str(path)) as process:
-        url = f"http://127.0.0.1:{process.port}/{api.route_prefix}/v1/chat/completions"
-        on = Target(url, {"Authorization": off.headers["Authorization"]})
-        async with aiohttp.ClientSession() as session:
-            await poll_until(session, on, 200)
-        samples = await _interleaved({"direct": direct, "off": off, "on": on}, args.requests)
-        pids = {p.name: p.proc.pid for p in stack.processes if p.proc}
-        assert process.proc is not None
-        cpu = {
-            "off": await _cpu_per_request(off, pids["gateway"], args),
-            "on": await _cpu_per_request(on, process.proc.pid, args),
-        }
+    with (
+        stack.another_gateway("gateway-log-off", GATEWAY_ACCESS_LOG="off") as off_process,
+        stack.another_gateway("gateway-log-on", GATEWAY_ACCESS_LOG=str(path)) as on_process,
+    ):
+        targets, pids = {"direct": direct}, {}
+        for name, process in (("off", off_process), ("on", on_process)):
+            url = f"http://127.0.0.1:{process.port}/{api.route_prefix}/v1/chat/completions"
+            targets[name] = Target(url, {"Authorization": stacks.headers["Authorization"]})
+            assert process.proc is not None
+            pids[name] = process.proc.pid
+            async with aiohttp.ClientSession() as session:
+                await poll_until(session, targets[name], 200)
+        samples = await _interleaved(targets, args.requests)
+        cpu = {name: await _cpu_per_request(targets[name], pids[name], args) for name in pids}
     lines = path.read_text("utf-8").count("\n")
+    queue, write = await _writer_costs(stack.config.data_dir / "writer.log")
     base = {q: percentile(samples["direct"], q) for q in (0.5, 0.99)}
     rows = [
         (
@@ -77,6 +103,10 @@ async def access_log_costs(
         p50 = percentile(samples[name], 0.5) - base[0.5]
         p99 = percentile(samples[name], 0.99) - base[0.99]
         rows.append(f"| {label} | {ms(p50)} | {ms(p99)} | {cpu[name] * 1e6:,.0f} µs |")
+    rows.append(
+        f"| per line, in-process: queued on the request path {queue * 1e6:.2f} µs, "
+        f"formatted and written in the background {write * 1e6:.1f} µs | | | |"
+    )
     return rows
 
 
