@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -64,12 +64,21 @@ def entry(call: Invocation, usage: Usage, seconds: float, upstream: float | None
     )  # fmt: skip
 
 
+_second: list[Any] = [None, ""]  # the last second formatted, and its text (lines share it)
+
+
+def _time(at: float) -> str:
+    second = int(at)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((at - second) * 1000):03d}Z"
+
+
 def line(e: Entry) -> str:
-    at = datetime.fromtimestamp(e[0], UTC).isoformat(timespec="milliseconds")
     guardrail = {"name": e[13], "direction": e[14]} if e[13] is not None else None
     return json.dumps(
         {
-            "time": at.replace("+00:00", "Z"),
+            "time": _time(e[0]),
             "request_id": e[1],
             "api": e[2],
             "application": e[3],
