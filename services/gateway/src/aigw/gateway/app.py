@@ -179,6 +179,7 @@ def create_app(settings: Settings) -> Gateway:
     registry.register(verifier.collector())
     registry.register(CacheCollector(outcomes, cache))
     invoker = _invoker(settings, state, registry, sync, recorder, compilers)
+    invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
 
