@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import astuple, fields
+from dataclasses import astuple
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
@@ -95,13 +95,17 @@ def _banner(stack: Stack, notes: list[str]) -> str:
     return "\n".join(lines)
 
 
+# the ports the README's walkthrough reads from the environment
+WALKTHROUGH_PORTS = ("publisher", "devportal", "keymanager", "gateway", "mock_provider")
+
+
 def _overridden_ports(ports: Ports) -> str:
-    """`PUBLISHER_PORT=9001 ...` for each port not at its default (the walkthrough reads them)."""
+    """`PUBLISHER_PORT=9001 ...` for each of the walkthrough's ports not at its default."""
     defaults = Ports()
     return " ".join(
-        f"{Stack.port_variable(f.name)}={getattr(ports, f.name)}"
-        for f in fields(ports)
-        if getattr(ports, f.name) != getattr(defaults, f.name)
+        f"{Stack.port_variable(name)}={getattr(ports, name)}"
+        for name in WALKTHROUGH_PORTS
+        if getattr(ports, name) != getattr(defaults, name)
     )
 
 
@@ -118,7 +122,8 @@ def _stop_on_signals() -> None:
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored from a shell
+    # SIGINT too: it may arrive ignored from a shell; SIGHUP: the terminal closed
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
 
 
@@ -159,7 +164,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the stop short
+        # a second Ctrl-C must not cut the stop short
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         stack.stop()
         lock.release()

@@ -12,7 +12,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 
 import httpx
@@ -132,12 +131,16 @@ class LiveLines:
         self.out = out
         self.tty = tty
         self._height = 0
+        self._shown: list[str] = []
 
     @staticmethod
     def width() -> int:
         return shutil.get_terminal_size((100, 24)).columns - 1
 
     def show(self, lines: Sequence[str]) -> None:
+        if self.tty and self._height and list(lines) == self._shown:
+            return  # nothing changed: no redraw
+        self._shown = list(lines)
         if self.tty and self._height:
             self.out.write(f"\x1b[{self._height}F\x1b[J")  # back to the block's first line
         self.out.write("".join(f"{line}\n" for line in lines))
@@ -205,7 +208,3 @@ class StatusBoard:
         if states != self._last_states or now - self._last_line >= every:
             self.screen.show([one_line(rows, rate, clock)])
             self._last_states, self._last_line = states, now
-
-
-def log_hint(path: Path | None) -> str:
-    return f" (full log: {path})" if path else ""
