@@ -87,6 +87,7 @@ def adopt_legacy(directory: Path, root: Path = ROOT) -> list[str]:
     if directory != root / "default":
         return []
     moved = []
+    directory.mkdir(parents=True, exist_ok=True)
     for name in LEGACY_ENTRIES:
         old, new = root / name, directory / name
         if old.exists() and not new.exists():

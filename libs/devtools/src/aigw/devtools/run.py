@@ -135,7 +135,8 @@ def _follow(stack: Stack, screen: LiveLines) -> None:
         time.sleep(REFRESH_SECONDS)
 
 
-def main() -> None:
+def _prepare() -> tuple[Stack, data_dir.DataDirLock, list[str]]:
+    """The stack on this port set's data folder, which this run now holds."""
     ports = ports_from_environment()
     directory = data_dir.choose(ports)
     lock = data_dir.DataDirLock(directory)
@@ -149,18 +150,21 @@ def main() -> None:
         notes.append(f"moved {', '.join(moved)} from {data_dir.ROOT}/ into {directory}/")
     if astuple(ports) != astuple(Ports()) and "AIGW_DATA_DIR" not in os.environ:
         notes.append(f"ports overridden: this port set's data folder is {directory}/")
-    stack = Stack(config)
+    return Stack(config), lock, notes
+
+
+def main() -> None:
+    stack, lock, notes = _prepare()
     screen = LiveLines(sys.stdout, sys.stdout.isatty())
     _stop_on_signals()
-    code = 0
+    failure: StartFailure | None = None
     try:
-        print(f"starting aigw (data in {directory}/) ...", flush=True)
+        print(f"starting aigw (data in {stack.config.data_dir}/) ...", flush=True)
         Startup(stack, screen).run()
         print(_banner(stack, notes), flush=True)
         _follow(stack, screen)
-    except StartFailure as failure:
-        print(failure.report(), file=sys.stderr, flush=True)
-        code = 1
+    except StartFailure as failed:
+        failure = failed
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
@@ -169,8 +173,10 @@ def main() -> None:
             signal.signal(sig, signal.SIG_IGN)
         stack.stop()
         lock.release()
-        print("stopped", flush=True)
-    sys.exit(code)
+    if failure is not None:  # after the stop: the report is the last thing on the screen
+        print(failure.report(), file=sys.stderr, flush=True)
+        sys.exit(1)
+    print("stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -129,15 +129,16 @@ def diagnose_exit(stack: Stack, proc: ManagedProcess, code: int) -> StartFailure
         failure = port_taken(proc.name, proc.port)
         failure.log_lines, failure.log_path = lines, path
         return failure
+    last = f": {lines[-1].strip()}" if lines else " (its log is empty)"
     if proc.name == "mongodb":
-        why = f"the store did not start (exit code {code})"
+        why = f"the store did not start (exit code {code}){last}"
         store = stack.config.data_dir / "store.sqlite"
         fix = f"read its log below; its data is {store} (move it aside to start empty)"
     elif proc.name == "nats":
-        why = f"nats-server did not start (exit code {code})"
+        why = f"nats-server did not start (exit code {code}){last}"
         fix = f"read its log below; its store is {stack.config.data_dir / 'jetstream'}"
     else:
-        why = f"{label(proc.name)} exited with code {code}"
+        why = f"{label(proc.name)} exited with code {code}{last}"
         fix = "read its log below"
     return StartFailure(label(proc.name), why, fix, lines, path)
 

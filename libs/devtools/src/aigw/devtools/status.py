@@ -106,11 +106,12 @@ def render(rows: Sequence[Row], rate: float | None, clock: str, width: int = 100
     """The status table, each line at most `width` characters."""
     through = "-" if rate is None else f"{rate:.1f}"
     head = f"aigw status at {clock}   gateway: {through} requests/s   (Ctrl-C stops everything)"
-    lines = [head, f"  {'component':<14} {'state':<6} {'':<28} last error (this run)"]
+    detail = max((len(row.detail) for row in rows), default=0)
+    lines = [head, f"  {'component':<14} {'state':<6} {'':<{detail}} last error (this run)"]
     for row in rows:
         state = "up" if row.up else "DOWN"
         error = row.last_error or "-"
-        lines.append(f"  {label(row.name):<14} {state:<6} {row.detail:<28} {error}")
+        lines.append(f"  {label(row.name):<14} {state:<6} {row.detail:<{detail}} {error}")
     return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
 
 
