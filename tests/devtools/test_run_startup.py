@@ -7,8 +7,9 @@ from aigw.devtools.stack import Stack, StackConfig
 from aigw.devtools.startup import StartFailure, externals
 
 
-def stack(tmp_path: Path, **urls: str) -> Stack:
-    return Stack(StackConfig(data_dir=tmp_path, secret_key="k", admin_password="a", **urls))  # type: ignore[arg-type]
+def stack(tmp_path: Path, nats_url: str | None = None, mongodb_url: str | None = None) -> Stack:
+    config = StackConfig(tmp_path, "k", "a", nats_url=nats_url, mongodb_url=mongodb_url)
+    return Stack(config)
 
 
 def test_external_servers_are_every_host_of_their_urls(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL) and the
 four services.
 
-Shared by `make run` (documented ports; data under aigw.devtools.data_dir), the end-to-end tests and
-the benchmark (free ports; their own NATS and store, or ones they are given).
+Shared by `make run` (documented ports; its data folder from aigw.devtools.data_dir), the
+end-to-end tests and the benchmark (free ports; their own NATS and store, or ones they are
+given).
 """
 
 import sys
@@ -71,7 +72,7 @@ class Stack:
 
     @staticmethod
     def port_variable(name: str) -> str:
-        """The variable `make run` reads a process's port from (`mock-provider`: MOCK_PROVIDER_PORT)."""
+        """The variable make run reads a port from (`mock-provider`: MOCK_PROVIDER_PORT)."""
         return f"{name.replace('-', '_').upper()}_PORT"
 
     def url(self, name: str) -> str:
