@@ -184,6 +184,9 @@ class Startup:
 
     def run(self) -> None:
         preflight(self.stack)
+        # not started here, and they answer: listed first, where NATS and the store would be
+        outside = {s.name: f"external, answers ({s.shown})" for s in externals(self.stack)}
+        self.states = outside | self.states
         infra, rest = self.stack.groups()
         self.bring_up(infra)
         try:
