@@ -157,7 +157,7 @@ def port_holder(port: int) -> str | None:
             links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds}
             if any(f"socket:[{inode}]" in links for inode in inodes):
                 raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-                command = " ".join(raw.decode(errors="replace").split())
+                command = " ".join(raw.replace(b"\0", b" ").decode(errors="replace").split())
                 return f"pid {pid} ({command[:80]})"
     return None
 
