@@ -2,8 +2,9 @@
 embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL) and the
 four services.
 
-Shared by `make run` (fixed, documented ports; data under .data/), the end-to-end tests and
-the benchmark (free ports; their own NATS and store, or ones they are given).
+Shared by `make run` (documented ports; its data folder from aigw.devtools.data_dir), the
+end-to-end tests and the benchmark (free ports; their own NATS and store, or ones they are
+given).
 """
 
 import contextlib
@@ -70,6 +71,11 @@ class Stack:
             self._embeddings(),
             *self._services(),
         ]
+
+    @staticmethod
+    def port_variable(name: str) -> str:
+        """The variable make run reads a port from (`mock-provider`: MOCK_PROVIDER_PORT)."""
+        return f"{name.replace('-', '_').upper()}_PORT"
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{getattr(self.config.ports, name)}"
@@ -156,11 +162,19 @@ class Stack:
             "GATEWAY_CORS_ORIGINS": portals,
         }
 
-    def start(self, timeout: float = 60.0) -> None:
-        """NATS and the store first (the services need them, and the streams provisioned),
-        then the rest."""
+    def groups(self) -> tuple[list[ManagedProcess], list[ManagedProcess]]:
+        """The start order: NATS and the store first (the services need them, and the streams
+        provisioned), then the rest."""
         infra = [p for p in self.processes if p.name in INFRA]
-        rest = [p for p in self.processes if p not in infra]
+        return infra, [p for p in self.processes if p not in infra]
+
+    def provision(self) -> None:
+        """The streams, on NATS (once it is up, before the services start)."""
+        nats_auth.provision_streams_now(self.nats_url, self.credentials)
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Every process, in `groups` order, each group ready before the next starts."""
+        infra, rest = self.groups()
         try:
             for group in (infra, rest):
                 for proc in group:
@@ -168,7 +182,7 @@ class Stack:
                 for proc in group:
                     proc.wait_ready(timeout)
                 if group is infra:
-                    nats_auth.provision_streams_now(self.nats_url, self.credentials)
+                    self.provision()
         except BaseException:
             self.stop()
             raise

@@ -191,6 +191,7 @@ def create_app(settings: Settings) -> Gateway:
         registry.register(access_log.collector())
     settlement = partial(Settlement, recorder=recorder, access_log=access_log)
     invoker = _invoker(settings, state, registry, sync, settlement, compilers)
+    invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
 

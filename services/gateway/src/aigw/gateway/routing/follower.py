@@ -59,6 +59,11 @@ class EventFollower:
         return self._nc
 
     @property
+    def target_sequence(self) -> int:
+        """The stream's last sequence when the follower subscribed: the replay is done at it."""
+        return self._target
+
+    @property
     def caught_up(self) -> bool:
         return self._caught_up.is_set()
 
