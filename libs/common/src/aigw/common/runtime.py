@@ -52,7 +52,7 @@ class ServiceRuntime:
         self.db = self.mongo[self._database]
         identity = self.settings.identity()
         self.broker = NatsBroker(
-            self.settings.nats_url,
+            self.settings.nats_servers,  # one server or a cluster's (aigw.common.nats_servers)
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             security=NatsNKey.from_seed(identity.seed, ssl_context=self.settings.nats_tls()),
