@@ -39,7 +39,12 @@ class NatsNode:
         argv = [venv_bin("nats-server"), "-c", str(self.config), "-js", "-a", "127.0.0.1"]
         argv += ["-p", str(self.port), "-sd", str(self.store), "-n", self.name]
         if self.cluster_port is not None:
-            argv += ["--cluster_name", CLUSTER, "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
+            argv += [
+                "--cluster_name",
+                CLUSTER,
+                "--cluster",
+                f"nats://127.0.0.1:{self.cluster_port}",
+            ]
             argv += ["--routes", ",".join(self.routes)]
         return argv
 

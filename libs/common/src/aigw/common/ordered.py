@@ -102,7 +102,11 @@ class OrderedReader:
 
     async def start(self) -> None:
         """Create the consumer (raises if JetStream refuses: the caller retries), then read."""
-        await self._create()
+        try:
+            await self._create()
+        except BaseException:
+            await self._drop_subscription()
+            raise
         self._tasks = [
             asyncio.create_task(self._work(), name=f"{self.name}: handle"),
             asyncio.create_task(self._keep(), name=f"{self.name}: consumer"),
@@ -246,4 +250,3 @@ def _sequences(msg: Msg) -> tuple[int, int]:
     """(consumer sequence, stream sequence) of a JetStream message."""
     metadata: Any = msg.metadata
     return int(metadata.sequence.consumer), int(metadata.sequence.stream)
-
