@@ -4,6 +4,7 @@ same nats-server binary, cluster routes on free ports). Both run with the sessio
 authorization (tests/support/infra.py): every service connects with its own nkey."""
 
 import contextlib
+import dataclasses
 import os
 import signal
 from collections.abc import Iterator, Sequence
@@ -12,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.errors
 from nats.js.api import StreamInfo
 
+from aigw.common.events import Envelope, EventPayload
+from aigw.common.messaging import signed_message
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, venv_bin
+from tests.support.bus import emitted
 from tests.support.infra import Infra
+from tests.support.waiting import eventually
 
 CLUSTER = "aigw-test"
 
@@ -146,3 +152,29 @@ async def jetstream_ready(url: str, infra: Infra) -> bool:
     finally:
         await nc.close()
     return True
+
+
+def on_node(infra: Infra, url: str) -> Infra:
+    """The session's credentials and store with NATS at `url` (a node or cluster of a test's
+    own), for the helpers that take an `Infra` (`running_publisher`, `bus_settings`)."""
+    return dataclasses.replace(infra, nats_url=url)
+
+
+async def publish_on(url: str, infra: Infra, *payloads: EventPayload) -> list[Envelope]:
+    """Each payload as its emitting service would publish it (identity, signature) to the
+    NATS at `url`; retried (once per message id) while JetStream is not answering yet."""
+    sent = []
+    for payload in payloads:
+        event = emitted(payload)
+        body, headers = signed_message(event, infra.signer(event.source))
+        nc = await nats.connect(servers=url.split(","), **infra.nats_options(event.source))
+        try:
+            js = nc.jetstream()
+            await eventually(
+                lambda: js.publish(event.type, body, headers=headers, timeout=1),
+                ignoring=(nats.errors.Error,),
+            )
+        finally:
+            await nc.close()
+        sent.append(event)
+    return sent

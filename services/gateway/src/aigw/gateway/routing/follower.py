@@ -103,7 +103,7 @@ class EventFollower:
         self._nc = await nats.connect(
             servers=nats_servers(self.nats_url),
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=0.25,
             connect_timeout=2,
             reconnected_cb=self.reconnects.fire,
             **self.nats_options,
