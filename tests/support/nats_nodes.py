@@ -163,18 +163,20 @@ def on_node(infra: Infra, url: str) -> Infra:
 async def publish_on(url: str, infra: Infra, *payloads: EventPayload) -> list[Envelope]:
     """Each payload as its emitting service would publish it (identity, signature) to the
     NATS at `url`; retried (once per message id) while JetStream is not answering yet."""
-    sent = []
-    for payload in payloads:
-        event = emitted(payload)
-        body, headers = signed_message(event, infra.signer(event.source))
-        nc = await nats.connect(servers=url.split(","), **infra.nats_options(event.source))
-        try:
-            js = nc.jetstream()
-            await eventually(
-                lambda: js.publish(event.type, body, headers=headers, timeout=1),
-                ignoring=(nats.errors.Error,),
-            )
-        finally:
-            await nc.close()
-        sent.append(event)
+    sent = [emitted(payload) for payload in payloads]
+    for event in sent:
+        await _publish_signed(url, infra, event)
     return sent
+
+
+async def _publish_signed(url: str, infra: Infra, event: Envelope) -> None:
+    body, headers = signed_message(event, infra.signer(event.source))
+    nc = await nats.connect(servers=url.split(","), **infra.nats_options(event.source))
+    try:
+        js = nc.jetstream()
+        await eventually(
+            lambda: js.publish(event.type, body, headers=headers, timeout=1),
+            ignoring=(nats.errors.Error,),
+        )
+    finally:
+        await nc.close()
