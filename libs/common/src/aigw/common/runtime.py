@@ -60,7 +60,8 @@ class ServiceRuntime:
         self.broker = NatsBroker(
             self.settings.nats_servers,  # one server or a cluster's (aigw.common.nats_servers)
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.25,  # back within a quarter second of NATS
+            # back within a quarter second of NATS (FastStream types it int; nats-py takes s)
+            reconnect_time_wait=0.25,  # type: ignore[arg-type]
             security=NatsNKey.from_seed(identity.seed, ssl_context=self.settings.nats_tls()),
             inbox_prefix=identity.inbox_prefix,
             reconnected_cb=self.reconnects.fire,
