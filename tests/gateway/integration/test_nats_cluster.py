@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -50,7 +50,7 @@ def nodes(infra: Infra, tmp_path: Path) -> Iterator[NatsCluster]:
 
 
 @pytest.fixture
-async def cluster(nodes: NatsCluster, infra: Infra) -> AsyncIterator[NatsCluster]:
+async def cluster(nodes: NatsCluster, infra: Infra) -> NatsCluster:
     await eventually(lambda: jetstream_ready(nodes.url, infra), timeout=20)
     await eventually(
         lambda: nats_auth.provision_streams(nodes.url, infra.credentials, replicas=3),
@@ -59,7 +59,7 @@ async def cluster(nodes: NatsCluster, infra: Infra) -> AsyncIterator[NatsCluster
         ignoring=(Exception,),
     )
     await eventually(lambda: stream_info(nodes.url, infra, STREAM_NAME), _all_current)
-    yield nodes
+    return nodes
 
 
 def _all_current(info: StreamInfo) -> bool:
