@@ -164,7 +164,11 @@ def create_app(settings: Settings) -> Gateway:
     # the response cache: entries signed and verified as usage messages are, with a verifier
     # of its own so that its rejections are counted apart from the events'
     cache = SharedCache(
-        follower.connection, signer, settings.event_verifier(), CacheIndex(time.time)
+        follower.connection,
+        signer,
+        settings.event_verifier(),
+        CacheIndex(time.time),
+        reconnects=follower.reconnects,
     )
     embedder = new_embedder(settings)
     outcomes = CacheOutcomes()
