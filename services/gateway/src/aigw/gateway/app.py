@@ -33,6 +33,7 @@ from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.route_policies import PolicyCompiler
 from aigw.gateway.proxy.settle import Settlement
+from aigw.gateway.proxy.tracing import CallTracing
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
@@ -161,7 +162,9 @@ def create_app(settings: Settings) -> Gateway:
     embedder = new_embedder(settings)
     outcomes = CacheOutcomes()
     compilers = _api_policies(settings, cache, embedder, outcomes)
-    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder)
+    tracer = settings.tracer()
+    tracing = CallTracing(tracer) if tracer is not None else None
+    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder, tracing)
 
     async def ready(app: FastAPI) -> bool:
         return gateway.ready()
@@ -178,7 +181,7 @@ def create_app(settings: Settings) -> Gateway:
     registry = management.state.metrics_registry
     registry.register(verifier.collector())
     registry.register(CacheCollector(outcomes, cache))
-    invoker = _invoker(settings, state, registry, sync, recorder, compilers)
+    invoker = _invoker(settings, state, registry, sync, recorder, compilers, tracing)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
 
@@ -206,6 +209,7 @@ def _lifespan(
     recorder: UsageRecorder,
     cache: SharedCache,
     embedder: HttpEmbedder | None,
+    tracing: CallTracing | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -225,6 +229,8 @@ def _lifespan(
             await follower.stop()
             pool, state.upstream = state.upstream, None
             await pool.close()
+            if tracing is not None:
+                tracing.shutdown()  # posts the spans still queued
 
     return lifespan
 
@@ -236,6 +242,7 @@ def _invoker(
     sync: QuotaSync,
     recorder: UsageRecorder,
     compilers: Sequence[PolicyCompiler],
+    tracing: CallTracing | None,
 ) -> Invoker:
     metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
@@ -249,6 +256,7 @@ def _invoker(
         Settlement(state.table, metrics, quota, recorder),
         settings.forward_header_names,
         compilers=compilers,
+        tracing=tracing,
     )
 
 

@@ -84,7 +84,7 @@ class BatchExporter:
                 self._post(self._take())
 
     def _take(self) -> list[Span]:
-        queue, batch = self._queue, []
+        queue, batch = self._queue, list[Span]()
         while queue and len(batch) < self.max_batch:
             batch.append(queue.popleft())
         return batch

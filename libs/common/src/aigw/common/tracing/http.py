@@ -13,7 +13,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.common.tracing.context import HEADER, HEADER_RAW, parse_traceparent
-from aigw.common.tracing.spans import CLIENT, SERVER, Span
+from aigw.common.tracing.spans import CLIENT, SERVER, Attributes, Span
 from aigw.common.tracing.tracer import Tracer
 
 CURRENT: ContextVar[Span | None] = ContextVar("aigw_current_span", default=None)
@@ -34,7 +34,7 @@ class ServerSpans:
             return
         incoming = next((v for k, v in scope["headers"] if k == HEADER_RAW), None)
         method: str = scope["method"]
-        attributes = {"http.request.method": method, "url.path": path}
+        attributes: Attributes = {"http.request.method": method, "url.path": path}
         span = self.tracer.start(method, SERVER, parse_traceparent(incoming), attributes)
         if span is None:
             await self.app(scope, receive, send)

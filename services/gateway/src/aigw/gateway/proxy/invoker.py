@@ -37,6 +37,7 @@ from aigw.gateway.proxy.relay import relay, relay_answered
 from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
 from aigw.gateway.proxy.route_policies import PolicyCompiler, RoutePolicies
 from aigw.gateway.proxy.settle import Settlement
+from aigw.gateway.proxy.tracing import CallTracing
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import RoutingTable
 
@@ -66,6 +67,7 @@ class Invoker:
         authenticator: Authenticator | None = None,
         policies: Sequence[Policy] = (),
         compilers: Sequence[PolicyCompiler] = (),
+        tracing: CallTracing | None = None,
     ) -> None:
         self.state = state
         self.metrics = metrics
@@ -77,10 +79,13 @@ class Invoker:
         self.authenticator = authenticator or Authenticator(state.table)
         self.settlement = settlement or Settlement(state.table, metrics, quota, None)
         self.policies = RoutePolicies(policies, compilers)
+        self.tracing = tracing  # None: tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
         call = Invocation(time.perf_counter(), scope["method"], query)
+        if self.tracing is not None:  # tracing: the one check when off
+            self.tracing.begin(call, scope)
         runs: list[PolicyRun] = []
         try:
             call.status = await self._handle(call, runs, scope, receive, send)
@@ -88,6 +93,8 @@ class Invoker:
             for run in runs:
                 run.on_finish(call)
             self.settlement.settle(call)
+            if call.trace is not None:  # tracing: the spans end once the call is settled
+                call.trace.finish(call)
 
     async def _handle(
         self, call: Invocation, runs: list[PolicyRun], scope: Scope, receive: Receive, send: Send
