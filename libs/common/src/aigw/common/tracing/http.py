@@ -58,14 +58,23 @@ class ServerSpans:
             self._finish(span, scope, status)
 
     def _finish(self, span: Span, scope: Scope, status: int) -> None:
-        route = getattr(scope.get("route"), "path", None)  # FastAPI's matched route
-        if isinstance(route, str):
+        route = route_template(scope)
+        if route is not None:
             span.name = f"{span.name} {route}"
             span.attributes["http.route"] = route
         span.attributes["http.response.status_code"] = status
         if status >= 500 and not span.status:
             span.fail(str(status))
         self.tracer.end(span)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's full template (`/api/devportal/v1/applications/{app_id}`): FastAPI
+    keeps it on its effective route context; the route's own path (without the prefixes of
+    the routers it is included in) otherwise."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) else None
 
 
 class TracedTransport(httpx.AsyncBaseTransport):
