@@ -61,7 +61,8 @@ def test_traceparent_is_read_as_the_recommendation_says(
 def test_a_context_writes_the_header_it_was_read_from() -> None:
     header = f"00-{TRACE}-{PARENT}-01"
     context = parse_traceparent(header)
-    assert context is not None and context.header() == header
+    assert context is not None
+    assert context.header() == header
 
 
 def test_sampling_follows_the_parent_and_otherwise_the_ratio() -> None:
@@ -73,9 +74,11 @@ def test_sampling_follows_the_parent_and_otherwise_the_ratio() -> None:
     assert never.start("x", SERVER, sampled) is not None  # the caller's decision is kept
     assert always.start("x", SERVER, TraceContext(1, 2, False)) is None
     child = always.start("x", SERVER, sampled)
-    assert child is not None and (child.trace_id, child.parent_id) == (1, 2)
+    assert child is not None
+    assert (child.trace_id, child.parent_id) == (1, 2)
     half = Tracer(sink, 0.5)
-    assert half.sampled((1 << 64) * 7 + 1) and not half.sampled((1 << 64) - 1)
+    assert half.sampled((1 << 64) * 7 + 1)
+    assert not half.sampled((1 << 64) - 1)
     roots = [half.start("x", SERVER) for _ in range(2000)]
     assert 800 < sum(r is not None for r in roots) < 1200
 
@@ -99,7 +102,8 @@ def test_the_otlp_json_reads_back_as_it_was_written() -> None:
     assert client.parent_span_id == server.span_id == f"{root.span_id:016x}"
     assert client.trace_id == f"{root.trace_id:032x}"
     assert client.events == [("first", 5, {"n": 1})]
-    assert client.attributes == {"error.type": "503"} and client.status_code == 2
+    assert client.attributes == {"error.type": "503"}
+    assert client.status_code == 2
     assert server.start_ns <= server.end_ns
 
 
@@ -132,7 +136,8 @@ def test_no_endpoint_no_tracer_and_the_otel_variables_otherwise() -> None:
         traces_sampler_arg=0.25,
     )
     tracer = settings.tracer()
-    assert tracer is not None and tracer.ratio == 0.25
+    assert tracer is not None
+    assert tracer.ratio == 0.25
     exporter = tracer.sink
     assert isinstance(exporter, BatchExporter)
     assert exporter.url == "http://127.0.0.1:4318/v1/traces" == traces_url("http://127.0.0.1:4318")
@@ -179,7 +184,8 @@ async def test_server_spans_and_client_propagation_in_memory() -> None:
     client, server = sink.spans  # the client span ends first
     assert (server.kind, client.kind) == (SERVER, CLIENT)
     assert server.name == "POST /api/v1/things/{thing_id}"
-    assert f"{server.trace_id:032x}" == TRACE and f"{server.parent_id:016x}" == PARENT
+    assert f"{server.trace_id:032x}" == TRACE
+    assert f"{server.parent_id:016x}" == PARENT
     assert server.attributes["http.response.status_code"] == 200
     assert client.parent_id == server.span_id
     assert client.attributes["server.address"] == "other"

@@ -90,7 +90,8 @@ async def test_a_call_is_a_server_span_with_an_attempt_span_and_genai_attributes
     assert (server.kind, attempt.kind) == (SERVER, CLIENT)
     assert server.name == attempt.name == "chat mistral-small"
     assert server.service == "aigw-gateway"
-    assert attempt.parent_span_id == server.span_id and attempt.trace_id == server.trace_id
+    assert attempt.parent_span_id == server.span_id
+    assert attempt.trace_id == server.trace_id
     assert server.parent_span_id == ""  # no caller's trace: the gateway's span is the root
     for span in (server, attempt):
         a = span.attributes
@@ -187,10 +188,12 @@ async def test_sampling_zero_exports_nothing_and_sends_no_traceparent(
             )
         assert response.status_code == 200
         tracing = gateway.app.invoker.tracing
-        assert tracing is not None and tracing.tracer.ratio == 0.0
+        assert tracing is not None
+        assert tracing.tracer.ratio == 0.0
         # whatever was queued is posted now: nothing was
         await asyncio.to_thread(tracing.tracer.sink.flush)  # type: ignore[attr-defined]
-        assert collector.spans() == [] and collector.requests == 0
+        assert collector.spans() == []
+        assert collector.requests == 0
         assert "traceparent" not in await provider_headers(mock, api.unique)
 
 
