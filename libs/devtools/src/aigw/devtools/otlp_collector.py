@@ -3,6 +3,7 @@
 decoded into `CollectedSpan`s (attributes as plain values).
 
     python -m aigw.devtools.otlp_collector --port 4318   # prints one line per span
+    python -m aigw.devtools.otlp_collector --quiet       # counts only: GET /_collector/stats
 
     with OtlpCollector() as collector:    # in a test: a thread of its own on a free port
         settings = Settings(otlp_endpoint=collector.url, ...)
@@ -20,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 TRACES_PATH = "/v1/traces"
+STATS_PATH = "/_collector/stats"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,13 @@ class OtlpCollector:
         collector = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != STATS_PATH:
+                    self._answer(404, b"{}")
+                    return
+                stats = {"spans": len(collector.spans()), "requests": collector.requests}
+                self._answer(200, json.dumps(stats).encode())
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -200,8 +209,9 @@ def collecting(port: int = 0) -> Iterator[OtlpCollector]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=4318)
+    parser.add_argument("--quiet", action="store_true", help="print no span")
     args = parser.parse_args()
-    collector = OtlpCollector(args.port, echo=True)
+    collector = OtlpCollector(args.port, echo=not args.quiet)
     print(f"OTLP/HTTP collector at {collector.url} (JSON, {TRACES_PATH})", flush=True)
     with suppress(KeyboardInterrupt):  # Ctrl-C ends it
         collector.serve()
