@@ -30,7 +30,20 @@ OPERATIONS = (
 )
 
 
+_NAMED: dict[str, str] = {}  # provider path -> operation: an API's few paths, named once
+_NAMED_MAX = 4096  # paths with ids in them (/v1/files/<id>) would grow it: then it starts over
+
+
 def operation(rest: str) -> str:
+    named = _NAMED.get(rest)
+    if named is None:
+        if len(_NAMED) >= _NAMED_MAX:
+            _NAMED.clear()
+        named = _NAMED[rest] = _operation(rest)
+    return named
+
+
+def _operation(rest: str) -> str:
     path = rest.split("?", 1)[0].rstrip("/")
     for ending, name in OPERATIONS:
         if path.endswith(ending):

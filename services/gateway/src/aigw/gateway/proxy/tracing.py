@@ -16,7 +16,7 @@ the hot path pays one attribute check per call and one per attempt.
 """
 
 import time
-from urllib.parse import urlsplit
+from functools import lru_cache
 
 from aigw.common.tracing.context import HEADER, HEADER_RAW, parse_traceparent
 from aigw.common.tracing.spans import CLIENT, SERVER, Attributes, Span
@@ -59,9 +59,10 @@ class CallTrace:
         """An attempt is about to be sent to `url`: its span, and its traceparent added."""
         model = call.target.model if call.target is not None else None
         span = self.tracer.child(self.server, gen_ai.span_name(call, model), CLIENT)
-        parts = urlsplit(url)
-        span.attributes["server.address"] = parts.hostname or ""
-        span.attributes["server.port"] = parts.port or (443 if parts.scheme == "https" else 80)
+        scheme, _, rest = url.partition("://")
+        host, port = server_of(scheme, rest.split("/", 1)[0])
+        span.attributes["server.address"] = host
+        span.attributes["server.port"] = port
         headers[:] = [(name, value) for name, value in headers if name != HEADER]
         headers.append((HEADER, span.traceparent()))
         self.attempts.append(span)
@@ -115,3 +116,13 @@ def settled_usage(call: Invocation) -> Usage:
     stream = call.stream
     usage = call.usage or (stream.usage if stream is not None else None)
     return usage if usage is not None else final_usage(call)
+
+
+@lru_cache(maxsize=1024)
+def server_of(scheme: str, authority: str) -> tuple[str, int]:
+    """`server.address` and `server.port` of a provider URL's authority (a few per API)."""
+    host, colon, port = authority.rpartition(":")
+    if not colon or "]" in port:  # no port (an IPv6 address's colons are inside brackets)
+        host, port = authority, ""
+    host = host.rsplit("@", 1)[-1].strip("[]")
+    return host, int(port) if port.isdigit() else (443 if scheme == "https" else 80)
