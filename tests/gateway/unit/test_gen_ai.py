@@ -5,6 +5,7 @@ import pytest
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.request import RequestFacts
 from aigw.gateway.proxy import gen_ai
+from aigw.gateway.proxy.tracing import server_of
 
 
 @pytest.mark.parametrize(
@@ -55,3 +56,19 @@ def test_attempt_errors_name_the_status_or_the_failure() -> None:
     assert gen_ai.attempt_error(TimeoutError()) == "timeout"
     assert gen_ai.attempt_error(ValueError("503")) == "503"
     assert gen_ai.attempt_error(ConnectionResetError("reset")) == "ConnectionResetError"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "authority", "server"),
+    [
+        ("http", "127.0.0.1:8090", ("127.0.0.1", 8090)),
+        ("https", "api.openai.com", ("api.openai.com", 443)),
+        ("http", "models.internal", ("models.internal", 80)),
+        ("https", "[::1]:8443", ("::1", 8443)),
+        ("https", "[::1]", ("::1", 443)),
+    ],
+)
+def test_the_attempt_span_names_the_providers_address_and_port(
+    scheme: str, authority: str, server: tuple[str, int]
+) -> None:
+    assert server_of(scheme, authority) == server
