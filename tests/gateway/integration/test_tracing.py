@@ -109,6 +109,7 @@ async def test_a_call_is_a_server_span_with_an_attempt_span_and_genai_attributes
     assert isinstance(attempt.attributes["server.port"], int)
     assert server.attributes["aigw.application.id"] == api.app_id
     assert server.attributes["aigw.key_type"] == "PRODUCTION"
+    assert server.attributes["aigw.request.id"] == response.headers["x-request-id"]
     assert server.start_ns <= attempt.start_ns <= attempt.end_ns <= server.end_ns
     assert [name for name, _, _ in server.events] == ["aigw.prepared", "aigw.provider.done"]
     # the provider's spans can join the trace: it got the attempt span's context

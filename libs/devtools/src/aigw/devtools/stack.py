@@ -6,7 +6,9 @@ Shared by `make run` (fixed, documented ports; data under .data/), the end-to-en
 the benchmark (free ports; their own NATS and store, or ones they are given).
 """
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Self
@@ -99,6 +101,10 @@ class Stack:
         return local_embeddings.process(self.config.ports.embeddings, self.logs / "embeddings.log")
 
     def _services(self) -> list[ManagedProcess]:
+        return [self._service(name, getattr(self.config.ports, name)) for name in SERVICES]
+
+    def _service(self, name: str, port: int, **extra: str) -> ManagedProcess:
+        """`aigw.<name>` on `port`, with the stack's environment and `extra` on top."""
         c = self.config
         env = {
             "NATS_URL": self.nats_url,
@@ -113,18 +119,32 @@ class Stack:
             **self._browser_env(),
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
             **c.extra_env,
+            f"{name.upper()}_PORT": str(port),
+            "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name)),
+            **extra,
         }
-        return [
-            ManagedProcess(
-                name,
-                [sys.executable, "-m", f"aigw.{name}"],
-                port=getattr(c.ports, name),
-                env={**env, "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name))},
-                ready_url=f"{self.url(name)}/health/ready",
-                log_path=self.logs / f"{name}.log",
-            )
-            for name in SERVICES
-        ]
+        label = extra.get("GATEWAY_NAME", name)
+        return ManagedProcess(
+            label,
+            [sys.executable, "-m", f"aigw.{name}"],
+            port=port,
+            env=env,
+            ready_url=f"http://127.0.0.1:{port}/health/ready",
+            log_path=self.logs / f"{label}.log",
+        )
+
+    @contextlib.contextmanager
+    def another_gateway(self, name: str, **env: str) -> Iterator[ManagedProcess]:
+        """One more gateway process on the stack's bus, on a free port, with `env` on top of
+        the stack's (e.g. a setting to compare against the stack's own gateway); ready inside
+        the block, stopped after it. Its URL: `http://127.0.0.1:{process.port}`."""
+        process = self._service("gateway", free_port(), GATEWAY_NAME=name, **env)
+        process.start()
+        try:
+            process.wait_ready(60)
+            yield process
+        finally:
+            process.stop()
 
     def _browser_env(self) -> dict[str, str]:
         """Where browsers reach each service, and CORS for the portals' calls to keymanager

@@ -77,7 +77,7 @@ def attributes(call: Invocation, usage: Usage | None) -> Attributes:
         "gen_ai.provider.name": vendor,
         "gen_ai.system": vendor,
         "aigw.api.id": route.api_id,
-        "aigw.api": f"{route.name}:{route.version}",
+        "aigw.api": call.label,  # name:version, as the metrics label it
         "aigw.stream": call.facts.stream,
     }
     facts = call.facts
@@ -85,6 +85,8 @@ def attributes(call: Invocation, usage: Usage | None) -> Attributes:
         found["gen_ai.request.model"] = facts.model
     if facts.max_completion_tokens is not None:
         found["gen_ai.request.max_tokens"] = facts.max_completion_tokens
+    if call.request_id:  # the x-request-id of its answer, usage record and access log line
+        found["aigw.request.id"] = call.request_id
     if call.entry is not None:
         found["aigw.application.id"] = call.entry.application_id
         found["aigw.key_type"] = call.entry.key_type

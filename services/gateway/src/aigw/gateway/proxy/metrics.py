@@ -1,5 +1,9 @@
 """The gateway's Prometheus metrics (served on /metrics).
 
+Every metric's `api` label is the deployed API's `name:version` (`Route.label`, e.g.
+`MistralAIAPI:0.0.2`), `-` for a call that matched no API: bounded by what is deployed, never
+a per-call or per-key value (no request id, key, application or caller text).
+
 - `aigw_gateway_requests_total{api,model,status}`: invocations; `model` is the model the
   provider says it served ("-" when it did not answer), never the caller's free text, so
   callers cannot blow up the label set;
