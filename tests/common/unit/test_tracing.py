@@ -148,6 +148,8 @@ def test_no_endpoint_no_tracer_and_the_otel_variables_otherwise() -> None:
     assert named.service_name == "edge"
     with pytest.raises(ValidationError):
         gateway_settings(traces_sampler_arg=1.5)
+    with pytest.raises(ValidationError):
+        gateway_settings(otlp_endpoint="collector:4317")  # gRPC's form: not this exporter's
 
 
 async def test_server_spans_and_client_propagation_in_memory() -> None:

@@ -97,7 +97,7 @@ class BatchExporter:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 answer.read()
-        except (OSError, urllib.error.URLError) as exc:
+        except (OSError, urllib.error.URLError, ValueError) as exc:  # the thread goes on
             self.failed += 1
             # the endpoint only: OTEL_EXPORTER_OTLP_HEADERS may carry a collector's token
             log.warning("OTLP export to %s failed (%d spans): %s", self.url, len(batch), exc)

@@ -3,7 +3,7 @@ operator's usual collector set-up applies unchanged."""
 
 from urllib.parse import unquote
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from aigw.common.settings import ServiceSettings, setting
 from aigw.common.tracing.exporter import BatchExporter
@@ -35,6 +35,13 @@ class TracingSettings(ServiceSettings):
         description="the share of calls traced (0..1) when the caller sent no traceparent; "
         "a caller's sampled flag is followed",
     )
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("an OTLP/HTTP endpoint is an http:// or https:// URL")
+        return value
 
     @property
     def service_name(self) -> str:
