@@ -2,7 +2,7 @@
 same counters per group. Each service's endpoint keeps only its own access rule, the subject
 of its report (an API, an application) and the groupings it offers."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
@@ -89,7 +89,7 @@ async def usage_report[R: UsageReportBase[Any]](
     start: datetime | None,
     end: datetime | None,
     group_by: str,
-    names: dict[str, Names] | None = None,
+    names: Mapping[str, Names] | None = None,
 ) -> R:
     """The report on `subject`'s records (e.g. `{"api_id": ...}`: the records' field, and the
     report's field of the same name) in the window [start, end), grouped by `group_by`;
