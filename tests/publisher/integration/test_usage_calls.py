@@ -65,7 +65,7 @@ async def test_pages_hold_every_call_once_newest_first(publisher: Publisher) -> 
     ids = [call["requestId"] for call in paged]
     assert len(ids) == 23
     assert sorted(ids) == sorted(r.request_id for r in records[:23])  # no repeats, no gaps
-    keys = [(call["time"], call["requestId"]) for call in paged]
+    keys = [(datetime.fromisoformat(c["time"]), c["requestId"]) for c in paged]
     assert keys == sorted(keys, reverse=True)  # newest first, ties by record id
     assert len(await all_pages(publisher, api_id, limit=23)) == 23  # one full page: then null
     assert (await calls(publisher, api_id, limit=23))["nextCursor"] is None
