@@ -136,7 +136,7 @@ function CallFilterForm({ onFilters }: { onFilters: (filters: CallFilters) => vo
 function CallsTable({ rows, counterpart }: { rows: CallRecord[]; counterpart: CounterpartColumn }) {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="calls-table">
         <caption class="muted">Calls newest first; tokens marked "estimated" were counted by the gateway because the provider reported none</caption>
         <thead>
           <tr>
