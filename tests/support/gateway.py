@@ -220,6 +220,11 @@ class Deployed:
     sandbox_key: str
     unique: str
 
+    @property
+    def label(self) -> str:
+        """The API's `api` label in the gateway's metrics (`deploy_event`'s name:version)."""
+        return f"Chat {self.unique}:1.0"
+
 
 def deploy_event(
     events: Events,

@@ -24,6 +24,7 @@ from tests.support.waiting import eventually
 def record(api_id: str, application_id: str, **fields: Any) -> UsageRecord:
     """One call's usage record, as a gateway writes it (`fields` override the defaults)."""
     values: dict[str, Any] = {
+        "record_id": uuid.uuid4().hex,
         "request_id": uuid.uuid4().hex,
         "time": datetime.now(UTC),
         "api_id": api_id,

@@ -26,7 +26,7 @@ async def test_records_are_stored_once_and_a_partly_stored_batch_is_completed(in
         assert await store.store_records(db, []) == 0
         stored = await db[store.COLLECTION].find({}, {"prompt_tokens": 1}).to_list()
         assert sorted(doc["prompt_tokens"] for doc in stored) == [0, 1, 2, 10, 11]
-        assert {doc["_id"] for doc in stored} == {r.request_id for r in first + later}
+        assert {doc["_id"] for doc in stored} == {r.record_id for r in first + later}
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()

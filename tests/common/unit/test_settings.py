@@ -32,6 +32,9 @@ EVERY_READER: dict[str, type[ServiceSettings]] = {**SERVICES, "rotate": RotateSe
 # `make run` read them themselves.
 READ_ELSEWHERE = {
     "AIGW_USAGE_STREAM_MAX_AGE_DAYS",
+    "AIGW_STREAM_REPLICAS",
+    "AIGW_DATA_DIR",
+    "EMBEDDINGS_PORT",
     "MOCK_PROVIDER_PORT",
     "NATS_PORT",
     "MONGODB_PORT",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from aigw.common.events import ApiDeployed, Envelope, parse_payload
+from aigw.common.events import ApiDeployed, Envelope, UsageRecorded, parse_payload
 from aigw.common.vendors import builtin, spec
 
 CASES: list[dict[str, Any]] = json.loads(
@@ -77,3 +77,32 @@ def test_v1_era_builtins_keep_their_metering_and_the_auth_they_were_sent_with() 
     # a vendor v1 never knew gets the auth it was sent and no metering
     assert by_vendor["Acme"]["metadata"]["prompt_token_count"] is None
     assert by_vendor["Acme"]["auth"]["value_prefix"] == "Key "
+
+
+def test_a_v1_usage_batch_reads_with_its_record_ids_and_no_request_ids() -> None:
+    record = {
+        "request_id": "r-1",
+        "time": "2026-01-01T00:00:00Z",
+        "api_id": "a",
+        "application_id": "app",
+        "key_type": "PRODUCTION",
+        "status": 200,
+    }
+    data = {"batch_id": "b", "gateway": "gw", "records": [record]}
+    before = copy.deepcopy(data)
+    envelope = Envelope(
+        id="1",
+        source="gateway",
+        type=UsageRecorded.TYPE,
+        subject="b",
+        time="2026-01-01T00:00:00Z",
+        actor="gw",
+        correlationid="c",
+        dataversion=1,
+        data=data,
+    )
+    batch = parse_payload(envelope)
+    assert isinstance(batch, UsageRecorded)
+    [read] = batch.records
+    assert (read.record_id, read.request_id) == ("r-1", None)
+    assert data == before

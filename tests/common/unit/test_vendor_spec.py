@@ -35,6 +35,14 @@ def test_a_valid_custom_vendor_is_accepted():
     assert "description" not in vendor.spec().model_dump()
 
 
+def test_the_request_id_header_defaults_to_x_request_id_and_may_be_renamed_or_null():
+    assert VendorDefinition.model_validate(VALID).spec().request_id_header == "x-request-id"
+    renamed = VendorDefinition.model_validate({**VALID, "requestIdHeader": "X-Acme-Request"})
+    assert renamed.spec().request_id_header == "X-Acme-Request"
+    unsent = VendorDefinition.model_validate({**VALID, "requestIdHeader": None})
+    assert unsent.spec().request_id_header is None
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -104,6 +112,14 @@ def test_a_valid_custom_vendor_is_accepted():
         ({"name": "bad/name"}, "name"),
         ({"apiDefinition": {"paths": {}}}, "OpenAPI document"),
         ({"unknownField": 1}, "unknownField"),
+        ({"requestIdHeader": "X-Acme-Key"}, "must not be the header that carries the key"),
+        ({"requestIdHeader": "Authorization"}, "never forwarded"),
+        ({"requestIdHeader": "Host"}, "reserved"),
+        ({"requestIdHeader": "a b"}, "not a valid HTTP header"),
+        (
+            {"requestIdHeader": "x-trace", "callerHeaders": ["X-Trace"]},
+            "must not be in defaultHeaders or callerHeaders",
+        ),
     ],
 )
 def test_unusable_definitions_are_refused_with_a_reason(change, message):

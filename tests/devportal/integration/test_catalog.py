@@ -27,6 +27,7 @@ from tests.support.devportal import (
 )
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +170,11 @@ async def test_catalogue_needs_a_token_and_unknown_api_is_404(
     assert response.status_code == 401
     assert response.json()["code"] == 401
 
-    response = await devportal.get(f"/apis/{new_id()}")
+    # a devportal just started may still be folding the stream: "not known yet" (503) until
+    # its catalogue has caught up, then a plain 404
+    response = await eventually(
+        lambda: devportal.get(f"/apis/{new_id()}"), lambda r: r.status_code != 503
+    )
     assert response.status_code == 404
     assert set(response.json()) == {"code", "message", "description"}
 

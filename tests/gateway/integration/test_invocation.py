@@ -30,7 +30,7 @@ async def recorded(mock, unique: str) -> list[dict[str, Any]]:
     return [r for r in (await mock.get("/_mock/requests")).json() if unique in r["path"]]
 
 
-def calls_counted(gateway: RunningGateway, api_id: str) -> float:
+def calls_counted(gateway: RunningGateway, label: str) -> float:
     """How many calls of the API the gateway has settled (any status), from its metrics."""
     registry = gateway.app.management.state.metrics_registry
     return sum(
@@ -38,7 +38,7 @@ def calls_counted(gateway: RunningGateway, api_id: str) -> float:
         for metric in registry.collect()
         if metric.name == "aigw_gateway_requests"
         for sample in metric.samples
-        if sample.name == "aigw_gateway_requests_total" and sample.labels["api"] == api_id
+        if sample.name == "aigw_gateway_requests_total" and sample.labels["api"] == label
     )
 
 
@@ -122,7 +122,7 @@ async def test_client_disconnect_mid_stream_is_survived(gateway, deployed_api):
             async for _ in response.aiter_raw():
                 break  # leave after the first chunk
         await eventually(
-            lambda: calls_counted(gateway, d.api_id),
+            lambda: calls_counted(gateway, d.label),
             lambda count: count >= 1,
             what="the abandoned stream settled",
         )
@@ -287,7 +287,7 @@ async def test_client_leaving_a_slow_non_streamed_call_abandons_it(
     ).encode() + body
     async with run_gateway(settings) as slow:
         registry = slow.app.management.state.metrics_registry
-        labels = {"api": d.api_id, "model": "-", "status": "499"}
+        labels = {"api": d.label, "model": "-", "status": "499"}
         _, writer = await asyncio.open_connection("127.0.0.1", settings.port)
         writer.write(request)
         await writer.drain()
@@ -458,7 +458,7 @@ async def test_health_metrics_and_openapi(gateway, deployed_api):
     assert live.status_code == 200
     assert ready.json() == {"status": "UP"}
     assert (
-        f'aigw_gateway_requests_total{{api="{deployed_api.api_id}",model="mistral-small",status="200"}}'
+        f'aigw_gateway_requests_total{{api="{deployed_api.label}",model="mistral-small",status="200"}}'
         in metrics.text
     )
     assert "aigw_gateway_request_duration_seconds_bucket" in metrics.text

@@ -123,8 +123,9 @@ async def test_only_the_headers_a_caller_may_set_reach_the_provider(gateway, dep
         "Forwarded: for=10.1.2.3\r\n"
         "X-Real-IP: 10.1.2.3\r\n"
         "X-Custom-Thing: whatever\r\n"
-        "Connection: keep-alive, X-Request-Id, X-Hop-Secret\r\n"
-        "X-Request-Id: req-hop\r\n"
+        "Connection: keep-alive, X-Stainless-Retry-Count, X-Hop-Secret\r\n"
+        "X-Stainless-Retry-Count: 1\r\n"
+        "X-Request-Id: req-1\r\n"
         "X-Hop-Secret: hop\r\n"
         "Accept-Encoding: gzip, br\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -148,7 +149,7 @@ async def test_only_the_headers_a_caller_may_set_reach_the_provider(gateway, dep
         "forwarded",
         "x-real-ip",
         "x-custom-thing",
-        "x-request-id",  # allowed in general, but the caller named it hop-by-hop
+        "x-stainless-retry-count",  # allowed in general, but the caller named it hop-by-hop
         "x-hop-secret",
         "connection",
     ):
@@ -158,6 +159,7 @@ async def test_only_the_headers_a_caller_may_set_reach_the_provider(gateway, dep
     assert headers["user-agent"] == "OpenAI/Python 1.50.0"
     assert headers["x-stainless-lang"] == "python"
     assert headers["idempotency-key"] == "idem-1"
+    assert headers["x-request-id"] == "req-1"  # the call's request id (the caller's: valid)
     assert headers["openai-beta"] == "assistants=v2"
     assert headers["accept-encoding"] == "identity"
     assert headers["authorization"] == "Bearer mock-provider-key"

@@ -195,4 +195,7 @@ async def test_backend_throttle(gateway, events, mock_provider):
     assert refused[0].json()["error"]["code"] == "backend_throttled"
     assert refused[0].headers["retry-after"] == "1"
     metrics = await gateway.client().get("/metrics")
-    assert f'aigw_gateway_quota_rejections_total{{api="{api_id}",kind="backend"}}' in metrics.text
+    assert (
+        f'aigw_gateway_quota_rejections_total{{api="Chat {unique}:1.0",kind="backend"}}'
+        in metrics.text
+    )

@@ -126,7 +126,7 @@ async def test_a_repeated_call_is_answered_from_the_cache_and_metered_as_a_hit(
     for record in hits:
         assert (record.cache, record.cached, record.total_tokens) == ("hit", True, 0)
         assert record.tokens_saved == miss.total_tokens > 0
-    line = f'aigw_gateway_cache_outcomes_total{{api="{d.api_id}",outcome="hit"}} 2.0'
+    line = f'aigw_gateway_cache_outcomes_total{{api="{d.label}",outcome="hit"}} 2.0'
     assert line in metrics
 
 

@@ -186,7 +186,7 @@ async def test_a_failed_target_is_suspended_then_tried_again(events, gateway, mo
     assert [r.headers["x-aigw-target"] for r in during] == ["b", "b", "b"]
     assert after.headers["x-aigw-target"] == "a"
     failures = gateway.app.invoker.metrics.target_failures.labels(
-        routed.deployed.api_id, "a", "status"
+        routed.deployed.label, "a", "status"
     )._value.get()
     assert failures == 1
 

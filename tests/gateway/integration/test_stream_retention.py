@@ -39,7 +39,7 @@ async def test_a_gateway_started_after_usage_aged_out_builds_the_same_table(
             assert answer.status_code == 200
     record = UsageRecord.model_validate(
         {
-            "request_id": "r1",
+            "record_id": "r1",
             "time": "2026-01-01T00:00:00Z",
             "api_id": d.api_id,
             "application_id": d.app_id,

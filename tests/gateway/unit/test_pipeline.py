@@ -326,5 +326,5 @@ async def test_a_guardrail_intervention_counts_a_request_but_no_tokens_and_is_co
     assert status == 200
     assert headers[b"x-ratelimit-remaining-requests"] == b"8"  # the intervened call counted
     metrics = line.invoker.metrics.interventions
-    labels = {"api": "api1", "guardrail": "no-forbidden", "direction": "REQUEST"}
+    labels = {"api": "Chat:1.0", "guardrail": "no-forbidden", "direction": "REQUEST"}
     assert metrics.labels(**labels)._value.get() == 1

@@ -76,7 +76,8 @@ class Words:
 
 def call(messages: list[dict[str, Any]], app: str = "app1", **body: Any) -> Invocation:
     invocation = Invocation(0.0, "POST", "")
-    invocation.api, invocation.rest = "api1", "/v1/chat/completions"
+    invocation.api, invocation.label = "api1", "Chat:1.0"
+    invocation.rest = "/v1/chat/completions"
     invocation.entry = KeyEntry("k", app, "PRODUCTION")
     invocation.parsed = {"model": "m", "messages": messages, **body}
     invocation.facts = facts(invocation.parsed, "m")
@@ -244,7 +245,7 @@ async def test_semantic_miss_then_a_paraphrase_hits_and_another_conversation_mis
     later = call([*user("Hi"), {"role": "assistant", "content": "Hello"}, *user("What is the capital of France?")])  # fmt: skip
     await policy.start(later).on_request(later)  # type: ignore[union-attr]
     assert outcome(later) == b"miss"
-    assert policy.outcomes[("api1", "hit")] == 1
+    assert policy.outcomes[("Chat:1.0", "hit")] == 1
 
     words.fail = True  # no embedder: the provider answers, never a guess
     down = call(user("What is the capital of France?"))

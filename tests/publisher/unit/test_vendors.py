@@ -53,8 +53,10 @@ def test_vendor_json_is_camel_case_and_says_built_in():
         "stream",
         "apiDefinition",
         "builtIn",
+        "requestIdHeader",
     }
     assert body["builtIn"] is True
+    assert body["requestIdHeader"] == "x-request-id"
     assert body["callerHeaders"] == ["OpenAI-Beta"]
     assert body["auth"] == {"type": "header", "name": "Authorization", "valuePrefix": "Bearer "}
     assert body["metadata"]["promptTokenCount"] == {

@@ -83,6 +83,16 @@ class Unavailable(ServiceError):
     message = "Service unavailable"
 
 
+class NotKnownYet(Unavailable):
+    """503 with `Retry-After`: a read model that cannot tell yet (it may be behind the event
+    stream, or cut off from it) rather than a wrong 404."""
+
+    def __init__(self, description: str, *, retry_after: int = 2) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class UpstreamFailure(ServiceError):
     status_code = 502
     message = "Dependent service failed"
@@ -119,6 +129,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("Conflicts with the resource's current state"),
     413: _documented("Request body over the configured size limit"),
     422: _documented("The request does not validate"),
+}
+
+# A route whose answer rests on a read model of the event stream: documented with
+# `responses=NOT_KNOWN_YET` (raised as `NotKnownYet`)
+NOT_KNOWN_YET: dict[int | str, dict[str, Any]] = {
+    503: _documented(
+        "Not known yet: the read model this answer rests on may be behind the event stream "
+        "(NATS unreachable, or events still to fold); try again after Retry-After"
+    )
 }
 
 

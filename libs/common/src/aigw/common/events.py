@@ -402,11 +402,18 @@ class PolicyUpdated(EventPayload):
 
 
 class UsageRecord(BaseModel):
-    """What one AI API call used, as the provider counted it."""
+    """What one AI API call used, as the provider counted it.
+
+    `record_id` is the gateway's own id of the record (the store's key: a redelivered batch is
+    not counted twice); `request_id` is the call's `x-request-id`, the one its caller got
+    back (the caller's own when it sent a valid one, so two records may share it)."""
 
     model_config = ConfigDict(frozen=True)
 
-    request_id: str
+    record_id: str
+    request_id: str | None = Field(
+        None, description="the x-request-id the caller got (null: recorded before request ids)"
+    )
     time: datetime
     api_id: str
     application_id: str
@@ -435,13 +442,21 @@ class UsageRecord(BaseModel):
 
 
 class UsageRecorded(EventPayload):
-    """A batch of usage records from one gateway process (batched so it never slows a call)."""
+    """A batch of usage records from one gateway process (batched so it never slows a call).
+
+    Version 2 names each record's own id `record_id` and adds the call's `request_id`;
+    version 1 called the record's id `request_id`."""
 
     TYPE = "aigw.usage.recorded"
+    VERSION = 2
     SUBJECT_FIELD = "batch_id"
     batch_id: str
     gateway: str
     records: list[UsageRecord]
+
+    @staticmethod
+    def upcast_v1(data: dict[str, Any]) -> dict[str, Any]:
+        return upcasts.usage_recorded_v1(data)
 
 
 EVENT_TYPES: dict[str, type[EventPayload]] = {

@@ -15,6 +15,7 @@ Services never create or reconfigure streams (their NATS identities may not): `p
 run with the provisioner identity by `make run`, the tests and a deployment's set-up job, does.
 """
 
+import logging
 from datetime import timedelta
 
 from faststream.nats import NatsBroker
@@ -32,6 +33,8 @@ from aigw.common.identity import (
     USAGE_SUBJECT,
 )
 from aigw.common.response_cache import MAX_TTL_SECONDS
+
+log = logging.getLogger(__name__)
 
 STREAM_NAME = "AIGW_EVENTS"
 USAGE_STREAM_NAME = "AIGW_USAGE"
@@ -118,14 +121,28 @@ UNSIGNED_THROUGH = "aigw_unsigned_through"
 LEGACY_SUBJECTS = ["aigw.>"]
 
 
-async def provision(js: JetStreamContext, usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> None:
-    """Create the streams, or bring existing ones to this configuration (idempotent)."""
+MAX_REPLICAS = 5  # JetStream's limit
+
+
+async def provision(
+    js: JetStreamContext, usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE, replicas: int = 1
+) -> None:
+    """Create the streams, or bring existing ones to this configuration (idempotent).
+
+    A new stream gets `replicas` copies (a cluster's nodes). An existing one is moved up to
+    `replicas` when it has fewer; one that has more keeps them (an operator scaled it up, or
+    `AIGW_STREAM_REPLICAS` was left at its default): its replicas are never lowered here,
+    and that is logged rather than done silently."""
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"stream replicas must be 1 to {MAX_REPLICAS}, not {replicas}")
     for config in stream_configs(usage_max_age):
+        config.num_replicas = replicas
         try:
             info = await js.stream_info(str(config.name))
         except NotFoundError:
             await js.add_stream(config)
             continue
+        config.num_replicas = _kept_replicas(str(config.name), info.config.num_replicas, replicas)
         metadata = dict(info.config.metadata or {})
         if config.name == STREAM_NAME and info.config.subjects == LEGACY_SUBJECTS:
             metadata.setdefault(UNSIGNED_THROUGH, str(info.state.last_seq))
@@ -135,6 +152,23 @@ async def provision(js: JetStreamContext, usage_max_age: timedelta = DEFAULT_USA
                 UNSIGNED_THROUGH: metadata[UNSIGNED_THROUGH],
             }
         await js.update_stream(config)
+
+
+def _kept_replicas(stream: str, current: int | None, asked: int) -> int:
+    """The replicas an existing stream is updated to: `asked`, or more if it has more."""
+    have = current or 1
+    if have > asked:
+        log.warning(
+            "stream %s keeps its %d replicas (asked for %d): provisioning never lowers a "
+            "stream's replicas; lower them by hand if that is what you want",
+            stream,
+            have,
+            asked,
+        )
+        return have
+    if have < asked:
+        log.info("stream %s: replicas %d -> %d", stream, have, asked)
+    return asked
 
 
 def unsigned_through(metadata: dict[str, str] | None) -> int:

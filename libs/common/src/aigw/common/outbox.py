@@ -5,13 +5,15 @@ single-document write, which MongoDB (and the embedded store) apply atomically w
 a replica-set transaction. The relay then publishes the staged events to JetStream (event id =
 message id, so a retry is de-duplicated) and pulls them from the document. If NATS is down the
 events stay staged and a background sweep publishes them once it is back: an acknowledged
-change is never missing from the stream.
+change is never missing from the stream. The relay is woken when NATS reconnects (`wake`), so
+what was staged during an outage is published as soon as NATS is back, not at the next sweep.
 
 Deleting an entity marks it `_deleted` and stages the delete event; the relay removes the
 document once its outbox is empty. Repositories filter out `_deleted` documents.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
@@ -47,6 +49,7 @@ class Outbox:
         self._db = db
         self._publish = publish
         self._collections = tuple(collections)
+        self._woken = asyncio.Event()
 
     async def flush(self, collection: str, doc_id: Any) -> None:
         """Publish one document's staged events, in order, then remove them from it."""
@@ -88,10 +91,25 @@ class Outbox:
                 await self.flush(collection, doc["_id"])
         return pending
 
-    async def run(self, interval: float = 1.0) -> None:
+    def wake(self) -> None:
+        """Sweep now (NATS is back): the pending events go out without waiting the interval."""
+        self._woken.set()
+
+    async def run(self, interval: float = 1.0, hurried: float = 0.1, tries: int = 30) -> None:
+        """Sweeps every `interval`; after a wake-up, every `hurried` seconds (at most `tries`
+        times) until a sweep succeeds: JetStream may take a moment longer than the
+        connection to be back."""
+        hurry = 0
         while True:
+            self._woken.clear()
             try:
                 await self.sweep()
+                hurry = 0
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any failure
                 log.warning("outbox sweep failed, retrying: %s", exc)
-            await asyncio.sleep(interval)
+            if not self._woken.is_set():
+                wait, hurry = (hurried if hurry else interval), max(0, hurry - 1)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), wait)
+            if self._woken.is_set():
+                hurry = tries

@@ -1,7 +1,11 @@
 """What a service process owns while it runs: its MongoDB database, its NATS connection
 (FastStream broker, authenticated as the service), the event bus that signs what it publishes,
 the verifier its event handlers check what they fold with, and the outbox relay. Created in the
-app's lifespan."""
+app's lifespan.
+
+`reconnects` hears every NATS reconnect: the outbox relay publishes what is pending at once
+(not at its next sweep), and the ordered readers on this connection (aigw.common.ordered)
+recreate their consumers."""
 
 import asyncio
 import contextlib
@@ -17,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.messaging import EventBus
 from aigw.common.mongo import create_client, ping
+from aigw.common.ordered import Reconnects
 from aigw.common.outbox import Outbox
 from aigw.common.settings import DatabaseSettings
 
@@ -44,6 +49,7 @@ class ServiceRuntime:
         self.verifier = settings.event_verifier()
         self._registry = registry
         self._collector = self.verifier.collector()
+        self.reconnects = Reconnects()
 
     async def __aenter__(self) -> Self:
         if self._registry is not None:
@@ -52,11 +58,13 @@ class ServiceRuntime:
         self.db = self.mongo[self._database]
         identity = self.settings.identity()
         self.broker = NatsBroker(
-            self.settings.nats_url,
+            self.settings.nats_servers,  # one server or a cluster's (aigw.common.nats_servers)
             max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
+            # back within a quarter second of NATS (FastStream types it int; nats-py takes s)
+            reconnect_time_wait=0.25,  # type: ignore[arg-type]
             security=NatsNKey.from_seed(identity.seed, ssl_context=self.settings.nats_tls()),
             inbox_prefix=identity.inbox_prefix,
+            reconnected_cb=self.reconnects.fire,
         )
         if self._router is not None:
             self.broker.include_router(self._router)
@@ -68,8 +76,12 @@ class ServiceRuntime:
         self.bus = EventBus(self.broker, self.settings.event_signer())
         self.outbox = Outbox(self.db, self.bus.publish, self._outbox_collections)
         await self.outbox.ensure_indexes()
+        self.reconnects.subscribe(self._wake_outbox)
         self._relay = asyncio.create_task(self.outbox.run(), name="outbox-relay")
         return self
+
+    async def _wake_outbox(self) -> None:
+        self.outbox.wake()
 
     async def __aexit__(
         self,

@@ -24,6 +24,7 @@ from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.crypto import SecretBox, decode_master_key
 from aigw.common.event_trust import EventSigner, EventVerifier
 from aigw.common.identity import Identity, read_trust_file
+from aigw.common.nats_servers import nats_servers, uses_tls
 
 
 def setting(default: Any, env_name: str, /, **field_options: Any) -> Any:
@@ -61,7 +62,7 @@ def nats_tls_context(
 ) -> ssl.SSLContext | None:
     """TLS to NATS, verified against `ca_file` (or the system CAs for a `tls://` URL), with a
     client certificate when one is given (for servers that verify clients)."""
-    if not (ca_file or cert_file or url.startswith("tls://")):
+    if not (ca_file or cert_file or uses_tls(url)):
         return None
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     if cert_file:
@@ -97,7 +98,12 @@ class ServiceSettings(BaseSettings):
         return init_settings, _DocumentedNameOnly(settings_cls)
 
     host: str = setting("127.0.0.1", "AIGW_HOST")
-    nats_url: str = setting("nats://127.0.0.1:4222", "NATS_URL")
+    nats_url: str = setting(
+        "nats://127.0.0.1:4222",
+        "NATS_URL",
+        description="the NATS server, or a cluster's servers comma-separated "
+        "(nats://n1:4222,nats://n2:4222,nats://n3:4222)",
+    )
     nats_seed_file: FilePath = setting(
         ...,
         "NATS_SEED_FILE",
@@ -175,10 +181,21 @@ class ServiceSettings(BaseSettings):
             options["tls"] = tls
         return options
 
+    @property
+    def nats_servers(self) -> list[str]:
+        """NATS_URL as the list nats-py and FastStream take (aigw.common.nats_servers)."""
+        return nats_servers(self.nats_url)
+
     def nats_tls(self) -> ssl.SSLContext | None:
         return nats_tls_context(
             self.nats_url, self.nats_tls_ca_file, self.nats_tls_cert_file, self.nats_tls_key_file
         )
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_url_is_usable(cls, value: str) -> str:
+        nats_servers(value)  # raises a clear ValueError
+        return value
 
     @field_validator("nats_seed_file")
     @classmethod

@@ -11,7 +11,8 @@ on every request and must cost no database or network round trip; user events ar
 handful per account), so a replay takes milliseconds; and every replica needs the whole view
 for itself (a durable consumer shared by replicas would give each only part of the events).
 `StandingFollower` replays `aigw.user.>` from the start of the events stream with an
-ordered push consumer on the service's own NATS connection, then follows live. Until it has
+ordered reader (aigw.common.ordered) on the service's own NATS connection, then follows live,
+resuming at once after a NATS reconnect. Until it has
 caught up the service is not ready and a token is answered 503 (its standing is not known):
 a freshly started replica never lets through a token that was revoked before it started.
 
@@ -23,7 +24,7 @@ minted for a newer version than the projection knows stands for the same reason.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,6 @@ import nats.errors
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.auth import (
@@ -47,6 +47,7 @@ from aigw.common.errors import Unauthorized, Unavailable
 from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.events import UserCreated, UserDeleted, UserUpdated, parse_payload
 from aigw.common.messaging import STREAM_NAME
+from aigw.common.ordered import OrderedReader, Reconnects
 from aigw.common.requests import runtime_ready
 from aigw.common.retry import until_done
 from aigw.common.runtime import ServiceRuntime
@@ -151,12 +152,18 @@ class StandingFollower:
     unparseable one is dropped and counted, never folded."""
 
     def __init__(
-        self, connection: NatsClient, verifier: EventVerifier, standings: AccountStandings
+        self,
+        connection: NatsClient,
+        verifier: EventVerifier,
+        standings: AccountStandings,
+        reconnects: Reconnects | None = None,
     ) -> None:
         self._nc = connection
         self._verifier = verifier
         self._standings = standings
-        self._sub: Any = None
+        self._reconnects = reconnects
+        self._reader: OrderedReader | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -167,9 +174,10 @@ class StandingFollower:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._reader is not None:
+            await self._reader.stop()
 
     async def _run(self) -> None:
         await until_done(self._subscribe, "user events", log)
@@ -177,13 +185,13 @@ class StandingFollower:
     async def _subscribe(self) -> None:
         js = self._nc.jetstream()
         info = await js.stream_info(STREAM_NAME, subjects_filter=USER_SUBJECTS)
-        self._sub = await js.subscribe(
-            USER_SUBJECTS,
-            cb=self._on_message,
-            stream=STREAM_NAME,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
+        reader = OrderedReader(
+            self._nc, STREAM_NAME, USER_SUBJECTS, self._on_message, name="account standing"
         )
+        await reader.start()
+        self._reader = reader
+        if self._reconnects is not None:
+            self._unsubscribe = self._reconnects.subscribe(reader.reconnected)
         if not info.state.subjects:  # no user event yet: nothing to replay
             self._standings.mark_caught_up()
 
@@ -215,7 +223,9 @@ async def followed(
 ) -> AsyncIterator[StandingFollower]:
     """Follows the user events while the app runs; waits (a bounded time) for the replay, so
     a service that starts on a healthy bus answers its first request with the full view."""
-    follower = StandingFollower(runtime.broker.connection, runtime.verifier, standings)
+    follower = StandingFollower(
+        runtime.broker.connection, runtime.verifier, standings, runtime.reconnects
+    )
     follower.start()
     try:
         if not await standings.wait_caught_up(catch_up_seconds):

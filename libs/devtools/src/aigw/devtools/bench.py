@@ -17,7 +17,9 @@ README way, then:
 - guardrails (`bench_guardrails`): a regex on request and response, PII masking, and the
   time to first token with an incremental response guardrail;
 - the response cache (`bench_cache`): an exact-cache and a semantic-cache hit against a direct
-  call.
+  call;
+- the access log (`bench_access_log`): added latency and CPU per request with
+  `GATEWAY_ACCESS_LOG` off (the stack's gateway) and on (a second gateway writing a file).
 """
 
 import argparse
@@ -567,6 +569,7 @@ async def measure(
     if revocations:
         lines += [""] + revocations
     lines += [""] + await _cache_phase(stack, password, direct, args)
+    lines += [""] + await _access_log_phase(stack, api, direct, args)
     return lines + [""] + await client_costs(direct, args.requests)
 
 
@@ -576,6 +579,14 @@ async def _cache_phase(
     from aigw.devtools.bench_cache import cache_hit_costs  # it imports this module's helpers
 
     return await cache_hit_costs(stack, password, direct, args)
+
+
+async def _access_log_phase(
+    stack: Stack, api: Provisioned, direct: Target, args: argparse.Namespace
+) -> list[str]:
+    from aigw.devtools.bench_access_log import access_log_costs  # it imports this module
+
+    return await access_log_costs(stack, api, direct, args)
 
 
 def main() -> None:

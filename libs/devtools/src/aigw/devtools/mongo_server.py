@@ -1,7 +1,7 @@
 """Serve the embedded MongoDB-compatible store (mongoeco) on a TCP port, until SIGTERM.
 
-Run by `make run` (SQLite file under .data/) and by the test fixtures (in memory). The services
-never import this: they only see a mongodb:// URL.
+Run by `make run` (SQLite file in its data folder, aigw.devtools.data_dir) and by the test
+fixtures (in memory). The services never import this: they only see a mongodb:// URL.
 """
 
 import argparse

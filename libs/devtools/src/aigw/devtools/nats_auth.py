@@ -125,10 +125,10 @@ def connect_options(directory: Path, name: str) -> dict[str, str]:
     return identity.connect_options()
 
 
-async def provision_streams(nats_url: str, directory: Path) -> None:
+async def provision_streams(nats_url: str, directory: Path, replicas: int = 1) -> None:
     """Create or update the streams, as the provisioner."""
     identity = Identity.load(PROVISIONER, seed_path(directory, PROVISIONER))
-    await provision.provision_streams(nats_url, identity)
+    await provision.provision_streams(nats_url, identity, replicas=replicas)
 
 
 def provision_streams_now(nats_url: str, directory: Path) -> None:

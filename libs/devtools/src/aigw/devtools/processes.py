@@ -59,10 +59,13 @@ class ManagedProcess:
         self.env = {**os.environ, **(env or {})}
         self.ready_url = ready_url
         self.log_path = log_path
+        self.log_offset = 0  # where this run's output begins in the (appended) log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        if not isinstance(out, int):
+            self.log_offset = out.tell()
         # own session: a terminal's Ctrl-C reaches the runner, which stops children in order
         self.proc = subprocess.Popen(
             self.argv,
@@ -116,10 +119,47 @@ class ManagedProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout)
 
-    def _log_tail(self) -> str:
-        if self.log_path is None or not self.log_path.exists():
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def log_since_start(self, limit: int = 100_000) -> str:
+        """What the process wrote to its log in this run (the last `limit` characters)."""
+        if self.log_path is None:
             return ""
-        return "\n--- log tail ---\n" + self.log_path.read_text(errors="replace")[-3000:]
+        try:
+            with open(self.log_path, "rb") as log:
+                size = log.seek(0, os.SEEK_END)
+                log.seek(max(self.log_offset, size - limit))
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _log_tail(self) -> str:
+        text = self.log_since_start(3000)
+        return f"\n--- log tail ---\n{text}" if text else ""
+
+
+def port_holder(port: int) -> str | None:
+    """Best effort, Linux only: `pid <n> (<command>)` of the process listening on `port`, when
+    this user may see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                cols = row.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                    inodes.add(cols[9])
+    if not inodes:
+        return None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            fds = os.listdir(f"/proc/{pid}/fd")
+            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds}
+            if any(f"socket:[{inode}]" in links for inode in inodes):
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+                command = " ".join(raw.replace(b"\0", b" ").decode(errors="replace").split())
+                return f"pid {pid} ({command[:80]})"
+    return None
 
 
 def nats_server(

@@ -1,52 +1,64 @@
 """`make run`: the whole platform in the foreground, with live status; Ctrl-C stops everything.
 
 Dev defaults, said out loud: admin password `admin` (AIGW_ADMIN_PASSWORD overrides), a secret
-key generated once and kept in .data/secret.key (AIGW_SECRET_KEY overrides), NATS and the
-embedded store started here unless NATS_URL / MONGODB_URL point elsewhere.
+key generated once and kept in the data folder's secret.key (AIGW_SECRET_KEY overrides), NATS
+and the embedded store started here unless NATS_URL / MONGODB_URL point elsewhere. The data
+folder is one per port set, or AIGW_DATA_DIR (aigw.devtools.data_dir), and locked while the run
+lasts. Bring-up and failures: aigw.devtools.startup; the live table: aigw.devtools.status.
 """
 
 import os
 import signal
 import sys
 import time
+from dataclasses import astuple
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 from aigw.common.crypto import generate_master_key
-from aigw.devtools.processes import port_open
+from aigw.devtools import data_dir
 from aigw.devtools.stack import Ports, Stack, StackConfig
+from aigw.devtools.startup import StartFailure, Startup, externals
+from aigw.devtools.status import LiveLines, StatusBoard
 
-DATA_DIR = Path(".data")
+REFRESH_SECONDS = 2.0
 
 
-def _secret_key() -> tuple[str, str]:
+def _secret_key(directory: Path) -> tuple[str, str]:
     if key := os.environ.get("AIGW_SECRET_KEY"):
         return key, "from AIGW_SECRET_KEY"
-    path = DATA_DIR / "secret.key"
+    path = directory / "secret.key"
     if not path.exists():
-        DATA_DIR.mkdir(exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable
         with os.fdopen(fd, "w") as out:
             out.write(generate_master_key())
     return path.read_text().strip(), f"dev key generated and kept in {path}"
 
 
-def _config() -> tuple[StackConfig, list[str]]:
+def ports_from_environment() -> Ports:
+    """Each port from its variable (PUBLISHER_PORT, MOCK_PROVIDER_PORT, ...), else the default."""
+    try:
+        return Ports(
+            **{
+                name: int(os.environ.get(Stack.port_variable(name), default))
+                for name, default in vars(Ports()).items()
+            }
+        )
+    except ValueError as exc:
+        sys.exit(f"make run: a *_PORT variable is not a number ({exc})")
+
+
+def _config(directory: Path, ports: Ports) -> tuple[StackConfig, list[str]]:
     notes = []
-    key, key_note = _secret_key()
+    key, key_note = _secret_key(directory)
     notes.append(f"secret key: {key_note}")
     password = os.environ.get("AIGW_ADMIN_PASSWORD") or "admin"
     if "AIGW_ADMIN_PASSWORD" not in os.environ:
         notes.append("admin password: dev default 'admin' (set AIGW_ADMIN_PASSWORD to change)")
-    ports = Ports(
-        **{
-            name: int(os.environ.get(f"{name.upper()}_PORT", default))
-            for name, default in vars(Ports()).items()
-        }
-    )
     config = StackConfig(
-        data_dir=DATA_DIR,
+        data_dir=directory,
         secret_key=key,
         admin_password=password,
         ports=ports,
@@ -54,12 +66,6 @@ def _config() -> tuple[StackConfig, list[str]]:
         mongodb_url=os.environ.get("MONGODB_URL"),
     )
     return config, notes
-
-
-def _check_ports(stack: Stack) -> None:
-    busy = [f"{p.name}:{p.port}" for p in stack.processes if port_open(p.port)]
-    if busy:
-        sys.exit(f"ports already in use ({', '.join(busy)}); stop what holds them or set *_PORT")
 
 
 def _banner(stack: Stack, notes: list[str]) -> str:
@@ -79,12 +85,28 @@ def _banner(stack: Stack, notes: list[str]) -> str:
         + ("" if c.nats_url else "  (started here)")
         + f"  authenticated: one nkey per service in {stack.credentials}/",
         f"  MongoDB        {without_password(stack.mongodb_url)}"
-        + ("" if c.mongodb_url else "  (embedded, .data/)"),
+        + ("" if c.mongodb_url else f"  (embedded, {c.data_dir}/store.sqlite)"),
         f"  admin login    admin / {'(from AIGW_ADMIN_PASSWORD)' if c.admin_password != 'admin' else 'admin'}",
-        f"  logs           {stack.logs}/",
+        f"  data           {c.data_dir}/  (logs in {stack.logs}/)",
         *(f"  note: {n}" for n in notes),
     ]
+    if overridden := _overridden_ports(c.ports):
+        lines.append(f"  the README's walkthrough in another shell: export {overridden}")
     return "\n".join(lines)
+
+
+# the ports the README's walkthrough reads from the environment
+WALKTHROUGH_PORTS = ("publisher", "devportal", "keymanager", "gateway", "mock_provider")
+
+
+def _overridden_ports(ports: Ports) -> str:
+    """`PUBLISHER_PORT=9001 ...` for each of the walkthrough's ports not at its default."""
+    defaults = Ports()
+    return " ".join(
+        f"{Stack.port_variable(name)}={getattr(ports, name)}"
+        for name in WALKTHROUGH_PORTS
+        if getattr(ports, name) != getattr(defaults, name)
+    )
 
 
 def without_password(url: str) -> str:
@@ -96,42 +118,65 @@ def without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _status(stack: Stack) -> str:
-    return "  ".join(f"{p.name}:{'up' if p.alive() else 'DOWN'}" for p in stack.processes)
-
-
-def main() -> None:
-    config, notes = _config()
-    stack = Stack(config)
-    _check_ports(stack)
-
+def _stop_on_signals() -> None:
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it may arrive ignored from a shell
+    # SIGINT too: it may arrive ignored from a shell; SIGHUP: the terminal closed
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
+
+
+def _follow(stack: Stack, screen: LiveLines) -> None:
+    """The live status table until Ctrl-C."""
+    board = StatusBoard(stack.processes, stack.url("gateway"), screen, externals(stack))
+    while True:
+        board.refresh()
+        time.sleep(REFRESH_SECONDS)
+
+
+def _prepare() -> tuple[Stack, data_dir.DataDirLock, list[str]]:
+    """The stack on this port set's data folder, which this run now holds."""
+    ports = ports_from_environment()
+    directory = data_dir.choose(ports)
+    lock = data_dir.DataDirLock(directory)
     try:
-        print(
-            "starting NATS, the store, the mock provider, the embedding model and the four "
-            "services ...",
-            flush=True,
-        )
-        stack.start()
+        lock.acquire()
+    except data_dir.DataDirBusy as busy:
+        sys.exit(f"make run: {busy}")
+    moved = data_dir.adopt_legacy(directory)
+    config, notes = _config(directory, ports)
+    if moved:
+        notes.append(f"moved {', '.join(moved)} from {data_dir.ROOT}/ into {directory}/")
+    if astuple(ports) != astuple(Ports()) and "AIGW_DATA_DIR" not in os.environ:
+        notes.append(f"ports overridden: this port set's data folder is {directory}/")
+    return Stack(config), lock, notes
+
+
+def main() -> None:
+    stack, lock, notes = _prepare()
+    screen = LiveLines(sys.stdout, sys.stdout.isatty())
+    _stop_on_signals()
+    failure: StartFailure | None = None
+    try:
+        print(f"starting aigw (data in {stack.config.data_dir}/) ...", flush=True)
+        Startup(stack, screen).run()
         print(_banner(stack, notes), flush=True)
-        last = ""
-        while True:
-            status = _status(stack)
-            if status != last:
-                print(time.strftime("%H:%M:%S"), "status", status, flush=True)
-                last = status
-            time.sleep(2)
+        _follow(stack, screen)
+    except StartFailure as failed:
+        failure = failed
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the stop short
+        # a second Ctrl-C must not cut the stop short
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         stack.stop()
-        print("stopped", flush=True)
+        lock.release()
+    if failure is not None:  # after the stop: the report is the last thing on the screen
+        print(failure.report(), file=sys.stderr, flush=True)
+        sys.exit(1)
+    print("stopped", flush=True)
 
 
 if __name__ == "__main__":

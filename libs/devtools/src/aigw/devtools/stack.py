@@ -2,11 +2,14 @@
 embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL) and the
 four services.
 
-Shared by `make run` (fixed, documented ports; data under .data/), the end-to-end tests and
-the benchmark (free ports; their own NATS and store, or ones they are given).
+Shared by `make run` (documented ports; its data folder from aigw.devtools.data_dir), the
+end-to-end tests and the benchmark (free ports; their own NATS and store, or ones they are
+given).
 """
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Self
@@ -69,6 +72,11 @@ class Stack:
             *self._services(),
         ]
 
+    @staticmethod
+    def port_variable(name: str) -> str:
+        """The variable make run reads a port from (`mock-provider`: MOCK_PROVIDER_PORT)."""
+        return f"{name.replace('-', '_').upper()}_PORT"
+
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{getattr(self.config.ports, name)}"
 
@@ -99,6 +107,10 @@ class Stack:
         return local_embeddings.process(self.config.ports.embeddings, self.logs / "embeddings.log")
 
     def _services(self) -> list[ManagedProcess]:
+        return [self._service(name, getattr(self.config.ports, name)) for name in SERVICES]
+
+    def _service(self, name: str, port: int, **extra: str) -> ManagedProcess:
+        """`aigw.<name>` on `port`, with the stack's environment and `extra` on top."""
         c = self.config
         env = {
             "NATS_URL": self.nats_url,
@@ -113,18 +125,32 @@ class Stack:
             **self._browser_env(),
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
             **c.extra_env,
+            f"{name.upper()}_PORT": str(port),
+            "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name)),
+            **extra,
         }
-        return [
-            ManagedProcess(
-                name,
-                [sys.executable, "-m", f"aigw.{name}"],
-                port=getattr(c.ports, name),
-                env={**env, "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name))},
-                ready_url=f"{self.url(name)}/health/ready",
-                log_path=self.logs / f"{name}.log",
-            )
-            for name in SERVICES
-        ]
+        label = extra.get("GATEWAY_NAME", name)
+        return ManagedProcess(
+            label,
+            [sys.executable, "-m", f"aigw.{name}"],
+            port=port,
+            env=env,
+            ready_url=f"http://127.0.0.1:{port}/health/ready",
+            log_path=self.logs / f"{label}.log",
+        )
+
+    @contextlib.contextmanager
+    def another_gateway(self, name: str, **env: str) -> Iterator[ManagedProcess]:
+        """One more gateway process on the stack's bus, on a free port, with `env` on top of
+        the stack's (e.g. a setting to compare against the stack's own gateway); ready inside
+        the block, stopped after it. Its URL: `http://127.0.0.1:{process.port}`."""
+        process = self._service("gateway", free_port(), GATEWAY_NAME=name, **env)
+        process.start()
+        try:
+            process.wait_ready(60)
+            yield process
+        finally:
+            process.stop()
 
     def _browser_env(self) -> dict[str, str]:
         """Where browsers reach each service, and CORS for the portals' calls to keymanager
@@ -136,11 +162,19 @@ class Stack:
             "GATEWAY_CORS_ORIGINS": portals,
         }
 
-    def start(self, timeout: float = 60.0) -> None:
-        """NATS and the store first (the services need them, and the streams provisioned),
-        then the rest."""
+    def groups(self) -> tuple[list[ManagedProcess], list[ManagedProcess]]:
+        """The start order: NATS and the store first (the services need them, and the streams
+        provisioned), then the rest."""
         infra = [p for p in self.processes if p.name in INFRA]
-        rest = [p for p in self.processes if p not in infra]
+        return infra, [p for p in self.processes if p not in infra]
+
+    def provision(self) -> None:
+        """The streams, on NATS (once it is up, before the services start)."""
+        nats_auth.provision_streams_now(self.nats_url, self.credentials)
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Every process, in `groups` order, each group ready before the next starts."""
+        infra, rest = self.groups()
         try:
             for group in (infra, rest):
                 for proc in group:
@@ -148,7 +182,7 @@ class Stack:
                 for proc in group:
                     proc.wait_ready(timeout)
                 if group is infra:
-                    nats_auth.provision_streams_now(self.nats_url, self.credentials)
+                    self.provision()
         except BaseException:
             self.stop()
             raise

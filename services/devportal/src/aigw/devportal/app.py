@@ -15,7 +15,7 @@ from aigw.devportal.applications import endpoints as applications_endpoints
 from aigw.devportal.applications import repository as application_repository
 from aigw.devportal.applications.service import ApplicationService
 from aigw.devportal.catalog import endpoints as catalog_endpoints
-from aigw.devportal.catalog.projection import catalog_router
+from aigw.devportal.catalog.projection import CATALOG, catalog_router
 from aigw.devportal.catalog.repository import CatalogRepository
 from aigw.devportal.catalog.service import CatalogService
 from aigw.devportal.keymanager import KeymanagerClient
@@ -27,6 +27,7 @@ from aigw.devportal.policies import endpoints as policies_endpoints
 from aigw.devportal.policies.projection import policies_router
 from aigw.devportal.policies.repository import PolicyRepository
 from aigw.devportal.policies.service import PolicyService
+from aigw.devportal.projection import read_model_current
 from aigw.devportal.settings import Settings
 from aigw.devportal.signup import endpoints as signup_endpoints
 from aigw.devportal.signup.service import SignupService
@@ -82,7 +83,10 @@ async def build_use_cases(
     await subs.ensure_indexes()
     vendors = VendorDefinitionService(VendorDefinitionRepository(db))
     catalogue = CatalogService(
-        CatalogRepository(db), vendors, test_key_ttl_seconds=settings.test_key_ttl_seconds
+        CatalogRepository(db),
+        vendors,
+        test_key_ttl_seconds=settings.test_key_ttl_seconds,
+        current=lambda: read_model_current(runtime.broker.connection, CATALOG, settings.mongodb_db),
     )
     subscriptions = SubscriptionService(subs, apps, catalogue, runtime.outbox)
     state.catalog = catalogue

@@ -9,6 +9,10 @@ of a read model is conditional on the event being newer than the one that last w
 document (`upsert_if_newer`), so replays and redeliveries are no-ops and replicas' writes stay
 consistent. The consumer is named after the database it fills: a new database gets a new
 consumer that replays the whole stream, a restart resumes where it was.
+
+`read_model_current` says whether a read model has folded everything the stream holds: what it
+lacks is then truly absent, while one that is cut off from NATS or behind cannot say (its use
+cases answer 503 "not known yet" instead of a wrong 404).
 """
 
 import logging
@@ -17,8 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import nats.errors
 from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
+from nats.aio.client import Client as NatsClient
 from pydantic import ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -45,6 +51,22 @@ def event_micros(time: datetime) -> int:
     """Envelope time as an exact integer (`event_us`): BSON dates keep only milliseconds."""
     aware = time if time.tzinfo is not None else time.replace(tzinfo=UTC)
     return (aware - _EPOCH) // timedelta(microseconds=1)
+
+
+async def read_model_current(
+    nc: NatsClient, kind: str, database: str, timeout: float = 0.5
+) -> bool:
+    """Whether read model `kind`'s consumer is connected and has folded every event of the
+    stream (none pending, none delivered and not yet acknowledged)."""
+    if not nc.is_connected:
+        return False
+    try:
+        info = await nc.jetstream().consumer_info(
+            STREAM_NAME, consumer_name(kind, database), timeout=timeout
+        )
+    except (nats.errors.Error, TimeoutError):
+        return False
+    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
 
 async def upsert_if_newer(
@@ -80,8 +102,10 @@ def projection_router[R](
         stream=JStream(name=STREAM_NAME, declare=False),
         durable=consumer_name(kind, database),
         # batch_size=1: a batched fetch waits until its batch fills or times out, which
-        # delayed the read model by up to the timeout; one-message fetches return at once
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        # delayed the read model by up to the timeout; one-message fetches return at once.
+        # timeout=1: a fetch pending on a NATS server that restarted is lost with it, and the
+        # next is sent only once it times out (an idle read model asks once a second)
+        pull_sub=PullSub(batch_size=1, timeout=1.0),
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a store failure is retried, not dropped
         inbox_prefix=pull_inbox_prefix("devportal"),

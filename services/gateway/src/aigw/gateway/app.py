@@ -13,6 +13,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -28,6 +29,7 @@ from aigw.gateway.embeddings.http import HttpEmbedder
 from aigw.gateway.guardrails.compiler import GuardrailCompiler
 from aigw.gateway.guardrails.semantic import semantic_guard_factory
 from aigw.gateway.metering.recorder import UsageRecorder
+from aigw.gateway.proxy.access_log import AccessLog
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
@@ -54,6 +56,12 @@ A PRODUCTION key is sent to the production
 endpoint and a SANDBOX key to the sandbox endpoint. The provider's status, body and content
 type come back unchanged, and `stream: true` answers arrive as server-sent events.
 Gateway errors use the OpenAI shape `{"error": {"message", "type", "code"}}`.
+
+Every answer (refusals and provider errors too) carries `x-request-id`: the caller's, if it
+sent a valid one (1 to 128 of `A-Z a-z 0-9 . _ : -`), else a new one. The same id is in the
+call's usage record and access-log line and goes to the provider (as `x-request-id`, or the
+header the vendor definition names in `requestIdHeader`); the provider's own `x-request-id`
+comes back as `x-provider-request-id`.
 
 Only the operations of the API's vendor definition are forwarded: another path is the
 gateway's 404 `unknown_operation`, another method 405 `method_not_allowed` with `Allow`.
@@ -156,12 +164,17 @@ def create_app(settings: Settings) -> Gateway:
     # the response cache: entries signed and verified as usage messages are, with a verifier
     # of its own so that its rejections are counted apart from the events'
     cache = SharedCache(
-        follower.connection, signer, settings.event_verifier(), CacheIndex(time.time)
+        follower.connection,
+        signer,
+        settings.event_verifier(),
+        CacheIndex(time.time),
+        reconnects=follower.reconnects,
     )
     embedder = new_embedder(settings)
     outcomes = CacheOutcomes()
     compilers = _api_policies(settings, cache, embedder, outcomes)
-    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder)
+    access_log = AccessLog.open(settings.access_log)  # a path it cannot open stops the start
+    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder, access_log)
 
     async def ready(app: FastAPI) -> bool:
         return gateway.ready()
@@ -178,7 +191,11 @@ def create_app(settings: Settings) -> Gateway:
     registry = management.state.metrics_registry
     registry.register(verifier.collector())
     registry.register(CacheCollector(outcomes, cache))
-    invoker = _invoker(settings, state, registry, sync, recorder, compilers)
+    if access_log is not None:
+        registry.register(access_log.collector())
+    settlement = partial(Settlement, recorder=recorder, access_log=access_log)
+    invoker = _invoker(settings, state, registry, sync, settlement, compilers)
+    invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
 
@@ -206,6 +223,7 @@ def _lifespan(
     recorder: UsageRecorder,
     cache: SharedCache,
     embedder: HttpEmbedder | None,
+    access_log: AccessLog | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -214,11 +232,15 @@ def _lifespan(
         sync.start()
         recorder.start()
         cache.start()
+        if access_log is not None:
+            access_log.start()
         try:
             yield
         finally:
             await sync.stop()
             await recorder.stop()  # flushes what is queued while NATS is still connected
+            if access_log is not None:
+                await access_log.stop()  # writes what is queued
             await cache.stop()  # waits briefly for the writes in flight
             if embedder is not None:
                 await embedder.close()
@@ -234,7 +256,7 @@ def _invoker(
     state: GatewayState,
     registry: CollectorRegistry,
     sync: QuotaSync,
-    recorder: UsageRecorder,
+    settlement: Callable[..., Settlement],
     compilers: Sequence[PolicyCompiler],
 ) -> Invoker:
     metrics = GatewayMetrics(registry)
@@ -246,7 +268,7 @@ def _invoker(
         settings.max_body_bytes,
         CorsPolicy(settings.cors_origin_list),
         quota,
-        Settlement(state.table, metrics, quota, recorder),
+        settlement(state.table, metrics, quota),
         settings.forward_header_names,
         compilers=compilers,
     )

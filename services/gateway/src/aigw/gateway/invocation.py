@@ -45,7 +45,9 @@ class Invocation:
     started: float  # perf_counter
     method: str
     query: str  # the caller's query string, as sent
-    api: str = "-"  # the route's API id once matched ("-" for metrics until then)
+    request_id: str = ""  # the caller's valid x-request-id, else a new one (`proxy.request_id`)
+    api: str = "-"  # the route's API id once matched
+    label: str = "-"  # the route's metrics label, `name:version` ("-" until matched)
     route: Route | None = None
     rest: str = ""  # the provider path after the route prefix (still percent-encoded)
     # request headers to forward (the allow-list), the caller's credential and Content-Type

@@ -157,6 +157,13 @@ class Settings(DevModeSettings):
         ge=0,
         description="completion tokens a test-key call reserves when it sets no max_tokens",
     )
+    access_log: str = setting(
+        "off",
+        "GATEWAY_ACCESS_LOG",
+        min_length=1,
+        description="one JSON line per call: off, stdout, or the path of a file to append to "
+        "(written in batches off the request path; never keys or prompts)",
+    )
     usage_batch_interval: float = setting(0.5, "GATEWAY_USAGE_BATCH_INTERVAL")
     usage_batch_size: int = setting(200, "GATEWAY_USAGE_BATCH_SIZE")
 

@@ -89,7 +89,7 @@ async def audit_followed(state: State, runtime: ServiceRuntime) -> AsyncIterator
     runs (in the background: only the audit API waits for it)."""
     repo = AuditRepository(runtime.db)
     await repo.ensure_indexes()
-    follower = AuditFollower(runtime.broker.connection, runtime.verifier, repo)
+    follower = AuditFollower(runtime.broker.connection, runtime.verifier, repo, runtime.reconnects)
     state.audit = AuditService(repo, ApiRepository(runtime.db), follower)
     follower.start()
     try:

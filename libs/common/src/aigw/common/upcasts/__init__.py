@@ -35,3 +35,13 @@ def api_deployed_v1(data: dict[str, Any]) -> dict[str, Any]:
         },
     }
     return {**data, "vendor": vendor}
+
+
+def usage_recorded_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """`aigw.usage.recorded` v1 -> v2. A v1 record's `request_id` was the record's own id
+    (no caller ever saw it): it becomes `record_id`, and the record has no request id."""
+    records = []
+    for record in data.get("records", []):
+        renamed = {key: value for key, value in record.items() if key != "request_id"}
+        records.append({**renamed, "record_id": record.get("request_id"), "request_id": None})
+    return {**data, "records": records}

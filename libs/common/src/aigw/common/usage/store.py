@@ -1,7 +1,8 @@
-"""The `usage` collection: one document per gateway call, keyed by its request id.
+"""The `usage` collection: one document per gateway call, keyed by its record id.
 
 Records arrive in batches (aigw.usage.recorded) that JetStream may deliver more than once; the
-request id is the document's `_id`, so a redelivered record is refused as a duplicate and nothing
+record id (the gateway's own, never the caller's request id, which a caller may repeat) is the
+document's `_id`, so a redelivered record is refused as a duplicate and nothing
 is counted twice. (Plain inserts, not upserts: an insert needs no lookup first, which is cheaper
 on MongoDB and keeps the embedded store's writes from slowing down as the collection grows.)
 The grouping keys (`model`, `hour`) are stored with the record, which keeps the report a plain
@@ -88,7 +89,7 @@ def hour_key(time: datetime) -> str:
 
 
 def to_doc(record: UsageRecord) -> dict[str, Any]:
-    doc = record.model_dump(exclude={"request_id"})
+    doc = record.model_dump(exclude={"record_id"})
     doc["model"] = record.served_model or record.requested_model or "unknown"
     doc["hour"] = hour_key(record.time)
     return doc
@@ -99,7 +100,7 @@ async def store_records(db: Db, records: list[UsageRecord]) -> int:
     (a redelivered batch) are refused as duplicate ids and skipped; the others still go in."""
     if not records:
         return 0
-    docs = [{"_id": r.request_id, **to_doc(r)} for r in records]
+    docs = [{"_id": r.record_id, **to_doc(r)} for r in records]
     try:
         result = await db[COLLECTION].insert_many(docs, ordered=False)
     except BulkWriteError as exc:

@@ -204,7 +204,10 @@ class _VendorFields(_Frozen):
     gateway forwards a small set of generic headers (content type, accept, user agent, SDK
     headers, idempotency key, request id) and these, and drops every other header the caller
     sent, so a caller cannot pick the organisation's provider account, project or region
-    (`OpenAI-Organization`, `OpenAI-Project`) unless the vendor allows it."""
+    (`OpenAI-Organization`, `OpenAI-Project`) unless the vendor allows it.
+
+    `requestIdHeader` is the header the gateway sends each call's request id to the provider
+    in (the caller's valid `x-request-id`, else the gateway's own); null sends none."""
 
     name: VendorName
     version: VendorVersion
@@ -213,6 +216,7 @@ class _VendorFields(_Frozen):
     caller_headers: list[CallerHeaderName] = Field(default_factory=list, max_length=50)
     metadata: Metadata = Field(default_factory=Metadata)
     stream: StreamMetadata = Field(default_factory=StreamMetadata)
+    request_id_header: CallerHeaderName | None = "x-request-id"
 
     @model_validator(mode="after")
     def _headers_leave_the_key_alone(self) -> Self:
@@ -225,6 +229,21 @@ class _VendorFields(_Frozen):
             name.lower() for name in self.caller_headers
         }:
             raise ValueError("callerHeaders must not name the header that carries the key")
+        return self._request_id_header_is_its_own()
+
+    def _request_id_header_is_its_own(self) -> Self:
+        name = self.request_id_header
+        if name is None:
+            return self
+        lowered = name.lower()
+        if self.auth.type == "header" and self.auth.name.lower() == lowered:
+            raise ValueError("requestIdHeader must not be the header that carries the key")
+        others = {
+            *(n.lower() for n in self.default_headers),
+            *(n.lower() for n in self.caller_headers),
+        }
+        if lowered in others:
+            raise ValueError("requestIdHeader must not be in defaultHeaders or callerHeaders")
         return self
 
 

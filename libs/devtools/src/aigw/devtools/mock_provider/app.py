@@ -1,8 +1,10 @@
 """The ASGI app: record the request, apply the controls and faults, then let the wire format
-whose route matches the path answer."""
+whose route matches the path answer. Every API answer carries the mock's own request id
+(`x-request-id: req_<hex>`), as OpenAI's and Mistral's do."""
 
 import collections
 import json
+import os
 from typing import Any
 
 from aigw.devtools.mock_provider import (
@@ -14,7 +16,7 @@ from aigw.devtools.mock_provider import (
     openai_chat,
     openai_embeddings,
 )
-from aigw.devtools.mock_provider.asgi import Receive, Scope, Send, lifespan, read_body
+from aigw.devtools.mock_provider.asgi import Message, Receive, Scope, Send, lifespan, read_body
 from aigw.devtools.mock_provider.call import Call, Request, Route
 from aigw.devtools.mock_provider.config import MockConfig
 from aigw.devtools.mock_provider.encoding import accepts_gzip, gzipped
@@ -80,6 +82,7 @@ class MockProvider:
             await self._answer(request, receive, send)
 
     async def _answer(self, request: Request, receive: Receive, send: Send) -> None:
+        send = _with_request_id(send)
         route = route_for(request.path)
         controls = control.configured(self.config, request.path)
         if controls.gzip and accepts_gzip(request.headers.get("accept-encoding", "")):
@@ -88,6 +91,17 @@ class MockProvider:
             return
         pacing = control.pacing(controls, request.headers, receive)
         await route.handle(Call(request, self.config.api_keys, pacing), send)
+
+
+def _with_request_id(send: Send) -> Send:
+    header = (b"x-request-id", b"req_" + os.urandom(12).hex().encode())
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return sending
 
 
 def create_app(config: MockConfig | None = None) -> MockProvider:

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from aigw.common.auth import CurrentPrincipal
+from aigw.common.errors import NOT_KNOWN_YET
 from aigw.common.schemas import Collection
 from aigw.devportal.catalog.schemas import CatalogApi, TestKey
 from aigw.devportal.deps import Catalog, CurrentActor, Keymanager
@@ -18,7 +19,7 @@ async def list_apis(_: CurrentPrincipal, catalog: Catalog) -> Collection[Catalog
     return Collection.of(await catalog.list_published())
 
 
-@router.get("/{api_id}", summary="One published API")
+@router.get("/{api_id}", summary="One published API", responses=NOT_KNOWN_YET)
 async def get_api(api_id: str, _: CurrentPrincipal, catalog: Catalog) -> CatalogApi:
     return await catalog.published(api_id)
 
@@ -26,7 +27,10 @@ async def get_api(api_id: str, _: CurrentPrincipal, catalog: Catalog) -> Catalog
 @router.get(
     "/{api_id}/definition",
     summary="The API's operations (its AI vendor's OpenAPI document)",
-    responses={404: {"description": "The API is not published, or its vendor has no definition"}},
+    responses={
+        404: {"description": "The API is not published, or its vendor has no definition"},
+        **NOT_KNOWN_YET,
+    },
 )
 async def get_definition(api_id: str, _: CurrentPrincipal, catalog: Catalog) -> dict[str, Any]:
     """The OpenAPI document of the published API's AI vendor (`apiDefinition`): the
@@ -43,7 +47,8 @@ async def get_definition(api_id: str, _: CurrentPrincipal, catalog: Catalog) -> 
         429: {
             "description": "The caller has the most live test keys for this API allowed, or "
             "asked for too many test keys this minute; see Retry-After"
-        }
+        },
+        **NOT_KNOWN_YET,
     },
 )
 async def test_key(

@@ -13,6 +13,7 @@ from aigw.devportal.catalog.repository import CatalogRepository, Listing, Vendor
 from aigw.devportal.projection import event_micros, projection_router
 
 SUBJECT = "aigw.api.>"
+CATALOG = "catalog"  # the read model's kind: its consumer's name
 
 
 def listing(event: ApiPublished | ApiUpdated) -> Listing:
@@ -43,4 +44,4 @@ async def fold(catalog: CatalogRepository, envelope: Envelope) -> None:
 
 
 def catalog_router(database: str) -> NatsRouter:
-    return projection_router("catalog", SUBJECT, database, CatalogRepository, fold)
+    return projection_router(CATALOG, SUBJECT, database, CatalogRepository, fold)

@@ -1,10 +1,11 @@
 """The published-API catalogue: what a signed-in user may browse and subscribe to, each API's
 operations for Try Out, and the portal's "Get Test Key"."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aigw.common.actor import Actor
-from aigw.common.errors import NotFound
+from aigw.common.errors import NotFound, NotKnownYet
 from aigw.devportal.catalog.repository import CatalogRepository
 from aigw.devportal.catalog.schemas import CatalogApi, TestKey
 from aigw.devportal.keymanager import KeymanagerClient, KeyRequest
@@ -18,8 +19,11 @@ class CatalogService:
         vendors: VendorDefinitionService,
         *,
         test_key_ttl_seconds: int,
+        current: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._repo = repo
+        # whether the catalogue holds every event of the stream (None: always, in unit tests)
+        self._current = current
         self._vendors = vendors
         self._test_key_ttl = test_key_ttl_seconds
 
@@ -27,9 +31,16 @@ class CatalogService:
         return [CatalogApi.from_entry(entry) for entry in await self._repo.list_listed()]
 
     async def published(self, api_id: str) -> CatalogApi:
-        """The API, if it is in the catalogue (404 otherwise)."""
+        """The API, if it is in the catalogue; 404 if not, unless the catalogue may be behind
+        (cut off from NATS, or events still to fold): then 503, it is not known yet (an API
+        published during a NATS outage waits in publisher's outbox, and is no less published)."""
         entry = await self._repo.find_listed(api_id)
         if entry is None:
+            if self._current is not None and not await self._current():
+                raise NotKnownYet(
+                    f"API {api_id!r} is not known yet: the catalogue is catching up with the "
+                    "event stream (or cannot reach it); try again shortly"
+                )
             raise NotFound(f"API {api_id!r} is not published")
         return CatalogApi.from_entry(entry)
 

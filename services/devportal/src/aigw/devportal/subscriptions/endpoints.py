@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from aigw.common.errors import NOT_KNOWN_YET
 from aigw.common.schemas import Collection
 from aigw.devportal.deps import CurrentActor, Subscriptions
 from aigw.devportal.subscriptions.schemas import (
@@ -13,7 +14,12 @@ from aigw.devportal.subscriptions.schemas import (
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Subscribe an application")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe an application",
+    responses=NOT_KNOWN_YET,
+)
 async def create(
     body: SubscriptionCreate, actor: CurrentActor, subscriptions: Subscriptions
 ) -> Subscription:
@@ -29,7 +35,7 @@ async def list_subscriptions(
     return Collection.of(await subscriptions.list_owned(actor, application_id))
 
 
-@router.put("/{sub_id}", summary="Change the subscription's plan")
+@router.put("/{sub_id}", summary="Change the subscription's plan", responses=NOT_KNOWN_YET)
 async def change_plan(
     sub_id: str, body: SubscriptionUpdate, actor: CurrentActor, subscriptions: Subscriptions
 ) -> Subscription:

@@ -1,7 +1,7 @@
 """The cache's Prometheus metrics, read when scraped (nothing is done per call but a count):
 
 - `aigw_gateway_cache_outcomes_total{api,outcome}`: calls to APIs with a cache, by outcome
-  (hit, miss, bypass; the API ids are the deployment's, so the labels stay bounded);
+  (hit, miss, bypass; `api` is the deployed API's `name:version`, so the labels stay bounded);
 - `aigw_gateway_cache_entries_rejected_total{reason}`: bucket entries ignored (unsigned,
   unknown_signer, bad_signature, subject_not_allowed, malformed);
 - `aigw_gateway_cache_entries`, `aigw_gateway_cache_bytes`: what this gateway's index holds;

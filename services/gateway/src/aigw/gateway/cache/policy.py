@@ -64,7 +64,7 @@ class ResponseCachePolicy:
     def note(self, call: Invocation, outcome: CacheOutcome) -> None:
         call.cache = outcome
         call.answer_headers = [*call.answer_headers, (HEADER, outcome.encode())]
-        self.outcomes[(call.api, outcome)] += 1
+        self.outcomes[(call.label, outcome)] += 1
 
 
 class _CacheRun(PolicyRun):

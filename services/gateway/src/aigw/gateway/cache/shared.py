@@ -5,7 +5,8 @@ A gateway writes an answer in the background once its call is over (never on the
 signed as its usage messages are (aigw.common.event_trust: `Aigw-Signer` and
 `Aigw-Signature` over the key's subject and the value, so an entry cannot be moved to another
 key), and puts it in its own index at once. Every gateway watches the bucket (an ordered
-consumer from the latest value of each key, then live) and indexes each entry it can verify:
+reader from the latest value of each key, then live, resuming at once after a NATS reconnect:
+aigw.common.ordered) and indexes each entry it can verify:
 an unsigned, wrongly signed or malformed entry is ignored and counted by reason. A write that
 finds NATS away is dropped (the next miss stores the answer again).
 """
@@ -15,15 +16,14 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
 
 from aigw.common.event_trust import EventSigner, EventVerifier, RejectedEvent
 from aigw.common.identity import CACHE_BUCKET
 from aigw.common.messaging import CACHE_STREAM_NAME
+from aigw.common.ordered import OrderedReader, Reconnects, Start
 from aigw.common.retry import until_done
 from aigw.gateway.cache.entry import CachedAnswer, decode, encode
 from aigw.gateway.cache.index import CacheIndex
@@ -47,6 +47,7 @@ class SharedCache:
         verifier: EventVerifier,
         index: CacheIndex,
         poll: float = 0.05,
+        reconnects: Reconnects | None = None,
     ) -> None:
         self._connection, self._signer, self._verifier = connection, signer, verifier
         self.index = index
@@ -55,7 +56,9 @@ class SharedCache:
         self._poll = poll
         self._writes: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
-        self._sub: Any = None
+        self._reconnects = reconnects
+        self._reader: OrderedReader | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.watching = asyncio.Event()
 
     def start(self) -> None:
@@ -68,9 +71,10 @@ class SharedCache:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._reader is not None:
+            await self._reader.stop()
 
     def store(self, answer: CachedAnswer) -> None:
         """Index `answer` and write it to the bucket in the background."""
@@ -105,13 +109,18 @@ class SharedCache:
             await asyncio.sleep(self._poll)
         js = nc.jetstream()
         await js.stream_info(CACHE_STREAM_NAME)  # provisioned (else retried)
-        self._sub = await js.subscribe(
+        reader = OrderedReader(
+            nc,
+            CACHE_STREAM_NAME,
             PREFIX + ">",
-            cb=self._on_message,
-            stream=CACHE_STREAM_NAME,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+            self._on_message,
+            start=Start(last_per_subject=True),
+            name="response cache watch",
         )
+        await reader.start()
+        self._reader = reader
+        if self._reconnects is not None:
+            self._unsubscribe = self._reconnects.subscribe(reader.reconnected)
         self.watching.set()
 
     async def _on_message(self, msg: Msg) -> None:

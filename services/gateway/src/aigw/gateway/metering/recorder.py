@@ -31,6 +31,7 @@ class CallRecord:
     """What the hot path queues: plain values, turned into a UsageRecord off the hot path."""
 
     at: float  # POSIX time
+    request_id: str  # the caller's x-request-id
     api_id: str
     application_id: str
     subscriber: str
@@ -55,7 +56,8 @@ class CallRecord:
 
     def to_record(self) -> UsageRecord:
         return UsageRecord(
-            request_id=uuid.uuid4().hex,
+            record_id=uuid.uuid4().hex,  # the store's key: never the caller's request id
+            request_id=self.request_id,
             time=datetime.fromtimestamp(self.at, UTC),
             api_id=self.api_id,
             application_id=self.application_id,

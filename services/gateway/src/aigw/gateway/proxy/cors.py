@@ -18,7 +18,7 @@ ALLOW_HEADERS = b"Authorization, ApiKey, Content-Type"
 EXPOSE_HEADERS = (
     b"x-ratelimit-limit-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-requests, "
     b"x-ratelimit-remaining-tokens, x-ratelimit-reset-requests, x-ratelimit-reset-tokens, "
-    b"retry-after, x-request-id"
+    b"retry-after, x-request-id, x-provider-request-id"
 )
 MAX_AGE = b"600"
 

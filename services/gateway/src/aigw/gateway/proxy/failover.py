@@ -57,13 +57,13 @@ async def first_answer(
                 raise ClientGone from None
             if call.routed:
                 planner.failed(plan, target)
-                metrics.failed_target(call.api, target.endpoint, failure_reason(exc))
+                metrics.failed_target(call.label, target.endpoint, failure_reason(exc))
             if last:
                 raise ProviderFailed(*provider_error(exc)) from None
             continue
         if call.routed and answer.resp.status in RETRY_STATUS:
             # the last target failed too: its answer is the caller's, and it rests as well
             planner.failed(plan, target)
-            metrics.failed_target(call.api, target.endpoint, "status")
+            metrics.failed_target(call.label, target.endpoint, "status")
         return answer
     raise AssertionError("a plan has at least one target")

@@ -35,6 +35,8 @@ from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.plan import Planner
 from aigw.gateway.proxy.relay import relay, relay_answered
 from aigw.gateway.proxy.request_headers import FORWARDED_HEADERS, read_request_headers
+from aigw.gateway.proxy.request_id import HEADER as REQUEST_ID
+from aigw.gateway.proxy.request_id import request_id
 from aigw.gateway.proxy.route_policies import PolicyCompiler, RoutePolicies
 from aigw.gateway.proxy.settle import Settlement
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
@@ -80,7 +82,9 @@ class Invoker:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
-        call = Invocation(time.perf_counter(), scope["method"], query)
+        rid = request_id(scope["headers"])
+        call = Invocation(time.perf_counter(), scope["method"], query, rid.decode("ascii"))
+        call.answer_headers = [(REQUEST_ID, rid)]  # every answer carries it
         runs: list[PolicyRun] = []
         try:
             call.status = await self._handle(call, runs, scope, receive, send)
@@ -95,8 +99,8 @@ class Invoker:
         if self.cors.enabled:
             origin, asks_method = request_origin(scope["headers"])
             if asks_method and origin is not None and scope["method"] == "OPTIONS":
-                return await self._preflight(origin, send)
-            call.answer_headers = self.cors.response_headers(origin)
+                return await self._preflight(origin, call.answer_headers, send)
+            call.answer_headers += self.cors.response_headers(origin)
         try:
             pool = await self._prepare(call, scope, receive)
         except Refused as refused:
@@ -169,7 +173,7 @@ class Invoker:
 
     async def _refuse(self, call: Invocation, refused: Refused, send: Send) -> int:
         if isinstance(refused, QuotaRefused):
-            self.metrics.rejected(call.api, refused.kind)
+            self.metrics.rejected(call.label, refused.kind)
         extra = [*refused.headers, *self._cors_only(call)]
         await send_refusal(send, refused, extra)
         return refused.status
@@ -181,12 +185,13 @@ class Invoker:
         admitted = set(call.admission.headers)
         return [header for header in call.answer_headers if header not in admitted]
 
-    async def _preflight(self, origin: bytes, send: Send) -> int:
+    async def _preflight(self, origin: bytes, own: RawHeaders, send: Send) -> int:
         """Answer a CORS preflight without credentials: browsers send none with it."""
         if not self.cors.allows(origin):
-            await send_error(send, 403, "This origin may not call the gateway.", "cors_denied")
+            message = "This origin may not call the gateway."
+            await send_error(send, 403, message, "cors_denied", own)
             return 403
-        headers = self.cors.preflight_headers(origin)
+        headers = [*self.cors.preflight_headers(origin), *own]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return 204

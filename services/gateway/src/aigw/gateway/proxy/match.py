@@ -23,7 +23,7 @@ def match(table: RoutingTable, call: Invocation, scope: Scope) -> Route:
     route, segments = match_route(table.routes, table.max_prefix_segments, path)
     if route is None:
         raise Refused(404, f"No API is deployed at {path}.", "not_found")
-    call.route, call.api = route, route.api_id
+    call.route, call.api, call.label = route, route.api_id, route.label
     if b"%" in raw_path:
         call.rest = rest_after(raw_path.decode("latin-1"), segments)
     else:

@@ -1,5 +1,9 @@
 """The gateway's Prometheus metrics (served on /metrics).
 
+Every metric's `api` label is the deployed API's `name:version` (`Route.label`, e.g.
+`MistralAIAPI:0.0.2`), `-` for a call that matched no API: bounded by what is deployed, never
+a per-call or per-key value (no request id, key, application or caller text).
+
 - `aigw_gateway_requests_total{api,model,status}`: invocations; `model` is the model the
   provider says it served ("-" when it did not answer), never the caller's free text, so
   callers cannot blow up the label set;
@@ -13,7 +17,11 @@
   (reason: status (429/5xx), timeout, connection), each followed by a suspension;
 - `aigw_gateway_guardrail_interventions_total{api,guardrail,direction}`: calls a guardrail
   stopped (guardrail: its name, at most 16 per API; direction: REQUEST or RESPONSE);
-- `aigw_gateway_quota_peers`: other gateway processes sharing quota counts with this one.
+- `aigw_gateway_quota_peers`: other gateway processes sharing quota counts with this one;
+- `aigw_gateway_event_sequence`: the last event stream sequence folded into the routing table;
+- `aigw_gateway_replay_target_sequence`: the stream's last sequence when the gateway started
+  following it (0 until connected): the replay is done once the first reaches it (`make run`
+  shows the two as the replay's progress).
 
 Label children are cached, so recording costs a dict lookup per metric.
 """
@@ -66,6 +74,16 @@ class GatewayMetrics:
             "Other gateway processes this one shares quota counts with",
             registry=registry,
         )
+        self.event_sequence = Gauge(
+            "aigw_gateway_event_sequence",
+            "The last event stream sequence folded into the routing table",
+            registry=registry,
+        )
+        self.replay_target = Gauge(
+            "aigw_gateway_replay_target_sequence",
+            "The event stream's last sequence at start: replayed once the event sequence is here",
+            registry=registry,
+        )
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _latencies(self, histogram: Callable[[str, str, tuple[float, ...]], Histogram]) -> None:
@@ -87,6 +105,10 @@ class GatewayMetrics:
 
     def watch_peers(self, count: Callable[[], int]) -> None:
         self.peers.set_function(count)
+
+    def watch_replay(self, sequence: Callable[[], int], target: Callable[[], int]) -> None:
+        self.event_sequence.set_function(sequence)
+        self.replay_target.set_function(target)
 
     def _child(self, metric: Any, *labels: str) -> Any:
         key = (id(metric), *labels)

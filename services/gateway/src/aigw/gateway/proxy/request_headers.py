@@ -5,6 +5,10 @@ from `ApiKey: <key>` (WSO2 style) or from the header the API's vendor reads its 
 vendor's own SDK works unchanged: `x-api-key` for Anthropic, `api-key` for Azure OpenAI). When
 a request carries several, **Authorization wins**, then ApiKey; an Authorization header that is
 not a Bearer credential (e.g. Basic) is ignored. None of them is ever forwarded.
+
+The caller's `x-request-id` is not forwarded as sent either: the provider gets the call's
+request id (`proxy.request_id`: the caller's if valid, else a new one) in the vendor's
+`requestIdHeader` (`x-request-id` unless the vendor definition names another, or none).
 """
 
 from dataclasses import dataclass
@@ -19,7 +23,8 @@ from aigw.gateway.routing.vendor import VendorProfile
 # are open-ended (`Cookie`, `Forwarded`, `X-Forwarded-*`, `X-Real-IP`, CDN variants), so a
 # header nobody vetted must not reach the provider with the organisation's key. What passes is
 # what SDKs need: the body's type and encoding, what the caller accepts, who the client is,
-# its request id and idempotency key, and the OpenAI/Anthropic SDKs' `x-stainless-*`. Never
+# its idempotency key, and the OpenAI/Anthropic SDKs' `x-stainless-*` (the request id goes
+# as the gateway checked it, see above). Never
 # passed: the caller's credentials, hop-by-hop headers (and those the caller's `Connection`
 # names), Host and the length (the upstream client sets them), and `Accept-Encoding` (the
 # gateway asks for `identity`: it meters what it reads, and a compressed stream is unreadable).
@@ -30,7 +35,6 @@ FORWARDED_HEADERS = frozenset(
         b"accept",
         b"user-agent",
         b"idempotency-key",
-        b"x-request-id",
     }
 )
 _SDK_PREFIX = b"x-stainless-"
@@ -64,7 +68,10 @@ def read_request_headers(
 ) -> None:
     """Note the headers to forward, the credential and the Content-Type on `call`."""
     assert call.route is not None
-    headers, credentials, call.content_type = filter_headers(raw, call.route.vendor, forwarded)
+    vendor = call.route.vendor
+    headers, credentials, call.content_type = filter_headers(raw, vendor, forwarded)
+    if vendor.request_id_header is not None:
+        headers.append((vendor.request_id_header, call.request_id))
     call.headers = headers
     call.credential = credentials.key()
     call.no_cache = credentials.no_cache
@@ -83,6 +90,7 @@ def filter_headers(
     connection: bytes | None = None
     headers: list[tuple[str, str]] = []
     vendor_header, allowed = vendor.auth_header_raw, vendor.caller_headers
+    own = vendor.request_id_headers_raw
     for name, value in raw:
         if name == b"authorization":
             credentials.authorization = value
@@ -90,6 +98,8 @@ def filter_headers(
             credentials.api_key = value
         elif name == vendor_header:
             credentials.vendor_header = value
+        elif name in own:
+            continue  # the call's checked request id is sent instead
         elif name in forwarded or name in allowed or name.startswith(_SDK_PREFIX):
             if name == b"content-type":
                 content_type = value

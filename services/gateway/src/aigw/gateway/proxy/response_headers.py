@@ -1,11 +1,15 @@
 """The headers of a relayed answer: the provider's, minus hop-by-hop and CORS ones, plus the
-gateway's (rate limits, CORS, and on routed calls which target and model answered)."""
+gateway's (the request id, rate limits, CORS, and on routed calls which target and model
+answered). The provider's own `x-request-id` comes back as `x-provider-request-id`: the
+caller's `x-request-id` is the gateway's."""
 
 from urllib.parse import quote
 
 from aigw.gateway.asgi import RawHeaders
 from aigw.gateway.client import Response
 from aigw.gateway.invocation import Invocation
+from aigw.gateway.proxy.request_id import HEADER as REQUEST_ID
+from aigw.gateway.proxy.request_id import PROVIDER_HEADER
 from aigw.gateway.routing.targets import Target
 
 # Never relayed back: hop-by-hop headers (the server frames the response itself) and the
@@ -37,7 +41,13 @@ def response_headers(resp: Response, extra: RawHeaders, secret: str | None = Non
     as a query parameter (`secret`) is blanked out of what comes back: a redirect's `Location`
     repeats the query."""
     drop = _RESPONSE_DROP.union(name for name, _ in extra) if extra else _RESPONSE_DROP
-    out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in drop]
+    out = []
+    for name, value in resp.raw_headers:
+        lowered = name.lower()
+        if lowered == REQUEST_ID:
+            out.append((PROVIDER_HEADER, value))
+        elif lowered not in drop:
+            out.append((lowered, value))
     if secret:
         hidden = [secret.encode(), quote(secret, safe="").encode()]
         out = [(k, _blank(v, hidden)) for k, v in out]

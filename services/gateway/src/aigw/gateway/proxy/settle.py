@@ -1,5 +1,5 @@
-"""What happens once a call is answered: metrics, quota settlement and the usage record
-(queued; published later off the hot path).
+"""What happens once a call is answered: metrics, quota settlement, the usage record and the
+access log line (both queued; published and written later off the hot path).
 
 Token counts are the provider's (`usage` of a JSON answer, the usage chunk of a stream). When
 a successful answer carried none (the client left mid-stream, or the vendor does not report
@@ -18,6 +18,7 @@ from aigw.gateway.asgi import CLIENT_CLOSED
 from aigw.gateway.invocation import Invocation
 from aigw.gateway.metering.meter import Usage, estimate_tokens
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
+from aigw.gateway.proxy.access_log import AccessLog, entry
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.routing.table import RoutingTable
@@ -30,8 +31,10 @@ class Settlement:
         metrics: GatewayMetrics,
         quota: QuotaEnforcer | None,
         recorder: UsageRecorder | None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.table, self.metrics, self.quota, self.recorder = table, metrics, quota, recorder
+        self.access_log = access_log
 
     def settle(self, call: Invocation) -> None:
         ended = time.perf_counter()
@@ -40,10 +43,10 @@ class Settlement:
         answered = call.provider_started > 0.0
         provider = call.provider_ended - call.provider_started if answered else None
         metrics = self.metrics
-        metrics.observe(call.api, model, call.status, ended - call.started, provider)
-        metrics.count_tokens(call.api, model, usage.prompt_tokens, usage.completion_tokens)
+        metrics.observe(call.label, model, call.status, ended - call.started, provider)
+        metrics.count_tokens(call.label, model, usage.prompt_tokens, usage.completion_tokens)
         if call.intervention is not None:
-            metrics.intervened(call.api, call.intervention.guardrail, call.intervention.direction)
+            metrics.intervened(call.label, call.intervention.guardrail, call.intervention.direction)
         if call.admission is not None and self.quota is not None:
             book = self.quota.book
             # a guardrail's intervention and a cache hit count a request (with no tokens when
@@ -56,6 +59,8 @@ class Settlement:
                 book.release(call.admission)
         if self.recorder is not None and call.entry is not None:
             self.recorder.add(self._record(call, usage, ended - call.started, provider))
+        if self.access_log is not None:
+            self.access_log.add(entry(call, usage, ended - call.started, provider))
 
     def _record(
         self, call: Invocation, usage: Usage, seconds: float, provider: float | None
@@ -65,6 +70,7 @@ class Settlement:
         first = call.stream.first_token_at if call.stream is not None else None
         return CallRecord(
             at=time.time(),
+            request_id=call.request_id,
             api_id=call.api,
             application_id=entry.application_id,
             subscriber=self.table.application_owners.get(entry.application_id, ""),

@@ -2,8 +2,9 @@
 
 At start it connects to NATS as the gateway (retrying until it can, and until the stream has
 been provisioned), notes the event stream's last sequence and replays the whole stream from the
-first message with an ordered push consumer (`DeliverPolicy.ALL`). It reports `caught_up` once
-it has applied every event up to that sequence, then keeps following live. Every event is
+first message with an ordered reader (aigw.common.ordered: after NATS comes back it resumes
+from the next sequence at once, not after missed heartbeats). It reports `caught_up` once it
+has applied every event up to that sequence, then keeps following live. Every event is
 verified first (aigw.common.event_trust: signer, signature, subject, source): an untrusted one
 is dropped and counted. An event it cannot parse, or of a type it does not know, is logged and
 skipped: one bad event must not stop routing.
@@ -18,13 +19,14 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
 from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
 from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
 from aigw.common.events import Envelope, parse_payload
 from aigw.common.messaging import STREAM_NAME, unsigned_through
+from aigw.common.nats_servers import nats_servers
+from aigw.common.ordered import OrderedReader, Reconnects
 from aigw.common.retry import until_done
 from aigw.gateway.routing import builder
 from aigw.gateway.routing.table import RoutingTable
@@ -51,12 +53,19 @@ class EventFollower:
         self._unsigned_through = 0
         self._caught_up = asyncio.Event()
         self._nc: NatsClient | None = None
-        self._sub: Any = None
+        self._reader: OrderedReader | None = None
+        self.reconnects = Reconnects()  # what else shares the connection may listen too
+        self.reconnects.subscribe(self._reconnected)
         self._task: asyncio.Task[None] | None = None
 
     def connection(self) -> NatsClient | None:
         """The NATS connection, once made (quota sync and usage publishing share it)."""
         return self._nc
+
+    @property
+    def target_sequence(self) -> int:
+        """The stream's last sequence when the follower subscribed: the replay is done at it."""
+        return self._target
 
     @property
     def caught_up(self) -> bool:
@@ -73,9 +82,8 @@ class EventFollower:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        if self._reader is not None:
+            await self._reader.stop()
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
@@ -84,17 +92,25 @@ class EventFollower:
         await until_done(self._subscribe, "event stream", log, after_failure=self._disconnect)
 
     async def _disconnect(self) -> None:
+        if self._reader is not None:
+            await self._reader.stop()
+            self._reader = None
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
             self._nc = None
 
+    async def _reconnected(self) -> None:
+        if self._reader is not None:
+            await self._reader.reconnected()
+
     async def _subscribe(self) -> None:
         self._nc = await nats.connect(
-            self.nats_url,
+            servers=nats_servers(self.nats_url),
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=0.25,
             connect_timeout=2,
+            reconnected_cb=self.reconnects.fire,
             **self.nats_options,
         )
         js = self._nc.jetstream()
@@ -103,13 +119,10 @@ class EventFollower:
         self._unsigned_through = unsigned_through(info.config.metadata)
         if self._target == 0:
             self._caught_up.set()
-        self._sub = await js.subscribe(
-            "aigw.>",
-            cb=self._on_message,
-            stream=STREAM_NAME,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
+        self._reader = OrderedReader(
+            self._nc, STREAM_NAME, "aigw.>", self._on_message, name="gateway routing follower"
         )
+        await self._reader.start()
         log.info(
             "following %s from the start (catching up to sequence %d)", STREAM_NAME, self._target
         )

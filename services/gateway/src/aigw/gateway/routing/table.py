@@ -47,6 +47,11 @@ class Route:
     # the API's own policies, as data: compiled (per revision) by `proxy.route_policies`
     guardrails: tuple[Guardrail, ...] = ()
     cache: ResponseCache | None = None
+    # the `api` label of the gateway's metrics, `name:version` (derived once, at build)
+    label: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", f"{self.name}:{self.version}")
 
     @property
     def has_policies(self) -> bool:

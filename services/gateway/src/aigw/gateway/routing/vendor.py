@@ -23,12 +23,19 @@ class VendorProfile:
     operations: Operations = field(default=NO_OPERATIONS, compare=False)  # what is forwarded
     # the vendor's headers a caller may set, as ASGI header names (lower-case bytes)
     caller_headers: frozenset[bytes] = frozenset()
-    # `auth_header` as the hot path compares it with ASGI header names (derived)
+    # the header the call's request id goes to the provider in (lower-case; None: not sent)
+    request_id_header: str | None = "x-request-id"
+    # `auth_header` as the hot path compares it with ASGI header names, and the request-id
+    # headers a caller's copy of is never forwarded (x-request-id and `request_id_header`)
     auth_header_raw: bytes | None = field(init=False, repr=False, compare=False)
+    request_id_headers_raw: frozenset[bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         raw = self.auth_header.encode("latin-1") if self.auth_header else None
         object.__setattr__(self, "auth_header_raw", raw)
+        rid = self.request_id_header
+        own = {b"x-request-id", *([rid.encode("latin-1")] if rid else [])}
+        object.__setattr__(self, "request_id_headers_raw", frozenset(own))
 
     @classmethod
     def compile(cls, spec: VendorSpec) -> "VendorProfile":
@@ -55,6 +62,7 @@ class VendorProfile:
             ask_stream_usage=spec.stream.usage_option == "include_usage",
             operations=Operations(operations) if operations else NO_OPERATIONS,
             caller_headers=frozenset(allowed),
+            request_id_header=spec.request_id_header.lower() if spec.request_id_header else None,
         )
 
     def add_headers(self, headers: list[tuple[str, str]], provider_key: str | None) -> None:

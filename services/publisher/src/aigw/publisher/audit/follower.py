@@ -1,8 +1,9 @@
 """Keeps the audit projection folded from the `AIGW_EVENTS` stream.
 
-An ordered push consumer (the only way publisher's NATS identity may read that stream: it can
-create no durable consumer there) starts after the projection's checkpoint, so a restart reads
-only what is new and a dropped projection is folded again from the stream's first event. Each
+An ordered reader (aigw.common.ordered: an ordered push consumer, the only way publisher's NATS
+identity may read that stream, as it can create no durable consumer there; recreated from the
+next sequence as soon as NATS reconnects) starts after the projection's checkpoint, so a restart
+reads only what is new and a dropped projection is folded again from the stream's first event. Each
 event is verified (aigw.common.event_trust) before it is folded: an unsigned, wrongly signed or
 wrongly sourced one is dropped and counted in `aigw_events_rejected_total`, like every other
 consumer does. Events are written in batches, each followed by the checkpoint; a store outage
@@ -16,16 +17,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from pymongo.errors import PyMongoError
 
 from aigw.common.event_trust import EventVerifier, accept
 from aigw.common.messaging import STREAM_NAME
+from aigw.common.ordered import OrderedReader, Reconnects, Start
 from aigw.common.retry import until_done
 from aigw.publisher.audit.projection import Links, fold
 from aigw.publisher.audit.repository import AuditDoc, AuditRepository, LinkDoc
@@ -39,15 +39,21 @@ _STORE_RETRY_SECONDS = 1.0
 
 class AuditFollower:
     def __init__(
-        self, connection: NatsClient, verifier: EventVerifier, repo: AuditRepository
+        self,
+        connection: NatsClient,
+        verifier: EventVerifier,
+        repo: AuditRepository,
+        reconnects: Reconnects | None = None,
     ) -> None:
         self._nc = connection
+        self._reconnects = reconnects
         self._verifier = verifier
         self._repo = repo
         self._queue: asyncio.Queue[Msg] = asyncio.Queue(maxsize=BATCH * 4)
         self._caught_up = asyncio.Event()
         self._target = 0  # the stream's last sequence when the fold started
-        self._sub: Any = None
+        self._reader: OrderedReader | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -67,9 +73,10 @@ class AuditFollower:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._reader is not None:
+            await self._reader.stop()
 
     async def _run(self) -> None:
         links = Links(await self._until_stored(self._repo.links))
@@ -82,15 +89,18 @@ class AuditFollower:
         self._target = (await js.stream_info(STREAM_NAME)).state.last_seq
         if checkpoint >= self._target:
             self._mark_caught_up(checkpoint)
-        self._sub = await js.subscribe(
+        reader = OrderedReader(
+            self._nc,
+            STREAM_NAME,
             EVERY_EVENT,
-            cb=self._queue.put,  # a full queue holds the consumer back
-            stream=STREAM_NAME,
-            ordered_consumer=True,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=checkpoint + 1
-            ),
+            self._queue.put,  # a full queue holds the consumer back
+            start=Start(sequence=checkpoint + 1),
+            name="audit follower",
         )
+        await reader.start()
+        self._reader = reader
+        if self._reconnects is not None:
+            self._unsubscribe = self._reconnects.subscribe(reader.reconnected)
 
     async def _fold(self, links: Links, checkpoint: int) -> None:
         while True:

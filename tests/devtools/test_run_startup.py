@@ -1,0 +1,52 @@
+"""`make run`'s bring-up, the parts without processes: where external servers are, and what a
+failure report says."""
+
+from pathlib import Path
+
+from aigw.devtools.stack import Stack, StackConfig
+from aigw.devtools.startup import StartFailure, externals
+
+
+def stack(tmp_path: Path, nats_url: str | None = None, mongodb_url: str | None = None) -> Stack:
+    config = StackConfig(tmp_path, "k", "a", nats_url=nats_url, mongodb_url=mongodb_url)
+    return Stack(config)
+
+
+def test_external_servers_are_every_host_of_their_urls(tmp_path: Path) -> None:
+    found = externals(
+        stack(
+            tmp_path,
+            nats_url="nats://user:pw@nats-a:4223,nats://nats-b",
+            mongodb_url="mongodb://u:p@m1:27018,m2/?replicaSet=rs0",
+        )
+    )
+    assert [(e.name, e.host, e.port) for e in found] == [
+        ("nats", "nats-a", 4223),
+        ("nats", "nats-b", 4222),
+        ("mongodb", "m1", 27018),
+        ("mongodb", "m2", 27017),
+    ]
+    assert all("p@" not in e.shown for e in found if e.name == "mongodb")
+
+
+def test_started_here_or_resolved_by_dns_are_not_probed(tmp_path: Path) -> None:
+    assert externals(stack(tmp_path)) == []
+    assert externals(stack(tmp_path, mongodb_url="mongodb+srv://u:p@cluster.example/db")) == []
+
+
+def test_a_report_names_the_component_why_what_to_do_and_this_run_s_lines() -> None:
+    failure = StartFailure(
+        "store",
+        "the store did not start (exit code 1): boom",
+        "read its log below",
+        ["Traceback (most recent call last):", "boom"],
+        Path(".data/default/logs/mongodb.log"),
+    )
+    assert failure.report().splitlines() == [
+        "make run: store did not start",
+        "  why:  the store did not start (exit code 1): boom",
+        "  what to do: read its log below",
+        "  its log (.data/default/logs/mongodb.log, this run only):",
+        "    | Traceback (most recent call last):",
+        "    | boom",
+    ]

@@ -1,0 +1,108 @@
+"""NATS goes away and comes back (issue 14): the gateway serves from its table all along, a
+management write made meanwhile is acknowledged (its event kept in the publisher's outbox),
+and once NATS is back the gateway routes it at once, not after nats-py's ordered consumer
+misses two heartbeats (10-15 s, as it did). The change is in the stream exactly once.
+
+The time from NATS's return to the route is measured by `python -m aigw.devtools.bench_nats`
+(README: "Riding out a NATS outage"); here it is only bounded, well below the old delay."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from aigw.common.crypto import SecretBox, sha256_hex
+from aigw.common.events import ApiDeployed, KeyIssued, SubscriptionCreated
+from aigw.devtools import nats_auth
+from aigw.gateway.settings import Settings
+from tests.support.events import stream_events
+from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, run_gateway
+from tests.support.infra import Infra
+from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on
+from tests.support.publisher import API_PREFIX, running_publisher
+from tests.support.tokens import TestSigner
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+CALLS = 100
+ROUTED_WITHIN = 5.0  # seconds after NATS is back; nats-py's own recovery took 10-15 s
+
+
+@pytest.fixture
+async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
+    with nats_node(infra, tmp_path) as running:
+        await nats_auth.provision_streams(running.url, infra.credentials)
+        yield running
+
+
+async def test_a_change_made_while_nats_is_down_is_routed_as_soon_as_it_is_back(
+    node: NatsNode,
+    infra: Infra,
+    secret_key: str,
+    signer: TestSigner,
+    gateway_settings: Settings,
+    mock_provider: str,
+) -> None:
+    unique = uuid.uuid4().hex[:8]
+    events = Events(node.url, SecretBox(secret_key))
+    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"ret{unique}/1.0", unique
+    await publish_on(
+        node.url,
+        infra,
+        deploy_event(events, api_id, prefix, mock_provider, unique),
+        SubscriptionCreated(
+            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy="U"
+        ),
+        KeyIssued(
+            key_id=f"k-{unique}",
+            key_hash=sha256_hex(key),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+    )
+    settings = gateway_settings.model_copy(update={"nats_url": node.url})
+    owner = signer.auth(f"owner-{unique}", ("publisher",))
+    here = on_node(infra, node.url)
+    async with (
+        run_gateway(settings) as gateway,
+        running_publisher(here, secret_key, signer, unique, dev_mode=True) as publisher,
+        gateway.client() as client,
+    ):
+        await gateway.wait_until(lambda: sha256_hex(key) in gateway.app.state.table.keys)
+        connection = gateway.app.follower.connection()
+        assert connection is not None
+
+        node.stop()
+        await eventually(lambda: not connection.is_connected)
+        during = [
+            (await client.post(f"/{prefix}{PATH}", json=CHAT, headers=bearer(key))).status_code
+            for _ in range(CALLS)
+        ]
+        assert during == [200] * CALLS  # served from the table it has
+
+        # a management write meanwhile: acknowledged, its event waits in the outbox
+        body = publisher.body(
+            context=f"during{unique}", endpoints={"production": f"{mock_provider}/p/{unique}"}
+        )
+        created = await publisher.client.post(f"{API_PREFIX}/apis", json=body, headers=owner)
+        assert created.status_code == 201, created.text
+        new_id = created.json()["id"]
+        keyless = await publisher.client.put(
+            f"{API_PREFIX}/apis/{new_id}/backend-security", json={"production": None}, headers=owner
+        )
+        assert keyless.status_code == 200, keyless.text
+        deployed = await publisher.client.post(f"{API_PREFIX}/apis/{new_id}/deploy", headers=owner)
+        assert deployed.status_code == 201, deployed.text
+        new_prefix = f"during{unique}/0.0.2"
+        assert new_prefix not in gateway.app.state.table.routes
+
+        node.start()
+        took = await gateway.wait_route(new_prefix, timeout=ROUTED_WITHIN)
+        print(f"routed {took:.3f}s after NATS was back")  # noqa: T201
+        after = await client.post(f"/{prefix}{PATH}", json=CHAT, headers=bearer(key))
+        assert after.status_code == 200
+
+    deploys = [e for e in await stream_events(node.url, ApiDeployed.TYPE) if e.subject == new_id]
+    assert len(deploys) == 1  # reached the stream once: not lost, not duplicated
