@@ -99,7 +99,7 @@ def test_the_filters_combine() -> None:
     assert conditions(SUBJECT, query) == {
         "$and": [
             SUBJECT,
-            {"$or": [{"request_id": "req-1"}, {"_id": "req-1"}]},
+            {"request_id": "req-1"},
             {"status": {"$gte": 400, "$lt": 500}},
             {"status": {"$gte": 400, "$lt": 500, "$ne": 499}},
             {"model": "mistral-small-2409"},
@@ -153,18 +153,19 @@ def test_a_cursor_this_api_did_not_give_is_refused(cursor: str) -> None:
         decode_cursor(cursor)
 
 
-def test_a_record_answers_its_request_id_outcome_and_estimate() -> None:
+def test_a_record_answers_its_ids_outcome_and_estimate() -> None:
     made = record("api-1", "app-1", status=499, estimated=True, prompt_tokens=3)
-    doc = {"_id": made.request_id, **to_doc(made)}
+    doc = {"_id": made.record_id, **to_doc(made)}
     answered = CallRecord.from_doc(doc)
-    assert answered.request_id == made.request_id
+    assert (answered.record_id, answered.request_id) == (made.record_id, made.request_id)
     assert answered.outcome == "abandoned"
     assert answered.estimated is True
     assert answered.model == "mistral-small-2409"
     assert answered.total_tokens == 3
-    # a record that carries the gateway's request id as a field of its own answers that
-    assert CallRecord.from_doc({**doc, "request_id": "req-from-caller"}).request_id == (
-        "req-from-caller"
-    )
+    # a record stored before request ids existed has none
+    older = {key: value for key, value in doc.items() if key != "request_id"}
+    assert CallRecord.from_doc(older).request_id is None
     wire = answered.model_dump(by_alias=True)
-    assert {"requestId", "apiName", "applicationName", "keyType", "outcome"} <= wire.keys()
+    assert {"recordId", "requestId", "apiName", "applicationName", "keyType", "outcome"} <= (
+        wire.keys()
+    )

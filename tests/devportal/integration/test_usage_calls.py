@@ -67,7 +67,7 @@ async def test_pages_to_the_end_without_repeats_or_gaps(
     assert pages == 4
     ids = [c["requestId"] for c in seen]
     assert sorted(ids) == sorted(r.request_id for r in records[:17])
-    keys = [(datetime.fromisoformat(c["time"]), c["requestId"]) for c in seen]
+    keys = [(datetime.fromisoformat(c["time"]), c["recordId"]) for c in seen]
     assert keys == sorted(keys, reverse=True)
     assert all(c["applicationName"] == "calls-app" for c in seen)
     assert {c["applicationId"] for c in seen} == {app_id}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aigw.common.events import ApplicationCreated
+from aigw.common.usage.store import to_doc
 from tests.support.bus import emitted, publish
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
@@ -65,7 +66,7 @@ async def test_pages_hold_every_call_once_newest_first(publisher: Publisher) -> 
     ids = [call["requestId"] for call in paged]
     assert len(ids) == 23
     assert sorted(ids) == sorted(r.request_id for r in records[:23])  # no repeats, no gaps
-    keys = [(datetime.fromisoformat(c["time"]), c["requestId"]) for c in paged]
+    keys = [(datetime.fromisoformat(c["time"]), c["recordId"]) for c in paged]
     assert keys == sorted(keys, reverse=True)  # newest first, ties by record id
     assert len(await all_pages(publisher, api_id, limit=23)) == 23  # one full page: then null
     assert (await calls(publisher, api_id, limit=23))["nextCursor"] is None
@@ -103,6 +104,12 @@ async def test_filters_combine(publisher: Publisher) -> None:
     assert await statuses(outcome="abandoned") == [499]
     assert await statuses(outcome="error") == [502]
     assert await statuses(outcome="served") == [200, 200]
+    # a record stored before request ids existed: listed, with none
+    old = {**to_doc(record(api_id, "app-a", time=START, status=204)), "_id": uuid.uuid4().hex}
+    old.pop("request_id")
+    await publisher.app.state.runtime.db["usage"].insert_one(old)
+    (older,) = (await calls(publisher, api_id, status="204"))["list"]
+    assert (older["requestId"], older["recordId"]) == (None, old["_id"])
     assert await statuses(status="4xx", outcome="refused", keyType="SANDBOX") == [429]
     assert await statuses(model="mistral-large") == [499]
     assert await statuses(model="unknown") == [502]  # neither model known
@@ -118,6 +125,11 @@ async def test_filters_combine(publisher: Publisher) -> None:
     ]
     assert await statuses(requestId=records[3].request_id) == [446]
     assert await statuses(requestId="no-such-call") == []
+    # a caller may send one x-request-id twice: both calls are found by it
+    again = record(api_id, "app-a", time=at, status=201, request_id=records[3].request_id)
+    await publish_batch(publisher.settings.nats_url, batch(again))
+    await stored(publisher, api_id, len(records) + 1)
+    assert await statuses(requestId=records[3].request_id) == [201, 446]
 
     (call,) = (await calls(publisher, api_id, requestId=records[0].request_id))["list"]
     assert call["outcome"] == "served"

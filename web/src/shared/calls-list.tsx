@@ -153,11 +153,9 @@ function CallsTable({ rows, counterpart }: { rows: CallRecord[]; counterpart: Co
         </thead>
         <tbody>
           {rows.map((call) => (
-            <tr key={call.requestId}>
+            <tr key={call.recordId}>
               <td>{formatDate(call.time)}</td>
-              <td>
-                <code>{call.requestId}</code>
-              </td>
+              <td>{call.requestId ? <code>{call.requestId}</code> : "—"}</td>
               <td>{counterpart.value(call)}</td>
               <td>{call.keyType}</td>
               <td>{call.model}</td>

@@ -39,6 +39,7 @@ def records(count: int, start: datetime) -> list[UsageRecord]:
     spacing = timedelta(days=1) / count
     return [
         UsageRecord(
+            record_id=uuid.uuid4().hex,
             request_id=uuid.uuid4().hex,
             time=start + i * spacing,
             api_id=API if i % 8 else f"other-{i % 5}",  # 7 in 8 are the measured API's

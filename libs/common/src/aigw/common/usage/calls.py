@@ -31,9 +31,9 @@ _STATUS = re.compile(r"^([1-5])(\d\d|xx)$")
 CALLS_DESCRIPTION = (
     "Newest first (by the time the call started), `limit` per page; `nextCursor` fetches the "
     "next, older, page (null on the last). Filters are exact and combine: `requestId` (the "
-    "`x-request-id` the gateway answered with), `status` (a code, `429`, or a class, `4xx`), "
-    "`outcome` (`served`: below 400; `refused`: 4xx but 499; `abandoned`: 499, the caller "
-    "went away; `error`: 5xx), `model` (the model that served the call, else the one asked "
+    "`x-request-id` the gateway answered with; records made before request ids have none), "
+    "`status` (a code, `429`, or a class, `4xx`), `outcome` (`served`: below 400; `refused`: "
+    "4xx but 499; `abandoned`: 499, the caller went away; `error`: 5xx), `model` (the model that served the call, else the one asked "
     "for), `keyType`, and the half-open window [from, to) (times without a zone are UTC; "
     "no default: all the records kept). A query parameter the endpoint does not know, or a "
     "cursor it did not hand out, is a 422. `estimated` marks a call whose token counts the "
@@ -46,7 +46,9 @@ class CallsQuery(CamelModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    request_id: str | None = Field(None, max_length=200, description="One call, by request id")
+    request_id: str | None = Field(
+        None, max_length=200, description="The calls with this `x-request-id`"
+    )
     status: str | None = Field(None, description="A status code (`429`) or class (`4xx`)")
     outcome: Outcome | None = Field(None, description="What became of the call")
     model: str | None = Field(None, max_length=200, description="The model that served it")
@@ -67,7 +69,10 @@ class CallsQuery(CamelModel):
 class CallRecord(CamelModel):
     """One call through a gateway, as its usage record says."""
 
-    request_id: str
+    record_id: str = Field(description="the gateway's own id of the record (the order's tie-break)")
+    request_id: str | None = Field(
+        None, description="the x-request-id the caller got (null: recorded before request ids)"
+    )
     time: datetime
     api_id: str
     api_name: str | None = Field(None, description="the API's name, where it is known")
@@ -96,8 +101,7 @@ class CallRecord(CamelModel):
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
         fields = {name: doc[name] for name in cls.model_fields if name in doc}
-        request_id = doc.get("request_id") or doc["_id"]
-        return cls(**{**fields, "request_id": request_id, "outcome": outcome(doc["status"])})
+        return cls(**{**fields, "record_id": str(doc["_id"]), "outcome": outcome(doc["status"])})
 
 
 class CallsPage(Collection[CallRecord]):
@@ -120,8 +124,8 @@ def conditions(subject: dict[str, str], query: CallsQuery) -> dict[str, Any]:
     paging."""
     parts: list[dict[str, Any]] = [dict(subject)]
     if query.request_id is not None:
-        # the gateway's request id: the record's own field where it has one, else its _id
-        parts.append({"$or": [{"request_id": query.request_id}, {"_id": query.request_id}]})
+        # the caller's x-request-id (a caller may send one twice: then both calls match)
+        parts.append({"request_id": query.request_id})
     if query.status is not None:
         parts.append(status_condition(query.status))
     if query.outcome is not None:

@@ -57,8 +57,8 @@ async def ensure_indexes(db: Db, retention_days: int = 0) -> None:
     usage = db[COLLECTION]
     for keys in SUBJECT_INDEXES.values():
         await usage.create_index(keys)
-    # a call found by its request id (records that carry one as a field; else it is the _id)
-    await usage.create_index("request_id", sparse=True)
+    # a call found by the x-request-id its caller got
+    await usage.create_index("request_id")
     existing = await usage.index_information()
     for name in SUPERSEDED_INDEXES:
         if name in existing:
