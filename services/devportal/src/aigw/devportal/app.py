@@ -96,7 +96,7 @@ async def build_use_cases(
     state.policies = PolicyService(PolicyRepository(db))
     state.keys = KeyService(apps)
     state.oauth = OAuthKeyService(apps)
-    state.usage = UsageService(apps, db)
+    state.usage = UsageService(apps, CatalogRepository(db), db)
     state.signup = SignupService(
         keymanager,
         db,

@@ -80,7 +80,7 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
         dev_mode=settings.dev_mode,
         check_policies=policies.check_exist,
     )
-    state.usage = UsageService(apis, runtime.db)
+    state.usage = UsageService(apis, runtime.db, AuditRepository(runtime.db))
 
 
 @asynccontextmanager
