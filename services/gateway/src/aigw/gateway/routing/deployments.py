@@ -71,9 +71,8 @@ def _routing(
 
 def _drop_route(table: RoutingTable, api_id: str) -> None:
     old = table.api_routes.pop(api_id, None)
-    if old is not None and table.routes.get(old.route_prefix) is old:
-        del table.routes[old.route_prefix]
-        table.recount_segments()
+    if old is not None:
+        table.remove_route(old)  # only if it still holds its prefix
 
 
 def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> None:
@@ -94,8 +93,7 @@ def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> 
     route = _route(event, prefix, box)
     _drop_route(table, event.api_id)
     table.api_routes[event.api_id] = route
-    table.routes[route.route_prefix] = route
-    table.recount_segments()
+    table.add_route(route)
 
 
 def _next_revision(table: RoutingTable, event: ApiDeployed) -> bool:
