@@ -12,6 +12,7 @@ skipped: one bad event must not stop routing.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import nats
@@ -119,8 +120,14 @@ class EventFollower:
             sequence = msg.metadata.sequence.stream
         except (nats.errors.Error, AttributeError):
             sequence = self.last_sequence + 1
+        self.fold(sequence, msg.subject, msg.data, msg.headers)
+
+    def fold(
+        self, sequence: int, subject: str, data: bytes, headers: Mapping[str, str] | None
+    ) -> None:
+        """Verify, parse and apply one message of the stream (replay and live alike)."""
         try:
-            envelope = self._open(sequence, msg)
+            envelope = self._open(sequence, subject, data, headers)
             payload = parse_payload(envelope)
             if payload is None:
                 log.debug("skipping event of unknown type %s", envelope.type)
@@ -129,17 +136,19 @@ class EventFollower:
         except RejectedEvent as exc:
             log.warning("dropping untrusted event #%d: %s", sequence, exc)
         except (ValidationError, ValueError) as exc:
-            log.warning("skipping unparseable event #%d on %s: %s", sequence, msg.subject, exc)
+            log.warning("skipping unparseable event #%d on %s: %s", sequence, subject, exc)
         except Exception:
-            log.exception("skipping event #%d on %s: cannot apply it", sequence, msg.subject)
+            log.exception("skipping event #%d on %s: cannot apply it", sequence, subject)
         self._advance(sequence)
 
-    def _open(self, sequence: int, msg: Msg) -> Envelope:
+    def _open(
+        self, sequence: int, subject: str, data: bytes, headers: Mapping[str, str] | None
+    ) -> Envelope:
         """The verified envelope; events from before signing (see messaging.UNSIGNED_THROUGH)
         are folded as they are."""
-        if sequence <= self._unsigned_through and SIGNATURE_HEADER not in (msg.headers or {}):
-            return Envelope.model_validate_json(msg.data)
-        return self.verifier.open(msg.subject, msg.data, msg.headers)
+        if sequence <= self._unsigned_through and SIGNATURE_HEADER not in (headers or {}):
+            return Envelope.model_validate_json(data)
+        return self.verifier.open(subject, data, headers)
 
     def _advance(self, sequence: int) -> None:
         self.last_sequence = sequence
