@@ -107,6 +107,30 @@ def _application_deleted(table: RoutingTable, application_id: str) -> None:
         _unsubscribed(table, sub_id)
 
 
+# the event types `apply` folds: the follower neither verifies nor parses any other
+ROUTED_TYPES = frozenset(
+    cls.TYPE
+    for cls in (
+        ApiDeployed,
+        ApiUndeployed,
+        ApiDeleted,
+        KeyIssued,
+        KeyRevoked,
+        KeyRegenerated,
+        SigningKeyRotated,
+        OAuthClientCreated,
+        OAuthClientRevoked,
+        TokenRevoked,
+        SubscriptionCreated,
+        SubscriptionUpdated,
+        PolicyUpdated,
+        ApplicationCreated,
+        SubscriptionDeleted,
+        ApplicationDeleted,
+    )
+)
+
+
 def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = None) -> None:
     """Apply one event payload; events the gateway does not route on are ignored."""
     match payload:

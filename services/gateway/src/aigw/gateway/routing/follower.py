@@ -24,10 +24,11 @@ from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
 from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
-from aigw.common.events import Envelope, parse_payload
+from aigw.common.events import Envelope
 from aigw.common.messaging import STREAM_NAME, unsigned_through
 from aigw.common.retry import until_done
 from aigw.gateway.routing import builder
+from aigw.gateway.routing.decode import PayloadDecoder
 from aigw.gateway.routing.table import RoutingTable
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class EventFollower:
         self._target = 0
         self._unsigned_through = 0
         self._caught_up = asyncio.Event()
+        self._decoder = PayloadDecoder()
         self._nc: NatsClient | None = None
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -125,10 +127,15 @@ class EventFollower:
     def fold(
         self, sequence: int, subject: str, data: bytes, headers: Mapping[str, str] | None
     ) -> None:
-        """Verify, parse and apply one message of the stream (replay and live alike)."""
+        """Verify, parse and apply one message of the stream (replay and live alike). A
+        subject the table does not route on is passed over unread (its type is its subject:
+        whatever it holds, it would be refused or ignored)."""
+        if subject not in builder.ROUTED_TYPES:
+            self._advance(sequence)
+            return
         try:
             envelope = self._open(sequence, subject, data, headers)
-            payload = parse_payload(envelope)
+            payload = self._decoder.payload(envelope)
             if payload is None:
                 log.debug("skipping event of unknown type %s", envelope.type)
             else:

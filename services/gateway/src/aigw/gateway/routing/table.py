@@ -26,7 +26,7 @@ from aigw.common.response_cache import ResponseCache
 from aigw.gateway.routing.plans import Plan
 from aigw.gateway.routing.targets import TargetPolicy
 from aigw.gateway.routing.upstream import Upstream
-from aigw.gateway.routing.vendor import VendorProfile
+from aigw.gateway.routing.vendor import VendorProfile, VendorProfiles
 
 # How far past `exp` an access token is still accepted (clocks of keymanager and gateways
 # differ a little); revoked jtis are remembered that much longer too.
@@ -122,6 +122,7 @@ class RoutingTable:
     deleted_subscriptions: set[str] = field(default_factory=set)
     deleted_applications: set[str] = field(default_factory=set)
     revoked_clients: set[str] = field(default_factory=set)
+    vendor_profiles: VendorProfiles = field(default_factory=VendorProfiles)  # shared per revision
 
     # derived indexes (see the module's docstring): only the methods below change them
     segment_counts: dict[int, int] = field(default_factory=dict)  # segments → routes with them
