@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import nats
 from nats.js import JetStreamContext
@@ -51,7 +52,7 @@ class Shape:
     applications: int = 10_000
     keys: int = 100_000
     subscriptions: int = 10_000
-    upstream: str = "http://127.0.0.1:8090"  # where every API's endpoints point
+    upstream: str = "http://127.0.0.1:8090"  # the mock provider: every API's endpoints
 
     @property
     def events(self) -> int:
@@ -63,7 +64,7 @@ def api_id(i: int) -> str:
 
 
 def route_prefix(i: int) -> str:
-    return f"synthetic{i}/v1"
+    return f"synthetic{i}/1.0"
 
 
 def application_id(i: int) -> str:
@@ -73,6 +74,10 @@ def application_id(i: int) -> str:
 def api_key(i: int) -> str:
     """The plaintext of key `i` (the stream carries only its hash): what a bench calls with."""
     return f"aigw_synthetic_{i:07d}"
+
+
+def key_id(i: int) -> str:
+    return f"key-{i:07d}"
 
 
 def key_application(shape: Shape, i: int) -> int:
@@ -88,10 +93,9 @@ def deployed(shape: Shape, box: SecretBox, i: int, revision: int = 1) -> ApiDepl
     vendor = BUILT_IN_VENDORS[i % len(BUILT_IN_VENDORS)].spec()
     ident = api_id(i)
 
-    def endpoint(name: str, path: str, key: str) -> DeployedEndpoint:
-        url = f"{shape.upstream}/{path}"
-        sealed = box.encrypt(key, provider_key_context(ident, name, url))
-        return DeployedEndpoint(url=url, api_key_ciphertext=sealed)
+    def endpoint(name: str, key: str) -> DeployedEndpoint:
+        sealed = box.encrypt(key, provider_key_context(ident, name, shape.upstream))
+        return DeployedEndpoint(url=shape.upstream, api_key_ciphertext=sealed)
 
     return ApiDeployed(
         api_id=ident,
@@ -100,8 +104,8 @@ def deployed(shape: Shape, box: SecretBox, i: int, revision: int = 1) -> ApiDepl
         version="v1",
         route_prefix=route_prefix(i),
         vendor=vendor,
-        production=endpoint("production", "v1", "mock-provider-key"),
-        sandbox=endpoint("sandbox", "v1", "mock-sandbox-key"),
+        production=endpoint("production", "mock-provider-key"),
+        sandbox=endpoint("sandbox", "mock-sandbox-key"),
     )
 
 
@@ -126,7 +130,7 @@ def payloads(shape: Shape, box: SecretBox) -> Iterator[EventPayload]:
         )
     for i in range(shape.keys):
         yield KeyIssued(
-            key_id=f"key-{i:07d}",
+            key_id=key_id(i),
             key_hash=sha256_hex(api_key(i)),
             application_id=application_id(key_application(shape, i)),
             key_type="PRODUCTION" if i % 4 else "SANDBOX",
@@ -165,40 +169,61 @@ def messages(items: Iterable[EventPayload], signers: Signers) -> Iterator[Messag
     return (signers.message(payload) for payload in items)
 
 
-async def publish(nats_url: str, credentials: Path, items: Iterable[EventPayload]) -> int:
-    """Publish each payload as its emitter (one connection per identity, `IN_FLIGHT`
-    acknowledgements outstanding), in order per emitter; the number published."""
-    signers = Signers(credentials)
-    connections: dict[str, nats.NATS] = {}
-    contexts: dict[str, JetStreamContext] = {}
-    pending: dict[str, list[asyncio.Future[PubAck]]] = {}
-    count = 0
-    try:
-        for payload in items:
-            identity = signers.emitter(payload)
-            if identity not in connections:
-                options = nats_auth.connect_options(credentials, identity)
-                connections[identity] = await nats.connect(nats_url, **options)
-                contexts[identity] = connections[identity].jetstream()
-                pending[identity] = []
-            subject, body, headers = signers.message(payload)
-            waiting = pending[identity]
-            future = await contexts[identity].publish_async(subject, body, headers=headers)
-            waiting.append(future)
-            if len(waiting) >= IN_FLIGHT:
-                await asyncio.gather(*waiting)
-                waiting.clear()
-            count += 1
-        for waiting in pending.values():
-            await asyncio.gather(*waiting)
-    finally:
-        for nc in connections.values():
+class Publisher:
+    """Publishes payloads as their emitters: one connection per identity, made when first
+    needed; `send` pipelines (up to `IN_FLIGHT` acknowledgements outstanding per emitter, in
+    order per emitter), `publish` waits for its event to be stored."""
+
+    def __init__(self, nats_url: str, credentials: Path) -> None:
+        self.nats_url, self.credentials = nats_url, credentials
+        self.signers = Signers(credentials)
+        self._connections: dict[str, nats.NATS] = {}
+        self._contexts: dict[str, JetStreamContext] = {}
+        self._pending: dict[str, list[asyncio.Future[PubAck]]] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for nc in self._connections.values():
             await nc.close()
-    return count
+
+    async def _context(self, identity: str) -> JetStreamContext:
+        if identity not in self._contexts:
+            options = nats_auth.connect_options(self.credentials, identity)
+            self._connections[identity] = await nats.connect(self.nats_url, **options)
+            self._contexts[identity] = self._connections[identity].jetstream()
+            self._pending[identity] = []
+        return self._contexts[identity]
+
+    async def send(self, payload: EventPayload) -> None:
+        identity = self.signers.emitter(payload)
+        js = await self._context(identity)
+        subject, body, headers = self.signers.message(payload)
+        waiting = self._pending[identity]
+        waiting.append(await js.publish_async(subject, body, headers=headers))
+        if len(waiting) >= IN_FLIGHT:
+            await self.flush()
+
+    async def flush(self) -> None:
+        for waiting in self._pending.values():
+            await asyncio.gather(*waiting)
+            waiting.clear()
+
+    async def publish(self, payload: EventPayload) -> None:
+        await self.send(payload)
+        await self.flush()
 
 
 async def write(nats_url: str, credentials: Path, shape: Shape, box: SecretBox) -> int:
-    return await publish(nats_url, credentials, payloads(shape, box))
+    """Publish the whole stream of `shape`; the number of events."""
+    count = 0
+    async with Publisher(nats_url, credentials) as publisher:
+        for payload in payloads(shape, box):
+            await publisher.send(payload)
+            count += 1
+        await publisher.flush()
+    return count
 
 
 def main() -> None:
