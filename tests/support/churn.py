@@ -31,13 +31,22 @@ assert OPENAI is not None
 PREFIXES = ("chat", "chat/1.0", "a/b/c", "team/chat/v1/beta", "x/1", "embed/v2", "one/two")
 
 
-def churn(seed: int, count: int, apis: int = 8, apps: int = 6) -> list[EventPayload]:
-    """`count` events drawn with `random.Random(seed)`: the same arguments, the same list."""
-    return list(_events(random.Random(seed), count, apis, apps))
+def churn(
+    seed: int, count: int, apis: int = 8, apps: int = 6, *, lawful: bool = False
+) -> list[EventPayload]:
+    """`count` events drawn with `random.Random(seed)`: the same arguments, the same list.
+
+    Unless `lawful`, the deploys include what the publisher never emits but the fold must
+    refuse (a revision jumping by more than one) and the undeploys some of revision 0 (as
+    events from before undeploys named their revision: "whatever is deployed")."""
+    return list(_events(random.Random(seed), count, apis, apps, lawful))
 
 
-def _events(rng: random.Random, count: int, apis: int, apps: int) -> Iterator[EventPayload]:
+def _events(
+    rng: random.Random, count: int, apis: int, apps: int, lawful: bool
+) -> Iterator[EventPayload]:
     revisions: dict[str, int] = {}
+    steps = (1, 1, 1, 1, 0, -1) if lawful else (1, 1, 1, 1, 0, -1, 2)
 
     def api() -> str:
         return f"api{rng.randrange(apis)}"
@@ -49,8 +58,9 @@ def _events(rng: random.Random, count: int, apis: int, apps: int) -> Iterator[Ev
         api_id = api()
         seen = revisions.get(api_id, 0)
         # mostly the next revision; sometimes a replayed old one or a jump the fold refuses
-        revision = max(1, seen + rng.choice((1, 1, 1, 1, 0, -1, 2)))
-        revisions[api_id] = max(seen, revision)
+        revision = max(1, seen + rng.choice(steps))
+        if revision <= seen + 1:  # a refused jump is not the API's revision
+            revisions[api_id] = max(seen, revision)
         return ApiDeployed(
             api_id=api_id,
             revision=revision,
@@ -86,7 +96,7 @@ def _events(rng: random.Random, count: int, apis: int, apps: int) -> Iterator[Ev
 
     makers: list[tuple[int, Callable[[], EventPayload]]] = [
         (20, deploy),
-        (4, lambda: ApiUndeployed(api_id=api(), revision=rng.randrange(4))),
+        (4, lambda: ApiUndeployed(api_id=api(), revision=rng.randrange(int(lawful), 4))),
         (1, lambda: ApiDeleted(api_id=api())),
         (20, key),
         (4, lambda: KeyRevoked(key_id=f"k{rng.randrange(apps * 4)}")),
