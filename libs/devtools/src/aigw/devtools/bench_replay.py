@@ -37,7 +37,7 @@ from aigw.common.event_trust import EventVerifier
 from aigw.common.events import KeyRevoked
 from aigw.common.identity import read_trust_file
 from aigw.devtools import nats_auth, synthetic_stream
-from aigw.devtools.bench import percentile
+from aigw.devtools.bench import cpu_seconds, percentile
 from aigw.devtools.processes import ManagedProcess, free_port, nats_server, venv_bin
 from aigw.devtools.synthetic_stream import Shape
 from aigw.gateway.routing.follower import EventFollower
@@ -256,11 +256,12 @@ def run(shape: Shape, args: argparse.Namespace) -> list[str]:
         try:
             assert gateway.proc is not None
             rss = rss_mb(gateway.proc.pid)
+            cpu = cpu_seconds(gateway.proc.pid)
             replayed = replay_seconds(p.root / "gateway.log")
             result = asyncio.run(measure(p, f"http://127.0.0.1:{gateway.port}", shape, args))
         finally:
             gateway.stop()
-    return report(shape, count, written, (ready, replayed), rss, result)
+    return report(shape, count, written, (ready, replayed, cpu), rss, result)
 
 
 def ms(seconds: float) -> str:
@@ -276,7 +277,8 @@ def report(
     )
     replay = (
         f"- gateway spawn → ready: {ready[0]:.2f} s, of which replay (subscribed → caught "
-        f"up) {ready[1] or 0:.2f} s; RSS when ready: {rss:.0f} MB"
+        f"up) {ready[1] or 0:.2f} s; the process's CPU time until ready {ready[2]:.2f} s; "
+        f"RSS when ready: {rss:.0f} MB"
     )
     lines = [
         title,
