@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -186,10 +186,13 @@ async def until(probe: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> 
     return time.perf_counter() - started
 
 
-async def changes(caller: Caller, p: Platform, shape: Shape, n: int) -> tuple[list, list]:
+async def changes(
+    caller: Caller, p: Platform, shape: Shape, n: int
+) -> tuple[list[float], list[float]]:
     """Deploy → routable and revoke → refused, `n` of each, one after the other."""
     box = SecretBox(p.secret_key)
-    deploys, revokes = [], []
+    deploys: list[float] = []
+    revokes: list[float] = []
     # each revoked key calls its own application's API (an OpenAI one: index divisible by 4)
     apps = [a for a in range(min(shape.applications, shape.subscriptions)) if a % 4 == 0]
     async with synthetic_stream.Publisher(p.nats_url, p.credentials) as publisher:
@@ -226,78 +229,89 @@ async def load(caller: Caller, stop: asyncio.Event, counts: dict[str, int]) -> N
         counts["ok" if status == 200 else "failed"] += 1
 
 
-async def measure(p: Platform, gateway_url: str, shape: Shape, args: argparse.Namespace) -> dict:
+@dataclass
+class Measured:
+    added: list[float]  # p50, p99
+    deploys: list[float] = field(default_factory=list)
+    revokes: list[float] = field(default_factory=list)
+    served: int = 0  # calls answered 200 while the changes went on
+    failed: int = 0
+    seconds: float = 0.0
+    concurrency: int = 0
+
+
+async def measure(
+    p: Platform, gateway_url: str, shape: Shape, args: argparse.Namespace
+) -> Measured:
     connector = aiohttp.TCPConnector(limit=args.concurrency + 2)
     async with aiohttp.ClientSession(connector=connector) as session:
         caller = Caller(session, gateway_url, p.mock_url)
-        result: dict = {"added": await added_latency(caller, args.calls)}
+        result = Measured(await added_latency(caller, args.calls))
         if not args.changes:
             return result
         stop, counts = asyncio.Event(), {"ok": 0, "failed": 0}
         workers = [asyncio.create_task(load(caller, stop, counts)) for _ in range(args.concurrency)]
-        probe = Caller(session, gateway_url, p.mock_url)
         started = time.perf_counter()
-        result["deploy"], result["revoke"] = await changes(probe, p, shape, args.changes)
+        result.deploys, result.revokes = await changes(caller, p, shape, args.changes)
         stop.set()
         await asyncio.gather(*workers)
-        result["load"] = (counts, time.perf_counter() - started)
+        result.seconds = time.perf_counter() - started
+        result.served, result.failed = counts["ok"], counts["failed"]
+        result.concurrency = args.concurrency
         return result
+
+
+@dataclass
+class Replayed:
+    events: int
+    written: float  # seconds to write the stream
+    ready: float  # spawn → ready
+    replay: float | None  # the follower's own: subscribed → caught up
+    cpu: float  # the process's CPU seconds until ready
+    rss: float  # MB when ready
 
 
 def run(shape: Shape, args: argparse.Namespace) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="aigw-bench-replay-") as tmp, platform(Path(tmp)) as p:
         shape = replace(shape, upstream=p.mock_url)
         started = time.perf_counter()
-        count = asyncio.run(
-            synthetic_stream.write(p.nats_url, p.credentials, shape, SecretBox(p.secret_key))
-        )
+        box = SecretBox(p.secret_key)
+        count = asyncio.run(synthetic_stream.write(p.nats_url, p.credentials, shape, box))
         written = time.perf_counter() - started
         gateway, ready = start_gateway(p)
         try:
             assert gateway.proc is not None
-            rss = rss_mb(gateway.proc.pid)
-            cpu = cpu_seconds(gateway.proc.pid)
+            pid = gateway.proc.pid
             replayed = replay_seconds(p.root / "gateway.log")
+            stats = Replayed(count, written, ready, replayed, cpu_seconds(pid), rss_mb(pid))
             result = asyncio.run(measure(p, f"http://127.0.0.1:{gateway.port}", shape, args))
         finally:
             gateway.stop()
-    return report(shape, count, written, (ready, replayed, cpu), rss, result)
+    return report(shape, stats, result)
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def report(
-    shape: Shape, count: int, written: float, ready: float, rss: float, r: dict
-) -> list[str]:
-    title = (
-        f"## {shape.apis} APIs, {shape.applications} applications, {shape.subscriptions} "
-        f"subscriptions, {shape.keys} keys: {count} events (written in {written:.1f} s)"
-    )
-    replay = (
-        f"- gateway spawn → ready: {ready[0]:.2f} s, of which replay (subscribed → caught "
-        f"up) {ready[1] or 0:.2f} s; the process's CPU time until ready {ready[2]:.2f} s; "
-        f"RSS when ready: {rss:.0f} MB"
-    )
+def report(shape: Shape, s: Replayed, r: Measured) -> list[str]:
     lines = [
-        title,
-        replay,
-        f"- added latency per call: p50 {ms(r['added'][0])}, p99 {ms(r['added'][1])}",
+        f"## {shape.apis} APIs, {shape.applications} applications, {shape.subscriptions} "
+        + f"subscriptions, {shape.keys} keys: {s.events} events (written in {s.written:.1f} s)",
+        f"- gateway spawn → ready {s.ready:.2f} s, of which replay (subscribed → caught up) "
+        + f"{s.replay or 0:.2f} s; CPU time until ready {s.cpu:.2f} s; RSS {s.rss:.0f} MB",
+        f"- added latency per call: p50 {ms(r.added[0])}, p99 {ms(r.added[1])}",
     ]
-    if "deploy" in r:
-        counts, seconds = r["load"]
-        for name, samples in (
-            ("deploy → routable", r["deploy"]),
-            ("revoke → refused", r["revoke"]),
-        ):
+    for name, samples in (("deploy → routable", r.deploys), ("revoke → refused", r.revokes)):
+        if samples:
             lines.append(
                 f"- {name} ({len(samples)} changes): p50 {ms(percentile(samples, 0.5))}, "
                 f"p99 {ms(percentile(samples, 0.99))}, max {ms(max(samples))}"
             )
+    if r.seconds:
         lines.append(
-            f"- under load: {counts['ok'] / seconds:.0f} calls/s served meanwhile, "
-            f"{counts['failed']} failed"
+            f"- meanwhile {r.concurrency} clients were served {r.served / r.seconds:.0f} "
+            f"calls/s, {r.failed} failed"
         )
     return lines
 
@@ -325,9 +339,9 @@ def profile(shape: Shape) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for field, default in vars(Shape()).items():
+    for size, default in vars(Shape()).items():
         if isinstance(default, int):
-            parser.add_argument(f"--{field}", type=int, default=default)
+            parser.add_argument(f"--{size}", type=int, default=default)
     parser.add_argument("--changes", type=int, default=200, help="deploys and revocations")
     parser.add_argument("--concurrency", type=int, default=4, help="clients calling meanwhile")
     parser.add_argument("--calls", type=int, default=500, help="sequential calls for latency")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Self
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
@@ -177,7 +178,7 @@ class Publisher:
     def __init__(self, nats_url: str, credentials: Path) -> None:
         self.nats_url, self.credentials = nats_url, credentials
         self.signers = Signers(credentials)
-        self._connections: dict[str, nats.NATS] = {}
+        self._connections: dict[str, NatsClient] = {}
         self._contexts: dict[str, JetStreamContext] = {}
         self._pending: dict[str, list[asyncio.Future[PubAck]]] = {}
 
