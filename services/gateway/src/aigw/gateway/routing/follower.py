@@ -3,10 +3,12 @@
 At start it connects to NATS as the gateway (retrying until it can, and until the stream has
 been provisioned), notes the event stream's last sequence and replays the whole stream from the
 first message with an ordered push consumer (`DeliverPolicy.ALL`). It reports `caught_up` once
-it has applied every event up to that sequence, then keeps following live. Every event is
+it has applied every event up to that sequence, then keeps following live. Every event of a
+type the table routes on (`builder.ROUTED_TYPES`; the others are passed over unread) is
 verified first (aigw.common.event_trust: signer, signature, subject, source): an untrusted one
-is dropped and counted. An event it cannot parse, or of a type it does not know, is logged and
-skipped: one bad event must not stop routing.
+is dropped and counted. An event it cannot parse is logged and skipped: one bad event must not
+stop routing. Replay costs O(1) per event whatever the table's size (`make bench-replay`); most
+of it is the signature check, then the NATS client's per-message work.
 """
 
 import asyncio
