@@ -56,8 +56,9 @@ def signers():
     with tempfile.TemporaryDirectory() as tmp:
         credentials = Path(tmp) / "credentials"
         nats_auth.ensure_credentials(credentials)
-        yield synthetic_stream.Signers(credentials), read_trust_file(
-            credentials / nats_auth.TRUST_FILE
+        yield (
+            synthetic_stream.Signers(credentials),
+            read_trust_file(credentials / nats_auth.TRUST_FILE),
         )
 
 
