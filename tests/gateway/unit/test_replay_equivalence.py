@@ -4,16 +4,13 @@ decoder) or straight into `builder.apply`, and replayed again from the start ont
 already holds some or all of them (a follower that subscribes again replays the whole stream).
 """
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from aigw.common.crypto import SecretBox, generate_master_key
 from aigw.common.event_trust import EventVerifier
 from aigw.common.events import ApiDeployed, ApiUndeployed, EventPayload
-from aigw.common.identity import read_trust_file
-from aigw.devtools import nats_auth, synthetic_stream
+from aigw.common.identity import IDENTITIES, Identity
+from aigw.devtools import synthetic_stream
 from aigw.gateway.routing.builder import apply
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.table import RoutingTable
@@ -53,13 +50,10 @@ def fold(events: list[EventPayload], table: RoutingTable | None = None) -> Routi
 
 @pytest.fixture(scope="module")
 def signers():
-    with tempfile.TemporaryDirectory() as tmp:
-        credentials = Path(tmp) / "credentials"
-        nats_auth.ensure_credentials(credentials)
-        yield (
-            synthetic_stream.Signers(credentials),
-            read_trust_file(credentials / nats_auth.TRUST_FILE),
-        )
+    """The services' identities, in memory: their signers and the trust a gateway has."""
+    identities = {name: Identity.generate(name) for name in IDENTITIES}
+    trust = {name: [i.event_key().public_key()] for name, i in identities.items()}
+    return synthetic_stream.Signers.of(identities), trust
 
 
 def follower(trust) -> EventFollower:

@@ -15,7 +15,7 @@ emitter (its own NATS identity), pipelined.
 import argparse
 import asyncio
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -142,11 +142,18 @@ Message = tuple[str, bytes, dict[str, str]]  # subject, body, headers
 
 
 class Signers:
-    """Each emitting service's signer, from a credentials directory."""
+    """Each emitting service's signer: from a credentials directory, or from identities held
+    in memory (`Signers.of`)."""
 
-    def __init__(self, credentials: Path) -> None:
+    def __init__(self, credentials: Path | None) -> None:
         self.credentials = credentials
         self._signers: dict[str, EventSigner] = {}
+
+    @classmethod
+    def of(cls, identities: Mapping[str, Identity]) -> "Signers":
+        signers = cls(None)
+        signers._signers = {name: EventSigner(i) for name, i in identities.items()}
+        return signers
 
     def emitter(self, payload: EventPayload) -> str:
         identity = emitter_of(payload.TYPE)
@@ -155,6 +162,7 @@ class Signers:
 
     def signer(self, identity: str) -> EventSigner:
         if identity not in self._signers:
+            assert self.credentials is not None, f"no identity {identity}"
             seed = nats_auth.seed_path(self.credentials, identity)
             self._signers[identity] = EventSigner(Identity.load(identity, seed))
         return self._signers[identity]
