@@ -20,9 +20,9 @@ from aigw.publisher.apis.repository import (
 )
 from aigw.publisher.apis.repository import (
     ApiDoc,
-    DeployMark,
     ApiName,
     ApiRepository,
+    DeployMark,
     StoredApi,
 )
 from aigw.publisher.apis.schemas import ApiIn

@@ -77,7 +77,9 @@ class Outage:
         figures = {"store stop (s)": time.monotonic() - stopped}
         figures["readiness 503 after stop"] = await _until(lambda: self._ready("publisher", 503))
         figures["login -> 503"] = await _timed(self.login(), 503)
-        figures["GET /apis -> 503"] = await _timed(self.http.get(publisher + APIS, headers=auth), 503)
+        figures["GET /apis -> 503"] = await _timed(
+            self.http.get(publisher + APIS, headers=auth), 503
+        )
         figures["deploy -> 503"] = await _timed(self.http.post(deploy, headers=auth), 503)
         await asyncio.to_thread(_restart, self.store)
         figures["login 200 after store back"] = await _until(lambda: self._login_is(200))
