@@ -3,6 +3,7 @@ publisher's outbox), so an API its catalogue does not hold is "not known yet, tr
 (503 with Retry-After), never a wrong "is not published" (404); one it holds is served as
 always. Once NATS is back and the event folded, the API is there (issue 14)."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,3 +89,26 @@ async def test_an_api_devportal_cannot_know_of_yet_is_503_not_404(
     subscribed = await client.post("/subscriptions", json=subscribe)
     assert subscribed.status_code == 201, subscribed.text
     assert (await client.get(f"/apis/{uuid.uuid4()}")).status_code == 404  # and 404 again
+
+
+async def test_an_unknown_api_is_404_while_the_stream_is_busy(
+    node: NatsNode, infra: Infra, devportal: tuple[httpx.AsyncClient, object]
+) -> None:
+    """Events published after the question do not make devportal unsure: with other APIs'
+    events arriving all the while, an API the stream never held is a 404, not a 503."""
+    client, _ = devportal
+    first = str(uuid.uuid4())
+    await publish_on(node.url, infra, published(first, f"busy{first[:6]}"))
+    await wait_for_api(client, first)
+
+    async def busy() -> None:
+        for _ in range(40):
+            other = str(uuid.uuid4())
+            await publish_on(node.url, infra, published(other, f"busy{other[:6]}"))
+
+    traffic = asyncio.create_task(busy())
+    try:
+        answers = [(await client.get(f"/apis/{uuid.uuid4()}")).status_code for _ in range(5)]
+    finally:
+        await traffic
+    assert answers == [404] * 5

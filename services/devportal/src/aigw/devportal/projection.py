@@ -15,6 +15,7 @@ lacks is then truly absent, while one that is cut off from NATS or behind cannot
 cases answer 503 "not known yet" instead of a wrong 404).
 """
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +26,7 @@ import nats.errors
 from faststream import AckPolicy, Context
 from faststream.nats import DeliverPolicy, JStream, NatsMessage, NatsRouter, PullSub
 from nats.aio.client import Client as NatsClient
+from nats.js.api import ConsumerInfo
 from pydantic import ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -54,19 +56,41 @@ def event_micros(time: datetime) -> int:
 
 
 async def read_model_current(
-    nc: NatsClient, kind: str, database: str, timeout: float = 0.5
+    nc: NatsClient, kind: str, database: str, wait: float = 1.0, poll: float = 0.05
 ) -> bool:
-    """Whether read model `kind`'s consumer is connected and has folded every event of the
-    stream (none pending, none delivered and not yet acknowledged)."""
+    """Whether read model `kind` has folded every event the stream held when asked: its
+    consumer is connected and, within `wait` seconds, has delivered what was pending then
+    and acknowledged everything up to it. Events published after the question do not count,
+    so a busy stream cannot turn an unknown entity's 404 into a 503; a consumer cut off from
+    NATS, or still replaying, answers False."""
+    deadline = asyncio.get_running_loop().time() + wait
+    deliveries: int | None = None  # the consumer's delivery count that covers the question
+    folded_through: int | None = None  # the stream sequence that must be acknowledged
+    while True:
+        info = await _consumer_info(nc, consumer_name(kind, database), poll * 10)
+        if info is None:
+            return False
+        delivered = info.delivered.consumer_seq if info.delivered else 0
+        if deliveries is None:
+            deliveries = delivered + (info.num_pending or 0)
+        if folded_through is None and delivered >= deliveries:
+            folded_through = info.delivered.stream_seq if info.delivered else 0
+        acked = info.ack_floor.stream_seq if info.ack_floor else 0
+        if folded_through is not None and (info.num_ack_pending == 0 or acked >= folded_through):
+            return True
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(poll)  # polling the consumer's progress: time passing is the point
+
+
+async def _consumer_info(nc: NatsClient, name: str, timeout: float) -> ConsumerInfo | None:
     if not nc.is_connected:
-        return False
+        return None
     try:
-        info = await nc.jetstream().consumer_info(
-            STREAM_NAME, consumer_name(kind, database), timeout=timeout
-        )
+        info: ConsumerInfo = await nc.jetstream().consumer_info(STREAM_NAME, name, timeout=timeout)
+        return info
     except (nats.errors.Error, TimeoutError):
-        return False
-    return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+        return None
 
 
 async def upsert_if_newer(
