@@ -28,6 +28,7 @@ from tests.support.bus import connected
 from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
+from tests.support.waiting import LIFESPAN_BOUNDS
 
 pytestmark = pytest.mark.integration
 AUDIT_PROJECTION = (EVENTS, LINKS, STATE)  # the publisher's audit trail, folded from the stream
@@ -123,7 +124,7 @@ async def _running(name: str, infra: Infra, key: str, signer: TestSigner, unique
     build, create_path, unknown = TARGETS[name]
     app, prefix = build(infra, key, signer, unique)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url=f"http://{name}{prefix}",

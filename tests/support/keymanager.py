@@ -20,6 +20,7 @@ from aigw.keymanager.signing.service import SigningKeyService
 from aigw.keymanager.users.passwords import hash_password
 from aigw.keymanager.users.repository import UserRepository
 from tests.support.infra import Infra
+from tests.support.waiting import LIFESPAN_BOUNDS
 
 ADMIN_PASSWORD = "s3cret"
 API = "/api/keymanager/v1"
@@ -38,7 +39,7 @@ def km_settings(infra: Infra, secret_key: str, database: str) -> Settings:
 @contextlib.asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[ASGIApp]:
     """keymanager's app after its start-up, for clients made with `client_from`."""
-    async with LifespanManager(create_app(settings)) as manager:
+    async with LifespanManager(create_app(settings), **LIFESPAN_BOUNDS) as manager:
         yield manager.app
 
 

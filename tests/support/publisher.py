@@ -14,6 +14,7 @@ from aigw.publisher.app import create_app
 from aigw.publisher.settings import Settings
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
+from tests.support.waiting import LIFESPAN_BOUNDS
 
 API_PREFIX = "/api/publisher/v1"
 
@@ -74,7 +75,7 @@ async def running_publisher(
     )
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url="http://publisher",

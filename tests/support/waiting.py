@@ -101,3 +101,8 @@ def eventually_sync[T](
         if time.monotonic() >= deadline:
             raise AssertionError(_failure(probe, what, timeout, last))
         time.sleep(interval)
+
+
+# A service's start-up (indexes, NATS consumers, a signing key) on a loaded 2-core CI machine
+# can pass asgi-lifespan's 5 s default; the bound is for hangs, not for speed.
+LIFESPAN_BOUNDS = {"startup_timeout": 60.0, "shutdown_timeout": 30.0}

@@ -9,6 +9,7 @@ from aigw.devportal.settings import Settings
 from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
+from tests.support.waiting import LIFESPAN_BOUNDS
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ async def devportal(
         keymanager_transport=httpx.MockTransport(keymanager.handle),
     )
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url=f"http://devportal{API_PREFIX}",

@@ -27,7 +27,7 @@ from tests.support.devportal import (
 )
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
-from tests.support.waiting import eventually
+from tests.support.waiting import LIFESPAN_BOUNDS, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -215,7 +215,7 @@ async def _catalog(settings: Settings) -> AsyncIterator[AsyncCollection[dict[str
 async def _portal(settings: Settings, signer: TestSigner) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url=f"http://devportal{API_PREFIX}",

@@ -20,7 +20,7 @@ from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node, publish_on
 from tests.support.tokens import TestSigner
-from tests.support.waiting import eventually
+from tests.support.waiting import LIFESPAN_BOUNDS, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ async def devportal(
         keymanager_transport=httpx.MockTransport(FakeKeymanager().handle),
     )
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url=f"http://devportal{API_PREFIX}",

@@ -19,6 +19,7 @@ from tests.support.infra import Infra
 from tests.support.keymanager import API as KM_API
 from tests.support.keymanager import km_settings
 from tests.support.tokens import TestSigner
+from tests.support.waiting import LIFESPAN_BOUNDS
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ async def _devportal(
     """devportal reached from `address` (the peer it sees)."""
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks, keymanager_transport=keymanager)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, **LIFESPAN_BOUNDS) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app, client=(address, 40000)),
             base_url=f"http://dp{API_PREFIX}",
@@ -50,7 +51,7 @@ async def keymanager_transport(
 ) -> AsyncIterator[httpx.AsyncBaseTransport]:
     """The real keymanager app, running in process: devportal and the test both call it."""
     app = create_keymanager(km_settings(infra, secret_key, f"km_{unique}"))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, **LIFESPAN_BOUNDS) as manager:
         yield httpx.ASGITransport(app=manager.app)
 
 

@@ -24,7 +24,7 @@ from aigw.publisher.settings import Settings as PublisherSettings
 from tests.support.events import expect_event
 from tests.support.infra import session_infra
 from tests.support.keymanager import API, active_signing_key, admin_token, running
-from tests.support.waiting import eventually
+from tests.support.waiting import LIFESPAN_BOUNDS, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
         )
         http = {"keymanager": km}
         for name, app in (("publisher", publisher), ("devportal", devportal)):
-            started = await stack.enter_async_context(LifespanManager(app))
+            started = await stack.enter_async_context(LifespanManager(app, **LIFESPAN_BOUNDS))
             http[name] = await stack.enter_async_context(_client(started.app, name))
         yield Services(http, settings)
 

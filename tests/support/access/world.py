@@ -23,7 +23,7 @@ from aigw.publisher.settings import Settings as PublisherSettings
 from tests.support.access.rule import DP, KM, PUB, RouteKey
 from tests.support.infra import Infra
 from tests.support.offline import offline_bus_settings
-from tests.support.waiting import eventually
+from tests.support.waiting import LIFESPAN_BOUNDS, eventually
 
 ADMIN_PASSWORD = "admin-access-matrix"
 PASSWORD = "pw-access-matrix"
@@ -79,7 +79,9 @@ async def running_world(infra: Infra, secret_key: str) -> AsyncIterator[World]:
             mongodb_db=f"{db}_km",
             admin_password=ADMIN_PASSWORD,
         )
-        km_app = await stack.enter_async_context(LifespanManager(create_keymanager(km_settings)))
+        km_app = await stack.enter_async_context(
+            LifespanManager(create_keymanager(km_settings), **LIFESPAN_BOUNDS)
+        )
         km = await stack.enter_async_context(_client(km_app.app, "keymanager"))
 
         async def jwks() -> dict[str, Any]:
@@ -97,7 +99,7 @@ async def running_world(infra: Infra, secret_key: str) -> AsyncIterator[World]:
         )
         http = {"keymanager": km}
         for name, app in (("publisher", publisher), ("devportal", devportal)):
-            running = await stack.enter_async_context(LifespanManager(app))
+            running = await stack.enter_async_context(LifespanManager(app, **LIFESPAN_BOUNDS))
             http[name] = await stack.enter_async_context(_client(running.app, name))
         accounts = await _accounts(km)
         api_id = await _published_api(http, accounts)
