@@ -82,6 +82,11 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 bench-replay: install ## A gateway on a synthetic stream of 130,000 events: ready time, RSS, added latency, deploy/revoke propagation under load (ARGS="--apis 10000 --keys 100000 ...")
 	$(UV) run --frozen python -m aigw.devtools.bench_replay $(ARGS)
 
+SOAK_MINUTES ?= 30
+SOAK_RATE ?= 50
+soak: install ## The platform under steady load for SOAK_MINUTES (30) at SOAK_RATE calls/s (50): every process's RSS and fds trend, errors, usage lag
+	$(UV) run --frozen python -m aigw.devtools.soak --minutes $(SOAK_MINUTES) --rate $(SOAK_RATE)
+
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
@@ -116,4 +121,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install install-run web chromium deploy-tools run test bench semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help
+.PHONY: install install-run web chromium deploy-tools run test bench bench-replay soak semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help

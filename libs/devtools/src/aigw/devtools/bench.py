@@ -526,20 +526,23 @@ def direct_and_gateway(stack: Stack, api: Provisioned) -> tuple[Target, Target]:
 
 
 @contextlib.contextmanager
-def bench_stack() -> Iterator[tuple[Stack, Provisioned, str]]:
-    """The stack on free ports in a temporary folder, with the README's API provisioned:
-    (the stack, the API, the admin's password)."""
+def bench_stack(
+    context: str = "benchapi", *, persist_store: bool = False
+) -> Iterator[tuple[Stack, Provisioned, str]]:
+    """The stack on free ports in a temporary folder, with the README's API provisioned on
+    `context`: (the stack, the API, the admin's password). The store is in memory unless
+    `persist_store` (a SQLite file, as make run keeps it: the soak's long runs)."""
     password = generate_master_key()
-    with tempfile.TemporaryDirectory(prefix="aigw-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"aigw-{context}-") as tmp:
         config = StackConfig(
             data_dir=Path(tmp),
             secret_key=generate_master_key(),
             admin_password=password,
             ports=Ports.free(),
-            persist_store=False,
+            persist_store=persist_store,
         )
         with Stack(config) as stack:
-            yield stack, provision(stack, password, "benchapi"), password
+            yield stack, provision(stack, password, context), password
 
 
 async def measure(
