@@ -19,6 +19,7 @@ A measurement, not a test.
 import argparse
 import asyncio
 import base64
+import logging
 import os
 import secrets
 import tempfile
@@ -176,6 +177,7 @@ def main() -> None:
     where.add_argument("--memory", action="store_true", help="the in-memory embedded store")
     where.add_argument("--mongodb-url", help="a MongoDB to use (its CPU is not measured)")
     args = parser.parse_args()
+    logging.getLogger("faststream").setLevel(logging.WARNING)  # a line per batch otherwise
     with tempfile.TemporaryDirectory(prefix="aigw-bench-usage-") as tmp:
         work = Path(tmp)
         credentials = work / "credentials"
