@@ -21,6 +21,7 @@ import asyncio
 import base64
 import logging
 import os
+import random
 import secrets
 import tempfile
 import time
@@ -44,8 +45,8 @@ from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats
 
 DATABASE = "bench_usage_ingest"
 SERVICE = "publisher"
-STATUSES = [200] * 90 + [429] * 5 + [401, 446, 499, 500, 502]
-MODELS = ["mistral-small-2409", "mistral-large", "gpt-4o-mini"]
+STATUSES = [200] * 97 + [429, 499, 502]
+MODELS = ["mistral-small-2409", "mistral-large"]
 
 
 class ConsumerSettings(UsageStoreSettings):
@@ -53,30 +54,35 @@ class ConsumerSettings(UsageStoreSettings):
 
 
 def usage_records(count: int, start: datetime, seconds: float) -> list[UsageRecord]:
-    """`count` calls spread over `seconds` from `start`: 10 APIs, 50 applications."""
-    return [
-        UsageRecord(
-            record_id=uuid.uuid4().hex,
-            request_id=uuid.uuid4().hex,
-            time=start + timedelta(seconds=seconds * i / count),
-            api_id=f"api-{i % 10}",
-            application_id=f"app-{i % 50}",
-            subscriber=f"user-{i % 50}",
-            key_type="SANDBOX" if i % 10 == 0 else "PRODUCTION",
-            requested_model="mistral-small-latest",
-            served_model=MODELS[i % len(MODELS)],
-            status=STATUSES[i % len(STATUSES)],
-            stream=i % 3 == 0,
-            prompt_tokens=20 + i % 7,
-            completion_tokens=40 + i % 11,
-            total_tokens=60 + i % 7 + i % 11,
-            gateway_latency_ms=0.412,
-            provider_latency_ms=120.5,
-            time_to_first_token_ms=80.25 if i % 3 == 0 else None,
-            target="https://api.mistral.ai",
+    """`count` calls spread over `seconds` from `start`, as many users make them: 20
+    applications (each with one key type) over 5 APIs, 2 models, 97 in 100 answered."""
+    rnd = random.Random(14)
+    made = []
+    for i in range(count):
+        app = rnd.randrange(20)
+        made.append(
+            UsageRecord(
+                record_id=uuid.uuid4().hex,
+                request_id=uuid.uuid4().hex,
+                time=start + timedelta(seconds=seconds * i / count),
+                api_id=f"api-{app % 5}",
+                application_id=f"app-{app}",
+                subscriber=f"user-{app}",
+                key_type="SANDBOX" if app % 4 == 0 else "PRODUCTION",
+                requested_model="mistral-small-latest",
+                served_model=MODELS[rnd.randrange(len(MODELS))],
+                status=STATUSES[rnd.randrange(len(STATUSES))],
+                stream=i % 3 == 0,
+                prompt_tokens=20 + i % 7,
+                completion_tokens=40 + i % 11,
+                total_tokens=60 + i % 7 + i % 11,
+                gateway_latency_ms=0.412,
+                provider_latency_ms=120.5,
+                time_to_first_token_ms=80.25 if i % 3 == 0 else None,
+                target="https://api.mistral.ai",
+            )
         )
-        for i in range(count)
-    ]
+    return made
 
 
 def cpu_seconds(pid: int) -> float:
@@ -131,7 +137,14 @@ async def measure(
     # as the gateways make them: the last `--spread` seconds of calls
     made = usage_records(args.records, now - timedelta(seconds=args.spread), args.spread)
     rate = await publish_backlog(nats_url, credentials, made, args.batch)
-    print(f"published {len(made):,} records in batches of {args.batch}: {rate:,.0f} records/s")
+    keys = [
+        len({(r.time.minute, r.api_id, r.application_id, r.served_model, r.status) for r in chunk})
+        for chunk in (made[i : i + args.batch] for i in range(0, len(made), args.batch))
+    ]
+    print(
+        f"published {len(made):,} records in batches of {args.batch}: {rate:,.0f} records/s "
+        f"({sum(keys) / len(keys):.0f} rollup keys per batch)"
+    )
     settings = ConsumerSettings(
         nats_url=nats_url,
         mongodb_url=mongodb_url,

@@ -7,7 +7,6 @@ out; each message is already a batch of records.
 
 import logging
 import re
-import time
 from typing import Annotated
 
 from faststream import AckPolicy, Context
@@ -21,22 +20,6 @@ from aigw.common.messaging import USAGE_STREAM_NAME
 from aigw.common.usage import store
 
 log = logging.getLogger(__name__)
-
-
-PRUNE_EVERY = 60.0  # seconds
-
-
-class _Pruner:
-    """Runs `store.prune_guards` at most every PRUNE_EVERY seconds of batches."""
-
-    def __init__(self) -> None:
-        self.last = 0.0
-
-    async def maybe(self, db: store.Db) -> None:
-        now = time.monotonic()
-        if now - self.last >= PRUNE_EVERY:
-            self.last = now
-            await store.prune_guards(db)
 
 
 async def on_usage(db: store.Db, envelope: Envelope) -> None:
@@ -57,7 +40,6 @@ def consumer_name(prefix: str, database: str) -> str:
 def usage_router(service: str, database: str) -> NatsRouter:
     """A new router per app: a FastStream router belongs to the one broker it is included in."""
     router = NatsRouter()
-    pruner = _Pruner()
 
     @router.subscriber(
         UsageRecorded.TYPE,
@@ -75,6 +57,5 @@ def usage_router(service: str, database: str) -> NatsRouter:
     ) -> None:
         if envelope := accept(verifier, msg.raw_message.subject, msg.body, msg.headers):
             await on_usage(db, envelope)
-        await pruner.maybe(db)
 
     return router
