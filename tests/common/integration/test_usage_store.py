@@ -106,7 +106,7 @@ async def test_the_totals_count_cache_outcomes_tokens_saved_and_interventions(in
         )
         old = store.to_doc(record("api", "b", prompt_tokens=1))
         for field in ("cache", "cached", "tokens_saved", "guardrail", "guardrail_direction"):
-            old.pop(field)
+            old.pop(field, None)
         await db[store.COLLECTION].insert_one({"_id": "before", **old})
         await store.backfill_rollups(db)
         await store.backfill_rollups(db)  # once
@@ -216,7 +216,10 @@ async def test_a_report_answers_past_50000_records(infra, unique):
             ]
             assert await store.store_records(db, chunk) == len(chunk)
         groups = await store.grouped_totals(
-            db, {"api_id": "api"}, now - timedelta(minutes=1), now + timedelta(minutes=1),
+            db,
+            {"api_id": "api"},
+            now - timedelta(minutes=1),
+            now + timedelta(minutes=1),
             "application",
         )
         assert [(g["key"], g["requests"]) for g in groups] == [

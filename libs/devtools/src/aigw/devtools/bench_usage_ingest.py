@@ -92,7 +92,9 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def publish_backlog(nats_url: str, credentials: Path, records: list[UsageRecord], size: int) -> float:
+async def publish_backlog(
+    nats_url: str, credentials: Path, records: list[UsageRecord], size: int
+) -> float:
     """Publish the records in gateway batches; returns the batches' publish rate (records/s)."""
     identity = Identity.load("gateway", nats_auth.seed_path(credentials, "gateway"))
     signer = EventSigner(identity)
@@ -130,7 +132,11 @@ async def pending(nats_url: str, credentials: Path) -> int:
 
 
 async def measure(
-    nats_url: str, credentials: Path, mongodb_url: str, store_pid: int | None, args: argparse.Namespace
+    nats_url: str,
+    credentials: Path,
+    mongodb_url: str,
+    store_pid: int | None,
+    args: argparse.Namespace,
 ) -> None:
     await nats_auth.provision_streams(nats_url, credentials)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -158,9 +164,7 @@ async def measure(
     store_cpu = cpu_seconds(store_pid) if store_pid is not None else 0.0
     own_cpu = time.process_time()
     began = time.perf_counter()
-    runtime = ServiceRuntime(
-        settings, database=DATABASE, router=usage_router(SERVICE, DATABASE)
-    )
+    runtime = ServiceRuntime(settings, database=DATABASE, router=usage_router(SERVICE, DATABASE))
     async with runtime:
         while (left := await pending(nats_url, credentials)) != 0:
             await asyncio.sleep(0.25)
@@ -176,9 +180,7 @@ async def measure(
             f"store CPU {store_used:.1f} s: {store_used / count * 1e6:,.0f} µs per record "
             f"({store_used / elapsed:.0%} of a core)"
         )
-    print(
-        f"consumer CPU {consumer_used:.1f} s: {consumer_used / count * 1e6:,.0f} µs per record"
-    )
+    print(f"consumer CPU {consumer_used:.1f} s: {consumer_used / count * 1e6:,.0f} µs per record")
 
 
 def main() -> None:
@@ -198,12 +200,17 @@ def main() -> None:
         nats_port = free_port()
         servers: list[ManagedProcess] = [
             nats_server(
-                nats_port, work / "jetstream", credentials / nats_auth.SERVER_CONFIG, work / "nats.log"
+                nats_port,
+                work / "jetstream",
+                credentials / nats_auth.SERVER_CONFIG,
+                work / "nats.log",
             )
         ]
         db: ManagedProcess | None = None
         if args.mongodb_url is None:
-            db = mongo_store(free_port(), None if args.memory else work / "store.sqlite", work / "store.log")
+            db = mongo_store(
+                free_port(), None if args.memory else work / "store.sqlite", work / "store.log"
+            )
             servers.append(db)
         try:
             for server in servers:

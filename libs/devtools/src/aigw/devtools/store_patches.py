@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
+from mongoeco._types.documents import WriteCommandResult, WriteErrorEntry
 from mongoeco.api._async._database_admin_write_commands import (
     DatabaseAdminWriteCommandService,
     _write_command_result,
@@ -43,7 +44,6 @@ from mongoeco.api._command_bson import command_boolean
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.errors import BulkWriteError
-from mongoeco.types import WriteCommandResult, WriteErrorEntry
 
 _KEY_IS_IDENTITY = (str, ObjectId)
 
@@ -93,7 +93,7 @@ async def _insert_as_a_batch(
     collection_name = admin._require_collection_name(spec.get("insert"), "insert")
     documents = admin._normalize_insert_documents(spec.get("documents"))
     ordered = admin._normalize_ordered_from_command(spec.get("ordered"))
-    bypass = command_boolean(
+    bypass = command_boolean(  # type: ignore[no-untyped-call]
         spec.get("bypassDocumentValidation", False), "bypassDocumentValidation", numeric=True
     )
     acknowledged = write_command_acknowledged(spec, dialect=admin._mongodb_dialect.key)
@@ -105,7 +105,7 @@ async def _insert_as_a_batch(
         )
         inserted = len(result.inserted_ids)
     except BulkWriteError as exc:
-        details: dict[str, Any] = dict(exc.details or {})
+        details: dict[str, Any] = dict(getattr(exc, "details", None) or {})
         inserted = int(details.get("nInserted", 0))
         for entry in details.get("writeErrors", []):
             error = dict(entry)

@@ -42,7 +42,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import UpdateOne
@@ -153,9 +153,10 @@ def model_of(record: UsageRecord) -> str:
 
 
 def to_doc(record: UsageRecord, batch_id: str | None = None) -> dict[str, Any]:
-    """The raw record as stored (without its `_id`): its fields, the model it is listed by,
-    and the batch that brought it."""
-    doc = record.model_dump(exclude={"record_id"})
+    """The raw record as stored (without its `_id`): its fields but those it has no value of
+    (fewer fields, less to write: the calls lists read a missing one as null), the model it
+    is listed by, and the batch that brought it."""
+    doc = record.model_dump(exclude={"record_id"}, exclude_none=True)
     doc["model"] = model_of(record)
     if batch_id is not None:
         doc["batch_id"] = batch_id
@@ -311,7 +312,7 @@ async def grouped_totals(
     """Per group: `key`, and the `COUNTERS` of the calls in the minutes from `start`'s to
     the last that begins before `end` (the rollups' resolution is the minute)."""
     query = {**match, "minute": {"$gte": minute_of(start), "$lt": _utc(end)}}
-    wanted = {name: 1 for name in (*SUMS, GROUP_FIELDS[group_by], "status")}
+    wanted = dict.fromkeys((*SUMS, GROUP_FIELDS[group_by], "status"), 1)
     return sum_rollups([doc async for doc in db[ROLLUPS].find(query, wanted)], group_by)
 
 
