@@ -71,6 +71,7 @@ async def running_publisher(
         mongodb_url=mongodb_url or infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"pub_{unique}",
+        usage_calls_retention_days=0,  # the tests' calls are dated in the past
         dev_mode=dev_mode,
     )
     app = create_app(settings, jwks_fetcher=signer.fetch_jwks)

@@ -1,5 +1,6 @@
 """Storing usage records against the real store: each record once, however often its batch
-arrives, and a batch that was partly stored before is completed, not refused."""
+arrives, and a batch that was partly stored before is completed, not refused; its rollups
+counted once wherever a consumer died; reports from rollups past 50,000 records."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,6 +8,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from aigw.common.usage import store
+from aigw.common.usage.store import Rollup
 from tests.support.usage import record
 from tests.support.waiting import eventually
 
@@ -33,23 +35,32 @@ async def test_records_are_stored_once_and_a_partly_stored_batch_is_completed(in
 
 
 async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
+    """Raw records and rollups have retentions of their own: old calls leave the calls
+    lists while the reports still count them."""
     mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
     db = mongo[f"usage_{unique}"]
 
-    async def retention() -> int | None:
-        index = (await db[store.COLLECTION].index_information()).get(store.RETENTION_INDEX)
+    async def retention(collection: str, name: str) -> int | None:
+        index = (await db[collection].index_information()).get(name)
         return None if index is None else index["expireAfterSeconds"]
+
+    async def raw() -> int | None:
+        return await retention(store.COLLECTION, store.RETENTION_INDEX)
+
+    async def rollups() -> int | None:
+        return await retention(store.ROLLUPS, store.ROLLUP_RETENTION_INDEX)
 
     try:
         await store.ensure_indexes(db)  # the default keeps everything
-        assert await retention() is None
-        await store.ensure_indexes(db, 365)
-        assert await retention() == 365 * 86_400
-        await store.ensure_indexes(db, 365)  # unchanged: left as it is
-        await store.ensure_indexes(db, 30)
-        assert await retention() == 30 * 86_400
+        assert (await raw(), await rollups()) == (None, None)
+        await store.ensure_indexes(db, 365, 30)
+        assert (await raw(), await rollups()) == (30 * 86_400, 365 * 86_400)
+        await store.ensure_indexes(db, 365, 30)  # unchanged: left as it is
+        await store.ensure_indexes(db, 0, 7)
+        assert (await raw(), await rollups()) == (7 * 86_400, None)
         if infra.mongodb_mode == "mongoeco":  # MongoDB's TTL monitor runs once a minute
-            old = record("api", "app", time=datetime.now(UTC) - timedelta(days=31))
+            now = datetime.now(UTC)
+            old = record("api", "app", time=now - timedelta(days=31), prompt_tokens=5)
             await store.store_records(db, [old, record("api", "app")])
             await eventually(
                 lambda: db[store.COLLECTION].count_documents({}),
@@ -57,8 +68,18 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
                 interval=0.1,
                 what="the expired record removed by the TTL index",
             )
-        await store.ensure_indexes(db, 0)
-        assert await retention() is None
+            window = (now - timedelta(days=40), now + timedelta(minutes=1))
+            (totals,) = await store.grouped_totals(db, {"api_id": "api"}, *window, "api")
+            assert (totals["requests"], totals["prompt_tokens"]) == (2, 5)  # still reported
+            await store.ensure_indexes(db, 30, 7)
+            await eventually(
+                lambda: db[store.ROLLUPS].count_documents({}),
+                1,
+                interval=0.1,
+                what="the expired rollup removed by its TTL index",
+            )
+        await store.ensure_indexes(db, 0, 0)
+        assert (await raw(), await rollups()) == (None, None)
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()
@@ -85,8 +106,10 @@ async def test_the_totals_count_cache_outcomes_tokens_saved_and_interventions(in
         )
         old = store.to_doc(record("api", "b", prompt_tokens=1))
         for field in ("cache", "cached", "tokens_saved", "guardrail", "guardrail_direction"):
-            old.pop(field)
+            old.pop(field, None)
         await db[store.COLLECTION].insert_one({"_id": "before", **old})
+        await store.backfill_rollups(db)
+        await store.backfill_rollups(db)  # once
         start, end = now - timedelta(minutes=1), now + timedelta(minutes=1)
 
         groups = await store.grouped_totals(db, {"api_id": "api"}, start, end, "application")
@@ -116,6 +139,7 @@ async def test_outcomes_estimates_and_status_groups(infra, unique):
         old = store.to_doc(record("api", "a", status=200))
         old.pop("estimated")
         await db[store.COLLECTION].insert_one({"_id": "before", **old})
+        await store.backfill_rollups(db)
         start, end = now - timedelta(minutes=1), now + timedelta(minutes=1)
 
         (totals,) = await store.grouped_totals(db, {"api_id": "api"}, start, end, "application")
@@ -131,6 +155,77 @@ async def test_outcomes_estimates_and_status_groups(infra, unique):
         assert [(g["key"], g["requests"]) for g in by_status] == [
             (s, 2 if s == 200 else 1) for s in statuses
         ]
+    finally:
+        await mongo.drop_database(f"usage_{unique}")
+        await mongo.close()
+
+
+async def totals(db, api: str = "api") -> tuple[int, int]:
+    now = datetime.now(UTC)
+    rows = await store.grouped_totals(
+        db, {"api_id": api}, now - timedelta(hours=1), now + timedelta(minutes=1), "api"
+    )
+    return (rows[0]["requests"], rows[0]["prompt_tokens"]) if rows else (0, 0)
+
+
+async def test_a_batch_is_counted_once_wherever_its_consumer_died(infra, unique):
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"usage_{unique}"]
+    try:
+        await store.ensure_indexes(db)
+        statuses = [200, 200, 429, 500]
+        made = [record("api", "app", prompt_tokens=1, status=s) for s in statuses]
+        # died after the raw insert, before any rollup: the redelivery counts all of them
+        await store._insert_records(db, "b1", made)
+        assert await totals(db) == (0, 0)
+        assert await store.store_batch(db, "b1", made) == 4
+        assert await totals(db) == (4, 4)
+        assert await store.store_batch(db, "b1", made) == 4  # again: the same rollups, refused
+        assert await totals(db) == (4, 4)
+
+        # died halfway through its rollups (one of three written)
+        later = [record("api", "app", prompt_tokens=10, status=s) for s in statuses]
+        await store._insert_records(db, "b2", later)
+        first: list[Rollup] = store.rollups(later)[:1]
+        await store._insert_rollups(db, "b2", first)
+        assert await totals(db) == (6, 24)
+        assert await store.store_batch(db, "b2", later) == 4  # redelivered: the rest
+        assert await totals(db) == (8, 44)
+
+        # a record another batch stored first is counted by that batch only
+        resent = [made[0], record("api", "app", prompt_tokens=100)]
+        assert await store.store_batch(db, "b3", resent) == 1
+        assert await totals(db) == (9, 144)
+    finally:
+        await mongo.drop_database(f"usage_{unique}")
+        await mongo.close()
+
+
+async def test_a_report_answers_past_50000_records(infra, unique):
+    """The store's `$group` refused more than 50,000 documents; the report reads rollups."""
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"usage_{unique}"]
+    count = 50_250
+    try:
+        await store.ensure_indexes(db)
+        now = datetime.now(UTC)
+        for start in range(0, count, 5_025):
+            chunk = [
+                record("api", f"app-{i % 3}", time=now, prompt_tokens=1, status=200)
+                for i in range(start, start + 5_025)
+            ]
+            assert await store.store_records(db, chunk) == len(chunk)
+        groups = await store.grouped_totals(
+            db,
+            {"api_id": "api"},
+            now - timedelta(minutes=1),
+            now + timedelta(minutes=1),
+            "application",
+        )
+        assert [(g["key"], g["requests"]) for g in groups] == [
+            (f"app-{i}", count // 3) for i in range(3)
+        ]
+        assert sum(g["served"] for g in groups) == count
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()

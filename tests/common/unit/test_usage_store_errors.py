@@ -1,4 +1,4 @@
-"""Which insert failures `store_records` treats as "stored before" (the real store's duplicate
+"""Which insert failures the raw records' insert (`store._insert_records`) treats as "stored before" (the real store's duplicate
 refusals are in tests/common/integration/test_usage_store.py): only duplicate ids. Anything else,
 a write-concern error included, raises, so the consumer leaves the batch to be redelivered."""
 
@@ -38,7 +38,8 @@ def refusal(*codes: int, concern: bool = False) -> dict[str, Any]:
 
 async def test_duplicates_count_as_stored_before():
     db: Any = _Refusing(refusal(11000, 11000))
-    assert await store.store_records(db, [record("api", "app") for _ in range(3)]) == 1
+    records = [record("api", "app") for _ in range(3)]
+    assert await store._insert_records(db, "batch", records) == {0, 1}
 
 
 @pytest.mark.parametrize(
@@ -49,4 +50,4 @@ async def test_duplicates_count_as_stored_before():
 async def test_other_failures_raise(details):
     db: Any = _Refusing(details)
     with pytest.raises(BulkWriteError):
-        await store.store_records(db, [record("api", "app") for _ in range(3)])
+        await store._insert_records(db, "batch", [record("api", "app") for _ in range(3)])

@@ -24,6 +24,7 @@ def settings(infra: Infra, secret_key: str, unique: str) -> Settings:
         mongodb_url=infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"dp_{unique}",
+        usage_calls_retention_days=0,  # the tests' calls are dated in the past
     )
 
 

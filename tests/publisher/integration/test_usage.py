@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from aigw.common.events import UsageRecorded
 from aigw.common.messaging import USAGE_STREAM_NAME
+from aigw.common.usage import store
 from tests.support.bus import connected
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
@@ -149,6 +151,28 @@ async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) ->
         served=3,
     )
     assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
+
+
+async def test_a_batch_whose_consumer_died_before_its_rollups_is_counted_once(
+    publisher: Publisher,
+) -> None:
+    """A consumer that stored a batch's records and died before counting them: the batch,
+    redelivered, is counted then (and once, however often it comes again)."""
+    api_id = (await publisher.create())["id"]
+    url = publisher.settings.nats_url
+    records = [record(api_id, "app", time=HOUR, prompt_tokens=5, status=s) for s in (200, 429)]
+    died = batch(*records)
+    batch_id = UsageRecorded.from_envelope(died).batch_id
+    await store._insert_records(publisher.app.state.runtime.db, batch_id, records)
+
+    await publish_batch(url, died, redelivery=True)
+    await publish_batch(url, died, redelivery=True)
+    marker = batch(record(api_id, "app", time=HOUR, prompt_tokens=1))
+    await publish_batch(url, marker)  # in stream order: once it counts, the others did
+    body = await wait_for_requests(publisher, api_id, 3, **window())
+    assert body["totals"] == counters(
+        requests=3, promptTokens=11, completionTokens=0, totalTokens=11, served=2, refused=1
+    )
 
 
 async def test_a_forged_usage_batch_is_not_stored(publisher: Publisher) -> None:

@@ -86,7 +86,10 @@ def _lifespan(
             registry=app.state.metrics_registry,
         )
         async with runtime, followed(runtime, standings), AsyncExitStack() as held:
-            await usage_store.ensure_indexes(runtime.db, settings.usage_retention_days)
+            await usage_store.ensure_indexes(
+                runtime.db, settings.usage_retention_days, settings.usage_calls_retention_days
+            )
+            await usage_store.backfill_rollups(runtime.db)
             await service.build(app.state, runtime, held)
             app.state.runtime = runtime
             yield

@@ -250,7 +250,16 @@ class UsageStoreSettings(DatabaseSettings):
         "AIGW_USAGE_RETENTION_DAYS",
         ge=0,
         le=36_500,
-        description="usage records older than this many days are deleted; 0 keeps them all",
+        description="the usage reports' per-minute rollups older than this many days are "
+        "deleted; 0 keeps them all",
+    )
+    usage_calls_retention_days: int = setting(
+        30,
+        "AIGW_USAGE_CALLS_RETENTION_DAYS",
+        ge=0,
+        le=36_500,
+        description="the per-call usage records (the calls lists) older than this many days "
+        "are deleted; 0 keeps them all",
     )
 
 

@@ -1,4 +1,4 @@
-"""Two fixes to mongoeco (the embedded store of `make run` and the tests), applied by
+"""Fixes to mongoeco (the embedded store of `make run` and the tests), applied by
 `aigw.devtools.mongo_server` before it serves.
 
 Without them every write to a collection costs time in proportion to its size, so the store
@@ -14,6 +14,12 @@ seconds behind the usage records of its own polling.
   reading every document. For a string or ObjectId `_id` compared without a collation,
   equality is key equality, so a missed lookup means no match. (An upsert of a new document
   scanned this way.)
+- The wire protocol's `insert` command (what every driver's `insert_many` sends) inserts its
+  documents one `insert_one` at a time: a commit, a worker thread and the change-stream
+  bookkeeping per document. mongoeco's own `insert_many` writes the batch at once (one
+  transaction): measured on the SQLite engine, 1,700 µs of CPU per usage record one at a time,
+  550 µs in batches of 200. The command now hands its documents to `insert_many` and answers
+  with the same per-document write errors (the index and code of each duplicate).
 - The SQLite engine, before translating a query on a field, asks whether any stored document
   holds an array there, by reading every document; the answer is cached until the next write.
   For `_id` the answer is always no (MongoDB refuses array ids), so it is not asked.
@@ -28,8 +34,16 @@ from collections.abc import Callable
 from typing import Any
 
 from bson import ObjectId
+from mongoeco._types.documents import WriteCommandResult, WriteErrorEntry
+from mongoeco.api._async._database_admin_write_commands import (
+    DatabaseAdminWriteCommandService,
+    _write_command_result,
+)
+from mongoeco.api._async._write_command_validation import write_command_acknowledged
+from mongoeco.api._command_bson import command_boolean
 from mongoeco.engines.memory import MemoryEngine
 from mongoeco.engines.sqlite import SQLiteEngine
+from mongoeco.errors import BulkWriteError
 
 _KEY_IS_IDENTITY = (str, ObjectId)
 
@@ -70,6 +84,42 @@ def _id_is_never_an_array(probe: Callable[..., bool]) -> Callable[..., bool]:
     return patched
 
 
+async def _insert_as_a_batch(
+    self: DatabaseAdminWriteCommandService, spec: dict[str, object], *, session: Any = None
+) -> object:
+    """`DatabaseAdminWriteCommandService.command_insert`, its documents written by one
+    `insert_many` (ordered or not, as asked) rather than one `insert_one` each."""
+    admin: Any = self._admin
+    collection_name = admin._require_collection_name(spec.get("insert"), "insert")
+    documents = admin._normalize_insert_documents(spec.get("documents"))
+    ordered = admin._normalize_ordered_from_command(spec.get("ordered"))
+    bypass = command_boolean(  # type: ignore[no-untyped-call]
+        spec.get("bypassDocumentValidation", False), "bypassDocumentValidation", numeric=True
+    )
+    acknowledged = write_command_acknowledged(spec, dialect=admin._mongodb_dialect.key)
+    collection = admin._database.get_collection(collection_name)
+    write_errors: list[WriteErrorEntry] = []
+    try:
+        result = await collection.insert_many(
+            documents, ordered=ordered, bypass_document_validation=bypass, session=session
+        )
+        inserted = len(result.inserted_ids)
+    except BulkWriteError as exc:
+        details: dict[str, Any] = dict(getattr(exc, "details", None) or {})
+        inserted = int(details.get("nInserted", 0))
+        for entry in details.get("writeErrors", []):
+            error = dict(entry)
+            error.pop("op", None)
+            index, message, code = error.pop("index"), error.pop("errmsg"), error.pop("code", None)
+            write_errors.append(
+                WriteErrorEntry(index=index, errmsg=message, code=code, details=error or None)
+            )
+    return _write_command_result(
+        WriteCommandResult(count=inserted, write_errors=write_errors or None),
+        acknowledged=acknowledged,
+    )
+
+
 def apply() -> None:
     """Idempotent."""
     if getattr(MemoryEngine, "_aigw_patched", False):
@@ -86,4 +136,5 @@ def apply() -> None:
     SQLiteEngine._field_is_top_level_array_in_collection = _id_is_never_an_array(  # type: ignore[method-assign]
         SQLiteEngine._field_is_top_level_array_in_collection
     )
+    DatabaseAdminWriteCommandService.command_insert = _insert_as_a_batch  # type: ignore[method-assign]
     MemoryEngine._aigw_patched = True  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ async def on_usage(db: store.Db, envelope: Envelope) -> None:
         # a malformed batch will never parse: acknowledge it rather than redeliver forever
         log.error("skipping a malformed usage batch: %s", exc.errors(include_input=False))
         return
-    await store.store_records(db, list(batch.records))
+    await store.store_batch(db, batch.batch_id, list(batch.records))
 
 
 def consumer_name(prefix: str, database: str) -> str:
