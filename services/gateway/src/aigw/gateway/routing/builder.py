@@ -47,6 +47,28 @@ from aigw.gateway.routing import credentials, deployments
 from aigw.gateway.routing.plans import Plan
 from aigw.gateway.routing.table import KeyEntry, RoutingTable
 
+# the events `apply` folds; every other one leaves the table as it is (so the table snapshot,
+# routing.snapshot, keeps only these)
+ROUTED: tuple[type[EventPayload], ...] = (
+    ApiDeployed,
+    ApiUndeployed,
+    ApiDeleted,
+    KeyIssued,
+    KeyRevoked,
+    KeyRegenerated,
+    SigningKeyRotated,
+    OAuthClientCreated,
+    OAuthClientRevoked,
+    TokenRevoked,
+    SubscriptionCreated,
+    SubscriptionUpdated,
+    PolicyUpdated,
+    ApplicationCreated,
+    SubscriptionDeleted,
+    ApplicationDeleted,
+)
+ROUTED_TYPES = frozenset(cls.TYPE for cls in ROUTED)
+
 
 def _key_issued(table: RoutingTable, event: KeyIssued) -> None:
     if event.key_id in table.revoked_keys or event.application_id in table.deleted_applications:

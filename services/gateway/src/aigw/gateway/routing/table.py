@@ -11,7 +11,7 @@ The rest (`api_revisions`, `key_hashes`, tombstones...) is bookkeeping that lets
 `routing.builder.apply` be idempotent and ordered by entity revision.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 import jwt
 
@@ -122,6 +122,13 @@ class RoutingTable:
     deleted_subscriptions: set[str] = field(default_factory=set)
     deleted_applications: set[str] = field(default_factory=set)
     revoked_clients: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        """Back to empty, in place (the hot path holds this object): before a full replay
+        that replaces what a refused snapshot had put here."""
+        for f in fields(self):
+            empty = f.default_factory() if f.default_factory is not MISSING else f.default
+            setattr(self, f.name, empty)
 
     def recount_segments(self) -> None:
         self.max_prefix_segments = max((prefix.count("/") + 1 for prefix in self.routes), default=0)
