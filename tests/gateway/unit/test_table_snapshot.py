@@ -1,0 +1,139 @@
+"""The routing table's snapshot (routing.snapshot): restoring it and folding the rest of the
+stream gives exactly the table a full replay gives, at any cut; a file altered, written under
+another key or trust, or of another format is refused."""
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigw.common.crypto import SecretBox, derived_key, generate_master_key
+from aigw.common.events import KeyIssued
+from aigw.devtools.event_churn import churn
+from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
+from aigw.gateway.routing.table import RoutingTable
+from tests.support.signed_events import Message, signed, verifier
+
+MASTER = generate_master_key()
+BOX = SecretBox(MASTER)
+KEY = derived_key(MASTER, "gateway routing snapshot")
+EVENTS = signed(churn(2_000, BOX, seed=7))
+
+
+def fold(messages: list[Message], into: EventFold | None = None) -> EventFold:
+    folding = into or EventFold(RoutingTable(), verifier(), BOX)
+    for sequence, subject, body, headers in messages:
+        folding.message(sequence, subject, body, headers)
+    return folding
+
+
+def view(table: RoutingTable) -> dict[str, Any]:
+    """Every field of the table (signing keys by their validity: PyJWK has no equality)."""
+    fields = {f.name: getattr(table, f.name) for f in dataclasses.fields(table)}
+    fields["signing_keys"] = {kid: k.valid_until for kid, k in table.signing_keys.items()}
+    return fields
+
+
+def snapshot_file(tmp_path: Path, key: bytes = KEY, trust: str = "") -> SnapshotFile:
+    return SnapshotFile(tmp_path, key, trust or verifier().fingerprint())
+
+
+def written(tmp_path: Path, folding: EventFold) -> SnapshotFile:
+    snapshots = snapshot_file(tmp_path)
+    snapshots.write(Snapshot(folding.last_sequence, "created-1", list(folding.kept)))
+    return snapshots
+
+
+@functools.cache
+def full_replay() -> EventFold:
+    return fold(EVENTS)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 250, 999, 1_999, 2_000])
+def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_gives(
+    tmp_path: Path, cut: int
+) -> None:
+    full = full_replay()
+    assert len(full.table.routes) > 50 and len(full.table.keys) > 500  # a real mix
+
+    snapshots = written(tmp_path, fold(EVENTS[:cut]))
+    loaded = snapshots.load()
+    assert loaded is not None and loaded.sequence == cut
+    restored = EventFold(RoutingTable(), verifier(), BOX)
+    restored.restore(loaded.sequence, loaded.events)
+    fold(EVENTS[cut:], into=restored)
+
+    assert view(restored.table) == view(full.table)
+    assert restored.kept == full.kept and restored.last_sequence == full.last_sequence
+
+
+def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Path) -> None:
+    full = full_replay()
+    kinds = {body.split(b'"type":"', 1)[1].split(b'"', 1)[0] for _, body in full.kept}
+    assert b"aigw.api.created" not in kinds and b"aigw.api.published" not in kinds
+    assert b"aigw.api.deployed" in kinds and b"aigw.key.issued" in kinds
+
+
+def test_an_untrusted_event_is_neither_folded_nor_kept() -> None:
+    [(sequence, subject, body, headers)] = signed(
+        [KeyIssued(key_id="k", key_hash="h" * 64, application_id="a", key_type="PRODUCTION")]
+    )
+    forged = {**headers, "Aigw-Signer": "devportal"}  # keymanager's subject, another signer
+    folding = fold([(sequence, subject, body, forged)])
+    assert folding.kept == [] and folding.table.keys == {}
+    assert folding.last_sequence == sequence  # skipped, not stuck
+
+
+def test_there_is_no_snapshot_until_one_is_written(tmp_path: Path) -> None:
+    assert snapshot_file(tmp_path).load() is None
+
+
+@pytest.mark.parametrize("where", [12, -40, -1])
+def test_an_altered_snapshot_is_refused(tmp_path: Path, where: int) -> None:
+    snapshots = written(tmp_path, fold(EVENTS[:100]))
+    data = bytearray(snapshots.path.read_bytes())
+    data[where] ^= 0x01
+    snapshots.path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotRefused, match="HMAC"):
+        snapshots.load()
+
+
+def test_a_truncated_snapshot_is_refused(tmp_path: Path) -> None:
+    snapshots = written(tmp_path, fold(EVENTS[:100]))
+    snapshots.path.write_bytes(snapshots.path.read_bytes()[:-100])
+    with pytest.raises(SnapshotRefused):
+        snapshots.load()
+
+
+def test_a_snapshot_under_another_secret_key_is_refused(tmp_path: Path) -> None:
+    written(tmp_path, fold(EVENTS[:100]))
+    other = derived_key(generate_master_key(), "gateway routing snapshot")
+    with pytest.raises(SnapshotRefused, match="another AIGW_SECRET_KEY"):
+        snapshot_file(tmp_path, key=other).load()
+
+
+def test_a_snapshot_taken_under_another_trust_is_refused(tmp_path: Path) -> None:
+    written(tmp_path, fold(EVENTS[:100]))
+    with pytest.raises(SnapshotRefused, match="trusted emitters"):
+        snapshot_file(tmp_path, trust="another trust").load()
+
+
+def test_a_snapshot_of_another_format_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aigw.gateway.routing import snapshot
+
+    monkeypatch.setattr(snapshot, "FORMAT", 0)
+    written(tmp_path, fold(EVENTS[:10]))
+    monkeypatch.setattr(snapshot, "FORMAT", 1)
+    with pytest.raises(SnapshotRefused, match="format 0"):
+        snapshot_file(tmp_path).load()
+
+
+def test_the_snapshot_holds_no_provider_key_in_plaintext(tmp_path: Path) -> None:
+    snapshots = written(tmp_path, full_replay())
+    assert b"provider-key" not in snapshots.path.read_bytes()  # sealed, as in the events
+    assert snapshots.path.stat().st_mode & 0o077 == 0  # the owner's only
