@@ -1,21 +1,24 @@
 """Gateway processes with a state directory (GATEWAY_STATE_DIR: the routing table's snapshot,
 the usage spool) on a NATS node of the test's own (tests/support/nats_nodes.py), to stop,
-restart and kill -9 while NATS is up or down; what they say about themselves (`readiness`) and what reached the usage stream (`usage_records`)."""
+restart and kill -9 while NATS is up or down; an API for them to serve (`api_with_key`), what
+they say about themselves (`readiness`) and what reached the usage stream (`usage_records`)."""
 
 import contextlib
 import os
 import signal
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from aigw.common.events import UsageRecord, UsageRecorded
+from aigw.common.crypto import sha256_hex
+from aigw.common.events import KeyIssued, SubscriptionCreated, UsageRecord, UsageRecorded
 from aigw.devtools.processes import ManagedProcess, free_port, port_open
 from tests.support.events import stream_events
-from tests.support.gateway import MOCK_CONTROL_HEADERS, gateway_command
+from tests.support.gateway import MOCK_CONTROL_HEADERS, Events, deploy_event, gateway_command
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode
+from tests.support.nats_nodes import NatsNode, publish_on
 from tests.support.waiting import eventually
 
 
@@ -78,6 +81,33 @@ class StatefulGateway:
             yield process
         finally:
             self.stop()
+
+
+async def api_with_key(node: NatsNode, infra: Infra, events: Events, mock: str) -> tuple[str, str]:
+    """An API deployed to the mock, subscribed, with a key: (route prefix, key)."""
+    unique = uuid.uuid4().hex[:8]
+    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"off{unique}/1.0", unique
+    await publish_on(
+        node.url,
+        infra,
+        deploy_event(events, api_id, prefix, mock, unique),
+        *access(api_id, app_id, key),
+    )
+    return prefix, key
+
+
+def access(api_id: str, app_id: str, key: str) -> list[SubscriptionCreated | KeyIssued]:
+    return [
+        SubscriptionCreated(
+            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy="U"
+        ),
+        KeyIssued(
+            key_id=f"k-{app_id}",
+            key_hash=sha256_hex(key),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+    ]
 
 
 async def readiness(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, str]]:

@@ -12,15 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aigw.common.crypto import SecretBox, sha256_hex
-from aigw.common.events import KeyIssued, SubscriptionCreated
+from aigw.common.crypto import SecretBox
 from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
-from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, until_served
+from tests.support.gateway import CHAT, PATH, Events, bearer, until_served
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on, stream_info
 from tests.support.publisher import API_PREFIX, running_publisher
-from tests.support.stateful_gateway import StatefulGateway, readiness
+from tests.support.stateful_gateway import StatefulGateway, access, api_with_key, readiness
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
@@ -34,33 +33,6 @@ async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
     with nats_node(infra, tmp_path) as running:
         await nats_auth.provision_streams(running.url, infra.credentials)
         yield running
-
-
-async def api_with_key(node: NatsNode, infra: Infra, events: Events, mock: str) -> tuple[str, str]:
-    """An API deployed to the mock, subscribed, with a key: (route prefix, key)."""
-    unique = uuid.uuid4().hex[:8]
-    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"off{unique}/1.0", unique
-    await publish_on(
-        node.url,
-        infra,
-        deploy_event(events, api_id, prefix, mock, unique),
-        *access(api_id, app_id, key),
-    )
-    return prefix, key
-
-
-def access(api_id: str, app_id: str, key: str) -> list[SubscriptionCreated | KeyIssued]:
-    return [
-        SubscriptionCreated(
-            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy="U"
-        ),
-        KeyIssued(
-            key_id=f"k-{app_id}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    ]
 
 
 async def calls(client: httpx.AsyncClient, url: str, key: str, count: int = CALLS) -> list[int]:

@@ -57,24 +57,29 @@ def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_give
     tmp_path: Path, cut: int
 ) -> None:
     full = full_replay()
-    assert len(full.table.routes) > 50 and len(full.table.keys) > 500  # a real mix
+    assert len(full.table.routes) > 50
+    assert len(full.table.keys) > 500
 
     snapshots = written(tmp_path, fold(EVENTS[:cut]))
     loaded = snapshots.load()
-    assert loaded is not None and loaded.sequence == cut
+    assert loaded is not None
+    assert loaded.sequence == cut
     restored = EventFold(RoutingTable(), verifier(), BOX)
     restored.restore(loaded.sequence, loaded.events)
     fold(EVENTS[cut:], into=restored)
 
     assert view(restored.table) == view(full.table)
-    assert restored.kept == full.kept and restored.last_sequence == full.last_sequence
+    assert restored.kept == full.kept
+    assert restored.last_sequence == full.last_sequence
 
 
 def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Path) -> None:
     full = full_replay()
     kinds = {body.split(b'"type":"', 1)[1].split(b'"', 1)[0] for _, body in full.kept}
-    assert b"aigw.api.created" not in kinds and b"aigw.api.published" not in kinds
-    assert b"aigw.api.deployed" in kinds and b"aigw.key.issued" in kinds
+    assert b"aigw.api.created" not in kinds
+    assert b"aigw.api.published" not in kinds
+    assert b"aigw.api.deployed" in kinds
+    assert b"aigw.key.issued" in kinds
 
 
 def test_an_untrusted_event_is_neither_folded_nor_kept() -> None:
@@ -83,7 +88,8 @@ def test_an_untrusted_event_is_neither_folded_nor_kept() -> None:
     )
     forged = {**headers, "Aigw-Signer": "devportal"}  # keymanager's subject, another signer
     folding = fold([(sequence, subject, body, forged)])
-    assert folding.kept == [] and folding.table.keys == {}
+    assert folding.kept == []
+    assert folding.table.keys == {}
     assert folding.last_sequence == sequence  # skipped, not stuck
 
 

@@ -136,6 +136,11 @@ class UsageRecorder:
         """Records not acknowledged by JetStream yet (queued or sealed)."""
         return len(self._queue) + self._sealed_records
 
+    @property
+    def batches(self) -> list[Batch]:
+        """The sealed batches waiting for JetStream's acknowledgement, oldest first."""
+        return list(self._batches)
+
     def add(self, record: CallRecord) -> None:
         if len(self._queue) == self.max_records:
             self.dropped += 1  # the deque drops the oldest: memory stays bounded
