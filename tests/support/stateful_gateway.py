@@ -13,7 +13,13 @@ from pathlib import Path
 import httpx
 
 from aigw.common.crypto import sha256_hex
-from aigw.common.events import KeyIssued, SubscriptionCreated, UsageRecord, UsageRecorded
+from aigw.common.events import (
+    KeyIssued,
+    PolicyUpdated,
+    SubscriptionCreated,
+    UsageRecord,
+    UsageRecorded,
+)
 from aigw.devtools.processes import ManagedProcess, free_port, port_open
 from tests.support.events import stream_events
 from tests.support.gateway import MOCK_CONTROL_HEADERS, Events, deploy_event, gateway_command
@@ -83,23 +89,29 @@ class StatefulGateway:
             self.stop()
 
 
-async def api_with_key(node: NatsNode, infra: Infra, events: Events, mock: str) -> tuple[str, str]:
-    """An API deployed to the mock, subscribed, with a key: (route prefix, key)."""
+async def api_with_key(
+    node: NatsNode, infra: Infra, events: Events, mock: str, plan: PolicyUpdated | None = None
+) -> tuple[str, str]:
+    """An API deployed to the mock, subscribed (to the `plan` given: a PolicyUpdated), with a
+    key: (route prefix, key)."""
     unique = uuid.uuid4().hex[:8]
     api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"off{unique}/1.0", unique
     await publish_on(
         node.url,
         infra,
+        *([plan] if plan is not None else []),
         deploy_event(events, api_id, prefix, mock, unique),
-        *access(api_id, app_id, key),
+        *access(api_id, app_id, key, plan.name if plan is not None else "U"),
     )
     return prefix, key
 
 
-def access(api_id: str, app_id: str, key: str) -> list[SubscriptionCreated | KeyIssued]:
+def access(
+    api_id: str, app_id: str, key: str, policy: str = "U"
+) -> list[SubscriptionCreated | KeyIssued]:
     return [
         SubscriptionCreated(
-            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy="U"
+            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy=policy
         ),
         KeyIssued(
             key_id=f"k-{app_id}",
