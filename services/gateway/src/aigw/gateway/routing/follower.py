@@ -196,9 +196,10 @@ class EventFollower:
             await self._reader.reconnected()
 
     async def _connection_error(self, exc: Exception) -> None:
-        """nats-py's error callback: at start it retries the first connection for ever."""
+        """nats-py's error callback (instead of its own, which logs a traceback at every
+        attempt): at start it retries the first connection for ever, and says so here."""
         if not self._unreachable:
-            log.warning("NATS not reachable (%r); retrying", exc)
+            log.warning("NATS connection error (%r); retrying", exc)
         self._unreachable = True
 
     async def _subscribe(self) -> None:
