@@ -13,9 +13,12 @@ from aigw.common.crypto import SecretBox, derived_key, generate_master_key
 from aigw.common.events import KeyIssued
 from aigw.devtools.event_churn import churn
 from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.follower import EventFollower
+from aigw.gateway.routing import snapshot
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
 from tests.support.signed_events import Message, signed, verifier
+from tests.support.waiting import eventually
 
 MASTER = generate_master_key()
 BOX = SecretBox(MASTER)
@@ -130,8 +133,6 @@ def test_a_snapshot_taken_under_another_trust_is_refused(tmp_path: Path) -> None
 def test_a_snapshot_of_another_format_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aigw.gateway.routing import snapshot
-
     monkeypatch.setattr(snapshot, "FORMAT", 0)
     written(tmp_path, fold(EVENTS[:10]))
     monkeypatch.setattr(snapshot, "FORMAT", 1)
@@ -143,3 +144,29 @@ def test_the_snapshot_holds_no_provider_key_in_plaintext(tmp_path: Path) -> None
     snapshots = written(tmp_path, full_replay())
     assert b"provider-key" not in snapshots.path.read_bytes()  # sealed, as in the events
     assert snapshots.path.stat().st_mode & 0o077 == 0  # the owner's only
+
+
+async def test_a_restored_table_of_another_stream_is_dropped_for_a_full_replay(
+    tmp_path: Path,
+) -> None:
+    written(tmp_path, full_replay())
+    table = RoutingTable()
+    follower = EventFollower(
+        "nats://127.0.0.1:1", {}, verifier(), table, BOX, snapshot_file(tmp_path)
+    )
+    follower.start()  # restores at once; NATS is not there
+    try:
+        assert follower.restored_sequence == 2_000
+        assert view(table) == view(full_replay().table)
+        await eventually(
+            lambda: follower.degraded, "degraded: serving from snapshot at sequence 2000"
+        )
+
+        follower._check_stream("created-1", 2_000)  # the same stream: kept
+        assert table.routes
+        follower._check_stream("created-again", 5)  # deleted and created again: dropped
+        assert view(table) == view(RoutingTable())
+        assert follower.degraded is None
+        assert follower.last_sequence == 0
+    finally:
+        await follower.stop()

@@ -61,7 +61,10 @@ class EventFollower:
         self.written_sequence = 0  # the sequence of the last snapshot written or restored
         self._stream_created = ""
         self._target = 0
-        self._unreachable = False  # a connection attempt failed since the last subscription
+        # NATS could not be reached after a snapshot was restored: the gateway serves it (and
+        # stays ready until caught up: readiness must not flap when NATS comes back)
+        self._serving_snapshot = False
+        self._error_said = False  # logged once until the next subscription
         self._caught_up = asyncio.Event()
         self._nc: NatsClient | None = None
         self._reader: OrderedReader | None = None
@@ -90,7 +93,7 @@ class EventFollower:
     def degraded(self) -> str | None:
         """Why the gateway serves a table that may be behind, or None: it restored a snapshot
         and NATS cannot be reached (so it has not caught up with the stream)."""
-        if self.caught_up or self.restored_sequence is None or not self._unreachable:
+        if self.caught_up or self.restored_sequence is None or not self._serving_snapshot:
             return None
         return f"degraded: serving from snapshot at sequence {self.restored_sequence}"
 
@@ -182,7 +185,7 @@ class EventFollower:
         )
 
     async def _disconnect(self) -> None:
-        self._unreachable = True
+        self._unreachable()
         if self._reader is not None:
             await self._reader.stop()
             self._reader = None
@@ -198,9 +201,14 @@ class EventFollower:
     async def _connection_error(self, exc: Exception) -> None:
         """nats-py's error callback (instead of its own, which logs a traceback at every
         attempt): at start it retries the first connection for ever, and says so here."""
-        if not self._unreachable:
+        if not self._error_said:
             log.warning("NATS connection error (%r); retrying", exc)
-        self._unreachable = True
+            self._error_said = True
+        self._unreachable()
+
+    def _unreachable(self) -> None:
+        if self.restored_sequence is not None and not self.caught_up:
+            self._serving_snapshot = True
 
     async def _subscribe(self) -> None:
         self._nc = await nats.connect(
@@ -229,7 +237,7 @@ class EventFollower:
             name="gateway routing follower",
         )
         await self._reader.start()
-        self._unreachable = False
+        self._error_said = False
         log.info(
             "following %s from sequence %d (catching up to sequence %d)",
             STREAM_NAME,
@@ -253,6 +261,7 @@ class EventFollower:
             self.fold.reset()
             self._caught_up.clear()
             self.restored_sequence = None
+            self._serving_snapshot = False
             self.written_sequence = 0
         self._stream_created = created
 
