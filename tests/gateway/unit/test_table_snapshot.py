@@ -12,9 +12,9 @@ import pytest
 from aigw.common.crypto import SecretBox, derived_key, generate_master_key
 from aigw.common.events import KeyIssued
 from aigw.devtools.event_churn import churn
+from aigw.gateway.routing import snapshot
 from aigw.gateway.routing.fold import EventFold
 from aigw.gateway.routing.follower import EventFollower
-from aigw.gateway.routing import snapshot
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
 from tests.support.signed_events import Message, signed, verifier
