@@ -22,8 +22,10 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import nats
+from nats.aio.client import Client as NatsClient
 
 from aigw.common.crypto import SecretBox, generate_master_key
 from aigw.common.event_trust import EventSigner
@@ -42,7 +44,7 @@ from aigw.gateway.settings import Settings
 async def publish(url: str, credentials: Path, payloads: Sequence[EventPayload]) -> None:
     """Each payload as its emitter signs it, on that identity's connection; acks awaited in
     windows (a stream of this size would take long one ack at a time)."""
-    connections: dict[str, nats.NATS] = {}
+    connections: dict[str, NatsClient] = {}
     signers: dict[str, EventSigner] = {}
     try:
         pending = []
@@ -125,7 +127,7 @@ async def bench(events: int, tail: int, runs: int, workdir: Path) -> None:
     started = time.perf_counter()
     await publish(url, credentials, stream[:events])
     print(f"published {events} events in {time.perf_counter() - started:.1f} s")
-    bus = {
+    bus: dict[str, Any] = {
         "nats_url": url,
         "nats_seed_file": nats_auth.seed_path(credentials, "gateway"),
         "trust_file": credentials / nats_auth.TRUST_FILE,
