@@ -54,6 +54,7 @@ class EventFollower:
         self.nats_url = nats_url
         self.nats_options = nats_options
         self.table = table
+        self.verifier = verifier
         self.fold = EventFold(table, verifier, box)
         self.snapshots = snapshots
         self.snapshot_interval = snapshot_interval
