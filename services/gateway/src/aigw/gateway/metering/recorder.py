@@ -205,8 +205,8 @@ class UsageRecorder:
             if self.spool is not None and sealed:
                 await asyncio.to_thread(self.spool.append, sealed)  # fsync off the loop
             self._bound()
-            if self.spool is not None:
-                self.spool.tidy(list(self._batches))
+            if self.spool is not None:  # a rewrite fsyncs: off the loop too
+                await asyncio.to_thread(self.spool.tidy, list(self._batches))
 
     def _seal(self) -> list[Batch]:
         """The queued records as batches: each record's id and the batch's, for good."""
@@ -233,7 +233,7 @@ class UsageRecorder:
                 self.published += 1
             if self.spool is not None:
                 async with self._io:
-                    self.spool.tidy(list(self._batches))
+                    await asyncio.to_thread(self.spool.tidy, list(self._batches))
 
     def _finished(self, batch: Batch, how: str) -> None:
         self._sealed_records -= len(batch.records)

@@ -138,8 +138,7 @@ class UsageSpool:
         """Empty the file when nothing is pending; rewrite it when finished lines are most
         of it."""
         if not pending and self._size:
-            os.ftruncate(self._fd, 0)
-            os.fsync(self._fd)
+            os.ftruncate(self._fd, 0)  # not fsynced: if it is lost, the batches are sent again
             self._size = self._live = 0
             self._sizes.clear()
         elif self._size - self._live > max(COMPACT_AFTER_BYTES, self._live):
