@@ -130,6 +130,7 @@ class UsageRecorder:
         self._tasks: list[asyncio.Task[None]] = []
         self._io = asyncio.Lock()  # the sealed batches and the spool: one change at a time
         self._sending = asyncio.Lock()
+        self._waiting = False  # the last attempt to send failed
 
     @property
     def pending(self) -> int:
@@ -197,7 +198,13 @@ class UsageRecorder:
             try:
                 await self._send()
             except Exception as exc:  # noqa: BLE001 - NATS down or slow: batches wait
-                log.warning("usage records not published yet (%d waiting): %r", self.pending, exc)
+                say = log.debug if self._waiting else log.warning  # once an outage
+                say("usage records not published yet (%d waiting): %r", self.pending, exc)
+                self._waiting = True
+            else:
+                if self._waiting:
+                    log.info("usage records published again")
+                self._waiting = False
 
     async def _seal_and_spool(self) -> None:
         async with self._io:
