@@ -4,6 +4,7 @@ file or the new one, never a torn one."""
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 
@@ -18,7 +19,8 @@ def fsync_dir(directory: Path) -> None:
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with `data` (owner-only by default: state files hold no secret, but
     nothing else needs to read them)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per process: workers race
+    # a name of its own: workers (and a process's own threads) may write the same file at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         view = memoryview(data)
