@@ -79,6 +79,9 @@ test: install web chromium deploy-tools ## Run the whole suite: portal unit test
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
 	$(UV) run --frozen python -m aigw.devtools.bench
 
+bench-replay: install ## A gateway on a synthetic stream of 130,000 events: ready time, RSS, added latency, deploy/revoke propagation under load (ARGS="--apis 10000 --keys 100000 ...")
+	$(UV) run --frozen python -m aigw.devtools.bench_replay $(ARGS)
+
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 

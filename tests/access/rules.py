@@ -79,6 +79,7 @@ PUBLISHER_RULES: dict[RouteKey, Rule] = {
     pub("POST", "/apis/{api_id}/undeploy"): PUBLISHER_ITEM,
     pub("POST", "/apis/{api_id}/lifecycle"): PUBLISHER_ITEM,
     pub("GET", "/apis/{api_id}/usage"): PUBLISHER_ITEM,
+    pub("GET", "/apis/{api_id}/usage/calls"): PUBLISHER_ITEM,
     # business plans: admins write them, publishers read them to pick their APIs' plans
     pub("POST", "/subscription-policies"): ADMIN_ONLY,
     pub("GET", "/subscription-policies"): PUBLISHER_API,
@@ -113,6 +114,7 @@ DEVPORTAL_RULES: dict[RouteKey, Rule] = {
     dp("PUT", "/subscriptions/{sub_id}"): PORTAL_ITEM,
     dp("DELETE", "/subscriptions/{sub_id}"): PORTAL_ITEM,
     dp("GET", "/applications/{app_id}/usage"): PORTAL_ITEM,
+    dp("GET", "/applications/{app_id}/usage/calls"): PORTAL_ITEM,
     dp("GET", "/subscription-policies"): SIGNED_IN,  # like the catalogue
 }
 

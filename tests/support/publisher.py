@@ -56,11 +56,18 @@ class Publisher:
 
 @contextlib.asynccontextmanager
 async def running_publisher(
-    infra: Infra, secret_key: str, signer: TestSigner, unique: str, *, dev_mode: bool
+    infra: Infra,
+    secret_key: str,
+    signer: TestSigner,
+    unique: str,
+    *,
+    dev_mode: bool,
+    mongodb_url: str | None = None,
 ) -> AsyncIterator[Publisher]:
+    """`mongodb_url`: a store of the test's own (one it stops and restarts), not the session's."""
     settings = Settings(
         **infra.bus_settings("publisher"),
-        mongodb_url=infra.mongodb_url,
+        mongodb_url=mongodb_url or infra.mongodb_url,
         secret_key=secret_key,
         mongodb_db=f"pub_{unique}",
         dev_mode=dev_mode,

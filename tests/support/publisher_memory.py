@@ -22,6 +22,7 @@ from aigw.publisher.apis.repository import (
     ApiDoc,
     ApiName,
     ApiRepository,
+    DeployMark,
     StoredApi,
 )
 from aigw.publisher.apis.schemas import ApiIn
@@ -91,6 +92,8 @@ def _updated(doc: Doc, update: Doc) -> Doc:
     for path, push in update.get("$push", {}).items():
         parent, name = _parent(after, path)
         parent.setdefault(name, []).extend(copy.deepcopy(push["$each"]))
+        if "$slice" in push:  # only the negative (newest) form is used
+            parent[name] = parent[name][push["$slice"] :]
     return after
 
 
@@ -125,6 +128,11 @@ class MemoryApis(ApiRepository):
 
     async def count_offering(self, policy: str) -> int:
         return len(self.coll.find(lambda d: policy in d.get("policies", [])))
+
+    async def deploy_mark(self, api_id: str, mark: str) -> DeployMark | None:
+        doc = await self.get(api_id)
+        marks = doc.get("deploy_marks", []) if doc is not None else []
+        return next((m for m in marks if m["mark"] == mark), None)
 
     async def using_vendor(self, name: str, version: str) -> builtins.list[ApiName]:
         wanted = {"name": name, "version": version}

@@ -51,12 +51,16 @@ CACHE_AND_GUARDRAIL_COUNTERS = (
     "tokensSaved",
     "guardrailInterventions",
 )
+OUTCOME_COUNTERS = ("served", "refused", "abandoned", "errors", "estimated")
 
 
 def counters(**counts: Any) -> dict[str, Any]:
     """A usage report's counters as the API answers them: `counts` (camelCase) and zero for
-    the cache and guardrail counters it leaves out."""
-    return {**dict.fromkeys(CACHE_AND_GUARDRAIL_COUNTERS, 0), **counts}
+    the cache, guardrail and outcome counters it leaves out; a group's (with a `key`) has a
+    `name`, null unless given."""
+    named = {"name": None} if "key" in counts else {}
+    zeros = dict.fromkeys(CACHE_AND_GUARDRAIL_COUNTERS + OUTCOME_COUNTERS, 0)
+    return {**zeros, **named, **counts}
 
 
 def batch(*records: UsageRecord) -> Envelope:

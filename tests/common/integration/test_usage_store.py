@@ -91,10 +91,45 @@ async def test_the_totals_count_cache_outcomes_tokens_saved_and_interventions(in
 
         groups = await store.grouped_totals(db, {"api_id": "api"}, start, end, "application")
 
-        counted = ["key", "requests", "tokens_saved", *store.COUNTED]
+        cache = ["cache_hits", "cache_misses", "cache_bypasses", "guardrail_interventions"]
+        counted = ["key", "requests", "tokens_saved", *cache]
         assert [[group[name] for name in counted] for group in groups] == [
             ["a", 3, 42, 2, 1, 0, 0],
             ["b", 4, 0, 0, 1, 1, 2],
+        ]
+    finally:
+        await mongo.drop_database(f"usage_{unique}")
+        await mongo.close()
+
+
+async def test_outcomes_estimates_and_status_groups(infra, unique):
+    """Each call counts in one outcome by its status; records stored before `estimated`
+    existed count as reported."""
+    mongo: AsyncMongoClient = AsyncMongoClient(infra.mongodb_url)
+    db = mongo[f"usage_{unique}"]
+    now = datetime.now(UTC)
+    statuses = [200, 201, 304, 400, 401, 429, 446, 499, 500, 502, 504]
+    try:
+        await store.store_records(
+            db, [record("api", "a", status=s, estimated=s == 200) for s in statuses]
+        )
+        old = store.to_doc(record("api", "a", status=200))
+        old.pop("estimated")
+        await db[store.COLLECTION].insert_one({"_id": "before", **old})
+        start, end = now - timedelta(minutes=1), now + timedelta(minutes=1)
+
+        (totals,) = await store.grouped_totals(db, {"api_id": "api"}, start, end, "application")
+        outcomes = ["served", "refused", "abandoned", "errors", "estimated"]
+        assert {name: totals[name] for name in outcomes} == {
+            "served": 4,
+            "refused": 4,
+            "abandoned": 1,
+            "errors": 3,
+            "estimated": 1,
+        }
+        by_status = await store.grouped_totals(db, {"api_id": "api"}, start, end, "status")
+        assert [(g["key"], g["requests"]) for g in by_status] == [
+            (s, 2 if s == 200 else 1) for s in statuses
         ]
     finally:
         await mongo.drop_database(f"usage_{unique}")

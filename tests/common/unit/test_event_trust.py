@@ -108,6 +108,15 @@ def test_a_tampered_body_fails_the_signature():
     assert reject(subject, json.dumps(data).encode(), headers) == "bad_signature"
 
 
+@pytest.mark.parametrize("signature", ["", "not base64!", "AAAA", "A" * 86, "A" * 90])
+def test_a_signature_of_the_wrong_shape_fails(signature):
+    subject, body, headers = key_issued()
+    assert reject(subject, body, {**headers, SIGNATURE_HEADER: signature}) in (
+        "bad_signature",
+        "unsigned",  # an empty header is no signature at all
+    )
+
+
 def test_a_signature_moved_to_another_subject_fails():
     _subject, body, headers = key_issued()
     assert reject("aigw.key.revoked", body, headers) == "bad_signature"

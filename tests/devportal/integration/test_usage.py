@@ -68,6 +68,7 @@ async def test_totals_per_api_match_the_records_and_replays_count_once(
         promptTokens=18,
         completionTokens=33,
         totalTokens=51,
+        served=3,
     )
     expected = {
         api_a: counters(
@@ -76,6 +77,7 @@ async def test_totals_per_api_match_the_records_and_replays_count_once(
             promptTokens=13,
             completionTokens=32,
             totalTokens=45,
+            served=2,
         ),
         api_b: counters(
             key=api_b,
@@ -83,6 +85,7 @@ async def test_totals_per_api_match_the_records_and_replays_count_once(
             promptTokens=5,
             completionTokens=1,
             totalTokens=6,
+            served=1,
         ),
     }
     assert body["groups"] == sorted(expected.values(), key=lambda g: g["key"])
@@ -116,9 +119,11 @@ async def test_an_applications_report_counts_its_cache_hits_and_interventions(
         cacheMisses=1,
         tokensSaved=25,
         guardrailInterventions=1,
+        served=2,
+        refused=1,
     )
     assert body["totals"] == expected
-    assert body["groups"] == [{**expected, "key": api}]
+    assert body["groups"] == [{**expected, "key": api, "name": None}]
 
 
 async def test_someone_elses_application_is_404(

@@ -135,7 +135,10 @@ def test_publisher_api_usage_charts_show_what_the_api_reports(
     by_app = open_data(page, "Requests by application")
     (app_group,) = report(portal.pub, path, "application")["groups"]
     assert app_group["key"] == metered["app_id"]
-    expect_row(by_app, metered["app_id"], [app_group["requests"]])
+    # the row is named after the application, as the report names the group
+    app_name = portal.dev.get(f"/applications/{metered['app_id']}").json()["name"]
+    assert app_group["name"] == app_name
+    expect_row(by_app, app_name, [app_group["requests"]])
     tokens = open_data(page, "Tokens by model")
     for group in report(portal.pub, path, "model")["groups"]:
         expect_row(

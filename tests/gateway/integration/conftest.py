@@ -1,4 +1,3 @@
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -7,7 +6,7 @@ import httpx
 import pytest
 
 from aigw.common.crypto import SecretBox
-from aigw.devtools.processes import ManagedProcess, free_port
+from aigw.devtools.processes import free_port
 from aigw.gateway.settings import Settings
 from tests.support.gateway import (
     MOCK_CONTROL_HEADERS,
@@ -18,21 +17,14 @@ from tests.support.gateway import (
     run_gateway,
 )
 from tests.support.infra import Infra
+from tests.support.mock_provider import mock_provider_process
 
 
 @pytest.fixture(scope="session")
 def mock_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The mock provider as its own process (keys mock-provider-key, mock-sandbox-key)."""
-    port = free_port()
-    log = Path(tmp_path_factory.mktemp("mock")) / "mock.log"
-    argv = [sys.executable, "-m", "aigw.devtools.mock_provider", "--port", str(port)]
-    proc = ManagedProcess("mock-provider", argv, port=port, log_path=log)
-    proc.start()
-    try:
-        proc.wait_ready(20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
+    with mock_provider_process(Path(tmp_path_factory.mktemp("mock")) / "mock.log") as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

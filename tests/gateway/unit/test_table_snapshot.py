@@ -1,6 +1,7 @@
 """The routing table's snapshot (routing.snapshot): restoring it and folding the rest of the
-stream gives exactly the table a full replay gives, at any cut; a file altered, written under
-another key or trust, or of another format is refused."""
+stream gives exactly the table a full replay gives, at any cut (of a churning stream:
+tests/support/churn.py, and of a platform's: aigw.devtools.synthetic_stream); a file altered,
+written under another key or trust, or of another format is refused."""
 
 import dataclasses
 import functools
@@ -10,20 +11,54 @@ from typing import Any
 import pytest
 
 from aigw.common.crypto import SecretBox, derived_key, generate_master_key
-from aigw.common.events import KeyIssued
-from aigw.devtools.event_churn import churn
+from aigw.common.event_trust import EventVerifier
+from aigw.common.events import ApiCreated, ApiPublished, EventPayload, KeyIssued, VendorRef
+from aigw.common.identity import IDENTITIES, Identity
+from aigw.devtools import synthetic_stream
 from aigw.gateway.routing import snapshot
 from aigw.gateway.routing.fold import EventFold
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
-from tests.support.signed_events import Message, signed, verifier
+from tests.support.churn import churn
 from tests.support.waiting import eventually
 
 MASTER = generate_master_key()
 BOX = SecretBox(MASTER)
 KEY = derived_key(MASTER, "gateway routing snapshot")
-EVENTS = signed(churn(2_000, BOX, seed=7))
+IDENTITY = {name: Identity.generate(name) for name in IDENTITIES}
+TRUST = {name: [i.event_key().public_key()] for name, i in IDENTITY.items()}
+SIGNERS = synthetic_stream.Signers.of(IDENTITY)
+Message = tuple[int, str, bytes, dict[str, str]]
+
+
+def verifier() -> EventVerifier:
+    return EventVerifier(TRUST)
+
+
+def signed(payloads: list[EventPayload]) -> list[Message]:
+    """Each payload as its emitter signs it, numbered as the stream would."""
+    return [(n, *SIGNERS.message(p)) for n, p in enumerate(payloads, 1)]
+
+
+def not_routed(i: int) -> list[EventPayload]:
+    """Events the table does not fold (publisher's catalogue): a snapshot leaves them out."""
+    vendor = VendorRef(name="OpenAI", version="v1")
+    fields = {"api_id": f"cat{i}", "name": "n", "context": "c", "version": "1", "vendor": vendor}
+    return [
+        ApiCreated(**fields, lifecycle_status="CREATED"),
+        ApiPublished(**fields, route_prefix="c/1"),
+    ]
+
+
+SHAPE = synthetic_stream.Shape(apis=60, applications=50, keys=600, subscriptions=80)
+PAYLOADS = [
+    *synthetic_stream.payloads(SHAPE, BOX),
+    *[e for i, event in enumerate(churn(7, 1_200, apis=12, apps=20)) for e in
+      ([event] if i % 40 else [event, *not_routed(i)])],
+]  # fmt: skip
+EVENTS = signed(PAYLOADS)
+CUTS = [0, 1, 250, 794, 795, 1_500, len(EVENTS) - 1, len(EVENTS)]
 
 
 def fold(messages: list[Message], into: EventFold | None = None) -> EventFold:
@@ -34,9 +69,11 @@ def fold(messages: list[Message], into: EventFold | None = None) -> EventFold:
 
 
 def view(table: RoutingTable) -> dict[str, Any]:
-    """Every field of the table (signing keys by their validity: PyJWK has no equality)."""
+    """Every field of the table (signing keys by their validity: PyJWK has no equality; the
+    vendor profiles' cache by what it holds)."""
     fields = {f.name: getattr(table, f.name) for f in dataclasses.fields(table)}
     fields["signing_keys"] = {kid: k.valid_until for kid, k in table.signing_keys.items()}
+    del fields["vendor_profiles"]
     return fields
 
 
@@ -55,12 +92,12 @@ def full_replay() -> EventFold:
     return fold(EVENTS)
 
 
-@pytest.mark.parametrize("cut", [0, 1, 250, 999, 1_999, 2_000])
+@pytest.mark.parametrize("cut", CUTS)
 def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_gives(
     tmp_path: Path, cut: int
 ) -> None:
     full = full_replay()
-    assert len(full.table.routes) > 50
+    assert len(full.table.routes) > 60
     assert len(full.table.keys) > 500
 
     snapshots = written(tmp_path, fold(EVENTS[:cut]))
@@ -74,6 +111,7 @@ def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_give
     assert view(restored.table) == view(full.table)
     assert restored.kept == full.kept
     assert restored.last_sequence == full.last_sequence
+    assert full.table.indexes() == full.table.recount()
 
 
 def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Path) -> None:
@@ -142,7 +180,9 @@ def test_a_snapshot_of_another_format_is_refused(
 
 def test_the_snapshot_holds_no_provider_key_in_plaintext(tmp_path: Path) -> None:
     snapshots = written(tmp_path, full_replay())
-    assert b"provider-key" not in snapshots.path.read_bytes()  # sealed, as in the events
+    data = snapshots.path.read_bytes()
+    assert b"mock-provider-key" not in data  # sealed, as in the events
+    assert b"mock-sandbox-key" not in data
     assert snapshots.path.stat().st_mode & 0o077 == 0  # the owner's only
 
 
@@ -156,13 +196,13 @@ async def test_a_restored_table_of_another_stream_is_dropped_for_a_full_replay(
     )
     follower.start()  # restores at once; NATS is not there
     try:
-        assert follower.restored_sequence == 2_000
+        assert follower.restored_sequence == len(EVENTS)
         assert view(table) == view(full_replay().table)
         await eventually(
-            lambda: follower.degraded, "degraded: serving from snapshot at sequence 2000"
+            lambda: follower.degraded, f"degraded: serving from snapshot at sequence {len(EVENTS)}"
         )
 
-        follower._check_stream("created-1", 2_000)  # the same stream: kept
+        follower._check_stream("created-1", len(EVENTS))  # the same stream: kept
         assert table.routes
         follower._check_stream("created-again", 5)  # deleted and created again: dropped
         assert view(table) == view(RoutingTable())

@@ -8,9 +8,12 @@ import json
 import time
 from pathlib import Path
 
+from aigw.common.event_trust import EventSigner
+from aigw.common.identity import Identity
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
 from aigw.gateway.metering.spool import Batch, UsageSpool, read_batches
-from tests.support.signed_events import signer
+
+SIGNER = EventSigner(Identity.generate("gateway"))
 
 
 def call(number: int) -> CallRecord:
@@ -37,9 +40,7 @@ def call(number: int) -> CallRecord:
 def offline_recorder(directory: Path | None, batch_size: int = 10, **options: int) -> UsageRecorder:
     """A recorder with no NATS connection (NATS down), spooling to `directory`."""
     spool = UsageSpool(directory) if directory is not None else None
-    return UsageRecorder(
-        lambda: None, signer("gateway"), "gw-test", 0.5, batch_size, spool=spool, **options
-    )
+    return UsageRecorder(lambda: None, SIGNER, "gw-test", 0.5, batch_size, spool=spool, **options)
 
 
 def ids(batches: list[Batch]) -> list[tuple[str, list[str]]]:

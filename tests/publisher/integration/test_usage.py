@@ -91,6 +91,8 @@ async def test_totals_and_groups_match_the_records_exactly(publisher: Publisher)
         promptTokens=118,
         completionTokens=32,
         totalTokens=150,
+        served=2,
+        refused=1,
     )
     assert body["groups"] == [
         counters(
@@ -99,6 +101,7 @@ async def test_totals_and_groups_match_the_records_exactly(publisher: Publisher)
             promptTokens=18,
             completionTokens=32,
             totalTokens=50,
+            served=2,
         ),
         counters(
             key="app-b",
@@ -106,6 +109,7 @@ async def test_totals_and_groups_match_the_records_exactly(publisher: Publisher)
             promptTokens=100,
             completionTokens=0,
             totalTokens=100,
+            refused=1,
         ),
     ]
 
@@ -142,6 +146,7 @@ async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) ->
         promptTokens=14,
         completionTokens=25,
         totalTokens=39,
+        served=3,
     )
     assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
 
@@ -239,6 +244,8 @@ async def test_the_report_counts_cache_hits_misses_tokens_saved_and_intervention
         cacheBypasses=1,
         tokensSaved=80,
         guardrailInterventions=2,
+        served=4,
+        refused=2,
     )
     assert body["groups"] == [
         counters(
@@ -250,6 +257,7 @@ async def test_the_report_counts_cache_hits_misses_tokens_saved_and_intervention
             cacheHits=2,
             cacheMisses=1,
             tokensSaved=80,
+            served=3,
         ),
         counters(
             key="app-b",
@@ -260,6 +268,8 @@ async def test_the_report_counts_cache_hits_misses_tokens_saved_and_intervention
             cacheMisses=1,
             cacheBypasses=1,
             guardrailInterventions=2,
+            served=1,
+            refused=2,
         ),
     ]
     stored = await publisher.app.state.runtime.db["usage"].find_one(

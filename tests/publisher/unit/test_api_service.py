@@ -9,6 +9,7 @@ import pytest
 from aigw.common.crypto import SecretBox, generate_master_key, provider_key_context
 from aigw.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from aigw.common.events import Envelope
+from aigw.publisher.apis.repository import DEPLOY_MARKS
 from aigw.publisher.apis.schemas import BackendSecurityIn
 from tests.support.publisher_memory import MemoryPublisher, actor, api_body
 
@@ -205,6 +206,21 @@ async def test_a_deploy_without_the_provider_key_the_vendor_needs_is_refused(
         await publisher.apis.deploy(api_id, OWNER)
     assert publisher.events("aigw.api.deployed") == []
     assert (await publisher.apis.get(api_id, OWNER))["revision"] == 0
+
+
+async def test_a_deploy_with_a_mark_writes_it_with_the_revision(publisher: MemoryPublisher):
+    """The mark of an Idempotency-Key is on the deploy's own write (aigw.common.idempotency):
+    the newest DEPLOY_MARKS are kept, and only the API's managers find them."""
+    api_id = await _deployable(publisher)
+    for n in range(DEPLOY_MARKS + 2):
+        await publisher.apis.deploy(api_id, OWNER, f"mark-{n}")
+    newest = await publisher.apis.deployed_with(api_id, f"mark-{DEPLOY_MARKS + 1}", OWNER)
+    assert newest is not None
+    assert newest["revision"] == DEPLOY_MARKS + 2
+    assert await publisher.apis.deployed_with(api_id, "mark-0", OWNER) is None  # dropped
+    assert await publisher.apis.deployed_with(api_id, "never", OWNER) is None
+    with pytest.raises(NotFound):
+        await publisher.apis.deployed_with(api_id, "mark-2", STRANGER)
 
 
 async def test_a_deploy_announces_the_revision_with_the_key_still_sealed(

@@ -1,6 +1,7 @@
 import { AccountPage } from "../shared/account";
 import { NotFoundPage, startPortal } from "../shared/portal";
 import { match } from "../shared/router";
+import { ActivityPage } from "./activity";
 import { PORTAL } from "./links";
 import { NewPlanPage, PlanPage } from "./plan-form";
 import { PlansListPage } from "./plans-list";
@@ -26,6 +27,7 @@ function page(path: string) {
   params = match("/users/:username", path);
   if (params) return <UserPage username={params.username as string} />;
   if (path === "/signing-keys") return <SigningKeysPage />;
+  if (path === "/activity") return <ActivityPage />;
   if (path === "/account") return <AccountPage portal={PORTAL} />;
   return <NotFoundPage />;
 }
@@ -39,6 +41,7 @@ startPortal({
     { label: "Business Plans", path: "/plans" },
     { label: "Users", path: "/users" },
     { label: "Signing Keys", path: "/signing-keys" },
+    { label: "Activity", path: "/activity" },
     { label: "Account", path: "/account" },
   ],
   links: () => [{ label: "Publisher Portal", path: "/publisher" }],

@@ -1,7 +1,8 @@
 // The usage panel both portals show (an API's usage for its publisher, an application's for its
-// developer): a From/To picker, the totals, requests and tokens over time (the API's hour
-// groups) and a breakdown per model, application or API. Every number comes from the usage
-// endpoint; the charts only lay them out (and fill hours without calls with zeros).
+// developer): a From/To picker, the totals (what became of the calls: served, refused,
+// abandoned, errors; how many were estimated), requests and tokens over time (the API's hour
+// groups) and a breakdown per model, application, API or status. Every number comes from the
+// usage endpoint; the charts only lay them out (and fill hours without calls with zeros).
 import { useState } from "preact/hooks";
 import { BreakdownChart, TimeChart } from "./charts";
 import { type Counters, type HourGroup, bucketHoursFor, formatExact, fromLocalInput, timeBuckets, toLocalInput } from "./chart-math";
@@ -17,18 +18,32 @@ export interface CacheAndGuardrailCounters {
   guardrailInterventions: number;
 }
 
+/** What became of the calls (each counts in one), and how many had their tokens estimated. */
+export interface OutcomeCounters {
+  served: number;
+  refused: number;
+  abandoned: number;
+  errors: number;
+  estimated: number;
+}
+
+/** A group as the report answers it: an API's or application's carries its name. */
+export interface NamedGroup extends HourGroup {
+  name?: string | null;
+}
+
 export interface UsageReportLike {
   from: string;
   to: string;
-  totals: Partial<Counters> & Partial<CacheAndGuardrailCounters>;
-  groups: HourGroup[];
+  totals: Partial<Counters> & Partial<CacheAndGuardrailCounters> & Partial<OutcomeCounters>;
+  groups: NamedGroup[];
 }
 
-/** One breakdown: the usage endpoint's groupBy value, what a row is, and optional readable names. */
+/** One breakdown: the usage endpoint's groupBy value and what a row is (the report names the
+ * groups of APIs and applications itself). */
 export interface Breakdown<G extends string> {
   groupBy: G;
-  head: string; // "Model", "Application", "API"
-  names?: () => Promise<Record<string, string>>;
+  head: string; // "Model", "Application", "API", "Status"
 }
 
 interface Range {
@@ -57,9 +72,7 @@ export function UsagePanel<G extends string>({
       report("hour", window),
       ...breakdowns.map((breakdown) => report(breakdown.groupBy, window)),
     ]);
-    // names are a nicety: without them the rows show the ids the usage records carry
-    const names = await Promise.all(breakdowns.map((breakdown) => (breakdown.names ? breakdown.names().catch(() => ({})) : {})));
-    return { hours, groups, names };
+    return { hours, groups };
   }, [...deps, range.from.getTime(), range.to.getTime()]);
 
   return (
@@ -74,7 +87,6 @@ export function UsagePanel<G extends string>({
           breakdowns={breakdowns.map((breakdown, i) => ({
             head: breakdown.head,
             groups: load.data.groups[i]?.groups ?? [],
-            names: load.data.names[i] ?? {},
           }))}
         />
       )}
@@ -125,7 +137,7 @@ function UsageView({
 }: {
   range: Range;
   hours: UsageReportLike;
-  breakdowns: { head: string; groups: HourGroup[]; names: Record<string, string> }[];
+  breakdowns: { head: string; groups: NamedGroup[] }[];
 }) {
   const totals = { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, ...hours.totals };
   // the window the API answered for (it may round or default what was asked)
@@ -143,6 +155,15 @@ function UsageView({
         <Stat value={totals.completionTokens} label="completion tokens" />
         <Stat value={totals.totalTokens} label="total tokens" />
       </ul>
+      {totals.requests ? (
+        <ul class="usage-totals" aria-label="Outcomes">
+          <Stat value={totals.served ?? 0} label="served" />
+          <Stat value={totals.refused ?? 0} label="refused" />
+          <Stat value={totals.abandoned ?? 0} label="abandoned" />
+          <Stat value={totals.errors ?? 0} label="errors" />
+          <Stat value={totals.estimated ?? 0} label="estimated" />
+        </ul>
+      ) : null}
       {(totals.cacheHits || totals.cacheMisses || totals.guardrailInterventions) ? (
         <ul class="usage-totals" aria-label="Cache and guardrails">
           <Stat value={totals.cacheHits ?? 0} label="cache hits" />
@@ -166,7 +187,8 @@ function UsageView({
             ]}
           />
           {breakdowns.map((breakdown) => {
-            const labels = breakdown.groups.map((group) => breakdown.names[group.key] ?? group.key);
+            // without a name (an API or application no longer known), the id the records carry
+            const labels = breakdown.groups.map((group) => group.name ?? group.key);
             const by = breakdown.head === "API" ? "API" : breakdown.head.toLowerCase();
             return (
               <div class="usage-breakdowns" key={breakdown.head}>

@@ -9,7 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aigw.common.mongo import store_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,21 @@ class NotKnownYet(Unavailable):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class StoreUnavailable(Unavailable):
+    """503 with `Retry-After`: the service's store (MongoDB) is unreachable or did not answer
+    in time (`MONGODB_TIMEOUT_MS`). Every pymongo error that says so becomes this one, in
+    `add_exception_handlers`; the client reconnects by itself when the store is back."""
+
+    def __init__(self, *, retry_after: int = 2) -> None:
+        super().__init__(
+            "The service's store (MongoDB) is unreachable: a write answered so happened whole or "
+            "not at all. Try again after Retry-After (a deploy with the same "
+            "Idempotency-Key is never made twice)"
+        )
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class UpstreamFailure(ServiceError):
     status_code = 502
     message = "Dependent service failed"
@@ -129,6 +147,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("Conflicts with the resource's current state"),
     413: _documented("Request body over the configured size limit"),
     422: _documented("The request does not validate"),
+    503: _documented(
+        "The service's store (MongoDB) is unreachable; try again after Retry-After (seconds)"
+    ),
 }
 
 # A route whose answer rests on a read model of the event stream: documented with
@@ -259,3 +280,10 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "Internal server error", "An unexpected error occurred")
+
+    @app.exception_handler(PyMongoError)
+    async def _store_error(request: Request, exc: PyMongoError) -> JSONResponse:
+        if not store_unreachable(exc):
+            return await _unexpected(request, exc)
+        log.warning("store unreachable, answered 503: %s", exc)
+        return await _service_error(request, StoreUnavailable())

@@ -17,6 +17,7 @@ from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import Lifespan, create_service_app
 from aigw.common.settings import KeymanagerClientSettings, PortalSettings, UsageStoreSettings
 from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
+from aigw.common.tracing.settings import TracingSettings
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
 from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
@@ -26,7 +27,9 @@ from aigw.common.web import DEFAULT_WEB_DIR, Portals, mount_portals, public_apis
 BuildUseCases = Callable[[State, ServiceRuntime, AsyncExitStack], Awaitable[None]]
 
 
-class PortalServiceSettings(UsageStoreSettings, KeymanagerClientSettings, PortalSettings):
+class PortalServiceSettings(
+    UsageStoreSettings, KeymanagerClientSettings, PortalSettings, TracingSettings
+):
     """The settings groups every service that serves a portal inherits."""
 
 
@@ -57,6 +60,7 @@ def create_portal_app(
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
         web_dir=settings.web_dir,
+        tracer=settings.tracer(),
     )
     app.state.settings = settings
     app.state.standings = standings

@@ -5,7 +5,8 @@ app's lifespan.
 
 `reconnects` hears every NATS reconnect: the outbox relay publishes what is pending at once
 (not at its next sweep), and the ordered readers on this connection (aigw.common.ordered)
-recreate their consumers."""
+recreate their consumers. `store` pings MongoDB in the background (aigw.common.mongo), so
+readiness says 503 within a second of the store going away, without waiting on it."""
 
 import asyncio
 import contextlib
@@ -20,7 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from aigw.common.messaging import EventBus
-from aigw.common.mongo import create_client, ping
+from aigw.common.mongo import StoreWatch, create_client
 from aigw.common.ordered import Reconnects
 from aigw.common.outbox import Outbox
 from aigw.common.settings import DatabaseSettings
@@ -54,8 +55,9 @@ class ServiceRuntime:
     async def __aenter__(self) -> Self:
         if self._registry is not None:
             self._registry.register(self._collector)
-        self.mongo = create_client(self.settings.mongodb_url)
+        self.mongo = create_client(self.settings.mongodb_url, self.settings.mongodb_timeout_ms)
         self.db = self.mongo[self._database]
+        self.store = StoreWatch(self.db)
         identity = self.settings.identity()
         self.broker = NatsBroker(
             self.settings.nats_servers,  # one server or a cluster's (aigw.common.nats_servers)
@@ -78,6 +80,7 @@ class ServiceRuntime:
         await self.outbox.ensure_indexes()
         self.reconnects.subscribe(self._wake_outbox)
         self._relay = asyncio.create_task(self.outbox.run(), name="outbox-relay")
+        self.store.start()
         return self
 
     async def _wake_outbox(self) -> None:
@@ -89,6 +92,7 @@ class ServiceRuntime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.store.stop()
         if self._relay is not None:
             self._relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,4 +103,5 @@ class ServiceRuntime:
             self._registry.unregister(self._collector)
 
     async def ready(self) -> bool:
-        return self.broker.connection.is_connected and await ping(self.db)
+        """NATS connected and the store answering its last ping (never waits on either)."""
+        return self.broker.connection.is_connected and self.store.up

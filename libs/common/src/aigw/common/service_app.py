@@ -1,9 +1,10 @@
 """The parts every service's FastAPI app shares: health, metrics, errors, body-size limit, the
-API docs (`/docs`, `/redoc`) and, when origins are configured (`AIGW_CORS_ORIGINS`), CORS for
-browser clients."""
+API docs (`/docs`, `/redoc`), when origins are configured (`AIGW_CORS_ORIGINS`) CORS for
+browser clients and, when a tracer is given (`OTEL_EXPORTER_OTLP_ENDPOINT`), a server span per
+API request."""
 
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigw.common.errors import ERROR_RESPONSES, add_exception_handlers, error_response
+from aigw.common.tracing.http import ServerSpans
+from aigw.common.tracing.tracer import Tracer
 from aigw.common.web import DEFAULT_WEB_DIR, mount_docs
 
 # True: ready; False: not (503); a text: ready but degraded, saying how (200, status DEGRADED)
@@ -98,8 +101,11 @@ def create_service_app(
     max_body_bytes: int,
     cors_origins: Sequence[str] = (),
     web_dir: Path | None = None,
+    tracer: Tracer | None = None,
 ) -> FastAPI:
     registry = CollectorRegistry()
+    if tracer is not None:
+        lifespan = _flushing(lifespan, tracer)
     requests = Counter(
         "aigw_http_requests", "Management API requests", ["method", "status"], registry=registry
     )
@@ -113,6 +119,7 @@ def create_service_app(
         redoc_url=None,
     )
     app.state.metrics_registry = registry
+    app.state.tracer = tracer  # None: tracing is off
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Callable[[Request], Any]) -> Any:
@@ -132,9 +139,25 @@ def create_service_app(
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    if tracer is not None:  # outermost: the span covers every other middleware
+        app.add_middleware(ServerSpans, tracer=tracer)
     add_exception_handlers(app)
     app.include_router(health_router(ready, registry))
     mount_docs(app, web_dir or DEFAULT_WEB_DIR, title)
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
     return app
+
+
+def _flushing(lifespan: Lifespan, tracer: Tracer) -> Lifespan:
+    """`lifespan`, then the spans still queued posted as the app stops."""
+
+    @asynccontextmanager
+    async def flushing(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with lifespan(app):
+                yield
+        finally:
+            tracer.shutdown()
+
+    return flushing

@@ -232,6 +232,14 @@ class DatabaseSettings(ServiceSettings):
     """For the services with a database (publisher, devportal, keymanager; not the gateway)."""
 
     mongodb_url: str = setting("mongodb://127.0.0.1:27017", "MONGODB_URL")
+    mongodb_timeout_ms: int = setting(
+        1000,
+        "MONGODB_TIMEOUT_MS",
+        ge=100,
+        le=60_000,
+        description="how long a call waits to reach MongoDB (server selection and connect) "
+        "before it answers 503 with Retry-After; raise it to ride out a replica set's election",
+    )
 
 
 class UsageStoreSettings(DatabaseSettings):

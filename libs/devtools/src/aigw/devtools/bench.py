@@ -570,6 +570,9 @@ async def measure(
         lines += [""] + revocations
     lines += [""] + await _cache_phase(stack, password, direct, args)
     lines += [""] + await _access_log_phase(stack, api, direct, args)
+    from aigw.devtools.bench_tracing import tracing_costs  # it imports this module
+
+    lines += [""] + await tracing_costs(stack, api, direct, args)
     return lines + [""] + await client_costs(direct, args.requests)
 
 

@@ -1,9 +1,10 @@
 """The gateway's restart with and without its routing table snapshot (GATEWAY_STATE_DIR).
 
 On a nats-server of its own (authorization and streams as `make run` has them), the bench
-publishes `--events` management events (aigw.devtools.event_churn: APIs deployed again and
-again, keys, subscriptions, plans...) as the services sign them, then starts the gateway's
-event follower (what a gateway's start waits for) and reports, as the median of `--runs`:
+publishes a platform's stream (aigw.devtools.synthetic_stream: `--apis` deployed APIs,
+applications, subscriptions and `--keys` API keys, as the services sign them), then starts the
+gateway's event follower (what a gateway's start waits for) and reports, as the median of
+`--runs`:
 
 - full replay: no snapshot, from the stream's first event to caught up;
 - from the snapshot: restore, then follow on from the snapshot's sequence (nothing after it);
@@ -12,7 +13,7 @@ event follower (what a gateway's start waits for) and reports, as the median of 
 
 and the snapshot's size and write time.
 
-    .venv/bin/python -m aigw.devtools.bench_snapshot --events 20000
+    .venv/bin/python -m aigw.devtools.bench_snapshot --apis 1500 --keys 15000
 """
 
 import argparse
@@ -24,49 +25,35 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import nats
-from nats.aio.client import Client as NatsClient
-
-from aigw.common.crypto import SecretBox, generate_master_key
-from aigw.common.event_trust import EventSigner
-from aigw.common.events import EventPayload, new_event
-from aigw.common.identity import Identity, emitter_of
-from aigw.common.messaging import signed_message
+from aigw.common.crypto import SecretBox, generate_master_key, sha256_hex
+from aigw.common.events import EventPayload, KeyIssued
 from aigw.devtools import nats_auth
-from aigw.devtools.event_churn import churn
 from aigw.devtools.processes import ManagedProcess, free_port, nats_server
+from aigw.devtools.synthetic_stream import Publisher, Shape, application_id, write
 from aigw.gateway.app import table_snapshots
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.table import RoutingTable
 from aigw.gateway.settings import Settings
 
 
+def newer_keys(shape: Shape, count: int) -> list[EventPayload]:
+    """`count` keys issued after the stream's (the tail a restarted gateway folds)."""
+    return [
+        KeyIssued(
+            key_id=f"tail-{i}",
+            key_hash=sha256_hex(f"tail-key-{i}"),
+            application_id=application_id(i % shape.applications),
+            key_type="PRODUCTION",
+        )
+        for i in range(count)
+    ]
+
+
 async def publish(url: str, credentials: Path, payloads: Sequence[EventPayload]) -> None:
-    """Each payload as its emitter signs it, on that identity's connection; acks awaited in
-    windows (a stream of this size would take long one ack at a time)."""
-    connections: dict[str, NatsClient] = {}
-    signers: dict[str, EventSigner] = {}
-    try:
-        pending = []
+    async with Publisher(url, credentials) as publisher:
         for payload in payloads:
-            identity = emitter_of(payload.TYPE)
-            assert identity is not None, payload.TYPE
-            if identity not in connections:
-                options = nats_auth.connect_options(credentials, identity)
-                connections[identity] = await nats.connect(url, **options)
-                seed = nats_auth.seed_path(credentials, identity)
-                signers[identity] = EventSigner(Identity.load(identity, seed))
-            event = new_event(payload, source=identity, actor="bench")
-            body, headers = signed_message(event, signers[identity])
-            js = connections[identity].jetstream()
-            pending.append(js.publish(event.type, body, headers=headers, timeout=30))
-            if len(pending) >= 200:  # order within a window may differ: harmless for churn
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
-    finally:
-        for nc in connections.values():
-            await nc.close()
+            await publisher.send(payload)
+        await publisher.flush()
 
 
 def follower(settings: Settings) -> EventFollower:
@@ -107,7 +94,7 @@ async def median(runs: int, measure: Callable[[], Awaitable[float]]) -> float:
     return statistics.median([await measure() for _ in range(runs)])
 
 
-async def bench(events: int, tail: int, runs: int, workdir: Path) -> None:
+async def bench(shape: Shape, tail: int, runs: int, workdir: Path) -> None:
     credentials = workdir / "credentials"
     nats_auth.ensure_credentials(credentials)
     port = free_port()
@@ -122,10 +109,8 @@ async def bench(events: int, tail: int, runs: int, workdir: Path) -> None:
     url = f"nats://127.0.0.1:{port}"
     nats_auth.provision_streams_now(url, credentials)
     master = generate_master_key()
-    box = SecretBox(master)
-    stream = churn(events + tail, box, seed=1)
     started = time.perf_counter()
-    await publish(url, credentials, stream[:events])
+    events = await write(url, credentials, shape, SecretBox(master))
     print(f"published {events} events in {time.perf_counter() - started:.1f} s")
     bus: dict[str, Any] = {
         "nats_url": url,
@@ -135,7 +120,7 @@ async def bench(events: int, tail: int, runs: int, workdir: Path) -> None:
     plain = Settings(secret_key=master, dev_mode=True, **bus)
     stateful = plain.model_copy(update={"state_dir": workdir / "gateway"})
     try:
-        await report(plain, stateful, server, url, credentials, stream[events:], runs)
+        await report(plain, stateful, server, url, credentials, newer_keys(shape, tail), runs)
     finally:
         server.stop()
 
@@ -181,12 +166,19 @@ async def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--apis", type=int, default=1_500)
+    parser.add_argument("--keys", type=int, default=15_000)
     parser.add_argument("--tail", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aigw-bench-snapshot-") as workdir:
-        asyncio.run(bench(args.events, args.tail, args.runs, Path(workdir)))
+        shape = Shape(
+            apis=args.apis,
+            applications=args.apis,
+            keys=args.keys,
+            subscriptions=args.apis + args.apis // 3,
+        )
+        asyncio.run(bench(shape, args.tail, args.runs, Path(workdir)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from starlette.datastructures import State
 from aigw.common.auth import FetchJwks
 from aigw.common.portal_service import PortalService, create_portal_app
 from aigw.common.runtime import ServiceRuntime
+from aigw.common.tracing.http import TracedTransport
 from aigw.devportal.applications import endpoints as applications_endpoints
 from aigw.devportal.applications import repository as application_repository
 from aigw.devportal.applications.service import ApplicationService
@@ -95,7 +96,7 @@ async def build_use_cases(
     state.policies = PolicyService(PolicyRepository(db))
     state.keys = KeyService(apps)
     state.oauth = OAuthKeyService(apps)
-    state.usage = UsageService(apps, db)
+    state.usage = UsageService(apps, CatalogRepository(db), db)
     state.signup = SignupService(
         keymanager,
         db,
@@ -112,7 +113,10 @@ def create_app(
 ) -> FastAPI:
     async def build(state: State, runtime: ServiceRuntime, held: AsyncExitStack) -> None:
         secret = settings.secret_key.get_secret_value()
-        client = KeymanagerClient.connect(settings.keymanager_url, secret, keymanager_transport)
+        transport = keymanager_transport
+        if state.tracer is not None:  # keymanager's spans become children of devportal's
+            transport = TracedTransport(state.tracer, transport)
+        client = KeymanagerClient.connect(settings.keymanager_url, secret, transport)
         keymanager = await held.enter_async_context(aclosing(client))
         state.keymanager = keymanager
         await build_use_cases(state, runtime, keymanager, settings)

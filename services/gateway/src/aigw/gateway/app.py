@@ -38,6 +38,7 @@ from aigw.gateway.proxy.invoker import GatewayState, Invoker
 from aigw.gateway.proxy.metrics import GatewayMetrics
 from aigw.gateway.proxy.route_policies import PolicyCompiler
 from aigw.gateway.proxy.settle import Settlement
+from aigw.gateway.proxy.tracing import CallTracing
 from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
@@ -200,7 +201,11 @@ def create_app(settings: Settings) -> Gateway:
     outcomes = CacheOutcomes()
     compilers = _api_policies(settings, cache, embedder, outcomes)
     access_log = AccessLog.open(settings.access_log)  # a path it cannot open stops the start
-    lifespan = _lifespan(settings, state, follower, sync, recorder, cache, embedder, access_log)
+    tracer = settings.tracer()
+    tracing = CallTracing(tracer) if tracer is not None else None
+    lifespan = _lifespan(
+        settings, state, follower, sync, recorder, cache, embedder, access_log, tracing
+    )
 
     async def ready(app: FastAPI) -> bool | str:
         return gateway.ready()
@@ -221,7 +226,7 @@ def create_app(settings: Settings) -> Gateway:
     if access_log is not None:
         registry.register(access_log.collector())
     settlement = partial(Settlement, recorder=recorder, access_log=access_log)
-    invoker = _invoker(settings, state, registry, sync, settlement, compilers)
+    invoker = _invoker(settings, state, registry, sync, settlement, compilers, tracing)
     invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
     gateway = Gateway(management, invoker, state, follower, cache, embedder)
     return gateway
@@ -251,6 +256,7 @@ def _lifespan(
     cache: SharedCache,
     embedder: HttpEmbedder | None,
     access_log: AccessLog | None,
+    tracing: CallTracing | None,
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -274,6 +280,8 @@ def _lifespan(
             await follower.stop()
             pool, state.upstream = state.upstream, None
             await pool.close()
+            if tracing is not None:
+                tracing.shutdown()  # posts the spans still queued
 
     return lifespan
 
@@ -285,6 +293,7 @@ def _invoker(
     sync: QuotaSync,
     settlement: Callable[..., Settlement],
     compilers: Sequence[PolicyCompiler],
+    tracing: CallTracing | None,
 ) -> Invoker:
     metrics = GatewayMetrics(registry)
     metrics.watch_peers(lambda: sync.book.peers)
@@ -298,6 +307,7 @@ def _invoker(
         settlement(state.table, metrics, quota),
         settings.forward_header_names,
         compilers=compilers,
+        tracing=tracing,
     )
 
 

@@ -10,7 +10,7 @@ usage record). Each stage reads what the earlier ones wrote; nothing here does I
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aigw.common.response_cache import CacheOutcome
 from aigw.gateway.asgi import RawHeaders
@@ -38,6 +38,16 @@ class Intervention:
 
     guardrail: str  # its name
     direction: Literal["REQUEST", "RESPONSE"]
+
+
+class CallTrace(Protocol):
+    """A traced call's spans (`proxy.tracing.CallTrace`): each provider attempt is told."""
+
+    def attempt(self, call: "Invocation", url: str, headers: list[tuple[str, str]]) -> None: ...
+
+    def attempt_failed(self, exc: Exception) -> None: ...
+
+    def finish(self, call: "Invocation") -> None: ...
 
 
 @dataclass(slots=True)
@@ -78,6 +88,7 @@ class Invocation:
     intervention: Intervention | None = None  # the guardrail that stopped the call
     cache: CacheOutcome | None = None  # the response cache's outcome (None: no cache)
     tokens_saved: int = 0  # a cache hit: what the cached answer cost when it was made
+    trace: CallTrace | None = None  # set when the call is traced and sampled (proxy.tracing)
 
     @property
     def routed(self) -> bool:

@@ -10,6 +10,7 @@ from pydantic import FilePath, SecretStr, field_validator
 
 from aigw.common.addresses import IPNetwork, parse_networks
 from aigw.common.settings import DevModeSettings, setting
+from aigw.common.tracing.settings import TracingSettings
 from aigw.common.vendors.spec import (
     NEVER_FROM_CALLER,
     NEVER_FROM_CALLER_PREFIXES,
@@ -20,7 +21,7 @@ from aigw.gateway.routing.plans import Plan, test_key_plan
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]{1,64}$")
 
 
-class Settings(DevModeSettings):
+class Settings(DevModeSettings, TracingSettings):
     IDENTITY = "gateway"
 
     port: int = setting(8280, "GATEWAY_PORT")

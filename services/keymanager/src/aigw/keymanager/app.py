@@ -153,6 +153,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         cors_origins=settings.cors_origin_list,
         web_dir=settings.web_dir,
+        tracer=settings.tracer(),
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(_StoredKeys(app), check_claims=_StandingTokens(app))

@@ -5,9 +5,10 @@ from datetime import timedelta
 from pydantic import SecretStr
 
 from aigw.common.settings import ClientAddressSettings, DatabaseSettings, setting
+from aigw.common.tracing.settings import TracingSettings
 
 
-class Settings(DatabaseSettings, ClientAddressSettings):
+class Settings(DatabaseSettings, ClientAddressSettings, TracingSettings):
     IDENTITY = "keymanager"
 
     port: int = setting(8003, "KEYMANAGER_PORT")

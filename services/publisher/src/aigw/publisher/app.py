@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.datastructures import State
 
 from aigw.common.auth import FetchJwks
+from aigw.common.idempotency import IdempotencyStore
 from aigw.common.portal_service import PortalService, create_portal_app
 from aigw.common.runtime import ServiceRuntime
 from aigw.publisher.apis import endpoints as api_endpoints
@@ -80,7 +81,9 @@ async def build_use_cases(state: State, runtime: ServiceRuntime, settings: Setti
         dev_mode=settings.dev_mode,
         check_policies=policies.check_exist,
     )
-    state.usage = UsageService(apis, runtime.db)
+    state.usage = UsageService(apis, runtime.db, AuditRepository(runtime.db))
+    state.idempotency = keys = IdempotencyStore(runtime.db)
+    await keys.ensure_indexes()
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ from fastapi import Depends
 
 from aigw.common.actor import Actor, acting_caller
 from aigw.common.auth import Principal, require_roles
+from aigw.common.idempotency import IdempotencyStore
 from aigw.common.requests import from_state
 from aigw.publisher.apis.service import ApiService
 from aigw.publisher.audit.service import AuditService
@@ -24,6 +25,7 @@ AdminActor = Annotated[Actor, Depends(acting_caller("admin"))]
 Apis = Annotated[ApiService, Depends(from_state("apis", ApiService))]
 Policies = Annotated[PolicyService, Depends(from_state("policies", PolicyService))]
 Vendors = Annotated[VendorService, Depends(from_state("vendors", VendorService))]
+IdempotencyKeys = Annotated[IdempotencyStore, Depends(from_state("idempotency", IdempotencyStore))]
 Usage = Annotated[UsageService, Depends(from_state("usage", UsageService))]
 # the audit trail serves every signed-in user, each the part it may see
 SignedIn = Annotated[Principal, Depends(require_roles("admin", "publisher", "subscriber"))]

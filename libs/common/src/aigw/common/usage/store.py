@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from aigw.common.events import UsageRecord
+from aigw.common.usage.outcome import COUNTER_NAMES, counted
 
 COLLECTION = "usage"
 DUPLICATE_KEY = 11000  # MongoDB's error code
@@ -28,16 +29,41 @@ COUNTED = {
     "cache_misses": {"$eq": ["$cache", "miss"]},
     "cache_bypasses": {"$eq": ["$cache", "bypass"]},
     "guardrail_interventions": {"$ne": [{"$ifNull": ["$guardrail", None]}, None]},
+    "estimated": {"$eq": ["$estimated", True]},
+    **{name: counted(outcome) for outcome, name in COUNTER_NAMES.items()},
 }
 # groupBy value -> the stored field it groups on
-GROUP_FIELDS = {"model": "model", "application": "application_id", "api": "api_id", "hour": "hour"}
+GROUP_FIELDS = {
+    "model": "model",
+    "application": "application_id",
+    "api": "api_id",
+    "hour": "hour",
+    "status": "status",
+}
+# the calls lists' order, newest first (the record id breaks ties between calls of one ms)
+CALL_ORDER = [("time", -1), ("_id", -1)]
+# a subject's records in the calls' order; serves the reports' time windows as well
+SUBJECT_INDEXES = {
+    "api_id": [("api_id", 1), *CALL_ORDER],
+    "application_id": [("application_id", 1), *CALL_ORDER],
+}
+# what SUBJECT_INDEXES replace (a store made before the calls lists had these)
+SUPERSEDED_INDEXES = ("api_id_1_time_1", "application_id_1_time_1")
 
 Db = AsyncDatabase[dict[str, Any]]
 
 
 async def ensure_indexes(db: Db, retention_days: int = 0) -> None:
-    await db[COLLECTION].create_index([("api_id", 1), ("time", 1)])
-    await db[COLLECTION].create_index([("application_id", 1), ("time", 1)])
+    usage = db[COLLECTION]
+    for keys in SUBJECT_INDEXES.values():
+        await usage.create_index(keys)
+    # a call found by the x-request-id its caller got
+    await usage.create_index("request_id")
+    existing = await usage.index_information()
+    for name in SUPERSEDED_INDEXES:
+        if name in existing:
+            with contextlib.suppress(OperationFailure):  # another instance dropped it first
+                await usage.drop_index(name)
     await ensure_retention(db, retention_days)
 
 
@@ -107,3 +133,16 @@ async def grouped_totals(
     cursor = await db[COLLECTION].aggregate(pipeline)
     groups = [{**doc, "key": doc.pop("_id")} async for doc in cursor]
     return sorted(groups, key=lambda group: str(group["key"]))
+
+
+async def calls(
+    db: Db, match: dict[str, Any], after: tuple[datetime, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` records matching `match`, newest first (`CALL_ORDER`), starting after the
+    record at `after` (its time and id) when given."""
+    if after is not None:
+        time, record_id = after
+        later = {"$or": [{"time": {"$lt": time}}, {"time": time, "_id": {"$lt": record_id}}]}
+        match = {"$and": [match, later]}
+    found = db[COLLECTION].find(match, sort=CALL_ORDER, limit=limit)
+    return await found.to_list()

@@ -5,7 +5,7 @@ read models' newer-event guard (aigw.devportal.projection): a late, older event 
 newer one. Deleted APIs stay as unlisted tombstones for the same reason.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from aigw.common.mongo import Document
@@ -81,6 +81,15 @@ class CatalogRepository:
     async def find_listed(self, api_id: str) -> CatalogEntry | None:
         doc = await self._coll.find_one({"_id": api_id, **LISTED})
         return None if doc is None else _entry(doc)
+
+    async def names(self, api_ids: Sequence[str]) -> dict[str, str]:
+        """The APIs' names and versions (`MistralAIAPI 0.0.2`), those no longer listed included:
+        usage records name APIs that may have left the catalogue since."""
+        query = {"_id": {"$in": list(api_ids)}, "name": {"$exists": True}}
+        cursor = self._coll.find(query, {"name": 1, "version": 1})
+        return {
+            doc["_id"]: f"{doc['name']} {doc.get('version', '')}".strip() async for doc in cursor
+        }
 
     async def list_listed(self) -> list[CatalogEntry]:
         cursor = self._coll.find(LISTED).sort([("name", 1), ("version", 1)])

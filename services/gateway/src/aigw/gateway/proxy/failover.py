@@ -44,15 +44,20 @@ async def first_answer(
     targets = plan.targets
     request = build_request(call, targets[0])
     call.provider_started = time.perf_counter()
+    trace = call.trace  # None unless traced (proxy.tracing)
     for number, target in enumerate(targets, 1):
         last = number == len(targets)
         if call.routed:
             call.target = target
             if number > 1:
                 request = build_request(call, target)
+        if trace is not None:
+            trace.attempt(call, request.url, request.headers)
         try:
             answer = await send(pool, call, request, plan.timeout, last)
         except FAILURES as exc:
+            if trace is not None:
+                trace.attempt_failed(exc)
             if watch.absorb():
                 raise ClientGone from None
             if call.routed:

@@ -39,6 +39,7 @@ from aigw.gateway.proxy.request_id import HEADER as REQUEST_ID
 from aigw.gateway.proxy.request_id import request_id
 from aigw.gateway.proxy.route_policies import PolicyCompiler, RoutePolicies
 from aigw.gateway.proxy.settle import Settlement
+from aigw.gateway.proxy.tracing import CallTracing
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import RoutingTable
 
@@ -68,6 +69,7 @@ class Invoker:
         authenticator: Authenticator | None = None,
         policies: Sequence[Policy] = (),
         compilers: Sequence[PolicyCompiler] = (),
+        tracing: CallTracing | None = None,
     ) -> None:
         self.state = state
         self.metrics = metrics
@@ -79,12 +81,15 @@ class Invoker:
         self.authenticator = authenticator or Authenticator(state.table)
         self.settlement = settlement or Settlement(state.table, metrics, quota, None)
         self.policies = RoutePolicies(policies, compilers)
+        self.tracing = tracing  # None: tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
         rid = request_id(scope["headers"])
         call = Invocation(time.perf_counter(), scope["method"], query, rid.decode("ascii"))
         call.answer_headers = [(REQUEST_ID, rid)]  # every answer carries it
+        if self.tracing is not None:  # tracing: the one check when off
+            self.tracing.begin(call, scope)
         runs: list[PolicyRun] = []
         try:
             call.status = await self._handle(call, runs, scope, receive, send)
@@ -92,6 +97,8 @@ class Invoker:
             for run in runs:
                 run.on_finish(call)
             self.settlement.settle(call)
+            if call.trace is not None:  # tracing: the spans end once the call is settled
+                call.trace.finish(call)
 
     async def _handle(
         self, call: Invocation, runs: list[PolicyRun], scope: Scope, receive: Receive, send: Send

@@ -47,42 +47,23 @@ from aigw.gateway.routing import credentials, deployments
 from aigw.gateway.routing.plans import Plan
 from aigw.gateway.routing.table import KeyEntry, RoutingTable
 
-# the events `apply` folds; every other one leaves the table as it is (so the table snapshot,
-# routing.snapshot, keeps only these)
-ROUTED: tuple[type[EventPayload], ...] = (
-    ApiDeployed,
-    ApiUndeployed,
-    ApiDeleted,
-    KeyIssued,
-    KeyRevoked,
-    KeyRegenerated,
-    SigningKeyRotated,
-    OAuthClientCreated,
-    OAuthClientRevoked,
-    TokenRevoked,
-    SubscriptionCreated,
-    SubscriptionUpdated,
-    PolicyUpdated,
-    ApplicationCreated,
-    SubscriptionDeleted,
-    ApplicationDeleted,
-)
-ROUTED_TYPES = frozenset(cls.TYPE for cls in ROUTED)
-
 
 def _key_issued(table: RoutingTable, event: KeyIssued) -> None:
     if event.key_id in table.revoked_keys or event.application_id in table.deleted_applications:
         return
     old_hash = table.key_hashes.get(event.key_id)
     if old_hash is not None and old_hash != event.key_hash:
-        table.keys.pop(old_hash, None)
+        table.pop_key(old_hash)
     table.key_hashes[event.key_id] = event.key_hash
-    table.keys[event.key_hash] = KeyEntry(
-        key_id=event.key_id,
-        application_id=event.application_id,
-        key_type=event.key_type,
-        api_id=event.api_id,
-        expires_at=event.expires_at.timestamp() if event.expires_at else None,
+    table.put_key(
+        event.key_hash,
+        KeyEntry(
+            key_id=event.key_id,
+            application_id=event.application_id,
+            key_type=event.key_type,
+            api_id=event.api_id,
+            expires_at=event.expires_at.timestamp() if event.expires_at else None,
+        ),
     )
 
 
@@ -90,7 +71,7 @@ def _key_revoked(table: RoutingTable, key_id: str) -> None:
     table.revoked_keys.add(key_id)
     key_hash = table.key_hashes.pop(key_id, None)
     if key_hash is not None:
-        table.keys.pop(key_hash, None)
+        table.pop_key(key_hash)
 
 
 def _subscribed(table: RoutingTable, event: SubscriptionCreated | SubscriptionUpdated) -> None:
@@ -101,9 +82,7 @@ def _subscribed(table: RoutingTable, event: SubscriptionCreated | SubscriptionUp
     ):
         return
     pair = (event.application_id, event.api_id)
-    table.subscription_pairs[event.subscription_id] = pair
-    table.subscriptions.add(pair)
-    table.subscription_policies[pair] = event.policy
+    table.put_subscription(event.subscription_id, pair, event.policy)
 
 
 def _policy_updated(table: RoutingTable, event: PolicyUpdated) -> None:
@@ -113,23 +92,44 @@ def _policy_updated(table: RoutingTable, event: PolicyUpdated) -> None:
         table.plans[event.name] = Plan.from_event(event)
 
 
-def _unsubscribed(table: RoutingTable, subscription_id: str, pair: tuple[str, str]) -> None:
+def _unsubscribed(table: RoutingTable, subscription_id: str) -> None:
     table.deleted_subscriptions.add(subscription_id)
-    table.subscription_pairs.pop(subscription_id, None)
-    if pair not in table.subscription_pairs.values():
-        table.subscriptions.discard(pair)
-        table.subscription_policies.pop(pair, None)
+    table.pop_subscription(subscription_id)
 
 
 def _application_deleted(table: RoutingTable, application_id: str) -> None:
     table.deleted_applications.add(application_id)
     table.application_owners.pop(application_id, None)
     credentials.application_clients_revoked(table, application_id)
-    for key_id in [k.key_id for k in table.keys.values() if k.application_id == application_id]:
-        _key_revoked(table, key_id)
-    for sub_id, pair in list(table.subscription_pairs.items()):
-        if pair[0] == application_id:
-            _unsubscribed(table, sub_id, pair)
+    for key_hash in list(table.application_keys.get(application_id, ())):
+        _key_revoked(table, table.keys[key_hash].key_id)
+    for sub_id in list(table.application_subscriptions.get(application_id, ())):
+        _unsubscribed(table, sub_id)
+
+
+# the event types `apply` folds: the follower neither verifies nor parses any other (and the
+# table's snapshot, routing.snapshot, keeps only these)
+ROUTED_TYPES = frozenset(
+    cls.TYPE
+    for cls in (
+        ApiDeployed,
+        ApiUndeployed,
+        ApiDeleted,
+        KeyIssued,
+        KeyRevoked,
+        KeyRegenerated,
+        SigningKeyRotated,
+        OAuthClientCreated,
+        OAuthClientRevoked,
+        TokenRevoked,
+        SubscriptionCreated,
+        SubscriptionUpdated,
+        PolicyUpdated,
+        ApplicationCreated,
+        SubscriptionDeleted,
+        ApplicationDeleted,
+    )
+)
 
 
 def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = None) -> None:
@@ -163,8 +163,7 @@ def apply(table: RoutingTable, payload: EventPayload, box: SecretBox | None = No
             if payload.application_id not in table.deleted_applications:
                 table.application_owners[payload.application_id] = payload.owner
         case SubscriptionDeleted():
-            pair = (payload.application_id, payload.api_id)
-            _unsubscribed(table, payload.subscription_id, pair)
+            _unsubscribed(table, payload.subscription_id)
         case ApplicationDeleted():
             _application_deleted(table, payload.application_id)
         case _:

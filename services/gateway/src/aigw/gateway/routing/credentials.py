@@ -28,12 +28,12 @@ def key_regenerated(table: RoutingTable, event: KeyRegenerated) -> None:
     old_hash = table.key_hashes.get(event.key_id)
     if old_hash is None or event.key_id in table.revoked_keys:
         return
-    entry = table.keys.pop(old_hash, None)
+    entry = table.pop_key(old_hash)
     if entry is None:
         return
     expires_at = event.expires_at.timestamp() if event.expires_at else None
     table.key_hashes[event.key_id] = event.key_hash
-    table.keys[event.key_hash] = replace(entry, expires_at=expires_at)
+    table.put_key(event.key_hash, replace(entry, expires_at=expires_at))
 
 
 def signing_key_rotated(table: RoutingTable, event: SigningKeyRotated) -> None:
@@ -65,21 +65,16 @@ def oauth_client_created(table: RoutingTable, event: OAuthClientCreated) -> None
         return
     if event.application_id in table.deleted_applications:
         return
-    table.oauth_clients[event.client_id] = OAuthClient(
-        event.client_id, event.application_id, event.key_type
-    )
+    table.put_client(OAuthClient(event.client_id, event.application_id, event.key_type))
 
 
 def oauth_client_revoked(table: RoutingTable, client_id: str) -> None:
     table.revoked_clients.add(client_id)
-    table.oauth_clients.pop(client_id, None)
+    table.pop_client(client_id)
 
 
 def application_clients_revoked(table: RoutingTable, application_id: str) -> None:
-    owned = [
-        c.client_id for c in table.oauth_clients.values() if c.application_id == application_id
-    ]
-    for client_id in owned:
+    for client_id in list(table.application_clients.get(application_id, ())):
         oauth_client_revoked(table, client_id)
 
 

@@ -11,7 +11,6 @@ from aigw.common.model_routing import RouteTarget, RoutingPolicy
 from aigw.gateway.routing.table import Route, RoutingTable
 from aigw.gateway.routing.targets import Target, TargetPolicy
 from aigw.gateway.routing.upstream import Upstream
-from aigw.gateway.routing.vendor import VendorProfile
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +70,8 @@ def _routing(
 
 def _drop_route(table: RoutingTable, api_id: str) -> None:
     old = table.api_routes.pop(api_id, None)
-    if old is not None and table.routes.get(old.route_prefix) is old:
-        del table.routes[old.route_prefix]
-        table.recount_segments()
+    if old is not None:
+        table.remove_route(old)  # only if it still holds its prefix
 
 
 def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> None:
@@ -91,11 +89,10 @@ def deployed(table: RoutingTable, event: ApiDeployed, box: SecretBox | None) -> 
             owner.api_id,
         )
         return
-    route = _route(event, prefix, box)
+    route = _route(table, event, prefix, box)
     _drop_route(table, event.api_id)
     table.api_routes[event.api_id] = route
-    table.routes[route.route_prefix] = route
-    table.recount_segments()
+    table.add_route(route)
 
 
 def _next_revision(table: RoutingTable, event: ApiDeployed) -> bool:
@@ -118,7 +115,7 @@ def _next_revision(table: RoutingTable, event: ApiDeployed) -> bool:
     return True
 
 
-def _route(event: ApiDeployed, prefix: str, box: SecretBox | None) -> Route:
+def _route(table: RoutingTable, event: ApiDeployed, prefix: str, box: SecretBox | None) -> Route:
     upstreams = {
         name: upstream
         for name, endpoint in (
@@ -134,7 +131,7 @@ def _route(event: ApiDeployed, prefix: str, box: SecretBox | None) -> Route:
         name=event.name,
         version=event.version,
         route_prefix=prefix,
-        vendor=VendorProfile.compile(event.vendor),
+        vendor=table.vendor_profiles.of(event.vendor),
         production=upstreams.get("production"),
         sandbox=upstreams.get("sandbox"),
         production_routing=_routing(event, event.routing.production, upstreams),

@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
 from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
-from aigw.common.events import Envelope, parse_payload
+from aigw.common.events import Envelope
 from aigw.gateway.routing import builder
+from aigw.gateway.routing.decode import PayloadDecoder
 from aigw.gateway.routing.table import RoutingTable
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,17 @@ class EventFold:
     unsigned_through: int = 0  # events up to here may be unsigned (messaging.UNSIGNED_THROUGH)
     last_sequence: int = 0  # the last stream sequence folded (or skipped)
     kept: list[Folded] = field(default_factory=list)  # what a snapshot holds
+    _decoder: PayloadDecoder = field(default_factory=PayloadDecoder, repr=False)
 
     def message(
         self, sequence: int, subject: str, body: bytes, headers: Mapping[str, str] | None
     ) -> None:
-        """Fold one stream message (whatever it holds, `sequence` is then the last one)."""
+        """Fold one stream message (whatever it holds, `sequence` is then the last one). A
+        subject the table does not route on is passed over unread (its type is its subject:
+        whatever it holds, it would be refused or ignored)."""
+        if subject not in builder.ROUTED_TYPES:
+            self.last_sequence = sequence
+            return
         try:
             envelope = self._open(sequence, subject, body, headers)
             if self._apply(envelope):
@@ -49,6 +56,8 @@ class EventFold:
             log.warning("dropping untrusted event #%d: %s", sequence, exc)
         except (ValidationError, ValueError) as exc:
             log.warning("skipping unparseable event #%d on %s: %s", sequence, subject, exc)
+        except Exception:  # one bad event must not stop routing
+            log.exception("skipping event #%d on %s: cannot fold it", sequence, subject)
         self.last_sequence = sequence
 
     def restore(self, last_sequence: int, kept: list[Folded]) -> None:
@@ -80,7 +89,7 @@ class EventFold:
         """Apply the envelope's payload; whether it is one the builder routes on."""
         if envelope.type not in builder.ROUTED_TYPES:
             return False
-        payload = parse_payload(envelope)
+        payload = self._decoder.payload(envelope)
         if payload is None:
             return False
         try:

@@ -91,6 +91,23 @@ class VendorProfile:
         return replace_param(query, self.auth_query, provider_key)
 
 
+class VendorProfiles:
+    """One compiled profile per vendor revision: every API deployed on the same definition
+    shares it (replaying 10,000 APIs compiles a handful of profiles, not 10,000)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, str], tuple[VendorSpec, VendorProfile]] = {}
+
+    def of(self, spec: VendorSpec) -> VendorProfile:
+        key = (spec.name, spec.version)
+        held = self._compiled.get(key)
+        if held is not None and (held[0] is spec or held[0] == spec):
+            return held[1]
+        profile = VendorProfile.compile(spec)
+        self._compiled[key] = (spec, profile)
+        return profile
+
+
 def replace_param(query: str, name: str, value: str) -> str:
     """`query` with every `name` parameter (however percent-encoded) replaced by one `value`."""
     kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]

@@ -8,7 +8,7 @@ from aigw.common.actor import Actor
 from aigw.common.crypto import SecretBox
 from aigw.common.errors import Conflict, InvalidInput, NotFound
 from aigw.common.events import EventPayload
-from aigw.common.mongo import Update
+from aigw.common.mongo import Update, merged
 from aigw.common.outbox import Outbox, staged
 from aigw.common.vendors import VendorSpec
 from aigw.publisher.apis.ownership import may_manage
@@ -75,7 +75,7 @@ class ApiChanges:
             doc = await self.get(api_id, actor)
             update, payloads = await change(doc)
             events = [actor.event(p, SOURCE) for p in payloads]
-            written = await self._repo.apply(api_id, doc["_v"], {**update, **staged(*events)})
+            written = await self._repo.apply(api_id, doc["_v"], merged(update, staged(*events)))
             if written is not None:
                 await self._outbox.try_flush(COLLECTION, api_id)
                 return written, payloads

@@ -52,6 +52,7 @@ class ApiDefinitions(ApiChanges):
             "co_owners": body.co_owners or [],
             "created_time": now,
             "updated_time": now,
+            "deploy_marks": [],
         }
         with _route_guard(api["route_prefix"]):
             doc = await self._repo.insert(api, actor.event(described(ApiCreated, api), SOURCE))

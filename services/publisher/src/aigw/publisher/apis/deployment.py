@@ -11,22 +11,34 @@ from aigw.publisher.apis import provider_keys
 from aigw.publisher.apis.changes import ApiChanges, Payloads
 from aigw.publisher.apis.events import deployed, status_event
 from aigw.publisher.apis.lifecycle import TRANSITIONS
-from aigw.publisher.apis.repository import StoredApi
+from aigw.publisher.apis.repository import DEPLOY_MARKS, DeployMark, StoredApi
 
 
 class ApiDeployments(ApiChanges):
-    async def deploy(self, api_id: str, actor: Actor) -> StoredApi:
+    async def deploy(self, api_id: str, actor: Actor, mark: str | None = None) -> StoredApi:
+        """A new revision, deployed. `mark` (an Idempotency-Key's, aigw.common.idempotency) is
+        written on the same write, among the API's `deploy_marks`: see `deployed_with`."""
+
         async def change(doc: StoredApi) -> tuple[Update, Payloads]:
             vendor = await self._vendor(doc["vendor"]["name"], doc["vendor"]["version"])
             provider_keys.check_keys(doc, vendor)
-            revision = doc["revision"] + 1
-            update = {
+            revision, now = doc["revision"] + 1, utcnow_ms()
+            update: Update = {
                 "$inc": {"revision": 1},
-                "$set": {"deployed_revision": revision, "deployed_time": utcnow_ms()},
+                "$set": {"deployed_revision": revision, "deployed_time": now},
             }
+            if mark is not None:
+                entry: DeployMark = {"mark": mark, "revision": revision, "deployed_time": now}
+                marks = {"$each": [entry], "$slice": -DEPLOY_MARKS}
+                update["$push"] = {"deploy_marks": marks}
             return update, [deployed(doc, revision, vendor)]
 
         return await self._change(api_id, change, actor)
+
+    async def deployed_with(self, api_id: str, mark: str, actor: Actor) -> DeployMark | None:
+        """The deploy made with `mark`, if the actor made one (the mark is the actor's)."""
+        await self.get(api_id, actor)
+        return await self._repo.deploy_mark(api_id, mark)
 
     async def undeploy(self, api_id: str, actor: Actor) -> tuple[StoredApi, int]:
         """Take the deployed revision down; returns the document and that revision."""

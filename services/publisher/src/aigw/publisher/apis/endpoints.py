@@ -1,10 +1,12 @@
 """`/apis`: AI APIs, their backend security, deployment and lifecycle."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from aigw.common.errors import ErrorBody, UnsupportedMediaType
+from aigw.common.idempotency import IDEMPOTENT_RESPONSES, Answer, IdempotencyKey
 from aigw.publisher.apis.merge_patch import MEDIA_TYPE as MERGE_PATCH
 from aigw.publisher.apis.schemas import (
     ApiIn,
@@ -18,7 +20,7 @@ from aigw.publisher.apis.schemas import (
     LifecycleOut,
     UndeploymentOut,
 )
-from aigw.publisher.deps import Apis, CurrentActor
+from aigw.publisher.deps import Apis, CurrentActor, IdempotencyKeys
 
 router = APIRouter(prefix="/apis", tags=["apis"])
 
@@ -123,12 +125,39 @@ async def get_backend_security(api_id: str, actor: CurrentActor, apis: Apis) -> 
     return BackendSecurityOut.from_doc(await apis.get(api_id, actor))
 
 
-@router.post("/{api_id}/deploy", status_code=status.HTTP_201_CREATED)
-async def deploy_api(api_id: str, actor: CurrentActor, apis: Apis) -> DeploymentOut:
-    doc = await apis.deploy(api_id, actor)
-    return DeploymentOut(
-        api_id=api_id, revision=doc["deployed_revision"], deployed_time=doc["deployed_time"]
-    )
+@router.post(
+    "/{api_id}/deploy",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentOut,
+    responses=IDEMPOTENT_RESPONSES,
+)
+async def deploy_api(
+    api_id: str,
+    actor: CurrentActor,
+    apis: Apis,
+    keys: IdempotencyKeys,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Deploy a new revision of the API. Send an `Idempotency-Key` to make a retry safe: a
+    retry with the same key (after a lost answer, a timeout or a 503) answers the deploy
+    already made, with `Idempotent-Replayed: true`, instead of making another revision."""
+
+    async def act(mark: str | None) -> Answer:
+        doc = await apis.deploy(api_id, actor, mark)
+        revision, deployed_time = doc["deployed_revision"], doc["deployed_time"]
+        return _deployment(api_id, revision, deployed_time)
+
+    async def recover(mark: str) -> Answer | None:
+        made = await apis.deployed_with(api_id, mark, actor)
+        return made and _deployment(api_id, made["revision"], made["deployed_time"])
+
+    return await keys.answer(request, actor.subject, idempotency_key, act, recover)
+
+
+def _deployment(api_id: str, revision: int | None, deployed_time: datetime | None) -> Answer:
+    out = DeploymentOut(api_id=api_id, revision=revision, deployed_time=deployed_time)
+    return Answer(status.HTTP_201_CREATED, out.model_dump(mode="json", by_alias=True))
 
 
 @router.post("/{api_id}/undeploy")

@@ -69,6 +69,20 @@ class ApiDefinition(TypedDict):
     route_key: str
 
 
+class DeployMark(TypedDict):
+    """A deploy made with an Idempotency-Key (aigw.common.idempotency): its mark and what it
+    answered, written by the deploy itself, so a retry finds it even if the answer was lost."""
+
+    mark: str
+    revision: int
+    deployed_time: datetime
+
+
+# The newest marks an API keeps: a retry within the key's lease finds its deploy among them
+# unless more deploys than this were made with keys since
+DEPLOY_MARKS = 32
+
+
 class ApiDoc(ApiDefinition):
     """An API: what the service writes, and what every reader of one reads."""
 
@@ -82,6 +96,7 @@ class ApiDoc(ApiDefinition):
     co_owners: NotRequired[list[str]]
     created_time: datetime
     updated_time: datetime
+    deploy_marks: NotRequired[list[DeployMark]]  # the newest DEPLOY_MARKS deploys with a key
 
 
 class StoredApi(ApiDoc):
@@ -127,6 +142,14 @@ class ApiRepository:
             query["$or"] = [{"owner": member}, {"co_owners": member}]
         cursor = self._coll.find(query, _NO_OUTBOX).sort("created_time", 1)
         return [doc async for doc in cursor]
+
+    async def deploy_mark(self, api_id: str, mark: str) -> DeployMark | None:
+        """The deploy of the API made with `mark`, if one was."""
+        doc = await self._coll.find_one(
+            {"_id": api_id, "deploy_marks.mark": mark, **NOT_DELETED}, {"deploy_marks": 1}
+        )
+        marks = doc.get("deploy_marks", []) if doc is not None else []
+        return next((m for m in marks if m["mark"] == mark), None)
 
     async def count_offering(self, policy: str) -> int:
         """How many live APIs offer the plan."""

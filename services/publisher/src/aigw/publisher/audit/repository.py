@@ -7,7 +7,8 @@
 - `audit_state`: how far into the stream the projection has folded.
 """
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import NotRequired, TypedDict, cast
 
@@ -109,6 +110,17 @@ class AuditRepository:
         """The newest `limit` events matching `query`, newest first."""
         cursor = self._events.find(query).sort("seq", DESCENDING).limit(limit)
         return [doc async for doc in cursor]
+
+    async def application_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """The names the applications `ids` were created with, as their aigw.application.created
+        events said (an application the trail has not folded yet is left out)."""
+        query = {"type": "aigw.application.created", "subject": {"$in": list(ids)}}
+        names: dict[str, str] = {}
+        async for doc in self._events.find(query, {"subject": 1, "raw": 1}):
+            name = json.loads(doc["raw"]).get("data", {}).get("name")
+            if isinstance(name, str):
+                names[doc["subject"]] = name
+        return names
 
     async def stream(self, query: Document, batch_size: int = 500) -> AsyncIterator[str]:
         """Every matching event's envelope, oldest first, read in batches (never all at once)."""
