@@ -82,6 +82,9 @@ bench: install ## Gateway added latency and throughput vs calling the mock provi
 bench-replay: install ## A gateway on a synthetic stream of 130,000 events: ready time, RSS, added latency, deploy/revoke propagation under load (ARGS="--apis 10000 --keys 100000 ...")
 	$(UV) run --frozen python -m aigw.devtools.bench_replay $(ARGS)
 
+bench-snapshot: install ## A gateway's restart with and without its table snapshot (GATEWAY_STATE_DIR), NATS up and down (ARGS="--apis 1500 --keys 15000 --runs 3")
+	$(UV) run --frozen python -m aigw.devtools.bench_snapshot $(ARGS)
+
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
@@ -116,4 +119,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install install-run web chromium deploy-tools run test bench semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help
+.PHONY: install install-run web chromium deploy-tools run test bench bench-replay bench-snapshot semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help

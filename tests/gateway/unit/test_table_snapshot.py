@@ -62,7 +62,7 @@ CUTS = [0, 1, 250, 794, 795, 1_500, len(EVENTS) - 1, len(EVENTS)]
 
 
 def fold(messages: list[Message], into: EventFold | None = None) -> EventFold:
-    folding = into or EventFold(RoutingTable(), verifier(), BOX)
+    folding = into or EventFold(RoutingTable(), verifier(), BOX, keep=True)
     for sequence, subject, body, headers in messages:
         folding.message(sequence, subject, body, headers)
     return folding
@@ -104,7 +104,7 @@ def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_give
     loaded = snapshots.load()
     assert loaded is not None
     assert loaded.sequence == cut
-    restored = EventFold(RoutingTable(), verifier(), BOX)
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
     restored.restore(loaded.sequence, loaded.events)
     fold(EVENTS[cut:], into=restored)
 
@@ -210,3 +210,11 @@ async def test_a_restored_table_of_another_stream_is_dropped_for_a_full_replay(
         assert follower.last_sequence == 0
     finally:
         await follower.stop()
+
+
+def test_without_a_snapshot_nothing_is_kept() -> None:
+    folding = EventFold(RoutingTable(), verifier(), BOX)  # no GATEWAY_STATE_DIR: no RAM for it
+    for message in EVENTS[:300]:
+        folding.message(*message)
+    assert folding.kept == []
+    assert view(folding.table) == view(fold(EVENTS[:300]).table)

@@ -36,6 +36,7 @@ class EventFold:
     box: SecretBox | None
     unsigned_through: int = 0  # events up to here may be unsigned (messaging.UNSIGNED_THROUGH)
     last_sequence: int = 0  # the last stream sequence folded (or skipped)
+    keep: bool = False  # keep what a snapshot holds (only with one: it costs its size in RAM)
     kept: list[Folded] = field(default_factory=list)  # what a snapshot holds
     _decoder: PayloadDecoder = field(default_factory=PayloadDecoder, repr=False)
 
@@ -50,7 +51,7 @@ class EventFold:
             return
         try:
             envelope = self._open(sequence, subject, body, headers)
-            if self._apply(envelope):
+            if self._apply(envelope) and self.keep:
                 self.kept.append((sequence, body))
         except RejectedEvent as exc:
             log.warning("dropping untrusted event #%d: %s", sequence, exc)

@@ -59,7 +59,7 @@ class EventFollower:
         self.nats_options = nats_options
         self.table = table
         self.verifier = verifier
-        self.folding = EventFold(table, verifier, box)
+        self.folding = EventFold(table, verifier, box, keep=snapshots is not None)
         self.snapshots = snapshots
         self.snapshot_interval = snapshot_interval
         self.restored_sequence: int | None = None  # the snapshot's, when one was restored
