@@ -87,6 +87,9 @@ SOAK_RATE ?= 50
 soak: install ## The platform under steady load for SOAK_MINUTES (30) at SOAK_RATE calls/s (50): every process's RSS and fds trend, errors, usage lag
 	$(UV) run --frozen python -m aigw.devtools.soak --minutes $(SOAK_MINUTES) --rate $(SOAK_RATE)
 
+bench-snapshot: install ## A gateway's restart with and without its table snapshot (GATEWAY_STATE_DIR), NATS up and down (ARGS="--apis 1500 --keys 15000 --runs 3")
+	$(UV) run --frozen python -m aigw.devtools.bench_snapshot $(ARGS)
+
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
@@ -121,4 +124,4 @@ clean: ## Remove the venv, tools and local data
 help: ## Show targets
 	@awk 'BEGIN{FS=":.*##"} /^[a-zA-Z_%-]+:.*##/{printf "  \033[36m%-10s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
 
-.PHONY: install install-run web chromium deploy-tools run test bench bench-replay soak semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help
+.PHONY: install install-run web chromium deploy-tools run test bench bench-replay bench-snapshot soak semantic-eval idle-footprint page-weight rotate-secret-key nats-credentials deploy-credentials lint format clean help

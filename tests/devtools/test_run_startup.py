@@ -50,3 +50,9 @@ def test_a_report_names_the_component_why_what_to_do_and_this_run_s_lines() -> N
         "    | Traceback (most recent call last):",
         "    | boom",
     ]
+
+
+def test_the_gateway_keeps_its_state_in_the_data_folder(tmp_path: Path) -> None:
+    """Its table snapshot and usage spool: a gateway restarted while NATS is down serves."""
+    [gateway] = [p for p in stack(tmp_path).processes if p.name == "gateway"]
+    assert gateway.env["GATEWAY_STATE_DIR"] == str(tmp_path / "gateway")

@@ -40,7 +40,12 @@ READ_ELSEWHERE = {
     "MONGODB_PORT",
 }
 # Read since before this test, never given a row: the README gets them, then this set empties.
-AWAITING_README_ROWS: set[str] = {"AIGW_USAGE_CALLS_RETENTION_DAYS"}
+AWAITING_README_ROWS: set[str] = {
+    "AIGW_USAGE_CALLS_RETENTION_DAYS",
+    "GATEWAY_STATE_DIR",
+    "GATEWAY_SNAPSHOT_INTERVAL",
+    "GATEWAY_USAGE_SPOOL_MAX_RECORDS",
+}
 
 
 def _required(cls: type[ServiceSettings], identity: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ endpoint pointed elsewhere, does not decrypt.
 
 import base64
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Sequence
@@ -123,3 +124,10 @@ def legacy_provider_key_context(api_id: str, endpoint: str) -> str:
     """The associated data before origins were bound (API id and endpoint only): read once,
     by `make rotate-secret-key`, to reseal such ciphertexts for their endpoint's origin."""
     return f"provider-key:{api_id}:{endpoint}"
+
+
+def derived_key(master_key: str, purpose: str) -> bytes:
+    """A 32-byte key for one purpose (e.g. the HMAC of a state file), derived from the master
+    key so that the master key itself is used only for AES-GCM."""
+    return hmac.new(decode_master_key(master_key), b"aigw-derived-v1\x00" + purpose.encode(),
+                    hashlib.sha256).digest()  # fmt: skip

@@ -18,6 +18,7 @@ is most of a gateway's replay (aigw.devtools.bench_replay). libsodium is the str
 two (it also refuses small-order keys and points), so it accepts nothing OpenSSL would refuse.
 """
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,6 +87,16 @@ class EventVerifier:
         if not may_publish(signer, subject):
             raise self._reject("subject_not_allowed", f"{signer} may not publish {subject}")
         return signer
+
+    def fingerprint(self) -> str:
+        """A digest of the trusted emitters and their keys: what was accepted under one trust
+        may be kept (the gateway's table snapshot) only while the trust is the same."""
+        digest = hashlib.sha256()
+        for name in sorted(self._keys):
+            digest.update(name.encode() + b"\x00")
+            for key in self._keys[name]:
+                digest.update(key.encode())  # the raw 32 bytes
+        return digest.hexdigest()
 
     def open(self, subject: str, body: bytes, headers: Mapping[str, str] | None) -> Envelope:
         """The verified envelope of an event message; raises RejectedEvent."""

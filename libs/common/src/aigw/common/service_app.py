@@ -19,7 +19,8 @@ from aigw.common.tracing.http import ServerSpans
 from aigw.common.tracing.tracer import Tracer
 from aigw.common.web import DEFAULT_WEB_DIR, mount_docs
 
-ReadyCheck = Callable[[FastAPI], Awaitable[bool]]
+# True: ready; False: not (503); a text: ready but degraded, saying how (200, status DEGRADED)
+ReadyCheck = Callable[[FastAPI], Awaitable[bool | str]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -79,6 +80,8 @@ def health_router(ready: ReadyCheck, registry: CollectorRegistry) -> APIRouter:
     @router.get("/health/ready", responses={503: {"description": "Not ready"}})
     async def is_ready(request: Request) -> JSONResponse:
         ok = await ready(request.app)
+        if isinstance(ok, str):
+            return JSONResponse({"status": "DEGRADED", "detail": ok})
         return JSONResponse({"status": "UP" if ok else "DOWN"}, status_code=200 if ok else 503)
 
     @router.get("/metrics", response_class=Response)

@@ -124,6 +124,8 @@ class Stack:
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
             **self._browser_env(),
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
+            # the gateway's table snapshot and usage spool: it starts and serves without NATS
+            "GATEWAY_STATE_DIR": str(c.data_dir / "gateway"),
             **c.extra_env,
             f"{name.upper()}_PORT": str(port),
             "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name)),

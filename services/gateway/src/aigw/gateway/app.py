@@ -18,6 +18,8 @@ from functools import partial
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from aigw.common.crypto import derived_key
+from aigw.common.event_trust import EventVerifier
 from aigw.common.service_app import create_service_app
 from aigw.gateway.asgi import Message, Receive, Scope, Send
 from aigw.gateway.cache.index import CacheIndex
@@ -29,6 +31,7 @@ from aigw.gateway.embeddings.http import HttpEmbedder
 from aigw.gateway.guardrails.compiler import GuardrailCompiler
 from aigw.gateway.guardrails.semantic import semantic_guard_factory
 from aigw.gateway.metering.recorder import UsageRecorder
+from aigw.gateway.metering.spool import UsageSpool
 from aigw.gateway.proxy.access_log import AccessLog
 from aigw.gateway.proxy.cors import CorsPolicy
 from aigw.gateway.proxy.invoker import GatewayState, Invoker
@@ -40,6 +43,7 @@ from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.routing.follower import EventFollower
+from aigw.gateway.routing.snapshot import SnapshotFile
 from aigw.gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,15 +146,35 @@ class Gateway:
                 return
         await self.management(scope, receive, send)
 
-    def ready(self) -> bool:
-        return self.state.upstream is not None and self.follower.caught_up
+    def ready(self) -> bool | str:
+        """Ready once caught up with the stream; degraded (a text saying so) while NATS is
+        away and the table is the snapshot's."""
+        if self.state.upstream is None:
+            return False
+        return self.follower.caught_up or self.follower.degraded or False
+
+
+def table_snapshots(settings: Settings, verifier: EventVerifier) -> SnapshotFile | None:
+    """The routing table's snapshot file, in GATEWAY_STATE_DIR (none without one)."""
+    if settings.state_dir is None:
+        return None
+    key = derived_key(settings.secret_key.get_secret_value(), "gateway routing snapshot")
+    return SnapshotFile(settings.state_dir, key, verifier.fingerprint())
 
 
 def create_app(settings: Settings) -> Gateway:
     state = GatewayState()
     box = settings.secret_box()
     signer, verifier = settings.event_signer(), settings.event_verifier()
-    follower = EventFollower(settings.nats_url, settings.nats_options(), verifier, state.table, box)
+    follower = EventFollower(
+        settings.nats_url,
+        settings.nats_options(),
+        verifier,
+        state.table,
+        box,
+        table_snapshots(settings, verifier),
+        settings.snapshot_interval,
+    )
     sync = QuotaSync(
         QuotaBook(), follower.connection, settings.quota_sync_interval, signer, verifier
     )
@@ -160,6 +184,8 @@ def create_app(settings: Settings) -> Gateway:
         settings.gateway_name,
         settings.usage_batch_interval,
         settings.usage_batch_size,
+        max_records=settings.usage_spool_max_records,
+        spool=UsageSpool(settings.state_dir) if settings.state_dir is not None else None,
     )
 
     # the response cache: entries signed and verified as usage messages are, with a verifier
@@ -181,7 +207,7 @@ def create_app(settings: Settings) -> Gateway:
         settings, state, follower, sync, recorder, cache, embedder, access_log, tracing
     )
 
-    async def ready(app: FastAPI) -> bool:
+    async def ready(app: FastAPI) -> bool | str:
         return gateway.ready()
 
     management = create_service_app(
@@ -195,6 +221,7 @@ def create_app(settings: Settings) -> Gateway:
     )
     registry = management.state.metrics_registry
     registry.register(verifier.collector())
+    registry.register(recorder.collector())
     registry.register(CacheCollector(outcomes, cache))
     if access_log is not None:
         registry.register(access_log.collector())

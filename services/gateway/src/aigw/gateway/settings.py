@@ -4,6 +4,7 @@
 import os
 import re
 import socket
+from pathlib import Path
 
 from pydantic import FilePath, SecretStr, field_validator
 
@@ -165,8 +166,37 @@ class Settings(DevModeSettings, TracingSettings):
         description="one JSON line per call: off, stdout, or the path of a file to append to "
         "(written in batches off the request path; never keys or prompts)",
     )
-    usage_batch_interval: float = setting(0.5, "GATEWAY_USAGE_BATCH_INTERVAL")
-    usage_batch_size: int = setting(200, "GATEWAY_USAGE_BATCH_SIZE")
+    usage_batch_interval: float = setting(
+        0.5,
+        "GATEWAY_USAGE_BATCH_INTERVAL",
+        gt=0,
+        description="seconds between usage batches; with GATEWAY_STATE_DIR also how often the "
+        "usage spool is written and fsynced (what a kill -9 can lose: the calls of one interval)",
+    )
+    usage_batch_size: int = setting(200, "GATEWAY_USAGE_BATCH_SIZE", ge=1)
+    state_dir: Path | None = setting(
+        None,
+        "GATEWAY_STATE_DIR",
+        description="a directory of this gateway's own (make run: its data folder's gateway/) "
+        "for the routing table's snapshot and the usage records not yet sent, so that a "
+        "gateway restarted while NATS is down serves from its last table and no usage record "
+        "is lost on restart; unset: neither is kept",
+    )
+    snapshot_interval: float = setting(
+        30.0,
+        "GATEWAY_SNAPSHOT_INTERVAL",
+        gt=0,
+        description="seconds between routing table snapshots (when events arrived; one is "
+        "written at shutdown too)",
+    )
+    usage_spool_max_records: int = setting(
+        100_000,
+        "GATEWAY_USAGE_SPOOL_MAX_RECORDS",
+        ge=1,
+        description="most usage records kept while NATS is away (in memory, and in "
+        "GATEWAY_STATE_DIR's spool); past it the oldest are dropped and counted in "
+        "aigw_gateway_usage_records_dropped_total",
+    )
 
     @field_validator("forward_headers")
     @classmethod

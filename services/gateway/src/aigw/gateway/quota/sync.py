@@ -8,6 +8,13 @@ so a lost or repeated message does no lasting harm. A peer not heard from for th
 longer counts as live, nor one that said goodbye on shutdown (its counts stay: that use
 happened).
 
+While NATS is away (or before it was ever reached: a gateway started from its snapshot) each
+process counts alone: three seconds after the last message its peers no longer count as live,
+so it admits against its own charges plus the peers' last reported counts, as a single gateway
+would; n processes may then together admit up to n times what is left of a limit. Once NATS is
+back the heartbeats resume: within a second every process has the others' counts again
+(a newcomer, or one back, gets everyone's full counts at the next tick) and sharing resumes.
+
 Only gateways may publish on the subject (NATS permissions), and each message is signed with
 the gateway's event key and verified like an event: an unsigned or forged message is dropped,
 and so is one whose counts are not plausible (negative, not integers, or beyond any real use),
@@ -84,11 +91,21 @@ class QuotaSync:
             await asyncio.wait_for(self._tick.wait(), self.interval * 4)
 
     async def _run(self) -> None:
-        nc = await self._connected()
+        while True:
+            nc = await self._connected()
+            try:
+                await self._exchange(nc)
+            except Exception as exc:  # noqa: BLE001 - NATS gone meanwhile: the next connection
+                log.debug("quota sync interrupted: %r", exc)
+                await asyncio.sleep(self.interval)
+
+    async def _exchange(self, nc: NatsClient) -> None:
+        """Publish and hear counts on `nc` while it is the connection (the follower makes a
+        new one when its first attempts failed after connecting)."""
         sub = await nc.subscribe(QUOTA_SYNC_SUBJECT, cb=self._on_message)
         try:
             last_full = 0.0
-            while True:
+            while self._connection() is nc:
                 await asyncio.sleep(self.interval)
                 now = time.time()
                 full = self._full_due or now - last_full >= FULL_EVERY

@@ -107,7 +107,8 @@ def _application_deleted(table: RoutingTable, application_id: str) -> None:
         _unsubscribed(table, sub_id)
 
 
-# the event types `apply` folds: the follower neither verifies nor parses any other
+# the event types `apply` folds: the follower neither verifies nor parses any other (and the
+# table's snapshot, routing.snapshot, keeps only these)
 ROUTED_TYPES = frozenset(
     cls.TYPE
     for cls in (

@@ -1,20 +1,28 @@
 """Follows the event stream into the routing table.
 
-At start it connects to NATS as the gateway (retrying until it can, and until the stream has
-been provisioned), notes the event stream's last sequence and replays the whole stream from the
-first message with an ordered reader (aigw.common.ordered: after NATS comes back it resumes
-from the next sequence at once, not after missed heartbeats). It reports `caught_up` once it
-has applied every event up to that sequence, then keeps following live. Every event of a
-type the table routes on (`builder.ROUTED_TYPES`; the others are passed over unread) is
-verified first (aigw.common.event_trust: signer, signature, subject, source): an untrusted one
-is dropped and counted. An event it cannot parse is logged and skipped: one bad event must not
-stop routing. Replay costs O(1) per event whatever the table's size (`make bench-replay`); most
-of it is the signature check, then the NATS client's per-message work.
+At start it restores the table's snapshot, if there is one (routing.snapshot, with
+GATEWAY_STATE_DIR), then connects to NATS as the gateway (retrying until it can, and until the
+stream has been provisioned), notes the event stream's last sequence and follows the stream
+from the sequence after the last one folded (the first, without a snapshot) with an ordered
+reader (aigw.common.ordered: after NATS comes back it resumes from the next sequence at once,
+not after missed heartbeats). It reports `caught_up` once it has folded every event up to that
+sequence, then keeps following live. Every message goes through the fold (routing.fold:
+verified, parsed, applied; a type the table does not route on is passed over unread). Replay
+costs O(1) per event whatever the table's size (`make bench-replay`); most of it is the
+signature check, then the NATS client's per-message work, both of which a restore from the
+snapshot skips.
+
+While NATS cannot be reached, a gateway that restored a snapshot serves from it (`degraded`
+says so); one without a snapshot has no table and is not ready. A snapshot of another stream
+(one deleted and created again, or that ends before the snapshot's sequence) is dropped once
+NATS answers, and the whole stream replayed. The snapshot is written every
+`snapshot_interval` seconds when new events were folded, and at stop.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,17 +30,15 @@ import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from pydantic import ValidationError
 
 from aigw.common.crypto import SecretBox
-from aigw.common.event_trust import SIGNATURE_HEADER, EventVerifier, RejectedEvent
-from aigw.common.events import Envelope
+from aigw.common.event_trust import EventVerifier
 from aigw.common.messaging import STREAM_NAME, unsigned_through
 from aigw.common.nats_servers import nats_servers
-from aigw.common.ordered import OrderedReader, Reconnects
+from aigw.common.ordered import OrderedReader, Reconnects, Start
 from aigw.common.retry import until_done
-from aigw.gateway.routing import builder
-from aigw.gateway.routing.decode import PayloadDecoder
+from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
 
 log = logging.getLogger(__name__)
@@ -46,26 +52,38 @@ class EventFollower:
         verifier: EventVerifier,
         table: RoutingTable,
         box: SecretBox | None,
+        snapshots: SnapshotFile | None = None,
+        snapshot_interval: float = 30.0,
     ) -> None:
         self.nats_url = nats_url
         self.nats_options = nats_options
-        self.verifier = verifier
         self.table = table
-        self.box = box
-        self.last_sequence = 0
+        self.verifier = verifier
+        self.folding = EventFold(table, verifier, box, keep=snapshots is not None)
+        self.snapshots = snapshots
+        self.snapshot_interval = snapshot_interval
+        self.restored_sequence: int | None = None  # the snapshot's, when one was restored
+        self.written_sequence = 0  # the sequence of the last snapshot written or restored
+        self._stream_created = ""
         self._target = 0
-        self._unsigned_through = 0
+        # NATS could not be reached after a snapshot was restored: the gateway serves it (and
+        # stays ready until caught up: readiness must not flap when NATS comes back)
+        self._serving_snapshot = False
+        self._error_said = False  # logged once until the next subscription
         self._caught_up = asyncio.Event()
-        self._decoder = PayloadDecoder()
         self._nc: NatsClient | None = None
         self._reader: OrderedReader | None = None
         self.reconnects = Reconnects()  # what else shares the connection may listen too
         self.reconnects.subscribe(self._reconnected)
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     def connection(self) -> NatsClient | None:
         """The NATS connection, once made (quota sync and usage publishing share it)."""
         return self._nc
+
+    @property
+    def last_sequence(self) -> int:
+        return self.folding.last_sequence
 
     @property
     def target_sequence(self) -> int:
@@ -76,27 +94,103 @@ class EventFollower:
     def caught_up(self) -> bool:
         return self._caught_up.is_set()
 
+    @property
+    def degraded(self) -> str | None:
+        """Why the gateway serves a table that may be behind, or None: it restored a snapshot
+        and NATS cannot be reached (so it has not caught up with the stream)."""
+        if self.caught_up or self.restored_sequence is None or not self._serving_snapshot:
+            return None
+        return f"degraded: serving from snapshot at sequence {self.restored_sequence}"
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="gateway-event-follower")
+        self._restore()
+        self._tasks = [asyncio.create_task(self._run(), name="gateway-event-follower")]
+        if self.snapshots is not None:
+            task = asyncio.create_task(self._keep_snapshots(), name="gateway-table-snapshots")
+            self._tasks.append(task)
 
     async def wait_caught_up(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._caught_up.wait(), timeout)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
         if self._reader is not None:
             await self._reader.stop()
+        self.write_snapshot()
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.close()
 
+    # the snapshot
+
+    def _restore(self) -> None:
+        if self.snapshots is None:
+            return
+        try:
+            snapshot = self.snapshots.load()
+        except SnapshotRefused as exc:
+            log.warning(
+                "routing table snapshot %s refused: %s; replaying the whole stream",
+                self.snapshots.path,
+                exc,
+            )
+            return
+        if snapshot is None:
+            return
+        started = time.perf_counter()
+        self.folding.restore(snapshot.sequence, snapshot.events)
+        self._stream_created = snapshot.stream_created
+        self.restored_sequence = self.written_sequence = snapshot.sequence
+        log.info(
+            "routing table restored from %s at sequence %d (%d events in %.3f s)",
+            self.snapshots.path,
+            snapshot.sequence,
+            len(snapshot.events),
+            time.perf_counter() - started,
+        )
+
+    def _snapshot(self) -> Snapshot | None:
+        """What to write now, or None (nothing folded since the last one)."""
+        if self.folding.last_sequence <= self.written_sequence or not self._stream_created:
+            return None
+        return Snapshot(self.folding.last_sequence, self._stream_created, list(self.folding.kept))
+
+    def write_snapshot(self) -> None:
+        """Write the snapshot now, if anything was folded since the last one."""
+        snapshot = self._snapshot()
+        if self.snapshots is not None and snapshot is not None:
+            self._write(self.snapshots, snapshot)
+
+    def _write(self, snapshots: SnapshotFile, snapshot: Snapshot) -> None:
+        try:
+            size = snapshots.write(snapshot)
+        except OSError as exc:
+            log.warning("routing table snapshot not written to %s: %r", snapshots.path, exc)
+            return
+        self.written_sequence = snapshot.sequence
+        log.debug("routing table snapshot at sequence %d: %d bytes", snapshot.sequence, size)
+
+    async def _keep_snapshots(self) -> None:
+        assert self.snapshots is not None
+        while True:
+            await asyncio.sleep(self.snapshot_interval)
+            snapshot = self._snapshot() if self.caught_up else None
+            if snapshot is not None:  # encoding and fsync off the event loop
+                await asyncio.to_thread(self._write, self.snapshots, snapshot)
+
+    # the stream
+
     async def _run(self) -> None:
-        await until_done(self._subscribe, "event stream", log, after_failure=self._disconnect)
+        await until_done(
+            self._subscribe, "event stream", log, after_failure=self._disconnect, max_delay=1.0
+        )
 
     async def _disconnect(self) -> None:
+        self._unreachable()
         if self._reader is not None:
             await self._reader.stop()
             self._reader = None
@@ -109,6 +203,18 @@ class EventFollower:
         if self._reader is not None:
             await self._reader.reconnected()
 
+    async def _connection_error(self, exc: Exception) -> None:
+        """nats-py's error callback (instead of its own, which logs a traceback at every
+        attempt): at start it retries the first connection for ever, and says so here."""
+        if not self._error_said:
+            log.warning("NATS connection error (%r); retrying", exc)
+            self._error_said = True
+        self._unreachable()
+
+    def _unreachable(self) -> None:
+        if self.restored_sequence is not None and not self.caught_up:
+            self._serving_snapshot = True
+
     async def _subscribe(self) -> None:
         self._nc = await nats.connect(
             servers=nats_servers(self.nats_url),
@@ -116,64 +222,66 @@ class EventFollower:
             reconnect_time_wait=0.25,
             connect_timeout=2,
             reconnected_cb=self.reconnects.fire,
+            error_cb=self._connection_error,
             **self.nats_options,
         )
         js = self._nc.jetstream()
         info = await js.stream_info(STREAM_NAME)
+        self._check_stream(str(info.created), int(info.state.last_seq))
+        self.folding.unsigned_through = unsigned_through(info.config.metadata)
         self._target = info.state.last_seq if info.state.messages else 0
-        self._unsigned_through = unsigned_through(info.config.metadata)
-        if self._target == 0:
+        if self._target <= self.folding.last_sequence:
             self._caught_up.set()
+        start = self.folding.last_sequence + 1
         self._reader = OrderedReader(
-            self._nc, STREAM_NAME, "aigw.>", self._on_message, name="gateway routing follower"
+            self._nc,
+            STREAM_NAME,
+            "aigw.>",
+            self._on_message,
+            start=Start(start),
+            name="gateway routing follower",
         )
         await self._reader.start()
+        self._error_said = False
         log.info(
-            "following %s from the start (catching up to sequence %d)", STREAM_NAME, self._target
+            "following %s from sequence %d (catching up to sequence %d)",
+            STREAM_NAME,
+            start,
+            self._target,
         )
+
+    def _check_stream(self, created: str, last_sequence: int) -> None:
+        """Drop what was folded from another stream than this one (a snapshot of a stream
+        since deleted and created again): the whole stream is replayed instead."""
+        folded = self.folding.last_sequence
+        if folded and (created != self._stream_created or last_sequence < folded):
+            log.warning(
+                "the routing table (sequence %d, stream created %s) is not of the stream "
+                "(created %s, last sequence %d): replaying the whole stream",
+                folded,
+                self._stream_created,
+                created,
+                last_sequence,
+            )
+            self.folding.reset()
+            self._caught_up.clear()
+            self.restored_sequence = None
+            self._serving_snapshot = False
+            self.written_sequence = 0
+        self._stream_created = created
 
     async def _on_message(self, msg: Msg) -> None:
         try:
             sequence = msg.metadata.sequence.stream
         except (nats.errors.Error, AttributeError):
-            sequence = self.last_sequence + 1
+            sequence = self.folding.last_sequence + 1
         self.fold(sequence, msg.subject, msg.data, msg.headers)
 
     def fold(
         self, sequence: int, subject: str, data: bytes, headers: Mapping[str, str] | None
     ) -> None:
-        """Verify, parse and apply one message of the stream (replay and live alike). A
-        subject the table does not route on is passed over unread (its type is its subject:
-        whatever it holds, it would be refused or ignored)."""
-        if subject not in builder.ROUTED_TYPES:
-            self._advance(sequence)
-            return
-        try:
-            envelope = self._open(sequence, subject, data, headers)
-            payload = self._decoder.payload(envelope)
-            if payload is None:
-                log.debug("skipping event of unknown type %s", envelope.type)
-            else:
-                builder.apply(self.table, payload, self.box)
-        except RejectedEvent as exc:
-            log.warning("dropping untrusted event #%d: %s", sequence, exc)
-        except (ValidationError, ValueError) as exc:
-            log.warning("skipping unparseable event #%d on %s: %s", sequence, subject, exc)
-        except Exception:
-            log.exception("skipping event #%d on %s: cannot apply it", sequence, subject)
-        self._advance(sequence)
-
-    def _open(
-        self, sequence: int, subject: str, data: bytes, headers: Mapping[str, str] | None
-    ) -> Envelope:
-        """The verified envelope; events from before signing (see messaging.UNSIGNED_THROUGH)
-        are folded as they are."""
-        if sequence <= self._unsigned_through and SIGNATURE_HEADER not in (headers or {}):
-            return Envelope.model_validate_json(data)
-        return self.verifier.open(subject, data, headers)
-
-    def _advance(self, sequence: int) -> None:
-        self.last_sequence = sequence
+        """Fold one message of the stream (replay and live alike; routing.fold)."""
+        self.folding.message(sequence, subject, data, headers)
         if not self._caught_up.is_set() and sequence >= self._target:
             log.info("routing table caught up at sequence %d", sequence)
             self._caught_up.set()

@@ -16,7 +16,7 @@ on every deploy made replay quadratic in the number of APIs); `recount()` comput
 scratch, and tests/gateway/unit/test_table_indexes.py checks both agree after random churn.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 import jwt
 
@@ -135,6 +135,13 @@ class RoutingTable:
     application_subscriptions: dict[str, set[str]] = field(default_factory=dict)  # app → sub ids
     application_clients: dict[str, set[str]] = field(default_factory=dict)  # app → client ids
     pair_holders: dict[tuple[str, str], int] = field(default_factory=dict)  # pair → sub ids on it
+
+    def clear(self) -> None:
+        """Back to empty, in place (the hot path holds this object): before a full replay
+        that replaces what a refused snapshot had put here."""
+        for f in fields(self):
+            empty = f.default_factory() if f.default_factory is not MISSING else f.default
+            setattr(self, f.name, empty)
 
     # --- routes ---------------------------------------------------------------------------
 

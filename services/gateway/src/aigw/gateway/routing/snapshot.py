@@ -1,0 +1,140 @@
+"""The routing table's snapshot on local disk (`GATEWAY_STATE_DIR/routing-snapshot.bin`), so a
+gateway restarted while NATS is down serves from the table it had, and a restart replays only
+the events after the snapshot.
+
+What it holds is the fold's input, not its output: every verified event the builder routes on
+(routing.fold), as the raw envelope read from the stream, with its sequence, and the last stream
+sequence folded. Restoring it and following the stream from that sequence + 1 gives exactly
+the table a full replay gives (the builder is a deterministic function of those events in
+order; the others leave the table alone). Provider keys stay as the events carry them, sealed
+under AIGW_SECRET_KEY: the file holds no secret in plaintext.
+
+The file:
+
+    MAGIC, u32 header length, header (JSON), then per event: u64 sequence, u32 length,
+    envelope; then HMAC-SHA256 of everything before it
+
+under a key derived from AIGW_SECRET_KEY. The header names the format version, the stream and
+when it was created (a stream deleted and made again restarts its sequences), the last
+sequence, a digest of the trusted emitters' keys (what was accepted under another trust is not
+kept) and of the event types the builder routes on (a build that routes on more must replay
+them). A file that fails any check is refused, the reason logged, and the gateway replays the
+whole stream; it is written whole or not at all (aigw.common.durable).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aigw.common.durable import atomic_write
+from aigw.common.messaging import STREAM_NAME
+from aigw.gateway.routing.builder import ROUTED_TYPES
+from aigw.gateway.routing.fold import Folded
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "routing-snapshot.bin"
+FORMAT = 1
+MAGIC = b"AIGWSNAP"
+_LENGTH = struct.Struct(">I")
+_EVENT = struct.Struct(">QI")
+_MAC = hashlib.sha256().digest_size
+ROUTED_DIGEST = hashlib.sha256(",".join(sorted(ROUTED_TYPES)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    sequence: int  # the last stream sequence folded
+    stream_created: str  # the stream's creation time, as JetStream reports it
+    events: list[Folded]
+
+
+class SnapshotRefused(Exception):
+    """The file is not one to restore from; the message says why."""
+
+
+class SnapshotFile:
+    def __init__(self, directory: Path, key: bytes, trust: str) -> None:
+        self.path = directory / FILE_NAME
+        self._key = key
+        self._trust = trust
+
+    def encode(self, snapshot: Snapshot) -> bytes:
+        header = json.dumps(
+            {
+                "format": FORMAT,
+                "stream": STREAM_NAME,
+                "streamCreated": snapshot.stream_created,
+                "sequence": snapshot.sequence,
+                "events": len(snapshot.events),
+                "trust": self._trust,
+                "routed": ROUTED_DIGEST,
+                "writtenAt": datetime.now(UTC).isoformat(),
+            }
+        ).encode()
+        parts = [MAGIC, _LENGTH.pack(len(header)), header]
+        for sequence, body in snapshot.events:
+            parts += (_EVENT.pack(sequence, len(body)), body)
+        data = b"".join(parts)
+        return data + hmac.new(self._key, data, hashlib.sha256).digest()
+
+    def write(self, snapshot: Snapshot) -> int:
+        """Write (atomically) and return the file's size."""
+        data = self.encode(snapshot)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, data)
+        return len(data)
+
+    def load(self) -> Snapshot | None:
+        """The snapshot, None when there is none; SnapshotRefused when it may not be used."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SnapshotRefused(f"cannot read it: {exc}") from exc
+        return self.decode(data)
+
+    def decode(self, data: bytes) -> Snapshot:
+        body, mac = data[:-_MAC], data[-_MAC:]
+        if len(data) < len(MAGIC) + _LENGTH.size + _MAC or not body.startswith(MAGIC):
+            raise SnapshotRefused("not a routing table snapshot")
+        expected = hmac.new(self._key, body, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            raise SnapshotRefused("its HMAC does not verify (altered, or another AIGW_SECRET_KEY)")
+        try:
+            return self._parse(body)
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            raise SnapshotRefused(f"it cannot be parsed: {exc!r}") from exc
+
+    def _parse(self, body: bytes) -> Snapshot:
+        offset = len(MAGIC)
+        (length,) = _LENGTH.unpack_from(body, offset)
+        offset += _LENGTH.size
+        header = json.loads(body[offset : offset + length])
+        offset += length
+        self._check(header)
+        events: list[Folded] = []
+        while offset < len(body):
+            sequence, size = _EVENT.unpack_from(body, offset)
+            offset += _EVENT.size
+            events.append((sequence, body[offset : offset + size]))
+            offset += size
+        if offset != len(body) or len(events) != header["events"]:
+            raise SnapshotRefused("its events do not add up to its header")
+        return Snapshot(int(header["sequence"]), str(header["streamCreated"]), events)
+
+    def _check(self, header: dict[str, object]) -> None:
+        if header.get("format") != FORMAT:
+            raise SnapshotRefused(f"format {header.get('format')!r}, this build reads {FORMAT}")
+        if header.get("stream") != STREAM_NAME:
+            raise SnapshotRefused(f"it is of stream {header.get('stream')!r}")
+        if header.get("trust") != self._trust:
+            raise SnapshotRefused("the trusted emitters (AIGW_TRUST_FILE) changed since")
+        if header.get("routed") != ROUTED_DIGEST:
+            raise SnapshotRefused("this build routes on other event types")

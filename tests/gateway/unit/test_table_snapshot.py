@@ -1,0 +1,220 @@
+"""The routing table's snapshot (routing.snapshot): restoring it and folding the rest of the
+stream gives exactly the table a full replay gives, at any cut (of a churning stream:
+tests/support/churn.py, and of a platform's: aigw.devtools.synthetic_stream); a file altered,
+written under another key or trust, or of another format is refused."""
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aigw.common.crypto import SecretBox, derived_key, generate_master_key
+from aigw.common.event_trust import EventVerifier
+from aigw.common.events import ApiCreated, ApiPublished, EventPayload, KeyIssued, VendorRef
+from aigw.common.identity import IDENTITIES, Identity
+from aigw.devtools import synthetic_stream
+from aigw.gateway.routing import snapshot
+from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.follower import EventFollower
+from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
+from aigw.gateway.routing.table import RoutingTable
+from tests.support.churn import churn
+from tests.support.waiting import eventually
+
+MASTER = generate_master_key()
+BOX = SecretBox(MASTER)
+KEY = derived_key(MASTER, "gateway routing snapshot")
+IDENTITY = {name: Identity.generate(name) for name in IDENTITIES}
+TRUST = {name: [i.event_key().public_key()] for name, i in IDENTITY.items()}
+SIGNERS = synthetic_stream.Signers.of(IDENTITY)
+Message = tuple[int, str, bytes, dict[str, str]]
+
+
+def verifier() -> EventVerifier:
+    return EventVerifier(TRUST)
+
+
+def signed(payloads: list[EventPayload]) -> list[Message]:
+    """Each payload as its emitter signs it, numbered as the stream would."""
+    return [(n, *SIGNERS.message(p)) for n, p in enumerate(payloads, 1)]
+
+
+def not_routed(i: int) -> list[EventPayload]:
+    """Events the table does not fold (publisher's catalogue): a snapshot leaves them out."""
+    vendor = VendorRef(name="OpenAI", version="v1")
+    fields = {"api_id": f"cat{i}", "name": "n", "context": "c", "version": "1", "vendor": vendor}
+    return [
+        ApiCreated(**fields, lifecycle_status="CREATED"),
+        ApiPublished(**fields, route_prefix="c/1"),
+    ]
+
+
+SHAPE = synthetic_stream.Shape(apis=60, applications=50, keys=600, subscriptions=80)
+PAYLOADS = [
+    *synthetic_stream.payloads(SHAPE, BOX),
+    *[e for i, event in enumerate(churn(7, 1_200, apis=12, apps=20)) for e in
+      ([event] if i % 40 else [event, *not_routed(i)])],
+]  # fmt: skip
+EVENTS = signed(PAYLOADS)
+CUTS = [0, 1, 250, 794, 795, 1_500, len(EVENTS) - 1, len(EVENTS)]
+
+
+def fold(messages: list[Message], into: EventFold | None = None) -> EventFold:
+    folding = into or EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    for sequence, subject, body, headers in messages:
+        folding.message(sequence, subject, body, headers)
+    return folding
+
+
+def view(table: RoutingTable) -> dict[str, Any]:
+    """Every field of the table (signing keys by their validity: PyJWK has no equality; the
+    vendor profiles' cache by what it holds)."""
+    fields = {f.name: getattr(table, f.name) for f in dataclasses.fields(table)}
+    fields["signing_keys"] = {kid: k.valid_until for kid, k in table.signing_keys.items()}
+    del fields["vendor_profiles"]
+    return fields
+
+
+def snapshot_file(tmp_path: Path, key: bytes = KEY, trust: str = "") -> SnapshotFile:
+    return SnapshotFile(tmp_path, key, trust or verifier().fingerprint())
+
+
+def written(tmp_path: Path, folding: EventFold) -> SnapshotFile:
+    snapshots = snapshot_file(tmp_path)
+    snapshots.write(Snapshot(folding.last_sequence, "created-1", list(folding.kept)))
+    return snapshots
+
+
+@functools.cache
+def full_replay() -> EventFold:
+    return fold(EVENTS)
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_gives(
+    tmp_path: Path, cut: int
+) -> None:
+    full = full_replay()
+    assert len(full.table.routes) > 60
+    assert len(full.table.keys) > 500
+
+    snapshots = written(tmp_path, fold(EVENTS[:cut]))
+    loaded = snapshots.load()
+    assert loaded is not None
+    assert loaded.sequence == cut
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(loaded.sequence, loaded.events)
+    fold(EVENTS[cut:], into=restored)
+
+    assert view(restored.table) == view(full.table)
+    assert restored.kept == full.kept
+    assert restored.last_sequence == full.last_sequence
+    assert full.table.indexes() == full.table.recount()
+
+
+def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Path) -> None:
+    full = full_replay()
+    kinds = {body.split(b'"type":"', 1)[1].split(b'"', 1)[0] for _, body in full.kept}
+    assert b"aigw.api.created" not in kinds
+    assert b"aigw.api.published" not in kinds
+    assert b"aigw.api.deployed" in kinds
+    assert b"aigw.key.issued" in kinds
+
+
+def test_an_untrusted_event_is_neither_folded_nor_kept() -> None:
+    [(sequence, subject, body, headers)] = signed(
+        [KeyIssued(key_id="k", key_hash="h" * 64, application_id="a", key_type="PRODUCTION")]
+    )
+    forged = {**headers, "Aigw-Signer": "devportal"}  # keymanager's subject, another signer
+    folding = fold([(sequence, subject, body, forged)])
+    assert folding.kept == []
+    assert folding.table.keys == {}
+    assert folding.last_sequence == sequence  # skipped, not stuck
+
+
+def test_there_is_no_snapshot_until_one_is_written(tmp_path: Path) -> None:
+    assert snapshot_file(tmp_path).load() is None
+
+
+@pytest.mark.parametrize("where", [12, -40, -1])
+def test_an_altered_snapshot_is_refused(tmp_path: Path, where: int) -> None:
+    snapshots = written(tmp_path, fold(EVENTS[:100]))
+    data = bytearray(snapshots.path.read_bytes())
+    data[where] ^= 0x01
+    snapshots.path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotRefused, match="HMAC"):
+        snapshots.load()
+
+
+def test_a_truncated_snapshot_is_refused(tmp_path: Path) -> None:
+    snapshots = written(tmp_path, fold(EVENTS[:100]))
+    snapshots.path.write_bytes(snapshots.path.read_bytes()[:-100])
+    with pytest.raises(SnapshotRefused):
+        snapshots.load()
+
+
+def test_a_snapshot_under_another_secret_key_is_refused(tmp_path: Path) -> None:
+    written(tmp_path, fold(EVENTS[:100]))
+    other = derived_key(generate_master_key(), "gateway routing snapshot")
+    with pytest.raises(SnapshotRefused, match="another AIGW_SECRET_KEY"):
+        snapshot_file(tmp_path, key=other).load()
+
+
+def test_a_snapshot_taken_under_another_trust_is_refused(tmp_path: Path) -> None:
+    written(tmp_path, fold(EVENTS[:100]))
+    with pytest.raises(SnapshotRefused, match="trusted emitters"):
+        snapshot_file(tmp_path, trust="another trust").load()
+
+
+def test_a_snapshot_of_another_format_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "FORMAT", 0)
+    written(tmp_path, fold(EVENTS[:10]))
+    monkeypatch.setattr(snapshot, "FORMAT", 1)
+    with pytest.raises(SnapshotRefused, match="format 0"):
+        snapshot_file(tmp_path).load()
+
+
+def test_the_snapshot_holds_no_provider_key_in_plaintext(tmp_path: Path) -> None:
+    snapshots = written(tmp_path, full_replay())
+    data = snapshots.path.read_bytes()
+    assert b"mock-provider-key" not in data  # sealed, as in the events
+    assert b"mock-sandbox-key" not in data
+    assert snapshots.path.stat().st_mode & 0o077 == 0  # the owner's only
+
+
+async def test_a_restored_table_of_another_stream_is_dropped_for_a_full_replay(
+    tmp_path: Path,
+) -> None:
+    written(tmp_path, full_replay())
+    table = RoutingTable()
+    follower = EventFollower(
+        "nats://127.0.0.1:1", {}, verifier(), table, BOX, snapshot_file(tmp_path)
+    )
+    follower.start()  # restores at once; NATS is not there
+    try:
+        assert follower.restored_sequence == len(EVENTS)
+        assert view(table) == view(full_replay().table)
+        await eventually(
+            lambda: follower.degraded, f"degraded: serving from snapshot at sequence {len(EVENTS)}"
+        )
+
+        follower._check_stream("created-1", len(EVENTS))  # the same stream: kept
+        assert table.routes
+        follower._check_stream("created-again", 5)  # deleted and created again: dropped
+        assert view(table) == view(RoutingTable())
+        assert follower.degraded is None
+        assert follower.last_sequence == 0
+    finally:
+        await follower.stop()
+
+
+def test_without_a_snapshot_nothing_is_kept() -> None:
+    folding = EventFold(RoutingTable(), verifier(), BOX)  # no GATEWAY_STATE_DIR: no RAM for it
+    for message in EVENTS[:300]:
+        folding.message(*message)
+    assert folding.kept == []
+    assert view(folding.table) == view(fold(EVENTS[:300]).table)

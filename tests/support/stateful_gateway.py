@@ -1,0 +1,135 @@
+"""Gateway processes with a state directory (GATEWAY_STATE_DIR: the routing table's snapshot,
+the usage spool) on a NATS node of the test's own (tests/support/nats_nodes.py), to stop,
+restart and kill -9 while NATS is up or down; an API for them to serve (`api_with_key`), what
+they say about themselves (`readiness`) and what reached the usage stream (`usage_records`)."""
+
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from aigw.common.crypto import sha256_hex
+from aigw.common.events import (
+    KeyIssued,
+    PolicyUpdated,
+    SubscriptionCreated,
+    UsageRecord,
+    UsageRecorded,
+)
+from aigw.devtools.processes import ManagedProcess, free_port, port_open
+from tests.support.events import stream_events
+from tests.support.gateway import MOCK_CONTROL_HEADERS, Events, deploy_event, gateway_command
+from tests.support.infra import Infra
+from tests.support.nats_nodes import NatsNode, publish_on
+from tests.support.waiting import eventually
+
+
+class StatefulGateway:
+    """One gateway's settings (port, state directory, node); each `run` is a new process."""
+
+    def __init__(
+        self, infra: Infra, secret_key: str, node: NatsNode, workdir: Path, **env: str
+    ) -> None:
+        self.infra, self.secret_key, self.node, self.workdir = infra, secret_key, node, workdir
+        self.state_dir = workdir / "gateway-state"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "NATS_URL": node.url,
+            "GATEWAY_STATE_DIR": str(self.state_dir),
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_FORWARD_HEADERS": MOCK_CONTROL_HEADERS,
+            "AIGW_LOG_LEVEL": "INFO",
+            **env,
+        }
+        self.runs = 0
+        self.process: ManagedProcess | None = None
+
+    @property
+    def snapshot(self) -> Path:
+        return self.state_dir / "routing-snapshot.bin"
+
+    def start(self, *, wait_ready: bool = True) -> ManagedProcess:
+        self.runs += 1
+        log = self.workdir / f"gateway-run{self.runs}.log"
+        self.process = gateway_command(self.infra, self.secret_key, log, **self.env)
+        self.process.start()
+        if wait_ready:
+            self.process.wait_ready(30)
+        return self.process
+
+    async def wait_listening(self) -> None:
+        await eventually(lambda: port_open(self.port), what=f"{self.url} listening")
+
+    def stop(self) -> None:
+        """SIGTERM: the gateway writes its snapshot and spools what it has not sent."""
+        if self.process is not None:
+            self.process.stop(timeout=15)
+
+    def kill(self) -> None:
+        """kill -9: nothing written on the way out."""
+        proc = self.process.proc if self.process is not None else None
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def log(self) -> str:
+        return self.process.log_since_start() if self.process is not None else ""
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ManagedProcess]:
+        process = self.start()
+        try:
+            yield process
+        finally:
+            self.stop()
+
+
+async def api_with_key(
+    node: NatsNode, infra: Infra, events: Events, mock: str, plan: PolicyUpdated | None = None
+) -> tuple[str, str]:
+    """An API deployed to the mock, subscribed (to the `plan` given: a PolicyUpdated), with a
+    key: (route prefix, key)."""
+    unique = uuid.uuid4().hex[:8]
+    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"off{unique}/1.0", unique
+    await publish_on(
+        node.url,
+        infra,
+        *([plan] if plan is not None else []),
+        deploy_event(events, api_id, prefix, mock, unique),
+        *access(api_id, app_id, key, plan.name if plan is not None else "U"),
+    )
+    return prefix, key
+
+
+def access(
+    api_id: str, app_id: str, key: str, policy: str = "U"
+) -> list[SubscriptionCreated | KeyIssued]:
+    return [
+        SubscriptionCreated(
+            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy=policy
+        ),
+        KeyIssued(
+            key_id=f"k-{app_id}",
+            key_hash=sha256_hex(key),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+    ]
+
+
+async def readiness(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, str]]:
+    response = await client.get(f"{url}/health/ready")
+    return response.status_code, response.json()
+
+
+async def usage_records(nats_url: str) -> tuple[list[UsageRecorded], list[UsageRecord]]:
+    """Every usage batch in the usage stream of the NATS at `nats_url`, and their records."""
+    batches = [
+        UsageRecorded.from_envelope(e) for e in await stream_events(nats_url, UsageRecorded.TYPE)
+    ]
+    return batches, [record for batch in batches for record in batch.records]
