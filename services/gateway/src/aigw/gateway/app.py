@@ -6,6 +6,12 @@
 
 The FastAPI app's lifespan owns the resources: the upstream connection pool used for every
 provider call and the event follower that keeps the routing table up to date.
+
+Readiness (`/health/ready`) is the whole process's: the table has replayed the stream up to
+where it stood at start, the gateway is not draining, and every worker of the gateway
+(`aigw.gateway.workers`) says the same. Until the replay is done an invocation answers 503
+`not_ready` with `Retry-After` (never a 404 for an API that is in the stream); while draining
+every answer carries `Connection: close`, so keep-alive clients move to another gateway.
 """
 
 import contextlib
@@ -40,6 +46,7 @@ from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.settings import Settings
+from aigw.gateway.workers import WorkerBoard
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +130,7 @@ class Gateway:
         follower: EventFollower,
         cache: SharedCache,
         embedder: HttpEmbedder | None = None,
+        board: WorkerBoard | None = None,
     ) -> None:
         self.management = management
         self.invoker = invoker
@@ -132,20 +140,43 @@ class Gateway:
         self.embedder = embedder
         self.quota = invoker.quota
         self.recorder = invoker.settlement.recorder
+        self.board = board or WorkerBoard.local()
+        self.draining = False  # set on SIGTERM (aigw.gateway.server): readiness goes first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.draining:
+                send = _closing(send)
             path: str = scope["path"]
             if path not in MANAGEMENT_PATHS and not path.startswith(("/health/", "/docs/")):
                 await self.invoker(scope, receive, send)
                 return
         await self.management(scope, receive, send)
 
-    def ready(self) -> bool:
+    def replayed(self) -> bool:
+        """This process can route every call: the table has replayed, the pool is open."""
         return self.state.upstream is not None and self.follower.caught_up
 
+    def ready(self) -> bool:
+        return self.replayed() and not self.draining and self.board.all_ready()
 
-def create_app(settings: Settings) -> Gateway:
+
+def _closing(send: Send) -> Send:
+    """`send` with `Connection: close` on the answer: the connection ends after it (uvicorn
+    closes a connection whose answer says so)."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", ()), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return closing
+
+
+def create_app(settings: Settings, board: WorkerBoard | None = None) -> Gateway:
+    """The gateway's app; `board`: the worker slots it shares with its sibling workers (one
+    slot of its own when there are none)."""
     state = GatewayState()
     box = settings.secret_box()
     signer, verifier = settings.event_signer(), settings.event_verifier()
@@ -196,7 +227,9 @@ def create_app(settings: Settings) -> Gateway:
     settlement = partial(Settlement, recorder=recorder, access_log=access_log)
     invoker = _invoker(settings, state, registry, sync, settlement, compilers)
     invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
-    gateway = Gateway(management, invoker, state, follower, cache, embedder)
+    state.replayed = lambda: follower.caught_up
+    gateway = Gateway(management, invoker, state, follower, cache, embedder, board)
+    registry.register(gateway.board.collector())
     return gateway
 
 
