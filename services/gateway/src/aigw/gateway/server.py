@@ -28,6 +28,7 @@ import errno
 import logging
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +48,8 @@ from aigw.gateway.settings import Settings
 from aigw.gateway.workers import WorkerBoard
 
 log = logging.getLogger("aigw.gateway.server")
+
+FIRST_REQUEST_WAIT = 1.0  # seconds a connection accepted just before the close has to send
 
 
 def _openai_error(refusal: Refusal) -> bytes:
@@ -102,29 +105,89 @@ def port_served(host: str, port: int) -> bool:
 
 
 class _Listener:
-    """One uvicorn server on its own SO_REUSEPORT socket, opened and closed by `serve`."""
+    """One uvicorn server on its own SO_REUSEPORT socket, opened and closed by `serve`.
+
+    Closing a listening socket resets the connections the kernel has queued on it but nobody
+    accepted yet, and with SO_REUSEPORT new connections keep arriving until the close. So
+    uvicorn is given a duplicate of the socket: when it stops accepting (closing its copy),
+    ours keeps the socket listening while `close` accepts what is queued, hands those
+    connections to the server and only then closes it. What remains is the few microseconds
+    between that last accept and the close (none with Linux's net.ipv4.tcp_migrate_req=1,
+    which moves them to a sibling listener).
+    """
 
     def __init__(self, config: uvicorn.Config) -> None:
         self.server = uvicorn.Server(config)
-        self.sockets: list[socket.socket] = []
+        self._socket: socket.socket | None = None
         self._ticks: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         config = self.server.config
         config.load()
         self.server.lifespan = config.lifespan_class(config)
-        self.sockets = [_listen(config.host, config.port)]
-        await self.server.startup(sockets=self.sockets)
+        self._socket = _listen(config.host, config.port)
+        await self.server.startup(sockets=[self._socket.dup()])
         self._ticks = asyncio.create_task(self.server.main_loop(), name="gateway-server-ticks")
 
     async def close(self, force: bool) -> None:
         """Stop accepting, let what is in flight finish (bounded by the drain timeout)."""
-        if self._ticks is None:
+        if self._ticks is None or self._socket is None:
             return
         self.server.should_exit = True
         self.server.force_exit = force
         await self._ticks
-        await self.server.shutdown(sockets=self.sockets)
+        for server in self.server.servers:
+            server.close()  # uvicorn's copy: it accepts no more
+        await self._adopt(_accept_queued(self._socket))
+        if not force:
+            await self._await_first_requests()
+        await self.server.shutdown()
+
+    async def _await_first_requests(self) -> None:
+        """Until every connection accepted at the last moment has sent its request (uvicorn's
+        shutdown closes a connection without a request in progress at once, and the client's
+        request, already on its way, would fail), for at most a second."""
+        deadline = time.monotonic() + FIRST_REQUEST_WAIT
+        while time.monotonic() < deadline and any(
+            getattr(connection, "cycle", None) is None
+            for connection in self.server.server_state.connections
+        ):
+            await asyncio.sleep(0.01)
+
+    async def _adopt(self, connections: list[socket.socket]) -> None:
+        """Serve connections accepted outside the server, as the server would have."""
+        if not connections:
+            return
+        config, loop = self.server.config, asyncio.get_running_loop()
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server.server_state,
+                app_state=self.server.lifespan.state,
+                _loop=loop,
+            )
+
+        adopted = [loop.connect_accepted_socket(protocol, c, ssl=config.ssl) for c in connections]
+        for outcome in await asyncio.gather(*adopted, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.debug("a connection queued at close could not be served: %s", outcome)
+        log.info("served %d connection(s) queued when the port closed", len(connections))
+
+
+def _accept_queued(listening: socket.socket) -> list[socket.socket]:
+    """Every connection queued on `listening`, which is closed right after the last."""
+    listening.setblocking(False)
+    queued = []
+    try:
+        while True:
+            try:
+                connection, _ = listening.accept()
+            except (BlockingIOError, InterruptedError):
+                return queued
+            queued.append(connection)
+    finally:
+        listening.close()
 
 
 class _Signals:
