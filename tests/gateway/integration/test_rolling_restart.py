@@ -14,8 +14,8 @@ import pytest
 from aigw.devtools.processes import ManagedProcess, free_port
 from tests.support.gateway import (
     MOCK_CONTROL_HEADERS,
-    Events,
     PATH,
+    Events,
     gateway_command,
     provision,
     until_served,
@@ -88,7 +88,7 @@ async def test_restarting_gateways_one_at_a_time_fails_no_call(
                     assert await restart(running[index], new) == 0  # drained, exit 0
                     running[index] = new
                     calls = tally.calls
-                    await eventually(lambda: tally.calls >= calls + 20, what="calls go on")
+                    await eventually(lambda c=calls: tally.calls >= c + 20, what="calls go on")
 
         assert tally.failures == [], tally.failures[:5]
         assert tally.streams_completed == tally.streams_started > 0

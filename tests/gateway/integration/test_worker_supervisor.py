@@ -49,7 +49,7 @@ def workers_of(process: ManagedProcess) -> set[int]:
 
 async def answering_pids(url: str, scrapes: int = 30) -> set[int]:
     """The workers that answered `scrapes` fresh /metrics requests (aigw_gateway_worker)."""
-    pids = set()
+    pids: set[int] = set()
     async with httpx.AsyncClient(limits=FRESH) as client:
         for _ in range(scrapes):
             text = (await client.get(f"{url}/metrics")).text

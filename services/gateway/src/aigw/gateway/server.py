@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import math
 import signal
 import socket
 import time
@@ -74,7 +75,7 @@ def _config(
         access_log=False,
         server_header=False,
         date_header=False,
-        timeout_graceful_shutdown=settings.drain_timeout,
+        timeout_graceful_shutdown=math.ceil(settings.drain_timeout),
         **extra,
     )
 
@@ -178,7 +179,7 @@ class _Listener:
 def _accept_queued(listening: socket.socket) -> list[socket.socket]:
     """Every connection queued on `listening`, which is closed right after the last."""
     listening.setblocking(False)
-    queued = []
+    queued: list[socket.socket] = []
     try:
         while True:
             try:

@@ -78,7 +78,8 @@ class _BoardCollector(Collector):
         restarts.add_metric([], board.restarts)
         yield restarts
         workers = GaugeMetricFamily(
-            "aigw_gateway_workers", "Worker slots of this gateway and how many are ready",
+            "aigw_gateway_workers",
+            "Worker slots of this gateway and how many are ready",
             labels=["state"],
         )
         workers.add_metric(["configured"], board.size)
