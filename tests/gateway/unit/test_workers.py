@@ -8,9 +8,11 @@ def test_the_gateway_is_ready_only_when_every_worker_slot_is() -> None:
     board = WorkerBoard.shared(2)
     first, second = board.for_worker(0), board.for_worker(1)
     first.mark(True)
-    assert not first.all_ready() and board.ready_count() == 1
+    assert not first.all_ready()
+    assert board.ready_count() == 1
     second.mark(True)
-    assert first.all_ready() and second.all_ready()
+    assert first.all_ready()
+    assert second.all_ready()
     board.mark(False, 1)  # the supervisor clears a dead worker's slot
     assert not first.all_ready()
 
