@@ -6,6 +6,7 @@ what is in flight finished) and exits 0; a new one starts and joins the port onl
 table has replayed."""
 
 import asyncio
+import logging
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
+log = logging.getLogger(__name__)
 SERVING = "serving on port(s)"  # the gateway's log line once it listens with its table
 
 
@@ -90,6 +92,14 @@ async def test_restarting_gateways_one_at_a_time_fails_no_call(
                     calls = tally.calls
                     await eventually(lambda c=calls: tally.calls >= c + 20, what="calls go on")
 
+        # the README's figure (--log-cli-level=INFO): the calls made during the restarts
+        log.info(
+            "rolling restart: %d calls, %d failed, %d/%d streams completed",
+            tally.calls,
+            len(tally.failures),
+            tally.streams_completed,
+            tally.streams_started,
+        )
         assert tally.failures == [], tally.failures[:5]
         assert tally.streams_completed == tally.streams_started > 0
         assert tally.ok > 100
