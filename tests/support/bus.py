@@ -45,3 +45,14 @@ async def publish(*events: Envelope, msg_id: str | None = None) -> None:
     for event in events:
         async with connected(event.source) as nc:
             await publish_signed(nc, event, msg_id=msg_id)
+
+
+async def publish_many(events: list[Envelope]) -> None:
+    """Publish many events quickly: one connection per emitting service, in order per service."""
+    by_source: dict[str, list[Envelope]] = {}
+    for event in events:
+        by_source.setdefault(event.source, []).append(event)
+    for source, own in by_source.items():
+        async with connected(source) as nc:
+            for event in own:
+                await publish_signed(nc, event)

@@ -185,6 +185,7 @@ def gateway_command(infra: Infra, secret_key: str, log_path: Path, **env: str) -
         "AIGW_SECRET_KEY": secret_key,
         "GATEWAY_PORT": str(port),
         "AIGW_DEV_MODE": "true",
+        "GATEWAY_DRAIN_SECONDS": "0",  # no load balancer to wait for (tests of draining set it)
         **env,
     }
     return ManagedProcess(

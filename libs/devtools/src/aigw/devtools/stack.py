@@ -123,6 +123,7 @@ class Stack:
             "GATEWAY_EMBEDDINGS_URL": self.embeddings_url,
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
             **self._browser_env(),
+            "GATEWAY_DRAIN_SECONDS": "0",  # no load balancer on this machine: Ctrl-C stops at once
             **{f"{s.upper()}_MONGODB_DB": f"{c.db_prefix}_{s}" for s in SERVICES},
             # the gateway's table snapshot and usage spool: it starts and serves without NATS
             "GATEWAY_STATE_DIR": str(c.data_dir / "gateway"),

@@ -6,8 +6,15 @@
 
 The FastAPI app's lifespan owns the resources: the upstream connection pool used for every
 provider call and the event follower that keeps the routing table up to date.
+
+Readiness (`/health/ready`) is the whole process's: the table has replayed the stream up to
+where it stood at start, the gateway is not draining, and every worker of the gateway
+(`aigw.gateway.workers`) says the same. Until the replay is done an invocation answers 503
+`not_ready` with `Retry-After` (never a 404 for an API that is in the stream); while draining
+every answer carries `Connection: close`, so keep-alive clients move to another gateway.
 """
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -45,6 +52,7 @@ from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.snapshot import SnapshotFile
 from aigw.gateway.settings import Settings
+from aigw.gateway.workers import WorkerBoard
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +136,7 @@ class Gateway:
         follower: EventFollower,
         cache: SharedCache,
         embedder: HttpEmbedder | None = None,
+        board: WorkerBoard | None = None,
     ) -> None:
         self.management = management
         self.invoker = invoker
@@ -137,21 +146,38 @@ class Gateway:
         self.embedder = embedder
         self.quota = invoker.quota
         self.recorder = invoker.settlement.recorder
+        self.board = board or WorkerBoard.local()
+        self.draining = False  # set on SIGTERM (aigw.gateway.server): readiness goes first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.draining:
+                send = _closing(send)
             path: str = scope["path"]
             if path not in MANAGEMENT_PATHS and not path.startswith(("/health/", "/docs/")):
                 await self.invoker(scope, receive, send)
                 return
         await self.management(scope, receive, send)
 
+    def replayed(self) -> bool:
+        """This process can route every call it can know of: the table has replayed the
+        stream, or holds its snapshot while NATS is away; the pool is open."""
+        return self.state.upstream is not None and _routable(self.follower)
+
     def ready(self) -> bool | str:
-        """Ready once caught up with the stream; degraded (a text saying so) while NATS is
-        away and the table is the snapshot's."""
-        if self.state.upstream is None:
+        """Ready for the whole process (every worker replayed) unless draining; degraded (a
+        text saying so) while NATS is away and the table is the snapshot's."""
+        if not self.replayed() or self.draining or not self.board.all_ready():
             return False
-        return self.follower.caught_up or self.follower.degraded or False
+        return self.follower.degraded or True
+
+    async def wait_replayed(self) -> None:
+        while not self.replayed():
+            await asyncio.sleep(0.05)  # start-up only: the follower's state, polled
+
+
+def _routable(follower: EventFollower) -> bool:
+    return follower.caught_up or follower.degraded is not None
 
 
 def table_snapshots(settings: Settings, verifier: EventVerifier) -> SnapshotFile | None:
@@ -162,7 +188,22 @@ def table_snapshots(settings: Settings, verifier: EventVerifier) -> SnapshotFile
     return SnapshotFile(settings.state_dir, key, verifier.fingerprint())
 
 
-def create_app(settings: Settings) -> Gateway:
+def _closing(send: Send) -> Send:
+    """`send` with `Connection: close` on the answer: the connection ends after it (uvicorn
+    closes a connection whose answer says so)."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", ()), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return closing
+
+
+def create_app(settings: Settings, board: WorkerBoard | None = None) -> Gateway:
+    """The gateway's app; `board`: the worker slots it shares with its sibling workers (one
+    slot of its own when there are none)."""
     state = GatewayState()
     box = settings.secret_box()
     signer, verifier = settings.event_signer(), settings.event_verifier()
@@ -228,7 +269,9 @@ def create_app(settings: Settings) -> Gateway:
     settlement = partial(Settlement, recorder=recorder, access_log=access_log)
     invoker = _invoker(settings, state, registry, sync, settlement, compilers, tracing)
     invoker.metrics.watch_replay(lambda: follower.last_sequence, lambda: follower.target_sequence)
-    gateway = Gateway(management, invoker, state, follower, cache, embedder)
+    state.replayed = lambda: _routable(follower)
+    gateway = Gateway(management, invoker, state, follower, cache, embedder, board)
+    registry.register(gateway.board.collector())
     return gateway
 
 

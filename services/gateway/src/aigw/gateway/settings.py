@@ -128,6 +128,21 @@ class Settings(DevModeSettings, TracingSettings):
         ge=1,
         description="worker processes sharing the ports (SO_REUSEPORT); each is a quota peer",
     )
+    drain_seconds: float = setting(
+        5.0,
+        "GATEWAY_DRAIN_SECONDS",
+        ge=0,
+        description="on SIGTERM, seconds the gateway keeps serving with /health/ready at 503 "
+        "(and `Connection: close` on every answer) before it stops accepting connections: time "
+        "for a load balancer to notice",
+    )
+    drain_timeout: float = setting(
+        30.0,
+        "GATEWAY_DRAIN_TIMEOUT",
+        gt=0,
+        description="on SIGTERM, after the port is closed, longest wait for the calls and "
+        "streams in flight to finish; then they are cut",
+    )
     gateway_name: str = setting(
         ...,
         "GATEWAY_NAME",

@@ -15,7 +15,7 @@ abandon the call and close the upstream connection; such a call is counted with 
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aigw.gateway.asgi import CLIENT_CLOSED, RawHeaders, Receive, Scope, Send
@@ -43,6 +43,8 @@ from aigw.gateway.proxy.tracing import CallTracing
 from aigw.gateway.quota.enforcer import QuotaEnforcer, QuotaRefused
 from aigw.gateway.routing.table import RoutingTable
 
+NOT_READY_HEADERS = ((b"retry-after", b"1"),)
+
 
 @dataclass
 class GatewayState:
@@ -50,6 +52,9 @@ class GatewayState:
 
     table: RoutingTable = field(default_factory=RoutingTable)
     upstream: Pool | None = None  # the provider connections
+    # whether the table has replayed the stream up to where it stood at start (the app's
+    # lifespan points it at the event follower); until then a call is a 503, never a 404
+    replayed: Callable[[], bool] = lambda: True
 
 
 class Invoker:
@@ -82,6 +87,7 @@ class Invoker:
         self.settlement = settlement or Settlement(state.table, metrics, quota, None)
         self.policies = RoutePolicies(policies, compilers)
         self.tracing = tracing  # None: tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)
+        self._replayed = False  # once the table has replayed, it stays so
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: str = scope.get("query_string", b"").decode("latin-1")
@@ -123,8 +129,8 @@ class Invoker:
     async def _prepare(self, call: Invocation, scope: Scope, receive: Receive) -> Pool:
         """Every stage before the policies; each returns or raises."""
         pool = self.state.upstream
-        if pool is None:
-            raise Refused(503, "The gateway is starting.", "not_ready")
+        if pool is None or not (self._replayed or self._replay_done()):
+            raise Refused(503, "The gateway is starting.", "not_ready", NOT_READY_HEADERS)
         table = self.state.table
         route = match(table, call, scope)
         read_request_headers(call, scope["headers"], self.forwarded)
@@ -136,6 +142,10 @@ class Invoker:
         if self.quota is not None:
             await admit(self.quota, call)
         return pool
+
+    def _replay_done(self) -> bool:
+        self._replayed = self.state.replayed()
+        return self._replayed
 
     async def _exchange(
         self, call: Invocation, pool: Pool, runs: list[PolicyRun], receive: Receive, send: Send
