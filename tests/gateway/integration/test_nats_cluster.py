@@ -17,7 +17,7 @@ import pytest
 from nats.js.api import StreamInfo
 
 from aigw.common.crypto import SecretBox, sha256_hex
-from aigw.common.events import ApiDeployed, KeyIssued, SubscriptionCreated
+from aigw.common.events import ApiDeployed
 from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
@@ -33,6 +33,7 @@ from tests.support.nats_nodes import (
     stream_info,
 )
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
+from tests.support.stateful_gateway import access
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
@@ -129,15 +130,7 @@ async def test_killing_the_stream_leader_loses_no_change_and_fails_no_call(
         cluster.url,
         infra,
         deploy_event(events, api_id, prefix, mock_provider, unique),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy="U"
-        ),
-        KeyIssued(
-            key_id=f"k-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
+        *access(api_id, app_id, key),
     )
     settings = gateway_settings.model_copy(update={"nats_url": cluster.url})
     owner = signer.auth(f"owner-{unique}", ("publisher",))

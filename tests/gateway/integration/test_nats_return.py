@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aigw.common.crypto import SecretBox, sha256_hex
-from aigw.common.events import ApiDeployed, KeyIssued, SubscriptionCreated
+from aigw.common.events import ApiDeployed
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
@@ -21,6 +21,7 @@ from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, run_
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on
 from tests.support.publisher import API_PREFIX, running_publisher
+from tests.support.stateful_gateway import access
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
@@ -52,15 +53,7 @@ async def test_a_change_made_while_nats_is_down_is_routed_as_soon_as_it_is_back(
         node.url,
         infra,
         deploy_event(events, api_id, prefix, mock_provider, unique),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy="U"
-        ),
-        KeyIssued(
-            key_id=f"k-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
+        *access(api_id, app_id, key),
     )
     settings = gateway_settings.model_copy(update={"nats_url": node.url})
     owner = signer.auth(f"owner-{unique}", ("publisher",))
