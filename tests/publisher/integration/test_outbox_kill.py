@@ -46,6 +46,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 APIS = f"{API_PREFIX}/apis"
 ADMIN_PASSWORD = "outbox-kill-admin"
+MOCK_KEY = "mock-provider-key"  # the key the mock provider accepts
 ACKNOWLEDGED = (ApiCreated.TYPE, ApiDeployed.TYPE)  # what the change's 2xx answers stand for
 
 
@@ -127,7 +128,7 @@ async def _start(service: ServiceProcess) -> None:
 
 
 async def _change(client: httpx.AsyncClient, mock: str, context: str) -> str:
-    """Create an API on the mock (no provider key) and deploy it: every answer 2xx."""
+    """Create an API on the mock, give it the mock's key and deploy it: every answer 2xx."""
     body = {
         "name": f"Kill {context}",
         "context": context,
@@ -138,8 +139,9 @@ async def _change(client: httpx.AsyncClient, mock: str, context: str) -> str:
     created = await client.post(APIS, json=body)
     assert created.status_code == 201, created.text
     api_id: str = created.json()["id"]
-    keyless = await client.put(f"{APIS}/{api_id}/backend-security", json={"production": None})
-    assert keyless.status_code == 200, keyless.text
+    keys = {"production": {"apiKey": MOCK_KEY}}
+    secured = await client.put(f"{APIS}/{api_id}/backend-security", json=keys)
+    assert secured.status_code == 200, secured.text
     deployed = await client.post(f"{APIS}/{api_id}/deploy")
     assert deployed.status_code == 201, deployed.text
     assert deployed.json()["revision"] == 1
