@@ -161,9 +161,7 @@ async def _about(node: NatsNode, api_id: str) -> list[tuple[str, Envelope]]:
     return [(mid, e) for mid, e in await stream_messages(node.url) if e.subject == api_id]
 
 
-async def _published_once_after_restart(
-    node: NatsNode, store: Any, api_id: str
-) -> list[Envelope]:
+async def _published_once_after_restart(node: NatsNode, store: Any, api_id: str) -> list[Envelope]:
     """Once the new publisher's outbox has nothing left staged for the API (all its publishes
     done), the API's events on the stream: each exactly once, under its own message id."""
     await eventually(lambda: _staged(store, api_id), [], timeout=20, what="the outbox emptied")
