@@ -13,7 +13,8 @@
   event of the type delivered meanwhile (all of a walkthrough's, say).
 - `wait_for_event`: the first matching event already in the stream, or the next one: for
   events emitted before the test could subscribe (e.g. while a fixture started a service).
-- `stream_events`: every event on a subject now in the stream, oldest first (one read).
+- `stream_events`: every event on a subject now in the stream, oldest first (one read);
+  `stream_messages` the same with each one's JetStream message id (`Nats-Msg-Id`).
 """
 
 import contextlib
@@ -149,6 +150,12 @@ async def wait_for_event(
 
 async def stream_events(nats_url: str, subject: str = "aigw.>") -> list[Envelope]:
     """Every event now in the stream that holds `subject` (wildcards allowed), oldest first."""
+    return [event for _, event in await stream_messages(nats_url, subject)]
+
+
+async def stream_messages(nats_url: str, subject: str = "aigw.>") -> list[tuple[str, Envelope]]:
+    """Every event now in the stream that holds `subject`, oldest first, each with the
+    JetStream message id it was published under (`Nats-Msg-Id`; "" when it had none)."""
     async with _connection(nats_url) as nc:
         js = nc.jetstream()
         stream = stream_for(subject)
@@ -159,12 +166,13 @@ async def stream_events(nats_url: str, subject: str = "aigw.>") -> list[Envelope
         sub = await js.subscribe(
             subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL, stream=stream
         )
-        events: list[Envelope] = []
+        messages: list[tuple[str, Envelope]] = []
         for _ in range(expected):
-            if (event := _envelope(await sub.next_msg(timeout=10))) is not None:
-                events.append(event)
+            msg = await sub.next_msg(timeout=10)
+            if (event := _envelope(msg)) is not None:
+                messages.append(((msg.headers or {}).get("Nats-Msg-Id", ""), event))
         await sub.unsubscribe()
-        return events
+        return messages
 
 
 def payloads(events: list[Envelope]) -> list[dict[str, Any]]:
