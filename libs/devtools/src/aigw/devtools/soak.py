@@ -92,7 +92,7 @@ class Sampler:
 async def usage_counted(
     stack: Stack, password: str, api_id: str, start: datetime, end: datetime
 ) -> int:
-    """Calls the publisher's usage reports count for the API in [start, end)."""
+    """Served calls the publisher's usage reports count for the API in [start, end)."""
     auth = await asyncio.to_thread(login, stack, password)
     base = f"{stack.url('publisher')}/api/publisher/v1"
     counted = 0
@@ -102,7 +102,7 @@ async def usage_counted(
             params = {"from": start.isoformat(), "to": until.isoformat()}
             response = await publisher.get(f"/apis/{api_id}/usage", params=params)
             response.raise_for_status()
-            counted += int(response.json()["totals"]["requests"])
+            counted += int(response.json()["totals"]["served"])
             start = until
     return counted
 
@@ -151,8 +151,12 @@ async def soak(stack: Stack, api: Provisioned, password: str, options: Options) 
         await changes
         sampling.cancel()
         sampler.take()
+    # The reports count whole minutes (they read per-minute rollups), so the window starts at
+    # a minute boundary before the API existed and also holds the one call provisioning made
+    # (walkthrough.wait_until_served stops at its first 200).
+    since = (start - timedelta(minutes=2)).replace(second=0, microsecond=0)
     usage = await usage_check(
-        stack, password, api.api_id, start, tally.served, options.usage_timeout
+        stack, password, api.api_id, since, tally.served + 1, options.usage_timeout
     )
     return report(sampler.samples, tally, usage, options, start)
 
