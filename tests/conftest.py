@@ -1,3 +1,4 @@
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,6 +8,11 @@ import pytest
 from aigw.common.crypto import generate_master_key
 from tests.support.infra import Infra, running_infra
 from tests.support.tokens import TestSigner
+
+# The embedded store on a loaded 2-core CI machine can take more than the 1 s default to
+# answer server selection; a store that is up must not answer 503 here. Every service the
+# tests start, in process or as a process, reads it; test_store_outage.py sets 1 s back.
+os.environ.setdefault("MONGODB_TIMEOUT_MS", "10000")
 
 
 @pytest.fixture(scope="session")

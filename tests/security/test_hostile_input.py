@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from aigw.common.messaging import STREAM_NAME
 from aigw.common.usage.store import COLLECTION as USAGE
+from aigw.common.usage.store import META as USAGE_META
+from aigw.common.usage.store import ROLLUPS as USAGE_ROLLUPS
 from aigw.devportal.app import create_app as devportal_app
 from aigw.devportal.catalog.repository import COLLECTION as CATALOG
 from aigw.devportal.policies.repository import COLLECTION as POLICIES
@@ -36,7 +38,13 @@ AUDIT_PROJECTION = (EVENTS, LINKS, STATE)  # the publisher's audit trail, folded
 MAX_BODY = 2048
 # Read models a service builds from other services' events, replayed from the whole shared
 # stream in the background: they change on their own, never because of a request.
-EVENT_PROJECTIONS = {CATALOG, POLICIES, USAGE, VENDOR_DEFINITIONS, *AUDIT_PROJECTION}
+EVENT_PROJECTIONS = {
+    CATALOG,
+    POLICIES,
+    VENDOR_DEFINITIONS,
+    *AUDIT_PROJECTION,
+    *(USAGE, USAGE_ROLLUPS, USAGE_META),  # the gateways' usage batches, per call and per minute
+}
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"
 UNKNOWN = "00000000-0000-0000-0000-000000000000"

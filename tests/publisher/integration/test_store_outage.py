@@ -46,6 +46,12 @@ APIS = f"{API_PREFIX}/apis"
 PROMPTLY = 3.0
 
 
+@pytest.fixture(autouse=True)
+def prompt_store_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default a deployment gets (tests/conftest.py raises it for every other test)."""
+    monkeypatch.setenv("MONGODB_TIMEOUT_MS", "1000")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[ManagedProcess]:
     """The test's own store, on a SQLite file it keeps across a stop and a start."""

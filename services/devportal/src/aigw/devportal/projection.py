@@ -56,7 +56,7 @@ def event_micros(time: datetime) -> int:
 
 
 async def read_model_current(
-    nc: NatsClient, kind: str, database: str, wait: float = 1.0, poll: float = 0.05
+    nc: NatsClient, kind: str, database: str, wait: float = 3.0, poll: float = 0.05
 ) -> bool:
     """Whether read model `kind` has folded every event the stream held when asked: its
     consumer is connected and, within `wait` seconds, has delivered what was pending then
