@@ -179,8 +179,12 @@ async def test_the_report_groups_by_status_and_counts_outcomes(publisher: Publis
     await publish_batch(publisher.settings.nats_url, batch(*records))
     await stored(publisher, api_id, len(records))
     window = {"from": START.isoformat(), "to": (START + timedelta(hours=1)).isoformat()}
-    response = await publisher.client.get(
-        f"{API_PREFIX}/apis/{api_id}/usage", params={**window, "groupBy": "status"}
+    # the report reads the rollups, written just after the records `stored` waited for
+    response = await eventually(
+        lambda: publisher.client.get(
+            f"{API_PREFIX}/apis/{api_id}/usage", params={**window, "groupBy": "status"}
+        ),
+        lambda r: r.json()["totals"]["requests"] == len(records),
     )
     body = response.json()
     assert [(g["key"], g["requests"]) for g in body["groups"]] == [
