@@ -49,6 +49,7 @@ async def stored(publisher: Publisher, api_id: str, count: int) -> None:
         lambda: calls(publisher, api_id, limit=200),
         lambda body: body["count"] >= count,
         interval=0.05,
+        timeout=60,  # the session's other tests' usage batches share the consumer on a busy CI
         what=f"{count} calls of {api_id}",
     )
 
