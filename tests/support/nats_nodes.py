@@ -5,8 +5,6 @@ authorization (tests/support/infra.py): every service connects with its own nkey
 
 import contextlib
 import dataclasses
-import os
-import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +65,8 @@ class NatsNode:
 
     def kill(self) -> None:
         """`kill -9`: the node is gone without a word to its peers or clients."""
-        proc = self.process.proc if self.process is not None else None
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        if self.process is not None:
+            self.process.kill()
 
 
 @dataclass

@@ -3,16 +3,15 @@
 each `start` is a new process on the same data, so a test can stop it, `kill -9` it and start
 it again ("the service restarted")."""
 
-import os
-import signal
 import sys
 from pathlib import Path
 
 from aigw.devtools.processes import ManagedProcess, free_port
 from tests.support.infra import Infra
+from tests.support.restartable import RestartableProcess
 
 
-class ServiceProcess:
+class ServiceProcess(RestartableProcess):
     """`aigw.<name>` on `nats_url` and the session's store, database `database`; `env`: more
     of its environment (KEYMANAGER_URL, AIGW_ADMIN_PASSWORD, ...)."""
 
@@ -26,7 +25,8 @@ class ServiceProcess:
         workdir: Path,
         **env: str,
     ) -> None:
-        self.name, self.workdir, self.database = name, workdir, database
+        super().__init__(name, workdir)
+        self.database = database
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -40,35 +40,13 @@ class ServiceProcess:
             f"{name.upper()}_MONGODB_DB": database,
             **env,
         }
-        self.runs = 0
-        self.process: ManagedProcess | None = None
 
-    def start(self, timeout: float = 30.0) -> ManagedProcess:
-        """A new process, ready (`/health/ready` answers 200)."""
-        self.runs += 1
-        self.process = ManagedProcess(
-            f"{self.name}-run{self.runs}",
+    def new_process(self, log_path: Path) -> ManagedProcess:
+        return ManagedProcess(
+            log_path.stem,
             [sys.executable, "-m", f"aigw.{self.name}"],
             port=self.port,
             env=self.env,
             ready_url=f"{self.url}/health/ready",
-            log_path=self.workdir / f"{self.name}-run{self.runs}.log",
+            log_path=log_path,
         )
-        self.process.start()
-        self.process.wait_ready(timeout)
-        return self.process
-
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown)."""
-        if self.process is not None:
-            self.process.stop(timeout=10)
-
-    def kill(self) -> None:
-        """`kill -9`: gone at once, nothing done on the way out."""
-        proc = self.process.proc if self.process is not None else None
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-    def log(self) -> str:
-        return self.process.log_since_start() if self.process is not None else ""

@@ -3,11 +3,7 @@ the usage spool) on a NATS node of the test's own (tests/support/nats_nodes.py),
 restart and kill -9 while NATS is up or down; an API for them to serve (`api_with_key`), what
 they say about themselves (`readiness`) and what reached the usage stream (`usage_records`)."""
 
-import contextlib
-import os
-import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,16 +21,22 @@ from tests.support.events import stream_events
 from tests.support.gateway import MOCK_CONTROL_HEADERS, Events, deploy_event, gateway_command
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, publish_on
+from tests.support.restartable import RestartableProcess
 from tests.support.waiting import eventually
 
 
-class StatefulGateway:
-    """One gateway's settings (port, state directory, node); each `run` is a new process."""
+class StatefulGateway(RestartableProcess):
+    """One gateway's settings (port, state directory, node); each `run` is a new process.
+    `stop` is SIGTERM: the gateway writes its snapshot and spools what it has not sent;
+    `kill` is kill -9: nothing written on the way out."""
+
+    stop_timeout = 15.0
 
     def __init__(
         self, infra: Infra, secret_key: str, node: NatsNode, workdir: Path, **env: str
     ) -> None:
-        self.infra, self.secret_key, self.node, self.workdir = infra, secret_key, node, workdir
+        super().__init__("gateway", workdir)
+        self.infra, self.secret_key, self.node = infra, secret_key, node
         self.state_dir = workdir / "gateway-state"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,47 +48,16 @@ class StatefulGateway:
             "AIGW_LOG_LEVEL": "INFO",
             **env,
         }
-        self.runs = 0
-        self.process: ManagedProcess | None = None
 
     @property
     def snapshot(self) -> Path:
         return self.state_dir / "routing-snapshot.bin"
 
-    def start(self, *, wait_ready: bool = True) -> ManagedProcess:
-        self.runs += 1
-        log = self.workdir / f"gateway-run{self.runs}.log"
-        self.process = gateway_command(self.infra, self.secret_key, log, **self.env)
-        self.process.start()
-        if wait_ready:
-            self.process.wait_ready(30)
-        return self.process
+    def new_process(self, log_path: Path) -> ManagedProcess:
+        return gateway_command(self.infra, self.secret_key, log_path, **self.env)
 
     async def wait_listening(self) -> None:
         await eventually(lambda: port_open(self.port), what=f"{self.url} listening")
-
-    def stop(self) -> None:
-        """SIGTERM: the gateway writes its snapshot and spools what it has not sent."""
-        if self.process is not None:
-            self.process.stop(timeout=15)
-
-    def kill(self) -> None:
-        """kill -9: nothing written on the way out."""
-        proc = self.process.proc if self.process is not None else None
-        if proc is not None and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-
-    def log(self) -> str:
-        return self.process.log_since_start() if self.process is not None else ""
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[ManagedProcess]:
-        process = self.start()
-        try:
-            yield process
-        finally:
-            self.stop()
 
 
 async def api_with_key(
