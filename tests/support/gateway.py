@@ -278,6 +278,24 @@ def deploy_event(
     )
 
 
+def access(
+    api_id: str, app_id: str, key: str, policy: str = "U"
+) -> list[SubscriptionCreated | KeyIssued]:
+    """The application's subscription to the API (on `policy`) and its PRODUCTION key: the
+    two events every test that calls an API through a gateway publishes."""
+    return [
+        SubscriptionCreated(
+            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy=policy
+        ),
+        KeyIssued(
+            key_id=f"k-{app_id}",
+            key_hash=sha256_hex(key),
+            application_id=app_id,
+            key_type="PRODUCTION",
+        ),
+    ]
+
+
 async def deploy_with_keys(
     events: Events,
     gateway: RunningGateway,
@@ -327,15 +345,7 @@ async def provision(events: Events, mock_provider: str, prefix_stem: str = "gw")
     )
     await events.publish(
         deploy_event(events, api_id, prefix, mock_provider, unique),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy="U"
-        ),
-        KeyIssued(
-            key_id=f"k-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
+        *access(api_id, app_id, key),
     )
     return prefix, key
 

@@ -8,17 +8,20 @@ from pathlib import Path
 
 import httpx
 
-from aigw.common.crypto import sha256_hex
 from aigw.common.events import (
-    KeyIssued,
     PolicyUpdated,
-    SubscriptionCreated,
     UsageRecord,
     UsageRecorded,
 )
 from aigw.devtools.processes import ManagedProcess, free_port, port_open
 from tests.support.events import stream_events
-from tests.support.gateway import MOCK_CONTROL_HEADERS, Events, deploy_event, gateway_command
+from tests.support.gateway import (
+    MOCK_CONTROL_HEADERS,
+    Events,
+    access,
+    deploy_event,
+    gateway_command,
+)
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, publish_on
 from tests.support.restartable import RestartableProcess
@@ -75,22 +78,6 @@ async def api_with_key(
         *access(api_id, app_id, key, plan.name if plan is not None else "U"),
     )
     return prefix, key
-
-
-def access(
-    api_id: str, app_id: str, key: str, policy: str = "U"
-) -> list[SubscriptionCreated | KeyIssued]:
-    return [
-        SubscriptionCreated(
-            subscription_id=f"sub-{app_id}", application_id=app_id, api_id=api_id, policy=policy
-        ),
-        KeyIssued(
-            key_id=f"k-{app_id}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    ]
 
 
 async def readiness(client: httpx.AsyncClient, url: str) -> tuple[int, dict[str, str]]:

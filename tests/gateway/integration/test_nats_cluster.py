@@ -22,7 +22,7 @@ from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
-from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, run_gateway
+from tests.support.gateway import CHAT, PATH, Events, access, bearer, deploy_event, run_gateway
 from tests.support.infra import Infra
 from tests.support.nats_nodes import (
     NatsCluster,
@@ -33,7 +33,6 @@ from tests.support.nats_nodes import (
     stream_info,
 )
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
-from tests.support.stateful_gateway import access
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 

@@ -17,11 +17,10 @@ from aigw.common.events import ApiDeployed
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
-from tests.support.gateway import CHAT, PATH, Events, bearer, deploy_event, run_gateway
+from tests.support.gateway import CHAT, PATH, Events, access, bearer, deploy_event, run_gateway
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on
 from tests.support.publisher import API_PREFIX, running_publisher
-from tests.support.stateful_gateway import access
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 

@@ -15,11 +15,11 @@ import pytest
 from aigw.common.crypto import SecretBox
 from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
-from tests.support.gateway import CHAT, PATH, Events, bearer, until_served
+from tests.support.gateway import CHAT, PATH, Events, access, bearer, until_served
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on, stream_info
 from tests.support.publisher import API_PREFIX, running_publisher
-from tests.support.stateful_gateway import StatefulGateway, access, api_with_key, readiness
+from tests.support.stateful_gateway import StatefulGateway, api_with_key, readiness
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 

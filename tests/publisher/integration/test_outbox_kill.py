@@ -17,6 +17,7 @@ in-process. Three kill points:
   AIGW_EVENTS' duplicate window)."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,14 +27,13 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from aigw.common.crypto import sha256_hex
-from aigw.common.events import ApiCreated, ApiDeployed, Envelope, KeyIssued, SubscriptionCreated
+from aigw.common.events import ApiCreated, ApiDeployed, Envelope
 from aigw.common.outbox import OUTBOX
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import free_port
 from aigw.gateway.settings import Settings as GatewaySettings
 from tests.support.events import stream_messages
-from tests.support.gateway import MOCK_CONTROL_HEADERS, run_gateway, until_served
+from tests.support.gateway import MOCK_CONTROL_HEADERS, access, run_gateway, until_served
 from tests.support.infra import Infra
 from tests.support.keymanager import token_for
 from tests.support.mock_provider import mock_provider_process
@@ -127,6 +127,22 @@ async def _start(service: ServiceProcess) -> None:
     await asyncio.to_thread(service.start)
 
 
+def _admin_client(publisher: ServiceProcess, admin: dict[str, str]) -> httpx.AsyncClient:
+    """The admin's client on publisher's port (the same across its processes)."""
+    return httpx.AsyncClient(base_url=publisher.url, headers=admin, timeout=15)
+
+
+@contextlib.asynccontextmanager
+async def _new_process_as_admin(
+    publisher: ServiceProcess, admin: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Every test's first step: a new publisher process, ready, and the admin's client on it
+    (open while the test kills the process, so a kill can land right after an answer)."""
+    await _start(publisher)
+    async with _admin_client(publisher, admin) as client:
+        yield client
+
+
 async def _change(client: httpx.AsyncClient, mock: str, context: str) -> str:
     """Create an API on the mock, give it the mock's key and deploy it: every answer 2xx."""
     body = {
@@ -182,19 +198,7 @@ async def _routed(
     reaches the mock through it."""
     unique = uuid.uuid4().hex[:8]
     app_id, key = f"app-{unique}", f"key-{unique}"
-    await publish_on(
-        node.url,
-        infra,
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy="U"
-        ),
-        KeyIssued(
-            key_id=f"k-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    )
+    await publish_on(node.url, infra, *access(api_id, app_id, key))
     settings = GatewaySettings(
         secret_key=secret_key,
         **{**infra.bus_settings("gateway"), "nats_url": node.url},
@@ -219,8 +223,7 @@ async def test_a_change_acknowledged_while_nats_is_down_is_published_by_the_next
     unique: str,
 ) -> None:
     context = f"killdown{unique}"
-    await _start(publisher)
-    async with httpx.AsyncClient(base_url=publisher.url, headers=admin, timeout=15) as client:
+    async with _new_process_as_admin(publisher, admin) as client:
         assert (await client.get(APIS)).status_code == 200  # the token stands (JWKS fetched)
         await asyncio.to_thread(node.stop)  # the publish is now impossible
         api_id = await _change(client, mock_provider, context)
@@ -238,7 +241,7 @@ async def test_a_change_acknowledged_while_nats_is_down_is_published_by_the_next
     deployed = ApiDeployed.from_envelope(next(e for e in events if e.type == ApiDeployed.TYPE))
     assert deployed.revision == 1
     assert deployed.route_prefix == f"{context}/0.0.2"
-    async with httpx.AsyncClient(base_url=publisher.url, headers=admin, timeout=15) as client:
+    async with _admin_client(publisher, admin) as client:
         fetched = (await client.get(f"{APIS}/{api_id}")).json()
     assert fetched["deployedRevision"] == 1
     await _routed(node, infra, secret_key, mock_provider, api_id, context)
@@ -252,8 +255,7 @@ async def test_killed_right_after_the_2xx_with_nats_up_each_event_is_on_the_stre
     mock_provider: str,
     unique: str,
 ) -> None:
-    await _start(publisher)
-    async with httpx.AsyncClient(base_url=publisher.url, headers=admin, timeout=15) as client:
+    async with _new_process_as_admin(publisher, admin) as client:
         api_id = await _change(client, mock_provider, f"killup{unique}")
         publisher.kill()  # the deploy's events published, being published, or not yet
 
@@ -272,8 +274,7 @@ async def test_killed_between_the_publish_and_the_outbox_pull_jetstream_keeps_on
     mock_provider: str,
     unique: str,
 ) -> None:
-    await _start(publisher)
-    async with httpx.AsyncClient(base_url=publisher.url, headers=admin, timeout=15) as client:
+    async with _new_process_as_admin(publisher, admin) as client:
         api_id = await _change(client, mock_provider, f"killpull{unique}")
         await eventually(lambda: _staged(store, api_id), [], what="the outbox relayed")
     publisher.kill()
