@@ -30,8 +30,9 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -99,16 +100,23 @@ class Target:
         return first, time.perf_counter() - start
 
 
-async def sequential(direct: Target, gateway: Target, n: int) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {"direct": [], "gateway": []}
+async def interleaved(targets: Sequence[Target], n: int) -> list[list[float]]:
+    """`n` rounds of sequential calls, one to each target in turn (so that the machine's other
+    work falls on all alike), after 50 rounds of warm-up: each target's latencies."""
+    samples: list[list[float]] = [[] for _ in targets]
     async with aiohttp.ClientSession() as session:
         for _ in range(50):  # warm up connections and code paths
-            await direct.call(session)
-            await gateway.call(session)
+            for target in targets:
+                await target.call(session)
         for _ in range(n):
-            samples["direct"].append(await direct.call(session))
-            samples["gateway"].append(await gateway.call(session))
+            for seen, target in zip(samples, targets, strict=True):
+                seen.append(await target.call(session))
     return samples
+
+
+async def sequential(direct: Target, gateway: Target, n: int) -> dict[str, list[float]]:
+    plain, through = await interleaved([direct, gateway], n)
+    return {"direct": plain, "gateway": through}
 
 
 async def streaming(
@@ -510,6 +518,24 @@ async def throughput_costs(
 def spread_row(name: str, samples: list[float]) -> str:
     p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
     return f"| {name} | {ms(p50)} | {ms(p99)} | {ms(max(samples))} |"
+
+
+Phase = Callable[[Stack, Provisioned, Target, argparse.Namespace], Coroutine[Any, Any, list[str]]]
+
+
+def run_phase(doc: str, title: str, phase: Phase, seconds_help: str | None = None) -> None:
+    """A phase's `python -m` entry (the phases that take the stack, the API, the direct target
+    and the bench's --requests/--concurrency/--seconds): on a stack of its own, its table printed."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--requests", type=int, default=2000, help="sequential rounds")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=5.0, help=seconds_help)
+    args = parser.parse_args()
+    with bench_stack() as (stack, api, _):
+        direct, _gateway = direct_and_gateway(stack, api)
+        lines = asyncio.run(phase(stack, api, direct, args))
+    print(f"\naigw {title} benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
+    print("\n".join(lines))
 
 
 def direct_and_gateway(stack: Stack, api: Provisioned) -> tuple[Target, Target]:

@@ -11,7 +11,6 @@ it (what the background task pays). Run alone with `python -m aigw.devtools.benc
 
 import argparse
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -19,12 +18,13 @@ import aiohttp
 
 from aigw.devtools.bench import (
     Target,
-    bench_stack,
     cpu_seconds,
     direct_and_gateway,
+    interleaved,
     ms,
     percentile,
     poll_until,
+    run_phase,
     throughput,
 )
 from aigw.devtools.stack import Stack
@@ -34,18 +34,6 @@ from aigw.gateway.metering.meter import Usage
 from aigw.gateway.proxy.access_log import AccessLog, entry
 
 LINES = 20_000
-
-
-async def _interleaved(targets: dict[str, Target], n: int) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in targets}
-    async with aiohttp.ClientSession() as session:
-        for _ in range(50):  # warm up connections and code paths
-            for target in targets.values():
-                await target.call(session)
-        for _ in range(n):
-            for name, target in targets.items():
-                samples[name].append(await target.call(session))
-    return samples
 
 
 async def _cpu_per_request(target: Target, pid: int, args: argparse.Namespace) -> float:
@@ -88,7 +76,8 @@ async def access_log_costs(
             pids[name] = process.proc.pid
             async with aiohttp.ClientSession() as session:
                 await poll_until(session, targets[name], 200)
-        samples = await _interleaved(targets, args.requests)
+        rounds = await interleaved(list(targets.values()), args.requests)
+        samples = dict(zip(targets, rounds, strict=True))
         cpu = {name: await _cpu_per_request(targets[name], pids[name], args) for name in pids}
     lines = path.read_text("utf-8").count("\n")
     queue, write = await _writer_costs(stack.config.data_dir / "writer.log")
@@ -112,16 +101,7 @@ async def access_log_costs(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000, help="sequential rounds")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    args = parser.parse_args()
-    with bench_stack() as (stack, api, _):
-        direct, _gateway = direct_and_gateway(stack, api)
-        rows = asyncio.run(access_log_costs(stack, api, direct, args))
-    print(f"\naigw access log benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
-    print("\n".join(rows))
+    run_phase(__doc__, "access log", access_log_costs)
 
 
 if __name__ == "__main__":

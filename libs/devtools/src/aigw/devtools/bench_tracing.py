@@ -11,9 +11,7 @@ process's CPU, its exporter thread included; the median of three rounds).
 """
 
 import argparse
-import asyncio
 import contextlib
-import os
 import statistics
 import sys
 from collections.abc import Iterator
@@ -22,12 +20,13 @@ import aiohttp
 
 from aigw.devtools.bench import (
     Target,
-    bench_stack,
     cpu_seconds,
     direct_and_gateway,
+    interleaved,
     ms,
     percentile,
     poll_until,
+    run_phase,
     throughput,
 )
 from aigw.devtools.otlp_collector import STATS_PATH
@@ -96,19 +95,6 @@ async def gateway_target(stack: Stack, api: Provisioned, proc: ManagedProcess) -
     return gateway
 
 
-async def interleaved(targets: list[Target], n: int) -> list[list[float]]:
-    """`n` rounds of sequential calls, one to each target in turn: each one's latencies."""
-    samples: list[list[float]] = [[] for _ in targets]
-    async with aiohttp.ClientSession() as session:
-        for _ in range(50):  # warm up connections and code paths
-            for target in targets:
-                await target.call(session)
-        for _ in range(n):
-            for seen, target in zip(samples, targets, strict=True):
-                seen.append(await target.call(session))
-    return samples
-
-
 async def cpu_per_call(
     gateways: list[tuple[Target, ManagedProcess]], args: argparse.Namespace, rounds: int = 3
 ) -> list[float]:
@@ -155,16 +141,7 @@ async def tracing_costs(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=2000, help="sequential rounds")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per gateway, CPU phase")
-    args = parser.parse_args()
-    with bench_stack() as (stack, api, _):
-        direct, _gateway = direct_and_gateway(stack, api)
-        lines = asyncio.run(tracing_costs(stack, api, direct, args))
-    print(f"\naigw gateway tracing benchmark ({os.cpu_count()} CPUs, mock provider, loopback)\n")
-    print("\n".join(lines))
+    run_phase(__doc__, "gateway tracing", tracing_costs, seconds_help="per gateway, CPU phase")
 
 
 if __name__ == "__main__":
