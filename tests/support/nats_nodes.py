@@ -5,21 +5,27 @@ authorization (tests/support/infra.py): every service connects with its own nkey
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nats
 import nats.errors
 from nats.js.api import StreamInfo
 
+from aigw.common.crypto import sha256_hex
 from aigw.common.events import Envelope, EventPayload
 from aigw.common.messaging import signed_message
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, venv_bin
+from aigw.gateway.settings import Settings
 from tests.support.bus import emitted
+from tests.support.gateway import RunningGateway, run_gateway
 from tests.support.infra import Infra
+from tests.support.publisher import Publisher, running_publisher
+from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
 CLUSTER = "aigw-test"
@@ -154,6 +160,29 @@ def on_node(infra: Infra, url: str) -> Infra:
     """The session's credentials and store with NATS at `url` (a node or cluster of a test's
     own), for the helpers that take an `Infra` (`running_publisher`, `bus_settings`)."""
     return dataclasses.replace(infra, nats_url=url)
+
+
+@contextlib.asynccontextmanager
+async def gateway_and_publisher(
+    url: str,
+    infra: Infra,
+    secret_key: str,
+    signer: TestSigner,
+    gateway_settings: Settings,
+    unique: str,
+    key: str,
+) -> AsyncIterator[tuple[RunningGateway, Publisher, httpx.AsyncClient]]:
+    """A gateway (`gateway_settings` on the NATS at `url`) that knows `key`, a publisher
+    (dev mode) on the same NATS and the gateway's client: the set-up of the tests that take
+    their own NATS away while both serve."""
+    settings = gateway_settings.model_copy(update={"nats_url": url})
+    async with (
+        run_gateway(settings) as gateway,
+        running_publisher(on_node(infra, url), secret_key, signer, unique, dev_mode=True) as pub,
+        gateway.client() as client,
+    ):
+        await gateway.wait_until(lambda: sha256_hex(key) in gateway.app.state.table.keys)
+        yield gateway, pub, client
 
 
 async def publish_on(url: str, infra: Infra, *payloads: EventPayload) -> list[Envelope]:

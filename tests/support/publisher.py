@@ -54,6 +54,23 @@ class Publisher:
         response = await self.client.put(url, json=keys)
         assert response.status_code == 200, response.text
 
+    async def deploy_keyless(
+        self, context: str, production: str, headers: dict[str, str] | None = None
+    ) -> str:
+        """An API on `context` whose one endpoint, `production`, takes no provider key, created
+        and deployed (as `headers` say, the admin by default): its id, once both are acknowledged."""
+        body = self.body(context=context, endpoints={"production": production})
+        created = await self.client.post(f"{API_PREFIX}/apis", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        api_id: str = created.json()["id"]
+        url = f"{API_PREFIX}/apis/{api_id}"
+        keyless = {"production": None}
+        secured = await self.client.put(f"{url}/backend-security", json=keyless, headers=headers)
+        assert secured.status_code == 200, secured.text
+        deployed = await self.client.post(f"{url}/deploy", headers=headers)
+        assert deployed.status_code == 201, deployed.text
+        return api_id
+
 
 @contextlib.asynccontextmanager
 async def running_publisher(

@@ -64,14 +64,21 @@ class StatefulGateway(RestartableProcess):
 
 
 async def api_with_key(
-    node: NatsNode, infra: Infra, events: Events, mock: str, plan: PolicyUpdated | None = None
+    nats_url: str,
+    infra: Infra,
+    events: Events,
+    mock: str,
+    plan: PolicyUpdated | None = None,
+    *,
+    stem: str = "off",
 ) -> tuple[str, str]:
     """An API deployed to the mock, subscribed (to the `plan` given: a PolicyUpdated), with a
-    key: (route prefix, key)."""
+    key, published to the NATS at `nats_url` (a node or cluster of the test's own): (route
+    prefix, key)."""
     unique = uuid.uuid4().hex[:8]
-    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"off{unique}/1.0", unique
+    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"{stem}{unique}/1.0", unique
     await publish_on(
-        node.url,
+        nats_url,
         infra,
         *([plan] if plan is not None else []),
         deploy_event(events, api_id, prefix, mock, unique),

@@ -16,23 +16,22 @@ import httpx
 import pytest
 from nats.js.api import StreamInfo
 
-from aigw.common.crypto import SecretBox, sha256_hex
+from aigw.common.crypto import SecretBox
 from aigw.common.events import ApiDeployed
 from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
-from tests.support.gateway import CHAT, PATH, Events, access, bearer, deploy_event, run_gateway
+from tests.support.gateway import CHAT, PATH, Events, bearer
 from tests.support.infra import Infra
 from tests.support.nats_nodes import (
     NatsCluster,
+    gateway_and_publisher,
     jetstream_ready,
     nats_cluster,
-    on_node,
-    publish_on,
     stream_info,
 )
-from tests.support.publisher import API_PREFIX, Publisher, running_publisher
+from tests.support.stateful_gateway import api_with_key
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
@@ -98,22 +97,6 @@ class Traffic:
         return sum(n for status, n in self.statuses.items() if status != 200)
 
 
-async def _deploy_new_api(publisher: Publisher, owner: dict[str, str], mock: str, n: int) -> str:
-    """Create an API and deploy it; the id once both are acknowledged."""
-    context = f"{publisher.name.lower()}-{n}"
-    body = publisher.body(context=context, endpoints={"production": f"{mock}/p/{context}"})
-    http = publisher.client
-    created = await http.post(f"{API_PREFIX}/apis", json=body, headers=owner)
-    assert created.status_code == 201, created.text
-    api_id: str = created.json()["id"]
-    keyless = {"production": None}
-    url = f"{API_PREFIX}/apis/{api_id}"
-    assert (await http.put(f"{url}/backend-security", json=keyless, headers=owner)).is_success
-    deployed = await http.post(f"{url}/deploy", headers=owner)
-    assert deployed.status_code == 201, deployed.text
-    return api_id
-
-
 async def test_killing_the_stream_leader_loses_no_change_and_fails_no_call(
     cluster: NatsCluster,
     infra: Infra,
@@ -124,23 +107,13 @@ async def test_killing_the_stream_leader_loses_no_change_and_fails_no_call(
 ) -> None:
     unique = uuid.uuid4().hex[:8]
     events = Events(cluster.url, SecretBox(secret_key))
-    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"cl{unique}/1.0", unique
-    await publish_on(
-        cluster.url,
-        infra,
-        deploy_event(events, api_id, prefix, mock_provider, unique),
-        *access(api_id, app_id, key),
-    )
-    settings = gateway_settings.model_copy(update={"nats_url": cluster.url})
+    prefix, key = await api_with_key(cluster.url, infra, events, mock_provider, stem="cl")
     owner = signer.auth(f"owner-{unique}", ("publisher",))
-    here = on_node(infra, cluster.url)
     acknowledged: list[str] = []
-    async with (
-        run_gateway(settings) as gateway,
-        running_publisher(here, secret_key, signer, unique, dev_mode=True) as publisher,
-        gateway.client() as client,
-    ):
-        await gateway.wait_until(lambda: sha256_hex(key) in gateway.app.state.table.keys)
+    serving = gateway_and_publisher(
+        cluster.url, infra, secret_key, signer, gateway_settings, unique, key
+    )
+    async with serving as (gateway, publisher, client):
         traffic = Traffic(client, f"/{prefix}{PATH}", key)
         calls = asyncio.create_task(traffic.run())
         try:
@@ -152,7 +125,9 @@ async def test_killing_the_stream_leader_loses_no_change_and_fails_no_call(
                     killed = cluster.node(leader.leader)
                     killed.kill()
                     killed_at = asyncio.get_running_loop().time()
-                acknowledged.append(await _deploy_new_api(publisher, owner, mock_provider, n))
+                context = f"{publisher.name.lower()}-{n}"
+                production = f"{mock_provider}/p/{context}"
+                acknowledged.append(await publisher.deploy_keyless(context, production, owner))
 
             # every acknowledged change reaches the gateway (through the outbox if need be)
             def routed() -> set[str]:

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from aigw.common.crypto import SecretBox, sha256_hex
+from aigw.common.crypto import SecretBox
 from aigw.common.events import ApiDeployed
 from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
-from tests.support.gateway import CHAT, PATH, Events, access, bearer, deploy_event, run_gateway
+from tests.support.gateway import CHAT, PATH, Events, bearer
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on
-from tests.support.publisher import API_PREFIX, running_publisher
+from tests.support.nats_nodes import NatsNode, gateway_and_publisher, nats_node
+from tests.support.stateful_gateway import api_with_key
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
 
@@ -47,22 +47,12 @@ async def test_a_change_made_while_nats_is_down_is_routed_as_soon_as_it_is_back(
 ) -> None:
     unique = uuid.uuid4().hex[:8]
     events = Events(node.url, SecretBox(secret_key))
-    api_id, app_id, prefix, key = f"api-{unique}", f"app-{unique}", f"ret{unique}/1.0", unique
-    await publish_on(
-        node.url,
-        infra,
-        deploy_event(events, api_id, prefix, mock_provider, unique),
-        *access(api_id, app_id, key),
-    )
-    settings = gateway_settings.model_copy(update={"nats_url": node.url})
+    prefix, key = await api_with_key(node.url, infra, events, mock_provider, stem="ret")
     owner = signer.auth(f"owner-{unique}", ("publisher",))
-    here = on_node(infra, node.url)
-    async with (
-        run_gateway(settings) as gateway,
-        running_publisher(here, secret_key, signer, unique, dev_mode=True) as publisher,
-        gateway.client() as client,
-    ):
-        await gateway.wait_until(lambda: sha256_hex(key) in gateway.app.state.table.keys)
+    serving = gateway_and_publisher(
+        node.url, infra, secret_key, signer, gateway_settings, unique, key
+    )
+    async with serving as (gateway, publisher, client):
         connection = gateway.app.follower.connection()
         assert connection is not None
 
@@ -75,18 +65,8 @@ async def test_a_change_made_while_nats_is_down_is_routed_as_soon_as_it_is_back(
         assert during == [200] * CALLS  # served from the table it has
 
         # a management write meanwhile: acknowledged, its event waits in the outbox
-        body = publisher.body(
-            context=f"during{unique}", endpoints={"production": f"{mock_provider}/p/{unique}"}
-        )
-        created = await publisher.client.post(f"{API_PREFIX}/apis", json=body, headers=owner)
-        assert created.status_code == 201, created.text
-        new_id = created.json()["id"]
-        keyless = await publisher.client.put(
-            f"{API_PREFIX}/apis/{new_id}/backend-security", json={"production": None}, headers=owner
-        )
-        assert keyless.status_code == 200, keyless.text
-        deployed = await publisher.client.post(f"{API_PREFIX}/apis/{new_id}/deploy", headers=owner)
-        assert deployed.status_code == 201, deployed.text
+        production = f"{mock_provider}/p/{unique}"
+        new_id = await publisher.deploy_keyless(f"during{unique}", production, owner)
         new_prefix = f"during{unique}/0.0.2"
         assert new_prefix not in gateway.app.state.table.routes
 

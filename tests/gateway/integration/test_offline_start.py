@@ -49,7 +49,7 @@ async def test_a_gateway_restarted_while_nats_is_down_serves_from_its_snapshot_a
     tmp_path: Path,
 ) -> None:
     events = Events(node.url, SecretBox(secret_key))
-    prefix, key = await api_with_key(node, infra, events, mock_provider)
+    prefix, key = await api_with_key(node.url, infra, events, mock_provider)
     gateway = StatefulGateway(infra, secret_key, node, tmp_path)
     unique = uuid.uuid4().hex[:8]
     owner = signer.auth(f"owner-{unique}", ("publisher",))
@@ -104,7 +104,7 @@ async def test_an_altered_snapshot_is_refused_and_the_whole_stream_replayed(
     node: NatsNode, infra: Infra, secret_key: str, mock_provider: str, tmp_path: Path
 ) -> None:
     events = Events(node.url, SecretBox(secret_key))
-    prefix, key = await api_with_key(node, infra, events, mock_provider)
+    prefix, key = await api_with_key(node.url, infra, events, mock_provider)
     gateway = StatefulGateway(infra, secret_key, node, tmp_path)
     async with httpx.AsyncClient(timeout=10) as client:
         with gateway.running():

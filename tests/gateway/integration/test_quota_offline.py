@@ -77,7 +77,7 @@ async def test_quota_is_counted_locally_while_nats_is_down_and_shared_again_afte
         name=f"q-{uuid.uuid4().hex[:8]}", limits=[QuotaLimit(unit="day", requests=LIMIT)]
     )
     events = Events(node.url, SecretBox(secret_key))
-    prefix, key = await api_with_key(node, infra, events, mock_provider, plan)
+    prefix, key = await api_with_key(node.url, infra, events, mock_provider, plan)
     async with httpx.AsyncClient(timeout=10) as client:
         calls = Calls(
             client, {"a": f"{two[0]}/{prefix}{PATH}", "b": f"{two[1]}/{prefix}{PATH}"}, key

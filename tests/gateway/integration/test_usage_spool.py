@@ -67,7 +67,7 @@ async def test_records_of_calls_made_while_nats_is_down_survive_a_restart_and_ar
     node: NatsNode, infra: Infra, secret_key: str, mock_provider: str, tmp_path: Path
 ) -> None:
     prefix, key = await api_with_key(
-        node, infra, Events(node.url, SecretBox(secret_key)), mock_provider
+        node.url, infra, Events(node.url, SecretBox(secret_key)), mock_provider
     )
     gateway = StatefulGateway(infra, secret_key, node, tmp_path)
     url = f"{gateway.url}/{prefix}{PATH}"
@@ -99,7 +99,7 @@ async def test_a_gateway_killed_mid_traffic_loses_at_most_its_unsealed_records(
     node: NatsNode, infra: Infra, secret_key: str, mock_provider: str, tmp_path: Path
 ) -> None:
     prefix, key = await api_with_key(
-        node, infra, Events(node.url, SecretBox(secret_key)), mock_provider
+        node.url, infra, Events(node.url, SecretBox(secret_key)), mock_provider
     )
     gateway = StatefulGateway(infra, secret_key, node, tmp_path)
     url = f"{gateway.url}/{prefix}{PATH}"
