@@ -1,6 +1,8 @@
-"""Usage records: made here as a gateway makes them (`record`, `batch`, `publish_batch`), or
+"""Usage records: made here as a gateway makes them (`record`, `batch`, `publish_batch`; the
+calls its recorder takes, `call_record`), or
 tapped from the usage stream as the gateways publish them (`usage_tap`)."""
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,7 @@ from aigw.common.events import (
     new_event,
 )
 from aigw.common.messaging import USAGE_STREAM_NAME
+from aigw.gateway.metering.recorder import CallRecord
 from tests.support.bus import connected, publish
 from tests.support.waiting import eventually
 
@@ -42,6 +45,31 @@ def record(api_id: str, application_id: str, **fields: Any) -> UsageRecord:
     values.setdefault("completion_tokens", 0)
     values["total_tokens"] = values["prompt_tokens"] + values["completion_tokens"]
     return UsageRecord(**values)
+
+
+def call_record(request_id: str, **fields: Any) -> CallRecord:
+    """One call as the gateway's usage recorder takes it, before it is sealed into a record
+    (`fields` override the defaults): what the recorder and spool tests feed it."""
+    values: dict[str, Any] = {
+        "at": time.time(),
+        "request_id": request_id,
+        "api_id": "api",
+        "application_id": "app",
+        "subscriber": "dev",
+        "key_type": "PRODUCTION",
+        "requested_model": "m",
+        "served_model": "m",
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "total_tokens": 7,
+        "status": 200,
+        "stream": False,
+        "gateway_ms": 0.2,
+        "provider_ms": 5.0,
+        "ttft_ms": None,
+        **fields,
+    }
+    return CallRecord(**values)
 
 
 CACHE_AND_GUARDRAIL_COUNTERS = (

@@ -22,12 +22,13 @@ import pytest
 
 from aigw.common.crypto import SecretBox
 from aigw.devtools import nats_auth
-from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
+from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.metering.spool import Batch, UsageSpool
 from tests.support.gateway import CHAT, PATH, Events, bearer, metric, until_served
 from tests.support.infra import Infra
 from tests.support.nats_nodes import NatsNode, nats_node
 from tests.support.stateful_gateway import StatefulGateway, api_with_key, readiness, usage_records
+from tests.support.usage import call_record
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -57,6 +58,17 @@ async def all_sent(client: httpx.AsyncClient, gateway: StatefulGateway) -> None:
     await eventually(lambda: metric(client, gateway.url, PENDING), 0.0, timeout=20)
 
 
+async def gateway_for_an_api(
+    node: NatsNode, infra: Infra, secret_key: str, mock: str, workdir: Path
+) -> tuple[StatefulGateway, str, str]:
+    """The restart tests' set-up: an API with a key on `node` and a gateway (not started) to
+    serve it: (the gateway, the API's chat URL on it, the key)."""
+    events = Events(node.url, SecretBox(secret_key))
+    prefix, key = await api_with_key(node.url, infra, events, mock)
+    gateway = StatefulGateway(infra, secret_key, node, workdir)
+    return gateway, f"{gateway.url}/{prefix}{PATH}", key
+
+
 async def recorded(node: NatsNode, request_ids: set[str]) -> list[str]:
     """The request ids of the stored records among `request_ids`, once per record."""
     _, records = await usage_records(node.url)
@@ -66,11 +78,7 @@ async def recorded(node: NatsNode, request_ids: set[str]) -> list[str]:
 async def test_records_of_calls_made_while_nats_is_down_survive_a_restart_and_arrive_once(
     node: NatsNode, infra: Infra, secret_key: str, mock_provider: str, tmp_path: Path
 ) -> None:
-    prefix, key = await api_with_key(
-        node.url, infra, Events(node.url, SecretBox(secret_key)), mock_provider
-    )
-    gateway = StatefulGateway(infra, secret_key, node, tmp_path)
-    url = f"{gateway.url}/{prefix}{PATH}"
+    gateway, url, key = await gateway_for_an_api(node, infra, secret_key, mock_provider, tmp_path)
     unique = uuid.uuid4().hex[:8]
     before = [f"before-{unique}-{n}" for n in range(DOWN_CALLS)]
     after = [f"after-{unique}-{n}" for n in range(10)]
@@ -98,11 +106,7 @@ async def test_records_of_calls_made_while_nats_is_down_survive_a_restart_and_ar
 async def test_a_gateway_killed_mid_traffic_loses_at_most_its_unsealed_records(
     node: NatsNode, infra: Infra, secret_key: str, mock_provider: str, tmp_path: Path
 ) -> None:
-    prefix, key = await api_with_key(
-        node.url, infra, Events(node.url, SecretBox(secret_key)), mock_provider
-    )
-    gateway = StatefulGateway(infra, secret_key, node, tmp_path)
-    url = f"{gateway.url}/{prefix}{PATH}"
+    gateway, url, key = await gateway_for_an_api(node, infra, secret_key, mock_provider, tmp_path)
     unique = uuid.uuid4().hex[:8]
     answered: set[str] = set()
     async with httpx.AsyncClient(timeout=10) as client:
@@ -133,27 +137,6 @@ async def test_a_gateway_killed_mid_traffic_loses_at_most_its_unsealed_records(
     assert lost <= BATCH_SIZE + WHILE_WRITING  # at most the calls since the last tick
 
 
-def usage_call(request_id: str) -> CallRecord:
-    return CallRecord(
-        at=0.0,
-        request_id=request_id,
-        api_id="api-retried",
-        application_id="app",
-        subscriber="dev",
-        key_type="PRODUCTION",
-        requested_model="m",
-        served_model="m",
-        prompt_tokens=1,
-        completion_tokens=1,
-        total_tokens=2,
-        status=200,
-        stream=False,
-        gateway_ms=0.1,
-        provider_ms=1.0,
-        ttft_ms=None,
-    )
-
-
 async def test_a_batch_sent_again_is_stored_once(
     node: NatsNode, infra: Infra, tmp_path: Path
 ) -> None:
@@ -162,7 +145,7 @@ async def test_a_batch_sent_again_is_stored_once(
         first = UsageRecorder(lambda: nc, infra.signer("gateway"), "gw", spool=UsageSpool(tmp_path))
         first.start()
         for n in range(5):
-            first.add(usage_call(f"retried-{n}"))
+            first.add(call_record(f"retried-{n}", at=0.0, api_id="api-retried"))
         await first.flush()
         [batch] = (await usage_records(node.url))[0]
         await first.stop()

@@ -5,36 +5,19 @@ counted) and each process of a directory has its own, taking over those no proce
 
 import contextlib
 import json
-import time
 from pathlib import Path
 
 from aigw.common.event_trust import EventSigner
 from aigw.common.identity import Identity
 from aigw.gateway.metering.recorder import CallRecord, UsageRecorder
 from aigw.gateway.metering.spool import Batch, UsageSpool, read_batches
+from tests.support.usage import call_record
 
 SIGNER = EventSigner(Identity.generate("gateway"))
 
 
 def call(number: int) -> CallRecord:
-    return CallRecord(
-        at=time.time(),
-        request_id=f"req-{number}",
-        api_id="api",
-        application_id="app",
-        subscriber="dev",
-        key_type="PRODUCTION",
-        requested_model="m",
-        served_model="m",
-        prompt_tokens=3,
-        completion_tokens=4,
-        total_tokens=7,
-        status=200,
-        stream=False,
-        gateway_ms=0.2,
-        provider_ms=5.0,
-        ttft_ms=None,
-    )
+    return call_record(f"req-{number}")
 
 
 def offline_recorder(directory: Path | None, batch_size: int = 10, **options: int) -> UsageRecorder:
