@@ -15,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aigw.common.crypto import sha256_hex
-from aigw.common.events import KeyIssued, PolicyUpdated, QuotaLimit, SubscriptionCreated
+from aigw.common.events import PolicyUpdated, QuotaLimit
 from tests.support.gateway import (
     CHAT,
     MOCK_CONTROL_HEADERS,
     PATH,
+    Events,
+    access,
     bearer,
     deploy_event,
     gateway_processes,
@@ -57,6 +58,22 @@ async def wait_for_peers(urls: list[str]) -> None:
             )
 
 
+async def api_on_a_plan(
+    events: Events, mock_provider: str, plan_stem: str, requests: int
+) -> tuple[str, str]:
+    """Both tests' API: deployed, with a key on a plan of its own of `requests` a day (the
+    quota the gateways share): (route prefix, key)."""
+    unique = uuid.uuid4().hex[:8]
+    api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
+    plan, key = f"{plan_stem}-{unique}", f"prod-{unique}"
+    await events.publish(
+        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="day", requests=requests)]),
+        deploy_event(events, api_id, prefix, mock_provider, unique),
+        *access(api_id, app_id, key, plan),
+    )
+    return prefix, key
+
+
 async def wait_routed(urls: list[str], prefix: str, key: str) -> None:
     async with httpx.AsyncClient() as client:
         for url in urls:
@@ -72,22 +89,7 @@ async def wait_routed(urls: list[str], prefix: str, key: str) -> None:
 async def test_two_processes_share_one_request_quota(events, mock_provider, two_gateways, spread):
     """Spread: calls alternate between the processes. One-sided: all go to one of them while
     the other idles (its peer must not be held back by the split-what-is-left rule)."""
-    unique = uuid.uuid4().hex[:8]
-    api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
-    plan, key = f"shared-{unique}", f"prod-{unique}"
-    await events.publish(
-        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="day", requests=N + 2)]),
-        deploy_event(events, api_id, prefix, mock_provider, unique),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy=plan
-        ),
-        KeyIssued(
-            key_id=f"kp-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    )
+    prefix, key = await api_on_a_plan(events, mock_provider, "shared", N + 2)
     await wait_routed(two_gateways, prefix, key)  # one request on each: 2 of the N + 2 used
     await wait_for_peers(two_gateways)
     headers = {**bearer(key), "x-mock-latency-ms": "100"}
@@ -144,24 +146,9 @@ async def test_workers_of_one_gateway_share_one_request_quota(
 ):
     """GATEWAY_WORKERS=2: two processes on one port; each is a quota peer of the other."""
     url = gateway_with_workers
-    unique = uuid.uuid4().hex[:8]
-    api_id, app_id, prefix = f"api-{unique}", f"app-{unique}", f"chat{unique}/1.0"
-    plan, key = f"workers-{unique}", f"prod-{unique}"
     fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection: either worker
     await wait_workers_ready(url, fresh)
-    await events.publish(
-        PolicyUpdated(name=plan, limits=[QuotaLimit(unit="day", requests=N)]),
-        deploy_event(events, api_id, prefix, mock_provider, unique),
-        SubscriptionCreated(
-            subscription_id=f"sub-{unique}", application_id=app_id, api_id=api_id, policy=plan
-        ),
-        KeyIssued(
-            key_id=f"kp-{unique}",
-            key_hash=sha256_hex(key),
-            application_id=app_id,
-            key_type="PRODUCTION",
-        ),
-    )
+    prefix, key = await api_on_a_plan(events, mock_provider, "workers", N)
     target = f"{url}/{prefix}{PATH}"
     accepted = 0
     async with httpx.AsyncClient(timeout=30, limits=fresh) as client:
