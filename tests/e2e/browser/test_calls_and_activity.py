@@ -69,6 +69,25 @@ def call_rows(region: Locator) -> Locator:
     return region.get_by_role("row").filter(has=region.page.get_by_role("cell"))
 
 
+def calls_region(
+    page: Page, stack: Stack, users: dict[str, tuple[str, str]], portal: str, path: str
+) -> tuple[Locator, Locator]:
+    """The Calls region of a page of `portal` (publisher, devportal), signed in as the admin
+    (the application's owner), and its rows, once the first page of them is shown."""
+    sign_in(page, f"{stack.url(portal)}/{portal}", *users["admin"])
+    page.goto(f"{stack.url(portal)}/{portal}/{path}")
+    calls = page.get_by_role("region", name="Calls")
+    rows = call_rows(calls)
+    expect(rows).to_have_count(PAGE)
+    return calls, rows
+
+
+def filter_by(region: Locator, label: str, value: str) -> None:
+    """The list's filter field `label` set to `value` and the filters applied."""
+    region.get_by_label(label).fill(value)
+    region.get_by_role("button", name="Filter").click()
+
+
 def test_the_publishers_calls_list_pages_and_filters_as_the_api_does(
     page: Page,
     stack: Stack,
@@ -79,12 +98,7 @@ def test_the_publishers_calls_list_pages_and_filters_as_the_api_does(
 ) -> None:
     api = called["api"]
     expected = every_call(portal.pub, called["calls_path"])
-    sign_in(page, f"{stack.url('publisher')}/publisher", *users["admin"])
-    page.goto(f"{stack.url('publisher')}/publisher/apis/{api['id']}/usage")
-
-    calls = page.get_by_role("region", name="Calls")
-    rows = call_rows(calls)
-    expect(rows).to_have_count(PAGE)
+    calls, rows = calls_region(page, stack, users, "publisher", f"apis/{api['id']}/usage")
     expect(rows.first).to_contain_text(expected[0]["requestId"])  # newest first
     outcomes = page.get_by_role("list", name="Outcomes")
     expect(outcomes.get_by_role("listitem").filter(has_text="refused")).to_contain_text("1")
@@ -97,11 +111,9 @@ def test_the_publishers_calls_list_pages_and_filters_as_the_api_does(
     shown = [rows.nth(i).get_by_role("cell").nth(1).inner_text() for i in range(len(expected))]
     assert shown == [call["requestId"] for call in expected]  # every call once, in order
 
-    calls.get_by_label("Status").fill("4x")
-    calls.get_by_role("button", name="Filter").click()
+    filter_by(calls, "Status", "4x")
     expect(calls.get_by_label("Status")).to_have_attribute("aria-invalid", "true")
-    calls.get_by_label("Status").fill("4xx")
-    calls.get_by_role("button", name="Filter").click()
+    filter_by(calls, "Status", "4xx")
     (refused,) = every_call(portal.pub, called["calls_path"], status="4xx")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(refused["requestId"])
@@ -124,11 +136,8 @@ def test_the_developers_calls_list_filters_by_outcome_and_request_id(
     shots: Shots,
 ) -> None:
     api = called["api"]
-    sign_in(page, f"{stack.url('devportal')}/devportal", *users["admin"])  # the app's owner
-    page.goto(f"{stack.url('devportal')}/devportal/applications/{called['app_id']}")
-    calls = page.get_by_role("region", name="Calls")
-    rows = call_rows(calls)
-    expect(rows).to_have_count(PAGE)
+    app_page = f"applications/{called['app_id']}"
+    calls, rows = calls_region(page, stack, users, "devportal", app_page)
     expect(calls.get_by_role("button", name="Load more")).to_be_visible()
 
     calls.get_by_label("Outcome").select_option("error")
@@ -141,15 +150,13 @@ def test_the_developers_calls_list_filters_by_outcome_and_request_id(
 
     served = every_call(portal.dev, called["app_path"], outcome="served")[3]
     calls.get_by_label("Outcome").select_option("")
-    calls.get_by_label("Request ID").fill(served["requestId"])
-    calls.get_by_role("button", name="Filter").click()
+    filter_by(calls, "Request ID", served["requestId"])
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("served")
     shots.take(page, "72-devportal-application-calls")
     assert_accessible(page)
 
-    calls.get_by_label("Request ID").fill("no-such-request")
-    calls.get_by_role("button", name="Filter").click()
+    filter_by(calls, "Request ID", "no-such-request")
     expect(calls).to_contain_text("No call matches these filters.")
 
 
@@ -188,8 +195,7 @@ def test_the_admin_activity_page_shows_the_audit_trail(
     shots.take(page, "73-admin-activity")
     assert_accessible(page)
 
-    events.get_by_label("Subject").fill(api_id)
-    events.get_by_role("button", name="Filter").click()
+    filter_by(events, "Subject", api_id)
     expect(rows).to_have_count(len(history))
     expect(rows.last.get_by_role("cell").nth(1)).to_have_text("API created")
     expect(events).to_contain_text("Published")
