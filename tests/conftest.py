@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from aigw.common.crypto import generate_master_key
+from aigw.devtools.otlp_collector import OtlpCollector
 from tests.support.infra import Infra, running_infra
 from tests.support.tokens import TestSigner
 
@@ -36,6 +37,13 @@ def secret_key() -> str:
 @pytest.fixture
 def signer() -> TestSigner:
     return TestSigner()
+
+
+@pytest.fixture
+def collector() -> Iterator[OtlpCollector]:
+    """The dev OTLP collector, in-process: the services' tracing tests export to it."""
+    with OtlpCollector() as running:
+        yield running
 
 
 # Fixtures that start real infrastructure: the session's NATS and store (every service, stack

@@ -2,28 +2,25 @@
 and a client span per call to keymanager, whose traceparent keymanager receives, so its own
 server span joins devportal's trace."""
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from aigw.devportal.settings import Settings
-from aigw.devtools.otlp_collector import CollectedSpan, OtlpCollector
+from aigw.devtools.otlp_collector import OtlpCollector
 from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
+from tests.support.tracing import (
+    CALLER_SPAN,
+    CALLER_TRACE,
+    CLIENT,
+    SERVER,
+    from_caller,
+    spans_of_trace,
+    traceparent,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-SERVER, CLIENT = 2, 3
-CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
-CALLER_SPAN = "b7ad6b7169203331"
-
-
-@pytest.fixture
-def collector() -> Iterator[OtlpCollector]:
-    with OtlpCollector() as running:
-        yield running
 
 
 @pytest.fixture
@@ -38,20 +35,12 @@ def settings(infra: Infra, secret_key: str, unique: str, collector: OtlpCollecto
     )
 
 
-async def spans_of_trace(
-    collector: OtlpCollector, trace_id: str, count: int
-) -> list[CollectedSpan]:
-    return await eventually(
-        lambda: collector.trace(trace_id), lambda found: len(found) >= count, timeout=10
-    )
-
-
 async def test_a_key_request_traces_devportal_and_carries_the_context_to_keymanager(
     devportal: httpx.AsyncClient, keymanager: FakeKeymanager, collector: OtlpCollector
 ) -> None:
     created = await devportal.post("/applications", json={"name": "traced-app"})
     app_id = created.json()["id"]
-    caller = {"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
+    caller = from_caller()
 
     response = await devportal.post(
         f"/applications/{app_id}/api-keys", json={"keyType": "SANDBOX"}, headers=caller
@@ -72,7 +61,7 @@ async def test_a_key_request_traces_devportal_and_carries_the_context_to_keymana
     assert server.start_ns <= client.start_ns <= client.end_ns <= server.end_ns
     # keymanager got the client span's context (and devportal's signature still verified)
     [issued] = [r for r in keymanager.requests if r.url.path.endswith("/api-keys")]
-    assert issued.headers["traceparent"] == f"00-{CALLER_TRACE}-{client.span_id}-01"
+    assert issued.headers["traceparent"] == traceparent(CALLER_TRACE, client.span_id)
 
 
 async def test_health_and_metrics_are_not_traced(

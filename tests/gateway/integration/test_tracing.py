@@ -4,7 +4,7 @@ provider gets, an incoming traceparent as the parent, sampling, a stream and a r
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,19 +23,17 @@ from tests.support.gateway import (
     stream_usage,
     usage_of,
 )
+from tests.support.tracing import (
+    CALLER_SPAN,
+    CALLER_TRACE,
+    CLIENT,
+    SERVER,
+    from_caller,
+    traceparent,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-SERVER, CLIENT = 2, 3
-CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
-CALLER_SPAN = "00f067aa0ba902b7"
-
-
-@pytest.fixture
-def collector() -> Iterator[OtlpCollector]:
-    with OtlpCollector() as running:
-        yield running
 
 
 async def traced_gateway(
@@ -118,7 +116,7 @@ async def test_a_call_is_a_server_span_with_an_attempt_span_and_genai_attributes
 
 
 async def test_an_incoming_traceparent_is_the_parent(traced, api, collector, mock):
-    caller = {"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01", **bearer(api.production_key)}
+    caller = {**from_caller(), **bearer(api.production_key)}
     async with traced.client() as client:
         response = await client.post(f"/{api.prefix}{PATH}", json=CHAT, headers=caller)
     assert response.status_code == 200
@@ -127,7 +125,7 @@ async def test_an_incoming_traceparent_is_the_parent(traced, api, collector, moc
     assert server.trace_id == attempt.trace_id == CALLER_TRACE
     assert server.parent_span_id == CALLER_SPAN
     headers = await provider_headers(mock, api.unique)
-    assert headers["traceparent"] == f"00-{CALLER_TRACE}-{attempt.span_id}-01"
+    assert headers["traceparent"] == traceparent(CALLER_TRACE, attempt.span_id)
 
 
 async def test_a_stream_has_its_first_token_and_usage(traced, api, collector):
