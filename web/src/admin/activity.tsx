@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import { type AuditFilter, AuditTrail } from "../shared/audit-trail";
 import { PageHeader, usePageTitle } from "../shared/portal";
-import { Button, TextField } from "../shared/ui";
+import { FilterActions, TextField } from "../shared/ui";
 import { PORTAL } from "./links";
 
 export function ActivityPage() {
@@ -48,12 +48,7 @@ function FeedFilters({ onFilter }: { onFilter: (filter: AuditFilter) => void }) 
       <TextField label="Actor" value={actor} onValue={setActor} />
       <TextField label="Subject" value={subject} onValue={setSubject} hint="An API, application or key id" />
       <TextField label="Correlation ID" value={correlationId} onValue={setCorrelationId} />
-      <div class="actions">
-        <Button type="submit" kind="primary">
-          Filter
-        </Button>
-        <Button onClick={clear}>Clear</Button>
-      </div>
+      <FilterActions onClear={clear} />
     </form>
   );
 }

@@ -6,8 +6,8 @@
 import type { ComponentChildren } from "preact";
 import type { components } from "../api/generated/publisher";
 import { publisher, unwrap } from "./api";
-import { useCursorPages } from "./cursor-pages";
-import { Button, Empty, ErrorMessage, formatDate, Loaded, Section } from "./ui";
+import { LoadMore, useCursorPages } from "./cursor-pages";
+import { Empty, formatDate, Loaded, Section } from "./ui";
 
 const LIMIT = 20;
 type AuditPage = components["schemas"]["AuditPage"];
@@ -101,14 +101,7 @@ export function AuditTrail({ title, of, filter, children }: { title: string; of?
                   </tbody>
                 </table>
               </div>
-              <ErrorMessage error={pages.error} />
-              {pages.more && (
-                <div class="actions">
-                  <Button onClick={pages.loadMore} busy={pages.busy}>
-                    Load more
-                  </Button>
-                </div>
-              )}
+              <LoadMore pages={pages} />
             </>
           )
         }

@@ -4,8 +4,8 @@
 // fetches the next, older, page by its cursor.
 import { useState } from "preact/hooks";
 import type { components } from "../api/generated/publisher";
-import { useCursorPages } from "./cursor-pages";
-import { Button, Empty, ErrorMessage, formatDate, Loaded, Section, SelectField, TextField } from "./ui";
+import { LoadMore, useCursorPages } from "./cursor-pages";
+import { Empty, FilterActions, formatDate, Loaded, Section, SelectField, TextField } from "./ui";
 
 export type CallRecord = components["schemas"]["CallRecord"];
 export type CallsPage = components["schemas"]["CallsPage"];
@@ -68,14 +68,7 @@ export function CallsList({
           ) : (
             <>
               <CallsTable rows={rows} counterpart={counterpart} />
-              <ErrorMessage error={pages.error} />
-              {pages.more && (
-                <div class="actions">
-                  <Button onClick={pages.loadMore} busy={pages.busy}>
-                    Load more
-                  </Button>
-                </div>
-              )}
+              <LoadMore pages={pages} />
             </>
           )
         }
@@ -123,12 +116,7 @@ function CallFilterForm({ onFilters }: { onFilters: (filters: CallFilters) => vo
       <SelectField label="Outcome" value={outcome} options={OUTCOMES} onValue={(value) => setOutcome(value as "" | Outcome)} />
       <TextField label="Model" value={model} onValue={setModel} />
       <SelectField label="Key type" value={keyType} options={KEY_TYPES} onValue={(value) => setKeyType(value as "" | KeyType)} />
-      <div class="actions">
-        <Button type="submit" kind="primary">
-          Filter
-        </Button>
-        <Button onClick={clear}>Clear</Button>
-      </div>
+      <FilterActions onClear={clear} />
     </form>
   );
 }

@@ -211,6 +211,19 @@ export function Button({ kind = "secondary", busy = false, children, disabled, t
 }
 
 /** A titled part of a page, announced as a region by its heading. */
+/** A filter form's buttons, the same on every list with filters: Filter (submits the form)
+ * and Clear. */
+export function FilterActions({ onClear }: { onClear: () => void }) {
+  return (
+    <div class="actions">
+      <Button type="submit" kind="primary">
+        Filter
+      </Button>
+      <Button onClick={onClear}>Clear</Button>
+    </div>
+  );
+}
+
 export function Section({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
   const id = useId();
   return (

@@ -1,9 +1,10 @@
 // Cursor paging as the lists with "Load more" use it (the calls lists, the activity feed): the
 // first page loads when `deps` change, each "Load more" appends the page after the last one
-// (the API's `nextCursor`), so rows already shown never move or repeat.
+// (the API's `nextCursor`), so rows already shown never move or repeat; `LoadMore` is what
+// follows such a list.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./errors";
-import { asApiError, type Load, useLoad } from "./ui";
+import { asApiError, Button, ErrorMessage, type Load, useLoad } from "./ui";
 
 export interface CursorPage<T> {
   list: T[];
@@ -46,4 +47,21 @@ export function useCursorPages<T>(fetch: (cursor: string | undefined) => Promise
   };
   const load: Load<T[]> = first.state === "ready" ? { state: "ready", data: [...first.data.list, ...older.rows] } : first;
   return { load, more: Boolean(next), busy, error, loadMore };
+}
+
+/** The foot of a cursor-paged list, the same in every one: why the last "Load more" failed, and
+ * the button while there is a next page. */
+export function LoadMore<T>({ pages }: { pages: CursorPages<T> }) {
+  return (
+    <>
+      <ErrorMessage error={pages.error} />
+      {pages.more && (
+        <div class="actions">
+          <Button onClick={pages.loadMore} busy={pages.busy}>
+            Load more
+          </Button>
+        </div>
+      )}
+    </>
+  );
 }
