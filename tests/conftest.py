@@ -1,13 +1,15 @@
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from aigw.common.crypto import generate_master_key
+from aigw.devtools import nats_auth
 from aigw.devtools.otlp_collector import OtlpCollector
 from tests.support.infra import Infra, running_infra
+from tests.support.nats_nodes import NatsNode, nats_node
 from tests.support.tokens import TestSigner
 
 # The embedded store on a loaded 2-core CI machine can take more than the 1 s default to
@@ -37,6 +39,15 @@ def secret_key() -> str:
 @pytest.fixture
 def signer() -> TestSigner:
     return TestSigner()
+
+
+@pytest.fixture
+async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
+    """A NATS node of the test's own (to stop, kill -9 and start again), its streams
+    provisioned: the outage tests' NATS."""
+    with nats_node(infra, tmp_path) as running:
+        await nats_auth.provision_streams(running.url, infra.credentials)
+        yield running
 
 
 @pytest.fixture

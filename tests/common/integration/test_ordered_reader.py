@@ -2,9 +2,6 @@
 sequence as soon as the connection is back, without missing or repeating a message, as the
 gateway's identity (which may create only unnamed ordered consumers on the events stream)."""
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import nats
 import nats.errors
 import pytest
@@ -13,19 +10,11 @@ from nats.aio.msg import Msg
 
 from aigw.common.messaging import STREAM_NAME
 from aigw.common.ordered import OrderedReader, Reconnects, Start
-from aigw.devtools import nats_auth
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node
+from tests.support.nats_nodes import NatsNode
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 async def _connect(node: NatsNode, infra: Infra, identity: str, **options: object) -> NatsClient:

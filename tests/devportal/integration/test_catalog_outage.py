@@ -6,7 +6,6 @@ always. Once NATS is back and the event folded, the API is there (issue 14)."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,22 +13,14 @@ from asgi_lifespan import LifespanManager
 
 from aigw.devportal.app import API_PREFIX, create_app
 from aigw.devportal.settings import Settings
-from aigw.devtools import nats_auth
 from tests.support.devportal import published, wait_for_api
 from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node, publish_on
+from tests.support.nats_nodes import NatsNode, publish_on
 from tests.support.tokens import TestSigner
 from tests.support.waiting import LIFESPAN_BOUNDS, eventually
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 @pytest.fixture

@@ -7,19 +7,16 @@ The time from NATS's return to the route is measured by `python -m aigw.devtools
 (README: "Riding out a NATS outage"); here it is only bounded, well below the old delay."""
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from aigw.common.crypto import SecretBox
 from aigw.common.events import ApiDeployed
-from aigw.devtools import nats_auth
 from aigw.gateway.settings import Settings
 from tests.support.events import stream_events
 from tests.support.gateway import CHAT, PATH, Events, bearer
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, gateway_and_publisher, nats_node
+from tests.support.nats_nodes import NatsNode, gateway_and_publisher
 from tests.support.stateful_gateway import api_with_key
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
@@ -28,13 +25,6 @@ pytestmark = pytest.mark.integration
 
 CALLS = 100
 ROUTED_WITHIN = 5.0  # seconds after NATS is back; nats-py's own recovery took 10-15 s
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 async def test_a_change_made_while_nats_is_down_is_routed_as_soon_as_it_is_back(

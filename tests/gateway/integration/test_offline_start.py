@@ -6,7 +6,6 @@ while NATS was down, kept in the publisher's outbox). A snapshot that was altere
 the gateway then has no table until NATS is back and it has replayed the whole stream."""
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -14,10 +13,9 @@ import pytest
 
 from aigw.common.crypto import SecretBox
 from aigw.common.messaging import STREAM_NAME
-from aigw.devtools import nats_auth
 from tests.support.gateway import CHAT, PATH, Events, access, bearer, until_served
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node, on_node, publish_on, stream_info
+from tests.support.nats_nodes import NatsNode, on_node, publish_on, stream_info
 from tests.support.publisher import API_PREFIX, running_publisher
 from tests.support.stateful_gateway import StatefulGateway, api_with_key, readiness
 from tests.support.tokens import TestSigner
@@ -26,13 +24,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 CALLS = 50
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 async def calls(client: httpx.AsyncClient, url: str, key: str, count: int = CALLS) -> list[int]:

@@ -4,7 +4,7 @@ charges and the peers' last reported counts), and once NATS is back they exchang
 again: a process then counts what its peer admitted during the outage."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -12,10 +12,9 @@ import pytest
 
 from aigw.common.crypto import SecretBox
 from aigw.common.events import PolicyUpdated, QuotaLimit
-from aigw.devtools import nats_auth
 from tests.support.gateway import CHAT, PATH, Events, bearer, metric, until_served
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node
+from tests.support.nats_nodes import NatsNode
 from tests.support.stateful_gateway import StatefulGateway, api_with_key
 from tests.support.waiting import eventually
 
@@ -26,13 +25,6 @@ DURING = 8  # calls on a while NATS is down
 IN_FLIGHT = 1  # a count published as NATS went away may be lost
 PEERS = "aigw_gateway_quota_peers"
 REMAINING = "x-ratelimit-remaining-requests"
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 @pytest.fixture

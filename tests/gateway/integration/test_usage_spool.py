@@ -13,7 +13,6 @@ disk before sending them:
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,12 +20,11 @@ import nats
 import pytest
 
 from aigw.common.crypto import SecretBox
-from aigw.devtools import nats_auth
 from aigw.gateway.metering.recorder import UsageRecorder
 from aigw.gateway.metering.spool import Batch, UsageSpool
 from tests.support.gateway import CHAT, PATH, Events, bearer, metric, until_served
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, nats_node
+from tests.support.nats_nodes import NatsNode
 from tests.support.stateful_gateway import StatefulGateway, api_with_key, readiness, usage_records
 from tests.support.usage import call_record
 from tests.support.waiting import eventually
@@ -40,13 +38,6 @@ CLIENTS = 4  # concurrent callers in the kill -9 test
 # calls a second; room for a slow disk)
 WHILE_WRITING = 50
 PENDING = "aigw_gateway_usage_records_pending"
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 async def call(client: httpx.AsyncClient, url: str, key: str, request_id: str) -> int:

@@ -29,7 +29,6 @@ from pymongo import AsyncMongoClient
 
 from aigw.common.events import ApiCreated, ApiDeployed, Envelope
 from aigw.common.outbox import OUTBOX
-from aigw.devtools import nats_auth
 from aigw.devtools.processes import free_port
 from aigw.gateway.settings import Settings as GatewaySettings
 from tests.support.events import stream_messages
@@ -37,7 +36,7 @@ from tests.support.gateway import MOCK_CONTROL_HEADERS, access, run_gateway, unt
 from tests.support.infra import Infra
 from tests.support.keymanager import token_for
 from tests.support.mock_provider import mock_provider_process
-from tests.support.nats_nodes import NatsNode, jetstream_ready, nats_node, publish_on
+from tests.support.nats_nodes import NatsNode, jetstream_ready, publish_on
 from tests.support.publisher import API_PREFIX
 from tests.support.service_process import ServiceProcess
 from tests.support.waiting import eventually
@@ -48,13 +47,6 @@ APIS = f"{API_PREFIX}/apis"
 ADMIN_PASSWORD = "outbox-kill-admin"
 MOCK_KEY = "mock-provider-key"  # the key the mock provider accepts
 ACKNOWLEDGED = (ApiCreated.TYPE, ApiDeployed.TYPE)  # what the change's 2xx answers stand for
-
-
-@pytest.fixture
-async def node(infra: Infra, tmp_path: Path) -> AsyncIterator[NatsNode]:
-    with nats_node(infra, tmp_path) as running:
-        await nats_auth.provision_streams(running.url, infra.credentials)
-        yield running
 
 
 @pytest.fixture
