@@ -15,9 +15,5 @@ def mock_provider_process(log: Path) -> Iterator[str]:
     port = free_port()
     argv = [sys.executable, "-m", "aigw.devtools.mock_provider", "--port", str(port)]
     proc = ManagedProcess("mock-provider", argv, port=port, log_path=log)
-    proc.start()
-    try:
-        proc.wait_ready(20)
+    with proc.running(20):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()

@@ -54,12 +54,8 @@ def extra_gateway(stack: Stack, label: str, env: dict[str, str]) -> Iterator[Man
         ready_url=f"http://127.0.0.1:{port}/health/ready",
         log_path=stack.logs / f"gateway-{label}.log",
     )
-    proc.start()
-    try:
-        proc.wait_ready(60)
+    with proc.running(60):
         yield proc
-    finally:
-        proc.stop()
 
 
 @contextlib.contextmanager
@@ -68,12 +64,8 @@ def collector_process(stack: Stack) -> Iterator[str]:
     port = free_port()
     argv = [sys.executable, "-m", "aigw.devtools.otlp_collector", "--port", str(port), "--quiet"]
     proc = ManagedProcess("otlp-collector", argv, port=port, log_path=stack.logs / "otlp.log")
-    proc.start()
-    try:
-        proc.wait_ready(20)
+    with proc.running(20):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.stop()
 
 
 async def exported(collector: str) -> int:

@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -77,6 +78,17 @@ class ManagedProcess:
         )
         if not isinstance(out, int):
             out.close()  # the child writes to its own copy; ours would leak (ResourceWarning)
+
+    @contextlib.contextmanager
+    def running(self, timeout: float = 30.0) -> Iterator[Self]:
+        """Started and ready inside the block, stopped after it (also when it never got ready):
+        what every process a tool or test holds for a while does."""
+        self.start()
+        try:
+            self.wait_ready(timeout)
+            yield self
+        finally:
+            self.stop()
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -147,13 +147,8 @@ class Stack:
         """One more gateway process on the stack's bus, on a free port, with `env` on top of
         the stack's (e.g. a setting to compare against the stack's own gateway); ready inside
         the block, stopped after it. Its URL: `http://127.0.0.1:{process.port}`."""
-        process = self._service("gateway", free_port(), GATEWAY_NAME=name, **env)
-        process.start()
-        try:
-            process.wait_ready(60)
+        with self._service("gateway", free_port(), GATEWAY_NAME=name, **env).running(60) as process:
             yield process
-        finally:
-            process.stop()
 
     def _browser_env(self) -> dict[str, str]:
         """Where browsers reach each service, and CORS for the portals' calls to keymanager
