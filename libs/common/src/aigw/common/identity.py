@@ -29,7 +29,12 @@ SERVICES = ("publisher", "devportal", "keymanager", "gateway")
 # Creates and configures the streams (make run, the tests, a deployment's set-up job); it may
 # publish no event.
 PROVISIONER = "provisioner"
-IDENTITIES = (*SERVICES, PROVISIONER)
+# Folds the events stream as a gateway does and writes the routing table's snapshot, signed, to
+# the `AIGW_SNAPSHOTS` object store, where a starting gateway reads it instead of verifying
+# every event (aigw.gateway.snapshotter). Not a gateway: a gateway is the edge, and a snapshot
+# every gateway loads must not be something one compromised gateway can write.
+SNAPSHOTTER = "snapshotter"
+IDENTITIES = (*SERVICES, SNAPSHOTTER, PROVISIONER)
 
 QUOTA_SYNC_SUBJECT = "aigwq.usage"
 USAGE_SUBJECT = "aigw.usage.recorded"
@@ -37,6 +42,9 @@ USAGE_SUBJECT = "aigw.usage.recorded"
 # entries only gateways write (and sign) and read
 CACHE_BUCKET = "AIGW_CACHE"
 CACHE_SUBJECTS = f"$KV.{CACHE_BUCKET}.>"
+# The routing table's shared snapshot: a JetStream object store only the snapshotter writes
+SNAPSHOT_BUCKET = "AIGW_SNAPSHOTS"
+SNAPSHOT_SUBJECTS = f"$O.{SNAPSHOT_BUCKET}.>"
 
 PUBLISHES: Mapping[str, tuple[str, ...]] = {
     "publisher": ("aigw.api.>", "aigw.vendor.>", "aigw.policy.>"),
@@ -49,6 +57,7 @@ PUBLISHES: Mapping[str, tuple[str, ...]] = {
         "aigw.user.>",
     ),
     "gateway": (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT, CACHE_SUBJECTS),
+    SNAPSHOTTER: (SNAPSHOT_SUBJECTS,),
     PROVISIONER: (),
 }
 

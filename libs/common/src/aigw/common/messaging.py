@@ -9,7 +9,9 @@ Two event streams, so that the gateway's replay never reads the bulk of the traf
 
 And one key-value bucket, `AIGW_CACHE` (its stream `KV_AIGW_CACHE`): the gateways' shared
 response cache (aigw.gateway.cache), one entry per key (the latest), nothing older than the
-longest TTL an API may set, bounded in bytes (the oldest entries go first).
+longest TTL an API may set, bounded in bytes (the oldest entries go first). And one object
+store, `AIGW_SNAPSHOTS` (its stream `OBJ_AIGW_SNAPSHOTS`): the routing table's snapshot the
+snapshotter writes and starting gateways read (aigw.gateway.routing.shared_snapshot).
 
 Services never create or reconfigure streams (their NATS identities may not): `provision`,
 run with the provisioner identity by `make run`, the tests and a deployment's set-up job, does.
@@ -30,6 +32,8 @@ from aigw.common.identity import (
     CACHE_SUBJECTS,
     PUBLISHES,
     QUOTA_SYNC_SUBJECT,
+    SNAPSHOT_BUCKET,
+    SNAPSHOT_SUBJECTS,
     USAGE_SUBJECT,
 )
 from aigw.common.response_cache import MAX_TTL_SECONDS
@@ -39,17 +43,21 @@ log = logging.getLogger(__name__)
 STREAM_NAME = "AIGW_EVENTS"
 USAGE_STREAM_NAME = "AIGW_USAGE"
 CACHE_STREAM_NAME = f"KV_{CACHE_BUCKET}"  # how JetStream names a key-value bucket's stream
+SNAPSHOT_STREAM_NAME = f"OBJ_{SNAPSHOT_BUCKET}"  # and an object store's
 # every event subject a service may publish, but usage (its own stream), quota sync (core
-# NATS, outside any stream: ephemeral and high rate) and the cache's keys (its bucket)
+# NATS, outside any stream: ephemeral and high rate), the cache's keys and the snapshots'
+# chunks (their buckets)
 STREAM_SUBJECTS = [
     subject
     for subjects in PUBLISHES.values()
     for subject in subjects
-    if subject not in (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT, CACHE_SUBJECTS)
+    if subject not in (USAGE_SUBJECT, QUOTA_SYNC_SUBJECT, CACHE_SUBJECTS, SNAPSHOT_SUBJECTS)
 ]
 USAGE_STREAM_SUBJECTS = ["aigw.usage.>"]
 STREAMS = (STREAM_NAME, USAGE_STREAM_NAME)
 DEFAULT_CACHE_MAX_BYTES = 1 << 30
+# a few snapshots of a large table (80 MB at 130,000 events) while one replaces the other
+SNAPSHOT_MAX_BYTES = 4 << 30
 CACHE_MAX_ENTRY_BYTES = 4 * 1_048_576
 DUPLICATE_WINDOW_SECONDS = 120.0
 DEFAULT_USAGE_MAX_AGE = timedelta(days=7)
@@ -57,6 +65,7 @@ DEFAULT_USAGE_MAX_AGE = timedelta(days=7)
 __all__ = [
     "CACHE_STREAM_NAME",
     "QUOTA_SYNC_SUBJECT",
+    "SNAPSHOT_STREAM_NAME",
     "STREAMS",
     "STREAM_NAME",
     "STREAM_SUBJECTS",
@@ -73,7 +82,7 @@ def stream_for(subject: str) -> str:
 
 
 def stream_configs(usage_max_age: timedelta = DEFAULT_USAGE_MAX_AGE) -> list[StreamConfig]:
-    return [*event_stream_configs(usage_max_age), cache_bucket_config()]
+    return [*event_stream_configs(usage_max_age), cache_bucket_config(), snapshot_bucket_config()]
 
 
 def cache_bucket_config(max_bytes: int = DEFAULT_CACHE_MAX_BYTES) -> StreamConfig:
@@ -92,6 +101,21 @@ def cache_bucket_config(max_bytes: int = DEFAULT_CACHE_MAX_BYTES) -> StreamConfi
         deny_delete=True,
         allow_direct=True,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def snapshot_bucket_config() -> StreamConfig:
+    """The snapshots' object store, as nats-py's `create_object_store` makes one: chunks and
+    one meta message per object (a new put rolls the old meta up; the writer purges the old
+    chunks), bounded in bytes (a put that does not fit is refused, nothing is dropped)."""
+    return StreamConfig(
+        name=SNAPSHOT_STREAM_NAME,
+        subjects=[f"$O.{SNAPSHOT_BUCKET}.C.>", f"$O.{SNAPSHOT_BUCKET}.M.>"],
+        storage=StorageType.FILE,
+        max_bytes=SNAPSHOT_MAX_BYTES,
+        discard=DiscardPolicy.NEW,
+        allow_rollup_hdrs=True,
+        allow_direct=True,
     )
 
 

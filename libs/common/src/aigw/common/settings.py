@@ -70,9 +70,10 @@ def nats_tls_context(
     return context
 
 
-class ServiceSettings(BaseSettings):
-    """What every service uses: its identity on the bus, NATS, the master key, logging, the
-    HTTP server's limits and CORS, and the web build its /docs pages come from."""
+class BusSettings(BaseSettings):
+    """What every process on the event bus uses: its identity, NATS, the trusted emitters'
+    keys, logging and the address its health port listens on. The snapshotter has only these
+    (it never holds the master key)."""
 
     # the service's identity on the event bus (aigw.common.identity), set by each service
     IDENTITY: ClassVar[str]
@@ -117,53 +118,7 @@ class ServiceSettings(BaseSettings):
     nats_tls_ca_file: FilePath | None = setting(None, "NATS_TLS_CA_FILE")
     nats_tls_cert_file: FilePath | None = setting(None, "NATS_TLS_CERT_FILE")
     nats_tls_key_file: FilePath | None = setting(None, "NATS_TLS_KEY_FILE")
-    secret_key: SecretStr = setting(..., "AIGW_SECRET_KEY")
-    previous_secret_keys: str = setting("", "AIGW_PREVIOUS_SECRET_KEYS")
     log_level: str = setting("INFO", "AIGW_LOG_LEVEL")
-    max_body_bytes: int = setting(1_048_576, "AIGW_MAX_BODY_BYTES")
-    max_head_bytes: int = setting(
-        65_536,
-        "AIGW_MAX_HEAD_BYTES",
-        ge=1024,
-        description="largest request head (request line and headers); larger gets 431",
-    )
-    max_headers: int = setting(
-        100, "AIGW_MAX_HEADERS", ge=10, description="most headers in a request; more gets 431"
-    )
-    head_timeout: float = setting(
-        10.0,
-        "AIGW_HEAD_TIMEOUT",
-        gt=0,
-        description="seconds a request head may take to arrive, from the connection or the "
-        "previous response; then 408 and the connection is closed",
-    )
-    max_connections: int = setting(
-        1000,
-        "AIGW_MAX_CONNECTIONS",
-        ge=1,
-        description="open connections per process; one more is answered 503 and closed",
-    )
-    cors_origins: str = setting(
-        "",
-        "AIGW_CORS_ORIGINS",
-        description="comma-separated browser origins allowed to call the management APIs; "
-        "empty sends no CORS headers",
-    )
-    web_dir: Path | None = setting(
-        None,
-        "AIGW_WEB_DIR",
-        description="the portals' build (web/dist, made by `make web`): the portals and every "
-        "service's /docs and /redoc assets; default: the checkout's web/dist",
-    )
-
-    @property
-    def cors_origin_list(self) -> list[str]:
-        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
-
-    def secret_box(self) -> SecretBox:
-        """The current master key, plus retired ones still needed to read old ciphertexts."""
-        previous = [k for k in self.previous_secret_keys.split(",") if k.strip()]
-        return SecretBox(self.secret_key.get_secret_value(), previous)
 
     def identity(self) -> Identity:
         return Identity.load(self.IDENTITY, Path(self.nats_seed_file))
@@ -208,6 +163,58 @@ class ServiceSettings(BaseSettings):
     def _trust_file_is_usable(cls, value: Path) -> Path:
         read_trust_file(value)
         return value
+
+
+class ServiceSettings(BusSettings):
+    """What every service uses besides the bus: the master key, the HTTP server's limits and
+    CORS, and the web build its /docs pages come from."""
+
+    secret_key: SecretStr = setting(..., "AIGW_SECRET_KEY")
+    previous_secret_keys: str = setting("", "AIGW_PREVIOUS_SECRET_KEYS")
+    max_body_bytes: int = setting(1_048_576, "AIGW_MAX_BODY_BYTES")
+    max_head_bytes: int = setting(
+        65_536,
+        "AIGW_MAX_HEAD_BYTES",
+        ge=1024,
+        description="largest request head (request line and headers); larger gets 431",
+    )
+    max_headers: int = setting(
+        100, "AIGW_MAX_HEADERS", ge=10, description="most headers in a request; more gets 431"
+    )
+    head_timeout: float = setting(
+        10.0,
+        "AIGW_HEAD_TIMEOUT",
+        gt=0,
+        description="seconds a request head may take to arrive, from the connection or the "
+        "previous response; then 408 and the connection is closed",
+    )
+    max_connections: int = setting(
+        1000,
+        "AIGW_MAX_CONNECTIONS",
+        ge=1,
+        description="open connections per process; one more is answered 503 and closed",
+    )
+    cors_origins: str = setting(
+        "",
+        "AIGW_CORS_ORIGINS",
+        description="comma-separated browser origins allowed to call the management APIs; "
+        "empty sends no CORS headers",
+    )
+    web_dir: Path | None = setting(
+        None,
+        "AIGW_WEB_DIR",
+        description="the portals' build (web/dist, made by `make web`): the portals and every "
+        "service's /docs and /redoc assets; default: the checkout's web/dist",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    def secret_box(self) -> SecretBox:
+        """The current master key, plus retired ones still needed to read old ciphertexts."""
+        previous = [k for k in self.previous_secret_keys.split(",") if k.strip()]
+        return SecretBox(self.secret_key.get_secret_value(), previous)
 
     @field_validator("secret_key")
     @classmethod

@@ -27,10 +27,17 @@ from aigw.common.identity import (
     PROVISIONER,
     PUBLISHES,
     QUOTA_SYNC_SUBJECT,
+    SERVICES,
+    SNAPSHOTTER,
     Identity,
     write_trust_file,
 )
-from aigw.common.messaging import CACHE_STREAM_NAME, STREAM_NAME, USAGE_STREAM_NAME
+from aigw.common.messaging import (
+    CACHE_STREAM_NAME,
+    SNAPSHOT_STREAM_NAME,
+    STREAM_NAME,
+    USAGE_STREAM_NAME,
+)
 
 TRUST_FILE = "trust.json"
 SERVER_CONFIG = "nats-auth.conf"
@@ -43,9 +50,14 @@ SERVER_CONFIG = "nats-auth.conf"
 # none of them can pull, acknowledge or delete a durable consumer through it. Publisher and
 # devportal also read through durable pull consumers named after their databases, which they
 # create and drive. The gateways watch the response cache's bucket the same way (and write it:
-# `$KV.AIGW_CACHE.>` is theirs in PUBLISHES); no other identity may read or write it.
+# `$KV.AIGW_CACHE.>` is theirs in PUBLISHES); no other identity may read or write it. The
+# snapshotter folds the events stream like a gateway and writes the routing table's snapshot
+# to its object store (`$O.AIGW_SNAPSHOTS.>` is its own in PUBLISHES; it also reads an
+# object's meta message and purges the chunks a new snapshot replaced); gateways read it
+# (the meta message, then the chunks through an ordered consumer), and may not write it.
 ORDERED_READS: dict[str, tuple[str, ...]] = {
-    "gateway": (STREAM_NAME, CACHE_STREAM_NAME),
+    "gateway": (STREAM_NAME, CACHE_STREAM_NAME, SNAPSHOT_STREAM_NAME),
+    SNAPSHOTTER: (STREAM_NAME, SNAPSHOT_STREAM_NAME),
     "publisher": (STREAM_NAME,),
     "devportal": (STREAM_NAME,),
 }
@@ -53,6 +65,11 @@ DURABLE_READS: dict[str, tuple[str, ...]] = {
     "publisher": (USAGE_STREAM_NAME,),
     "devportal": (STREAM_NAME, USAGE_STREAM_NAME),
 }
+MESSAGE_GETS: dict[str, tuple[str, ...]] = {
+    "gateway": (SNAPSHOT_STREAM_NAME,),
+    SNAPSHOTTER: (SNAPSHOT_STREAM_NAME,),
+}
+PURGES: dict[str, tuple[str, ...]] = {SNAPSHOTTER: (SNAPSHOT_STREAM_NAME,)}
 SUBSCRIBES: dict[str, tuple[str, ...]] = {"gateway": (QUOTA_SYNC_SUBJECT,)}
 
 
@@ -66,11 +83,13 @@ def _jetstream_api(identity: str) -> list[str]:
         # whose flow control the reader must answer)
         return ["$JS.API.>", "$JS.FC.>"]
     ordered, durable = ORDERED_READS.get(identity, ()), DURABLE_READS.get(identity, ())
-    streams = {STREAM_NAME, USAGE_STREAM_NAME} if PUBLISHES[identity] else set()
+    streams = {STREAM_NAME, USAGE_STREAM_NAME} if identity in SERVICES else set()
     api = ["$JS.API.INFO"]
     api += [f"$JS.API.STREAM.INFO.{s}" for s in sorted(streams | {*ordered, *durable})]
     for stream in ordered:
         api += [f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.FC.{stream}.>"]
+    api += [f"$JS.API.STREAM.MSG.GET.{s}" for s in MESSAGE_GETS.get(identity, ())]
+    api += [f"$JS.API.STREAM.PURGE.{s}" for s in PURGES.get(identity, ())]
     for stream in durable:
         api += [
             f"$JS.API.CONSUMER.CREATE.{stream}.>",

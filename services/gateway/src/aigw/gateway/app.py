@@ -50,6 +50,7 @@ from aigw.gateway.quota.book import QuotaBook
 from aigw.gateway.quota.enforcer import QuotaEnforcer
 from aigw.gateway.quota.sync import QuotaSync
 from aigw.gateway.routing.follower import EventFollower
+from aigw.gateway.routing.shared_snapshot import SharedSnapshots
 from aigw.gateway.routing.snapshot import SnapshotFile
 from aigw.gateway.settings import Settings
 from aigw.gateway.workers import WorkerBoard
@@ -215,6 +216,7 @@ def create_app(settings: Settings, board: WorkerBoard | None = None) -> Gateway:
         box,
         table_snapshots(settings, verifier),
         settings.snapshot_interval,
+        SharedSnapshots(verifier) if settings.shared_snapshot else None,
     )
     sync = QuotaSync(
         QuotaBook(), follower.connection, settings.quota_sync_interval, signer, verifier

@@ -204,6 +204,13 @@ class Settings(DevModeSettings, TracingSettings):
         description="seconds between routing table snapshots (when events arrived; one is "
         "written at shutdown too)",
     )
+    shared_snapshot: bool = setting(
+        True,
+        "GATEWAY_SHARED_SNAPSHOT",
+        description="a gateway with no table of its own starts from the snapshotter's signed "
+        "snapshot in the AIGW_SNAPSHOTS object store, then replays only newer events; false: "
+        "always replay the whole stream",
+    )
     usage_spool_max_records: int = setting(
         100_000,
         "GATEWAY_USAGE_SPOOL_MAX_RECORDS",

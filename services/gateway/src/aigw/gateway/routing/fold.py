@@ -69,7 +69,7 @@ class EventFold:
                 self._apply(Envelope.model_validate_json(body))
             except (ValidationError, ValueError) as exc:
                 log.warning("skipping unparseable snapshot event #%d: %s", sequence, exc)
-        self.kept = list(kept)
+        self.kept = list(kept) if self.keep else []
         self.last_sequence = last_sequence
 
     def reset(self) -> None:

@@ -17,6 +17,12 @@ says so); one without a snapshot has no table and is not ready. A snapshot of an
 (one deleted and created again, or that ends before the snapshot's sequence) is dropped once
 NATS answers, and the whole stream replayed. The snapshot is written every
 `snapshot_interval` seconds when new events were folded, and at stop.
+
+A gateway with no table of its own (no local snapshot, or a refused one) first reads the shared
+snapshot the snapshotter keeps in the `AIGW_SNAPSHOTS` object store (routing.shared_snapshot)
+once NATS answers, and follows the stream from the sequence after it: one signature checked
+instead of one per event. A missing or refused one, or one of another stream, is logged and the
+whole stream replayed.
 """
 
 import asyncio
@@ -38,6 +44,7 @@ from aigw.common.nats_servers import nats_servers
 from aigw.common.ordered import OrderedReader, Reconnects, Start
 from aigw.common.retry import until_done
 from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.shared_snapshot import SharedSnapshots
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
 
@@ -54,15 +61,20 @@ class EventFollower:
         box: SecretBox | None,
         snapshots: SnapshotFile | None = None,
         snapshot_interval: float = 30.0,
+        shared: SharedSnapshots | None = None,
+        keep: bool = False,
     ) -> None:
         self.nats_url = nats_url
         self.nats_options = nats_options
         self.table = table
         self.verifier = verifier
-        self.folding = EventFold(table, verifier, box, keep=snapshots is not None)
+        # what a snapshot holds is kept for the local one, or when asked (the snapshotter)
+        self.folding = EventFold(table, verifier, box, keep=keep or snapshots is not None)
         self.snapshots = snapshots
         self.snapshot_interval = snapshot_interval
-        self.restored_sequence: int | None = None  # the snapshot's, when one was restored
+        self.shared = shared
+        self.restored_sequence: int | None = None  # the local snapshot's, when one was restored
+        self.shared_sequence: int | None = None  # the shared snapshot's, when one was restored
         self.written_sequence = 0  # the sequence of the last snapshot written or restored
         self._stream_created = ""
         self._target = 0
@@ -153,11 +165,17 @@ class EventFollower:
             time.perf_counter() - started,
         )
 
-    def _snapshot(self) -> Snapshot | None:
-        """What to write now, or None (nothing folded since the last one)."""
-        if self.folding.last_sequence <= self.written_sequence or not self._stream_created:
+    def current_snapshot(self) -> Snapshot | None:
+        """The snapshot of the table as it is (what was kept), None before the stream is known."""
+        if not self._stream_created:
             return None
         return Snapshot(self.folding.last_sequence, self._stream_created, list(self.folding.kept))
+
+    def _snapshot(self) -> Snapshot | None:
+        """What to write now, or None (nothing folded since the last one)."""
+        if self.folding.last_sequence <= self.written_sequence:
+            return None
+        return self.current_snapshot()
 
     def write_snapshot(self) -> None:
         """Write the snapshot now, if anything was folded since the last one."""
@@ -227,6 +245,8 @@ class EventFollower:
         )
         js = self._nc.jetstream()
         info = await js.stream_info(STREAM_NAME)
+        if self.shared is not None and self.folding.last_sequence == 0:
+            await self._restore_shared(self._nc, str(info.created), int(info.state.last_seq))
         self._check_stream(str(info.created), int(info.state.last_seq))
         self.folding.unsigned_through = unsigned_through(info.config.metadata)
         self._target = info.state.last_seq if info.state.messages else 0
@@ -248,6 +268,44 @@ class EventFollower:
             STREAM_NAME,
             start,
             self._target,
+        )
+
+    async def _restore_shared(self, nc: NatsClient, created: str, last_sequence: int) -> None:
+        """Restore the shared snapshot if there is one this gateway may use; else say why."""
+        assert self.shared is not None
+        started = time.perf_counter()
+        try:
+            snapshot = await self.shared.load(nc)
+        except SnapshotRefused as exc:
+            log.warning("shared routing table snapshot refused: %s; replaying the stream", exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - never a reason not to replay
+            log.warning("shared routing table snapshot not read (%r); replaying the stream", exc)
+            return
+        if snapshot is None:
+            log.info("no shared routing table snapshot yet: replaying the whole stream")
+            return
+        if snapshot.stream_created != created or snapshot.sequence > last_sequence:
+            log.warning(
+                "the shared routing table snapshot (sequence %d, stream created %s) is not of "
+                "the stream (created %s, last sequence %d): replaying the whole stream",
+                snapshot.sequence,
+                snapshot.stream_created,
+                created,
+                last_sequence,
+            )
+            return
+        read = time.perf_counter()
+        self.folding.restore(snapshot.sequence, snapshot.events)
+        self._stream_created = created
+        self.shared_sequence = snapshot.sequence
+        log.info(
+            "routing table restored from the shared snapshot at sequence %d (%d events: read "
+            "and verified in %.3f s, folded in %.3f s)",
+            snapshot.sequence,
+            len(snapshot.events),
+            read - started,
+            time.perf_counter() - read,
         )
 
     def _check_stream(self, created: str, last_sequence: int) -> None:

@@ -58,29 +58,77 @@ class SnapshotRefused(Exception):
     """The file is not one to restore from; the message says why."""
 
 
+def encode(snapshot: Snapshot, trust: str) -> bytes:
+    """The snapshot's body: everything but the seal (the local file's HMAC, or the shared
+    snapshot's signature, routing.shared_snapshot)."""
+    header = json.dumps(
+        {
+            "format": FORMAT,
+            "stream": STREAM_NAME,
+            "streamCreated": snapshot.stream_created,
+            "sequence": snapshot.sequence,
+            "events": len(snapshot.events),
+            "trust": trust,
+            "routed": ROUTED_DIGEST,
+            "writtenAt": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    parts = [MAGIC, _LENGTH.pack(len(header)), header]
+    for sequence, body in snapshot.events:
+        parts += (_EVENT.pack(sequence, len(body)), body)
+    return b"".join(parts)
+
+
+def decode(body: bytes, trust: str) -> Snapshot:
+    """The snapshot a body holds (once its seal verified); SnapshotRefused if it is not one
+    this build, under this trust, may restore."""
+    if not body.startswith(MAGIC):
+        raise SnapshotRefused("not a routing table snapshot")
+    try:
+        return _parse(body, trust)
+    except (ValueError, KeyError, TypeError, struct.error) as exc:
+        raise SnapshotRefused(f"it cannot be parsed: {exc!r}") from exc
+
+
+def _parse(body: bytes, trust: str) -> Snapshot:
+    offset = len(MAGIC)
+    (length,) = _LENGTH.unpack_from(body, offset)
+    offset += _LENGTH.size
+    header = json.loads(body[offset : offset + length])
+    offset += length
+    _check(header, trust)
+    events: list[Folded] = []
+    while offset < len(body):
+        sequence, size = _EVENT.unpack_from(body, offset)
+        offset += _EVENT.size
+        events.append((sequence, body[offset : offset + size]))
+        offset += size
+    if offset != len(body) or len(events) != header["events"]:
+        raise SnapshotRefused("its events do not add up to its header")
+    return Snapshot(int(header["sequence"]), str(header["streamCreated"]), events)
+
+
+def _check(header: dict[str, object], trust: str) -> None:
+    if header.get("format") != FORMAT:
+        raise SnapshotRefused(f"format {header.get('format')!r}, this build reads {FORMAT}")
+    if header.get("stream") != STREAM_NAME:
+        raise SnapshotRefused(f"it is of stream {header.get('stream')!r}")
+    if header.get("trust") != trust:
+        raise SnapshotRefused("the trusted emitters (AIGW_TRUST_FILE) changed since")
+    if header.get("routed") != ROUTED_DIGEST:
+        raise SnapshotRefused("this build routes on other event types")
+
+
 class SnapshotFile:
+    """The gateway's own snapshot on disk, sealed with an HMAC under AIGW_SECRET_KEY."""
+
     def __init__(self, directory: Path, key: bytes, trust: str) -> None:
         self.path = directory / FILE_NAME
         self._key = key
         self._trust = trust
 
     def encode(self, snapshot: Snapshot) -> bytes:
-        header = json.dumps(
-            {
-                "format": FORMAT,
-                "stream": STREAM_NAME,
-                "streamCreated": snapshot.stream_created,
-                "sequence": snapshot.sequence,
-                "events": len(snapshot.events),
-                "trust": self._trust,
-                "routed": ROUTED_DIGEST,
-                "writtenAt": datetime.now(UTC).isoformat(),
-            }
-        ).encode()
-        parts = [MAGIC, _LENGTH.pack(len(header)), header]
-        for sequence, body in snapshot.events:
-            parts += (_EVENT.pack(sequence, len(body)), body)
-        data = b"".join(parts)
+        data = encode(snapshot, self._trust)
         return data + hmac.new(self._key, data, hashlib.sha256).digest()
 
     def write(self, snapshot: Snapshot) -> int:
@@ -107,34 +155,4 @@ class SnapshotFile:
         expected = hmac.new(self._key, body, hashlib.sha256).digest()
         if not hmac.compare_digest(mac, expected):
             raise SnapshotRefused("its HMAC does not verify (altered, or another AIGW_SECRET_KEY)")
-        try:
-            return self._parse(body)
-        except (ValueError, KeyError, TypeError, struct.error) as exc:
-            raise SnapshotRefused(f"it cannot be parsed: {exc!r}") from exc
-
-    def _parse(self, body: bytes) -> Snapshot:
-        offset = len(MAGIC)
-        (length,) = _LENGTH.unpack_from(body, offset)
-        offset += _LENGTH.size
-        header = json.loads(body[offset : offset + length])
-        offset += length
-        self._check(header)
-        events: list[Folded] = []
-        while offset < len(body):
-            sequence, size = _EVENT.unpack_from(body, offset)
-            offset += _EVENT.size
-            events.append((sequence, body[offset : offset + size]))
-            offset += size
-        if offset != len(body) or len(events) != header["events"]:
-            raise SnapshotRefused("its events do not add up to its header")
-        return Snapshot(int(header["sequence"]), str(header["streamCreated"]), events)
-
-    def _check(self, header: dict[str, object]) -> None:
-        if header.get("format") != FORMAT:
-            raise SnapshotRefused(f"format {header.get('format')!r}, this build reads {FORMAT}")
-        if header.get("stream") != STREAM_NAME:
-            raise SnapshotRefused(f"it is of stream {header.get('stream')!r}")
-        if header.get("trust") != self._trust:
-            raise SnapshotRefused("the trusted emitters (AIGW_TRUST_FILE) changed since")
-        if header.get("routed") != ROUTED_DIGEST:
-            raise SnapshotRefused("this build routes on other event types")
+        return decode(body, self._trust)
