@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aigw.common.event_trust import EventSigner
-from aigw.common.identity import PROVISIONER, Identity
+from aigw.common.event_trust import EventSigner, EventVerifier
+from aigw.common.identity import PROVISIONER, Identity, read_trust_file
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import free_port, mongo_store, nats_server
 
@@ -53,6 +53,10 @@ class Infra:
 
     def signer(self, name: str) -> EventSigner:
         return EventSigner(self.identity(name))
+
+    def verifier(self) -> EventVerifier:
+        """What every service verifies events with: the session's trust file."""
+        return EventVerifier(read_trust_file(self.credentials / nats_auth.TRUST_FILE))
 
 
 def _docker_available() -> bool:
