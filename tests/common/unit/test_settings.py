@@ -13,6 +13,7 @@ from aigw.common.settings import ServiceSettings, environment_name, setting
 from aigw.devportal.settings import Settings as DevportalSettings
 from aigw.devtools.rotate_secret_key import RotateSettings
 from aigw.gateway.settings import Settings as GatewaySettings
+from aigw.gateway.snapshotter import SnapshotterSettings
 from aigw.keymanager.settings import Settings as KeymanagerSettings
 from aigw.publisher.settings import Settings as PublisherSettings
 from tests.support.offline import offline_bus_settings
@@ -25,8 +26,13 @@ SERVICES: dict[str, type[ServiceSettings]] = {
     "keymanager": KeymanagerSettings,
     "gateway": GatewaySettings,
 }
-# `make rotate-secret-key` reads the services' variables (it runs as the publisher)
-EVERY_READER: dict[str, type[ServiceSettings]] = {**SERVICES, "rotate": RotateSettings}
+# `make rotate-secret-key` reads the services' variables (it runs as the publisher); the
+# snapshotter is on the bus but no service (no master key, no management API)
+EVERY_READER: dict[str, type[BaseSettings]] = {
+    **SERVICES,
+    "rotate": RotateSettings,
+    "snapshotter": SnapshotterSettings,
+}
 
 # Rows of the table that no service's settings read: `python -m aigw.common.provision` and
 # `make run` read them themselves.
@@ -130,3 +136,5 @@ def test_services_inherit_only_the_settings_they_use() -> None:
     assert "dev_mode" not in DevportalSettings.model_fields
     assert "trusted_proxies" not in PublisherSettings.model_fields
     assert all("web_dir" in cls.model_fields for cls in SERVICES.values())  # /docs assets
+    # the snapshotter never holds the master key (it keeps provider keys sealed)
+    assert not {"secret_key", "previous_secret_keys"} & set(SnapshotterSettings.model_fields)
