@@ -23,9 +23,13 @@ def emitted(
 
 
 @asynccontextmanager
-async def connected(identity: str = PROVISIONER) -> AsyncIterator[NatsClient]:
+async def connected(
+    identity: str = PROVISIONER, url: str | None = None
+) -> AsyncIterator[NatsClient]:
+    """`url`: a NATS of the test's own (the session's credentials); else the session's."""
     infra = session_infra()
-    nc = await nats.connect(infra.nats_url, **infra.nats_options(identity))
+    servers = (url or infra.nats_url).split(",")
+    nc = await nats.connect(servers=servers, **infra.nats_options(identity))
     try:
         yield nc
     finally:
@@ -40,10 +44,10 @@ async def publish_signed(nc: NatsClient, event: Envelope, *, msg_id: str | None 
     await nc.jetstream().publish(event.type, body, stream=stream_for(event.type), headers=headers)
 
 
-async def publish(*events: Envelope, msg_id: str | None = None) -> None:
+async def publish(*events: Envelope, msg_id: str | None = None, url: str | None = None) -> None:
     """Publish each event as its source service: its NATS identity and its signature."""
     for event in events:
-        async with connected(event.source) as nc:
+        async with connected(event.source, url) as nc:
             await publish_signed(nc, event, msg_id=msg_id)
 
 

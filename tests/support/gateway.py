@@ -74,7 +74,7 @@ class Events:
         """Each payload as the service that owns its subject emits it (identity, signature)."""
         for payload in payloads:
             env = emitted(payload)
-            await publish(env)
+            await publish(env, url=self.nats_url)
             self.published.append(env.id)
 
     def encrypt(self, key: str, api_id: str, endpoint: str, url: str) -> str:

@@ -4,7 +4,9 @@ timeout, readiness says 503 at once, and all of it recovers by itself when the s
 on the same data, with no restart. The gateway, which needs no store, serves throughout.
 
 The store is a process of this test's own (the embedded store on a SQLite file), stopped and
-started again on the same port and file; NATS is the session's."""
+started again on the same port and file. NATS is a node of the test's own too: on the
+session's, the fresh publisher database would first ingest every usage batch earlier tests
+recorded, and that backlog (not the outage) would make the store answer late."""
 
 import asyncio
 import time
@@ -34,6 +36,7 @@ from tests.support.gateway import (
 from tests.support.infra import Infra
 from tests.support.keymanager import ADMIN_PASSWORD, km_settings, running
 from tests.support.mock_provider import mock_provider_process
+from tests.support.nats_nodes import NatsNode, on_node
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
@@ -69,20 +72,26 @@ def _url(store: ManagedProcess) -> str:
 
 
 @pytest.fixture
+def bus(infra: Infra, node: NatsNode) -> Infra:
+    """The session's credentials on the test's own NATS node."""
+    return on_node(infra, node.url)
+
+
+@pytest.fixture
 async def publisher(
-    infra: Infra, store: ManagedProcess, secret_key: str, signer: TestSigner, unique: str
+    bus: Infra, store: ManagedProcess, secret_key: str, signer: TestSigner, unique: str
 ) -> AsyncIterator[Publisher]:
     async with running_publisher(
-        infra, secret_key, signer, unique, dev_mode=True, mongodb_url=_url(store)
+        bus, secret_key, signer, unique, dev_mode=True, mongodb_url=_url(store)
     ) as publisher:
         yield publisher
 
 
 @pytest.fixture
 def keymanager_settings(
-    infra: Infra, store: ManagedProcess, secret_key: str, unique: str
+    bus: Infra, store: ManagedProcess, secret_key: str, unique: str
 ) -> KeymanagerSettings:
-    settings = km_settings(infra, secret_key, f"km_{unique}")
+    settings = km_settings(bus, secret_key, f"km_{unique}")
     return settings.model_copy(update={"mongodb_url": _url(store)})
 
 
@@ -99,10 +108,10 @@ def mock_provider(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def gateway(infra: Infra, secret_key: str) -> AsyncIterator[RunningGateway]:
+async def gateway(bus: Infra, secret_key: str) -> AsyncIterator[RunningGateway]:
     settings = GatewaySettings(
         secret_key=secret_key,
-        **infra.bus_settings("gateway"),
+        **bus.bus_settings("gateway"),
         port=free_port(),
         forward_headers=MOCK_CONTROL_HEADERS,
         dev_mode=True,  # the mock provider is on this machine
@@ -113,9 +122,9 @@ async def gateway(infra: Infra, secret_key: str) -> AsyncIterator[RunningGateway
 
 @pytest.fixture
 async def served(
-    infra: Infra, secret_key: str, gateway: RunningGateway, mock_provider: str
+    bus: Infra, secret_key: str, gateway: RunningGateway, mock_provider: str
 ) -> Deployed:
-    events = Events(infra.nats_url, SecretBox(secret_key))
+    events = Events(bus.nats_url, SecretBox(secret_key))
     return await deploy_with_keys(events, gateway, mock_provider, uuid.uuid4().hex[:8])
 
 
