@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from faststream.nats import NatsRouter
 from starlette.datastructures import State
 
-from aigw.common.auth import FetchJwks
+from aigw.common.auth import FetchJwks, HttpJwks
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import Lifespan, create_service_app
 from aigw.common.settings import KeymanagerClientSettings, PortalSettings, UsageStoreSettings
@@ -51,10 +51,11 @@ def create_portal_app(
     settings: PortalServiceSettings, service: PortalService, *, jwks_fetcher: FetchJwks | None
 ) -> FastAPI:
     standings = AccountStandings()  # who may still use a token: from the user events
+    http_jwks = HttpJwks(settings.keymanager_url)  # opens a client only if it fetches
     app = create_service_app(
         title=service.title,
         description=service.description,
-        lifespan=_lifespan(settings, service, standings),
+        lifespan=_lifespan(settings, service, standings, http_jwks),
         routers=service.routers,
         ready=standing_ready,
         max_body_bytes=settings.max_body_bytes,
@@ -66,15 +67,19 @@ def create_portal_app(
     app.state.standings = standings
     portals = Portals(dict(service.portals), public_apis(settings))
     mount_portals(app, settings.web_dir or DEFAULT_WEB_DIR, portals)
-    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher)
+    app.state.verifier = standing_verifier(settings, standings, jwks_fetcher or http_jwks)
     return app
 
 
 def _lifespan(
-    settings: PortalServiceSettings, service: PortalService, standings: AccountStandings
+    settings: PortalServiceSettings,
+    service: PortalService,
+    standings: AccountStandings,
+    http_jwks: HttpJwks,
 ) -> Lifespan:
     """The runtime (NATS, the store, the outbox relay, the event consumers) and the services,
-    built once when the app starts; the account standings followed while it runs."""
+    built once when the app starts; the account standings followed while it runs; the JWKS
+    client closed when it stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +91,7 @@ def _lifespan(
             registry=app.state.metrics_registry,
         )
         async with runtime, followed(runtime, standings), AsyncExitStack() as held:
+            held.push_async_callback(http_jwks.aclose)
             await usage_store.ensure_indexes(
                 runtime.db, settings.usage_retention_days, settings.usage_calls_retention_days
             )

@@ -41,7 +41,6 @@ from aigw.common.auth import (
     FetchJwks,
     JwksCache,
     TokenVerifier,
-    http_jwks_fetcher,
 )
 from aigw.common.errors import Unauthorized, Unavailable
 from aigw.common.event_trust import EventVerifier, accept
@@ -131,16 +130,13 @@ class AccountStandings:
 
 
 def standing_verifier(
-    settings: KeymanagerClientSettings, standings: AccountStandings, fetch: FetchJwks | None = None
+    settings: KeymanagerClientSettings, standings: AccountStandings, fetch: FetchJwks
 ) -> TokenVerifier:
     """How publisher and devportal verify a management token: signed with a key of
-    keymanager's JWKS (fetched from `settings.keymanager_url` unless `fetch` is given), of
-    an account that still stands."""
+    keymanager's JWKS (as `fetch` gets it: `HttpJwks` from keymanager), of an account that
+    still stands."""
     return TokenVerifier(
-        JwksCache(
-            fetch or http_jwks_fetcher(settings.keymanager_url),
-            refresh_seconds=settings.jwks_refresh_seconds,
-        ),
+        JwksCache(fetch, refresh_seconds=settings.jwks_refresh_seconds),
         check_claims=standings.check_claims(),
     )
 
