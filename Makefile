@@ -102,7 +102,7 @@ page-weight: install web chromium ## Each portal's first-load bytes and time to 
 rotate-secret-key: install-run ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
 	$(UV) run --frozen --no-sync python -m aigw.devtools.rotate_secret_key
 
-nats-credentials: install-run ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
+nats-credentials: install-run ## One nkey per service (and the snapshotter, the provisioner), the trust file and nats-server's auth config: DIR=deploy/credentials
 	$(UV) run --frozen --no-sync python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
 
 deploy-credentials: install-run ## Every secret deploy/compose.yaml mounts (NATS, MongoDB, master key, admin): DIR=deploy/credentials
