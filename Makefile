@@ -93,7 +93,7 @@ bench-snapshot: install ## A gateway's restart with and without its table snapsh
 semantic-eval: install ## The semantic cache's hit and false-hit rates on tests/data/semantic_pairs.jsonl (GATEWAY_EMBEDDINGS_URL, else the local model)
 	$(UV) run --frozen python -m aigw.devtools.semantic_eval
 
-idle-footprint: install ## Each service's RSS and CPU at rest (DURATION=60 seconds), what deploy/k8s requests
+idle-footprint: install ## Each service's (and the snapshotter's) RSS and CPU at rest (DURATION=60 seconds), what deploy/k8s requests
 	$(UV) run --frozen python -m aigw.devtools.idle_footprint $(or $(DURATION),60)
 
 page-weight: install web chromium ## Each portal's first-load bytes and time to interactive, in headless Chromium
@@ -102,7 +102,7 @@ page-weight: install web chromium ## Each portal's first-load bytes and time to 
 rotate-secret-key: install-run ## Re-encrypt secrets at rest: AIGW_SECRET_KEY=<new> AIGW_PREVIOUS_SECRET_KEYS=<old>
 	$(UV) run --frozen --no-sync python -m aigw.devtools.rotate_secret_key
 
-nats-credentials: install-run ## One nkey per service, the trust file and nats-server's auth config: DIR=deploy/credentials
+nats-credentials: install-run ## One nkey per service (and the snapshotter, the provisioner), the trust file and nats-server's auth config: DIR=deploy/credentials
 	$(UV) run --frozen --no-sync python -m aigw.devtools.nats_auth $(or $(DIR),deploy/credentials)
 
 deploy-credentials: install-run ## Every secret deploy/compose.yaml mounts (NATS, MongoDB, master key, admin): DIR=deploy/credentials

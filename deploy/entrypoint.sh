@@ -2,6 +2,8 @@
 # The images' entrypoint: `entrypoint.sh <service> [args...]` runs one aigw process.
 #
 #   publisher | devportal | keymanager | gateway   the services (python -m aigw.<service>)
+#   snapshotter                                    the shared routing table snapshot
+#                                                  (python -m aigw.gateway.snapshotter)
 #   provision                                      create / update the streams, then exit
 #   mock-provider                                  the mock AI provider (images built with devtools)
 #   health <port> [path]                           exit 0 when http://127.0.0.1:<port><path>
@@ -51,15 +53,16 @@ except OSError as exc:
 ' "$1" "${2:-/health/ready}"
 }
 
-[ $# -ge 1 ] || fail "usage: entrypoint.sh publisher|devportal|keymanager|gateway|provision|mock-provider|health [args...]"
+[ $# -ge 1 ] || fail "usage: entrypoint.sh publisher|devportal|keymanager|gateway|snapshotter|provision|mock-provider|health [args...]"
 service=$1
 shift
 case $service in
     publisher | devportal | keymanager | gateway) module="aigw.$service" ;;
+    snapshotter) module="aigw.gateway.snapshotter" ;;
     provision) module="aigw.common.provision" ;;
     mock-provider) module="aigw.devtools.mock_provider" ;;
     health) health "$@" ;;
-    *) fail "unknown service '$service' (publisher, devportal, keymanager, gateway, provision, mock-provider)" ;;
+    *) fail "unknown service '$service' (publisher, devportal, keymanager, gateway, snapshotter, provision, mock-provider)" ;;
 esac
 
 load_file_secrets

@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# One image for the four services (the first argument picks one: deploy/entrypoint.sh):
+# One image for the four services and the snapshotter (the first argument picks one:
+# deploy/entrypoint.sh):
 #   docker build -f deploy/docker/service.Dockerfile -t aigw:$(git rev-parse --short HEAD) .
 #   docker run aigw:<tag> gateway
 # With the mock AI provider too (aigw.devtools, for trials and the compose `mock` profile only):

@@ -1,6 +1,7 @@
 """deploy/compose.yaml, as `docker compose config` resolves it: a 3-node NATS cluster, a
-3-member MongoDB replica set, the services and two gateways, each with its health check and
-only its own secrets, every secret a mounted file."""
+3-member MongoDB replica set, the services, two gateways and the snapshotter, each with its
+health check and only its own secrets (no master key for the snapshotter), every secret a
+mounted file."""
 
 import re
 import subprocess
@@ -19,7 +20,13 @@ from tests.support.deploy import (
     compose_config,
 )
 
-PORTS = {"publisher": 8001, "devportal": 8002, "keymanager": 8003, "gateway": 8280}
+PORTS = {
+    "publisher": 8001,
+    "devportal": 8002,
+    "keymanager": 8003,
+    "snapshotter": 8004,
+    "gateway": 8280,
+}
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 MONGO_MEMBERS = ("mongo-1", "mongo-2", "mongo-3")
 DATABASE_SERVICES = ("publisher", "devportal", "keymanager")
@@ -51,9 +58,10 @@ def test_the_file_validates_with_and_without_the_mock_provider(config, with_mock
     assert set(with_mock["services"]) - set(config["services"]) == {"mock-provider"}
 
 
-def test_it_runs_every_service_and_two_gateways(config) -> None:
+def test_it_runs_every_service_two_gateways_and_one_snapshotter(config) -> None:
     processes = sorted(_process(s) for s in aigw_services(config).values())
-    assert processes == sorted(["provision", *DATABASE_SERVICES, "gateway", "gateway"])
+    expected = ["provision", *DATABASE_SERVICES, "gateway", "gateway", "snapshotter"]
+    assert processes == sorted(expected)
 
 
 def test_a_three_node_nats_cluster_and_a_three_member_replica_set(config) -> None:
@@ -109,12 +117,22 @@ def test_each_service_gets_only_its_own_secrets(config) -> None:
         assert secrets["nats_seed"] == f"{identity}_seed", name
         expected = {"nats_seed"}
         if process != "provision":
-            expected |= {"nats_trust", "aigw_secret_key"}
+            expected.add("nats_trust")
+        if process not in ("provision", "snapshotter"):  # it folds sealed keys, never opens one
+            expected.add("aigw_secret_key")
         if process in DATABASE_SERVICES:
             expected.add("mongodb_url")
         if process == "keymanager":
             expected.add("admin_password")
         assert set(secrets) == expected, name
+
+
+def test_the_snapshotter_holds_no_master_key_and_publishes_no_port(config) -> None:
+    snapshotter = config["services"]["snapshotter"]
+    assert "aigw_secret_key" not in _secret_targets(snapshotter)
+    assert not {"AIGW_SECRET_KEY", "AIGW_SECRET_KEY_FILE"} & set(snapshotter["environment"])
+    assert "MONGODB_URL_FILE" not in snapshotter["environment"]
+    assert "ports" not in snapshotter  # its /metrics is for the backend network's scraper
 
 
 def test_no_secret_is_a_value_in_the_environment(config, with_mock) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from aigw.common.crypto import generate_master_key
+from aigw.common.identity import SNAPSHOTTER
 from aigw.devtools.processes import ManagedProcess, free_port
 from tests.support.deploy import ENTRYPOINT, build_image_venv
 from tests.support.keymanager import token_for
@@ -122,3 +123,33 @@ def test_a_service_starts_from_file_secrets_and_answers_its_health_checks(
         assert token_for(url, "admin", admin_password)
     finally:
         service.stop()
+
+
+@pytest.mark.integration
+async def test_the_snapshotter_starts_from_its_seed_and_trust_files_alone(
+    infra, node, path, tmp_path
+) -> None:
+    """No master key, no database: its own NATS identity and the trust file (on a NATS of the
+    test's own: it writes the shared snapshot)."""
+    port = free_port()
+    env = {
+        "PATH": path,
+        **infra.bus_env(SNAPSHOTTER),
+        "NATS_URL": node.url,
+        "SNAPSHOTTER_PORT": str(port),
+    }
+    assert not any(name.startswith(("AIGW_SECRET_KEY", "MONGODB_URL")) for name in env)
+    snapshotter = ManagedProcess(
+        "snapshotter",
+        ["sh", str(ENTRYPOINT), "snapshotter"],
+        port=port,
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/health/ready",
+        log_path=tmp_path / "snapshotter.log",
+    )
+    with snapshotter.running(60):
+        assert snapshotter.proc is not None
+        cmdline = Path(f"/proc/{snapshotter.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1:3] == [b"-m", b"aigw.gateway.snapshotter"]
+        assert _entrypoint(path, "health", str(port)).returncode == 0
+        assert _entrypoint(path, "health", str(port), "/health/live").returncode == 0

@@ -1,6 +1,7 @@
 """deploy/k8s: the kustomize base and the production overlay build with `kubectl kustomize`
-and validate against the Kubernetes schemas; every Deployment has its probes, resources and
-disruption budget, runs unprivileged and takes its secrets by reference only."""
+and validate against the Kubernetes schemas; every Deployment has its probes and resources,
+runs unprivileged and takes its secrets by reference only; every service has its disruption
+budget, the snapshotter is one pod with no master key."""
 
 import copy
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from aigw.common.identity import SNAPSHOTTER
 from aigw.devtools import nats_auth
 from tests.support.deploy import (
     AIGW_SERVICES,
@@ -20,7 +22,16 @@ from tests.support.deploy import (
     selects,
 )
 
-PORTS = {"publisher": 8001, "devportal": 8002, "keymanager": 8003, "gateway": 8280}
+PORTS = {
+    "publisher": 8001,
+    "devportal": 8002,
+    "keymanager": 8003,
+    "snapshotter": 8004,
+    "gateway": 8280,
+}
+PROCESSES = (*AIGW_SERVICES, SNAPSHOTTER)
+SECRETS_DIR = "/run/secrets/aigw/"
+DATABASE_SERVICES = ("publisher", "devportal", "keymanager")
 
 
 @pytest.fixture(scope="module", params=KUSTOMIZATIONS, ids=lambda p: p.name)
@@ -55,10 +66,12 @@ def test_a_broken_manifest_is_refused(manifests) -> None:
     assert schema_errors(deployment) is not None
 
 
-def test_the_four_services_each_have_a_deployment_and_a_service(manifests) -> None:
+def test_the_four_services_and_the_snapshotter_each_have_a_deployment_and_a_service(
+    manifests,
+) -> None:
     deployments, services = of_kind(manifests, "Deployment"), of_kind(manifests, "Service")
-    assert set(deployments) == set(AIGW_SERVICES)
-    for name in AIGW_SERVICES:
+    assert set(deployments) == set(PROCESSES)
+    for name in PROCESSES:
         container = _pod(deployments[name])["containers"][0]
         assert container["args"] == [name]
         assert container["ports"] == [{"name": "http", "containerPort": PORTS[name]}]
@@ -84,14 +97,62 @@ def test_every_deployment_requests_resources_and_limits_memory(manifests) -> Non
         assert "memory" in resources["limits"], name
 
 
-def test_every_deployment_has_a_disruption_budget(manifests) -> None:
+def test_every_service_has_a_disruption_budget(manifests) -> None:
     budgets = of_kind(manifests, "PodDisruptionBudget").values()
-    for name, deployment in of_kind(manifests, "Deployment").items():
+    for name in AIGW_SERVICES:
+        deployment = of_kind(manifests, "Deployment")[name]
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         covering = [b for b in budgets if selects(b["spec"]["selector"], labels)]
         assert len(covering) == 1, name
         assert deployment["spec"]["replicas"] >= 2, f"{name}: a budget needs two replicas"
         assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, name
+
+
+def test_one_snapshotter_never_two_and_no_budget_to_hold_up_a_drain(manifests) -> None:
+    deployment = of_kind(manifests, "Deployment")[SNAPSHOTTER]
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # no second during a rollout
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    budgets = of_kind(manifests, "PodDisruptionBudget").values()
+    assert not [b for b in budgets if selects(b["spec"]["selector"], labels)]
+    autoscalers = of_kind(manifests, "HorizontalPodAutoscaler").values()
+    assert all(h["spec"]["scaleTargetRef"]["name"] != SNAPSHOTTER for h in autoscalers)
+
+
+def _environment(pod: dict[str, Any], config_maps: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The container's variables as the kubelet sets them (a missing key: KeyError)."""
+    container = pod["containers"][0]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env |= config_maps[source["configMapRef"]["name"]]["data"]
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+        elif ref := variable.get("valueFrom", {}).get("configMapKeyRef"):
+            env[variable["name"]] = config_maps[ref["name"]]["data"][ref["key"]]
+    return env
+
+
+def _mounted_files(pod: dict[str, Any]) -> set[str]:
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "secrets"]
+    assert mount["mountPath"] + "/" == SECRETS_DIR
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "secrets"]
+    sources = volume["projected"]["sources"]
+    return {SECRETS_DIR + item["path"] for s in sources for item in s["secret"]["items"]}
+
+
+def test_every_file_a_pod_is_told_to_read_is_mounted(manifests) -> None:
+    """The entrypoint refuses to start on a `<NAME>_FILE` it cannot read: the snapshotter,
+    which mounts no master key, must not be given the shared config's AIGW_SECRET_KEY_FILE."""
+    config_maps = of_kind(manifests, "ConfigMap")  # by the hashed names the pods refer to
+    for name, deployment in of_kind(manifests, "Deployment").items():
+        pod = _pod(deployment)
+        env = _environment(pod, config_maps)
+        told = {v for k, v in env.items() if k.endswith("_FILE") and v.startswith(SECRETS_DIR)}
+        assert told <= _mounted_files(pod), f"{name}: {told - _mounted_files(pod)} not mounted"
+        assert {"NATS_URL", "NATS_SEED_FILE", "AIGW_TRUST_FILE"} <= set(env), name
+    snapshotter = _environment(_pod(of_kind(manifests, "Deployment")[SNAPSHOTTER]), config_maps)
+    assert not {"AIGW_SECRET_KEY_FILE", "MONGODB_URL_FILE"} & set(snapshotter)
 
 
 def test_the_gateway_scales_on_cpu(manifests) -> None:
@@ -129,8 +190,10 @@ def test_secrets_are_referenced_never_included(manifests) -> None:
 def test_each_pod_mounts_only_its_own_secrets(manifests) -> None:
     database = {"aigw-mongodb-admin-aigw"}
     for name, deployment in of_kind(manifests, "Deployment").items():
-        expected = {f"aigw-nats-{name}", "aigw-nats-trust", "aigw-master-key"}
-        if name != "gateway":
+        expected = {f"aigw-nats-{name}", "aigw-nats-trust"}
+        if name != SNAPSHOTTER:  # it folds sealed provider keys, never opens one
+            expected.add("aigw-master-key")
+        if name in DATABASE_SERVICES:
             expected |= database
         if name == "keymanager":
             expected.add("aigw-admin-password")

@@ -1,6 +1,7 @@
 """`make run`'s data folder: one per port set (or AIGW_DATA_DIR), locked while a run holds it,
 and the old single `.data/` adopted as the default ports' folder."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,15 @@ def test_other_ports_get_a_folder_of_their_own(tmp_path: Path) -> None:
     assert len(ports_hash(moved)) == 8
     assert ports_hash(moved) != ports_hash(Ports(devportal=9001))
     assert choose(Ports(publisher=9001), {}, tmp_path) == folder  # the same set, the same folder
+
+
+def test_a_port_added_later_keeps_the_folders_earlier_runs_made() -> None:
+    """The snapshotter's port came after the folders: at its default, a port set's folder is
+    the one it had before; moved, it is a port set of its own."""
+    before = "publisher=9001,devportal=8002,keymanager=8003,gateway=8280,mock_provider=8090,"
+    before += "embeddings=8091,nats=4222,mongodb=27017"
+    assert ports_hash(Ports(publisher=9001)) == hashlib.sha256(before.encode()).hexdigest()[:8]
+    assert ports_hash(Ports(publisher=9001, snapshotter=9004)) != ports_hash(Ports(publisher=9001))
 
 
 def test_aigw_data_dir_wins(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ def test_the_banner_names_the_three_portals(tmp_path: Path) -> None:
     assert "Publisher Portal  http://127.0.0.1:8001/publisher" in banner
     assert "Admin Portal      http://127.0.0.1:8001/admin" in banner
     assert "Developer Portal  http://127.0.0.1:8002/devportal" in banner
+    assert "snapshotter    http://127.0.0.1:8004/metrics  (the gateways' shared" in banner
 
 
 def test_other_ports_are_printed_for_the_walkthrough(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """`make run`'s bring-up, the parts without processes: where external servers are, and what a
 failure report says."""
 
+import os
 from pathlib import Path
 
 from aigw.devtools.stack import Stack, StackConfig
@@ -56,3 +57,19 @@ def test_the_gateway_keeps_its_state_in_the_data_folder(tmp_path: Path) -> None:
     """Its table snapshot and usage spool: a gateway restarted while NATS is down serves."""
     [gateway] = [p for p in stack(tmp_path).processes if p.name == "gateway"]
     assert gateway.env["GATEWAY_STATE_DIR"] == str(tmp_path / "gateway")
+
+
+def test_the_snapshotter_gets_its_own_identity_and_no_master_key_or_store(tmp_path: Path) -> None:
+    [snapshotter] = [p for p in stack(tmp_path).processes if p.name == "snapshotter"]
+    given = {k for k, v in snapshotter.env.items() if os.environ.get(k) != v}
+    assert given == {"NATS_URL", "NATS_SEED_FILE", "AIGW_TRUST_FILE", "SNAPSHOTTER_PORT"}
+    assert snapshotter.env["NATS_SEED_FILE"] == str(tmp_path / "credentials" / "snapshotter.nk")
+    assert snapshotter.env["SNAPSHOTTER_PORT"] == "8004"
+    assert snapshotter.argv[1:] == ["-m", "aigw.gateway.snapshotter"]
+    assert snapshotter.ready_url == "http://127.0.0.1:8004/health/ready"
+    assert snapshotter.log_path == tmp_path / "logs" / "snapshotter.log"
+
+
+def test_a_stack_on_a_shared_nats_may_run_without_the_snapshotter(tmp_path: Path) -> None:
+    config = StackConfig(tmp_path, "k", "a", snapshotter=False)
+    assert "snapshotter" not in {p.name for p in Stack(config).processes}

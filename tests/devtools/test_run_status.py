@@ -7,10 +7,12 @@ from pathlib import Path
 from aigw.devtools.processes import ManagedProcess
 from aigw.devtools.status import (
     REQUESTS,
+    SNAPSHOT_SEQUENCE,
     ErrorWatch,
     LiveLines,
     RequestRate,
     Row,
+    StatusBoard,
     metric_totals,
     one_line,
     render,
@@ -70,6 +72,19 @@ def test_the_table_shows_each_component_its_state_and_last_error() -> None:
     assert by_name["publisher"].endswith("ERROR aigw.publisher: cannot reach NATS")
     assert "120 events folded" in by_name["gateway"]
     assert by_name["gateway"].endswith(" -")
+
+
+def test_the_snapshotter_row_says_where_its_last_snapshot_is(tmp_path: Path) -> None:
+    snapshotter = ManagedProcess("snapshotter", ["true"], port=1, log_path=tmp_path / "s.log")
+    board = StatusBoard([snapshotter], "http://127.0.0.1:1", LiveLines(io.StringIO(), tty=False))
+
+    def detail(metrics: dict[str, float] | None) -> str:
+        (row,) = board.rows(None, metrics)
+        return row.detail
+
+    assert detail({SNAPSHOT_SEQUENCE: 42.0}) == "snapshot at event 42"
+    assert detail({SNAPSHOT_SEQUENCE: 0.0}) == "no snapshot yet"
+    assert detail(None) == "exited (None)"  # not answering: what the process says
 
 
 def test_no_rate_yet_is_a_dash_and_lines_fit_the_terminal() -> None:

@@ -20,6 +20,7 @@ PROCESSES = {
     "publisher",
     "devportal",
     "gateway",
+    "snapshotter",
 }
 
 

@@ -27,6 +27,9 @@ def stack(
         credentials_dir=infra.credentials,
         mongodb_url=infra.mongodb_url,
         db_prefix=f"e2e_{uuid.uuid4().hex[:8]}",
+        # the session's NATS: a shared snapshot there would change how every later gateway of
+        # the session starts (tests/devtools/test_stack_snapshotter.py runs the stack's own)
+        snapshotter=False,
         extra_env={
             "GATEWAY_UPSTREAM_TIMEOUT": str(UPSTREAM_TIMEOUT_SECONDS),
             # the mock provider's per-request controls, which the walkthrough tests use

@@ -34,7 +34,9 @@ def secure_stack(
         ports=Ports.free(),
         persist_store=False,
         # unbuffered, so every line a service wrote is in its log file when the scan reads it
-        extra_env={"PYTHONUNBUFFERED": "1"},
+        # SNAPSHOTTER_INTERVAL: the shared snapshot soon holds the walkthrough's events, and
+        # the scan reads it too
+        extra_env={"PYTHONUNBUFFERED": "1", "SNAPSHOTTER_INTERVAL": "0.5"},
         db_prefix="scan",
         mock_provider_keys=(
             f"{stack_secrets['production_provider_key']},{stack_secrets['sandbox_provider_key']}"

@@ -14,11 +14,14 @@ import nats
 import pytest
 from pymongo import MongoClient
 
+from aigw.common.identity import SNAPSHOT_BUCKET, SNAPSHOTTER
+from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth
 from aigw.devtools.stack import Stack
+from aigw.devtools.status import SNAPSHOT_SEQUENCE, metric_totals
 from tests.support.portal import CHAT_BODY
 from tests.support.secrets_scan import StackSecrets, find, scan
-from tests.support.waiting import eventually_sync
+from tests.support.waiting import eventually, eventually_sync
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -152,6 +155,7 @@ async def test_no_secret_is_stored_published_or_logged(
     # a sleep is the point: nothing marks that relays and log writers finished what they
     # started, and the scan looks for what must never appear
     await asyncio.sleep(1.0)
+    await _snapshot_covers_the_stream(secure_stack)
     findings = await scan(
         dict(walked),
         secure_stack.mongodb_url,
@@ -161,7 +165,7 @@ async def test_no_secret_is_stored_published_or_logged(
     )
     assert findings == [], "\n".join(f"{f.secret_name} in {f.where}" for f in findings)
     assert {"admin_token", "production_api_key", "test_key"} <= walked.keys()
-    for service in ("publisher", "devportal", "keymanager", "gateway"):  # logs were written
+    for service in ("publisher", "devportal", "keymanager", "gateway", "snapshotter"):  # logs
         assert (secure_stack.logs / f"{service}.log").stat().st_size > 0
 
 
@@ -170,6 +174,7 @@ async def test_the_scan_finds_a_planted_secret_in_each_place(secure_stack: Stack
     with MongoClient(secure_stack.mongodb_url) as client:
         client["scan_canary"]["docs"].insert_one({"nested": {"value": f"x{canary}y"}})
     await _publish(secure_stack, base64.b64encode(b"a:" + canary.encode()))
+    await _stray_chunk(secure_stack, f"x{canary}y".encode())
     Path(secure_stack.logs / "canary.log").write_text(f"INFO something {canary}\n")
     findings = await scan(
         {"canary": canary},
@@ -179,7 +184,30 @@ async def test_the_scan_finds_a_planted_secret_in_each_place(secure_stack: Stack
         secure_stack.logs,
     )
     places = {f.where.split()[0] for f in findings}
-    assert places == {"mongodb", "stream", "log"}
+    assert places == {"mongodb", "stream", "object", "log"}
+
+
+async def _snapshot_covers_the_stream(stack: Stack) -> None:
+    """The snapshotter's shared snapshot is at the events stream's end: the scan reads every
+    event the walkthrough made in it too."""
+    nc = await nats.connect(stack.nats_url, **provisioner(stack))
+    try:
+        last = (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq
+    finally:
+        await nc.close()
+    url = f"{stack.url('snapshotter')}/metrics"
+    await eventually(
+        lambda: _snapshot_sequence(url),
+        lambda written: written >= last,
+        timeout=20,
+        what=f"the shared snapshot at sequence {last}",
+    )
+
+
+async def _snapshot_sequence(url: str) -> float:
+    async with httpx.AsyncClient(timeout=2) as client:
+        totals = metric_totals((await client.get(url)).text)
+    return totals.get(SNAPSHOT_SEQUENCE, 0.0)
 
 
 def provisioner(stack: Stack) -> dict[str, Any]:
@@ -254,3 +282,14 @@ def test_one_request_is_followed_across_services(walked: StackSecrets, secure_st
     assert event["source"] == "keymanager"
     caused = audit.get("/events", params={"correlationId": event["correlationid"]}).json()
     assert [e["id"] for e in caused["list"]] == [event["id"]]
+
+
+async def _stray_chunk(stack: Stack, data: bytes) -> None:
+    """A chunk no object's meta names (gateways never read it) in the snapshot bucket, as the
+    snapshotter, the one identity that may write there."""
+    options = nats_auth.connect_options(stack.credentials, SNAPSHOTTER)
+    nc = await nats.connect(stack.nats_url, **options)
+    try:
+        await nc.jetstream().publish(f"$O.{SNAPSHOT_BUCKET}.C.canary", data)
+    finally:
+        await nc.close()

@@ -1,7 +1,9 @@
 """Look for secrets, in plaintext or base64, in everything the platform keeps or says:
-every document of every MongoDB database, every message on the event stream, every log file."""
+every document of every MongoDB database, every message on the event streams, the shared
+routing table snapshot, every log file."""
 
 import base64
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +11,10 @@ from typing import Any
 
 import nats
 from bson import encode, json_util
+from nats.js.errors import NotFoundError
 from pymongo import AsyncMongoClient
 
-from aigw.common.messaging import STREAMS
+from aigw.common.messaging import SNAPSHOT_STREAM_NAME, STREAMS
 
 # The stand-in AI provider is meant to receive the provider keys: it is not scanned.
 PROVIDER_STAND_IN_LOG = "mock-provider.log"
@@ -85,6 +88,14 @@ async def stream_blobs(nats_url: str, options: dict[str, Any]) -> list[tuple[str
                 headers = repr(msg.headers or {}).encode()
                 where = f"stream {stream} seq {seq} {msg.subject}"
                 blobs.append((where, headers + (msg.data or b"")))
+        # the snapshot's chunks joined (a secret may straddle two), replaced ones purged
+        state = (await js.stream_info(SNAPSHOT_STREAM_NAME)).state
+        joined = b""
+        for seq in range(state.first_seq, state.last_seq + 1):
+            with contextlib.suppress(NotFoundError):
+                joined += (await js.get_msg(SNAPSHOT_STREAM_NAME, seq)).data or b""
+        if joined:
+            blobs.append((f"object store {SNAPSHOT_STREAM_NAME}", joined))
     finally:
         await nc.close()
     return blobs

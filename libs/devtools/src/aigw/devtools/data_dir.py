@@ -23,12 +23,20 @@ ROOT = Path(".data")
 LOCK_FILE = "run.lock"
 # What make run kept directly under .data/ before it had one folder per port set.
 LEGACY_ENTRIES = ("secret.key", "store.sqlite", "jetstream", "credentials", "logs")
+# Ports added after port sets had folders: left out of the hash while at their default, so a
+# port set an earlier make run used keeps its folder (its store, stream and keys)
+LATER_PORTS = ("snapshotter",)
 
 
 def ports_hash(ports: Ports) -> str:
     """Eight hex digits naming a port set (every port, by name, so the order never matters)."""
-    text = ",".join(f"{f.name}={getattr(ports, f.name)}" for f in fields(ports))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    defaults = Ports()
+    named = [
+        f"{f.name}={getattr(ports, f.name)}"
+        for f in fields(ports)
+        if f.name not in LATER_PORTS or getattr(ports, f.name) != getattr(defaults, f.name)
+    ]
+    return hashlib.sha256(",".join(named).encode()).hexdigest()[:8]
 
 
 def choose(ports: Ports, env: Mapping[str, str] = os.environ, root: Path = ROOT) -> Path:

@@ -4,8 +4,8 @@
 `deploy/credentials`, which git ignores) writes, once (existing files are kept, so it can be
 rerun, and rotating one means deleting it first):
 
-- the NATS credentials of `aigw.devtools.nats_auth` (one nkey seed per service, `trust.json`,
-  `nats-auth.conf`);
+- the NATS credentials of `aigw.devtools.nats_auth` (one nkey seed per identity: the four
+  services, the snapshotter and the provisioner; `trust.json`, `nats-auth.conf`);
 - `mongo.key`: the replica set members' shared key file (756 random bytes, base64);
 - `mongo_root_password`: the root user the init job uses to initiate the replica set and
   create the services' user; `mongo_app_password` and `mongodb_url`: that user (`aigw`, read and

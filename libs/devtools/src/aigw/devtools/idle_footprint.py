@@ -1,8 +1,8 @@
 """`python -m aigw.devtools.idle_footprint [seconds]`: each service's memory and CPU at rest.
 
 Starts the whole platform (aigw.devtools.stack, free ports, its own NATS and store), waits for
-every service to be ready, then samples each service process's resident memory (RSS) and CPU
-time from /proc for `seconds` (default 60). The Kubernetes manifests' resource requests
+every service to be ready, then samples each service process's (and the snapshotter's)
+resident memory (RSS) and CPU time from /proc for `seconds` (default 60). The Kubernetes manifests' resource requests
 (deploy/k8s/base) are sized from these figures; the README's "Running in production" quotes
 them. Linux only (it reads /proc).
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aigw.common.crypto import generate_master_key
+from aigw.common.identity import SNAPSHOTTER
 from aigw.devtools.stack import SERVICES, Ports, Stack, StackConfig
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -46,7 +47,8 @@ def measure(seconds: float) -> dict[str, tuple[Sample, Sample, float]]:
             persist_store=False,
         )
         with Stack(config) as stack:
-            pids = {p.name: p.proc.pid for p in stack.processes if p.name in SERVICES and p.proc}
+            measured = (*SERVICES, SNAPSHOTTER)
+            pids = {p.name: p.proc.pid for p in stack.processes if p.name in measured and p.proc}
             first = {name: sample(pid) for name, pid in pids.items()}
             started = time.monotonic()
             time.sleep(seconds)  # idle is the point: nothing calls the services meanwhile

@@ -79,6 +79,7 @@ def _banner(stack: Stack, notes: list[str]) -> str:
         f"  devportal      {stack.url('devportal')}/api/devportal/v1",
         f"  keymanager     {stack.url('keymanager')}/api/keymanager/v1",
         f"  gateway        {stack.url('gateway')}",
+        *_snapshotter_line(stack),
         f"  mock provider  {stack.url('mock_provider')}  (keys: {c.mock_provider_keys})",
         f"  embeddings     {stack.embeddings_url}  (all-MiniLM-L6-v2 on this machine, loopback only)",
         f"  NATS           {stack.nats_url}"
@@ -93,6 +94,14 @@ def _banner(stack: Stack, notes: list[str]) -> str:
     if overridden := _overridden_ports(c.ports):
         lines.append(f"  the README's walkthrough in another shell: export {overridden}")
     return "\n".join(lines)
+
+
+def _snapshotter_line(stack: Stack) -> list[str]:
+    if not stack.config.snapshotter:
+        return []
+    every = os.environ.get("SNAPSHOTTER_INTERVAL", "300")
+    shown = f"  snapshotter    {stack.url('snapshotter')}/metrics"
+    return [f"{shown}  (the gateways' shared routing table snapshot, every {every} s)"]
 
 
 # the ports the README's walkthrough reads from the environment
@@ -129,7 +138,9 @@ def _stop_on_signals() -> None:
 
 def _follow(stack: Stack, screen: LiveLines) -> None:
     """The live status table until Ctrl-C."""
-    board = StatusBoard(stack.processes, stack.url("gateway"), screen, externals(stack))
+    board = StatusBoard(
+        stack.processes, stack.url("gateway"), screen, externals(stack), stack.url("snapshotter")
+    )
     while True:
         board.refresh()
         time.sleep(REFRESH_SECONDS)

@@ -1,6 +1,7 @@
 """The whole platform as child processes: NATS, the store, the mock provider, the local
-embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL) and the
-four services.
+embedding model (aigw.devtools.local_embeddings, the gateway's GATEWAY_EMBEDDINGS_URL), the
+four services and the snapshotter (aigw.gateway.snapshotter: the shared routing table snapshot
+a gateway with no table of its own starts from).
 
 Shared by `make run` (documented ports; its data folder from aigw.devtools.data_dir), the
 end-to-end tests and the benchmark (free ports; their own NATS and store, or ones they are
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Self
 
+from aigw.common.identity import SNAPSHOTTER
 from aigw.devtools import local_embeddings, nats_auth
 from aigw.devtools.processes import ManagedProcess, free_port, mongo_store, nats_server
 
@@ -26,6 +28,7 @@ class Ports:
     publisher: int = 8001
     devportal: int = 8002
     keymanager: int = 8003
+    snapshotter: int = 8004
     gateway: int = 8280
     mock_provider: int = 8090
     embeddings: int = 8091
@@ -50,6 +53,9 @@ class StackConfig:
     db_prefix: str = "aigw"
     mock_provider_keys: str = "mock-provider-key,mock-sandbox-key"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # off for a stack on a NATS others share (the tests' session NATS): its snapshot in the
+    # AIGW_SNAPSHOTS bucket would change how every later gateway on that NATS starts
+    snapshotter: bool = True
 
 
 class Stack:
@@ -70,6 +76,7 @@ class Stack:
             self._mock(),
             self._embeddings(),
             *self._services(),
+            *([self._snapshotter()] if config.snapshotter else []),
         ]
 
     @staticmethod
@@ -113,12 +120,10 @@ class Stack:
         """`aigw.<name>` on `port`, with the stack's environment and `extra` on top."""
         c = self.config
         env = {
-            "NATS_URL": self.nats_url,
             "MONGODB_URL": self.mongodb_url,
             "AIGW_SECRET_KEY": c.secret_key,
             "AIGW_ADMIN_PASSWORD": c.admin_password,
             "AIGW_DEV_MODE": "true",
-            "AIGW_TRUST_FILE": str(self.credentials / nats_auth.TRUST_FILE),
             "KEYMANAGER_URL": self.url("keymanager"),
             "GATEWAY_EMBEDDINGS_URL": self.embeddings_url,
             **{f"{s.upper()}_PORT": str(getattr(c.ports, s)) for s in SERVICES},
@@ -129,13 +134,30 @@ class Stack:
             "GATEWAY_STATE_DIR": str(c.data_dir / "gateway"),
             **c.extra_env,
             f"{name.upper()}_PORT": str(port),
-            "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, name)),
+            **self._bus_env(name),
             **extra,
         }
-        label = extra.get("GATEWAY_NAME", name)
+        return self._python(extra.get("GATEWAY_NAME", name), f"aigw.{name}", port, env)
+
+    def _snapshotter(self) -> ManagedProcess:
+        """Its own NATS identity and nothing else of the services': no master key (provider
+        keys stay sealed in the snapshot), no store, no AI call."""
+        port = self.config.ports.snapshotter
+        env = {**self.config.extra_env, "SNAPSHOTTER_PORT": str(port), **self._bus_env(SNAPSHOTTER)}
+        return self._python(SNAPSHOTTER, "aigw.gateway.snapshotter", port, env)
+
+    def _bus_env(self, identity: str) -> dict[str, str]:
+        return {
+            "NATS_URL": self.nats_url,
+            "NATS_SEED_FILE": str(nats_auth.seed_path(self.credentials, identity)),
+            "AIGW_TRUST_FILE": str(self.credentials / nats_auth.TRUST_FILE),
+        }
+
+    def _python(self, label: str, module: str, port: int, env: dict[str, str]) -> ManagedProcess:
+        """`python -m <module>` on `port`, ready when its /health/ready answers 200."""
         return ManagedProcess(
             label,
-            [sys.executable, "-m", f"aigw.{name}"],
+            [sys.executable, "-m", module],
             port=port,
             env=env,
             ready_url=f"http://127.0.0.1:{port}/health/ready",

@@ -158,7 +158,8 @@ def diagnose_timeout(stack: Stack, proc: ManagedProcess, waited: float) -> Start
     return StartFailure(
         label(proc.name),
         f"not ready after {waited:.0f} s (still running)",
-        "read its log below; a service waits for NATS and the store, the gateway for its replay",
+        "read its log below; a service waits for NATS and the store, the gateway and the "
+        "snapshotter for their replay of the event stream",
         lines,
         path,
     )

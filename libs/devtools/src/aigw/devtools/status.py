@@ -22,6 +22,7 @@ from aigw.devtools.processes import ManagedProcess, port_open
 REQUESTS = "aigw_gateway_requests_total"
 EVENT_SEQUENCE = "aigw_gateway_event_sequence"
 REPLAY_TARGET = "aigw_gateway_replay_target_sequence"
+SNAPSHOT_SEQUENCE = "aigw_snapshotter_snapshot_sequence"
 # What counts as an error line in the components' logs: the services' and uvicorn's levels,
 # nats-server's [ERR] and [FTL], a traceback's start
 ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b|\[(ERR|FTL)\]|^Traceback ")
@@ -175,11 +176,13 @@ class StatusBoard:
         gateway_url: str,
         screen: LiveLines,
         externals: Iterable[External] = (),
+        snapshotter_url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.processes = list(processes)
         self.externals = list(externals)
         self.gateway_url = gateway_url
+        self.snapshotter_url = snapshotter_url
         self.screen = screen
         self.clock = clock
         self.rate = RequestRate()
@@ -187,12 +190,17 @@ class StatusBoard:
         self._last_states: tuple[bool, ...] | None = None
         self._last_line = 0.0
 
-    def rows(self, gateway: dict[str, float] | None) -> list[Row]:
+    def rows(
+        self, gateway: dict[str, float] | None, snapshotter: dict[str, float] | None = None
+    ) -> list[Row]:
         rows = [e.row() for e in self.externals]
         for proc in self.processes:
             detail = "" if proc.alive() else f"exited ({proc.returncode()})"
             if proc.name == "gateway" and gateway is not None:
                 detail = f"{gateway.get(EVENT_SEQUENCE, 0):.0f} events folded"
+            if proc.name == "snapshotter" and snapshotter is not None:
+                written = snapshotter.get(SNAPSHOT_SEQUENCE, 0)
+                detail = f"snapshot at event {written:.0f}" if written else "no snapshot yet"
             rows.append(Row(proc.name, proc.alive(), detail, self.errors[proc.name].poll()))
         return rows
 
@@ -200,7 +208,8 @@ class StatusBoard:
         now = self.clock()
         gateway = scrape(self.gateway_url)
         rate = self.rate.update(gateway, now)
-        rows = self.rows(gateway)
+        snapshotter = scrape(self.snapshotter_url) if self.snapshotter_url else None
+        rows = self.rows(gateway, snapshotter)
         clock = time.strftime("%H:%M:%S")
         if self.screen.tty:
             self.screen.show(render(rows, rate, clock, self.screen.width()))
