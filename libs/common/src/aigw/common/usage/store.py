@@ -8,9 +8,10 @@ so the batch is the unit of idempotence.
   up to `BUCKET_CALLS` calls and `BUCKET_BYTES` of them (more split into further documents),
   each under an id made of the batch id, the minute, the API and the chunk's index: a
   redelivered batch writes the same documents again, refused as duplicates. A bucket holds its
-  calls (each as `to_doc` makes it, its record id as `_id`), the API, the applications it has
-  calls of, and its first and last call's times; the calls lists read buckets by subject, newest
-  `last` first, and unwind them here (`calls`). Kept `AIGW_USAGE_CALLS_RETENTION_DAYS` (a TTL
+  calls as one binary value (each call as `to_doc` makes it, its record id as `_id`, encoded
+  as BSON, one after the other), the API, the applications it has calls of, and its first and
+  last call's times; the calls lists read buckets by subject, newest `last` first, and unwind
+  and filter them here (`calls`, `matches`). Kept `AIGW_USAGE_CALLS_RETENTION_DAYS` (a TTL
   index on `last`: a bucket leaves once its newest call is that old).
 - `usage_rollups`: per batch, one document per (minute, API, application, key type, model,
   status) of its calls, with their counts and token sums; the reports read only these (a
@@ -22,11 +23,12 @@ still in): its buckets, then its rollups (`_id`: the batch id and the key). Both
 of the batch alone under ids of its own, so wherever a consumer dies, the redelivery completes
 what is missing and refuses the rest: each call is listed and counted once.
 
-Why buckets, not a document per call: on the embedded store (mongoeco, `make run`) a document
-costs its own row, its index entries and its share of the commit; measured with
-`aigw.devtools.bench_usage_ingest`, one document per call held the store to about 650 µs of CPU
-per record (1,300 records/s, below what one gateway serves), buckets of a batch's calls to
-about 240. The price is on the filtered calls lists, which unwind buckets to find their calls.
+Why buckets, and their calls as one binary value: the embedded store (mongoeco, `make run`)
+spends its CPU per field and per document, in Python: measured (4,000 records, SQLite), about
+820 µs of store CPU per record as one document per call, 730 as buckets whose calls are an
+array of subdocuments, 55 as buckets whose calls are one binary value. MongoDB stores such a
+value as it is too. The price: the store cannot filter inside a bucket, so the calls lists
+decode and filter the calls of every bucket they read (a selective filter reads many).
 Why inserts, not `$inc` upserts of one rollup per minute and key: an update costs 2.5 ms or
 more there (one commit and worker thread each) and an update guarded by the batch id
 (`batches: {$ne: id}`) scans the collection, while a batch of inserts is one transaction.
@@ -49,6 +51,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import bson
+from bson.binary import Binary
+from bson.codec_options import CodecOptions
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -186,36 +190,45 @@ def to_doc(record: UsageRecord) -> dict[str, Any]:
 def buckets(batch_id: str, records: Iterable[UsageRecord]) -> list[dict[str, Any]]:
     """The batch's bucket documents: its calls per (minute, API), in the batch's order, in
     chunks of at most `BUCKET_CALLS` calls and `BUCKET_BYTES`; the same for the same batch."""
-    by_key: dict[tuple[datetime, str], list[dict[str, Any]]] = {}
+    by_key: dict[tuple[datetime, str], list[UsageRecord]] = {}
     for r in records:
-        call = {"_id": r.record_id, **to_doc(r)}
-        by_key.setdefault((minute_of(r.time), r.api_id), []).append(call)
+        by_key.setdefault((minute_of(r.time), r.api_id), []).append(r)
     made = []
-    for (minute, api_id), calls_of_key in by_key.items():
-        chunks: list[list[dict[str, Any]]] = [[]]
+    for (minute, api_id), of_key in by_key.items():
+        chunks: list[list[tuple[UsageRecord, bytes]]] = [[]]
         size = 0
-        for call in calls_of_key:
-            length = len(bson.encode(call))
-            if chunks[-1] and (len(chunks[-1]) == BUCKET_CALLS or size + length > BUCKET_BYTES):
+        for r in of_key:
+            encoded = bson.encode({"_id": r.record_id, **to_doc(r)})
+            if chunks[-1] and (
+                len(chunks[-1]) == BUCKET_CALLS or size + len(encoded) > BUCKET_BYTES
+            ):
                 chunks.append([])
                 size = 0
-            chunks[-1].append(call)
-            size += length
+            chunks[-1].append((r, encoded))
+            size += len(encoded)
         for index, chunk in enumerate(chunks):
             key = json.dumps([minute.strftime("%Y-%m-%dT%H:%MZ"), api_id, index])
-            times = [call["time"] for call in chunk]
+            times = [r.time for r, _ in chunk]
             made.append(
                 {
                     "_id": f"{batch_id}:{key}",
                     "api_id": api_id,
-                    "application_ids": sorted({call["application_id"] for call in chunk}),
+                    "application_ids": sorted({r.application_id for r, _ in chunk}),
                     "first": min(times),
                     "last": max(times),
                     "count": len(chunk),
-                    "calls": chunk,
+                    "calls": Binary(b"".join(encoded for _, encoded in chunk)),
                 }
             )
     return made
+
+
+def bucket_calls(bucket: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A bucket's calls, as `to_doc` made them (with `_id`), their times in UTC."""
+    return bson.decode_all(bytes(bucket["calls"]), _CALL_CODEC)
+
+
+_CALL_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
 # -- rollups ------------------------------------------------------------------------------
@@ -431,8 +444,7 @@ async def _bucketed_calls(
         async for bucket in read.batch_size(BUCKETS_PER_READ):
             if len(newest) == limit and newest[0][0][0] > _utc(bucket["last"]):
                 break
-            for call in bucket["calls"]:
-                call["time"] = _utc(call["time"])
+            for call in bucket_calls(bucket):
                 if not matches(call, match):
                     continue
                 item = (_order(call), next(tie), call)
