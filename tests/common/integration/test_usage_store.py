@@ -68,7 +68,7 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
 
     async def retention(collection: str, name: str) -> int | None:
         index = (await db[collection].index_information()).get(name)
-        return None if index is None else index["expireAfterSeconds"]
+        return None if index is None else index.get("expireAfterSeconds")
 
     async def raw() -> int | None:
         buckets = await retention(store.CALLS, store.CALLS_RETENTION_INDEX)
@@ -81,6 +81,9 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
     try:
         await store.ensure_indexes(db)  # the default keeps everything
         assert (await raw(), await rollups()) == (None, None)
+        # the buckets' index on their last call stays, without a TTL (it orders the lists)
+        plain = (await db[store.CALLS].index_information())[store.CALLS_RETENTION_INDEX]
+        assert [name for name, _ in plain["key"]] == ["last"]
         await store.ensure_indexes(db, 365, 30)
         assert (await raw(), await rollups()) == (30 * 86_400, 365 * 86_400)
         await store.ensure_indexes(db, 365, 30)  # unchanged: left as it is
@@ -111,6 +114,7 @@ async def test_retention_is_a_ttl_index_that_follows_the_setting(infra, unique):
             )
         await store.ensure_indexes(db, 0, 0)
         assert (await raw(), await rollups()) == (None, None)
+        assert store.CALLS_RETENTION_INDEX in await db[store.CALLS].index_information()
     finally:
         await mongo.drop_database(f"usage_{unique}")
         await mongo.close()

@@ -142,21 +142,27 @@ async def ensure_retention(db: Db, days: int) -> None:
     """Have the store delete raw records older than `days` (TTL indexes on a bucket's last
     call and on a pre-bucket record's `time`); 0 keeps them all. A changed setting replaces
     the index (MongoDB's TTL monitor applies it within a minute or so)."""
-    await _ttl(db, CALLS, "last", CALLS_RETENTION_INDEX, days)
+    # kept without a TTL too: the embedded store orders the calls lists' buckets by `last`
+    # through a single-field index only (without one it reads all of a subject's: 188 against
+    # 4 ms for the first 20 of 2,200 buckets)
+    await _ttl(db, CALLS, "last", CALLS_RETENTION_INDEX, days, plain=True)
     await _ttl(db, COLLECTION, "time", RETENTION_INDEX, days)
 
 
-async def _ttl(db: Db, collection: str, on: str, name: str, days: int) -> None:
+async def _ttl(db: Db, collection: str, on: str, name: str, days: int, plain: bool = False) -> None:
+    """A TTL index `name` on `on` of `days` (0: none, or with `plain` one without a TTL)."""
     coll = db[collection]
     seconds = days * 86_400
     current = (await coll.index_information()).get(name)
-    if current is not None and current.get("expireAfterSeconds") == seconds:
+    if current is not None and current.get("expireAfterSeconds") == (seconds or None):
         return
     if current is not None:
         with contextlib.suppress(OperationFailure):  # another instance dropped it first
             await coll.drop_index(name)
     if seconds:
         await coll.create_index(on, expireAfterSeconds=seconds, name=name)
+    elif plain:
+        await coll.create_index(on, name=name)
 
 
 def _utc(time: datetime) -> datetime:
