@@ -13,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from aigw.common.messaging import STREAM_NAME
+from aigw.common.usage.store import CALLS as USAGE_CALLS
 from aigw.common.usage.store import COLLECTION as USAGE
 from aigw.common.usage.store import META as USAGE_META
 from aigw.common.usage.store import ROLLUPS as USAGE_ROLLUPS
@@ -43,7 +44,7 @@ EVENT_PROJECTIONS = {
     POLICIES,
     VENDOR_DEFINITIONS,
     *AUDIT_PROJECTION,
-    *(USAGE, USAGE_ROLLUPS, USAGE_META),  # the gateways' usage batches, per call and per minute
+    *(USAGE_CALLS, USAGE, USAGE_ROLLUPS, USAGE_META),  # the gateways' usage, per call and minute
 }
 ERROR_SHAPE = {"code", "message", "description"}
 KM_ADMIN_PASSWORD = "hostile-admin-pw"

@@ -1,6 +1,7 @@
-"""Which insert failures the raw records' insert (`store._insert_records`) treats as "stored before" (the real store's duplicate
-refusals are in tests/common/integration/test_usage_store.py): only duplicate ids. Anything else,
-a write-concern error included, raises, so the consumer leaves the batch to be redelivered."""
+"""Which insert failures the usage store's inserts (`store._insert_new`, of a batch's buckets
+and of its rollups) treat as "stored before" (the real store's duplicate refusals are in
+tests/common/integration/test_usage_store.py): only duplicate ids. Anything else, a
+write-concern error included, raises, so the consumer leaves the batch to be redelivered."""
 
 from typing import Any
 
@@ -12,14 +13,10 @@ from tests.support.usage import record
 
 
 class _Refusing:
-    """A database whose usage collection refuses every insert with `details`."""
+    """A collection that refuses every insert with `details`."""
 
     def __init__(self, details: dict[str, Any]) -> None:
         self.details = details
-
-    def __getitem__(self, name: str) -> "_Refusing":
-        assert name == store.COLLECTION
-        return self
 
     async def insert_many(self, docs: list[dict[str, Any]], ordered: bool) -> None:
         assert not ordered  # one duplicate must not stop the others
@@ -37,9 +34,9 @@ def refusal(*codes: int, concern: bool = False) -> dict[str, Any]:
 
 
 async def test_duplicates_count_as_stored_before():
-    db: Any = _Refusing(refusal(11000, 11000))
-    records = [record("api", "app") for _ in range(3)]
-    assert await store._insert_records(db, "batch", records) == {0, 1}
+    collection: Any = _Refusing(refusal(11000, 11000))
+    docs = store.buckets("batch", [record(f"api-{i}", "app") for i in range(3)])
+    assert await store._insert_new(collection, docs) == {0, 1}
 
 
 @pytest.mark.parametrize(
@@ -48,6 +45,7 @@ async def test_duplicates_count_as_stored_before():
     ids=["a validation error beside a duplicate", "write concern", "duplicate and concern"],
 )
 async def test_other_failures_raise(details):
-    db: Any = _Refusing(details)
+    collection: Any = _Refusing(details)
+    docs = store.buckets("batch", [record(f"api-{i}", "app") for i in range(3)])
     with pytest.raises(BulkWriteError):
-        await store._insert_records(db, "batch", [record("api", "app") for _ in range(3)])
+        await store._insert_new(collection, docs)

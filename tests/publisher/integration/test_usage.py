@@ -150,7 +150,7 @@ async def test_a_redelivered_batch_is_not_counted_twice(publisher: Publisher) ->
         totalTokens=39,
         served=3,
     )
-    assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 3
+    assert await store.count_calls(publisher.app.state.runtime.db, api_id) == 3
 
 
 async def test_a_batch_whose_consumer_died_before_its_rollups_is_counted_once(
@@ -163,7 +163,8 @@ async def test_a_batch_whose_consumer_died_before_its_rollups_is_counted_once(
     records = [record(api_id, "app", time=HOUR, prompt_tokens=5, status=s) for s in (200, 429)]
     died = batch(*records)
     batch_id = UsageRecorded.from_envelope(died).batch_id
-    await store._insert_records(publisher.app.state.runtime.db, batch_id, records)
+    db = publisher.app.state.runtime.db
+    await store._insert_new(db[store.CALLS], store.buckets(batch_id, records))
 
     await publish_batch(url, died, redelivery=True)
     await publish_batch(url, died, redelivery=True)
@@ -188,7 +189,7 @@ async def test_a_forged_usage_batch_is_not_stored(publisher: Publisher) -> None:
     await publish_batch(publisher.settings.nats_url, marker)
     body = await wait_for_requests(publisher, api_id, 1, **window())
     assert body["totals"]["promptTokens"] == 1
-    assert await publisher.app.state.runtime.db["usage"].count_documents({"api_id": api_id}) == 1
+    assert await store.count_calls(publisher.app.state.runtime.db, api_id) == 1
     assert publisher.app.state.runtime.verifier.rejected["unsigned"] >= 1
 
 
@@ -296,8 +297,7 @@ async def test_the_report_counts_cache_hits_misses_tokens_saved_and_intervention
             refused=2,
         ),
     ]
-    stored = await publisher.app.state.runtime.db["usage"].find_one(
-        {"api_id": api_id, "guardrail": "no-secrets"}
-    )
-    assert stored is not None
+    subject = {"api_id": api_id}
+    match = {**subject, "guardrail": "no-secrets"}
+    (stored,) = await store.calls(publisher.app.state.runtime.db, subject, match, None, 2)
     assert stored["guardrail_direction"] == "REQUEST"

@@ -66,7 +66,8 @@ async def timed(repeat: int, run: Callable[[], Awaitable[Any]]) -> tuple[float, 
 
 
 async def measure(url: str, count: int, repeat: int) -> None:
-    mongo = create_client(url)
+    # the services' 1 s timeouts: a slow query on a busy machine would end the run, not time it
+    mongo = create_client(url, timeout_ms=30_000)
     db = mongo["bench_usage_calls"]
     try:
         await store.ensure_indexes(db)

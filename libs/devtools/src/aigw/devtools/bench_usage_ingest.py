@@ -171,7 +171,7 @@ async def measure(
         elapsed = time.perf_counter() - began
         store_used = (cpu_seconds(store_pid) - store_cpu) if store_pid is not None else 0.0
         consumer_used = time.process_time() - own_cpu
-        stored = await runtime.db[store.COLLECTION].count_documents({})
+        stored = await store.count_calls(runtime.db)
         assert left == 0
     count = len(made)
     print(f"stored {stored:,} records in {elapsed:.1f} s: {count / elapsed:,.0f} records/s")

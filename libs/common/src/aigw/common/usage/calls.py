@@ -171,7 +171,9 @@ async def calls(
 ) -> CallsPage:
     """A page of `subject`'s calls matching `query`, named where `*_names` know the ids."""
     after = decode_cursor(query.cursor) if query.cursor is not None else None
-    docs = await store.calls(db, conditions(subject, query), after, query.limit + 1)
+    window = window_bounds(query.from_, query.to)
+    match = conditions(subject, query)
+    docs = await store.calls(db, subject, match, after, query.limit + 1, window)
     page, more = docs[: query.limit], len(docs) > query.limit
     records = [CallRecord.from_doc(doc) for doc in page]
     await _name(records, api_names, application_names)
