@@ -15,18 +15,12 @@ from aigw.devtools import deploy_secrets, nats_auth
 from tests.support.deploy import (
     COMPOSE_FILE,
     DEPLOY,
+    PORTS,
     SECRET_NAME,
     aigw_services,
     compose_config,
 )
 
-PORTS = {
-    "publisher": 8001,
-    "devportal": 8002,
-    "keymanager": 8003,
-    "snapshotter": 8004,
-    "gateway": 8280,
-}
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 MONGO_MEMBERS = ("mongo-1", "mongo-2", "mongo-3")
 DATABASE_SERVICES = ("publisher", "devportal", "keymanager")

@@ -15,6 +15,7 @@ from tests.support.deploy import (
     AIGW_SERVICES,
     K8S,
     KUSTOMIZATIONS,
+    PORTS,
     SECRET_NAME,
     kustomize,
     of_kind,
@@ -22,13 +23,6 @@ from tests.support.deploy import (
     selects,
 )
 
-PORTS = {
-    "publisher": 8001,
-    "devportal": 8002,
-    "keymanager": 8003,
-    "snapshotter": 8004,
-    "gateway": 8280,
-}
 PROCESSES = (*AIGW_SERVICES, SNAPSHOTTER)
 SECRETS_DIR = "/run/secrets/aigw/"
 DATABASE_SERVICES = ("publisher", "devportal", "keymanager")

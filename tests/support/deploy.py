@@ -25,6 +25,14 @@ KUBERNETES_VERSION = "1.33.0"  # the oldest release the manifests promise to wor
 COMPOSE = REPO / ".tools" / "bin" / "docker-compose"
 KUBECTL = Path(sys.executable).with_name("kubectl")
 AIGW_SERVICES = ("publisher", "devportal", "keymanager", "gateway")
+# the port each aigw process listens on in every deployment (the services' defaults)
+PORTS = {
+    "publisher": 8001,
+    "devportal": 8002,
+    "keymanager": 8003,
+    "snapshotter": 8004,
+    "gateway": 8280,
+}
 
 # Names of settings that hold a secret: never given a value in a deployment file, only a
 # `<NAME>_FILE` path to a mounted secret.
