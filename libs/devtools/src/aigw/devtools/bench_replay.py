@@ -10,7 +10,13 @@ run it) with the mock provider:
   to the mock provider (p50 and p99 of the difference);
 - while `--concurrency` clients keep calling: `--changes` new APIs deployed one after the other,
   each timed from its publication to the first call that is routed (no more 404), and as many
-  keys revoked, each timed to the first call refused (401).
+  keys revoked, each timed to the first call refused (401);
+- the shared snapshot (the large platform only): the snapshotter process started on the same
+  stream until it wrote its snapshot (its size and write time from its log, its RSS), then
+  `--runs` fresh gateways (no GATEWAY_STATE_DIR) from it, interleaved with as many full replays
+  (GATEWAY_SHARED_SNAPSHOT=false): spawn → ready (p50, max), CPU, RSS, and the fetch + verify
+  and fold times the gateway logs; then `--tail` keys published after the snapshot: the RSS of
+  a gateway from the snapshot once it folded them live, and a fresh start with them to replay.
 
 `--profile` folds the same stream in this process (no NATS) under cProfile and prints where the
 time goes. Goals (issue 14): ready ≤ 5 s on 100,000 events, RSS ≤ 200 MB, the same added latency
