@@ -536,6 +536,8 @@ def main() -> None:
     parser.add_argument("--tail", type=int, default=1000, help="keys after the shared snapshot")
     parser.add_argument("--profile", action="store_true", help="only profile an in-process fold")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     sizes = {f: getattr(args, f) for f, v in vars(Shape()).items() if isinstance(v, int)}
     shape = Shape(**sizes)
     if args.profile:
