@@ -10,7 +10,13 @@ run it) with the mock provider:
   to the mock provider (p50 and p99 of the difference);
 - while `--concurrency` clients keep calling: `--changes` new APIs deployed one after the other,
   each timed from its publication to the first call that is routed (no more 404), and as many
-  keys revoked, each timed to the first call refused (401).
+  keys revoked, each timed to the first call refused (401);
+- the shared snapshot (the large platform only): the snapshotter process started on the same
+  stream until it wrote its snapshot (its size and write time from its log, its RSS), then
+  `--runs` fresh gateways (no GATEWAY_STATE_DIR) from it, interleaved with as many full replays
+  (GATEWAY_SHARED_SNAPSHOT=false): spawn → ready (p50, max), CPU, RSS, and the fetch + verify
+  and fold times the gateway logs; then `--tail` keys published after the snapshot: the RSS of
+  a gateway from the snapshot once it folded them live, and a fresh start with them to replay.
 
 `--profile` folds the same stream in this process (no NATS) under cProfile and prints where the
 time goes. Goals (issue 14): ready ≤ 5 s on 100,000 events, RSS ≤ 200 MB, the same added latency
@@ -21,7 +27,10 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import os
 import pstats
+import re
+import statistics
 import sys
 import tempfile
 import time
@@ -31,13 +40,17 @@ from datetime import datetime
 from pathlib import Path
 
 import aiohttp
+import httpx
+import nats
 
 from aigw.common.crypto import SecretBox, generate_master_key
 from aigw.common.event_trust import EventVerifier
 from aigw.common.events import KeyRevoked
-from aigw.common.identity import read_trust_file
+from aigw.common.identity import PROVISIONER, SNAPSHOTTER, read_trust_file
+from aigw.common.messaging import STREAM_NAME
 from aigw.devtools import nats_auth, synthetic_stream
 from aigw.devtools.bench import cpu_seconds, percentile
+from aigw.devtools.bench_snapshot import newer_keys, publish
 from aigw.devtools.processes import ManagedProcess, free_port, nats_server, venv_bin
 from aigw.devtools.synthetic_stream import Shape
 from aigw.gateway.routing.follower import EventFollower
@@ -86,10 +99,10 @@ def platform(root: Path) -> Iterator[Platform]:
         nats.stop()
 
 
-def replay_seconds(log: Path) -> float | None:
+def replay_seconds(log: str) -> float | None:
     """From the follower's own log lines: subscribed ("following ...") → "caught up"."""
     stamps = {}
-    for line in log.read_text(errors="replace").splitlines():
+    for line in log.splitlines():
         for mark in ("following AIGW_EVENTS", "routing table caught up"):
             if mark in line and mark not in stamps:
                 stamps[mark] = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
@@ -105,8 +118,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def start_gateway(p: Platform) -> tuple[ManagedProcess, float]:
-    """A gateway process and the seconds from its spawn to ready (10 ms resolution)."""
+def start_gateway(p: Platform, **env: str) -> tuple[ManagedProcess, float]:
+    """A gateway process (`env` added to its environment) and the seconds from its spawn to
+    ready (10 ms resolution)."""
     port = free_port()
     gateway = ManagedProcess(
         "gateway",
@@ -120,6 +134,7 @@ def start_gateway(p: Platform) -> tuple[ManagedProcess, float]:
             "AIGW_DEV_MODE": "true",
             "AIGW_LOG_LEVEL": "INFO",
             "GATEWAY_PORT": str(port),
+            **env,
         },
         ready_url=f"http://127.0.0.1:{port}/health/ready",
         log_path=p.root / "gateway.log",
@@ -271,7 +286,7 @@ class Replayed:
     rss: float  # MB when ready
 
 
-def run(shape: Shape, args: argparse.Namespace) -> list[str]:
+def run(shape: Shape, args: argparse.Namespace, shared: bool = False) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="aigw-bench-replay-") as tmp, platform(Path(tmp)) as p:
         shape = replace(shape, upstream=p.mock_url)
         started = time.perf_counter()
@@ -282,12 +297,184 @@ def run(shape: Shape, args: argparse.Namespace) -> list[str]:
         try:
             assert gateway.proc is not None
             pid = gateway.proc.pid
-            replayed = replay_seconds(p.root / "gateway.log")
+            replayed = replay_seconds(gateway.log_since_start())
             stats = Replayed(count, written, ready, replayed, cpu_seconds(pid), rss_mb(pid))
             result = asyncio.run(measure(p, f"http://127.0.0.1:{gateway.port}", shape, args))
         finally:
             gateway.stop()
-    return report(shape, stats, result)
+        # the changes above were published after the stream: the snapshot's sequence is past them
+        extra = shared_snapshot(p, shape, last_sequence(p), args) if shared else []
+    return report(shape, stats, result) + extra
+
+
+# the shared snapshot (the snapshotter's, in the AIGW_SNAPSHOTS object store)
+
+WRITTEN = re.compile(r"snapshot written at sequence (\d+): (\d+) events, (\d+) bytes, ([\d.]+) s")
+RESTORED = re.compile(
+    r"shared snapshot at sequence \d+ .*read and verified in ([\d.]+) s, folded in ([\d.]+) s"
+)
+# a bench gateway stops at once (no drain); the shared snapshot is left off only when asked
+FRESH = {"GATEWAY_DRAIN_SECONDS": "0"}
+FULL_REPLAY = {**FRESH, "GATEWAY_SHARED_SNAPSHOT": "false"}
+
+
+def gauge(url: str, name: str) -> float:
+    """A gauge's value on a /metrics page (0 when it is not there)."""
+    for line in httpx.get(url, timeout=5).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def wait_gauge(url: str, name: str, at_least: float, timeout: float = 600.0) -> float:
+    started = time.perf_counter()
+    while gauge(url, name) < at_least:
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"{name} never reached {at_least}")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+@dataclass
+class Written:
+    ready: float  # spawn → caught up (its own full replay)
+    written: float  # spawn → the snapshot written
+    write: float  # the write itself (its log line): encode, sign, put
+    size: int
+    rss: float
+
+
+def write_shared_snapshot(p: Platform, sequence: int) -> Written:
+    """The snapshotter started, until it wrote its snapshot at `sequence`, then stopped (so it
+    neither competes with the gateways measured nor writes the newer events in)."""
+    port = free_port()
+    snapshotter = ManagedProcess(
+        "snapshotter",
+        [venv_bin("python"), "-m", "aigw.gateway.snapshotter"],
+        port=port,
+        env={
+            "NATS_URL": p.nats_url,
+            "NATS_SEED_FILE": str(nats_auth.seed_path(p.credentials, SNAPSHOTTER)),
+            "AIGW_TRUST_FILE": str(p.credentials / nats_auth.TRUST_FILE),
+            "AIGW_LOG_LEVEL": "INFO",
+            "SNAPSHOTTER_PORT": str(port),
+            "SNAPSHOTTER_INTERVAL": "3600",
+        },
+        ready_url=f"http://127.0.0.1:{port}/health/ready",
+        log_path=p.root / "snapshotter.log",
+    )
+    started = time.perf_counter()
+    with snapshotter.running(timeout=600):
+        ready = time.perf_counter() - started
+        metrics = f"http://127.0.0.1:{port}/metrics"
+        wait_gauge(metrics, "aigw_snapshotter_snapshot_sequence", sequence)
+        written = time.perf_counter() - started
+        assert snapshotter.proc is not None
+        rss = rss_mb(snapshotter.proc.pid)
+        said = WRITTEN.search(snapshotter.log_since_start())
+        if said is None:
+            raise RuntimeError("the snapshotter's log does not say it wrote the snapshot")
+    return Written(ready, written, float(said[4]), int(said[3]), rss)
+
+
+@dataclass
+class Start:
+    ready: float  # spawn → ready
+    cpu: float
+    rss: float
+    read: float = 0.0  # the shared snapshot fetched and verified (its log line)
+    folded: float = 0.0  # its events restored into the table
+
+
+def fresh_start(p: Platform, env: dict[str, str], shared: bool) -> tuple[ManagedProcess, Start]:
+    """A gateway with no table of its own, started; from the shared snapshot when `shared`
+    (its log must say so: a refused one would replay the whole stream, unnoticed)."""
+    gateway, ready = start_gateway(p, **env)
+    assert gateway.proc is not None
+    start = Start(ready, cpu_seconds(gateway.proc.pid), rss_mb(gateway.proc.pid))
+    restored = RESTORED.search(gateway.log_since_start())
+    if shared:
+        if restored is None:
+            gateway.stop()
+            raise RuntimeError("the gateway did not start from the shared snapshot")
+        start.read, start.folded = float(restored[1]), float(restored[2])
+    return gateway, start
+
+
+def started(p: Platform, env: dict[str, str], shared: bool) -> Start:
+    gateway, start = fresh_start(p, env, shared)
+    gateway.stop()
+    return start
+
+
+def last_sequence(p: Platform) -> int:
+    async def ask() -> int:
+        options = nats_auth.connect_options(p.credentials, PROVISIONER)
+        nc = await nats.connect(p.nats_url, **options)
+        try:
+            return int((await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq)
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())
+
+
+def shared_snapshot(
+    p: Platform, shape: Shape, sequence: int, args: argparse.Namespace
+) -> list[str]:
+    """Fresh gateways from the shared snapshot (written at the stream's last `sequence`) against
+    full replays, interleaved (the machine's other work falls on both alike), then with
+    `--tail` newer events."""
+    written = write_shared_snapshot(p, sequence)
+    shared: list[Start] = []
+    full: list[Start] = []
+    for run in range(args.runs):  # alternate which goes first
+        pair = [(shared, FRESH, True), (full, FULL_REPLAY, False)]
+        for samples, env, from_shared in pair if run % 2 == 0 else pair[::-1]:
+            samples.append(started(p, env, from_shared))
+    gateway, live = fresh_start(p, FRESH, True)
+    try:
+        assert gateway.proc is not None
+        asyncio.run(publish(p.nats_url, p.credentials, newer_keys(shape, args.tail)))
+        metrics = f"http://127.0.0.1:{gateway.port}/metrics"
+        wait_gauge(metrics, "aigw_gateway_event_sequence", sequence + args.tail)
+        live_rss = rss_mb(gateway.proc.pid)
+    finally:
+        gateway.stop()
+    tail = started(p, FRESH, True)
+    return report_shared(written, shared, full, live, live_rss, tail, args.tail)
+
+
+def spread(samples: list[float]) -> str:
+    return f"p50 {statistics.median(samples):.2f} s, max {max(samples):.2f} s"
+
+
+def report_shared(
+    written: Written,
+    shared: list[Start],
+    full: list[Start],
+    live: Start,
+    live_rss: float,
+    tail: Start,
+    newer: int,
+) -> list[str]:
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return [
+        f"- shared snapshot (snapshotter): {written.size / 1e6:.1f} MB, written in "
+        + f"{written.write:.2f} s; snapshotter spawn → caught up {written.ready:.1f} s, → "
+        + f"written {written.written:.1f} s; its RSS {written.rss:.0f} MB",
+        f"- fresh gateway from the shared snapshot ({len(shared)} runs, interleaved): spawn → "
+        + f"ready {spread([s.ready for s in shared])}; of which fetched and verified "
+        + f"{spread([s.read for s in shared])}, folded {spread([s.folded for s in shared])}; "
+        + f"CPU {spread([s.cpu for s in shared])}; RSS {max(s.rss for s in shared):.0f} MB",
+        f"- fresh gateway, full replay (GATEWAY_SHARED_SNAPSHOT=false, {len(full)} runs): "
+        + f"spawn → ready {spread([s.ready for s in full])}; CPU {spread([s.cpu for s in full])}; "
+        + f"RSS {max(s.rss for s in full):.0f} MB",
+        f"- from the shared snapshot, then {newer} newer keys folded live: RSS "
+        + f"{live.rss:.0f} → {live_rss:.0f} MB; a fresh gateway with those {newer} after the "
+        + f"snapshot: spawn → ready {tail.ready:.2f} s, RSS {tail.rss:.0f} MB",
+        f"- load average (1/5/15 min) at the end: {load} ({os.cpu_count()} CPUs)",
+    ]
 
 
 def ms(seconds: float) -> str:
@@ -345,15 +532,19 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=200, help="deploys and revocations")
     parser.add_argument("--concurrency", type=int, default=4, help="clients calling meanwhile")
     parser.add_argument("--calls", type=int, default=500, help="sequential calls for latency")
+    parser.add_argument("--runs", type=int, default=3, help="fresh gateways from each start")
+    parser.add_argument("--tail", type=int, default=1000, help="keys after the shared snapshot")
     parser.add_argument("--profile", action="store_true", help="only profile an in-process fold")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     sizes = {f: getattr(args, f) for f, v in vars(Shape()).items() if isinstance(v, int)}
     shape = Shape(**sizes)
     if args.profile:
         profile(shape)
         return
     latency_only = argparse.Namespace(**{**vars(args), "changes": 0})
-    lines = ["# make bench-replay", *run(ONE_API, latency_only), *run(shape, args)]
+    lines = ["# make bench-replay", *run(ONE_API, latency_only), *run(shape, args, shared=True)]
     print("\n".join(lines))
 
 
