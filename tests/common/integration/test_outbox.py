@@ -8,8 +8,9 @@ from faststream.nats import NatsBroker
 from faststream.nats.security import NatsNKey
 from pymongo import AsyncMongoClient
 
+from aigw.common.event_bus import EventBus
 from aigw.common.events import ApplicationCreated, new_event
-from aigw.common.messaging import STREAM_NAME, EventBus
+from aigw.common.messaging import STREAM_NAME
 from aigw.common.outbox import OUTBOX, Outbox, with_outbox
 from aigw.devtools import nats_auth
 from aigw.devtools.processes import free_port, nats_server

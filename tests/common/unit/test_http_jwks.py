@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from aigw.common.auth import HttpJwks, JwksCache, TokenVerifier
+from aigw.common.auth import JwksCache, TokenVerifier
+from aigw.common.standing import HttpJwks
 from tests.support.tokens import TestSigner
 
 JWKS_PATH = "/api/keymanager/v1/jwks"

@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from aigw.common.crypto import generate_master_key
 from aigw.common.tracing import CLIENT, SERVER, Span, TraceContext, Tracer, parse_traceparent
+from aigw.common.tracing.client import TracedTransport
 from aigw.common.tracing.exporter import BatchExporter
-from aigw.common.tracing.http import CURRENT, ServerSpans, TracedTransport
+from aigw.common.tracing.http import CURRENT, ServerSpans
 from aigw.common.tracing.otlp import encode, traces_url
 from aigw.devtools.otlp_collector import CollectedSpan, decode
 from aigw.gateway.settings import Settings as GatewaySettings

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-import httpx
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -42,31 +41,6 @@ class Principal:
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
-
-
-class HttpJwks:
-    """keymanager's JWKS over HTTP, through one client for the service's life (closed by its
-    lifespan with `aclose`). A client per fetch built a TLS context each time (the CA bundle,
-    about 0.7 MiB of native memory) that only the cycle collector frees: a long-running
-    publisher grew by that much at every refresh. Created on the first fetch, inside the
-    running event loop."""
-
-    def __init__(self, keymanager_url: str) -> None:
-        self._url = f"{keymanager_url}/api/keymanager/v1/jwks"
-        self._client: httpx.AsyncClient | None = None
-
-    async def __call__(self) -> dict[str, Any]:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5.0)
-        response = await self._client.get(self._url)
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
 
 class KeySource(Protocol):

@@ -9,10 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from aigw.common.mongo import store_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -255,13 +252,25 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, dict[st
     return 422, describe_validation_errors(errors, exc.body), validation_fields(errors, exc.body)
 
 
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    response = error_response(exc.status_code, exc.message, exc.description, exc.fields)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def unexpected_error_response(exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "Internal server error", "An unexpected error occurred")
+
+
 def add_exception_handlers(app: FastAPI) -> None:
+    """The error shapes of every service; the store's errors are the services' with a store
+    (aigw.common.mongo.add_store_error_handler), so the gateway never imports its driver."""
+
     @app.exception_handler(ServiceError)
     async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        response = error_response(exc.status_code, exc.message, exc.description, exc.fields)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
+        return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -278,12 +287,4 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "Internal server error", "An unexpected error occurred")
-
-    @app.exception_handler(PyMongoError)
-    async def _store_error(request: Request, exc: PyMongoError) -> JSONResponse:
-        if not store_unreachable(exc):
-            return await _unexpected(request, exc)
-        log.warning("store unreachable, answered 503: %s", exc)
-        return await _service_error(request, StoreUnavailable())
+        return unexpected_error_response(exc)

@@ -1,4 +1,6 @@
-"""NATS JetStream wiring: the streams that hold the events, and publishing signed events.
+"""NATS JetStream wiring: the streams that hold the events, and the signed message an event
+is published as (the services publish through aigw.common.event_bus). No FastStream here:
+the gateway imports this module and never needs the broker.
 
 Two event streams, so that the gateway's replay never reads the bulk of the traffic:
 
@@ -20,7 +22,6 @@ run with the provisioner identity by `make run`, the tests and a deployment's se
 import logging
 from datetime import timedelta
 
-from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -70,7 +71,6 @@ __all__ = [
     "STREAM_NAME",
     "STREAM_SUBJECTS",
     "USAGE_STREAM_NAME",
-    "EventBus",
     "provision",
     "signed_message",
     "stream_for",
@@ -209,21 +209,3 @@ def signed_message(event: Envelope, signer: EventSigner) -> tuple[bytes, dict[st
         "content-type": "application/cloudevents+json",
         **signer.headers(event.type, body),
     }
-
-
-class EventBus:
-    """Publishes signed envelopes to JetStream."""
-
-    def __init__(self, broker: NatsBroker, signer: EventSigner) -> None:
-        self._broker = broker
-        self._signer = signer
-
-    async def publish(self, event: Envelope) -> None:
-        if not self._broker.connection.is_connected:
-            # fail fast: the outbox keeps the event and its sweep retries once NATS is back,
-            # rather than each management request waiting out the publish timeout
-            raise ConnectionError("NATS is not connected")
-        body, headers = signed_message(event, self._signer)
-        await self._broker.publish(
-            body, subject=event.type, stream=stream_for(event.type), headers=headers, timeout=5.0
-        )

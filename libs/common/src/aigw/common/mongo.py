@@ -14,9 +14,13 @@ import logging
 from typing import Any
 
 import pymongo
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
+
+from aigw.common.errors import StoreUnavailable, service_error_response, unexpected_error_response
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,18 @@ def store_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionFailure) or (
         isinstance(exc, PyMongoError) and bool(getattr(exc, "timeout", False))
     )
+
+
+def add_store_error_handler(app: FastAPI) -> None:
+    """A store that cannot be reached answers 503 with Retry-After (StoreUnavailable), at
+    once; any other store error is an unexpected 500."""
+
+    @app.exception_handler(PyMongoError)
+    async def _store_error(_: Request, exc: PyMongoError) -> JSONResponse:
+        if not store_unreachable(exc):
+            return unexpected_error_response(exc)
+        log.warning("store unreachable, answered 503: %s", exc)
+        return service_error_response(StoreUnavailable())
 
 
 async def ping(db: AsyncDatabase[Document], timeout: float | None = None) -> bool:

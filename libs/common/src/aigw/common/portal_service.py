@@ -12,11 +12,18 @@ from fastapi import APIRouter, FastAPI
 from faststream.nats import NatsRouter
 from starlette.datastructures import State
 
-from aigw.common.auth import FetchJwks, HttpJwks
+from aigw.common.auth import FetchJwks
+from aigw.common.mongo import add_store_error_handler
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import Lifespan, create_service_app
 from aigw.common.settings import KeymanagerClientSettings, PortalSettings, UsageStoreSettings
-from aigw.common.standing import AccountStandings, followed, standing_ready, standing_verifier
+from aigw.common.standing import (
+    AccountStandings,
+    HttpJwks,
+    followed,
+    standing_ready,
+    standing_verifier,
+)
 from aigw.common.tracing.settings import TracingSettings
 from aigw.common.usage import store as usage_store
 from aigw.common.usage.consumer import usage_router
@@ -63,6 +70,7 @@ def create_portal_app(
         web_dir=settings.web_dir,
         tracer=settings.tracer(),
     )
+    add_store_error_handler(app)
     app.state.settings = settings
     app.state.standings = standings
     portals = Portals(dict(service.portals), public_apis(settings))

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from aigw.common.messaging import EventBus
+from aigw.common.event_bus import EventBus
 from aigw.common.mongo import StoreWatch, create_client
 from aigw.common.ordered import Reconnects
 from aigw.common.outbox import Outbox

@@ -11,7 +11,7 @@ from starlette.datastructures import State
 from aigw.common.auth import FetchJwks
 from aigw.common.portal_service import PortalService, create_portal_app
 from aigw.common.runtime import ServiceRuntime
-from aigw.common.tracing.http import TracedTransport
+from aigw.common.tracing.client import TracedTransport
 from aigw.devportal.applications import endpoints as applications_endpoints
 from aigw.devportal.applications import repository as application_repository
 from aigw.devportal.applications.service import ApplicationService

@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from aigw.common.auth import TokenVerifier
 from aigw.common.errors import Unavailable
+from aigw.common.mongo import add_store_error_handler
 from aigw.common.requests import runtime_ready
 from aigw.common.runtime import ServiceRuntime
 from aigw.common.service_app import create_service_app
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
         web_dir=settings.web_dir,
         tracer=settings.tracer(),
     )
+    add_store_error_handler(app)
     app.state.settings = settings
     app.state.verifier = TokenVerifier(_StoredKeys(app), check_claims=_StandingTokens(app))
     return app

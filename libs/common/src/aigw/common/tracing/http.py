@@ -1,6 +1,7 @@
 """Tracing the management services' HTTP: a server span per request (`ServerSpans`, the
 outermost ASGI middleware of `aigw.common.service_app`), and the trace context carried on the
-calls they make to each other (`TracedTransport`, e.g. devportal's client of keymanager).
+calls they make to each other (`aigw.common.tracing.client.TracedTransport`, e.g. devportal's
+client of keymanager: apart, so the gateway, which serves these spans too, never imports httpx).
 
 The request's span is the current span (`CURRENT`) while the app handles it, so a call made
 on its behalf becomes its child and carries `traceparent`: keymanager's span of an API-key
@@ -9,11 +10,10 @@ issue is then a child of devportal's client span, under devportal's server span.
 
 from contextvars import ContextVar
 
-import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aigw.common.tracing.context import HEADER, HEADER_RAW, parse_traceparent
-from aigw.common.tracing.spans import CLIENT, SERVER, Attributes, Span
+from aigw.common.tracing.context import HEADER_RAW, parse_traceparent
+from aigw.common.tracing.spans import SERVER, Attributes, Span
 from aigw.common.tracing.tracer import Tracer
 
 CURRENT: ContextVar[Span | None] = ContextVar("aigw_current_span", default=None)
@@ -75,42 +75,3 @@ def route_template(scope: Scope) -> str | None:
     context = scope.get("fastapi", {}).get("effective_route_context")
     template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
     return template if isinstance(template, str) else None
-
-
-class TracedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that wraps each request made within a traced request in a CLIENT
-    span and sends that span's `traceparent`; outside one it only forwards."""
-
-    def __init__(self, tracer: Tracer, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self.tracer = tracer
-        self.inner = inner or httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        parent = CURRENT.get()
-        if parent is None:
-            return await self.inner.handle_async_request(request)
-        span = self.tracer.child(parent, request.method, CLIENT)
-        url = request.url
-        span.attributes.update(
-            {
-                "http.request.method": request.method,
-                "server.address": url.host,
-                "server.port": url.port or (443 if url.scheme == "https" else 80),
-                "url.full": str(url.copy_with(query=None)),
-            }
-        )
-        request.headers[HEADER] = span.traceparent()
-        try:
-            response = await self.inner.handle_async_request(request)
-        except Exception as exc:
-            span.fail(type(exc).__qualname__)
-            self.tracer.end(span)
-            raise
-        span.attributes["http.response.status_code"] = response.status_code
-        if response.status_code >= 400:
-            span.fail(str(response.status_code))
-        self.tracer.end(span)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
