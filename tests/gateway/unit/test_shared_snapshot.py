@@ -94,3 +94,11 @@ def test_a_snapshot_made_under_another_trust_is_refused() -> None:
     rotated = {**TRUST, "keymanager": [Identity.generate("keymanager").event_key().public_key()]}
     with pytest.raises(SnapshotRefused, match="trusted emitters"):
         SharedSnapshots(EventVerifier(rotated)).open(body, headers)
+
+
+def test_the_signature_is_checked_before_anything_is_read_from_the_body() -> None:
+    body, _ = snapshotter().seal(snapshotters_fold(100))
+    _, forged = snapshotter("gateway").seal(snapshotters_fold(100))
+    broken = body[:-10]  # its events no longer add up: a parse would say so
+    with pytest.raises(SnapshotRefused, match="signature is refused"):
+        SharedSnapshots(verifier()).open(broken, forged)

@@ -5,6 +5,8 @@ written under another key or trust, or of another format is refused."""
 
 import dataclasses
 import functools
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,26 @@ def test_a_truncated_snapshot_is_refused(tmp_path: Path) -> None:
     snapshots.path.write_bytes(snapshots.path.read_bytes()[:-100])
     with pytest.raises(SnapshotRefused):
         snapshots.load()
+
+
+def test_a_sealed_snapshot_whose_events_do_not_add_up_is_refused_before_any_is_read(
+    tmp_path: Path,
+) -> None:
+    snapshots = written(tmp_path, fold(EVENTS[:100]))
+    body = snapshots.path.read_bytes()[: -hashlib.sha256().digest_size - 10]
+    snapshots.path.write_bytes(body + hmac.new(KEY, body, hashlib.sha256).digest())
+    with pytest.raises(SnapshotRefused, match="do not add up"):
+        snapshots.load()
+
+
+def test_a_restored_snapshot_yields_each_event_as_its_own_bytes(tmp_path: Path) -> None:
+    folding = fold(EVENTS[:300])
+    loaded = written(tmp_path, folding).load()
+    assert loaded is not None
+    events = list(loaded.events)
+    assert len(loaded.events) == len(events) == len(folding.kept)
+    assert events == folding.kept
+    assert all(type(body) is bytes for _, body in events)  # nothing holds on to the file's
 
 
 def test_a_snapshot_under_another_secret_key_is_refused(tmp_path: Path) -> None:

@@ -111,9 +111,10 @@ def replay_seconds(log: str) -> float | None:
     return (stamps["routing table caught up"] - stamps["following AIGW_EVENTS"]).total_seconds()
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """The process's RSS now (or, with "VmHWM", its peak so far) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -382,6 +383,7 @@ class Start:
     ready: float  # spawn → ready
     cpu: float
     rss: float
+    peak: float  # the RSS's peak until ready (a restore's buffers, freed since)
     read: float = 0.0  # the shared snapshot fetched and verified (its log line)
     folded: float = 0.0  # its events restored into the table
 
@@ -391,7 +393,8 @@ def fresh_start(p: Platform, env: dict[str, str], shared: bool) -> tuple[Managed
     (its log must say so: a refused one would replay the whole stream, unnoticed)."""
     gateway, ready = start_gateway(p, **env)
     assert gateway.proc is not None
-    start = Start(ready, cpu_seconds(gateway.proc.pid), rss_mb(gateway.proc.pid))
+    pid = gateway.proc.pid
+    start = Start(ready, cpu_seconds(pid), rss_mb(pid), rss_mb(pid, "VmHWM"))
     restored = RESTORED.search(gateway.log_since_start())
     if shared:
         if restored is None:
@@ -466,10 +469,11 @@ def report_shared(
         f"- fresh gateway from the shared snapshot ({len(shared)} runs, interleaved): spawn → "
         + f"ready {spread([s.ready for s in shared])}; of which fetched and verified "
         + f"{spread([s.read for s in shared])}, folded {spread([s.folded for s in shared])}; "
-        + f"CPU {spread([s.cpu for s in shared])}; RSS {max(s.rss for s in shared):.0f} MB",
+        + f"CPU {spread([s.cpu for s in shared])}; RSS {max(s.rss for s in shared):.0f} MB "
+        + f"(peak {max(s.peak for s in shared):.0f} MB)",
         f"- fresh gateway, full replay (GATEWAY_SHARED_SNAPSHOT=false, {len(full)} runs): "
         + f"spawn → ready {spread([s.ready for s in full])}; CPU {spread([s.cpu for s in full])}; "
-        + f"RSS {max(s.rss for s in full):.0f} MB",
+        + f"RSS {max(s.rss for s in full):.0f} MB (peak {max(s.peak for s in full):.0f} MB)",
         f"- from the shared snapshot, then {newer} newer keys folded live: RSS "
         + f"{live.rss:.0f} → {live_rss:.0f} MB; a fresh gateway with those {newer} after the "
         + f"snapshot: spawn → ready {tail.ready:.2f} s, RSS {tail.rss:.0f} MB",

@@ -12,7 +12,7 @@ routing.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -61,15 +61,19 @@ class EventFold:
             log.exception("skipping event #%d on %s: cannot fold it", sequence, subject)
         self.last_sequence = sequence
 
-    def restore(self, last_sequence: int, kept: list[Folded]) -> None:
+    def restore(self, last_sequence: int, kept: Iterable[Folded]) -> None:
         """Fold what a snapshot kept (verified when it was first folded; the snapshot's HMAC
-        vouches it is what this gateway wrote) and continue after `last_sequence`."""
+        or signature vouches it is what was folded) and continue after `last_sequence`. Each
+        event is dropped once folded unless kept: `kept` may read them from the snapshot's
+        body one at a time (routing.snapshot.SnapshotEvents)."""
+        self.kept = []
         for sequence, body in kept:
             try:
                 self._apply(Envelope.model_validate_json(body))
             except (ValidationError, ValueError) as exc:
                 log.warning("skipping unparseable snapshot event #%d: %s", sequence, exc)
-        self.kept = list(kept) if self.keep else []
+            if self.keep:
+                self.kept.append((sequence, body))
         self.last_sequence = last_sequence
 
     def reset(self) -> None:

@@ -16,7 +16,9 @@ its chunks add up to the size and SHA-256 its meta states, the signature verifie
 snapshotter's key from the trust file, and the body is a snapshot this build may restore
 (format, stream, trusted emitters, routed types; routing.snapshot). Anything else is refused
 with its reason and the gateway replays the whole stream: a missing, stale or refused shared
-snapshot costs time, never correctness.
+snapshot costs time, never correctness. The chunks are copied into one buffer of the stated
+size and hashed as they arrive; only once all of it verified are its events read from it, one
+at a time as they are folded (routing.snapshot.SnapshotEvents).
 
 The layout is JetStream's object store's (chunks on `$O.<bucket>.C.<nuid>`, a JSON meta message
 per object), so `nats object get AIGW_SNAPSHOTS routing-table` reads it too. nats-py's own
@@ -31,7 +33,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Buffer, Mapping
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -87,8 +89,9 @@ class SharedSnapshots:
         size, chunks = _positive(info, "size"), _positive(info, "chunks")
         if size > MAX_BYTES:
             raise SnapshotRefused(f"it is {size} bytes, more than the {MAX_BYTES} read at most")
-        body = await _read_chunks(nc, f"$O.{SNAPSHOT_BUCKET}.C.{info.get('nuid')}", chunks)
-        digest = _check_digest(body, size, str(info.get("digest", "")))
+        subject = f"$O.{SNAPSHOT_BUCKET}.C.{info.get('nuid')}"
+        body, digest = await _read_chunks(nc, subject, chunks, size)
+        _check_digest(digest, str(info.get("digest", "")))
         return self._open(body, digest, info.get("headers"))
 
     async def write(self, nc: NatsClient, snapshot: Snapshot) -> int:
@@ -116,8 +119,8 @@ class SharedSnapshots:
         snapshotter's; SnapshotRefused otherwise."""
         return self._open(body, hashlib.sha256(body).digest(), headers)
 
-    def _open(self, body: bytes, digest: bytes, headers: object) -> Snapshot:
-        self._authenticate(digest, _headers(headers))
+    def _open(self, body: Buffer, digest: bytes, headers: object) -> Snapshot:
+        self._authenticate(digest, _headers(headers))  # before anything is read from the body
         return decode(body, self._trust)
 
     def _authenticate(self, digest: bytes, headers: Mapping[str, str]) -> None:
@@ -165,34 +168,42 @@ def _headers(raw: object) -> dict[str, str]:
     return headers
 
 
-def _check_digest(body: bytes, size: int, digest: str) -> bytes:
-    """The body's SHA-256, once it matched the size and digest the meta states."""
-    if len(body) != size:
-        raise SnapshotRefused(f"its chunks hold {len(body)} bytes, its meta says {size}")
-    algorithm, _, encoded = digest.partition("=")
+def _check_digest(digest: bytes, stated: str) -> None:
+    """Refused unless the chunks' SHA-256 is the one the meta states."""
+    algorithm, _, encoded = stated.partition("=")
     if algorithm.upper() != "SHA-256":
-        raise SnapshotRefused(f"its digest is not SHA-256 ({digest[:16]!r})")
-    stated = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    computed = hashlib.sha256(body).digest()
-    if computed != stated:
+        raise SnapshotRefused(f"its digest is not SHA-256 ({stated[:16]!r})")
+    expected = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    if digest != expected:
         raise SnapshotRefused("its chunks do not match its digest (altered or incomplete)")
-    return computed
 
 
-async def _read_chunks(nc: NatsClient, subject: str, chunks: int) -> bytes:
-    """The object's `chunks` chunks in order, through an ordered consumer; refused when none
-    arrives for `STALL_SECONDS` (the snapshotter replaced the object and purged these chunks
-    while they were read, or NATS went away)."""
-    parts: list[bytes] = []
+async def _read_chunks(
+    nc: NatsClient, subject: str, chunks: int, size: int
+) -> tuple[bytearray, bytes]:
+    """The object's `chunks` chunks in order, through an ordered consumer, and their SHA-256:
+    copied into one buffer of the `size` its meta states and hashed as they arrive (not a list
+    of chunks joined, then hashed: the body's size three times over); refused when they hold
+    more or less than `size`, or when none arrives for `STALL_SECONDS` (the snapshotter
+    replaced the object and purged these chunks while they were read, or NATS went away)."""
+    body = bytearray(size)
+    digest = hashlib.sha256()
+    filled = received = 0
     done = asyncio.Event()
     arrived = time.monotonic()
 
     async def take(msg: Msg) -> None:
-        nonlocal arrived
+        nonlocal arrived, filled, received
         arrived = time.monotonic()
-        if len(parts) < chunks:
-            parts.append(msg.data)
-        if len(parts) == chunks:
+        if received == chunks:
+            return
+        data = msg.data
+        received += 1
+        if filled + len(data) <= size:
+            body[filled : filled + len(data)] = data
+            digest.update(data)
+        filled += len(data)
+        if received == chunks:
             done.set()
 
     reader = OrderedReader(
@@ -205,9 +216,11 @@ async def _read_chunks(nc: NatsClient, subject: str, chunks: int) -> bytes:
                 await asyncio.wait_for(done.wait(), 0.5)
             if not done.is_set() and time.monotonic() - arrived > STALL_SECONDS:
                 raise SnapshotRefused(
-                    f"only {len(parts)} of its {chunks} chunks arrived (none for "
+                    f"only {received} of its {chunks} chunks arrived (none for "
                     f"{STALL_SECONDS:g} s: replaced meanwhile?)"
                 )
     finally:
         await reader.stop()
-    return b"".join(parts)
+    if filled != size:
+        raise SnapshotRefused(f"its chunks hold {filled} bytes, its meta says {size}")
+    return body, digest.digest()
