@@ -11,8 +11,6 @@ import base64
 import json
 from dataclasses import dataclass
 
-import numpy as np
-
 from aigw.gateway.embeddings import Vectors
 
 FORMAT = 1
@@ -71,6 +69,8 @@ def decode(key: str, data: bytes) -> CachedAnswer:
         raw_vector = value["vector"]
         vector = None
         if raw_vector is not None:
+            import numpy as np  # only a semantic entry has a vector
+
             vector = np.frombuffer(base64.b64decode(raw_vector), dtype="<f4").astype(np.float32)
         answer = CachedAnswer(
             key=key,

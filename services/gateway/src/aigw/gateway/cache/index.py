@@ -7,8 +7,6 @@ rows) so that a lookup is one matrix-vector product."""
 import collections
 from collections.abc import Callable
 
-import numpy as np
-
 from aigw.gateway.cache.entry import CachedAnswer
 from aigw.gateway.embeddings import Vectors
 
@@ -82,6 +80,8 @@ class CacheIndex:
             group.matrix = self._stack(group)
         if group.matrix.shape[1] != vector.shape[0]:
             return None
+        import numpy as np  # loaded by then: the vector came from the embedder
+
         scores = group.matrix @ vector
         now = self._clock()
         close = np.flatnonzero(scores >= threshold)  # usually none or a few: sort only those
@@ -93,5 +93,7 @@ class CacheIndex:
         return None
 
     def _stack(self, group: _Partition) -> Vectors:
+        import numpy as np
+
         vectors = [self._entries[key].vector for key in group.keys]
         return np.stack([v for v in vectors if v is not None]).astype(np.float32, copy=False)

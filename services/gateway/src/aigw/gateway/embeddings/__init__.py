@@ -6,12 +6,15 @@ similarity is a dot product), one row per text, in the texts' order.
 """
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]  # shape (texts, dimensions), each row of length 1
+# numpy is imported where vectors are made, not at start: the semantic cache and guardrail are
+# off for most APIs, and numpy was a third of a second of every gateway's start
+type Vectors = npt.NDArray[np.float32]  # shape (texts, dimensions), each row of length 1
 
 
 class EmbeddingError(Exception):
@@ -23,5 +26,7 @@ class Embedder(Protocol):
 
 
 def unit_rows(vectors: Vectors) -> Vectors:
+    import numpy as np
+
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32, copy=False)

@@ -13,8 +13,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-import numpy as np
-
 from aigw.gateway.client import ANY_ADDRESS, Pool, UpstreamError
 from aigw.gateway.embeddings import EmbeddingError, Vectors, unit_rows
 
@@ -39,11 +37,13 @@ class HttpEmbedder:
             self._headers.append(("authorization", f"Bearer {api_key}"))
         self._pool = pool or Pool(limit=32, connect_timeout=timeout, addresses=ANY_ADDRESS)
         # by the text's digest, so a long text costs 32 bytes here, not its length
-        self._known: collections.OrderedDict[bytes, np.ndarray] = collections.OrderedDict()
+        self._known: collections.OrderedDict[bytes, Vectors] = collections.OrderedDict()
 
     async def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np  # here, not at the gateway's start (aigw.gateway.embeddings)
+
         if not texts:
-            return _EMPTY
+            return np.zeros((0, 0), dtype=np.float32)
         clipped = [text[:MAX_CHARS] for text in texts]
         digests = [_digest(text) for text in clipped]
         known = self._known
@@ -54,7 +54,7 @@ class HttpEmbedder:
                 self._remember(digest, vector)
         return np.stack([known[digest] for digest in digests])
 
-    def _remember(self, digest: bytes, vector: np.ndarray) -> None:
+    def _remember(self, digest: bytes, vector: Vectors) -> None:
         self._known[digest] = vector
         self._known.move_to_end(digest)
         while len(self._known) > MAX_REMEMBERED:
@@ -89,6 +89,8 @@ def _digest(text: str) -> bytes:
 
 def _vectors(data: bytes, count: int) -> Vectors:
     """The `data[*].embedding` rows of an embeddings answer, in input order."""
+    import numpy as np
+
     try:
         rows = sorted(json.loads(data)["data"], key=lambda row: row["index"])
         vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
@@ -97,6 +99,3 @@ def _vectors(data: bytes, count: int) -> Vectors:
     if vectors.ndim != 2 or len(vectors) != count:
         raise EmbeddingError("the embedding answer has the wrong shape")
     return vectors
-
-
-_EMPTY: Vectors = np.zeros((0, 0), dtype=np.float32)

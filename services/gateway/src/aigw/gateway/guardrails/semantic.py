@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from aigw.common.guardrails import SemanticPromptGuard
 from aigw.common.jsonpath import JsonPath, compile_path
 from aigw.gateway.embeddings import Embedder, EmbeddingError, Vectors
@@ -52,7 +50,7 @@ def closest(rules: str, examples: Vectors, prompt: Vectors) -> Closest | None:
     if len(examples) == 0:
         return None
     similarities = examples @ prompt[0]
-    best = int(np.argmax(similarities))
+    best = int(similarities.argmax())
     return Closest(rules, best, float(similarities[best]))
 
 
