@@ -98,10 +98,10 @@ def batch(*records: UsageRecord) -> Envelope:
 
 
 async def publish_batch(nats_url: str, event: Envelope, *, redelivery: bool = False) -> None:
-    """Publish a batch (as the gateway identity, on the session's NATS at `nats_url`);
-    `redelivery` gives it a fresh message id, so JetStream stores it twice
-    (as when a gateway re-sends after a lost ack past the de-duplication window)."""
-    await publish(event, msg_id=uuid.uuid4().hex if redelivery else None)
+    """Publish a batch (as the gateway identity, on the NATS at `nats_url`); `redelivery`
+    gives it a fresh message id, so JetStream stores it twice (as when a gateway re-sends
+    after a lost ack past the de-duplication window)."""
+    await publish(event, msg_id=uuid.uuid4().hex if redelivery else None, url=nats_url)
 
 
 class UsageTap:

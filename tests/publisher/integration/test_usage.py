@@ -1,6 +1,11 @@
-"""Usage analytics: gateway batches from the stream, stored once per request, reported per API."""
+"""Usage analytics: gateway batches from the stream, stored once per request, reported per API.
+
+Each test's publisher is on a NATS node of the test's own: on the session's, its fresh
+database's usage consumer would first ingest every batch earlier tests recorded (the whole
+usage stream), and a report would wait on that backlog rather than on the test's batch."""
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +15,9 @@ from aigw.common.events import UsageRecorded
 from aigw.common.messaging import USAGE_STREAM_NAME
 from aigw.common.usage import store
 from tests.support.bus import connected
-from tests.support.publisher import API_PREFIX, Publisher
+from tests.support.infra import Infra
+from tests.support.nats_nodes import NatsNode, on_node
+from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
 from tests.support.usage import batch, counters, publish_batch, record
 from tests.support.waiting import eventually
@@ -18,6 +25,15 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 HOUR = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def publisher(
+    infra: Infra, node: NatsNode, secret_key: str, signer: TestSigner, unique: str
+) -> AsyncIterator[Publisher]:
+    bus = on_node(infra, node.url)
+    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as publisher:
+        yield publisher
 
 
 def usage_url(api_id: str) -> str:
@@ -181,7 +197,7 @@ async def test_a_forged_usage_batch_is_not_stored(publisher: Publisher) -> None:
     gateway's event key): dropped, so nobody can inflate or fake an API's usage."""
     api_id = (await publisher.create())["id"]
     forged = batch(record(api_id, "app", time=HOUR, prompt_tokens=1000, completion_tokens=1000))
-    async with connected("gateway") as nc:
+    async with connected("gateway", publisher.settings.nats_url) as nc:
         await nc.jetstream().publish(
             forged.type, forged.model_dump_json().encode(), stream=USAGE_STREAM_NAME
         )
