@@ -119,6 +119,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def bus_env(p: Platform, identity: str) -> dict[str, str]:
+    """The environment that puts a process on the platform's NATS as `identity`."""
+    return {
+        "NATS_URL": p.nats_url,
+        "NATS_SEED_FILE": str(nats_auth.seed_path(p.credentials, identity)),
+        "AIGW_TRUST_FILE": str(p.credentials / nats_auth.TRUST_FILE),
+    }
+
+
 def start_gateway(p: Platform, **env: str) -> tuple[ManagedProcess, float]:
     """A gateway process (`env` added to its environment) and the seconds from its spawn to
     ready (10 ms resolution)."""
@@ -128,9 +137,7 @@ def start_gateway(p: Platform, **env: str) -> tuple[ManagedProcess, float]:
         [venv_bin("python"), "-m", "aigw.gateway"],
         port=port,
         env={
-            "NATS_URL": p.nats_url,
-            "NATS_SEED_FILE": str(nats_auth.seed_path(p.credentials, "gateway")),
-            "AIGW_TRUST_FILE": str(p.credentials / nats_auth.TRUST_FILE),
+            **bus_env(p, "gateway"),
             "AIGW_SECRET_KEY": p.secret_key,
             "AIGW_DEV_MODE": "true",
             "AIGW_LOG_LEVEL": "INFO",
@@ -354,9 +361,7 @@ def write_shared_snapshot(p: Platform, sequence: int) -> Written:
         [venv_bin("python"), "-m", "aigw.gateway.snapshotter"],
         port=port,
         env={
-            "NATS_URL": p.nats_url,
-            "NATS_SEED_FILE": str(nats_auth.seed_path(p.credentials, SNAPSHOTTER)),
-            "AIGW_TRUST_FILE": str(p.credentials / nats_auth.TRUST_FILE),
+            **bus_env(p, SNAPSHOTTER),
             "AIGW_LOG_LEVEL": "INFO",
             "SNAPSHOTTER_PORT": str(port),
             "SNAPSHOTTER_INTERVAL": "3600",
