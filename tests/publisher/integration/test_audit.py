@@ -1,8 +1,13 @@
 """The audit trail: publisher folds the events stream into its projection and answers
-`GET /api/audit/v1/events`: filters, paging, access per role, export, rebuild from the stream."""
+`GET /api/audit/v1/events`: filters, paging, access per role, export, rebuild from the stream.
+
+Each test's publisher is on a NATS node of the test's own: on the session's, its fresh
+projection would first fold every event earlier tests published (the whole stream) and the
+trail would answer 503 on that backlog rather than on the test's events."""
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +28,7 @@ from aigw.common.events import (
 from aigw.publisher.audit.repository import COLLECTIONS, EVENTS
 from tests.support.bus import connected, emitted, publish
 from tests.support.infra import Infra
+from tests.support.nats_nodes import NatsNode, on_node
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
@@ -30,6 +36,19 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 AUDIT = "/api/audit/v1/events"
+
+
+@pytest.fixture
+def bus(infra: Infra, node: NatsNode) -> Infra:
+    return on_node(infra, node.url)
+
+
+@pytest.fixture
+async def publisher(
+    bus: Infra, secret_key: str, signer: TestSigner, unique: str
+) -> AsyncIterator[Publisher]:
+    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as publisher:
+        yield publisher
 
 
 async def trail(
@@ -106,7 +125,7 @@ async def test_filters_combine_and_the_window_is_half_open(publisher: Publisher)
         )
         for i, p in enumerate(plans)
     ]
-    await publish(*events)
+    await publish(*events, url=publisher.settings.nats_url)
     by_actor = await settled(publisher, 3, actor=actor)
     assert [e["id"] for e in by_actor] == [e.id for e in reversed(events)]
     assert await settled(publisher, 3, correlationId=correlation) == by_actor
@@ -130,7 +149,7 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(publisher: Publis
         emitted(PolicyUpdated(name=f"paged-{i}-{correlation[:6]}"), correlation_id=correlation)
         for i in range(7)
     ]
-    await publish(*events)
+    await publish(*events, url=publisher.settings.nats_url)
     await settled(publisher, 7, correlationId=correlation)
     seen, cursor, pages = [], None, 0
     while True:
@@ -154,7 +173,7 @@ async def test_a_subscriber_sees_its_own_applications_history_only(
     correlation = uuid.uuid4().hex
     app_id, events = application_history("alice", correlation)
     _, bobs = application_history("bob", uuid.uuid4().hex)
-    await publish(*events, *bobs)
+    await publish(*events, *bobs, url=publisher.settings.nats_url)
     await settled(publisher, len(events), correlationId=correlation)
     alice = signer.auth("alice", ("subscriber",))
     own = await trail(publisher, alice, correlationId=correlation)
@@ -188,7 +207,7 @@ async def test_a_publisher_sees_its_apis_and_the_catalogue_not_another_publisher
     api_id = response.json()["id"]
     plan = PolicyUpdated(name=f"seen-{uuid.uuid4().hex[:8]}")
     _, apps = application_history("alice", uuid.uuid4().hex)
-    await publish(emitted(plan), *apps)
+    await publish(emitted(plan), *apps, url=publisher.settings.nats_url)
     await settled(publisher, 1, subject=plan.name)
     await settled(publisher, 1, subject=api_id)
     await settled(publisher, 1, subject=apps[0].subject)
@@ -208,10 +227,11 @@ async def test_a_publisher_sees_its_apis_and_the_catalogue_not_another_publisher
 
 async def test_unsigned_and_forged_events_never_enter_the_trail(publisher: Publisher) -> None:
     forged = emitted(PolicyUpdated(name=f"forged-{uuid.uuid4().hex[:8]}"))
-    async with connected("publisher") as nc:  # publisher's identity, but no signature
+    # publisher's identity, but no signature
+    async with connected("publisher", publisher.settings.nats_url) as nc:
         await nc.jetstream().publish(forged.type, forged.model_dump_json().encode())
     marker = emitted(PolicyUpdated(name=f"after-{uuid.uuid4().hex[:8]}"))
-    await publish(marker)
+    await publish(marker, url=publisher.settings.nats_url)
     await settled(publisher, 1, subject=marker.subject)
     assert (await trail(publisher, subject=forged.subject))["count"] == 0
     assert publisher.app.state.runtime.verifier.rejected["unsigned"] >= 1
@@ -219,10 +239,11 @@ async def test_unsigned_and_forged_events_never_enter_the_trail(publisher: Publi
 
 async def test_a_republished_event_is_folded_once(publisher: Publisher) -> None:
     event = emitted(PolicyUpdated(name=f"twice-{uuid.uuid4().hex[:8]}"))
-    await publish(event)
-    await publish(event, msg_id=uuid.uuid4().hex)  # past de-duplication: a second message
+    url = publisher.settings.nats_url
+    await publish(event, url=url)
+    await publish(event, msg_id=uuid.uuid4().hex, url=url)  # past de-duplication: a 2nd message
     marker = emitted(PolicyUpdated(name=f"after-{uuid.uuid4().hex[:8]}"))
-    await publish(marker)
+    await publish(marker, url=publisher.settings.nats_url)
     await settled(publisher, 1, subject=marker.subject)
     assert [e["id"] for e in (await trail(publisher, subject=event.subject))["list"]] == [event.id]
 
@@ -233,7 +254,7 @@ async def test_export_streams_a_range_oldest_first_past_a_page(publisher: Publis
         emitted(PolicyUpdated(name=f"export-{i}-{correlation[:6]}"), correlation_id=correlation)
         for i in range(120)
     ]
-    await publish(*events)
+    await publish(*events, url=publisher.settings.nats_url)
     await settled(publisher, 120, correlationId=correlation)
     start, end = events[0].time, events[-1].time + timedelta(milliseconds=1)  # the store keeps ms
     params = {"format": "ndjson", "correlationId": correlation}
@@ -250,17 +271,17 @@ async def test_export_streams_a_range_oldest_first_past_a_page(publisher: Publis
 
 
 async def test_the_projection_is_rebuilt_identically_from_the_stream(
-    infra: Infra, secret_key: str, signer: TestSigner, unique: str
+    bus: Infra, secret_key: str, signer: TestSigner, unique: str
 ) -> None:
     app_id, events = application_history("alice", uuid.uuid4().hex)
-    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as first:
-        await publish(*events)
+    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as first:
+        await publish(*events, url=first.settings.nats_url)
         await settled(first, len(events), subject=None, correlationId=events[0].correlationid)
         db = first.app.state.runtime.db
         folded = await _projection(db)
         for name in COLLECTIONS:
             await db.drop_collection(name)
-    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as second:
+    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as second:
         await settled(second, len(events), correlationId=events[0].correlationid)
         db = second.app.state.runtime.db
         rebuilt = await eventually(lambda: _projection(db), lambda docs: len(docs) >= len(folded))
@@ -268,7 +289,7 @@ async def test_the_projection_is_rebuilt_identically_from_the_stream(
         owned = [d for d in rebuilt if d.get("application_id") == app_id]
         assert len(owned) == len(events)
         assert all(d["owner"] == "alice" for d in owned)
-    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as third:
+    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as third:
         # a restart resumes after its checkpoint: the same documents, nothing twice
         await settled(third, len(events), correlationId=events[0].correlationid)
         assert await _projection(third.app.state.runtime.db) == folded
