@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import hmac
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,17 @@ import pytest
 
 from aigw.common.crypto import SecretBox, derived_key, generate_master_key
 from aigw.common.event_trust import EventVerifier
-from aigw.common.events import ApiCreated, ApiPublished, EventPayload, KeyIssued, VendorRef
+from aigw.common.events import (
+    ApiCreated,
+    ApiDeployed,
+    ApiPublished,
+    EventPayload,
+    KeyIssued,
+    VendorRef,
+    new_event,
+)
 from aigw.common.identity import IDENTITIES, Identity
+from aigw.common.messaging import signed_message
 from aigw.devtools import synthetic_stream
 from aigw.gateway.routing import snapshot
 from aigw.gateway.routing.fold import EventFold
@@ -32,6 +42,9 @@ IDENTITY = {name: Identity.generate(name) for name in IDENTITIES}
 TRUST = {name: [i.event_key().public_key()] for name, i in IDENTITY.items()}
 SIGNERS = synthetic_stream.Signers.of(IDENTITY)
 Message = tuple[int, str, bytes, dict[str, str]]
+UPCASTS = json.loads(
+    (Path(__file__).parents[2] / "common/unit/event_upcasts/api_deployed_v1.json").read_text()
+)
 
 
 def verifier() -> EventVerifier:
@@ -118,11 +131,34 @@ def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_give
 
 def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Path) -> None:
     full = full_replay()
-    kinds = {body.split(b'"type":"', 1)[1].split(b'"', 1)[0] for _, body in full.kept}
-    assert b"aigw.api.created" not in kinds
-    assert b"aigw.api.published" not in kinds
-    assert b"aigw.api.deployed" in kinds
-    assert b"aigw.key.issued" in kinds
+    kinds = {event.type for event in full.kept}
+    assert "aigw.api.created" not in kinds
+    assert "aigw.api.published" not in kinds
+    assert "aigw.api.deployed" in kinds
+    assert "aigw.key.issued" in kinds
+    # of an envelope, only its data: neither its id, nor its time, nor its actor
+    envelope_only = (b'"actor":', b'"correlationid":', b'"specversion":')
+    assert not any(field in event.data for event in full.kept for field in envelope_only)
+
+
+def test_a_payload_of_an_older_data_version_is_kept_as_it_came_and_upcast_when_restored(
+    tmp_path: Path,
+) -> None:
+    v1 = UPCASTS[0]["v1"]
+    event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
+    event = event.model_copy(update={"dataversion": 1, "data": v1, "subject": v1["api_id"]})
+    body, headers = signed_message(event, SIGNERS.signer("publisher"))
+    live = fold([(1, event.type, body, headers)])
+    assert [(e.type, e.version) for e in live.kept] == [(ApiDeployed.TYPE, 1)]
+    assert json.loads(live.kept[0].data) == v1
+    assert "openai/1.0" in live.table.routes
+
+    loaded = written(tmp_path, live).load()
+    assert loaded is not None
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(loaded.sequence, loaded.events)
+    assert view(restored.table) == view(live.table)
+    assert restored.kept == live.kept
 
 
 def test_an_untrusted_event_is_neither_folded_nor_kept() -> None:
@@ -174,7 +210,20 @@ def test_a_restored_snapshot_yields_each_event_as_its_own_bytes(tmp_path: Path) 
     events = list(loaded.events)
     assert len(loaded.events) == len(events) == len(folding.kept)
     assert events == folding.kept
-    assert all(type(body) is bytes for _, body in events)  # nothing holds on to the file's
+    assert all(type(event.data) is bytes for event in events)  # nothing holds on to the file's
+
+
+def test_a_sealed_snapshot_with_an_event_of_a_type_it_does_not_name_is_refused(
+    tmp_path: Path,
+) -> None:
+    folding = fold(EVENTS[:10])
+    kept = [folding.kept[0]._replace(type="aigw.not.named"), *folding.kept[1:]]
+    body = snapshot.encode(Snapshot(folding.last_sequence, "created-1", kept), "")
+    types = json.dumps(sorted({e.type for e in folding.kept})).encode()
+    named = json.dumps(sorted({e.type for e in kept})).encode()
+    body = body.replace(named, types.ljust(len(named)))  # the header no longer names it
+    with pytest.raises(SnapshotRefused, match="not in its header"):
+        snapshot.decode(body, "")
 
 
 def test_a_snapshot_under_another_secret_key_is_refused(tmp_path: Path) -> None:
@@ -193,9 +242,10 @@ def test_a_snapshot_taken_under_another_trust_is_refused(tmp_path: Path) -> None
 def test_a_snapshot_of_another_format_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    this_build = snapshot.FORMAT
     monkeypatch.setattr(snapshot, "FORMAT", 0)
     written(tmp_path, fold(EVENTS[:10]))
-    monkeypatch.setattr(snapshot, "FORMAT", 1)
+    monkeypatch.setattr(snapshot, "FORMAT", this_build)
     with pytest.raises(SnapshotRefused, match="format 0"):
         snapshot_file(tmp_path).load()
 

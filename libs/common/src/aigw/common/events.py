@@ -66,8 +66,12 @@ class EventPayload(BaseModel):
 
     @classmethod
     def from_envelope(cls, envelope: Envelope) -> Self:
-        data = dict(envelope.data)
-        version = envelope.dataversion
+        return cls.from_data(envelope.data, envelope.dataversion)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], version: int) -> Self:
+        """The payload from an envelope's `data` at data version `version` (upcast first)."""
+        data = dict(data)
         while version < cls.VERSION:
             data = getattr(cls, f"upcast_v{version}")(data)
             version += 1

@@ -4,12 +4,17 @@ Thousands of deployed revisions carry the same vendor definition (a built-in ven
 one between two of its changes): its validation is most of an `ApiDeployed`'s cost, so each
 distinct definition (same name, version and content) is validated once and its `VendorSpec`
 shared; `routing.vendor.VendorProfiles` then compiles it once too. Anything else, and a deploy
-of an older data version (upcast first), goes through `events.parse_payload` as it is.
+of an older data version (upcast first), goes through `EventPayload.from_data` as it is.
+
+The same payload comes from an envelope read from the stream (`payload`) or from the `data` a
+snapshot kept of it (`restored`, routing.snapshot): a kept payload of this build's data version
+is validated straight from its JSON, with no envelope and no intermediate dict to build.
 """
 
+import json
 from typing import Any
 
-from aigw.common.events import ApiDeployed, Envelope, EventPayload, parse_payload
+from aigw.common.events import EVENT_TYPES, ApiDeployed, Envelope, EventPayload
 from aigw.common.vendors import VendorSpec
 
 
@@ -20,12 +25,27 @@ class PayloadDecoder:
 
     def payload(self, envelope: Envelope) -> EventPayload | None:
         """`events.parse_payload(envelope)`, the same payload (ValidationError alike)."""
-        if envelope.type == ApiDeployed.TYPE and envelope.dataversion == ApiDeployed.VERSION:
-            raw = envelope.data.get("vendor")
+        return self._decoded(envelope.type, envelope.dataversion, envelope.data)
+
+    def restored(self, event_type: str, version: int, data: bytes) -> EventPayload | None:
+        """The payload of an event of `event_type` whose `data` (JSON) is at `version`: what
+        `payload` gives for the envelope it came in."""
+        cls = EVENT_TYPES.get(event_type)
+        if cls is None:
+            return None
+        if version == cls.VERSION and cls is not ApiDeployed:
+            return cls.model_validate_json(data)
+        return self._decoded(event_type, version, json.loads(data))
+
+    def _decoded(self, event_type: str, version: int, data: dict[str, Any]) -> EventPayload | None:
+        cls = EVENT_TYPES.get(event_type)
+        if cls is None:
+            return None
+        if cls is ApiDeployed and version == ApiDeployed.VERSION:
+            raw = data.get("vendor")
             if isinstance(raw, dict):
-                data = {**envelope.data, "vendor": self._vendor(raw)}
-                return ApiDeployed.model_validate(data)
-        return parse_payload(envelope)
+                return ApiDeployed.model_validate({**data, "vendor": self._vendor(raw)})
+        return cls.from_data(data, version)
 
     def _vendor(self, raw: dict[str, Any]) -> VendorSpec:
         key = (raw.get("name"), raw.get("version"))

@@ -24,7 +24,7 @@ once NATS answers, and follows the stream from the sequence after it: one signat
 instead of one per event. A missing or refused one, or one of another stream, is logged and the
 whole stream replayed. Its events are read from the verified body and folded one at a time, as
 a replay folds its messages: the body freed, the table's RSS is a full replay's (holding all
-130,000 envelopes at once left their memory freed between the table's objects, kept by the
+130,000 events at once left their memory freed between the table's objects, kept by the
 process: 257 MB against 180, `make bench-replay`).
 """
 

@@ -6,10 +6,10 @@ A full replay checks every event's signature (about 40 µs each: 5 s of CPU at 1
 a gateway that restores the shared snapshot checks one signature, restores the events the
 snapshot holds (verified by the snapshotter when it folded them) and replays only the newer
 ones. The object's body is the local snapshot's (routing.snapshot: the header, then each routed
-event's raw envelope with its sequence) without the local file's HMAC; the snapshotter signs
-its SHA-256 (`sha256=` and the 32 bytes; signing the 80 MB body itself made three copies of it
-and hashed it again, about 0.5 s of a gateway's start at 130,000 events, `make bench-replay`)
-as it would an event on the object's meta subject, `$O.AIGW_SNAPSHOTS.M.<name>` (which only it
+event's sequence, type, data version and data) without the local file's HMAC; the snapshotter
+signs its SHA-256 (`sha256=` and the 32 bytes; signing the 80 MB body itself made three copies
+of it and hashed it again, about 0.5 s of a gateway's start at 130,000 events, `make
+bench-replay`) as it would an event on the object's meta subject, `$O.AIGW_SNAPSHOTS.M.<name>` (which only it
 may publish: aigw.common.identity.PUBLISHES, the NATS permissions), and the signature travels
 in the object's headers (`Aigw-Signer`, `Aigw-Signature`). A reader accepts the object only if
 its chunks add up to the size and SHA-256 its meta states, the signature verifies with the

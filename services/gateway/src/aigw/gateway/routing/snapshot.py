@@ -2,22 +2,25 @@
 gateway restarted while NATS is down serves from the table it had, and a restart replays only
 the events after the snapshot.
 
-What it holds is the fold's input, not its output: every verified event the builder routes on
-(routing.fold), as the raw envelope read from the stream, with its sequence, and the last stream
-sequence folded. Restoring it and following the stream from that sequence + 1 gives exactly
-the table a full replay gives (the builder is a deterministic function of those events in
-order; the others leave the table alone). Provider keys stay as the events carry them, sealed
-under AIGW_SECRET_KEY: the file holds no secret in plaintext.
+What it holds is the fold's input, not its output: of every verified event the builder routes
+on (routing.fold), its sequence, type, data version and `data` as the envelope carried it, and
+the last stream sequence folded. Restoring it and following the stream from that sequence + 1
+gives exactly the table a full replay gives (the builder is a deterministic function of those
+payloads in order; the other events leave the table alone). Provider keys stay as the events
+carry them, sealed under AIGW_SECRET_KEY: the file holds no secret in plaintext.
 
 The file:
 
-    MAGIC, u32 header length, header (JSON), then per event: u64 sequence, u32 length,
-    envelope; then HMAC-SHA256 of everything before it
+    MAGIC, u32 header length, header (JSON), then per event: u64 sequence, u8 type (its index
+    in the header's `types`), u8 data version, u32 length, data (JSON); then HMAC-SHA256 of
+    everything before it
 
-under a key derived from AIGW_SECRET_KEY. The header names the format version, the stream and
-when it was created (a stream deleted and made again restarts its sequences), the last
-sequence, a digest of the trusted emitters' keys (what was accepted under another trust is not
-kept) and of the event types the builder routes on (a build that routes on more must replay
+under a key derived from AIGW_SECRET_KEY. Only `data` is kept of an envelope (its id, source,
+time and actor do not change the table): a restore validates each payload straight from it,
+and the file is half the size the envelopes made. The header names the format version, the
+stream and when it was created (a stream deleted and made again restarts its sequences), the
+last sequence, a digest of the trusted emitters' keys (what was accepted under another trust is
+not kept) and of the event types the builder routes on (a build that routes on more must replay
 them). A file that fails any check is refused, the reason logged, and the gateway replays the
 whole stream; it is written whole or not at all (aigw.common.durable).
 """
@@ -35,15 +38,15 @@ from pathlib import Path
 from aigw.common.durable import atomic_write
 from aigw.common.messaging import STREAM_NAME
 from aigw.gateway.routing.builder import ROUTED_TYPES
-from aigw.gateway.routing.fold import Folded
+from aigw.gateway.routing.fold import Kept
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "routing-snapshot.bin"
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"AIGWSNAP"
 _LENGTH = struct.Struct(">I")
-_EVENT = struct.Struct(">QI")
+_EVENT = struct.Struct(">QBBI")  # sequence, type index, data version, length
 _MAC = hashlib.sha256().digest_size
 ROUTED_DIGEST = hashlib.sha256(",".join(sorted(ROUTED_TYPES)).encode()).hexdigest()
 
@@ -52,7 +55,7 @@ ROUTED_DIGEST = hashlib.sha256(",".join(sorted(ROUTED_TYPES)).encode()).hexdiges
 class Snapshot:
     sequence: int  # the last stream sequence folded
     stream_created: str  # the stream's creation time, as JetStream reports it
-    events: Collection[Folded]  # a list, or SnapshotEvents read from a body
+    events: Collection[Kept]  # a list, or SnapshotEvents read from a body
 
 
 class SnapshotRefused(Exception):
@@ -62,6 +65,8 @@ class SnapshotRefused(Exception):
 def encode(snapshot: Snapshot, trust: str) -> bytes:
     """The snapshot's body: everything but the seal (the local file's HMAC, or the shared
     snapshot's signature, routing.shared_snapshot)."""
+    types = sorted({event.type for event in snapshot.events})
+    index = {name: i for i, name in enumerate(types)}
     header = json.dumps(
         {
             "format": FORMAT,
@@ -69,14 +74,15 @@ def encode(snapshot: Snapshot, trust: str) -> bytes:
             "streamCreated": snapshot.stream_created,
             "sequence": snapshot.sequence,
             "events": len(snapshot.events),
+            "types": types,
             "trust": trust,
             "routed": ROUTED_DIGEST,
             "writtenAt": datetime.now(UTC).isoformat(),
         }
     ).encode()
     parts = [MAGIC, _LENGTH.pack(len(header)), header]
-    for sequence, body in snapshot.events:
-        parts += (_EVENT.pack(sequence, len(body)), body)
+    for sequence, event_type, version, data in snapshot.events:
+        parts += (_EVENT.pack(sequence, index[event_type], version, len(data)), data)
     return b"".join(parts)
 
 
@@ -100,24 +106,30 @@ def _parse(view: memoryview, trust: str) -> Snapshot:
     header = json.loads(bytes(view[offset : offset + length]))
     offset += length
     _check(header, trust)
-    events = SnapshotEvents(view[offset:])
+    types = header["types"]
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise SnapshotRefused("its header's event types are not a list of names")
+    events = SnapshotEvents(view[offset:], types)
     if len(events) != header["events"]:
         raise SnapshotRefused("its events do not add up to its header")
     return Snapshot(int(header["sequence"]), str(header["streamCreated"]), events)
 
 
-class SnapshotEvents(Collection[Folded]):
+class SnapshotEvents(Collection[Kept]):
     """A snapshot's events, each copied out of the body only when iterated to: a restore folds
     and drops them one at a time, as a replay does its messages, instead of holding 130,000
-    envelopes at once (their memory, freed amid the table's objects, stayed with the process:
+    payloads at once (their memory, freed amid the table's objects, stayed with the process:
     `make bench-replay`). The layout is checked whole when it is made."""
 
-    def __init__(self, view: memoryview) -> None:
+    def __init__(self, view: memoryview, types: list[str]) -> None:
         self._view = view
+        self._types = types
         self._count = 0
         offset = 0
         while offset < len(view):
-            _, size = _EVENT.unpack_from(view, offset)
+            _, type_index, _, size = _EVENT.unpack_from(view, offset)
+            if type_index >= len(types):
+                raise SnapshotRefused(f"an event's type is not in its header ({type_index})")
             offset += _EVENT.size + size
             self._count += 1
         if offset != len(view):
@@ -126,12 +138,12 @@ class SnapshotEvents(Collection[Folded]):
     def __len__(self) -> int:
         return self._count
 
-    def __iter__(self) -> Iterator[Folded]:
-        view, offset = self._view, 0
+    def __iter__(self) -> Iterator[Kept]:
+        view, types, offset = self._view, self._types, 0
         while offset < len(view):
-            sequence, size = _EVENT.unpack_from(view, offset)
+            sequence, type_index, version, size = _EVENT.unpack_from(view, offset)
             offset += _EVENT.size
-            yield sequence, bytes(view[offset : offset + size])
+            yield Kept(sequence, types[type_index], version, bytes(view[offset : offset + size]))
             offset += size
 
     def __contains__(self, event: object) -> bool:
