@@ -70,7 +70,7 @@ def deleted(api_id: str) -> ApiDeleted:
 
 async def publish(nats_url: str, *events: Envelope, msg_id: str | None = None) -> None:
     """As publisher's outbox does: the event id is the message id, unless a test replays."""
-    await bus.publish(*events, msg_id=msg_id)
+    await bus.publish(*events, msg_id=msg_id, url=nats_url)
 
 
 async def wait_until(check: Check, timeout: float = 5.0) -> None:

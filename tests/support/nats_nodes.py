@@ -3,6 +3,7 @@ so a restart is the same server coming back) or a 3-node JetStream cluster on lo
 same nats-server binary, cluster routes on free ports). Both run with the session's
 authorization (tests/support/infra.py): every service connects with its own nkey."""
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -101,6 +102,17 @@ def nats_node(infra: Infra, workdir: Path) -> Iterator[NatsNode]:
         yield node
     finally:
         node.stop()
+
+
+@contextlib.contextmanager
+def own_nats(infra: Infra, workdir: Path) -> Iterator[Infra]:
+    """`infra` on a provisioned NATS node of its own. For the tests of a service whose fresh
+    database folds the stream from its first event (a durable consumer named after the
+    database, the audit projection): on the session's NATS each would first fold every event
+    all earlier tests published, and wait on that backlog rather than on its own events."""
+    with nats_node(infra, workdir) as node:
+        asyncio.run(nats_auth.provision_streams(node.url, infra.credentials))
+        yield on_node(infra, node.url)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -8,8 +8,17 @@ from aigw.devportal.app import API_PREFIX, create_app
 from aigw.devportal.settings import Settings
 from tests.support.fake_keymanager import FakeKeymanager
 from tests.support.infra import Infra
+from tests.support.nats_nodes import own_nats
 from tests.support.tokens import TestSigner
 from tests.support.waiting import LIFESPAN_BOUNDS
+
+
+@pytest.fixture(scope="module")
+def infra(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    """The session's store and credentials, a NATS of the module's own (own_nats: each test's
+    fresh devportal database replays the stream from its first event)."""
+    with own_nats(infra, tmp_path_factory.mktemp("nats")) as own:
+        yield own
 
 
 @pytest.fixture

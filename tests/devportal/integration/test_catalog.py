@@ -154,7 +154,7 @@ async def test_deleted_api_is_not_revived_by_a_late_publish(
 
 
 async def test_malformed_event_is_skipped(devportal: httpx.AsyncClient, infra: Infra) -> None:
-    async with connected("publisher") as nc:
+    async with connected("publisher", infra.nats_url) as nc:
         body = b'{"not": "an envelope"}'
         signed = infra.signer("publisher").headers("aigw.api.published", body)
         await nc.jetstream().publish("aigw.api.published", body, headers=signed)
@@ -232,7 +232,7 @@ async def test_an_unsigned_publish_never_reaches_the_catalogue(
     signature, is dropped and counted; the next signed event still arrives."""
     forged, marker = new_id(), new_id()
     event = api_event(published(forged, "forged"))
-    async with connected("publisher") as nc:
+    async with connected("publisher", infra.nats_url) as nc:
         await nc.jetstream().publish(event.type, event.model_dump_json().encode())
     await publish(infra.nats_url, api_event(published(marker)))
     await wait_for_api(devportal, marker)

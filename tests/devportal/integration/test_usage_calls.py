@@ -83,7 +83,7 @@ async def test_filters_and_names(devportal: httpx.AsyncClient, infra: Infra, app
         "vendor": {"name": "MistralAI", "version": "1.0.0"},
         "route_prefix": "/weather/1.0.0",
     }
-    await publish(emitted(ApiPublished.model_validate(listing)))
+    await publish(emitted(ApiPublished.model_validate(listing)), url=infra.nats_url)
     records = [
         record(api, app_id, time=START, status=200),
         record(api, app_id, time=START, status=429, key_type="SANDBOX"),
