@@ -20,22 +20,32 @@ LOCKED := uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 # group), and everything (plus the `dev` group: pytest, ruff, mypy, Playwright, ...). The run
 # level syncs --inexact, so it never removes the dev tools a full install put there; a full
 # install covers the run level too.
+#
+# Both compile every module to bytecode, the packages' (--compile-bytecode) and aigw's own
+# (compileall, again for the files changed since): where PYTHONDONTWRITEBYTECODE is set (many
+# containers and CI machines) Python would otherwise compile each module again at every start:
+# a gateway's imports took 2.7 s instead of 0.9 (`time python -c 'import aigw.gateway.server'`).
 .venv/.synced-run: $(UV) $(LOCKED)
-	$(UV) sync --frozen --all-packages --no-dev --inexact
+	$(UV) sync --frozen --all-packages --no-dev --inexact --compile-bytecode
 	@touch $@
 
 .venv/.synced: $(UV) $(LOCKED)
-	$(UV) sync --frozen --all-packages
+	$(UV) sync --frozen --all-packages --compile-bytecode
 	@touch $@ .venv/.synced-run
 
-install-run: .venv/.synced-run ## Install only what make run and make web need (no test or lint tools)
+PY_SOURCES := $(shell find libs services -name '*.py' -not -path '*/__pycache__/*')
 
-install: .venv/.synced ## Install uv, Python 3.13 venv and every package, test and lint tools too (idempotent)
+.venv/.compiled: .venv/.synced-run $(PY_SOURCES)
+	$(UV) run --frozen --no-sync python -m compileall -q -j 0 libs services
+	@touch $@
+
+install-run: .venv/.synced-run .venv/.compiled ## Install only what make run and make web need (no test or lint tools)
+
+install: .venv/.synced .venv/.compiled ## Install uv, Python 3.13 venv and every package, test and lint tools too (idempotent)
 
 # The portals: npm packages exactly as locked (no install scripts: nothing runs or phones home),
 # then the build, which regenerates the API types from the services' OpenAPI documents first.
 WEB_SOURCES := $(shell find web/src web/scripts -type f) $(wildcard web/*.html web/*.ts web/*.json)
-PY_SOURCES := $(shell find libs services -name '*.py' -not -path '*/__pycache__/*')
 
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
