@@ -84,7 +84,7 @@ deploy-tools: $(COMPOSE) ## docker-compose (to validate deploy/compose.yaml) for
 
 test: install web chromium deploy-tools ## Run the whole suite: portal unit tests (Vitest), then unit, integration (real NATS + store), end-to-end and browser tests
 	cd web && npm test --silent
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest --durations=20
 
 bench: install ## Gateway added latency and throughput vs calling the mock provider directly
 	$(UV) run --frozen python -m aigw.devtools.bench
