@@ -213,6 +213,26 @@ def test_a_restored_snapshot_yields_each_event_as_its_own_bytes(tmp_path: Path) 
     assert all(type(event.data) is bytes for event in events)  # nothing holds on to the file's
 
 
+def test_a_kept_payload_that_does_not_validate_is_skipped_and_the_rest_restored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folding = fold(EVENTS[:300])
+    key = next(i for i, e in enumerate(folding.kept) if e.type == KeyIssued.TYPE)
+    broken = folding.kept[key]._replace(data=b'{"key_id": "k"}')  # no hash, no application
+    kept = [*folding.kept[:key], broken, *folding.kept[key + 1 :]]
+    snapshots = snapshot_file(tmp_path)
+    snapshots.write(Snapshot(folding.last_sequence, "created-1", kept))
+    loaded = snapshots.load()
+    assert loaded is not None
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(loaded.sequence, loaded.events)
+    assert f"skipping unparseable snapshot event #{broken.sequence}" in caplog.text
+    assert restored.kept == [e for e in kept if e is not broken]
+    hashes = set(folding.table.keys) - set(restored.table.keys)
+    assert len(hashes) == 1  # only the broken event's key is missing
+    assert restored.last_sequence == folding.last_sequence
+
+
 def test_a_sealed_snapshot_with_an_event_of_a_type_it_does_not_name_is_refused(
     tmp_path: Path,
 ) -> None:
