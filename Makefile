@@ -22,26 +22,31 @@ LOCKED := uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 # install covers the run level too.
 #
 # Both compile every module to bytecode, the packages' (--compile-bytecode) and aigw's own
-# (compileall, again for the files changed since): where PYTHONDONTWRITEBYTECODE is set (many
-# containers and CI machines) Python would otherwise compile each module again at every start:
-# a gateway's imports took 2.7 s instead of 0.9 (`time python -c 'import aigw.gateway.server'`).
-.venv/.synced-run: $(UV) $(LOCKED)
+# (compileall, again whenever a source changed; checked against each source's hash, so an
+# edit within the same second is never served stale): where PYTHONDONTWRITEBYTECODE is set
+# (many containers and CI machines) Python would otherwise compile each module again at every
+# start: a gateway's imports took 2.7 s instead of 0.9 (`time python -c 'import
+# aigw.gateway.server'`). The compile runs after the sync, never beside it (make -j).
+.venv/.synced-run: $(UV) $(LOCKED) Makefile
 	$(UV) sync --frozen --all-packages --no-dev --inexact --compile-bytecode
 	@touch $@
 
-.venv/.synced: $(UV) $(LOCKED)
+.venv/.synced: $(UV) $(LOCKED) Makefile
 	$(UV) sync --frozen --all-packages --compile-bytecode
 	@touch $@ .venv/.synced-run
 
 PY_SOURCES := $(shell find libs services -name '*.py' -not -path '*/__pycache__/*')
 
 .venv/.compiled: .venv/.synced-run $(PY_SOURCES)
-	$(UV) run --frozen --no-sync python -m compileall -q -j 0 libs services
+	$(UV) run --frozen --no-sync python -m compileall -q -f -j 0 \
+		--invalidation-mode checked-hash libs services
 	@touch $@
 
-install-run: .venv/.synced-run .venv/.compiled ## Install only what make run and make web need (no test or lint tools)
+install-run: .venv/.synced-run ## Install only what make run and make web need (no test or lint tools)
+	@$(MAKE) --no-print-directory .venv/.compiled
 
-install: .venv/.synced .venv/.compiled ## Install uv, Python 3.13 venv and every package, test and lint tools too (idempotent)
+install: .venv/.synced ## Install uv, Python 3.13 venv and every package, test and lint tools too (idempotent)
+	@$(MAKE) --no-print-directory .venv/.compiled
 
 # The portals: npm packages exactly as locked (no install scripts: nothing runs or phones home),
 # then the build, which regenerates the API types from the services' OpenAPI documents first.

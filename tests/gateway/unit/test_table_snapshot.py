@@ -19,6 +19,7 @@ from aigw.common.events import (
     ApiCreated,
     ApiDeployed,
     ApiPublished,
+    Envelope,
     EventPayload,
     KeyIssued,
     VendorRef,
@@ -28,7 +29,7 @@ from aigw.common.identity import IDENTITIES, Identity
 from aigw.common.messaging import signed_message
 from aigw.devtools import synthetic_stream
 from aigw.gateway.routing import snapshot
-from aigw.gateway.routing.fold import EventFold
+from aigw.gateway.routing.fold import MAX_DATA_VERSION, EventFold
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
@@ -136,9 +137,12 @@ def test_the_snapshot_keeps_only_the_events_the_table_is_built_from(tmp_path: Pa
     assert "aigw.api.published" not in kinds
     assert "aigw.api.deployed" in kinds
     assert "aigw.key.issued" in kinds
-    # of an envelope, only its data: neither its id, nor its time, nor its actor
-    envelope_only = (b'"actor":', b'"correlationid":', b'"specversion":')
-    assert not any(field in event.data for event in full.kept for field in envelope_only)
+    # of an envelope, its data as it came (neither its id, nor its time, nor its actor)
+    bodies = {sequence: body for sequence, _, body, _ in EVENTS}
+    for event in full.kept:
+        envelope = Envelope.model_validate_json(bodies[event.sequence])
+        assert (event.type, event.version) == (envelope.type, envelope.dataversion)
+        assert json.loads(event.data) == envelope.data
 
 
 def test_a_payload_of_an_older_data_version_is_kept_as_it_came_and_upcast_when_restored(
@@ -213,6 +217,46 @@ def test_a_restored_snapshot_yields_each_event_as_its_own_bytes(tmp_path: Path) 
     assert all(type(event.data) is bytes for event in events)  # nothing holds on to the file's
 
 
+def deploy_message(data: dict[str, Any], version: int) -> Message:
+    """A deploy of `data` at data version `version`, signed as publisher signs it."""
+    event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
+    event = event.model_copy(update={"dataversion": version, "data": data})
+    body, headers = signed_message(event, SIGNERS.signer("publisher"))
+    return (1, event.type, body, headers)
+
+
+def test_a_payload_of_a_newer_data_version_is_kept_at_it_and_read_as_a_replay_reads_it(
+    tmp_path: Path,
+) -> None:
+    v2 = synthetic_stream.deployed(SHAPE, BOX, 1).model_dump(mode="json")
+    newer = {**v2, "field_of_a_later_release": {"x": 1}}
+    live = fold([deploy_message(newer, ApiDeployed.VERSION + 1)])
+    assert [e.version for e in live.kept] == [ApiDeployed.VERSION + 1]
+    assert len(live.table.routes) == 1
+
+    loaded = written(tmp_path, live).load()
+    assert loaded is not None
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(loaded.sequence, loaded.events)
+    assert view(restored.table) == view(live.table)
+    assert restored.kept == live.kept
+
+
+def test_an_event_whose_data_version_the_snapshot_cannot_hold_is_not_folded() -> None:
+    v2 = synthetic_stream.deployed(SHAPE, BOX, 1).model_dump(mode="json")
+    for version in (0, MAX_DATA_VERSION + 1):
+        folding = fold([deploy_message(v2, version)])
+        assert (folding.kept, folding.table.routes, folding.last_sequence) == ([], {}, 1)
+
+
+def test_a_sealed_snapshot_holding_a_data_version_0_is_refused() -> None:
+    folding = fold(EVENTS[:10])
+    kept = [folding.kept[0]._replace(version=0), *folding.kept[1:]]
+    body = snapshot.encode(Snapshot(folding.last_sequence, "created-1", kept), "")
+    with pytest.raises(SnapshotRefused, match="data version is 0"):
+        snapshot.decode(body, "")
+
+
 def test_a_kept_payload_that_does_not_validate_is_skipped_and_the_rest_restored(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -228,9 +272,23 @@ def test_a_kept_payload_that_does_not_validate_is_skipped_and_the_rest_restored(
     restored.restore(loaded.sequence, loaded.events)
     assert f"skipping unparseable snapshot event #{broken.sequence}" in caplog.text
     assert restored.kept == [e for e in kept if e is not broken]
-    hashes = set(folding.table.keys) - set(restored.table.keys)
-    assert len(hashes) == 1  # only the broken event's key is missing
+    without = fold([m for m in EVENTS[:300] if m[0] != broken.sequence])
+    assert view(restored.table) == view(without.table)  # as if the event had never been
     assert restored.last_sequence == folding.last_sequence
+
+
+def test_a_kept_deploy_that_is_not_a_json_object_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folding = fold(EVENTS[:100])
+    deploy = next(i for i, e in enumerate(folding.kept) if e.type == ApiDeployed.TYPE)
+    broken = folding.kept[deploy]._replace(data=b"[1, 2]")
+    kept = [*folding.kept[:deploy], broken, *folding.kept[deploy + 1 :]]
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(folding.last_sequence, kept)
+    assert f"snapshot event #{broken.sequence}" in caplog.text
+    assert len(restored.table.routes) == len(folding.table.routes) - 1
+    assert restored.kept == [e for e in kept if e is not broken]
 
 
 def test_a_sealed_snapshot_with_an_event_of_a_type_it_does_not_name_is_refused(

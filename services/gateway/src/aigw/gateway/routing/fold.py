@@ -30,12 +30,16 @@ from aigw.gateway.routing.table import RoutingTable
 log = logging.getLogger(__name__)
 
 
+# an envelope's `dataversion` is kept in two bytes; an event beyond that is not read at all
+MAX_DATA_VERSION = 0xFFFF
+
+
 class Kept(NamedTuple):
     """What a snapshot holds of one event the table was built from."""
 
     sequence: int  # its stream sequence
     type: str
-    version: int  # the data version of `data`
+    version: int  # the data version of `data`, as the envelope said (1..MAX_DATA_VERSION)
     data: bytes  # the envelope's `data`, as JSON
 
 
@@ -61,12 +65,13 @@ class EventFold:
             return
         try:
             envelope = self._open(sequence, subject, body, headers)
+            if not 1 <= envelope.dataversion <= MAX_DATA_VERSION:
+                raise ValueError(f"data version {envelope.dataversion} is out of range")
             payload = self._decoder.payload(envelope)
+            # encoded before it is applied: the table never holds what the snapshot would lack
+            data = to_json(envelope.data) if self.keep else b""
             if payload is not None and self._apply(payload, envelope.id) and self.keep:
-                # a newer data version than this build's is read as this build's (from_data)
-                version = min(envelope.dataversion, payload.VERSION)
-                data = to_json(envelope.data)
-                self.kept.append(Kept(sequence, payload.TYPE, version, data))
+                self.kept.append(Kept(sequence, payload.TYPE, envelope.dataversion, data))
         except RejectedEvent as exc:
             log.warning("dropping untrusted event #%d: %s", sequence, exc)
         except (ValidationError, ValueError) as exc:
@@ -86,6 +91,9 @@ class EventFold:
                 payload = self._decoder.restored(event.type, event.version, event.data)
             except (ValidationError, ValueError) as exc:
                 log.warning("skipping unparseable snapshot event #%d: %s", event.sequence, exc)
+                continue
+            except Exception:  # one bad event must not stop the restore (nor every restart)
+                log.exception("skipping snapshot event #%d: cannot read it", event.sequence)
                 continue
             if payload is not None and self._apply(payload, f"#{event.sequence}") and self.keep:
                 self.kept.append(event)

@@ -192,6 +192,9 @@ class EventFollower:
         except OSError as exc:
             log.warning("routing table snapshot not written to %s: %r", snapshots.path, exc)
             return
+        except Exception:  # never a reason to stop keeping snapshots, nor to stop the gateway
+            log.exception("routing table snapshot not written to %s", snapshots.path)
+            return
         self.written_sequence = snapshot.sequence
         log.debug("routing table snapshot at sequence %d: %d bytes", snapshot.sequence, size)
 

@@ -12,7 +12,7 @@ carry them, sealed under AIGW_SECRET_KEY: the file holds no secret in plaintext.
 The file:
 
     MAGIC, u32 header length, header (JSON), then per event: u64 sequence, u8 type (its index
-    in the header's `types`), u8 data version, u32 length, data (JSON); then HMAC-SHA256 of
+    in the header's `types`), u16 data version, u32 length, data (JSON); then HMAC-SHA256 of
     everything before it
 
 under a key derived from AIGW_SECRET_KEY. Only `data` is kept of an envelope (its id, source,
@@ -20,9 +20,10 @@ time and actor do not change the table): a restore validates each payload straig
 and the file is half the size the envelopes made. The header names the format version, the
 stream and when it was created (a stream deleted and made again restarts its sequences), the
 last sequence, a digest of the trusted emitters' keys (what was accepted under another trust is
-not kept) and of the event types the builder routes on (a build that routes on more must replay
-them). A file that fails any check is refused, the reason logged, and the gateway replays the
-whole stream; it is written whole or not at all (aigw.common.durable).
+not kept) and of the event types the builder routes on with their data versions (a build that
+routes on more, or reads one at a newer version, must replay them). A file that fails any check
+is refused, the reason logged, and the gateway replays the whole stream; it is written whole or
+not at all (aigw.common.durable).
 """
 
 import hashlib
@@ -36,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aigw.common.durable import atomic_write
+from aigw.common.events import EVENT_TYPES
 from aigw.common.messaging import STREAM_NAME
 from aigw.gateway.routing.builder import ROUTED_TYPES
 from aigw.gateway.routing.fold import Kept
@@ -46,9 +48,15 @@ FILE_NAME = "routing-snapshot.bin"
 FORMAT = 2
 MAGIC = b"AIGWSNAP"
 _LENGTH = struct.Struct(">I")
-_EVENT = struct.Struct(">QBBI")  # sequence, type index, data version, length
+_EVENT = struct.Struct(">QBHI")  # sequence, type index, data version, length
 _MAC = hashlib.sha256().digest_size
-ROUTED_DIGEST = hashlib.sha256(",".join(sorted(ROUTED_TYPES)).encode()).hexdigest()
+# the types the builder routes on and their data versions: a build that routes on more types,
+# or reads one at another version, replays them rather than trust another build's snapshot
+ROUTED_DIGEST = hashlib.sha256(
+    ",".join(f"{name}:{EVENT_TYPES[name].VERSION}" for name in sorted(ROUTED_TYPES)).encode()
+).hexdigest()
+if len(ROUTED_TYPES) > 0xFF:  # each event's type is one byte: an index into the header's list
+    raise RuntimeError("more routed event types than the snapshot's format holds")
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ def _parse(view: memoryview, trust: str) -> Snapshot:
     offset += _LENGTH.size
     header = json.loads(bytes(view[offset : offset + length]))
     offset += length
+    if not isinstance(header, dict):
+        raise SnapshotRefused("its header is not a JSON object")
     _check(header, trust)
     types = header["types"]
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
@@ -127,9 +137,11 @@ class SnapshotEvents(Collection[Kept]):
         self._count = 0
         offset = 0
         while offset < len(view):
-            _, type_index, _, size = _EVENT.unpack_from(view, offset)
+            _, type_index, version, size = _EVENT.unpack_from(view, offset)
             if type_index >= len(types):
                 raise SnapshotRefused(f"an event's type is not in its header ({type_index})")
+            if version < 1:
+                raise SnapshotRefused("an event's data version is 0")
             offset += _EVENT.size + size
             self._count += 1
         if offset != len(view):
