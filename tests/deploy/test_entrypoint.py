@@ -13,15 +13,37 @@ import pytest
 from aigw.common.crypto import generate_master_key
 from aigw.common.identity import SNAPSHOTTER
 from aigw.devtools.processes import ManagedProcess, free_port
-from tests.support.deploy import ENTRYPOINT, build_image_venv
+from tests.support.deploy import (
+    ENTRYPOINT,
+    IMAGE_PACKAGES,
+    build_image_venv,
+    image_pins,
+    normalised,
+)
 from tests.support.keymanager import token_for
 
 
 @pytest.fixture(scope="module")
-def path(tmp_path_factory) -> str:
+def venv(tmp_path_factory) -> Path:
+    return build_image_venv(tmp_path_factory.mktemp("image") / "venv")
+
+
+@pytest.fixture(scope="module")
+def path(venv: Path) -> str:
     """PATH as in the image: its venv first."""
-    venv = build_image_venv(tmp_path_factory.mktemp("image") / "venv")
     return f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def test_the_image_venv_holds_exactly_what_uv_lock_pins_and_aigws_wheels(venv: Path) -> None:
+    listing = (
+        "import importlib.metadata as m; "
+        "print(' '.join(f'{d.name}=={d.version}' for d in m.distributions()))"
+    )
+    out = subprocess.check_output([str(venv / "bin" / "python"), "-c", listing], text=True)
+    installed = {normalised(n): v for n, _, v in (line.partition("==") for line in out.split())}
+    aigw = {name for name in installed if name.startswith("aigw-")}
+    assert aigw == {"aigw-common", *IMAGE_PACKAGES}  # no devtools, no test helpers
+    assert {n: v for n, v in installed.items() if n not in aigw} == image_pins()
 
 
 def _entrypoint(path: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -108,6 +108,35 @@ def tracked_files(under: Path) -> Iterator[Path]:
 
 
 BUILD_VENV = DEPLOY / "docker" / "build-venv.sh"
+IMAGE_PACKAGES = ("aigw-publisher", "aigw-devportal", "aigw-keymanager", "aigw-gateway")
+
+
+def image_pins() -> dict[str, str]:
+    """The third-party packages uv.lock pins for the image's packages (no dev group): name →
+    version, names normalised as the package index does."""
+    uv = REPO / ".tools" / "bin" / "uv"
+    argv = [str(uv), "export", "--frozen", "--no-dev", "--no-emit-workspace", "--no-hashes"]
+    for package in IMAGE_PACKAGES:
+        argv += ["--package", package]
+    result = subprocess.run(
+        argv,
+        cwd=REPO,
+        env={"UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable, "UV_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    pins = [line.split(";")[0].strip() for line in result.stdout.splitlines()]
+    return {
+        normalised(name): version
+        for name, _, version in (pin.partition("==") for pin in pins if "==" in pin)
+        if not name.startswith("#")
+    }
+
+
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def build_image_venv(target: Path) -> Path:

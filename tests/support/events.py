@@ -130,10 +130,12 @@ async def expect_event(
     *,
     where: Match | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    nats_url: str | None = None,
 ) -> AsyncIterator[ExpectedEvent]:
     """The first `type` event about `subject` (and for which `where` holds) published after
-    entering the block; leaving the block waits for it (unless the block raised)."""
-    async with _watching(type, subject, where, timeout, DeliverPolicy.NEW) as expected:
+    entering the block; leaving the block waits for it (unless the block raised). `nats_url`:
+    a NATS of the test's own; else the session's."""
+    async with _watching(type, subject, where, timeout, DeliverPolicy.NEW, nats_url) as expected:
         yield expected
         await expected
 

@@ -1,10 +1,19 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.support.infra import Infra
+from tests.support.nats_nodes import own_nats
 from tests.support.publisher import Publisher, running_publisher
 from tests.support.tokens import TestSigner
+
+
+@pytest.fixture(scope="module")
+def infra(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    """The session's store and credentials, a NATS of the module's own (own_nats: each test's
+    fresh publisher database folds the whole stream into its audit trail, in the background)."""
+    with own_nats(infra, tmp_path_factory.mktemp("nats")) as own:
+        yield own
 
 
 @pytest.fixture

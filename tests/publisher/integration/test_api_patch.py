@@ -75,7 +75,9 @@ async def test_patching_the_plans_keeps_routing_the_additional_endpoint_and_its_
         "Gold",
     ]
 
-    async with expect_event("aigw.api.deployed", api["id"]) as deployed:
+    async with expect_event(
+        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
+    ) as deployed:
         assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
     snapshot = ApiDeployed.from_envelope(await deployed)
     assert snapshot.endpoints["backup"].api_key_ciphertext is not None

@@ -56,7 +56,9 @@ async def test_malformed_plans_or_throttle_are_422(
 
 async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publisher) -> None:
     api = await publisher.create(policies=["Gold"])
-    async with expect_event(ApiUpdated.TYPE, api["id"]) as update:
+    async with expect_event(
+        ApiUpdated.TYPE, api["id"], nats_url=publisher.settings.nats_url
+    ) as update:
         updated = await publisher.client.put(
             f"{APIS}/{api['id']}", json=publisher.body(policies=["Silver", "AITokensBronze"])
         )
@@ -66,7 +68,9 @@ async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publ
 
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    async with expect_event(ApiPublished.TYPE, api["id"]) as published:
+    async with expect_event(
+        ApiPublished.TYPE, api["id"], nats_url=publisher.settings.nats_url
+    ) as published:
         await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
     assert ApiPublished.from_envelope(await published).policies == ["Silver", "AITokensBronze"]
 
@@ -77,7 +81,9 @@ async def test_deploy_carries_the_backend_throttle(publisher: Publisher) -> None
     assert api["backendThrottle"] == throttle
     await publisher.keyless(api["id"])
 
-    async with expect_event(ApiDeployed.TYPE, api["id"]) as deployed:
+    async with expect_event(
+        ApiDeployed.TYPE, api["id"], nats_url=publisher.settings.nats_url
+    ) as deployed:
         await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     snapshot = ApiDeployed.from_envelope(await deployed)
     assert (snapshot.backend_throttle.production, snapshot.backend_throttle.sandbox) == (50, None)

@@ -151,7 +151,9 @@ async def test_a_deploy_carries_the_guardrails_and_the_cache_in_api_deployed(
     api = await publisher.create(guardrails=GUARDRAILS, cache=CACHE)
     await publisher.keyless(api["id"])
 
-    async with expect_event("aigw.api.deployed", api["id"]) as deployed:
+    async with expect_event(
+        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
+    ) as deployed:
         response = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert response.status_code == 201, response.text
 

@@ -43,7 +43,9 @@ def name(unique: str) -> str:
 
 
 async def test_create_get_list_and_the_event(publisher: Publisher, name: str) -> None:
-    async with expect_event(PolicyUpdated.TYPE, name) as updated:
+    async with expect_event(
+        PolicyUpdated.TYPE, name, nats_url=publisher.settings.nats_url
+    ) as updated:
         response = await publisher.client.post(POLICIES, json=plan(name))
     assert response.status_code == 201, response.text
     created = response.json()

@@ -188,7 +188,9 @@ async def test_deploy_carries_the_endpoints_their_ciphertexts_and_the_routing(
     keys = {"production": {"apiKey": PROD_KEY}, "backup": {"apiKey": BACKUP_KEY}}
     await publisher.client.put(f"{APIS}/{api['id']}/backend-security", json=keys)
     await publisher.keyless(api["id"], "sandbox", "eu-west")
-    async with expect_event("aigw.api.deployed", api["id"]) as deployed:
+    async with expect_event(
+        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
+    ) as deployed:
         assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
 
     event = await deployed

@@ -148,7 +148,8 @@ async def test_calls_and_groups_carry_the_application_and_api_names(publisher: P
     created = await publisher.create()
     api_id, app_id = created["id"], str(uuid.uuid4())
     await publish(
-        emitted(ApplicationCreated(application_id=app_id, name="Weather bot", owner="al"))
+        emitted(ApplicationCreated(application_id=app_id, name="Weather bot", owner="al")),
+        url=publisher.settings.nats_url,
     )
     await publish_batch(
         publisher.settings.nats_url,
