@@ -29,7 +29,7 @@ from aigw.common.identity import IDENTITIES, Identity
 from aigw.common.messaging import signed_message
 from aigw.devtools import synthetic_stream
 from aigw.gateway.routing import snapshot
-from aigw.gateway.routing.fold import MAX_DATA_VERSION, EventFold
+from aigw.gateway.routing.fold import MAX_DATA_VERSION, EventFold, Kept
 from aigw.gateway.routing.follower import EventFollower
 from aigw.gateway.routing.snapshot import Snapshot, SnapshotFile, SnapshotRefused
 from aigw.gateway.routing.table import RoutingTable
@@ -97,10 +97,29 @@ def snapshot_file(tmp_path: Path, key: bytes = KEY, trust: str = "") -> Snapshot
     return SnapshotFile(tmp_path, key, trust or verifier().fingerprint())
 
 
-def written(tmp_path: Path, folding: EventFold) -> SnapshotFile:
+def written(tmp_path: Path, folding: EventFold, kept: list[Kept] | None = None) -> SnapshotFile:
+    """The snapshot of `folding` (or of `kept` in its place) written and sealed."""
     snapshots = snapshot_file(tmp_path)
-    snapshots.write(Snapshot(folding.last_sequence, "created-1", list(folding.kept)))
+    events = list(folding.kept) if kept is None else kept
+    snapshots.write(Snapshot(folding.last_sequence, "created-1", events))
     return snapshots
+
+
+def restored_from(snapshots: SnapshotFile) -> EventFold:
+    """A fresh fold that restored the file `snapshots` holds."""
+    loaded = snapshots.load()
+    assert loaded is not None
+    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
+    restored.restore(loaded.sequence, loaded.events)
+    return restored
+
+
+def deploy_message(data: dict[str, Any], version: int) -> Message:
+    """A deploy of `data` at data version `version`, signed as publisher signs it."""
+    event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
+    event = event.model_copy(update={"dataversion": version, "data": data})
+    body, headers = signed_message(event, SIGNERS.signer("publisher"))
+    return (1, event.type, body, headers)
 
 
 @functools.cache
@@ -116,12 +135,8 @@ def test_a_snapshot_and_the_rest_of_the_stream_give_the_table_a_full_replay_give
     assert len(full.table.routes) > 60
     assert len(full.table.keys) > 500
 
-    snapshots = written(tmp_path, fold(EVENTS[:cut]))
-    loaded = snapshots.load()
-    assert loaded is not None
-    assert loaded.sequence == cut
-    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
-    restored.restore(loaded.sequence, loaded.events)
+    restored = restored_from(written(tmp_path, fold(EVENTS[:cut])))
+    assert restored.last_sequence == cut
     fold(EVENTS[cut:], into=restored)
 
     assert view(restored.table) == view(full.table)
@@ -149,18 +164,12 @@ def test_a_payload_of_an_older_data_version_is_kept_as_it_came_and_upcast_when_r
     tmp_path: Path,
 ) -> None:
     v1 = UPCASTS[0]["v1"]
-    event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
-    event = event.model_copy(update={"dataversion": 1, "data": v1, "subject": v1["api_id"]})
-    body, headers = signed_message(event, SIGNERS.signer("publisher"))
-    live = fold([(1, event.type, body, headers)])
+    live = fold([deploy_message(v1, 1)])
     assert [(e.type, e.version) for e in live.kept] == [(ApiDeployed.TYPE, 1)]
     assert json.loads(live.kept[0].data) == v1
     assert "openai/1.0" in live.table.routes
 
-    loaded = written(tmp_path, live).load()
-    assert loaded is not None
-    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
-    restored.restore(loaded.sequence, loaded.events)
+    restored = restored_from(written(tmp_path, live))
     assert view(restored.table) == view(live.table)
     assert restored.kept == live.kept
 
@@ -217,14 +226,6 @@ def test_a_restored_snapshot_yields_each_event_as_its_own_bytes(tmp_path: Path) 
     assert all(type(event.data) is bytes for event in events)  # nothing holds on to the file's
 
 
-def deploy_message(data: dict[str, Any], version: int) -> Message:
-    """A deploy of `data` at data version `version`, signed as publisher signs it."""
-    event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
-    event = event.model_copy(update={"dataversion": version, "data": data})
-    body, headers = signed_message(event, SIGNERS.signer("publisher"))
-    return (1, event.type, body, headers)
-
-
 def test_a_payload_of_a_newer_data_version_is_kept_at_it_and_read_as_a_replay_reads_it(
     tmp_path: Path,
 ) -> None:
@@ -234,10 +235,7 @@ def test_a_payload_of_a_newer_data_version_is_kept_at_it_and_read_as_a_replay_re
     assert [e.version for e in live.kept] == [ApiDeployed.VERSION + 1]
     assert len(live.table.routes) == 1
 
-    loaded = written(tmp_path, live).load()
-    assert loaded is not None
-    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
-    restored.restore(loaded.sequence, loaded.events)
+    restored = restored_from(written(tmp_path, live))
     assert view(restored.table) == view(live.table)
     assert restored.kept == live.kept
 
@@ -262,14 +260,9 @@ def test_a_kept_payload_that_does_not_validate_is_skipped_and_the_rest_restored(
 ) -> None:
     folding = fold(EVENTS[:300])
     key = next(i for i, e in enumerate(folding.kept) if e.type == KeyIssued.TYPE)
-    broken = folding.kept[key]._replace(data=b'{"key_id": "k"}')  # no hash, no application
-    kept = [*folding.kept[:key], broken, *folding.kept[key + 1 :]]
-    snapshots = snapshot_file(tmp_path)
-    snapshots.write(Snapshot(folding.last_sequence, "created-1", kept))
-    loaded = snapshots.load()
-    assert loaded is not None
-    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
-    restored.restore(loaded.sequence, loaded.events)
+    kept = list(folding.kept)
+    broken = kept[key] = kept[key]._replace(data=b'{"key_id": "k"}')  # no hash, no application
+    restored = restored_from(written(tmp_path, folding, kept))
     assert f"skipping unparseable snapshot event #{broken.sequence}" in caplog.text
     assert restored.kept == [e for e in kept if e is not broken]
     without = fold([m for m in EVENTS[:300] if m[0] != broken.sequence])
@@ -282,8 +275,8 @@ def test_a_kept_deploy_that_is_not_a_json_object_is_skipped(
 ) -> None:
     folding = fold(EVENTS[:100])
     deploy = next(i for i, e in enumerate(folding.kept) if e.type == ApiDeployed.TYPE)
-    broken = folding.kept[deploy]._replace(data=b"[1, 2]")
-    kept = [*folding.kept[:deploy], broken, *folding.kept[deploy + 1 :]]
+    kept = list(folding.kept)
+    broken = kept[deploy] = kept[deploy]._replace(data=b"[1, 2]")
     restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
     restored.restore(folding.last_sequence, kept)
     assert f"snapshot event #{broken.sequence}" in caplog.text

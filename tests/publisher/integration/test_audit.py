@@ -1,13 +1,11 @@
 """The audit trail: publisher folds the events stream into its projection and answers
 `GET /api/audit/v1/events`: filters, paging, access per role, export, rebuild from the stream.
 
-Each test's publisher is on a NATS node of the test's own: on the session's, its fresh
-projection would first fold every event earlier tests published (the whole stream) and the
-trail would answer 503 on that backlog rather than on the test's events."""
+The module has a NATS of its own (conftest.py): the events published here go to the publisher's
+`settings.nats_url`, not to the session's."""
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +26,6 @@ from aigw.common.events import (
 from aigw.publisher.audit.repository import COLLECTIONS, EVENTS
 from tests.support.bus import connected, emitted, publish
 from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, on_node
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
 from tests.support.waiting import eventually
@@ -36,19 +33,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 AUDIT = "/api/audit/v1/events"
-
-
-@pytest.fixture
-def bus(infra: Infra, node: NatsNode) -> Infra:
-    return on_node(infra, node.url)
-
-
-@pytest.fixture
-async def publisher(
-    bus: Infra, secret_key: str, signer: TestSigner, unique: str
-) -> AsyncIterator[Publisher]:
-    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as publisher:
-        yield publisher
 
 
 async def trail(
@@ -271,17 +255,17 @@ async def test_export_streams_a_range_oldest_first_past_a_page(publisher: Publis
 
 
 async def test_the_projection_is_rebuilt_identically_from_the_stream(
-    bus: Infra, secret_key: str, signer: TestSigner, unique: str
+    infra: Infra, secret_key: str, signer: TestSigner, unique: str
 ) -> None:
     app_id, events = application_history("alice", uuid.uuid4().hex)
-    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as first:
+    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as first:
         await publish(*events, url=first.settings.nats_url)
         await settled(first, len(events), subject=None, correlationId=events[0].correlationid)
         db = first.app.state.runtime.db
         folded = await _projection(db)
         for name in COLLECTIONS:
             await db.drop_collection(name)
-    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as second:
+    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as second:
         await settled(second, len(events), correlationId=events[0].correlationid)
         db = second.app.state.runtime.db
         rebuilt = await eventually(lambda: _projection(db), lambda docs: len(docs) >= len(folded))
@@ -289,7 +273,7 @@ async def test_the_projection_is_rebuilt_identically_from_the_stream(
         owned = [d for d in rebuilt if d.get("application_id") == app_id]
         assert len(owned) == len(events)
         assert all(d["owner"] == "alice" for d in owned)
-    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as third:
+    async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as third:
         # a restart resumes after its checkpoint: the same documents, nothing twice
         await settled(third, len(events), correlationId=events[0].correlationid)
         assert await _projection(third.app.state.runtime.db) == folded

@@ -1,11 +1,9 @@
 """Usage analytics: gateway batches from the stream, stored once per request, reported per API.
 
-Each test's publisher is on a NATS node of the test's own: on the session's, its fresh
-database's usage consumer would first ingest every batch earlier tests recorded (the whole
-usage stream), and a report would wait on that backlog rather than on the test's batch."""
+The module has a NATS of its own (conftest.py): batches are published to the publisher's
+`settings.nats_url`."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +13,7 @@ from aigw.common.events import UsageRecorded
 from aigw.common.messaging import USAGE_STREAM_NAME
 from aigw.common.usage import store
 from tests.support.bus import connected
-from tests.support.infra import Infra
-from tests.support.nats_nodes import NatsNode, on_node
-from tests.support.publisher import API_PREFIX, Publisher, running_publisher
+from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 from tests.support.usage import batch, counters, publish_batch, record
 from tests.support.waiting import eventually
@@ -25,15 +21,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 HOUR = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def publisher(
-    infra: Infra, node: NatsNode, secret_key: str, signer: TestSigner, unique: str
-) -> AsyncIterator[Publisher]:
-    bus = on_node(infra, node.url)
-    async with running_publisher(bus, secret_key, signer, unique, dev_mode=True) as publisher:
-        yield publisher
 
 
 def usage_url(api_id: str) -> str:

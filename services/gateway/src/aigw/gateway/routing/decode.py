@@ -25,7 +25,8 @@ class PayloadDecoder:
 
     def payload(self, envelope: Envelope) -> EventPayload | None:
         """`events.parse_payload(envelope)`, the same payload (ValidationError alike)."""
-        return self._decoded(envelope.type, envelope.dataversion, envelope.data)
+        cls = EVENT_TYPES.get(envelope.type)
+        return None if cls is None else self._decoded(cls, envelope.dataversion, envelope.data)
 
     def restored(self, event_type: str, version: int, data: bytes) -> EventPayload | None:
         """The payload of an event of `event_type` whose `data` (JSON) is at `version`: what
@@ -35,12 +36,9 @@ class PayloadDecoder:
             return None
         if version == cls.VERSION and cls is not ApiDeployed:
             return cls.model_validate_json(data)
-        return self._decoded(event_type, version, json.loads(data))
+        return self._decoded(cls, version, json.loads(data))
 
-    def _decoded(self, event_type: str, version: int, data: dict[str, Any]) -> EventPayload | None:
-        cls = EVENT_TYPES.get(event_type)
-        if cls is None:
-            return None
+    def _decoded(self, cls: type[EventPayload], version: int, data: dict[str, Any]) -> EventPayload:
         if cls is ApiDeployed and version == ApiDeployed.VERSION:
             raw = data.get("vendor")
             if isinstance(raw, dict):
