@@ -114,6 +114,14 @@ def restored_from(snapshots: SnapshotFile) -> EventFold:
     return restored
 
 
+def with_broken(folding: EventFold, event_type: str, data: bytes) -> tuple[list[Kept], Kept]:
+    """What `folding` kept, the first event of `event_type` given `data` instead; and that one."""
+    kept = list(folding.kept)
+    at = next(i for i, e in enumerate(kept) if e.type == event_type)
+    kept[at] = kept[at]._replace(data=data)
+    return kept, kept[at]
+
+
 def deploy_message(data: dict[str, Any], version: int) -> Message:
     """A deploy of `data` at data version `version`, signed as publisher signs it."""
     event = new_event(synthetic_stream.deployed(SHAPE, BOX, 1), source="publisher", actor="p")
@@ -259,9 +267,7 @@ def test_a_kept_payload_that_does_not_validate_is_skipped_and_the_rest_restored(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     folding = fold(EVENTS[:300])
-    key = next(i for i, e in enumerate(folding.kept) if e.type == KeyIssued.TYPE)
-    kept = list(folding.kept)
-    broken = kept[key] = kept[key]._replace(data=b'{"key_id": "k"}')  # no hash, no application
+    kept, broken = with_broken(folding, KeyIssued.TYPE, b'{"key_id": "k"}')  # no hash, no app
     restored = restored_from(written(tmp_path, folding, kept))
     assert f"skipping unparseable snapshot event #{broken.sequence}" in caplog.text
     assert restored.kept == [e for e in kept if e is not broken]
@@ -274,12 +280,10 @@ def test_a_kept_deploy_that_is_not_a_json_object_is_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     folding = fold(EVENTS[:100])
-    deploy = next(i for i, e in enumerate(folding.kept) if e.type == ApiDeployed.TYPE)
-    kept = list(folding.kept)
-    broken = kept[deploy] = kept[deploy]._replace(data=b"[1, 2]")
-    restored = EventFold(RoutingTable(), verifier(), BOX, keep=True)
-    restored.restore(folding.last_sequence, kept)
-    assert f"snapshot event #{broken.sequence}" in caplog.text
+    kept, broken = with_broken(folding, ApiDeployed.TYPE, b"[1, 2]")
+    restored = restored_from(written(tmp_path, folding, kept))
+    assert f"skipping unparseable snapshot event #{broken.sequence}" in caplog.text
+    assert "is not a JSON object" in caplog.text
     assert len(restored.table.routes) == len(folding.table.routes) - 1
     assert restored.kept == [e for e in kept if e is not broken]
 

@@ -36,7 +36,10 @@ class PayloadDecoder:
             return None
         if version == cls.VERSION and cls is not ApiDeployed:
             return cls.model_validate_json(data)
-        return self._decoded(cls, version, json.loads(data))
+        decoded = json.loads(data)
+        if not isinstance(decoded, dict):
+            raise ValueError(f"the {event_type} event's data is not a JSON object")
+        return self._decoded(cls, version, decoded)
 
     def _decoded(self, cls: type[EventPayload], version: int, data: dict[str, Any]) -> EventPayload:
         if cls is ApiDeployed and version == ApiDeployed.VERSION:
