@@ -38,7 +38,7 @@ class PayloadDecoder:
             return cls.model_validate_json(data)
         decoded = json.loads(data)
         if not isinstance(decoded, dict):
-            raise ValueError(f"the {event_type} event's data is not a JSON object")
+            raise TypeError(f"the {event_type} event's data is not a JSON object")
         return self._decoded(cls, version, decoded)
 
     def _decoded(self, cls: type[EventPayload], version: int, data: dict[str, Any]) -> EventPayload:

@@ -89,7 +89,7 @@ class EventFold:
         for event in kept:
             try:
                 payload = self._decoder.restored(event.type, event.version, event.data)
-            except (ValidationError, ValueError) as exc:
+            except (ValidationError, ValueError, TypeError) as exc:
                 log.warning("skipping unparseable snapshot event #%d: %s", event.sequence, exc)
                 continue
             except Exception:  # one bad event must not stop the restore (nor every restart)
