@@ -10,8 +10,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from aigw.common.events import Envelope
 from aigw.publisher.app import create_app
 from aigw.publisher.settings import Settings
+from tests.support import bus, events
 from tests.support.infra import Infra
 from tests.support.tokens import TestSigner
 from tests.support.waiting import LIFESPAN_BOUNDS
@@ -25,6 +27,16 @@ class Publisher:
     app: FastAPI
     settings: Settings
     name: str  # unique per test: tells this test's events apart on the shared stream
+
+    def expect_event(
+        self, type: str, subject: str | None = None, **options: Any
+    ) -> contextlib.AbstractAsyncContextManager[events.ExpectedEvent]:
+        """`events.expect_event` on this publisher's NATS (the module's own: conftest.py)."""
+        return events.expect_event(type, subject, nats_url=self.settings.nats_url, **options)
+
+    async def publish(self, *emitted: Envelope, msg_id: str | None = None) -> None:
+        """`bus.publish` to this publisher's NATS: as each event's service signs it."""
+        await bus.publish(*emitted, msg_id=msg_id, url=self.settings.nats_url)
 
     def body(self, **overrides: Any) -> dict[str, Any]:
         body = {

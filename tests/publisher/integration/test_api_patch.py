@@ -8,7 +8,7 @@ import pytest
 
 from aigw.common.events import ApiDeployed
 from aigw.publisher.apis.lifecycle import TRANSITIONS
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
@@ -75,9 +75,7 @@ async def test_patching_the_plans_keeps_routing_the_additional_endpoint_and_its_
         "Gold",
     ]
 
-    async with expect_event(
-        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed:
+    async with publisher.expect_event("aigw.api.deployed", api["id"]) as deployed:
         assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
     snapshot = ApiDeployed.from_envelope(await deployed)
     assert snapshot.endpoints["backup"].api_key_ciphertext is not None

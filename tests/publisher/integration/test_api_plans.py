@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from aigw.common.events import ApiDeployed, ApiPublished, ApiUpdated
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
@@ -56,9 +56,7 @@ async def test_malformed_plans_or_throttle_are_422(
 
 async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publisher) -> None:
     api = await publisher.create(policies=["Gold"])
-    async with expect_event(
-        ApiUpdated.TYPE, api["id"], nats_url=publisher.settings.nats_url
-    ) as update:
+    async with publisher.expect_event(ApiUpdated.TYPE, api["id"]) as update:
         updated = await publisher.client.put(
             f"{APIS}/{api['id']}", json=publisher.body(policies=["Silver", "AITokensBronze"])
         )
@@ -68,9 +66,7 @@ async def test_update_and_publish_events_carry_the_offered_plans(publisher: Publ
 
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    async with expect_event(
-        ApiPublished.TYPE, api["id"], nats_url=publisher.settings.nats_url
-    ) as published:
+    async with publisher.expect_event(ApiPublished.TYPE, api["id"]) as published:
         await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
     assert ApiPublished.from_envelope(await published).policies == ["Silver", "AITokensBronze"]
 
@@ -81,9 +77,7 @@ async def test_deploy_carries_the_backend_throttle(publisher: Publisher) -> None
     assert api["backendThrottle"] == throttle
     await publisher.keyless(api["id"])
 
-    async with expect_event(
-        ApiDeployed.TYPE, api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed:
+    async with publisher.expect_event(ApiDeployed.TYPE, api["id"]) as deployed:
         await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     snapshot = ApiDeployed.from_envelope(await deployed)
     assert (snapshot.backend_throttle.production, snapshot.backend_throttle.sandbox) == (50, None)

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from aigw.common.events import Envelope
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
@@ -17,9 +17,7 @@ async def _events_named(publisher: Publisher, event_type: str) -> list[Envelope]
 
 
 async def test_create_the_getting_started_api(publisher: Publisher):
-    async with expect_event(
-        "aigw.api.created", nats_url=publisher.settings.nats_url
-    ) as created_event:
+    async with publisher.expect_event("aigw.api.created") as created_event:
         created = await publisher.create()
         created_event.about(created["id"])
     assert created["lifecycleStatus"] == "CREATED"
@@ -130,9 +128,7 @@ async def test_update_changes_the_definition_and_keeps_routes_unique(publisher: 
     second = await publisher.create(context="otherapi")
 
     changed = publisher.body(version="0.0.3", description="new", context="/mistralaiapi")
-    async with expect_event(
-        "aigw.api.updated", first["id"], nats_url=publisher.settings.nats_url
-    ) as updated_event:
+    async with publisher.expect_event("aigw.api.updated", first["id"]) as updated_event:
         response = await publisher.client.put(f"{APIS}/{first['id']}", json=changed)
     assert response.status_code == 200
     updated = response.json()
@@ -152,9 +148,7 @@ async def test_update_changes_the_definition_and_keeps_routes_unique(publisher: 
 
 async def test_delete_frees_the_context(publisher: Publisher):
     created = await publisher.create()
-    async with expect_event(
-        "aigw.api.deleted", created["id"], nats_url=publisher.settings.nats_url
-    ):
+    async with publisher.expect_event("aigw.api.deleted", created["id"]):
         response = await publisher.client.delete(f"{APIS}/{created['id']}")
         assert response.status_code == 204
         assert (await publisher.client.get(f"{APIS}/{created['id']}")).status_code == 404

@@ -24,7 +24,7 @@ from aigw.common.events import (
     TokenRevoked,
 )
 from aigw.publisher.audit.repository import COLLECTIONS, EVENTS
-from tests.support.bus import connected, emitted, publish
+from tests.support.bus import connected, emitted
 from tests.support.infra import Infra
 from tests.support.publisher import API_PREFIX, Publisher, running_publisher
 from tests.support.tokens import TestSigner
@@ -109,7 +109,7 @@ async def test_filters_combine_and_the_window_is_half_open(publisher: Publisher)
         )
         for i, p in enumerate(plans)
     ]
-    await publish(*events, url=publisher.settings.nats_url)
+    await publisher.publish(*events)
     by_actor = await settled(publisher, 3, actor=actor)
     assert [e["id"] for e in by_actor] == [e.id for e in reversed(events)]
     assert await settled(publisher, 3, correlationId=correlation) == by_actor
@@ -133,7 +133,7 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(publisher: Publis
         emitted(PolicyUpdated(name=f"paged-{i}-{correlation[:6]}"), correlation_id=correlation)
         for i in range(7)
     ]
-    await publish(*events, url=publisher.settings.nats_url)
+    await publisher.publish(*events)
     await settled(publisher, 7, correlationId=correlation)
     seen, cursor, pages = [], None, 0
     while True:
@@ -157,7 +157,7 @@ async def test_a_subscriber_sees_its_own_applications_history_only(
     correlation = uuid.uuid4().hex
     app_id, events = application_history("alice", correlation)
     _, bobs = application_history("bob", uuid.uuid4().hex)
-    await publish(*events, *bobs, url=publisher.settings.nats_url)
+    await publisher.publish(*events, *bobs)
     await settled(publisher, len(events), correlationId=correlation)
     alice = signer.auth("alice", ("subscriber",))
     own = await trail(publisher, alice, correlationId=correlation)
@@ -191,7 +191,7 @@ async def test_a_publisher_sees_its_apis_and_the_catalogue_not_another_publisher
     api_id = response.json()["id"]
     plan = PolicyUpdated(name=f"seen-{uuid.uuid4().hex[:8]}")
     _, apps = application_history("alice", uuid.uuid4().hex)
-    await publish(emitted(plan), *apps, url=publisher.settings.nats_url)
+    await publisher.publish(emitted(plan), *apps)
     await settled(publisher, 1, subject=plan.name)
     await settled(publisher, 1, subject=api_id)
     await settled(publisher, 1, subject=apps[0].subject)
@@ -215,7 +215,7 @@ async def test_unsigned_and_forged_events_never_enter_the_trail(publisher: Publi
     async with connected("publisher", publisher.settings.nats_url) as nc:
         await nc.jetstream().publish(forged.type, forged.model_dump_json().encode())
     marker = emitted(PolicyUpdated(name=f"after-{uuid.uuid4().hex[:8]}"))
-    await publish(marker, url=publisher.settings.nats_url)
+    await publisher.publish(marker)
     await settled(publisher, 1, subject=marker.subject)
     assert (await trail(publisher, subject=forged.subject))["count"] == 0
     assert publisher.app.state.runtime.verifier.rejected["unsigned"] >= 1
@@ -223,11 +223,10 @@ async def test_unsigned_and_forged_events_never_enter_the_trail(publisher: Publi
 
 async def test_a_republished_event_is_folded_once(publisher: Publisher) -> None:
     event = emitted(PolicyUpdated(name=f"twice-{uuid.uuid4().hex[:8]}"))
-    url = publisher.settings.nats_url
-    await publish(event, url=url)
-    await publish(event, msg_id=uuid.uuid4().hex, url=url)  # past de-duplication: a 2nd message
+    await publisher.publish(event)
+    await publisher.publish(event, msg_id=uuid.uuid4().hex)  # past de-duplication: a 2nd message
     marker = emitted(PolicyUpdated(name=f"after-{uuid.uuid4().hex[:8]}"))
-    await publish(marker, url=publisher.settings.nats_url)
+    await publisher.publish(marker)
     await settled(publisher, 1, subject=marker.subject)
     assert [e["id"] for e in (await trail(publisher, subject=event.subject))["list"]] == [event.id]
 
@@ -238,7 +237,7 @@ async def test_export_streams_a_range_oldest_first_past_a_page(publisher: Publis
         emitted(PolicyUpdated(name=f"export-{i}-{correlation[:6]}"), correlation_id=correlation)
         for i in range(120)
     ]
-    await publish(*events, url=publisher.settings.nats_url)
+    await publisher.publish(*events)
     await settled(publisher, 120, correlationId=correlation)
     start, end = events[0].time, events[-1].time + timedelta(milliseconds=1)  # the store keeps ms
     params = {"format": "ndjson", "correlationId": correlation}
@@ -259,7 +258,7 @@ async def test_the_projection_is_rebuilt_identically_from_the_stream(
 ) -> None:
     app_id, events = application_history("alice", uuid.uuid4().hex)
     async with running_publisher(infra, secret_key, signer, unique, dev_mode=True) as first:
-        await publish(*events, url=first.settings.nats_url)
+        await first.publish(*events)
         await settled(first, len(events), subject=None, correlationId=events[0].correlationid)
         db = first.app.state.runtime.db
         folded = await _projection(db)

@@ -7,7 +7,7 @@ import pytest
 
 from aigw.common.events import ApiDeployed, Envelope, VendorChanged
 from aigw.common.vendors import VendorDefinition
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 from tests.support.vendors import vendor_body
@@ -40,9 +40,7 @@ async def test_an_admin_creates_a_vendor_that_is_listed_after_the_built_ins(
     publisher: Publisher, acme: str
 ):
     body = vendor_body(acme)
-    async with expect_event(
-        "aigw.vendor.changed", f"{acme}/v1", nats_url=publisher.settings.nats_url
-    ) as changed_event:
+    async with publisher.expect_event("aigw.vendor.changed", f"{acme}/v1") as changed_event:
         response = await publisher.client.post(VENDORS, json=body)
     assert response.status_code == 201, response.text
     assert response.headers["location"] == f"{VENDORS}/{acme}/v1"
@@ -176,8 +174,8 @@ async def test_an_admin_replaces_a_custom_vendor(publisher: Publisher, acme: str
     def replaced(event: Envelope) -> bool:
         return VendorChanged.from_envelope(event).action == "updated"
 
-    async with expect_event(
-        "aigw.vendor.changed", f"{acme}/v1", where=replaced, nats_url=publisher.settings.nats_url
+    async with publisher.expect_event(
+        "aigw.vendor.changed", f"{acme}/v1", where=replaced
     ) as changes:
         await _create(publisher, vendor_body(acme))
         changed = vendor_body(

@@ -6,7 +6,7 @@ from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed, ApiPublished, Envelope
 from aigw.common.model_routing import ApiRouting
 from aigw.common.vendors import builtin_spec
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.vendors import vendor_body
 
@@ -38,9 +38,7 @@ async def test_backend_keys_are_masked_and_only_ciphertext_is_stored_or_sent(
     assert PROD_KEY not in str(doc)
     assert SANDBOX_KEY not in str(doc)
 
-    async with expect_event(
-        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed_event:
+    async with publisher.expect_event("aigw.api.deployed", api["id"]) as deployed_event:
         deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert deployed.status_code == 201
     event = await deployed_event
@@ -105,9 +103,7 @@ async def test_undeploy(publisher: Publisher):
     assert not_deployed.status_code == 409
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
-    async with expect_event(
-        "aigw.api.undeployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as undeployed:
+    async with publisher.expect_event("aigw.api.undeployed", api["id"]) as undeployed:
         response = await publisher.client.post(f"{APIS}/{api['id']}/undeploy")
     assert response.status_code == 200
     assert response.json()["undeployedRevision"] == 1
@@ -121,9 +117,7 @@ async def test_publish_puts_created_deployed_published_on_the_stream(publisher: 
     def published(event: Envelope) -> bool:
         return event.type == "aigw.api.published"
 
-    async with expect_event(
-        "aigw.api.*", where=published, nats_url=publisher.settings.nats_url
-    ) as api_events:
+    async with publisher.expect_event("aigw.api.*", where=published) as api_events:
         api = await publisher.create(context="{version}/mistralaiapi")
         api_events.about(api["id"])
         await publisher.keyless(api["id"])
@@ -155,9 +149,7 @@ async def test_updating_a_published_api_keeps_it_published_in_the_event(publishe
     await publisher.keyless(api["id"])
     await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     await publisher.client.post(f"{APIS}/{api['id']}/lifecycle", json={"action": "publish"})
-    async with expect_event(
-        "aigw.api.updated", api["id"], nats_url=publisher.settings.nats_url
-    ) as updated:
+    async with publisher.expect_event("aigw.api.updated", api["id"]) as updated:
         await publisher.client.put(f"{APIS}/{api['id']}", json=publisher.body(description="v2"))
     event = await updated
     assert event.data["lifecycle_status"] == "PUBLISHED"
@@ -217,9 +209,7 @@ async def test_deploy_without_a_provider_key_is_refused_naming_the_endpoints(
     # A key for one and a deliberate null (no provider key) for the other: deployable.
     await publisher.client.put(security, json={"backup": {"apiKey": SANDBOX_KEY}, "sandbox": None})
     assert (await publisher.client.get(security)).json()["sandbox"] == {"keyless": True}
-    async with expect_event(
-        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed_event:
+    async with publisher.expect_event("aigw.api.deployed", api["id"]) as deployed_event:
         deployed = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert deployed.status_code == 201, deployed.text
     event = await deployed_event

@@ -3,7 +3,6 @@
 import pytest
 
 from aigw.common.requests import MAX_CORRELATION_ID
-from tests.support.events import expect_event
 from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
@@ -106,7 +105,7 @@ async def test_reserved_words_elsewhere_in_a_context_are_fine(publisher: Publish
 
 
 async def test_a_well_formed_correlation_id_reaches_the_event(publisher: Publisher):
-    async with expect_event("aigw.api.created", nats_url=publisher.settings.nats_url) as created:
+    async with publisher.expect_event("aigw.api.created") as created:
         response = await publisher.client.post(
             APIS, json=publisher.body(), headers={"X-Correlation-ID": "corr-pub-1"}
         )
@@ -122,7 +121,7 @@ async def test_a_well_formed_correlation_id_reaches_the_event(publisher: Publish
 async def test_an_over_long_or_malformed_correlation_id_is_replaced(
     publisher: Publisher, header: str
 ):
-    async with expect_event("aigw.api.created", nats_url=publisher.settings.nats_url) as created:
+    async with publisher.expect_event("aigw.api.created") as created:
         response = await publisher.client.post(
             APIS, json=publisher.body(), headers={"X-Correlation-ID": header}
         )

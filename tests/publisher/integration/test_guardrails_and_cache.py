@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from aigw.common.events import ApiDeployed
-from tests.support.events import expect_event
 from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
@@ -151,9 +150,7 @@ async def test_a_deploy_carries_the_guardrails_and_the_cache_in_api_deployed(
     api = await publisher.create(guardrails=GUARDRAILS, cache=CACHE)
     await publisher.keyless(api["id"])
 
-    async with expect_event(
-        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed:
+    async with publisher.expect_event("aigw.api.deployed", api["id"]) as deployed:
         response = await publisher.client.post(f"{APIS}/{api['id']}/deploy")
     assert response.status_code == 201, response.text
 

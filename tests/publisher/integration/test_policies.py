@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from aigw.common.events import PolicyUpdated
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 
@@ -43,9 +43,7 @@ def name(unique: str) -> str:
 
 
 async def test_create_get_list_and_the_event(publisher: Publisher, name: str) -> None:
-    async with expect_event(
-        PolicyUpdated.TYPE, name, nats_url=publisher.settings.nats_url
-    ) as updated:
+    async with publisher.expect_event(PolicyUpdated.TYPE, name) as updated:
         response = await publisher.client.post(POLICIES, json=plan(name))
     assert response.status_code == 201, response.text
     created = response.json()

@@ -9,7 +9,7 @@ from cryptography.exceptions import InvalidTag
 from aigw.common.crypto import SecretBox, provider_key_context
 from aigw.common.events import ApiDeployed
 from aigw.common.model_routing import ApiRouting, RouteTarget, RoutingPolicy
-from tests.support.events import expect_event, stream_events
+from tests.support.events import stream_events
 from tests.support.publisher import API_PREFIX, Publisher
 
 pytestmark = pytest.mark.integration
@@ -188,9 +188,7 @@ async def test_deploy_carries_the_endpoints_their_ciphertexts_and_the_routing(
     keys = {"production": {"apiKey": PROD_KEY}, "backup": {"apiKey": BACKUP_KEY}}
     await publisher.client.put(f"{APIS}/{api['id']}/backend-security", json=keys)
     await publisher.keyless(api["id"], "sandbox", "eu-west")
-    async with expect_event(
-        "aigw.api.deployed", api["id"], nats_url=publisher.settings.nats_url
-    ) as deployed:
+    async with publisher.expect_event("aigw.api.deployed", api["id"]) as deployed:
         assert (await publisher.client.post(f"{APIS}/{api['id']}/deploy")).status_code == 201
 
     event = await deployed

@@ -9,7 +9,7 @@ import pytest
 
 from aigw.common.events import ApplicationCreated
 from aigw.common.usage.store import to_doc
-from tests.support.bus import emitted, publish
+from tests.support.bus import emitted
 from tests.support.publisher import API_PREFIX, Publisher
 from tests.support.tokens import TestSigner
 from tests.support.usage import batch, publish_batch, record
@@ -147,9 +147,8 @@ async def test_filters_combine(publisher: Publisher) -> None:
 async def test_calls_and_groups_carry_the_application_and_api_names(publisher: Publisher) -> None:
     created = await publisher.create()
     api_id, app_id = created["id"], str(uuid.uuid4())
-    await publish(
-        emitted(ApplicationCreated(application_id=app_id, name="Weather bot", owner="al")),
-        url=publisher.settings.nats_url,
+    await publisher.publish(
+        emitted(ApplicationCreated(application_id=app_id, name="Weather bot", owner="al"))
     )
     await publish_batch(
         publisher.settings.nats_url,
