@@ -43,7 +43,7 @@ def test_the_runtime_runs_the_entrypoint_as_a_non_root_user() -> None:
     assert all(args.startswith("--from=") for args in copies if "entrypoint" not in args)
 
 
-def test_the_wheels_stage_installs_exactly_what_uv_lock_pins() -> None:
+def test_the_wheels_stage_builds_its_venv_by_syncing_the_lock() -> None:
     """What it installs is checked on the venv it builds (tests/deploy/test_entrypoint.py);
     here, that the image's stage runs that script, which syncs from the lock, hash-checked."""
     assert "sh deploy/docker/build-venv.sh /opt/aigw" in DOCKERFILE.read_text()
